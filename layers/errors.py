@@ -1,0 +1,43 @@
+"""Domain errors raised by every lower package.
+
+Only ``ogc/errors.py`` knows how these become HTTP responses; the CLI prints
+their message. Each message should tell a person what to change.
+"""
+
+from __future__ import annotations
+
+
+class OneMapError(Exception):
+    """Base class of every error OneMap raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameter(OneMapError):
+    """A request or command parameter is malformed or out of range (HTTP 400)."""
+
+
+class NotFound(OneMapError):
+    """A layer, feature, job or other named resource does not exist (HTTP 404)."""
+
+
+class Conflict(OneMapError):
+    """The request clashes with the current state, e.g. a layer id taken (HTTP 409)."""
+
+
+class PayloadTooLarge(OneMapError):
+    """The request asks for or sends more than the configured limits (HTTP 413)."""
+
+
+class IngestError(OneMapError):
+    """A source file cannot be read or published as it is (HTTP 422 / CLI exit 2)."""
+
+
+class DatabaseUnavailable(OneMapError):
+    """PostgreSQL/PostGIS cannot be reached or lacks PostGIS (HTTP 503)."""
+
+
+class EmbeddedClusterError(OneMapError):
+    """The embedded PostGIS cluster could not be initialised or started."""

@@ -1,0 +1,65 @@
+"""Settings classes (environment variables with the ``ONEMAP_`` prefix).
+
+They are instantiated only by the CLI and the app factory and passed down;
+no module keeps a global instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where PostGIS is, or where the embedded cluster lives."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; unset = start the embedded PostGIS cluster.",
+    )
+    read_database_url: str | None = Field(
+        default=None, description="Optional read-replica URL for read-only queries."
+    )
+    data_dir: Path = Field(
+        default=Path(".onemap"),
+        description="Where the embedded cluster, tile cache and uploads live.",
+    )
+    embedded_port: int = Field(default=55432, description="TCP port of the embedded cluster.")
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    statement_timeout_ms: int = Field(
+        default=30_000, description="Per-statement timeout for request queries."
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+class ServiceSettings(DatabaseSettings):
+    """Everything the web service needs."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, description="uvicorn worker processes.")
+    public_url: str | None = Field(
+        default=None, description="Base URL used in links; default: from the request."
+    )
+    title: str = "OneMap — 广东省地理信息公共平台 一张图"
+    description: str = (
+        "Guangdong Geographic Information Public Platform: one electronic map "
+        "served by OGC API and WMTS."
+    )
+    provider_name: str = "OneMap"
+    contact_email: str = "onemap@example.org"
+    load_sample_data: bool = Field(
+        default=True, description="Load the bundled Guangdong layers on first start."
+    )
+    default_limit: int = 10
+    max_limit: int = Field(default=10_000, description="Largest items page; larger is clamped.")
+    cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
+    log_level: str = "info"
