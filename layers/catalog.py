@@ -1,0 +1,170 @@
+"""The layer catalog: what is published, read in one query and kept in memory.
+
+A ``Catalog`` is an immutable snapshot. Processes load it at start-up and again
+whenever the database notifies a change (see ``layers.watch``), never per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from layers.errors import NotFound
+
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp")
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One attribute column: its SQL name, the name it arrived with, and a title."""
+
+    name: str
+    type: str
+    source_name: str = ""
+    title: str = ""
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> FieldInfo:
+        return cls(
+            name=item["name"],
+            type=item["type"],
+            source_name=item.get("source_name", item["name"]),
+            title=item.get("title", ""),
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "source_name": self.source_name or self.name,
+            "title": self.title,
+        }
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A published layer at its current version."""
+
+    id: str
+    kind: str
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    level: str
+    adcode: str
+    department_id: str | None
+    department_name: str | None
+    keywords: tuple[str, ...]
+    license: str
+    attribution: str
+    access_level: str
+    metadata: Mapping[str, Any]
+    version: int
+    table_name: str
+    storage_srid: int
+    geometry_type: str | None
+    extent: tuple[float, float, float, float] | None
+    temporal_start: datetime | None
+    temporal_end: datetime | None
+    temporal_field: str | None
+    fields: tuple[FieldInfo, ...]
+    feature_count: int
+    version_created_at: datetime
+
+    @property
+    def title(self) -> str:
+        return f"{self.title_zh} / {self.title_en}"
+
+    def field(self, name: str) -> FieldInfo | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An immutable snapshot of every published layer, keyed by id."""
+
+    layers: Mapping[str, Layer] = field(default_factory=dict)
+    loaded_at: datetime | None = None
+
+    def get(self, layer_id: str) -> Layer:
+        try:
+            return self.layers[layer_id]
+        except KeyError:
+            raise NotFound(
+                f"collection '{layer_id}' does not exist; see /collections for the list"
+            ) from None
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers.values())
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+def _catalog_sql() -> bytes:
+    return (resources.files("layers") / "sql" / "load_catalog.sql").read_bytes()
+
+
+def layer_from_row(row: Mapping[str, Any]) -> Layer:
+    extent = row["extent"]
+    return Layer(
+        id=row["id"],
+        kind=row["kind"],
+        title_zh=row["title_zh"],
+        title_en=row["title_en"],
+        description_zh=row["description_zh"],
+        description_en=row["description_en"],
+        level=row["level"],
+        adcode=row["adcode"],
+        department_id=row["department_id"],
+        department_name=row["department_name"],
+        keywords=tuple(row["keywords"] or ()),
+        license=row["license"],
+        attribution=row["attribution"],
+        access_level=row["access_level"],
+        metadata=row["metadata"] or {},
+        version=row["version"],
+        table_name=row["table_name"],
+        storage_srid=row["storage_srid"],
+        geometry_type=row["geometry_type"],
+        extent=tuple(extent) if extent else None,  # type: ignore[arg-type]
+        temporal_start=row["temporal_start"],
+        temporal_end=row["temporal_end"],
+        temporal_field=row["temporal_field"],
+        fields=tuple(FieldInfo.from_json(f) for f in row["field_schema"] or ()),
+        feature_count=row["feature_count"],
+        version_created_at=row["version_created_at"],
+    )
+
+
+def load_catalog(conn: psycopg.Connection) -> Catalog:
+    """Read the whole catalog with one query (sync)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_catalog_sql()).fetchall()
+    return _snapshot(rows)
+
+
+async def load_catalog_async(conn: psycopg.AsyncConnection) -> Catalog:
+    """Read the whole catalog with one query (async)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_catalog_sql())
+        rows = await cur.fetchall()
+    return _snapshot(rows)
+
+
+def _snapshot(rows: list[dict[str, Any]]) -> Catalog:
+    from datetime import UTC
+
+    layers = {row["id"]: layer_from_row(row) for row in rows}
+    return Catalog(layers=layers, loaded_at=datetime.now(UTC))

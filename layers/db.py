@@ -1,0 +1,65 @@
+"""Connections to PostGIS: the async pool the service uses, and sync helpers.
+
+Names are always quoted with ``psycopg.sql.Identifier``; values are always bound.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from layers.errors import DatabaseUnavailable
+
+APPLICATION_NAME = "onemap"
+
+
+def with_options(database_url: str, *, statement_timeout_ms: int | None = None) -> str:
+    """Add the application name and a statement timeout to a connection string."""
+    params = conninfo_to_dict(database_url)
+    params.setdefault("application_name", APPLICATION_NAME)
+    if statement_timeout_ms:
+        params["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return make_conninfo(**params)  # type: ignore[arg-type]
+
+
+def connect(database_url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """A sync connection, with a message a person can act on when it fails."""
+    try:
+        return psycopg.connect(with_options(database_url), autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {redact(database_url)}: {exc}".strip()
+        ) from exc
+
+
+async def open_pool(
+    database_url: str, *, min_size: int, max_size: int, statement_timeout_ms: int
+) -> AsyncConnectionPool:
+    """Open the request pool; waits until the first connection works."""
+    pool = AsyncConnectionPool(
+        with_options(database_url, statement_timeout_ms=statement_timeout_ms),
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        open=False,
+        name="onemap",
+    )
+    try:
+        await pool.open(wait=True, timeout=30)
+    except Exception as exc:
+        await pool.close()
+        raise DatabaseUnavailable(
+            f"cannot open a connection pool to {redact(database_url)}: {exc}"
+        ) from exc
+    return pool
+
+
+def redact(database_url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        params = conninfo_to_dict(database_url)
+    except psycopg.ProgrammingError:
+        return "<invalid database URL>"
+    params.pop("password", None)
+    return make_conninfo(**params)  # type: ignore[arg-type]

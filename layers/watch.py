@@ -1,0 +1,80 @@
+"""Keep a process's catalog current: reload when PostgreSQL says it changed.
+
+Every write to ``onemap.layers`` fires ``pg_notify('onemap_catalog', id)`` (see the
+migration), so every worker and replica on the database reloads at once, with no
+timer. If the listening connection drops, it reconnects and reloads, since
+notifications sent while it was away are lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from layers.catalog import Catalog, load_catalog_async
+from layers.db import with_options
+
+CHANNEL = "onemap_catalog"
+log = logging.getLogger("onemap.catalog")
+
+
+class CatalogStore:
+    """Holds the current catalog snapshot; swapping it is a single assignment."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self.current = Catalog()
+        self.generation = 0
+
+    @property
+    def loaded(self) -> bool:
+        return self.current.loaded_at is not None
+
+    async def reload(self) -> Catalog:
+        async with self._pool.connection() as conn:
+            snapshot = await load_catalog_async(conn)
+        self.current = snapshot
+        self.generation += 1
+        log.info("catalog loaded: %d layers (generation %d)", len(snapshot), self.generation)
+        return snapshot
+
+
+async def listen_for_changes(
+    database_url: str,
+    on_change: Callable[[], Awaitable[object]],
+    *,
+    ready: asyncio.Event | None = None,
+    retry_seconds: float = 2.0,
+) -> None:
+    """LISTEN on the catalog channel forever; call ``on_change`` after each burst."""
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                with_options(database_url), autocommit=True
+            ) as conn:
+                await conn.execute("LISTEN onemap_catalog")
+                await on_change()  # catch up on anything missed while disconnected
+                if ready is not None:
+                    ready.set()
+                async for _ in conn.notifies():
+                    await _drain_burst(conn)
+                    await on_change()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep serving the last snapshot; retry the listener
+            log.warning("catalog listener lost (%s); retrying in %.0fs", exc, retry_seconds)
+            await asyncio.sleep(retry_seconds)
+
+
+async def _drain_burst(conn: psycopg.AsyncConnection) -> None:
+    """One ingest touches several rows; reload once for the whole burst."""
+    try:
+        async with asyncio.timeout(0.05):
+            async for _ in conn.notifies():
+                pass
+    except TimeoutError:
+        return

@@ -1,0 +1,83 @@
+"""The composition root: ``create_app(settings)`` builds the one public API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from layers.db import open_pool
+from layers.settings import ServiceSettings
+from layers.watch import CatalogStore, listen_for_changes
+from ogc.errors import install_error_handlers
+from ogc.routers import collections, health, items, landing
+from ogc.state import AppState
+
+log = logging.getLogger("onemap.app")
+
+
+def create_app(settings: ServiceSettings, database_url: str | None = None) -> FastAPI:
+    """Build the app; ``database_url`` overrides settings (the embedded cluster's URL)."""
+    url = database_url or settings.database_url
+    if not url:
+        raise ValueError("create_app needs a database URL (start the embedded cluster first)")
+    state = AppState(settings=settings, database_url=url)
+    app = FastAPI(
+        title=settings.title,
+        description=settings.description,
+        version="0.1.0",
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+        lifespan=_lifespan(state),
+    )
+    app.state.onemap = state
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
+    )
+    for module in (landing, collections, items, health):
+        app.include_router(module.router)
+    return app
+
+
+def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        s = state.settings
+        state.pool = await open_pool(
+            state.database_url,
+            min_size=s.pool_min_size,
+            max_size=s.pool_max_size,
+            statement_timeout_ms=s.statement_timeout_ms,
+        )
+        state.store = CatalogStore(state.pool)
+        await state.store.reload()
+        listener = listen_for_changes(
+            state.database_url, state.store.reload, ready=state.listener_ready
+        )
+        state.tasks.append(asyncio.create_task(listener, name="catalog-listener"))
+        try:
+            yield
+        finally:
+            for task in state.tasks:
+                task.cancel()
+            await asyncio.gather(*state.tasks, return_exceptions=True)
+            await state.pool.close()
+
+    return lifespan
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
+    return create_app(ServiceSettings())

@@ -1,0 +1,107 @@
+"""The ``onemap`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from layers.errors import OneMapError
+from layers.settings import ServiceSettings
+
+
+def _settings() -> ServiceSettings:
+    return ServiceSettings()
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def cli(verbose: bool) -> None:
+    """OneMap: the one electronic map of the Guangdong Geographic Information Public Platform."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.command()
+@click.option("--host", help="Interface to bind (ONEMAP_HOST).")
+@click.option("--port", type=int, help="TCP port (ONEMAP_PORT).")
+@click.option("--workers", type=int, help="Worker processes (ONEMAP_WORKERS).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Start the database if embedded, migrate, load sample data, and serve HTTP."""
+    from ogc.serve import serve as run
+
+    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers}
+    settings = _settings().model_copy(update={k: v for k, v in overrides.items() if v})
+    run(settings)
+
+
+@cli.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations."""
+    from layers.migrate import migrate
+    from ogc.serve import database
+
+    with database(_settings()) as url:
+        applied = migrate(url)
+    click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+
+
+@cli.group()
+def layers() -> None:
+    """The layer catalog."""
+
+
+@layers.command("list")
+def layers_list() -> None:
+    """List published layers with their current version."""
+    from layers.catalog import load_catalog
+    from layers.db import connect
+    from ogc.serve import database
+
+    with database(_settings()) as url, connect(url) as conn:
+        catalog = load_catalog(conn)
+    for layer in catalog:
+        click.echo(
+            f"{layer.id:<24} v{layer.version:<3} {layer.level:<8} {layer.adcode} "
+            f"{layer.feature_count:>9} {layer.geometry_type or '':<16} {layer.title_zh}"
+        )
+
+
+@cli.group()
+def sample() -> None:
+    """The bundled Guangdong sample data."""
+
+
+@sample.command("load")
+@click.option("--force", is_flag=True, help="Publish again even if loaded before.")
+def sample_load(force: bool) -> None:
+    """Publish the bundled sample layers (done automatically on first serve)."""
+    from ingest.sample import load_sample_data
+    from layers.migrate import migrate
+    from ogc.serve import database
+
+    with database(_settings()) as url:
+        migrate(url)
+        for result in load_sample_data(url, force=force):
+            click.echo(result.summary())
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except OneMapError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""FastAPI dependencies, as ``Annotated`` aliases the routers declare."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from psycopg_pool import AsyncConnectionPool
+
+from layers.catalog import Catalog, Layer
+from layers.errors import DatabaseUnavailable
+from layers.settings import ServiceSettings
+from ogc.state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.onemap
+    return state
+
+
+def get_settings(state: Annotated[AppState, Depends(get_state)]) -> ServiceSettings:
+    return state.settings
+
+
+def get_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConnectionPool:
+    if state.pool is None:
+        raise DatabaseUnavailable("the database pool is not open yet; retry shortly")
+    return state.pool
+
+
+def get_catalog(state: Annotated[AppState, Depends(get_state)]) -> Catalog:
+    if state.store is None or not state.store.loaded:
+        raise DatabaseUnavailable("the layer catalog is not loaded yet; retry shortly")
+    return state.store.current
+
+
+def get_layer(
+    catalog: Annotated[Catalog, Depends(get_catalog)],
+    collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
+) -> Layer:
+    """The single place a collection id becomes a layer (access checks will live here)."""
+    return catalog.get(collection_id)
+
+
+def get_base_url(request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+LayerDep = Annotated[Layer, Depends(get_layer)]
+BaseUrlDep = Annotated[str, Depends(get_base_url)]

@@ -1,0 +1,27 @@
+"""Link objects and media types shared by the routers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+HTML = "text/html"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def link(href: str, rel: str, media_type: str = JSON, title: str | None = None) -> dict[str, str]:
+    item = {"href": href, "rel": rel, "type": media_type}
+    if title:
+        item["title"] = title
+    return item
+
+
+def with_query(url: str, params: dict[str, object]) -> str:
+    kept = {k: v for k, v in params.items() if v is not None}
+    return f"{url}?{urlencode(kept)}" if kept else url
+
+
+def epsg_uri(srid: int) -> str:
+    return f"http://www.opengis.net/def/crs/EPSG/0/{srid}"

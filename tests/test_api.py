@@ -1,0 +1,121 @@
+"""The HTTP endpoints of the foundation, through the real app and PostGIS."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def test_landing_page_links(client: TestClient) -> None:
+    body = client.get("/").json()
+    rels = {link["rel"]: link["href"] for link in body["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(rels)
+    assert rels["data"].endswith("/collections")
+    for rel in ("service-desc", "conformance", "data"):
+        assert client.get(rels[rel]).status_code == 200
+
+
+def test_conformance(client: TestClient) -> None:
+    classes = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in classes
+
+
+def test_openapi_document(client: TestClient) -> None:
+    response = client.get("/api")
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["openapi"].startswith("3.")
+    assert "/collections/{collectionId}/items" in doc["paths"]
+
+
+def test_collections_list_the_three_levels(client: TestClient) -> None:
+    body = client.get("/collections").json()
+    ids = [c["id"] for c in body["collections"]]
+    assert {"gd-province", "gd-cities", "gd-counties"} <= set(ids)
+    assert any(link["rel"] == "self" for link in body["links"])
+
+
+def test_collection_document(client: TestClient) -> None:
+    body = client.get("/collections/gd-counties").json()
+    assert body["id"] == "gd-counties"
+    assert body["itemType"] == "feature"
+    assert CRS84 in body["crs"]
+    assert body["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/4490"
+    bbox = body["extent"]["spatial"]["bbox"][0]
+    assert len(bbox) == 4 and 109 < bbox[0] < bbox[2] < 118 and 20 < bbox[1] < bbox[3] < 26
+    assert body["extent"]["spatial"]["crs"] == CRS84
+    rels = {link["rel"]: link for link in body["links"]}
+    assert rels["items"]["type"] == "application/geo+json"
+    assert body["onemap:layer"]["level"] == "province"
+    assert body["onemap:layer"]["adcode"] == "440000"
+
+
+def test_items_counts_and_chinese_names(client: TestClient) -> None:
+    for layer_id, count in (("gd-province", 1), ("gd-cities", 21), ("gd-counties", 124)):
+        response = client.get(f"/collections/{layer_id}/items")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/geo+json")
+        body = response.json()
+        assert body["numberMatched"] == count
+        assert body["numberReturned"] == min(10, count)
+    page = client.get("/collections/gd-counties/items", params={"limit": 200}).json()
+    names = {f["properties"]["adcode"]: f["properties"]["name"] for f in page["features"]}
+    assert names["440106"] == "天河区"
+    assert page["features"][0]["geometry"]["type"] == "MultiPolygon"
+
+
+def test_items_paging_follows_next_links_without_gaps(client: TestClient) -> None:
+    url: str | None = "/collections/gd-counties/items?limit=50"
+    seen: list[int] = []
+    while url:
+        body = client.get(url).json()
+        seen.extend(f["id"] for f in body["features"])
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    assert len(seen) == 124 and len(set(seen)) == 124
+
+
+def test_items_bbox(client: TestClient) -> None:
+    # Central Guangzhou: Tianhe is in, Shantou is not.
+    body = client.get("/collections/gd-counties/items", params={"bbox": "113.3,23.1,113.4,23.2", "limit": 100}).json()
+    codes = {f["properties"]["adcode"] for f in body["features"]}
+    assert "440106" in codes and "440507" not in codes
+    assert body["numberMatched"] == len(codes)
+
+
+def test_single_feature(client: TestClient) -> None:
+    first = client.get("/collections/gd-cities/items?limit=1").json()["features"][0]
+    response = client.get(f"/collections/gd-cities/items/{first['id']}")
+    assert response.status_code == 200
+    assert response.json()["properties"] == first["properties"]
+
+
+def test_unknown_collection_is_404_with_ogc_body(client: TestClient) -> None:
+    response = client.get("/collections/no-such-layer/items")
+    assert response.status_code == 404
+    body = response.json()
+    assert "no-such-layer" in body["description"] and body["code"] == "NotFound"
+
+
+def test_unknown_feature_is_404(client: TestClient) -> None:
+    assert client.get("/collections/gd-cities/items/999999").status_code == 404
+    assert client.get("/collections/gd-cities/items/abc").status_code == 404
+
+
+def test_bad_parameters_are_400(client: TestClient) -> None:
+    for params in ({"limit": "0"}, {"limit": "x"}, {"bbox": "1,2,3"}, {"bbox": "a,b,c,d"}):
+        response = client.get("/collections/gd-cities/items", params=params)
+        assert response.status_code == 400, params
+        assert response.json()["description"]
+
+
+def test_limit_above_maximum_is_clamped(client: TestClient) -> None:
+    body = client.get("/collections/gd-counties/items", params={"limit": 100000}).json()
+    assert body["numberReturned"] == 124
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["layers"] >= 3
