@@ -108,7 +108,11 @@ class VectorLoad:
     """Streams one source into a new version table, batch by batch."""
 
     def __init__(
-        self, conn: psycopg.Connection, source: VectorSource, meta: LayerMeta, options: IngestOptions
+        self,
+        conn: psycopg.Connection,
+        source: VectorSource,
+        meta: LayerMeta,
+        options: IngestOptions,
     ) -> None:
         if source.feature_count == 0:
             raise IngestError(f"{source.path.name}: layer '{source.layer}' has no features")
@@ -141,12 +145,18 @@ class VectorLoad:
         for frame in read_batches(self.source):
             if self._writer is None:
                 self._writer = VersionWriter(
-                    self.conn, self.meta.id, describe_fields(frame), self.target_type,
-                    STORAGE_SRID, expect_new=self.options.expect_new,
+                    self.conn,
+                    self.meta.id,
+                    describe_fields(frame),
+                    self.target_type,
+                    STORAGE_SRID,
+                    expect_new=self.options.expect_new,
                 )
             self._write_batch(frame)
         if self.writer.stats.feature_count == 0:
-            raise IngestError(f"{self.source.path.name}: every geometry is empty; nothing to publish")
+            raise IngestError(
+                f"{self.source.path.name}: every geometry is empty; nothing to publish"
+            )
         self.writer.finish()
 
     def _write_batch(self, frame: Any) -> None:
@@ -161,8 +171,12 @@ class VectorLoad:
 
     def result(self) -> IngestResult:
         return IngestResult(
-            self.meta.id, 0, self.features_in, self.writer.stats.feature_count,
-            repairs=self.repairs.to_json(), warnings=self.warnings,
+            self.meta.id,
+            0,
+            self.features_in,
+            self.writer.stats.feature_count,
+            repairs=self.repairs.to_json(),
+            warnings=self.warnings,
         )
 
     def lineage(self) -> dict[str, Any]:

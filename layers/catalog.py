@@ -138,7 +138,7 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         table_name=row["table_name"],
         storage_srid=row["storage_srid"],
         geometry_type=row["geometry_type"],
-        extent=tuple(extent) if extent else None,  # type: ignore[arg-type]
+        extent=(extent[0], extent[1], extent[2], extent[3]) if extent else None,
         temporal_start=row["temporal_start"],
         temporal_end=row["temporal_end"],
         temporal_field=row["temporal_field"],

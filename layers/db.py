@@ -33,26 +33,19 @@ def connect(database_url: str, *, autocommit: bool = False) -> psycopg.Connectio
         ) from exc
 
 
-async def open_pool(
+def open_pool_lazily(
     database_url: str, *, min_size: int, max_size: int, statement_timeout_ms: int
 ) -> AsyncConnectionPool:
-    """Open the request pool; waits until the first connection works."""
-    pool = AsyncConnectionPool(
+    """The request pool, not yet open: it keeps reconnecting while the database is down."""
+    return AsyncConnectionPool(
         with_options(database_url, statement_timeout_ms=statement_timeout_ms),
         min_size=min_size,
         max_size=max_size,
         kwargs={"autocommit": True},
         open=False,
         name="onemap",
+        reconnect_timeout=float("inf"),
     )
-    try:
-        await pool.open(wait=True, timeout=30)
-    except Exception as exc:
-        await pool.close()
-        raise DatabaseUnavailable(
-            f"cannot open a connection pool to {redact(database_url)}: {exc}"
-        ) from exc
-    return pool
 
 
 def redact(database_url: str) -> str:

@@ -40,8 +40,8 @@ def feature_json_sql(layer: Layer, decimals: int = DEGREE_DECIMALS) -> sql.Compo
         sql.SQL("{}, {}").format(sql.Literal(f.name), sql.Identifier(f.name)) for f in layer.fields
     )
     return sql.SQL(
-        "'{{\"type\":\"Feature\",\"id\":' || fid || ',\"geometry\":' || "
-        "COALESCE(ST_AsGeoJSON(geom, {decimals}), 'null') || ',\"properties\":' || "
+        '\'{{"type":"Feature","id":\' || fid || \',"geometry":\' || '
+        "COALESCE(ST_AsGeoJSON(geom, {decimals}, 0), 'null') || ',\"properties\":' || "
         "json_build_object({pairs})::text || '}}'"
     ).format(decimals=sql.Literal(decimals), pairs=pairs)
 

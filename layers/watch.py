@@ -72,9 +72,5 @@ async def listen_for_changes(
 
 async def _drain_burst(conn: psycopg.AsyncConnection) -> None:
     """One ingest touches several rows; reload once for the whole burst."""
-    try:
-        async with asyncio.timeout(0.05):
-            async for _ in conn.notifies():
-                pass
-    except TimeoutError:
-        return
+    async for _ in conn.notifies(timeout=0.05):
+        pass

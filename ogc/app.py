@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from layers.db import open_pool
+from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.errors import install_error_handlers
@@ -55,18 +55,22 @@ def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = state.settings
-        state.pool = await open_pool(
+        state.pool = open_pool_lazily(
             state.database_url,
             min_size=s.pool_min_size,
             max_size=s.pool_max_size,
             statement_timeout_ms=s.statement_timeout_ms,
         )
+        await state.pool.open(wait=False)
         state.store = CatalogStore(state.pool)
-        await state.store.reload()
+        # The listener loads the catalog as soon as the database answers and again on
+        # every change; until then /readyz says 503 and catalog routes say 503.
         listener = listen_for_changes(
             state.database_url, state.store.reload, ready=state.listener_ready
         )
         state.tasks.append(asyncio.create_task(listener, name="catalog-listener"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state.listener_ready.wait(), timeout=10)
         try:
             yield
         finally:

@@ -36,7 +36,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers}
     settings = _settings().model_copy(update={k: v for k, v in overrides.items() if v})
-    run(settings)
+    try:
+        run(settings)
+    except KeyboardInterrupt:  # uvicorn re-raises SIGINT after a clean shutdown
+        click.echo("OneMap stopped.")
 
 
 @cli.group()

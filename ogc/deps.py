@@ -42,7 +42,9 @@ def get_layer(
     return catalog.get(collection_id)
 
 
-def get_base_url(request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]) -> str:
+def get_base_url(
+    request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
+) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return str(request.base_url).rstrip("/")

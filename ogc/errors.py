@@ -31,14 +31,21 @@ STATUS_OF: dict[type[OneMapError], int] = {
     DatabaseUnavailable: 503,
     EmbeddedClusterError: 503,
 }
-TITLES = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
-          422: "Unprocessable Entity", 500: "Internal Server Error", 503: "Service Unavailable"}
+TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def status_of(exc: OneMapError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 500
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -45,7 +47,14 @@ def prepare(url: str, settings: ServiceSettings) -> None:
             log.info(result.summary())
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: ServiceSettings) -> None:
+    # uvicorn shuts down on SIGTERM and then re-raises it with the handler that was in
+    # place before it started; ours turns that into SystemExit so the cluster is stopped.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings) as url:
         prepare(url, settings)
         config = uvicorn_config(settings, url)
@@ -53,12 +62,18 @@ def serve(settings: ServiceSettings) -> None:
 
 
 def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
-    common = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-              "proxy_headers": True}
     if settings.workers > 1:
         # Worker processes build their own app from the environment.
         os.environ["ONEMAP_DATABASE_URL"] = url
-        return uvicorn.Config(
-            "ogc.app:create_app_from_environment", factory=True, workers=settings.workers, **common
-        )
-    return uvicorn.Config(create_app(settings, url), **common)  # type: ignore[arg-type]
+        app: Any = "ogc.app:create_app_from_environment"
+    else:
+        app = create_app(settings, url)
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        factory=settings.workers > 1,
+        workers=settings.workers,
+    )

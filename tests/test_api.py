@@ -64,6 +64,7 @@ def test_items_counts_and_chinese_names(client: TestClient) -> None:
     names = {f["properties"]["adcode"]: f["properties"]["name"] for f in page["features"]}
     assert names["440106"] == "天河区"
     assert page["features"][0]["geometry"]["type"] == "MultiPolygon"
+    assert "crs" not in page["features"][0]["geometry"], "GeoJSON (RFC 7946) has no crs member"
 
 
 def test_items_paging_follows_next_links_without_gaps(client: TestClient) -> None:
@@ -78,7 +79,9 @@ def test_items_paging_follows_next_links_without_gaps(client: TestClient) -> Non
 
 def test_items_bbox(client: TestClient) -> None:
     # Central Guangzhou: Tianhe is in, Shantou is not.
-    body = client.get("/collections/gd-counties/items", params={"bbox": "113.3,23.1,113.4,23.2", "limit": 100}).json()
+    body = client.get(
+        "/collections/gd-counties/items", params={"bbox": "113.3,23.1,113.4,23.2", "limit": 100}
+    ).json()
     codes = {f["properties"]["adcode"] for f in body["features"]}
     assert "440106" in codes and "440507" not in codes
     assert body["numberMatched"] == len(codes)

@@ -5,17 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from layers.catalog import FieldInfo, load_catalog
 
-FIELDS = [FieldInfo("adcode", "string", "ADCODE", "行政区划代码"), FieldInfo("pop", "integer", "人口", "人口")]
+FIELDS = [
+    FieldInfo("adcode", "string", "ADCODE", "行政区划代码"),
+    FieldInfo("pop", "integer", "人口", "人口"),
+]
 
 
 def _publish(conn: psycopg.Connection, version: int) -> None:
+    table = sql.Identifier("onemap_data", f"roundtrip_v{version}")
     conn.execute(
-        "CREATE TABLE onemap_data.roundtrip_v%s (fid bigint PRIMARY KEY, adcode text, pop bigint, "
-        "geom geometry(MultiPolygon, 4490))" % version
+        sql.SQL(
+            "CREATE TABLE {} (fid bigint PRIMARY KEY, adcode text, pop bigint, "
+            "geom geometry(MultiPolygon, 4490))"
+        ).format(table)
     )
     conn.execute(
         "INSERT INTO onemap.layer_versions (layer_id, version, table_name, storage_srid, "
@@ -23,9 +30,13 @@ def _publish(conn: psycopg.Connection, version: int) -> None:
         "feature_count, source_sha256, lineage) VALUES ('roundtrip', %s, %s, 4490, 'MultiPolygon', "
         "%s, %s, %s, 'observed', %s, 7, 'abc', %s)",
         (
-            version, f"roundtrip_v{version}", [113.1, 22.9, 113.6, 23.4],
-            datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, tzinfo=UTC),
-            Jsonb([f.to_json() for f in FIELDS]), Jsonb({"source": "x.shp"}),
+            version,
+            f"roundtrip_v{version}",
+            [113.1, 22.9, 113.6, 23.4],
+            datetime(2024, 1, 1, tzinfo=UTC),
+            datetime(2024, 12, 31, tzinfo=UTC),
+            Jsonb([f.to_json() for f in FIELDS]),
+            Jsonb({"source": "x.shp"}),
         ),
     )
     conn.execute("UPDATE onemap.layers SET current_version = %s WHERE id = 'roundtrip'", (version,))
@@ -35,8 +46,9 @@ def test_every_catalog_field_round_trips(migrated_url: str) -> None:
     with psycopg.connect(migrated_url) as conn:
         conn.execute(
             "INSERT INTO onemap.departments (id, name_zh, name_en, level, adcode) VALUES "
-            "('gz-nr', '广州市规划和自然资源局', 'Guangzhou Planning and Natural Resources Bureau', "
-            "'city', '440100') ON CONFLICT DO NOTHING"
+            "('gz-nr', '广州市规划和自然资源局', "
+            "'Guangzhou Planning and Natural Resources Bureau', 'city', '440100') "
+            "ON CONFLICT DO NOTHING"
         )
         conn.execute(
             "INSERT INTO onemap.layers (id, title_zh, title_en, description_zh, description_en, "
@@ -62,7 +74,11 @@ def test_every_catalog_field_round_trips(migrated_url: str) -> None:
     assert (layer.level, layer.adcode) == ("county", "440106")
     assert (layer.department_id, layer.department_name) == ("gz-nr", "广州市规划和自然资源局")
     assert layer.keywords == ("学校", "schools")
-    assert (layer.license, layer.attribution, layer.access_level) == ("CC-BY-4.0", "© 天河区", "internal")
+    assert (layer.license, layer.attribution, layer.access_level) == (
+        "CC-BY-4.0",
+        "© 天河区",
+        "internal",
+    )
     assert layer.metadata == {"note": "测试"}
     assert layer.version == 2 and layer.table_name == "roundtrip_v2"
     assert layer.storage_srid == 4490 and layer.geometry_type == "MultiPolygon"

@@ -19,19 +19,29 @@ def _table(catalog: Catalog, layer_id: str) -> str:
     return f'onemap_data."{catalog.get(layer_id).table_name}"'
 
 
-@pytest.mark.parametrize(("layer_id", "count"), [("gd-province", 1), ("gd-cities", 21), ("gd-counties", 124)])
+@pytest.mark.parametrize(
+    ("layer_id", "count"), [("gd-province", 1), ("gd-cities", 21), ("gd-counties", 124)]
+)
 def test_counts(catalog: Catalog, sample_url: str, layer_id: str, count: int) -> None:
     assert catalog.get(layer_id).feature_count == count
     with psycopg.connect(sample_url) as conn:
-        row = conn.execute(f"SELECT count(*), count(DISTINCT adcode) FROM {_table(catalog, layer_id)}").fetchone()
+        row = conn.execute(
+            f"SELECT count(*), count(DISTINCT adcode) FROM {_table(catalog, layer_id)}"
+        ).fetchone()
     assert row == (count, count)
 
 
 def test_codes_names_and_levels(catalog: Catalog, sample_url: str) -> None:
     with psycopg.connect(sample_url) as conn:
-        rows = dict(conn.execute(f"SELECT adcode, name FROM {_table(catalog, 'gd-counties')}").fetchall())
-        levels = conn.execute(f"SELECT DISTINCT level FROM {_table(catalog, 'gd-counties')}").fetchall()
-        province = conn.execute(f"SELECT adcode, name FROM {_table(catalog, 'gd-province')}").fetchone()
+        rows = dict(
+            conn.execute(f"SELECT adcode, name FROM {_table(catalog, 'gd-counties')}").fetchall()
+        )
+        levels = conn.execute(
+            f"SELECT DISTINCT level FROM {_table(catalog, 'gd-counties')}"
+        ).fetchall()
+        province = conn.execute(
+            f"SELECT adcode, name FROM {_table(catalog, 'gd-province')}"
+        ).fetchone()
     assert rows["440106"] == "天河区"
     assert rows["440311"] == "光明区"
     assert rows["441900"] == "东莞市" and rows["442000"] == "中山市"
@@ -40,12 +50,14 @@ def test_codes_names_and_levels(catalog: Catalog, sample_url: str) -> None:
     assert province == ("440000", "广东省")
 
 
-def test_every_county_has_its_city_by_code_and_by_geometry(catalog: Catalog, sample_url: str) -> None:
+def test_every_county_has_its_city_by_code_and_by_geometry(
+    catalog: Catalog, sample_url: str
+) -> None:
     query = f"""
         SELECT c.adcode, p.adcode,
                ST_Area(ST_Intersection(c.geom, p.geom)::geography) / ST_Area(c.geom::geography)
-        FROM {_table(catalog, 'gd-counties')} c
-        LEFT JOIN {_table(catalog, 'gd-cities')} p ON p.adcode = c.city_adcode"""
+        FROM {_table(catalog, "gd-counties")} c
+        LEFT JOIN {_table(catalog, "gd-cities")} p ON p.adcode = c.city_adcode"""
     with psycopg.connect(sample_url) as conn:
         rows = conn.execute(query).fetchall()
     assert len(rows) == 124
@@ -59,7 +71,7 @@ def test_every_city_lies_in_the_province(catalog: Catalog, sample_url: str) -> N
     query = f"""
         SELECT c.adcode, c.province_adcode,
                ST_Area(ST_Intersection(c.geom, p.geom)::geography) / ST_Area(c.geom::geography)
-        FROM {_table(catalog, 'gd-cities')} c CROSS JOIN {_table(catalog, 'gd-province')} p"""
+        FROM {_table(catalog, "gd-cities")} c CROSS JOIN {_table(catalog, "gd-province")} p"""
     with psycopg.connect(sample_url) as conn:
         rows = conn.execute(query).fetchall()
     assert len(rows) == 21
@@ -78,7 +90,9 @@ def test_metadata_warns_about_gcj02_and_keeps_attribution(catalog: Catalog) -> N
 
 def test_stored_in_cgcs2000_within_guangdong(catalog: Catalog) -> None:
     minx, miny, maxx, maxy = catalog.get("gd-province").extent or (0, 0, 0, 0)
-    assert 109.6 < minx < 109.7 and 20.2 < miny < 20.3 and 117.3 < maxx < 117.4 and 25.5 < maxy < 25.6
+    assert (
+        109.6 < minx < 109.7 and 20.2 < miny < 20.3 and 117.3 < maxx < 117.4 and 25.5 < maxy < 25.6
+    )
 
 
 def test_loading_again_does_nothing(sample_url: str, catalog: Catalog) -> None:

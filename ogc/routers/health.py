@@ -32,6 +32,9 @@ async def readyz(state: StateDep) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
     assert state.store is not None
     return JSONResponse(
-        {"status": "ready", "layers": len(state.store.current),
-         "catalog_generation": state.store.generation}
+        {
+            "status": "ready",
+            "layers": len(state.store.current),
+            "catalog_generation": state.store.generation,
+        }
     )

@@ -54,7 +54,11 @@ async def get_items(
     features_text, returned = row
     head = _page_head(layer, base, query, bbox, matched, int(returned))
     body = head[:-1] + b',"features":' + features_text.encode() + b"}"
-    return Response(body, media_type=GEOJSON, headers={"Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"})
+    return Response(
+        body,
+        media_type=GEOJSON,
+        headers={"Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"},
+    )
 
 
 async def _count(conn: Any, layer: Layer, query: ItemsQuery) -> int:
@@ -75,7 +79,9 @@ def _page_head(
         link(f"{base}/collections/{layer.id}", "collection", JSON, layer.title),
     ]
     if query.offset + returned < matched:
-        links.append(link(with_query(href, params | {"offset": query.offset + returned}), "next", GEOJSON))
+        links.append(
+            link(with_query(href, params | {"offset": query.offset + returned}), "next", GEOJSON)
+        )
     if query.offset > 0:
         previous = max(query.offset - query.limit, 0) or None
         links.append(link(with_query(href, params | {"offset": previous}), "prev", GEOJSON))
@@ -104,9 +110,11 @@ async def get_feature(
     if row is None:
         raise NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")
     href = f"{base}/collections/{layer.id}"
-    links = orjson.dumps([
-        link(f"{href}/items/{feature_id}", "self", GEOJSON),
-        link(href, "collection", JSON, layer.title),
-    ])
+    links = orjson.dumps(
+        [
+            link(f"{href}/items/{feature_id}", "self", GEOJSON),
+            link(href, "collection", JSON, layer.title),
+        ]
+    )
     body = row[0].encode()[:-1] + b',"links":' + links + b"}"
     return Response(body, media_type=GEOJSON)

@@ -1,0 +1,40 @@
+# OneMap — two commands: `make serve` and `make test`. Each installs what is missing first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: serve test deps system-deps lint typecheck imports pytest bench-data clean
+
+serve: deps ## Run OneMap on http://127.0.0.1:8000 (embedded PostGIS unless ONEMAP_DATABASE_URL)
+	$(BIN)/onemap serve
+
+test: deps lint typecheck imports pytest ## Lint, types, import rules, then the tests on real PostGIS
+
+deps: system-deps $(STAMP)
+
+system-deps: ## PostgreSQL + PostGIS + pgRouting + GDAL tools and python3-venv, when missing
+	@bash scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "OneMap needs Python >= 3.11"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+lint:
+	$(BIN)/ruff check .
+
+typecheck:
+	$(BIN)/mypy
+
+imports:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/pytest
+
+clean: ## Remove the virtual environment and the embedded cluster's data
+	rm -rf $(VENV) .onemap .mypy_cache .ruff_cache .pytest_cache
