@@ -96,8 +96,7 @@ def _apply_pending(conn: psycopg.Connection) -> list[str]:
         with conn.transaction():
             conn.execute(migration.body.encode())  # trusted file shipped with the package
             conn.execute(
-                "INSERT INTO onemap.schema_migrations (number, name, checksum) "
-                "VALUES (%s, %s, %s)",
+                "INSERT INTO onemap.schema_migrations (number, name, checksum) VALUES (%s, %s, %s)",
                 (migration.number, migration.name, migration.checksum),
             )
         log.info("applied migration %s", migration.name)
