@@ -1,0 +1,295 @@
+"""The tile matrix sets OneMap serves: a lazily built, read-only registry over morecantile.
+
+Grids (ids are what OGC API Tiles and WMTS publish)
+---------------------------------------------------
+``WebMercatorQuad``, ``WorldCRS84Quad``
+    morecantile's copies of the OGC TMS 2.0 definitions (levels 0–24 and 0–23).
+``CGCS2000Quad``
+    EPSG:4490 (CGCS2000, latitude first) with exactly the geometry and numbering of
+    WorldCRS84Quad: level 0 is 2×1 tiles of 256 px, origin at lat 90, lon −180, levels 0–23,
+    scale denominators for the OGC 0.28 mm pixel.
+``CGCS2000Quad96dpi``
+    The same tiles numbered like the national 天地图 ``c`` grid: level N has 2^N × 2^(N−1) tiles,
+    so its id N is CGCS2000Quad's level N−1 (ids 1–24), with 96-DPI scale denominators.
+``WebMercatorQuad96dpi``
+    The 天地图 ``w`` grid: WebMercatorQuad's tiles and ids (``w`` level N has 2^N × 2^N tiles,
+    like WebMercatorQuad level N), with 96-DPI scale denominators.
+
+Why one set of tiles carries two numberings
+-------------------------------------------
+OGC TMS clients (OGC API Tiles, GDAL, QGIS) know WorldCRS84Quad, so CGCS2000Quad keeps its
+ids: the same (level, row, col) addresses the same tile in both, and CGCS2000 and WGS 84 differ
+by centimetres. WMTS clients configured for 天地图 instead hard-code its ``c`` matrix ids
+("1".."18"), its origin and the scale denominators of its capabilities, which assume a 96-DPI
+pixel (0.0254/96 m) rather than the OGC 0.28 mm. CGCS2000Quad96dpi reproduces that grid:
+identifier = log2(MatrixWidth) in both 96-DPI sets, as in 天地图's ``c`` and ``w`` (and as in
+the GoogleCRS84Quad well-known scale set of WMTS 1.0, whose level 0 is a single tile).
+Standards-following WMTS clients, which derive resolution with 0.28 mm, must use the
+0.28 mm sets; the 96-DPI sets are only for clients set up against 天地图.
+
+Degrees become metres with the OGC convention 2πR/360, R = 6378137 m (the semi-major axis of
+both CGCS2000 and WGS 84), i.e. 111319.49079327358 m per degree; so 天地图 ``c`` level 1 has
+0.703125° × 111319.49079327358 / (0.0254/96) = 295829355.4545656, the 2.958293554545656E8
+its capabilities publish.
+
+Coordinates: bounds returned here are (minx, miny, maxx, maxy) with x = longitude for
+geographic grids, whatever the CRS axis order; TMS JSON ``pointOfOrigin``/``orderedAxes``
+follow the CRS axis order (latitude first for EPSG:4490), as TMS 2.0 requires.
+The registry hands out shared TileMatrixSet objects: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import morecantile
+from morecantile import TileMatrixSet
+
+from layers.errors import InvalidParameter, NotFound
+
+Bounds = tuple[float, float, float, float]
+
+OGC_PIXEL_SIZE_M = 0.28e-3
+DPI96_PIXEL_SIZE_M = 0.0254 / 96
+EARTH_RADIUS_M = 6378137.0
+METRES_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_M / 360
+WEB_MERCATOR_HALF_WIDTH_M = math.pi * EARTH_RADIUS_M
+TILE_SIZE_PX = 256
+CGCS2000_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
+WEB_MERCATOR_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
+
+
+@dataclass(frozen=True)
+class TileMatrixLimits:
+    """The tile rows and columns of one level that hold data (WMTS TileMatrixLimits)."""
+
+    tile_matrix: str
+    min_row: int
+    max_row: int
+    min_col: int
+    max_col: int
+
+
+def _quad_levels(
+    first_id: int,
+    count: int,
+    first_cell_size: float,
+    first_shape: tuple[int, int],
+    origin: tuple[float, float],
+    scale_per_cell: float,
+) -> list[dict[str, Any]]:
+    """TMS 2.0 tileMatrices of a quadtree: each level halves the cell and doubles the matrix."""
+    levels = []
+    for step in range(count):
+        cell_size = first_cell_size / 2**step
+        levels.append(
+            {
+                "id": str(first_id + step),
+                "scaleDenominator": cell_size * scale_per_cell,
+                "cellSize": cell_size,
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": list(origin),
+                "tileWidth": TILE_SIZE_PX,
+                "tileHeight": TILE_SIZE_PX,
+                "matrixWidth": first_shape[0] * 2**step,
+                "matrixHeight": first_shape[1] * 2**step,
+            }
+        )
+    return levels
+
+
+def _cgcs2000_grid(tms_id: str, title: str, first_id: int, pixel_size_m: float) -> TileMatrixSet:
+    """WorldCRS84Quad's tiles in EPSG:4490; ``first_id`` names its 2×1 level."""
+    return TileMatrixSet.model_validate(
+        {
+            "id": tms_id,
+            "title": title,
+            "crs": CGCS2000_CRS_URI,
+            "orderedAxes": ["Lat", "Lon"],
+            "tileMatrices": _quad_levels(
+                first_id=first_id,
+                count=24,
+                first_cell_size=180 / TILE_SIZE_PX,
+                first_shape=(2, 1),
+                origin=(90.0, -180.0),
+                scale_per_cell=METRES_PER_DEGREE / pixel_size_m,
+            ),
+        }
+    )
+
+
+def _cgcs2000_quad() -> TileMatrixSet:
+    return _cgcs2000_grid(
+        "CGCS2000Quad", "CGCS2000 for the World (WorldCRS84Quad levels)", 0, OGC_PIXEL_SIZE_M
+    )
+
+
+def _cgcs2000_quad_96dpi() -> TileMatrixSet:
+    return _cgcs2000_grid(
+        "CGCS2000Quad96dpi",
+        "CGCS2000 for the World, 天地图 c levels, 96 DPI",
+        1,
+        DPI96_PIXEL_SIZE_M,
+    )
+
+
+def _web_mercator_quad_96dpi() -> TileMatrixSet:
+    return TileMatrixSet.model_validate(
+        {
+            "id": "WebMercatorQuad96dpi",
+            "title": "Web Mercator for the World, 天地图 w levels, 96 DPI",
+            "crs": WEB_MERCATOR_CRS_URI,
+            "orderedAxes": ["X", "Y"],
+            "tileMatrices": _quad_levels(
+                first_id=0,
+                count=25,
+                first_cell_size=2 * WEB_MERCATOR_HALF_WIDTH_M / TILE_SIZE_PX,
+                first_shape=(1, 1),
+                origin=(-WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_HALF_WIDTH_M),
+                scale_per_cell=1 / DPI96_PIXEL_SIZE_M,
+            ),
+        }
+    )
+
+
+_BUILDERS: Mapping[str, Callable[[], TileMatrixSet]] = {
+    "WebMercatorQuad": lambda: morecantile.tms.get("WebMercatorQuad"),
+    "WorldCRS84Quad": lambda: morecantile.tms.get("WorldCRS84Quad"),
+    "CGCS2000Quad": _cgcs2000_quad,
+    "CGCS2000Quad96dpi": _cgcs2000_quad_96dpi,
+    "WebMercatorQuad96dpi": _web_mercator_quad_96dpi,
+}
+
+
+@functools.cache
+def _registry() -> Mapping[str, TileMatrixSet]:
+    """Build every grid on first use; later calls share the same read-only mapping."""
+    return MappingProxyType({tms_id: build() for tms_id, build in _BUILDERS.items()})
+
+
+def list_tms() -> list[str]:
+    """Ids of the tile matrix sets OneMap serves, in a stable order."""
+    return list(_BUILDERS)
+
+
+def get_tms(tms_id: str) -> TileMatrixSet:
+    """The tile matrix set ``tms_id`` (shared: do not mutate); NotFound names the known ids."""
+    grid = _registry().get(tms_id)
+    if grid is None:
+        raise NotFound(f"unknown tile matrix set {tms_id!r}; known: {', '.join(list_tms())}")
+    return grid
+
+
+def tms_json(tms_id: str) -> dict[str, Any]:
+    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``."""
+    return get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+
+
+def tms_srid(tms_id: str) -> int:
+    """The PostGIS SRID of the grid's CRS (CRS84 is SRID 4326: PostGIS is lon/lat anyway)."""
+    epsg = get_tms(tms_id).crs.to_epsg()
+    return 4326 if epsg is None else epsg
+
+
+def level_range(tms_id: str) -> range:
+    """The level (tile matrix) ids of the grid, as integers."""
+    grid = get_tms(tms_id)
+    return range(grid.minzoom, grid.maxzoom + 1)
+
+
+def check_level(tms_id: str, z: int) -> None:
+    """Raise NotFound unless ``z`` is a level of the grid (no over-zoom: it would be made up)."""
+    levels = level_range(tms_id)
+    if z not in levels:
+        raise NotFound(f"level {z} is outside {levels.start}..{levels.stop - 1} of {tms_id}")
+
+
+def matrix_shape(tms_id: str, z: int) -> tuple[int, int]:
+    """(columns, rows) of level ``z``."""
+    check_level(tms_id, z)
+    matrix = get_tms(tms_id).matrix(z)
+    return matrix.matrixWidth, matrix.matrixHeight
+
+
+def check_tile(tms_id: str, z: int, row: int, col: int) -> None:
+    """Raise NotFound, saying which index is off and its range, unless the tile exists."""
+    columns, rows = matrix_shape(tms_id, z)
+    if not 0 <= row < rows:
+        raise NotFound(f"tile row {row} is outside 0..{rows - 1} at level {z} of {tms_id}")
+    if not 0 <= col < columns:
+        raise NotFound(f"tile column {col} is outside 0..{columns - 1} at level {z} of {tms_id}")
+
+
+def scale_denominator(tms_id: str, z: int) -> float:
+    """The scale denominator the grid publishes for level ``z``."""
+    check_level(tms_id, z)
+    return get_tms(tms_id).matrix(z).scaleDenominator
+
+
+def tile_bounds(tms_id: str, z: int, row: int, col: int) -> Bounds:
+    """(minx, miny, maxx, maxy) of a tile in the grid's CRS, x first (lon, lat for degrees)."""
+    check_tile(tms_id, z, row, col)
+    left, bottom, right, top = get_tms(tms_id).xy_bounds(morecantile.Tile(col, row, z))
+    return left, bottom, right, top
+
+
+def tile_bounds_lonlat(tms_id: str, z: int, row: int, col: int) -> Bounds:
+    """(west, south, east, north) of a tile in the grid's geographic CRS (WGS 84 / CGCS2000)."""
+    check_tile(tms_id, z, row, col)
+    west, south, east, north = get_tms(tms_id).bounds(morecantile.Tile(col, row, z))
+    return west, south, east, north
+
+
+def pixel_center(tms_id: str, z: int, row: int, col: int, i: int, j: int) -> tuple[float, float]:
+    """(x, y) in the grid's CRS of pixel column ``i``, row ``j`` of a tile (GetFeatureInfo)."""
+    left, _, _, top = tile_bounds(tms_id, z, row, col)
+    matrix = get_tms(tms_id).matrix(z)
+    for name, value, size in (("I", i, matrix.tileWidth), ("J", j, matrix.tileHeight)):
+        if not 0 <= value < size:
+            raise InvalidParameter(f"pixel {name}={value} is outside 0..{size - 1} of the tile")
+    return left + (i + 0.5) * matrix.cellSize, top - (j + 0.5) * matrix.cellSize
+
+
+def matrix_limits(
+    tms_id: str, lonlat_bbox: Bounds, levels: Iterable[int]
+) -> list[TileMatrixLimits]:
+    """The tiles of each level that intersect a (west, south, east, north) box.
+
+    Corners suffice because in every registered grid x depends only on longitude and y only
+    on latitude; the box is clipped to the grid first (Web Mercator stops at ±85.05°).
+    """
+    west, south, east, north = lonlat_bbox
+    if not (west <= east and south <= north):
+        raise InvalidParameter(f"bbox {list(lonlat_bbox)} must be west, south, east, north")
+    grid = get_tms(tms_id)
+    minx, miny = grid.xy(west, south, truncate=True)
+    maxx, maxy = grid.xy(east, north, truncate=True)
+    limits = []
+    for z in levels:
+        check_level(tms_id, z)
+        limits.append(_limits_at(grid, z, (minx, miny, maxx, maxy)))
+    return limits
+
+
+def _limits_at(grid: TileMatrixSet, z: int, xy_bbox: Bounds) -> TileMatrixLimits:
+    """Row/column range covering ``xy_bbox``; an edge on a tile border takes no extra tile."""
+    matrix = grid.matrix(z)
+    origin_tile = grid.xy_bounds(morecantile.Tile(0, 0, z))
+    left, top = origin_tile.left, origin_tile.top
+    tile_w = matrix.cellSize * matrix.tileWidth
+    tile_h = matrix.cellSize * matrix.tileHeight
+    minx, miny, maxx, maxy = xy_bbox
+
+    def clamp(index: float, size: int) -> int:
+        return min(max(int(index), 0), size - 1)
+
+    min_col = clamp(math.floor((minx - left) / tile_w), matrix.matrixWidth)
+    max_col = max(min_col, clamp(math.ceil((maxx - left) / tile_w) - 1, matrix.matrixWidth))
+    min_row = clamp(math.floor((top - maxy) / tile_h), matrix.matrixHeight)
+    max_row = max(min_row, clamp(math.ceil((top - miny) / tile_h) - 1, matrix.matrixHeight))
+    return TileMatrixLimits(matrix.id, min_row, max_row, min_col, max_col)
