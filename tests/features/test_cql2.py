@@ -7,7 +7,6 @@ attributes; every case asserts exactly which fids a filter selects.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,20 +71,10 @@ INSERT_ROW = f"""
         ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4490)))"""
 
 
-def _database_url_from_env() -> str:
-    url = os.environ.get("ONEMAP_TEST_DATABASE_URL")
-    if not url:
-        pytest.fail(
-            "ONEMAP_TEST_DATABASE_URL is not set: point it at a PostGIS database, e.g. "
-            "postgresql://postgres@127.0.0.1/cql2_scratch (CREATE EXTENSION postgis in it)"
-        )
-    return url
-
-
 @pytest.fixture(scope="module")
 def cql2_db(request: pytest.FixtureRequest) -> Iterator[psycopg.Connection[Any]]:
-    """A connection with the temp table loaded (switch: request.getfixturevalue("database_url"))."""
-    url = _database_url_from_env()
+    """A connection to the run's PostGIS with the temp table loaded."""
+    url = request.getfixturevalue("migrated_url")
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(CREATE_TABLE)
         for *attributes, box in ROWS:
