@@ -43,16 +43,24 @@ _ELLIPSOIDS: tuple[tuple[DatumName, float, float], ...] = (
 # First EPSG code of each Gauss-Krüger series, at central meridian 75E (3° zone 25, 6° zone
 # 13); the codes then run consecutively eastwards to 135E. Key: (datum, width, zone prefix).
 _GK_SERIES_START: dict[tuple[DatumName, int, bool], int] = {
-    ("cgcs2000", 3, True): 4513, ("cgcs2000", 3, False): 4534,
-    ("cgcs2000", 6, True): 4491, ("cgcs2000", 6, False): 4502,
-    ("xian1980", 3, True): 2349, ("xian1980", 3, False): 2370,
-    ("xian1980", 6, True): 2327, ("xian1980", 6, False): 2338,
-    ("beijing1954", 3, True): 2401, ("beijing1954", 3, False): 2422,
-    ("beijing1954", 6, True): 21413, ("beijing1954", 6, False): 21453,
+    ("cgcs2000", 3, True): 4513,
+    ("cgcs2000", 3, False): 4534,
+    ("cgcs2000", 6, True): 4491,
+    ("cgcs2000", 6, False): 4502,
+    ("xian1980", 3, True): 2349,
+    ("xian1980", 3, False): 2370,
+    ("xian1980", 6, True): 2327,
+    ("xian1980", 6, False): 2338,
+    ("beijing1954", 3, True): 2401,
+    ("beijing1954", 3, False): 2422,
+    ("beijing1954", 6, True): 21413,
+    ("beijing1954", 6, False): 21453,
 }
 _FIRST_CM, _LAST_CM = 75, 135
 _GK_DATUM_LABELS: dict[DatumName, str] = {
-    "cgcs2000": "CGCS2000", "xian1980": "Xi'an 1980", "beijing1954": "Beijing 1954",
+    "cgcs2000": "CGCS2000",
+    "xian1980": "Xi'an 1980",
+    "beijing1954": "Beijing 1954",
 }
 
 
@@ -77,8 +85,10 @@ def classify_datum(crs: CRS) -> DatumName:
     if ellipsoid is None:
         return "other"
     for datum, semi_major, inv_flattening in _ELLIPSOIDS:
-        if (abs(ellipsoid.semi_major_metre - semi_major) < 0.5
-                and abs(ellipsoid.inverse_flattening - inv_flattening) < 1e-6):
+        if (
+            abs(ellipsoid.semi_major_metre - semi_major) < 0.5
+            and abs(ellipsoid.inverse_flattening - inv_flattening) < 1e-6
+        ):
             return datum
     return "other"
 
@@ -148,12 +158,18 @@ def gauss_kruger_zone(crs: CRS) -> tuple[int, int, bool] | None:
     operation = crs.coordinate_operation
     if operation is None or operation.method_name != "Transverse Mercator":
         return None
-    params = {param.name: float(param.value) for param in operation.params
-              if isinstance(param.value, int | float)}
+    params = {
+        param.name: float(param.value)
+        for param in operation.params
+        if isinstance(param.value, int | float)
+    }
     central_meridian = params.get("Longitude of natural origin", math.nan)
     false_easting = params.get("False easting", math.nan)
-    chinese_gk_constants = {"Latitude of natural origin": 0.0, "False northing": 0.0,
-                            "Scale factor at natural origin": 1.0}
+    chinese_gk_constants = {
+        "Latitude of natural origin": 0.0,
+        "False northing": 0.0,
+        "Scale factor at natural origin": 1.0,
+    }
     if any(params.get(name) != value for name, value in chinese_gk_constants.items()):
         return None
     if not central_meridian.is_integer() or false_easting % 1e6 != 5e5:
@@ -173,8 +189,10 @@ def _resolve_declared(declared: CRS, bounds: Bounds, source_name: str) -> CrsRes
     epsg, note = _identify(declared)
     warnings = [f"{source_name}: {note}"] if note else []
     if epsg is None:
-        warnings.append(f"{source_name}: the declared CRS {declared.name!r} matches no EPSG "
-                        "code; it is used exactly as declared")
+        warnings.append(
+            f"{source_name}: the declared CRS {declared.name!r} matches no EPSG "
+            "code; it is used exactly as declared"
+        )
     crs = CRS.from_epsg(epsg) if epsg is not None else declared
     if crs.is_geographic and not _is_lonlat_range(bounds):
         raise IngestError(
@@ -183,24 +201,32 @@ def _resolve_declared(declared: CRS, bounds: Bounds, source_name: str) -> CrsRes
         )
     lonlat = lonlat_bounds(crs, bounds)
     if lonlat is None or not _within(lonlat, _CHINA_LONLAT, 0.0):
-        warnings.append(f"{source_name}: the declared {crs.name} puts the data outside China "
-                        f"({_fmt(lonlat) if lonlat else 'not even on Earth'}); check the .prj")
+        warnings.append(
+            f"{source_name}: the declared {crs.name} puts the data outside China "
+            f"({_fmt(lonlat) if lonlat else 'not even on Earth'}); check the .prj"
+        )
     return CrsResult(crs, epsg, "declared", warnings)
 
 
 def _as_geographic(bounds: Bounds) -> CrsResult | None:
     if not _is_lonlat_range(bounds) or not _lands_in_guangdong(4490, bounds):
         return None
-    return _inferred(4490, "coordinates are longitude/latitude in Guangdong; assumed CGCS2000 "
-                     "geographic (EPSG:4490). WGS 84 data differs by under 1 m, but GCJ-02 "
-                     "web-map coordinates are 300-600 m off and must be converted first")
+    return _inferred(
+        4490,
+        "coordinates are longitude/latitude in Guangdong; assumed CGCS2000 "
+        "geographic (EPSG:4490). WGS 84 data differs by under 1 m, but GCJ-02 "
+        "web-map coordinates are 300-600 m off and must be converted first",
+    )
 
 
 def _as_web_mercator(bounds: Bounds) -> CrsResult | None:
     if not _lands_in_guangdong(3857, bounds):
         return None
-    return _inferred(3857, "coordinates are Web Mercator metres in Guangdong; assumed "
-                     "EPSG:3857 (WGS 84 / Pseudo-Mercator)")
+    return _inferred(
+        3857,
+        "coordinates are Web Mercator metres in Guangdong; assumed "
+        "EPSG:3857 (WGS 84 / Pseudo-Mercator)",
+    )
 
 
 def _as_zone_prefixed_gauss_kruger(bounds: Bounds) -> CrsResult | None:
@@ -216,9 +242,12 @@ def _as_zone_prefixed_gauss_kruger(bounds: Bounds) -> CrsResult | None:
         return None
     xian = gauss_kruger_epsg("xian1980", width, central_meridian, True)
     beijing = gauss_kruger_epsg("beijing1954", width, central_meridian, True)
-    return _inferred(epsg, f"eastings carry the zone prefix {zone} ({width}° zone, CM "
-                     f"{central_meridian}E); assumed CGCS2000 (EPSG:{epsg}). If the data is "
-                     f"Xi'an 1980 pass --source-crs EPSG:{xian}, if Beijing 1954 EPSG:{beijing}")
+    return _inferred(
+        epsg,
+        f"eastings carry the zone prefix {zone} ({width}° zone, CM "
+        f"{central_meridian}E); assumed CGCS2000 (EPSG:{epsg}). If the data is "
+        f"Xi'an 1980 pass --source-crs EPSG:{xian}, if Beijing 1954 EPSG:{beijing}",
+    )
 
 
 def _inferred(epsg: int, warning: str) -> CrsResult:
@@ -236,8 +265,11 @@ def _refuse_swapped_axes(bounds: Bounds, source_name: str) -> None:
 
 
 def _refuse_unprefixed_gauss_kruger(bounds: Bounds, source_name: str) -> None:
-    fitting = [cm for cm in range(_FIRST_CM, _LAST_CM + 1, 3)
-               if _lands_in_guangdong(gauss_kruger_epsg("cgcs2000", 3, cm, False), bounds)]
+    fitting = [
+        cm
+        for cm in range(_FIRST_CM, _LAST_CM + 1, 3)
+        if _lands_in_guangdong(gauss_kruger_epsg("cgcs2000", 3, cm, False), bounds)
+    ]
     if not fitting:
         return
     options = "; ".join(_candidates_for_meridian(cm) for cm in fitting)
@@ -279,8 +311,12 @@ def lonlat_bounds(crs: CRS, bounds: Bounds) -> Bounds | None:
 
 
 def _within(inner: Bounds, outer: Bounds, margin: float) -> bool:
-    return (inner[0] >= outer[0] - margin and inner[1] >= outer[1] - margin
-            and inner[2] <= outer[2] + margin and inner[3] <= outer[3] + margin)
+    return (
+        inner[0] >= outer[0] - margin
+        and inner[1] >= outer[1] - margin
+        and inner[2] <= outer[2] + margin
+        and inner[3] <= outer[3] + margin
+    )
 
 
 def _is_lonlat_range(bounds: Bounds) -> bool:

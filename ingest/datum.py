@@ -91,8 +91,10 @@ class PlaneSimilarity4(_Frozen):
             shift_e, shift_n, theta = self.dy, self.dx, -theta
         k = 1 + self.scale * 1e-6
         cos_t, sin_t = math.cos(theta), math.sin(theta)
-        return (shift_e + k * (east * cos_t - north * sin_t),
-                shift_n + k * (east * sin_t + north * cos_t))
+        return (
+            shift_e + k * (east * cos_t - north * sin_t),
+            shift_n + k * (east * sin_t + north * cos_t),
+        )
 
 
 class DatumShift(_Frozen):
@@ -130,8 +132,10 @@ def load_datum_shifts(path: Path) -> tuple[DatumShift, ...]:
         shifts = _ShiftFile.model_validate(raw).shifts
     except (OSError, ValueError) as exc:  # ValidationError and decode errors are ValueErrors
         detail = _first_problems(exc) if isinstance(exc, ValidationError) else str(exc)
-        raise IngestError(f"{path}: not a valid datum shift file ({detail}); it must hold a "
-                          "'shifts' list of {name, source_datum, area, parameters}") from exc
+        raise IngestError(
+            f"{path}: not a valid datum shift file ({detail}); it must hold a "
+            "'shifts' list of {name, source_datum, area, parameters}"
+        ) from exc
     names = [shift.name for shift in shifts]
     if len(set(names)) != len(names):
         raise IngestError(f"{path}: datum shift names must be unique, got {names}")
@@ -156,8 +160,12 @@ def plan_transformation(
             return _configured_plan(source_crs, chosen, notes)
     plan = _proj_plan(source_crs)
     if datum == "wgs84":
-        return TransformPlan(plan.transform, "null shift WGS 84 -> CGCS2000 (the two agree to "
-                             f"under 1 m, accepted without parameters): {plan.description}", False)
+        return TransformPlan(
+            plan.transform,
+            "null shift WGS 84 -> CGCS2000 (the two agree to "
+            f"under 1 m, accepted without parameters): {plan.description}",
+            False,
+        )
     if not plan.ballpark:
         return plan
     label = _DATUM_LABELS.get(datum, source_crs.datum.name if source_crs.datum else "its datum")
@@ -179,8 +187,10 @@ def transform_geometries(plan: TransformPlan, geoms: NDArray[np.object_]) -> NDA
         out = coords.copy()
         out[:, 0], out[:, 1] = lon, lat
         if not np.isfinite(out[:, :2]).all():
-            raise IngestError(f"coordinates fell outside the transformation ({plan.description})"
-                              "; check the source CRS")
+            raise IngestError(
+                f"coordinates fell outside the transformation ({plan.description})"
+                "; check the source CRS"
+            )
         return out
 
     result: NDArray[np.object_] = shapely.transform(geoms, apply, include_z=None)
@@ -193,15 +203,17 @@ def helmert_pipeline(source_crs: CRS, helmert: Helmert7) -> str:
     if ellipsoid is None:
         raise IngestError(f"{source_crs.name} has no ellipsoid; cannot apply a Helmert shift")
     shape, h = f"+a={ellipsoid.semi_major_metre!r} +rf={ellipsoid.inverse_flattening!r}", helmert
-    return " ".join([
-        "+proj=pipeline",
-        _to_radians_step(source_crs, shape),
-        f"+step +proj=cart {shape}",
-        f"+step +proj=helmert +x={h.tx!r} +y={h.ty!r} +z={h.tz!r} +rx={h.rx!r} +ry={h.ry!r}"
-        f" +rz={h.rz!r} +s={h.ds!r} +convention={h.convention}",
-        "+step +inv +proj=cart +ellps=GRS80",  # CGCS2000's ellipsoid is GRS80 to 0.1 mm
-        "+step +proj=unitconvert +xy_in=rad +xy_out=deg",
-    ])
+    return " ".join(
+        [
+            "+proj=pipeline",
+            _to_radians_step(source_crs, shape),
+            f"+step +proj=cart {shape}",
+            f"+step +proj=helmert +x={h.tx!r} +y={h.ty!r} +z={h.tz!r} +rx={h.rx!r} +ry={h.ry!r}"
+            f" +rz={h.rz!r} +s={h.ds!r} +convention={h.convention}",
+            "+step +inv +proj=cart +ellps=GRS80",  # CGCS2000's ellipsoid is GRS80 to 0.1 mm
+            "+step +proj=unitconvert +xy_in=rad +xy_out=deg",
+        ]
+    )
 
 
 def _to_radians_step(source_crs: CRS, ellipsoid_shape: str) -> str:
@@ -211,8 +223,20 @@ def _to_radians_step(source_crs: CRS, ellipsoid_shape: str) -> str:
     with warnings.catch_warnings():  # PROJ.4 export warns that datum information is lost
         warnings.simplefilter("ignore", UserWarning)
         params = source_crs.to_dict()
-    dropped = {"type", "no_defs", "towgs84", "nadgrids", "wktext", "datum", "ellps", "a", "b",
-               "rf", "f", "R"}
+    dropped = {
+        "type",
+        "no_defs",
+        "towgs84",
+        "nadgrids",
+        "wktext",
+        "datum",
+        "ellps",
+        "a",
+        "b",
+        "rf",
+        "f",
+        "R",
+    }
     kept = [f"+{k}" if v is None else f"+{k}={v}" for k, v in params.items() if k not in dropped]
     return f"+step +inv {' '.join(kept)} {ellipsoid_shape}"
 
@@ -232,8 +256,10 @@ def _configured_plan(source_crs: CRS, shift: DatumShift, notes: list[str]) -> Tr
             transformer = Transformer.from_pipeline(pipeline)
         except ProjError as exc:
             raise IngestError(f"datum shift {shift.name!r}: PROJ rejects it ({exc})") from exc
-        description = (f"7-param Helmert {shift.name!r} ({params.convention}, area "
-                       f"{shift.area.name}; operator config): {pipeline}")
+        description = (
+            f"7-param Helmert {shift.name!r} ({params.convention}, area "
+            f"{shift.area.name}; operator config): {pipeline}"
+        )
         return TransformPlan(_transformer_function(transformer), description, False, notes)
     return _plane_plan(source_crs, shift, params, notes)
 
@@ -244,17 +270,20 @@ def _plane_plan(
     fitted, zone = _fitted_zone(params.projected_epsg, shift.source_datum)
     target_epsg = gauss_kruger_epsg("cgcs2000", *zone)
     to_fitted = Transformer.from_crs(source_crs, fitted, always_xy=True)
-    from_target = Transformer.from_crs(CRS.from_epsg(target_epsg),
-                                       CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+    from_target = Transformer.from_crs(
+        CRS.from_epsg(target_epsg), CRS.from_epsg(STORAGE_EPSG), always_xy=True
+    )
 
     def transform(x: Coords, y: Coords) -> tuple[Coords, Coords]:
         east, north = params.apply(*_as_arrays(to_fitted.transform(x, y)))
         return _as_arrays(from_target.transform(east, north))
 
-    description = (f"4-param plane similarity {shift.name!r} (area {shift.area.name}; operator "
-                   f"config) in EPSG:{params.projected_epsg}, read as EPSG:{target_epsg}: "
-                   f"dx={params.dx} dy={params.dy} rotation={params.rotation}\" "
-                   f"scale={params.scale}ppm ({params.axis_order})")
+    description = (
+        f"4-param plane similarity {shift.name!r} (area {shift.area.name}; operator "
+        f"config) in EPSG:{params.projected_epsg}, read as EPSG:{target_epsg}: "
+        f'dx={params.dx} dy={params.dy} rotation={params.rotation}" '
+        f"scale={params.scale}ppm ({params.axis_order})"
+    )
     return TransformPlan(transform, description, False, notes)
 
 

@@ -22,20 +22,49 @@ EncodingSource = Literal["forced", "cpg", "ldid", "detected"]
 # with it never loses a character that the narrower code page would have produced, and it
 # also covers the rarer hanzi (e.g. in personal and place names) newer tools write.
 _CODEPAGE_ALIASES = {
-    "GBK": "GB18030", "CP936": "GB18030", "936": "GB18030", "ANSI936": "GB18030",
-    "GB2312": "GB18030", "GB18030": "GB18030", "EUCCN": "GB18030", "MS936": "GB18030",
-    "UTF8": "UTF-8", "65001": "UTF-8", "UTF-8": "UTF-8", "CP65001": "UTF-8",
-    "BIG5": "CP950", "CP950": "CP950", "950": "CP950", "ANSI950": "CP950",
-    "1252": "CP1252", "ANSI1252": "CP1252", "CP1252": "CP1252", "WINDOWS1252": "CP1252",
-    "88591": "ISO-8859-1", "ISO88591": "ISO-8859-1", "LATIN1": "ISO-8859-1",
+    "GBK": "GB18030",
+    "CP936": "GB18030",
+    "936": "GB18030",
+    "ANSI936": "GB18030",
+    "GB2312": "GB18030",
+    "GB18030": "GB18030",
+    "EUCCN": "GB18030",
+    "MS936": "GB18030",
+    "UTF8": "UTF-8",
+    "65001": "UTF-8",
+    "UTF-8": "UTF-8",
+    "CP65001": "UTF-8",
+    "BIG5": "CP950",
+    "CP950": "CP950",
+    "950": "CP950",
+    "ANSI950": "CP950",
+    "1252": "CP1252",
+    "ANSI1252": "CP1252",
+    "CP1252": "CP1252",
+    "WINDOWS1252": "CP1252",
+    "88591": "ISO-8859-1",
+    "ISO88591": "ISO-8859-1",
+    "LATIN1": "ISO-8859-1",
 }
 
 # LDID byte (DBF header offset 29) -> code page. 0x00 ("OEM") and 0x57 ("ANSI", i.e. the
 # writer's system code page) say nothing usable, so they are absent on purpose.
 _LDID_CODEPAGES = {
-    0x01: "CP437", 0x02: "CP850", 0x03: "CP1252", 0x13: "CP932", 0x4D: "GB18030",
-    0x4E: "CP949", 0x4F: "CP950", 0x58: "CP1252", 0x59: "CP1252", 0x78: "CP950",
-    0x79: "CP949", 0x7A: "GB18030", 0x7B: "CP932", 0xC8: "CP1250", 0xC9: "CP1251",
+    0x01: "CP437",
+    0x02: "CP850",
+    0x03: "CP1252",
+    0x13: "CP932",
+    0x4D: "GB18030",
+    0x4E: "CP949",
+    0x4F: "CP950",
+    0x58: "CP1252",
+    0x59: "CP1252",
+    0x78: "CP950",
+    0x79: "CP949",
+    0x7A: "GB18030",
+    0x7B: "CP932",
+    0xC8: "CP1250",
+    0xC9: "CP1251",
 }
 _MULTIBYTE = {"UTF-8", "GB18030", "CP950", "CP949", "CP932"}
 

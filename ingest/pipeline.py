@@ -1,97 +1,90 @@
-"""The vector ingest pipeline: one path for the CLI, the upload endpoint and the sample data."""
+"""The ingest pipeline: one path for the CLI, the upload endpoint and the sample data.
+
+Every run is recorded (``onemap.ingest_runs``); a published version is swapped in
+atomically (see ``ingest.publish``); a failure leaves the published layer as it was.
+"""
 
 from __future__ import annotations
 
 import getpass
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import psycopg
-from pyproj import CRS
 
-from ingest.geometry import RepairCounts, clean, empty_mask, reproject, target_geometry_type
-from ingest.geometry import transformer_to as make_transformer
+from ingest.formats import PreparedSource, prepare_source
+from ingest.geometry import RepairCounts, clean, empty_mask, target_geometry_type
+from ingest.lineage import RunRecord, record_run
+from ingest.options import IngestOptions, IngestResult
 from ingest.publish import LayerMeta, VersionWriter, publish_version
+from ingest.publish_raster import publish_raster
 from ingest.schema import describe_fields
-from ingest.source import VectorSource, file_sha256, open_vector, read_batches
+from ingest.source import read_batches
+from ingest.understand import Understanding, understand_vector
 from layers.db import connect
-from layers.errors import IngestError
+from layers.errors import IngestError, OneMapError
 
 STORAGE_SRID = 4490  # CGCS2000, the platform's legal datum (docs/adr/0002-storage-crs.md)
 log = logging.getLogger("onemap.ingest")
 
-Progress = Callable[[int, int], None]  # (features done, features expected)
+__all__ = ["IngestOptions", "IngestResult", "LayerMeta", "ingest_file", "ingest_vector"]
 
 
-@dataclass
-class IngestOptions:
-    source_layer: str | None = None
-    encoding: str | None = None
-    source_crs: str | None = None
-    keep_z: bool = False
-    expect_new: bool | None = None  # True: must not exist; False: must exist; None: either
-    who: str | None = None
-    progress: Progress | None = None
-
-
-@dataclass
-class IngestResult:
-    layer_id: str
-    version: int
-    features_in: int = 0
-    features_out: int = 0
-    skipped: bool = False
-    repairs: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        if self.skipped:
-            return (
-                f"{self.layer_id}: identical to version {self.version} already published; "
-                "nothing to do"
-            )
-        return (
-            f"{self.layer_id}: published version {self.version} "
-            f"({self.features_out} of {self.features_in} features) in {self.seconds:.1f}s"
-        )
-
-
-def ingest_vector(
+def ingest_file(
     database_url: str, path: Path, meta: LayerMeta, options: IngestOptions | None = None
 ) -> IngestResult:
-    """Read, clean and publish ``path`` as a new version of ``meta.id``."""
+    """Read, check, clean and publish ``path`` as a new version of ``meta.id``."""
     options = options or IngestOptions()
-    started = time.monotonic()
-    sha256, size = file_sha256(path)
-    with connect(database_url, autocommit=True) as conn:
-        unchanged = published_version_with_sha(conn, meta.id, sha256)
-        if unchanged is not None:
-            return IngestResult(meta.id, unchanged, skipped=True)
-        source = open_vector(path, options.source_layer, options.encoding)
-        with conn.transaction():
-            load = VectorLoad(conn, source, meta, options)
-            load.run()
-            result = load.result()
-            result.seconds = time.monotonic() - started
-            lineage = load.lineage() | {
-                "source": path.name,
-                "size": size,
-                "sha256": sha256,
-                "who": options.who or getpass.getuser(),
-                "at": datetime.now(UTC).isoformat(),
-                "duration_s": round(result.seconds, 3),
-            }
-            result.version = publish_version(
-                load.writer, meta, source_sha256=sha256, lineage=lineage
-            )
+    record = _start_record(path, meta, options)
+    try:
+        result = _run(database_url, path, meta, options, record)
+    except OneMapError as exc:
+        record.error = exc.message
+        record.stop_clock()
+        record_run(database_url, record)
+        raise
+    record.absorb(result)
+    result.seconds = record.stop_clock()
+    record_run(database_url, record)
     log.info(result.summary())
     return result
+
+
+ingest_vector = ingest_file  # the name the sample loader and analyses know
+
+
+def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRecord:
+    from ingest.source import file_sha256
+
+    if not path.exists():
+        raise IngestError(f"{path}: no such file")
+    sha256, size = file_sha256(path)
+    return RunRecord(
+        layer_id=meta.id,
+        source_name=path.name,
+        source_size=size,
+        source_sha256=sha256,
+        who=options.who or getpass.getuser(),
+        started_at=datetime.now(UTC),
+    )
+
+
+def _run(
+    database_url: str, path: Path, meta: LayerMeta, options: IngestOptions, record: RunRecord
+) -> IngestResult:
+    with connect(database_url, autocommit=True) as conn:
+        unchanged = published_version_with_sha(conn, meta.id, record.source_sha256)
+        if unchanged is not None:
+            return IngestResult(meta.id, unchanged, skipped=True)
+        with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
+            prepared = prepare_source(path, Path(work), options.source_layer)
+            with conn.transaction():
+                if prepared.kind == "raster":
+                    return _publish_raster(conn, prepared, meta, options, record)
+                return _publish_vector(conn, prepared, meta, options, record)
 
 
 def published_version_with_sha(conn: psycopg.Connection, layer_id: str, sha256: str) -> int | None:
@@ -104,25 +97,63 @@ def published_version_with_sha(conn: psycopg.Connection, layer_id: str, sha256: 
     return int(row[0]) if row else None
 
 
+def _publish_vector(
+    conn: psycopg.Connection,
+    prepared: PreparedSource,
+    meta: LayerMeta,
+    options: IngestOptions,
+    record: RunRecord,
+) -> IngestResult:
+    understanding = understand_vector(prepared, options)
+    load = VectorLoad(conn, understanding, meta, options)
+    load.run()
+    result = load.result()
+    record.absorb(result)
+    record.stop_clock()
+    result.version = publish_version(
+        load.writer, meta, source_sha256=record.source_sha256, lineage=record.as_lineage()
+    )
+    return result
+
+
+def _publish_raster(
+    conn: psycopg.Connection,
+    prepared: PreparedSource,
+    meta: LayerMeta,
+    options: IngestOptions,
+    record: RunRecord,
+) -> IngestResult:
+    record.detected = {"format": "GeoTIFF → COG", "storage_crs": "EPSG:4490"}
+    version, info = publish_raster(
+        conn,
+        prepared.path,
+        meta,
+        options.raster_dir,
+        source_crs=options.source_crs,
+        expect_new=options.expect_new,
+        lineage=record.as_lineage(),
+        source_sha256=record.source_sha256,
+    )
+    detected = record.detected | {"crs": info.source_crs, "size": [info.width, info.height]}
+    return IngestResult(meta.id, version, kind="raster", detected=detected)
+
+
 class VectorLoad:
     """Streams one source into a new version table, batch by batch."""
 
     def __init__(
         self,
         conn: psycopg.Connection,
-        source: VectorSource,
+        understanding: Understanding,
         meta: LayerMeta,
         options: IngestOptions,
     ) -> None:
-        if source.feature_count == 0:
-            raise IngestError(f"{source.path.name}: layer '{source.layer}' has no features")
-        self.conn, self.source, self.meta, self.options = conn, source, meta, options
-        self.source_crs = self._source_crs()
-        self.transformer = make_transformer(self.source_crs, STORAGE_SRID)
-        self.target_type = target_geometry_type(source.declared_type)
+        self.conn, self.meta, self.options = conn, meta, options
+        self.understanding = understanding
+        self.source = understanding.source
+        self.target_type = target_geometry_type(self.source.declared_type)
         self.repairs = RepairCounts()
         self.features_in = 0
-        self.warnings: list[str] = []
         self._writer: VersionWriter | None = None
 
     @property
@@ -130,16 +161,6 @@ class VectorLoad:
         if self._writer is None:
             raise IngestError(f"{self.source.path.name}: nothing was read")
         return self._writer
-
-    def _source_crs(self) -> CRS:
-        if self.options.source_crs:
-            return CRS.from_user_input(self.options.source_crs)
-        if self.source.declared_crs is None:
-            raise IngestError(
-                f"{self.source.path.name}: no coordinate reference system is declared; "
-                "pass --source-crs EPSG:xxxx"
-            )
-        return self.source.declared_crs
 
     def run(self) -> None:
         for frame in read_batches(self.source):
@@ -159,12 +180,16 @@ class VectorLoad:
             )
         self.writer.finish()
 
-    def _write_batch(self, frame: Any) -> None:
+    def _write_batch(self, frame: object) -> None:
+        import geopandas as gpd
+
+        assert isinstance(frame, gpd.GeoDataFrame)
         self.features_in += len(frame)
-        geoms = reproject(frame.geometry.values._data.copy(), self.transformer)
-        keep = ~empty_mask(geoms)
+        raw = np.asarray(frame.geometry.values, dtype=object)
+        keep = ~empty_mask(raw)
         self.repairs.dropped_empty += int((~keep).sum())
-        geoms = clean(geoms[keep], self.repairs, self.target_type, keep_z=self.options.keep_z)
+        geoms = self.understanding.to_storage(raw[keep])
+        geoms = clean(geoms, self.repairs, self.target_type, keep_z=self.options.keep_z)
         self.writer.write(frame[keep], geoms)
         if self.options.progress:
             self.options.progress(self.features_in, self.source.feature_count)
@@ -173,20 +198,10 @@ class VectorLoad:
         return IngestResult(
             self.meta.id,
             0,
+            "vector",
             self.features_in,
             self.writer.stats.feature_count,
             repairs=self.repairs.to_json(),
-            warnings=self.warnings,
+            warnings=list(self.understanding.warnings),
+            detected=self.understanding.detected,
         )
-
-    def lineage(self) -> dict[str, Any]:
-        return {
-            "source_layer": self.source.layer,
-            "encoding": self.source.encoding,
-            "source_crs": self.source_crs.to_string(),
-            "transformation": "none" if self.transformer is None else self.transformer.description,
-            "features_in": self.features_in,
-            "features_out": self.writer.stats.feature_count,
-            "repairs": self.repairs.to_json(),
-            "warnings": self.warnings,
-        }

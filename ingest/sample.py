@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.pipeline import IngestOptions, IngestResult, ingest_vector
+from ingest.pipeline import IngestOptions, IngestResult, ingest_file
 from ingest.publish import LayerMeta
 from layers.db import connect
 
@@ -92,7 +92,7 @@ def load_sample_data(database_url: str, *, force: bool = False) -> list[IngestRe
     for source_layer, layer_id, title_zh, title_en, level in SAMPLE_LAYERS:
         meta = sample_layer_meta(layer_id, title_zh, title_en, level)
         options = IngestOptions(source_layer=source_layer, source_crs=None, who="onemap-sample")
-        results.append(ingest_vector(database_url, gpkg, meta, options))
+        results.append(ingest_file(database_url, gpkg, meta, options))
     with connect(database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO onemap.service_state (key, value) VALUES (%s, 'true') "

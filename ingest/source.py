@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ class VectorSource:
     feature_count: int
     encoding: str | None
     bounds: tuple[float, float, float, float] | None
+    open_options: dict[str, str] = field(default_factory=dict)
 
 
 def list_layers(path: Path) -> list[str]:
@@ -37,11 +38,19 @@ def list_layers(path: Path) -> list[str]:
         raise IngestError(f"{path.name}: cannot be opened as vector data ({exc})") from exc
 
 
-def open_vector(path: Path, layer: str | None = None, encoding: str | None = None) -> VectorSource:
+def open_vector(
+    path: Path,
+    layer: str | None = None,
+    encoding: str | None = None,
+    open_options: dict[str, str] | None = None,
+) -> VectorSource:
     names = list_layers(path)
     chosen = _choose_layer(path, names, layer)
+    options = open_options or {}
     try:
-        info = pyogrio.read_info(path, layer=chosen, encoding=encoding, force_total_bounds=True)
+        info = pyogrio.read_info(
+            path, layer=chosen, encoding=encoding, force_total_bounds=True, **options
+        )
     except Exception as exc:
         raise IngestError(f"{path.name}: layer '{chosen}' cannot be read ({exc})") from exc
     return VectorSource(
@@ -52,6 +61,7 @@ def open_vector(path: Path, layer: str | None = None, encoding: str | None = Non
         feature_count=int(info.get("features") or 0),
         encoding=encoding or info.get("encoding"),
         bounds=_bounds(info.get("total_bounds")),
+        open_options=options,
     )
 
 
@@ -85,6 +95,7 @@ def read_batches(source: VectorSource, batch_size: int = BATCH_SIZE) -> Iterator
                 encoding=source.encoding,
                 skip_features=offset,
                 max_features=batch_size,
+                **source.open_options,
             )
         except Exception as exc:
             raise IngestError(

@@ -77,6 +77,9 @@ class Layer:
     fields: tuple[FieldInfo, ...]
     feature_count: int
     version_created_at: datetime
+    asset_path: str | None = None
+    theme: str | None = None
+    rollup_of: str | None = None
 
     @property
     def title(self) -> str:
@@ -145,6 +148,9 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         fields=tuple(FieldInfo.from_json(f) for f in row["field_schema"] or ()),
         feature_count=row["feature_count"],
         version_created_at=row["version_created_at"],
+        asset_path=row.get("asset_path"),
+        theme=row.get("theme"),
+        rollup_of=row.get("rollup_of"),
     )
 
 

@@ -7,6 +7,7 @@ no module keeps a global instance.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,7 +41,29 @@ class DatabaseSettings(BaseSettings):
         return self.database_url is None
 
 
-class ServiceSettings(DatabaseSettings):
+class IngestSettings(DatabaseSettings):
+    """How data is taken in (CLI, upload endpoint, sample loader)."""
+
+    datum_shifts: Path | None = Field(
+        default=None,
+        description="JSON/TOML file of 7-/4-parameter sets (Xian 1980, Beijing 1954 → CGCS2000).",
+    )
+    datum_policy: Literal["warn", "refuse"] = Field(
+        default="warn",
+        description="With only PROJ's ballpark (null) datum shift: warn, or refuse.",
+    )
+    max_upload_mb: int = Field(default=2048, description="Largest accepted upload.")
+
+    @property
+    def raster_dir(self) -> Path:
+        return self.data_dir / "rasters"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+class ServiceSettings(IngestSettings):
     """Everything the web service needs."""
 
     host: str = "127.0.0.1"

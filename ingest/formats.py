@@ -1,0 +1,143 @@
+"""Recognise what arrived and make it readable: unzip, pick the file, set reader options.
+
+Departments send loose shapefiles, zipped ones, GeoPackages, GeoJSON(-seq), KML/KMZ,
+FileGDB folders and CSV tables with coordinate columns; rasters are GeoTIFFs.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from layers.errors import IngestError
+
+VECTOR_SUFFIXES = {
+    ".shp",
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".geojsonl",
+    ".geojsons",
+    ".kml",
+    ".kmz",
+    ".csv",
+    ".txt",
+    ".gdb",
+    ".fgb",
+}
+RASTER_SUFFIXES = {".tif", ".tiff", ".geotiff"}
+MAX_UNZIPPED_BYTES = 20 * 1024**3  # refuse zip bombs; real deliveries are far smaller
+
+# Column names GDAL's CSV driver should take as coordinates (Chinese and English habits).
+CSV_X_NAMES = "lon,lng,long,longitude,x,经度,东经,X坐标,x坐标,POINT_X"
+CSV_Y_NAMES = "lat,latitude,y,纬度,北纬,Y坐标,y坐标,POINT_Y"
+CSV_GEOM_NAMES = "wkt,WKT,geometry,geom,the_geom,shape,几何"
+
+
+@dataclass(frozen=True)
+class PreparedSource:
+    """A path GDAL can open, what kind of data it is, and how to open it."""
+
+    path: Path
+    kind: str  # "vector" | "raster"
+    original_name: str
+    open_options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_shapefile(self) -> bool:
+        return self.path.suffix.lower() == ".shp"
+
+    @property
+    def is_csv(self) -> bool:
+        return self.path.suffix.lower() in (".csv", ".txt")
+
+
+def prepare_source(path: Path, workdir: Path, source_layer: str | None = None) -> PreparedSource:
+    """Unpack archives into ``workdir`` and say how to read what is inside."""
+    if not path.exists():
+        raise IngestError(f"{path}: no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise IngestError(f"{path.name}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return _prepare_zip(path, workdir, source_layer)
+    if suffix in RASTER_SUFFIXES:
+        return PreparedSource(path, "raster", path.name)
+    if suffix in VECTOR_SUFFIXES or path.is_dir():
+        return _vector(path, path.name)
+    raise IngestError(
+        f"{path.name}: unrecognised file type '{suffix}'; OneMap reads Shapefile (.shp or .zip), "
+        "GeoPackage, GeoJSON(-seq), KML/KMZ, FileGDB, CSV with coordinates and GeoTIFF"
+    )
+
+
+def _vector(path: Path, original_name: str) -> PreparedSource:
+    options: dict[str, str] = {}
+    if path.suffix.lower() in (".csv", ".txt"):
+        options = {
+            "X_POSSIBLE_NAMES": CSV_X_NAMES,
+            "Y_POSSIBLE_NAMES": CSV_Y_NAMES,
+            "GEOM_POSSIBLE_NAMES": CSV_GEOM_NAMES,
+            "KEEP_GEOM_COLUMNS": "NO",
+            "AUTODETECT_TYPE": "YES",
+        }
+    return PreparedSource(path, "vector", original_name, options)
+
+
+def _prepare_zip(path: Path, workdir: Path, source_layer: str | None) -> PreparedSource:
+    target = workdir / path.stem
+    _safe_extract(path, target)
+    candidates = sorted(p for p in target.rglob("*") if _is_dataset(p))
+    shapefiles = [p for p in candidates if p.suffix.lower() == ".shp"]
+    chosen = shapefiles or candidates
+    if source_layer and len(chosen) > 1:
+        chosen = [p for p in chosen if p.stem == source_layer] or chosen
+    if not chosen:
+        raise IngestError(
+            f"{path.name}: the zip holds no .shp (nor another dataset OneMap reads); "
+            "a shapefile needs its .shp, .shx and .dbf together"
+        )
+    if len(chosen) > 1:
+        names = ", ".join(p.name for p in chosen)
+        raise IngestError(
+            f"{path.name} holds several datasets ({names}); choose with --source-layer"
+        )
+    dataset = chosen[0]
+    if dataset.suffix.lower() == ".shp":
+        _require_shapefile_parts(dataset, path.name)
+    prepared = prepare_source(dataset, workdir / "nested")
+    return PreparedSource(prepared.path, prepared.kind, path.name, prepared.open_options)
+
+
+def _is_dataset(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        return suffix == ".gdb"
+    inside_gdb = any(parent.suffix.lower() == ".gdb" for parent in path.parents)
+    return not inside_gdb and (suffix in VECTOR_SUFFIXES or suffix in RASTER_SUFFIXES)
+
+
+def _require_shapefile_parts(shp: Path, archive: str) -> None:
+    present = {p.suffix.lower() for p in shp.parent.glob(shp.stem + ".*")}
+    missing = [s for s in (".shx", ".dbf") if s not in present]
+    if missing:
+        raise IngestError(f"{archive}: {shp.name} comes without {' and '.join(missing)}")
+
+
+def _safe_extract(archive: Path, target: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
+                raise IngestError(f"{archive.name}: unpacks to more than 20 GB; refused")
+            root = target.resolve()
+            for member in members:
+                destination = (target / member.filename).resolve()
+                if not destination.is_relative_to(root):
+                    raise IngestError(
+                        f"{archive.name}: member '{member.filename}' escapes the archive"
+                    )
+                zf.extract(member, target)
+    except zipfile.BadZipFile as exc:
+        raise IngestError(f"{archive.name}: not a readable zip archive ({exc})") from exc

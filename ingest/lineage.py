@@ -1,0 +1,81 @@
+"""Lineage: every ingest run is recorded, whatever its outcome."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ingest.options import IngestResult
+from ingest.publish import sql_text
+from layers.db import connect
+
+log = logging.getLogger("onemap.lineage")
+
+
+@dataclass
+class RunRecord:
+    layer_id: str
+    source_name: str
+    source_size: int
+    source_sha256: str
+    who: str
+    started_at: datetime
+    status: str = "failed"
+    version: int | None = None
+    detected: dict[str, Any] = field(default_factory=dict)
+    features_in: int | None = None
+    features_out: int | None = None
+    repairs: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    duration_s: float = 0.0
+    clock: float = field(default_factory=time.monotonic, repr=False)
+
+    def stop_clock(self) -> float:
+        self.duration_s = time.monotonic() - self.clock
+        return self.duration_s
+
+    def absorb(self, result: IngestResult) -> None:
+        self.status = "unchanged" if result.skipped else "published"
+        self.version = result.version
+        self.detected = result.detected
+        self.features_in, self.features_out = result.features_in, result.features_out
+        self.repairs, self.warnings = result.repairs, result.warnings
+
+    def as_lineage(self) -> dict[str, Any]:
+        """The JSON kept with the published version."""
+        return {
+            "source": self.source_name,
+            "size": self.source_size,
+            "sha256": self.source_sha256,
+            **self.detected,
+            "features_in": self.features_in,
+            "features_out": self.features_out,
+            "repairs": self.repairs,
+            "warnings": self.warnings,
+            "who": self.who,
+            "at": self.started_at.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+    def params(self) -> dict[str, Any]:
+        values = dict(self.__dict__)
+        values.pop("clock")
+        values["detected"] = Jsonb(self.detected)
+        values["repairs"] = Jsonb(self.repairs)
+        return values
+
+
+def record_run(database_url: str, record: RunRecord) -> None:
+    """Insert the run in its own transaction (so failures are kept too)."""
+    try:
+        with connect(database_url, autocommit=True) as conn:
+            conn.execute(sql_text("insert_run"), record.params())
+    except psycopg.Error as exc:  # lineage must never hide the real outcome
+        log.warning("could not record the ingest run of %s: %s", record.source_name, exc)

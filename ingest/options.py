@@ -1,0 +1,55 @@
+"""What a caller asks of an ingest run, and what it gets back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest.datum import DatumShift
+
+Progress = Callable[[int, int], None]  # (features done, features expected)
+
+
+@dataclass
+class IngestOptions:
+    source_layer: str | None = None  # layer of a GeoPackage/KML/FileGDB, or dataset in a zip
+    encoding: str | None = None  # force an attribute encoding (verified against the bytes)
+    source_crs: str | None = None  # "EPSG:4547", a WKT, or "gcj02" for web-map coordinates
+    keep_z: bool = False
+    expect_new: bool | None = None  # True: must not exist; False: must exist; None: either
+    who: str | None = None
+    datum_shifts: tuple[DatumShift, ...] = ()
+    datum_policy: Literal["warn", "refuse"] = "warn"
+    raster_dir: Path = Path(".onemap/rasters")
+    progress: Progress | None = None
+
+
+@dataclass
+class IngestResult:
+    layer_id: str
+    version: int
+    kind: str = "vector"
+    features_in: int = 0
+    features_out: int = 0
+    skipped: bool = False
+    repairs: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    detected: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.skipped:
+            return (
+                f"{self.layer_id}: identical to version {self.version} already published; "
+                "nothing to do"
+            )
+        if self.kind == "raster":
+            return (
+                f"{self.layer_id}: published raster version {self.version} in {self.seconds:.1f}s"
+            )
+        return (
+            f"{self.layer_id}: published version {self.version} "
+            f"({self.features_out} of {self.features_in} features) in {self.seconds:.1f}s"
+        )
