@@ -6,16 +6,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from ingest.options import IngestResult
-from ingest.publish import sql_text
 from layers.db import connect
 
 log = logging.getLogger("onemap.lineage")
+_INSERT_RUN = resources.files("ingest") / "sql" / "insert_run.sql"
 
 
 @dataclass
@@ -76,6 +77,6 @@ def record_run(database_url: str, record: RunRecord) -> None:
     """Insert the run in its own transaction (so failures are kept too)."""
     try:
         with connect(database_url, autocommit=True) as conn:
-            conn.execute(sql_text("insert_run"), record.params())
+            conn.execute(_INSERT_RUN.read_bytes(), record.params())
     except psycopg.Error as exc:  # lineage must never hide the real outcome
         log.warning("could not record the ingest run of %s: %s", record.source_name, exc)

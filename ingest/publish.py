@@ -8,55 +8,25 @@ nothing behind, because PostgreSQL rolls the whole transaction back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from ingest.geometry import GeometryArray
 from ingest.schema import SQL_TYPES
 from layers.catalog import FieldInfo
-from layers.errors import Conflict, NotFound
+from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
+from layers.versions import replace_stable_view
+
+__all__ = ["LayerMeta", "VersionWriter", "publish_version"]
 
 DATA_SCHEMA = "onemap_data"
-
-
-def sql_text(name: str) -> bytes:
-    return (resources.files("ingest") / "sql" / f"{name}.sql").read_bytes()
-
-
-@dataclass
-class LayerMeta:
-    """The catalog fields a department sets for a layer."""
-
-    id: str
-    title_zh: str
-    title_en: str
-    level: str
-    adcode: str
-    description_zh: str = ""
-    description_en: str = ""
-    department_id: str | None = None
-    keywords: list[str] = field(default_factory=list)
-    license: str = ""
-    attribution: str = ""
-    access_level: str = "public"
-    metadata: dict[str, Any] = field(default_factory=dict)
-    kind: str = "vector"
-
-    def params(self, version: int) -> dict[str, Any]:
-        values = dict(self.__dict__)
-        values["metadata"] = Jsonb(self.metadata)
-        values["version"] = version
-        return values
 
 
 @dataclass
@@ -76,24 +46,6 @@ class VersionStats:
         else:
             b = self.bounds
             self.bounds = [min(b[0], minx), min(b[1], miny), max(b[2], maxx), max(b[3], maxy)]
-
-
-def reserve_version(
-    conn: psycopg.Connection, layer_id: str, expect_new: bool | None
-) -> tuple[int, bool]:
-    """Lock the layer for this transaction; return (next version, whether the layer exists)."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"layer:{layer_id}",))
-    row = conn.execute(sql_text("next_version"), {"id": layer_id}).fetchone()
-    assert row is not None
-    version, exists = int(row[0]), bool(row[1])
-    if expect_new is True and exists:
-        raise Conflict(
-            f"layer '{layer_id}' already exists; publish a new version of it with "
-            f"--layer {layer_id}, or choose another id"
-        )
-    if expect_new is False and not exists:
-        raise NotFound(f"layer '{layer_id}' does not exist; omit --layer to create it")
-    return version, exists
 
 
 def version_table_name(layer_id: str, version: int) -> str:
@@ -179,38 +131,18 @@ def publish_version(
     writer: VersionWriter, meta: LayerMeta, *, source_sha256: str | None, lineage: dict[str, Any]
 ) -> int:
     """Point the catalog at the writer's table (same transaction) and return the version."""
-    conn, version = writer.conn, writer.version
-    params = meta.params(version)
-    conn.execute(sql_text("update_layer" if writer.layer_exists else "insert_layer"), params)
-    conn.execute(
-        sql_text("insert_version"),
-        {
-            "layer_id": meta.id,
-            "version": version,
-            "table_name": writer.table_name,
-            "storage_srid": writer.srid,
-            "geometry_type": writer.geometry_type,
-            "extent": writer.stats.bounds,
-            "temporal_start": writer.stats.temporal[0],
-            "temporal_end": writer.stats.temporal[1],
-            "temporal_field": lineage.get("temporal_field"),
-            "field_schema": Jsonb([f.to_json() for f in writer.fields]),
-            "feature_count": writer.stats.feature_count,
-            "source_sha256": source_sha256,
-            "lineage": Jsonb(json.loads(json.dumps(lineage, default=str))),
-            "created_by": lineage.get("who") or "onemap",
-        },
+    record = VersionRecord(
+        layer_id=meta.id,
+        version=writer.version,
+        table_name=writer.table_name,
+        fields=writer.fields,
+        geometry_type=writer.geometry_type,
+        extent=writer.stats.bounds,
+        feature_count=writer.stats.feature_count,
+        lineage=lineage,
+        source_sha256=source_sha256,
+        storage_srid=writer.srid,
     )
-    replace_stable_view(conn, meta.id, writer.table_name)
-    return version
-
-
-def replace_stable_view(conn: psycopg.Connection, layer_id: str, table_name: str) -> None:
-    """``onemap_data.<layer id>`` always shows the current version (for SQL clients)."""
-    view = sql.Identifier(DATA_SCHEMA, layer_id)
-    conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
-    conn.execute(
-        sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
-            view, sql.Identifier(DATA_SCHEMA, table_name)
-        )
-    )
+    make_current(writer.conn, meta, record, layer_exists=writer.layer_exists)
+    replace_stable_view(writer.conn, meta.id, writer.table_name)
+    return writer.version

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from ingest.publish import LayerMeta, reserve_version, sql_text
 from ingest.raster import RasterInfo, write_cog
+from layers.catalog import FieldInfo
+from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
 
 
 def publish_raster(
@@ -47,32 +47,17 @@ def _register(
 ) -> None:
     meta.kind = "raster"
     meta.metadata = {**meta.metadata, "raster": info.metadata()}
-    conn.execute(sql_text("update_layer" if exists else "insert_layer"), meta.params(version))
-    conn.execute(
-        sql_text("insert_version"),
-        {
-            "layer_id": meta.id,
-            "version": version,
-            "table_name": target.name,
-            "storage_srid": 4490,
-            "geometry_type": None,
-            "extent": list(info.bounds),
-            "temporal_start": None,
-            "temporal_end": None,
-            "temporal_field": None,
-            "field_schema": Jsonb(
-                [
-                    {"name": n, "type": "number", "source_name": n, "title": n}
-                    for n in info.band_names
-                ]
-            ),
-            "feature_count": info.width * info.height,
-            "source_sha256": source_sha256,
-            "lineage": Jsonb(lineage),
-            "created_by": lineage.get("who") or "onemap",
-        },
+    bands = [FieldInfo(n, "number", n, n) for n in info.band_names]
+    record = VersionRecord(
+        layer_id=meta.id,
+        version=version,
+        table_name=target.name,
+        fields=bands,
+        geometry_type=None,
+        extent=list(info.bounds),
+        feature_count=info.width * info.height,
+        lineage=lineage,
+        source_sha256=source_sha256,
+        asset_path=str(target.resolve()),
     )
-    conn.execute(
-        "UPDATE onemap.layer_versions SET asset_path = %s WHERE layer_id = %s AND version = %s",
-        (str(target.resolve()), meta.id, version),
-    )
+    make_current(conn, meta, record, layer_exists=exists)

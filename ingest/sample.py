@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.pipeline import IngestOptions, IngestResult, ingest_file
-from ingest.publish import LayerMeta
+from layers.catalog_write import LayerMeta, upsert_department
 from layers.db import connect
 
 log = logging.getLogger("onemap.sample")
@@ -84,9 +84,7 @@ def load_sample_data(database_url: str, *, force: bool = False) -> list[IngestRe
         if sample_loaded(conn) and not force:
             log.info("sample data already loaded; skipping")
             return []
-        conn.execute(
-            (resources.files("ingest") / "sql" / "upsert_department.sql").read_bytes(), DEPARTMENT
-        )
+        upsert_department(conn, DEPARTMENT)
     gpkg = sample_file("guangdong_admin_cnmaps.gpkg")
     results = []
     for source_layer, layer_id, title_zh, title_en, level in SAMPLE_LAYERS:

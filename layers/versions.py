@@ -1,0 +1,102 @@
+"""Layer versions: the stable view, rollback, and clean-up of what no version uses."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from layers.errors import InvalidParameter, NotFound
+
+DATA_SCHEMA = "onemap_data"
+log = logging.getLogger("onemap.versions")
+
+
+def replace_stable_view(conn: psycopg.Connection, layer_id: str, table_name: str) -> None:
+    """``onemap_data.<layer id>`` always shows the current version (for SQL clients)."""
+    view = sql.Identifier(DATA_SCHEMA, layer_id)
+    conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
+    conn.execute(
+        sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
+            view, sql.Identifier(DATA_SCHEMA, table_name)
+        )
+    )
+
+
+def rollback(conn: psycopg.Connection, layer_id: str, to_version: int | None = None) -> int:
+    """Make an earlier version current again (default: the one before the current)."""
+    row = conn.execute(
+        "SELECT current_version, kind FROM onemap.layers WHERE id = %s FOR UPDATE", (layer_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"layer '{layer_id}' does not exist; see `onemap layers list`")
+    current, kind = row
+    target = to_version if to_version is not None else _previous_version(conn, layer_id, current)
+    table = conn.execute(
+        "SELECT table_name FROM onemap.layer_versions WHERE layer_id = %s AND version = %s",
+        (layer_id, target),
+    ).fetchone()
+    if table is None:
+        raise NotFound(f"layer '{layer_id}' has no version {target}; see `onemap layers history`")
+    if target == current:
+        raise InvalidParameter(f"version {target} of '{layer_id}' is already current")
+    conn.execute(
+        "UPDATE onemap.layers SET current_version = %s, updated_at = now() WHERE id = %s",
+        (target, layer_id),
+    )
+    if kind == "vector":
+        replace_stable_view(conn, layer_id, table[0])
+    return int(target)
+
+
+def _previous_version(conn: psycopg.Connection, layer_id: str, current: int) -> int:
+    row = conn.execute(
+        "SELECT max(version) FROM onemap.layer_versions WHERE layer_id = %s AND version < %s",
+        (layer_id, current),
+    ).fetchone()
+    if row is None or row[0] is None:
+        raise InvalidParameter(f"layer '{layer_id}' has no version before {current}")
+    return int(row[0])
+
+
+def drop_orphans(conn: psycopg.Connection, raster_dir: Path | None = None) -> list[str]:
+    """Drop tables and raster files no catalog version refers to.
+
+    An ingest runs in one transaction, so a killed ingest normally leaves nothing; this
+    also catches leftovers of manual work or of a crash between file and catalog.
+    Uncommitted tables of an ingest in progress are invisible here, so it is safe to run
+    while others ingest.
+    """
+    orphans = [
+        row[0]
+        for row in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname NOT IN "
+            "(SELECT table_name FROM onemap.layer_versions)",
+            (DATA_SCHEMA,),
+        )
+    ]
+    for name in orphans:
+        conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(DATA_SCHEMA, name)))
+        log.warning("dropped orphaned table %s.%s", DATA_SCHEMA, name)
+    return orphans + _drop_orphan_rasters(conn, raster_dir)
+
+
+def _drop_orphan_rasters(conn: psycopg.Connection, raster_dir: Path | None) -> list[str]:
+    if raster_dir is None or not raster_dir.exists():
+        return []
+    used = {
+        row[0]
+        for row in conn.execute(
+            "SELECT asset_path FROM onemap.layer_versions WHERE asset_path IS NOT NULL"
+        )
+    }
+    dropped = []
+    for path in raster_dir.rglob("*.tif*"):
+        if str(path.resolve()) not in used:
+            path.unlink(missing_ok=True)
+            dropped.append(str(path))
+            log.warning("removed orphaned raster %s", path)
+    return dropped
