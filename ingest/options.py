@@ -37,6 +37,7 @@ class IngestResult:
     repairs: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     detected: dict[str, Any] = field(default_factory=dict)
+    rollups: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:

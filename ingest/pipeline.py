@@ -17,6 +17,7 @@ import psycopg
 
 from ingest.formats import PreparedSource, prepare_source
 from ingest.geometry import RepairCounts, clean, empty_mask, target_geometry_type
+from ingest.infer import AdminScope
 from ingest.lineage import RunRecord, record_run
 from ingest.options import IngestOptions, IngestResult
 from ingest.publish import LayerMeta, VersionWriter, publish_version
@@ -26,6 +27,7 @@ from ingest.source import read_batches
 from ingest.understand import Understanding, understand_vector
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
+from layers.rollup import refresh_rollups_for_layer
 
 STORAGE_SRID = 4490  # CGCS2000, the platform's legal datum (docs/adr/0002-storage-crs.md)
 log = logging.getLogger("onemap.ingest")
@@ -107,12 +109,14 @@ def _publish_vector(
     understanding = understand_vector(prepared, options)
     load = VectorLoad(conn, understanding, meta, options)
     load.run()
+    complete_meta(meta, load.scope, load.understanding.warnings)
     result = load.result()
     record.absorb(result)
     record.stop_clock()
     result.version = publish_version(
         load.writer, meta, source_sha256=record.source_sha256, lineage=record.as_lineage()
     )
+    result.rollups = refresh_rollups_for_layer(conn, meta.id)
     return result
 
 
@@ -124,6 +128,7 @@ def _publish_raster(
     record: RunRecord,
 ) -> IngestResult:
     record.detected = {"format": "GeoTIFF → COG", "storage_crs": "EPSG:4490"}
+    complete_meta(meta, AdminScope(), record.warnings)
     version, info = publish_raster(
         conn,
         prepared.path,
@@ -135,7 +140,26 @@ def _publish_raster(
         source_sha256=record.source_sha256,
     )
     detected = record.detected | {"crs": info.source_crs, "size": [info.width, info.height]}
-    return IngestResult(meta.id, version, kind="raster", detected=detected)
+    return IngestResult(
+        meta.id, version, kind="raster", detected=detected, warnings=list(record.warnings)
+    )
+
+
+def complete_meta(meta: LayerMeta, scope: AdminScope, warnings: list[str]) -> None:
+    """Fill a level/admin code left blank from the data's codes, or say what was assumed."""
+    if meta.level and meta.adcode:
+        return
+    inferred = scope.level_and_code()
+    if inferred is None:
+        level, adcode = meta.level or "province", meta.adcode or "440000"
+        warnings.append(
+            f"no admin code given or found in the data; catalogued as {level} {adcode} "
+            "(set --level and --adcode)"
+        )
+    else:
+        level, adcode = meta.level or inferred[0], meta.adcode or inferred[1]
+        warnings.append(f"catalogued as {level} {adcode}, inferred from the data's admin codes")
+    meta.level, meta.adcode = level, adcode
 
 
 class VectorLoad:
@@ -154,6 +178,7 @@ class VectorLoad:
         self.target_type = target_geometry_type(self.source.declared_type)
         self.repairs = RepairCounts()
         self.features_in = 0
+        self.scope = AdminScope()
         self._writer: VersionWriter | None = None
 
     @property
@@ -185,6 +210,7 @@ class VectorLoad:
 
         assert isinstance(frame, gpd.GeoDataFrame)
         self.features_in += len(frame)
+        self.scope.add(frame)
         raw = np.asarray(frame.geometry.values, dtype=object)
         keep = ~empty_mask(raw)
         self.repairs.dropped_empty += int((~keep).sum())

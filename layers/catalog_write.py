@@ -111,3 +111,34 @@ def make_current(
 
 def upsert_department(conn: psycopg.Connection, department: dict[str, str]) -> None:
     conn.execute(sql_text("upsert_department"), department)
+
+
+def existing_meta(conn: psycopg.Connection, layer_id: str) -> LayerMeta:
+    """The catalog fields of a published layer, to carry over to its next version."""
+    row = conn.execute(
+        "SELECT id, title_zh, title_en, level, adcode, description_zh, description_en, "
+        "department_id, keywords, license, attribution, access_level, metadata, kind, theme, "
+        "rollup_of FROM onemap.layers WHERE id = %s",
+        (layer_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"layer '{layer_id}' does not exist; omit --layer to create it")
+    names = [
+        "id",
+        "title_zh",
+        "title_en",
+        "level",
+        "adcode",
+        "description_zh",
+        "description_en",
+        "department_id",
+        "keywords",
+        "license",
+        "attribution",
+        "access_level",
+        "metadata",
+        "kind",
+        "theme",
+        "rollup_of",
+    ]
+    return LayerMeta(**dict(zip(names, row, strict=True)))

@@ -41,3 +41,7 @@ class DatabaseUnavailable(OneMapError):
 
 class EmbeddedClusterError(OneMapError):
     """The embedded PostGIS cluster could not be initialised or started."""
+
+
+class Forbidden(OneMapError):
+    """The caller may not do this (HTTP 403)."""

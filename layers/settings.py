@@ -53,6 +53,10 @@ class IngestSettings(DatabaseSettings):
         description="With only PROJ's ballpark (null) datum shift: warn, or refuse.",
     )
     max_upload_mb: int = Field(default=2048, description="Largest accepted upload.")
+    publisher_token: str | None = Field(
+        default=None,
+        description="Bearer token for uploads; unset = uploads only from this machine (loopback).",
+    )
 
     @property
     def raster_dir(self) -> Path:
@@ -84,5 +88,15 @@ class ServiceSettings(IngestSettings):
     )
     default_limit: int = 10
     max_limit: int = Field(default=10_000, description="Largest items page; larger is clamped.")
+    exact_count_max: int = Field(
+        default=10_000,
+        description="Filtered items are counted exactly up to this many; beyond, numberMatched "
+        "is omitted and the planner's estimate is given as onemap:numberMatchedEstimate.",
+    )
+    admin_layers: str = Field(
+        default="gd-province,gd-cities,gd-counties",
+        description="Province, city and county layers (with an adcode field) that "
+        "within=<adcode> resolves areas from.",
+    )
     cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
     log_level: str = "info"

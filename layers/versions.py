@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import psycopg
@@ -12,6 +13,7 @@ from layers.errors import InvalidParameter, NotFound
 
 DATA_SCHEMA = "onemap_data"
 log = logging.getLogger("onemap.versions")
+RASTER_GRACE_SECONDS = 3600
 
 
 def replace_stable_view(conn: psycopg.Connection, layer_id: str, table_name: str) -> None:
@@ -94,9 +96,39 @@ def _drop_orphan_rasters(conn: psycopg.Connection, raster_dir: Path | None) -> l
         )
     }
     dropped = []
+    settled = time.time() - RASTER_GRACE_SECONDS  # an ingest may be writing a newer file
     for path in raster_dir.rglob("*.tif*"):
-        if str(path.resolve()) not in used:
+        if str(path.resolve()) not in used and path.stat().st_mtime < settled:
             path.unlink(missing_ok=True)
             dropped.append(str(path))
             log.warning("removed orphaned raster %s", path)
     return dropped
+
+
+def history(conn: psycopg.Connection, layer_id: str) -> list[str]:
+    """Human-readable lines: each version (current marked) and each ingest run."""
+    current = conn.execute(
+        "SELECT current_version FROM onemap.layers WHERE id = %s", (layer_id,)
+    ).fetchone()
+    if current is None:
+        raise NotFound(f"layer '{layer_id}' does not exist; see `onemap layers list`")
+    lines = [f"versions of {layer_id}:"]
+    for version, created, count, sha in conn.execute(
+        "SELECT version, created_at, feature_count, source_sha256 FROM onemap.layer_versions "
+        "WHERE layer_id = %s ORDER BY version",
+        (layer_id,),
+    ):
+        mark = "*" if version == current[0] else " "
+        lines.append(f" {mark} v{version:<3} {created:%Y-%m-%d %H:%M} {count:>9} {sha or ''}")
+    lines.append("ingest runs:")
+    for row in conn.execute(
+        "SELECT started_at, status, version, source_name, features_in, features_out, who, "
+        "coalesce(error, '') FROM onemap.ingest_runs WHERE layer_id = %s ORDER BY id",
+        (layer_id,),
+    ):
+        at, status, version, name, n_in, n_out, who, error = row
+        lines.append(
+            f"   {at:%Y-%m-%d %H:%M:%S} {status:<9} v{version or '-'} {name} "
+            f"{n_in or 0}->{n_out or 0} by {who} {error}".rstrip()
+        )
+    return lines

@@ -10,6 +10,7 @@ import click
 
 from layers.errors import OneMapError
 from layers.settings import ServiceSettings
+from ogc.cli_ingest import ingest_command
 
 
 def _settings() -> ServiceSettings:
@@ -51,7 +52,7 @@ def db() -> None:
 def db_migrate() -> None:
     """Apply pending schema migrations."""
     from layers.migrate import migrate
-    from ogc.serve import database
+    from ogc.database import database
 
     with database(_settings()) as url:
         applied = migrate(url)
@@ -63,12 +64,43 @@ def layers() -> None:
     """The layer catalog."""
 
 
+@layers.command("rollback")
+@click.argument("layer_id")
+@click.option("--to", "to_version", type=int, help="Version to restore (default: the previous).")
+def layers_rollback(layer_id: str, to_version: int | None) -> None:
+    """Make an earlier version of LAYER_ID current again (every server sees it at once)."""
+    from layers.db import connect
+    from layers.rollup import refresh_rollups_for_layer
+    from layers.versions import rollback
+    from ogc.database import database
+
+    with database(_settings()) as url, connect(url) as conn, conn.transaction():
+        version = rollback(conn, layer_id, to_version)
+        rollups = refresh_rollups_for_layer(conn, layer_id)
+    click.echo(f"{layer_id}: version {version} is current again")
+    for rollup in rollups:
+        click.echo(f"  refreshed roll-up layer '{rollup}'")
+
+
+@layers.command("history")
+@click.argument("layer_id")
+def layers_history(layer_id: str) -> None:
+    """Versions and ingest runs of LAYER_ID (lineage)."""
+    from layers.db import connect
+    from layers.versions import history
+    from ogc.database import database
+
+    with database(_settings()) as url, connect(url) as conn:
+        for line in history(conn, layer_id):
+            click.echo(line)
+
+
 @layers.command("list")
 def layers_list() -> None:
     """List published layers with their current version."""
     from layers.catalog import load_catalog
     from layers.db import connect
-    from ogc.serve import database
+    from ogc.database import database
 
     with database(_settings()) as url, connect(url) as conn:
         catalog = load_catalog(conn)
@@ -90,12 +122,15 @@ def sample_load(force: bool) -> None:
     """Publish the bundled sample layers (done automatically on first serve)."""
     from ingest.sample import load_sample_data
     from layers.migrate import migrate
-    from ogc.serve import database
+    from ogc.database import database
 
     with database(_settings()) as url:
         migrate(url)
         for result in load_sample_data(url, force=force):
             click.echo(result.summary())
+
+
+cli.add_command(ingest_command)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from layers.errors import (
     Conflict,
     DatabaseUnavailable,
     EmbeddedClusterError,
+    Forbidden,
     IngestError,
     InvalidParameter,
     NotFound,
@@ -24,6 +25,7 @@ log = logging.getLogger("onemap.http")
 
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,

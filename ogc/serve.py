@@ -2,46 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
 
 from ingest.sample import load_sample_data
-from layers.embedded import EmbeddedCluster
+from layers.db import connect
 from layers.migrate import migrate
-from layers.settings import DatabaseSettings, ServiceSettings
+from layers.settings import ServiceSettings
+from layers.versions import drop_orphans
 from ogc.app import create_app
+from ogc.database import database
 
 log = logging.getLogger("onemap.serve")
-
-
-@contextlib.contextmanager
-def database(settings: DatabaseSettings) -> Iterator[str]:
-    """The configured database URL, or an embedded cluster running for the block."""
-    if settings.database_url:
-        yield settings.database_url
-        return
-    cluster = EmbeddedCluster(settings.data_dir.resolve(), settings.embedded_port)
-    already_running = cluster.is_running()  # e.g. `onemap layers list` beside `onemap serve`
-    url = cluster.start()
-    log.info("embedded PostGIS running at %s (data in %s)", url, settings.data_dir)
-    try:
-        yield url
-    finally:
-        if not already_running:
-            log.info("stopping the embedded PostGIS cluster")
-            cluster.stop()
 
 
 def prepare(url: str, settings: ServiceSettings) -> None:
     applied = migrate(url)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
+    with connect(url, autocommit=True) as conn:
+        drop_orphans(conn, settings.raster_dir.resolve())
     if settings.load_sample_data:
         for result in load_sample_data(url):
             log.info(result.summary())

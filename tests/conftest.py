@@ -25,7 +25,6 @@ from layers.embedded import EmbeddedCluster
 from layers.errors import OneMapError
 from layers.migrate import migrate
 from layers.settings import ServiceSettings
-from ogc.app import create_app
 
 
 def free_port() -> int:
@@ -108,5 +107,7 @@ def settings(sample_url: str) -> ServiceSettings:
 @pytest.fixture(scope="session")
 def client(settings: ServiceSettings) -> Iterator[TestClient]:
     """The real app over HTTP semantics, its lifespan (pool, catalog, listener) running."""
+    from ogc.app import create_app  # imported here so data-only tests need no web stack
+
     with TestClient(create_app(settings)) as test_client:
         yield test_client

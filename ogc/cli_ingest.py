@@ -1,0 +1,114 @@
+"""``onemap ingest`` and the layer-version commands (rollback, history)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from tqdm import tqdm
+
+from ingest.pipeline import IngestOptions, IngestResult, ingest_file
+from layers.catalog_write import LayerMeta
+from layers.errors import IngestError
+from layers.migrate import migrate
+from layers.settings import IngestSettings
+from ogc.ingest_request import build_meta, build_options
+
+LEVELS = click.Choice(["province", "city", "county"])
+
+
+@click.command("ingest")
+@click.argument("source")
+@click.option("--layer", "layer_id", help="Publish a new version of this existing layer.")
+@click.option("--id", "new_id", help="Id of a new layer (default: from the file name).")
+@click.option("--title", help="Chinese title (default: the file name).")
+@click.option("--title-en", help="English title.")
+@click.option("--description", help="Description (Chinese).")
+@click.option("--level", type=LEVELS, help="Administrative level (default: from admin codes).")
+@click.option("--adcode", help="6-digit GB/T 2260 code (default: from the data's codes).")
+@click.option("--department", help="Owning department id.")
+@click.option("--theme", help="Theme shared by county layers, rolled up to city and province.")
+@click.option("--access-level", type=click.Choice(["public", "internal", "restricted"]))
+@click.option("--license", "license_", help="Licence of the data.")
+@click.option("--attribution", help="Attribution text.")
+@click.option("--source-layer", help="Layer of a GeoPackage/KML/FileGDB, or dataset in a zip.")
+@click.option("--encoding", help="Force the attribute encoding (e.g. GBK, UTF-8).")
+@click.option("--source-crs", help="Source CRS, e.g. EPSG:4547, or 'gcj02' for web-map data.")
+@click.option("--keep-z", is_flag=True, help="Keep Z values (default: drop them).")
+def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fields: Any) -> None:
+    """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version."""
+    settings = IngestSettings()
+    from ogc.database import database
+
+    with local_copy(source) as path, database(settings) as url:
+        migrate(url)
+        overrides = fields | {
+            "title_zh": fields["title"],
+            "description_zh": fields["description"],
+            "department_id": fields["department"],
+            "license": fields["license_"],
+        }
+        meta = build_meta(url, path, layer_id, new_id, overrides)
+        options = build_options(
+            settings,
+            expect_new=layer_id is None,
+            source_layer=fields["source_layer"],
+            encoding=fields["encoding"],
+            source_crs=fields["source_crs"],
+            keep_z=fields["keep_z"],
+        )
+        click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")
+        result = _with_progress(url, path, meta, options)
+    _report(result)
+
+
+def _with_progress(url: str, path: Path, meta: LayerMeta, options: IngestOptions) -> IngestResult:
+    bar = tqdm(unit=" features", unit_scale=True, dynamic_ncols=True, disable=None)
+
+    def progress(done: int, expected: int) -> None:
+        bar.total = expected
+        bar.update(done - bar.n)
+
+    options.progress = progress
+    try:
+        return ingest_file(url, path, meta, options)
+    finally:
+        bar.close()
+
+
+def _report(result: IngestResult) -> None:
+    click.echo(result.summary())
+    for name, count in result.repairs.items():
+        if count:
+            click.echo(f"  repaired: {name.replace('_', ' ')}: {count}")
+    for key, value in result.detected.items():
+        click.echo(f"  {key}: {value}")
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}", err=True)
+    for rollup in result.rollups:
+        click.echo(f"  refreshed roll-up layer '{rollup}'")
+
+
+@contextmanager
+def local_copy(source: str) -> Iterator[Path]:
+    """The file itself, or a download of an http(s) URL into a temporary folder."""
+    if not source.startswith(("http://", "https://")):
+        yield Path(source)
+        return
+    name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
+    with tempfile.TemporaryDirectory(prefix="onemap-download-") as folder:
+        target = Path(folder) / name
+        try:
+            with httpx.stream("GET", source, follow_redirects=True, timeout=60) as response:
+                response.raise_for_status()
+                with target.open("wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise IngestError(f"{source}: download failed ({exc})") from exc
+        yield target
