@@ -1,0 +1,53 @@
+"""Input pieces shared by the registered analyses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import shapely
+from pydantic import AfterValidator, BaseModel, Field
+
+from layers.errors import InvalidParameter
+from spatial.context import Context
+from spatial.inputs import LayerInput, admin_unit
+
+
+def _check_lon_lat(value: list[float]) -> list[float]:
+    lon, lat = value
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError(f"[{lon}, {lat}] is not a longitude, latitude pair in degrees")
+    return value
+
+
+LonLat = Annotated[
+    list[float],
+    Field(
+        min_length=2,
+        max_length=2,
+        description="[longitude, latitude] in degrees (CGCS2000)",
+        examples=[[113.3245, 23.1064]],
+    ),
+    AfterValidator(_check_lon_lat),
+]
+
+COUNTIES = LayerInput(collection="gd-counties")
+
+
+def geometry_from_geojson(value: dict[str, Any], what: str) -> shapely.Geometry:
+    try:
+        geom = shapely.geometry.shape(value)
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
+        raise InvalidParameter(f"{what} is not a GeoJSON geometry: {exc}") from None
+    if geom.is_empty:
+        raise InvalidParameter(f"{what} is empty")
+    return geom
+
+
+class Within(BaseModel):
+    """Restrict an analysis to one admin unit."""
+
+    adcode: str | None = Field(None, pattern=r"^[0-9]{6}$", description="6-digit admin code")
+
+
+def area_of(ctx: Context, adcode: str | None) -> shapely.Geometry | None:
+    return None if adcode is None else admin_unit(ctx, adcode)

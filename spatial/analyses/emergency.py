@@ -1,0 +1,169 @@
+"""Emergency response: affected area, nearest facilities, drive-time areas and routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+from pydantic import BaseModel, Field
+
+from layers.errors import InvalidParameter
+from spatial.analyses.common import COUNTIES, LonLat, area_of, geometry_from_geojson
+from spatial.context import Context
+from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
+from spatial.inputs import LayerInput, read_layer
+from spatial.network import ensure_network, route_to_nearest, service_areas
+from spatial.proximity import nearest_features, nearest_in_layer
+from spatial.registry import Analysis, OutputSpec
+from spatial.results import AnalysisResult
+
+
+class AffectedAreaInputs(BaseModel):
+    incident: dict[str, Any] = Field(
+        description="GeoJSON geometry of the incident (point, line or polygon, lon/lat)",
+        examples=[{"type": "Point", "coordinates": [113.3245, 23.1064]}],
+    )
+    radius_m: float | None = Field(
+        None, description="Metres around the incident; omit for a polygon such as a flood extent"
+    )
+    units: LayerInput = Field(COUNTIES, description="Admin units to report on")
+    code_field: str = Field("adcode", description="The units' code field")
+    layers: list[LayerInput] = Field(
+        default_factory=list, description="Layers whose features inside are listed"
+    )
+
+
+def run_affected_area(inputs: AffectedAreaInputs, ctx: Context) -> AnalysisResult:
+    zone = incident_zone(geometry_from_geojson(inputs.incident, "incident"), inputs.radius_m)
+    ctx.progress(20, "zone built")
+    units = read_layer(ctx, inputs.units, within=zone)
+    if inputs.code_field not in units.columns:
+        raise InvalidParameter(f"the units layer has no field '{inputs.code_field}'")
+    touched = affected_units(zone, units, inputs.code_field)
+    ctx.progress(60, "units measured")
+    layers = {spec.label: read_layer(ctx, spec, within=zone) for spec in inputs.layers}
+    inside = features_inside(zone, layers, units, inputs.code_field)
+    zone_frame = gpd.GeoDataFrame({"radius_m": [inputs.radius_m]}, geometry=[zone], crs=units.crs)
+    return AnalysisResult(
+        features={"zone": zone_frame, "units": touched, "features": inside},
+        values={"counts": counts_per_unit(inside)},
+    )
+
+
+AFFECTED_AREA = Analysis(
+    id="affected-area",
+    title="Affected area of an incident",
+    description="Admin units an incident zone touches, the affected km² and share per unit, and "
+    "the features of chosen layers inside the zone with counts per unit.",
+    domain="emergency",
+    inputs=AffectedAreaInputs,
+    outputs={
+        "zone": OutputSpec("features", "The incident zone"),
+        "units": OutputSpec("features", "Affected parts of each unit, with km² and share"),
+        "features": OutputSpec("features", "Features of the chosen layers inside the zone"),
+        "counts": OutputSpec("value", "Feature counts per unit and layer"),
+    },
+    run=run_affected_area,
+    keywords=("emergency", "incident", "flood"),
+)
+
+
+class NearestInputs(BaseModel):
+    location: LonLat
+    facilities: LayerInput
+    k: int = Field(5, ge=1, le=100, description="How many facilities")
+
+
+def run_nearest(inputs: NearestInputs, ctx: Context) -> AnalysisResult:
+    lon, lat = inputs.location
+    spec = inputs.facilities
+    if spec.collection is not None and ctx.conn is not None:
+        layer = ctx.layer(spec.collection)
+        within = area_of(ctx, spec.adcode)
+        nearest = nearest_in_layer(ctx.conn, layer, lon, lat, inputs.k, within)
+    else:
+        nearest = nearest_features(read_layer(ctx, spec), lon, lat, inputs.k)
+    return AnalysisResult(features={"nearest": nearest})
+
+
+NEAREST = Analysis(
+    id="nearest-facilities",
+    title="Nearest facilities",
+    description="The k features of a layer nearest to a location, by ellipsoidal distance "
+    "(KNN index in PostGIS, re-ranked on the ellipsoid), optionally within an admin unit.",
+    domain="emergency",
+    inputs=NearestInputs,
+    outputs={"nearest": OutputSpec("features", "The k nearest, with distance_m and rank")},
+    run=run_nearest,
+    keywords=("emergency", "nearest", "KNN"),
+)
+
+
+class ServiceAreaInputs(BaseModel):
+    location: LonLat
+    roads: LayerInput = Field(description="A published line layer (collection id)")
+    minutes: list[float] = Field([5, 10, 15], min_length=1, description="Time bands")
+    speed_field: str | None = Field(None, description="Numeric km/h field (default speed_kmh)")
+
+
+def _road_layer(ctx: Context, spec: LayerInput) -> Any:
+    if spec.collection is None:
+        raise InvalidParameter("routing needs 'roads' as a published collection id")
+    return ctx.layer(spec.collection)
+
+
+def run_service_area(inputs: ServiceAreaInputs, ctx: Context) -> AnalysisResult:
+    net = ensure_network(ctx.connection(), _road_layer(ctx, inputs.roads), inputs.speed_field)
+    ctx.progress(30, "network ready")
+    lon, lat = inputs.location
+    areas, nodes = service_areas(ctx.connection(), net, lon, lat, inputs.minutes)
+    return AnalysisResult(features={"areas": areas}, values={"reached_nodes": len(nodes)})
+
+
+SERVICE_AREA = Analysis(
+    id="service-area",
+    title="Drive-time service area",
+    description="Areas reachable over a road layer within each time band (pgRouting "
+    "driving distance from the road node nearest the location).",
+    domain="emergency",
+    inputs=ServiceAreaInputs,
+    outputs={
+        "areas": OutputSpec("features", "One polygon per time band"),
+        "reached_nodes": OutputSpec("value", "Number of road nodes reached"),
+    },
+    run=run_service_area,
+    keywords=("emergency", "drive-time", "isochrone", "pgRouting"),
+)
+
+
+class RouteInputs(BaseModel):
+    location: LonLat
+    roads: LayerInput
+    facilities: LayerInput = Field(description="Facilities collection (adcode restricts)")
+    speed_field: str | None = None
+
+
+def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
+    net = ensure_network(ctx.connection(), _road_layer(ctx, inputs.roads), inputs.speed_field)
+    if inputs.facilities.collection is None:
+        raise InvalidParameter("routing needs 'facilities' as a published collection id")
+    facilities = ctx.layer(inputs.facilities.collection)
+    lon, lat = inputs.location
+    route = route_to_nearest(
+        ctx.connection(), net, facilities, lon, lat, area_of(ctx, inputs.facilities.adcode)
+    )
+    return AnalysisResult(features={"route": route})
+
+
+ROUTE = Analysis(
+    id="route-to-nearest",
+    title="Shortest route to the nearest facility",
+    description="The fastest route over a road layer to the facility reachable soonest.",
+    domain="emergency",
+    inputs=RouteInputs,
+    outputs={"route": OutputSpec("features", "The route, with seconds and length_m")},
+    run=run_route,
+    keywords=("emergency", "route", "pgRouting"),
+)
+
+ANALYSES = (AFFECTED_AREA, NEAREST, SERVICE_AREA, ROUTE)

@@ -1,0 +1,67 @@
+"""What an analysis runs with: a database connection, the catalog, progress, lineage.
+
+Analyses are plain functions; when their inputs name published layers they read them
+through a ``Context``. The web service builds one per job (with the job's connection,
+statement timeout and progress reporting); a notebook builds one with ``Context.open``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from layers.catalog import Catalog, Layer, load_catalog
+from layers.db import connect
+from layers.errors import DatabaseUnavailable
+
+Progress = Callable[[int, str], None]  # (percent 0..100, message)
+
+# Where admin units of each level are published; real layers can replace the samples.
+ADMIN_LAYERS: Mapping[str, str] = {
+    "province": "gd-province",
+    "city": "gd-cities",
+    "county": "gd-counties",
+}
+
+
+def _ignore_progress(percent: int, message: str) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    conn: psycopg.Connection | None = None
+    catalog: Catalog = field(default_factory=Catalog)
+    progress: Progress = _ignore_progress
+    admin_layers: Mapping[str, str] = field(default_factory=lambda: dict(ADMIN_LAYERS))
+    # None: any raster path may be read (notebooks); a tuple: only files below these roots.
+    raster_roots: tuple[Path, ...] | None = None
+    used: dict[str, int] = field(default_factory=dict)  # layer id -> version read
+
+    @classmethod
+    @contextmanager
+    def open(cls, database_url: str) -> Iterator[Context]:
+        """A context on its own connection, for notebooks and scripts."""
+        with connect(database_url, autocommit=True) as conn:
+            yield cls(conn=conn, catalog=load_catalog(conn))
+
+    def connection(self) -> psycopg.Connection:
+        if self.conn is None:
+            raise DatabaseUnavailable(
+                "this analysis reads published layers but no database is connected; "
+                "pass features inline or open a Context with a database URL"
+            )
+        return self.conn
+
+    def layer(self, layer_id: str) -> Layer:
+        """The catalog entry of an input, remembered with its version for lineage."""
+        layer = self.catalog.get(layer_id)
+        self.used[layer.id] = layer.version
+        return layer
+
+    def lineage(self) -> list[dict[str, object]]:
+        return [{"layer": lid, "version": v} for lid, v in sorted(self.used.items())]

@@ -1,0 +1,84 @@
+"""Affected area of an incident: which admin units it touches, by how much, and what is inside."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.errors import InvalidParameter
+from spatial.errors import check_distance_m
+from spatial.geodesy import STORAGE_CRS, area_km2, geodesic_buffer
+
+
+def incident_zone(incident: shapely.Geometry, radius_m: float | None) -> shapely.Geometry:
+    """The affected zone: the incident buffered by ``radius_m``, or a polygon as given."""
+    if incident.is_empty:
+        raise InvalidParameter("the incident geometry is empty")
+    polygonal = incident.geom_type in ("Polygon", "MultiPolygon")
+    if radius_m is None:
+        if not polygonal:
+            raise InvalidParameter(
+                f"a {incident.geom_type} incident needs 'radius_m' (metres around it)"
+            )
+        return shapely.make_valid(incident)
+    check_distance_m("radius_m", radius_m)
+    zone: shapely.Geometry = geodesic_buffer(np.array([incident], dtype=object), radius_m)[0]
+    return zone
+
+
+def affected_units(
+    zone: shapely.Geometry, units: gpd.GeoDataFrame, code_field: str = "adcode"
+) -> gpd.GeoDataFrame:
+    """Units touched by the zone, with affected km², the unit's km² and the share."""
+    touched = units[units.intersects(zone)].copy()
+    parts = shapely.intersection(touched.geometry.values._data, zone)
+    touched["unit_area_km2"] = area_km2(touched.geometry.values._data)
+    touched["affected_area_km2"] = area_km2(parts)
+    touched["affected_share"] = touched["affected_area_km2"] / touched["unit_area_km2"]
+    touched["geometry"] = parts
+    touched = touched[touched["affected_area_km2"] > 0]
+    return touched.sort_values(code_field).reset_index(drop=True)
+
+
+def features_inside(
+    zone: shapely.Geometry,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    units: gpd.GeoDataFrame,
+    code_field: str = "adcode",
+) -> gpd.GeoDataFrame:
+    """Features of each layer inside the zone, tagged with their layer and admin unit."""
+    frames = []
+    for layer_id, frame in layers.items():
+        inside = frame[frame.intersects(zone)].copy()
+        if inside.empty:
+            continue
+        points = inside.geometry.representative_point()
+        located = gpd.sjoin(
+            gpd.GeoDataFrame(geometry=points, crs=STORAGE_CRS),
+            units[[code_field, "geometry"]],
+            predicate="within",
+            how="left",
+        )
+        located = located[~located.index.duplicated()]
+        inside["unit_code"] = located[code_field].reindex(inside.index).values
+        inside["layer"] = layer_id
+        frames.append(inside)
+    if not frames:
+        return gpd.GeoDataFrame({"layer": [], "unit_code": []}, geometry=[], crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORAGE_CRS
+    )
+
+
+def counts_per_unit(inside: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    if inside.empty:
+        return []
+    counts = inside.groupby(["unit_code", "layer"], dropna=False).size()
+    return [
+        {"unit_code": None if pd.isna(code) else str(code), "layer": layer, "count": int(n)}
+        for (code, layer), n in counts.items()
+    ]

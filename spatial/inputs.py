@@ -1,0 +1,155 @@
+"""Typed inputs shared by the analyses, and how they become GeoDataFrames and rasters.
+
+A vector input is a published collection (optionally restricted to an admin unit) or
+inline GeoJSON features; a raster input is a raster layer (resolved to its COG through
+the catalog's ``metadata.cog_path``) or a file path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from psycopg import sql
+from pydantic import BaseModel, Field, model_validator
+
+from layers.errors import InvalidParameter, NotFound
+from layers.features import table_of
+from spatial.context import Context
+from spatial.geodesy import STORAGE_CRS
+
+ADCODE_PATTERN = r"^[0-9]{6}$"
+
+
+class LayerInput(BaseModel):
+    """A published collection, or inline GeoJSON features (lon/lat, CGCS2000/WGS 84)."""
+
+    collection: str | None = Field(None, description="Collection (layer) id, e.g. 'gd-counties'")
+    adcode: str | None = Field(
+        None, pattern=ADCODE_PATTERN, description="Only features inside this admin unit"
+    )
+    features: dict[str, Any] | None = Field(
+        None, description="Inline GeoJSON FeatureCollection instead of a collection"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LayerInput:
+        if (self.collection is None) == (self.features is None):
+            raise ValueError("give exactly one of 'collection' or 'features'")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.collection or "inline features"
+
+
+class RasterInput(BaseModel):
+    """A raster layer id (its COG path comes from the catalog) or a GeoTIFF path."""
+
+    collection: str | None = Field(None, description="Raster layer id")
+    path: str | None = Field(None, description="GeoTIFF/COG file path (notebooks, scripts)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RasterInput:
+        if (self.collection is None) == (self.path is None):
+            raise ValueError("give exactly one of 'collection' or 'path'")
+        return self
+
+
+def admin_level(adcode: str) -> str:
+    if adcode.endswith("0000"):
+        return "province"
+    return "city" if adcode.endswith("00") else "county"
+
+
+def admin_unit(ctx: Context, adcode: str) -> shapely.Geometry:
+    """The geometry of an admin unit, from the admin layer of its level."""
+    layer_id = ctx.admin_layers[admin_level(adcode)]
+    frame = read_collection(ctx, layer_id)
+    if "adcode" not in frame.columns:
+        raise InvalidParameter(f"admin layer '{layer_id}' has no 'adcode' field")
+    match = frame[frame["adcode"].astype(str) == adcode]
+    if match.empty:
+        raise InvalidParameter(
+            f"admin code {adcode} is not in layer '{layer_id}'; "
+            "give a 6-digit GB/T 2260 code of Guangdong, e.g. 440106"
+        )
+    return shapely.union_all(match.geometry.values)
+
+
+def read_layer(
+    ctx: Context, spec: LayerInput, *, within: shapely.Geometry | None = None
+) -> gpd.GeoDataFrame:
+    """The input's features in EPSG:4490, optionally only those intersecting ``within``."""
+    area = within
+    if spec.adcode is not None:
+        unit = admin_unit(ctx, spec.adcode)
+        area = unit if area is None else shapely.intersection(area, unit)
+    if spec.features is not None:
+        frame = features_frame(spec.features)
+        if area is not None:
+            frame = frame[frame.intersects(area)]
+        return frame
+    assert spec.collection is not None
+    return read_collection(ctx, spec.collection, within=area)
+
+
+def features_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
+    if collection.get("type") != "FeatureCollection" or not collection.get("features"):
+        raise InvalidParameter("inline 'features' must be a non-empty GeoJSON FeatureCollection")
+    try:
+        frame = gpd.GeoDataFrame.from_features(collection["features"], crs=STORAGE_CRS)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidParameter(f"inline 'features' is not valid GeoJSON: {exc}") from None
+    frame.insert(0, "fid", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def read_collection(
+    ctx: Context, layer_id: str, *, within: shapely.Geometry | None = None
+) -> gpd.GeoDataFrame:
+    layer = ctx.layer(layer_id)
+    if layer.kind != "vector":
+        raise InvalidParameter(
+            f"'{layer_id}' is a {layer.kind} layer; this input needs a vector layer"
+        )
+    columns = sql.SQL(", ").join(sql.Identifier(f.name) for f in layer.fields)
+    query = sql.SQL("SELECT fid, {columns}{sep} ST_AsBinary(geom) FROM {table}").format(
+        columns=columns, sep=sql.SQL(",") if layer.fields else sql.SQL(""), table=table_of(layer)
+    )
+    params: list[Any] = []
+    if within is not None:
+        query += sql.SQL(
+            " WHERE geom && ST_GeomFromWKB(%s, 4490)"
+            " AND ST_Intersects(geom, ST_GeomFromWKB(%s, 4490))"
+        )
+        wkb = shapely.to_wkb(within)
+        params = [wkb, wkb]
+    rows = ctx.connection().execute(query + sql.SQL(" ORDER BY fid"), params).fetchall()
+    names = ["fid", *layer.field_names]
+    records = [dict(zip(names, row[:-1], strict=True)) for row in rows]
+    geoms = shapely.from_wkb([bytes(row[-1]) if row[-1] is not None else None for row in rows])
+    return gpd.GeoDataFrame(records, columns=names, geometry=geoms, crs=STORAGE_CRS)
+
+
+def raster_path(ctx: Context, spec: RasterInput) -> Path:
+    if spec.collection is not None:
+        layer = ctx.layer(spec.collection)
+        if layer.kind != "raster":
+            raise InvalidParameter(
+                f"'{spec.collection}' is a vector layer; give a raster layer (e.g. a DEM)"
+            )
+        cog = layer.metadata.get("cog_path")
+        if not cog:
+            raise NotFound(f"raster layer '{spec.collection}' has no COG file recorded yet")
+        return Path(str(cog))
+    assert spec.path is not None
+    path = Path(spec.path).resolve()
+    if ctx.raster_roots is not None and not any(path.is_relative_to(r) for r in ctx.raster_roots):
+        raise InvalidParameter("raster 'path' is not allowed here; give a raster collection id")
+    if not path.is_file():
+        raise InvalidParameter(f"raster file {spec.path} does not exist")
+    return path

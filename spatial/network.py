@@ -1,0 +1,204 @@
+"""Drive-time service areas and shortest routes over a published road layer, with pgRouting.
+
+The routable network (edges + nodes) is built on first use from the layer's current version
+table and kept in schema ``onemap_net`` under a name derived from that table, so a new
+version of the road layer gets a new network automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import geopandas as gpd
+import psycopg
+import shapely
+from psycopg import sql
+
+from layers.catalog import Layer
+from layers.errors import DatabaseUnavailable, InvalidParameter
+from layers.features import table_of
+from spatial.errors import LINEAR, check_geometry_types
+from spatial.geodesy import STORAGE_CRS
+
+SCHEMA = "onemap_net"
+DEFAULT_SPEED_KMH = 40.0
+MAX_SNAP_M = 5_000.0  # a start farther than this from any road is almost surely a mistake
+MAX_MINUTES = 180.0
+
+
+def _sql(name: str) -> str:
+    text = (resources.files("spatial") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+
+
+@dataclass(frozen=True)
+class Network:
+    edges: sql.Identifier
+    nodes: sql.Identifier
+
+    def edges_sql(self, conn: psycopg.Connection) -> str:
+        """The edge query pgRouting runs, as text (names quoted by psycopg)."""
+        return sql.SQL("SELECT id, source, target, cost FROM {}").format(self.edges).as_string(conn)
+
+
+def network_names(layer: Layer) -> tuple[str, str]:
+    digest = hashlib.sha1(layer.table_name.encode()).hexdigest()[:12]
+    return f"edges_{digest}", f"nodes_{digest}"
+
+
+def ensure_pgrouting(conn: psycopg.Connection) -> None:
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgrouting'").fetchone():
+        return
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            "routing needs the pgrouting extension, which this database lacks "
+            f"({exc.diag.message_primary or exc}); install postgresql-15-pgrouting and run "
+            "CREATE EXTENSION pgrouting"
+        ) from exc
+
+
+def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | None) -> Network:
+    """The network of the layer's current version, built once (concurrent callers wait)."""
+    check_geometry_types(f"layer '{layer.id}'", [layer.geometry_type or ""], LINEAR)
+    ensure_pgrouting(conn)
+    edges_name, nodes_name = network_names(layer)
+    network = Network(sql.Identifier(SCHEMA, edges_name), sql.Identifier(SCHEMA, nodes_name))
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (edges_name,))
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{edges_name}",)).fetchone()
+        if exists and exists[0] is not None:
+            return network
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+        conn.execute(
+            sql.SQL(_sql("build_network")).format(
+                edges=network.edges,
+                nodes=network.nodes,
+                source=table_of(layer),
+                speed=_speed_expression(layer, speed_field),
+            )
+        )
+    return network
+
+
+def _speed_expression(layer: Layer, speed_field: str | None) -> sql.Composable:
+    name = speed_field or ("speed_kmh" if layer.field("speed_kmh") else None)
+    if name is None:
+        return sql.Literal(DEFAULT_SPEED_KMH)
+    info = layer.field(name)
+    if info is None or info.type not in ("integer", "number"):
+        raise InvalidParameter(f"speed field '{name}' is not a numeric field of '{layer.id}'")
+    return sql.SQL("COALESCE({}, {})").format(sql.Identifier(name), sql.Literal(DEFAULT_SPEED_KMH))
+
+
+def nearest_node(
+    conn: psycopg.Connection, net: Network, lon: float, lat: float
+) -> tuple[int, float]:
+    row = conn.execute(
+        sql.SQL(_sql("nearest_node")).format(nodes=net.nodes), {"lon": lon, "lat": lat}
+    ).fetchone()
+    if row is None:
+        raise InvalidParameter("the road network has no nodes")
+    if row[1] > MAX_SNAP_M:
+        raise InvalidParameter(
+            f"the start ({lon:.5f}, {lat:.5f}) is {row[1] / 1000:.1f} km from the nearest road "
+            f"node; give a location within {MAX_SNAP_M / 1000:.0f} km of the network"
+        )
+    return int(row[0]), float(row[1])
+
+
+def service_areas(
+    conn: psycopg.Connection, net: Network, lon: float, lat: float, minutes: Sequence[float]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Polygons reachable within each band, and every reached node with its time (s)."""
+    bands = sorted({float(m) for m in minutes})
+    if not bands or bands[0] <= 0 or bands[-1] > MAX_MINUTES:
+        raise InvalidParameter(f"minutes must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
+    start, snap_m = nearest_node(conn, net, lon, lat)
+    rows = conn.execute(
+        sql.SQL(_sql("reachable_nodes")).format(nodes=net.nodes),
+        {"edges_sql": net.edges_sql(conn), "start": start, "max_cost": bands[-1] * 60},
+    ).fetchall()
+    nodes = gpd.GeoDataFrame(
+        {"node": [r[0] for r in rows], "seconds": [float(r[1]) for r in rows]},
+        geometry=shapely.points([(r[2], r[3]) for r in rows]) if rows else [],
+        crs=STORAGE_CRS,
+    )
+    polygons = conn.execute(
+        sql.SQL(_sql("service_area")).format(edges=net.edges),
+        {
+            "nodes": list(nodes["node"]),
+            "costs": list(nodes["seconds"]),
+            "bands": [b * 60 for b in bands],
+        },
+    ).fetchall()
+    areas = gpd.GeoDataFrame(
+        {
+            "minutes": [r[0] / 60 for r in polygons],
+            "edges": [int(r[2]) for r in polygons],
+            "start_node": start,
+            "snap_m": snap_m,
+        },
+        geometry=shapely.from_wkb([bytes(r[1]) for r in polygons]),
+        crs=STORAGE_CRS,
+    )
+    return areas, nodes
+
+
+def route_to_nearest(
+    conn: psycopg.Connection,
+    net: Network,
+    facilities: Layer,
+    lon: float,
+    lat: float,
+    within: shapely.Geometry | None = None,
+) -> gpd.GeoDataFrame:
+    """The fastest route from (lon, lat) to the facility reachable soonest."""
+    start, snap_m = nearest_node(conn, net, lon, lat)
+    where = sql.SQL("WHERE ST_Intersects(f.geom, ST_GeomFromWKB(%(area)s, 4490))" if within else "")
+    params: dict[str, Any] = {"area": shapely.to_wkb(within)} if within is not None else {}
+    targets = conn.execute(
+        sql.SQL(_sql("facility_nodes")).format(
+            facilities=table_of(facilities), nodes=net.nodes, where=where
+        ),
+        params,
+    ).fetchall()
+    if not targets:
+        raise InvalidParameter(f"'{facilities.id}' has no facility in the chosen area")
+    node_of = {int(r[1]): int(r[0]) for r in reversed(targets)}
+    if start in node_of:
+        raise InvalidParameter("the start is at a facility already; no route is needed")
+    edges_sql = net.edges_sql(conn)
+    costs = conn.execute(
+        _sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": list(node_of)}
+    ).fetchall()
+    if not costs:
+        raise InvalidParameter(
+            f"no facility of '{facilities.id}' can be reached from road node {start}: that part "
+            "of the network is not connected to any facility; choose another start"
+        )
+    end = int(costs[0][0])
+    row = conn.execute(
+        sql.SQL(_sql("route")).format(edges=net.edges),
+        {"edges_sql": edges_sql, "start": start, "end": end},
+    ).fetchone()
+    assert row is not None
+    return gpd.GeoDataFrame(
+        {
+            "facility_fid": [node_of[end]],
+            "seconds": [float(row[1])],
+            "minutes": [row[1] / 60],
+            "length_m": [float(row[2])],
+            "start_node": [start],
+            "end_node": [end],
+            "snap_m": [snap_m],
+        },
+        geometry=shapely.from_wkb([bytes(row[0])]),
+        crs=STORAGE_CRS,
+    )

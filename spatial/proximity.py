@@ -1,0 +1,124 @@
+"""Nearest facilities (geodesic, KNN-indexed) and buffer zones around sensitive sites."""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from psycopg import sql
+from shapely.ops import nearest_points
+
+from layers.catalog import Layer
+from layers.features import table_of
+from spatial.errors import check_distance_m
+from spatial.geodesy import STORAGE_CRS, geodesic_buffer, geodesic_distances_m
+
+METRES_PER_DEGREE_LAT_MIN = 110_574.0  # meridian degree at the equator, the shortest
+METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
+
+
+def nearest_features(frame: gpd.GeoDataFrame, lon: float, lat: float, k: int) -> gpd.GeoDataFrame:
+    """The k features of ``frame`` nearest to (lon, lat), with ``distance_m`` and ``rank``."""
+    distances = geodesic_distances_m(lon, lat, frame.geometry.values._data)
+    order = np.argsort(distances, kind="stable")[:k]
+    result = frame.iloc[order].copy()
+    result["distance_m"] = distances[order]
+    result["rank"] = np.arange(1, len(result) + 1)
+    return result
+
+
+def _candidates_sql(layer: Layer, restricted: bool) -> sql.Composed:
+    template = (resources.files("spatial") / "sql" / "nearest_candidates.sql").read_text()
+    body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
+    columns = sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(f.name)) for f in layer.fields)
+    where = sql.SQL(
+        "WHERE ST_Intersects(geom, ST_GeomFromWKB(%(area)s, 4490))" if restricted else ""
+    )
+    return sql.SQL(body).format(columns=columns, table=table_of(layer), where=where)
+
+
+def lower_bound_m(distance_deg: float, lat: float) -> float:
+    """A lower bound of the ground distance of anything ``distance_deg`` away in lon/lat."""
+    worst_lat = min(89.0, abs(lat) + distance_deg)
+    per_degree = min(
+        METRES_PER_DEGREE_LAT_MIN, METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(worst_lat))
+    )
+    return distance_deg * per_degree
+
+
+def nearest_in_layer(
+    conn: Any,
+    layer: Layer,
+    lon: float,
+    lat: float,
+    k: int,
+    within: shapely.Geometry | None = None,
+) -> gpd.GeoDataFrame:
+    """KNN in PostGIS, re-ranked on the ellipsoid; widened until the answer is proven."""
+    statement = _candidates_sql(layer, within is not None)
+    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    if within is not None:
+        params["area"] = shapely.to_wkb(within)
+    n = max(4 * k, k + 16)
+    while True:
+        rows = conn.execute(statement, params | {"n": n}).fetchall()
+        distances = sorted(float(r[-2]) for r in rows)
+        exhausted = len(rows) < n
+        if exhausted or distances[k - 1] <= lower_bound_m(float(rows[-1][-1]), lat):
+            break
+        n *= 4
+    names = ["fid", *layer.field_names]
+    records = [
+        dict(zip(names, r[: len(names)], strict=True)) | {"distance_m": float(r[-2])} for r in rows
+    ]
+    geoms = shapely.from_wkb([bytes(r[len(names)]) for r in rows])
+    frame = gpd.GeoDataFrame(
+        records, columns=[*names, "distance_m"], geometry=geoms, crs=STORAGE_CRS
+    )
+    frame = frame.sort_values(["distance_m", "fid"], kind="stable").head(k)
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    return frame.reset_index(drop=True)
+
+
+def buffer_zones(
+    sites: gpd.GeoDataFrame, distance_m: float, others: gpd.GeoDataFrame | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Protection zones ``distance_m`` around each site, and the features violating them.
+
+    A violation is a feature of ``others`` intersecting a site's zone; it carries the site's
+    fid and its geodesic distance to the site (0 when it overlaps the site itself).
+    """
+    check_distance_m("distance_m", distance_m)
+    zones = sites.copy()
+    zones["geometry"] = geodesic_buffer(sites.geometry.values._data, distance_m)
+    zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=STORAGE_CRS)
+    zones["zone_m"] = distance_m
+    if others is None or others.empty:
+        return zones, gpd.GeoDataFrame({"site_fid": []}, geometry=[], crs=STORAGE_CRS)
+    pairs = gpd.sjoin(
+        others,
+        zones[["fid", "geometry"]].rename(columns={"fid": "site_fid"}),
+        predicate="intersects",
+        how="inner",
+    )
+    pairs = pairs.drop(columns="index_right")
+    site_geoms = sites.set_index("fid").geometry
+    pairs["distance_m"] = [
+        _distance_to_site(site_geoms[site], geom)
+        for site, geom in zip(pairs["site_fid"], pairs.geometry, strict=True)
+    ]
+    return zones, gpd.GeoDataFrame(
+        pd.DataFrame(pairs).reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS
+    )
+
+
+def _distance_to_site(site: shapely.Geometry, geom: shapely.Geometry) -> float:
+    if site.intersects(geom):
+        return 0.0
+    near_site, _ = nearest_points(site, geom)
+    return float(geodesic_distances_m(near_site.x, near_site.y, np.array([geom]))[0])

@@ -1,0 +1,104 @@
+"""A frozen registry of analyses with typed inputs and described outputs.
+
+``register`` returns a new registry, so a deployment (or a test) can add analyses
+without mutating the default one; the web layer builds its process list and its
+request validation from what is registered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from layers.errors import InvalidParameter, NotFound
+from spatial.context import Context
+from spatial.results import AnalysisResult
+
+InputsT = TypeVar("InputsT", bound=BaseModel)
+OutputKind = Literal["features", "raster", "value"]
+MEDIA_TYPES = {
+    "features": "application/geo+json",
+    "raster": "image/tiff; application=geotiff",
+    "value": "application/json",
+}
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    kind: OutputKind
+    title: str
+    description: str = ""
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Analysis(Generic[InputsT]):
+    """One analysis: its id, what it is for, its input model, outputs and function."""
+
+    id: str
+    title: str
+    description: str
+    domain: Literal["emergency", "environment", "planning"]
+    inputs: type[InputsT]
+    outputs: Mapping[str, OutputSpec]
+    run: Callable[[InputsT, Context], AnalysisResult]
+    keywords: tuple[str, ...] = ()
+    version: str = "1.0.0"
+
+    def parse(self, values: Mapping[str, Any]) -> InputsT:
+        """Validate raw inputs; a validation error becomes a 400 naming the input."""
+        try:
+            return self.inputs.model_validate(dict(values))
+        except ValidationError as exc:
+            raise InvalidParameter(f"{self.id}: {describe_validation(exc)}") from None
+
+    def execute(self, values: Mapping[str, Any], ctx: Context) -> AnalysisResult:
+        result = self.run(self.parse(values), ctx)
+        result.lineage = ctx.lineage()
+        return result
+
+    def input_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = self.inputs.model_json_schema()
+        return schema
+
+
+def describe_validation(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "inputs"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class AnalysisRegistry:
+    analyses: Mapping[str, Analysis[Any]] = field(default_factory=dict)
+
+    def register(self, *analyses: Analysis[Any], overwrite: bool = False) -> AnalysisRegistry:
+        for analysis in analyses:
+            if analysis.id in self.analyses and not overwrite:
+                raise ValueError(f"analysis '{analysis.id}' is already registered")
+        return AnalysisRegistry({**self.analyses, **{a.id: a for a in analyses}})
+
+    def get(self, analysis_id: str) -> Analysis[Any]:
+        try:
+            return self.analyses[analysis_id]
+        except KeyError:
+            raise NotFound(
+                f"process '{analysis_id}' does not exist; see /processes for the list"
+            ) from None
+
+    def ids(self) -> list[str]:
+        return list(self.analyses)
+
+    def __iter__(self) -> Iterator[Analysis[Any]]:
+        return iter(self.analyses.values())
+
+    def __len__(self) -> int:
+        return len(self.analyses)
