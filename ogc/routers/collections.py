@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from layers.catalog import Layer
+from ogc import html
+from ogc.crs import collection_crs_uris
 from ogc.deps import BaseUrlDep, CatalogDep, LayerDep
-from ogc.links import CRS84, GEOJSON, JSON, epsg_uri, link
+from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link
+from ogc.negotiation import language, output_format
+
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 router = APIRouter(tags=["Collections"])
 
@@ -21,12 +28,17 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
         "description": f"{layer.description_zh}\n\n{layer.description_en}".strip(),
         "keywords": list(layer.keywords),
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": collection_crs_uris(layer),
         "storageCrs": epsg_uri(layer.storage_srid),
         "extent": extent_json(layer),
         "links": [
             link(href, "self", JSON, layer.title),
             link(f"{href}/items", "items", GEOJSON, "Features as GeoJSON"),
+            link(f"{href}/items?f=html", "items", HTML, "Features as HTML"),
+            link(f"{href}/items?f=jsonseq", "items", "application/geo+json-seq", "GeoJSON-seq"),
+            link(f"{href}/items?f=csv", "items", "text/csv", "Features as CSV"),
+            link(f"{href}?f=html", "alternate", HTML, "This collection as HTML"),
+            link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, "Queryables"),
             link(f"{base}/collections", "collection", JSON, "All collections"),
         ],
         "onemap:layer": layer_properties(layer),
@@ -72,14 +84,47 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
     }
 
 
-@router.get("/collections", summary="The published layers")
-def list_collections(catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
-    return {
-        "links": [link(f"{base}/collections", "self", JSON, "Collections")],
+@router.get("/collections", summary="The published layers", response_model=None)
+def list_collections(
+    request: Request, catalog: CatalogDep, base: BaseUrlDep
+) -> dict[str, Any] | Response:
+    document = {
+        "links": [
+            link(f"{base}/collections", "self", JSON, "Collections"),
+            link(f"{base}/collections?f=html", "alternate", HTML, "Collections as HTML"),
+        ],
         "collections": [collection_json(layer, base) for layer in catalog],
     }
+    if output_format(request, ("json", "html")) == "html":
+        zh = language(request) == "zh"
+        for item, layer in zip(document["collections"], catalog, strict=True):
+            item["title_local"] = layer.title_zh if zh else layer.title_en
+        title = "数据集" if zh else "Collections"
+        return html.render(
+            request, "collections.html", title=title, collections=document["collections"]
+        )
+    return document
 
 
-@router.get("/collections/{collectionId}", summary="One published layer")
-def describe_collection(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
-    return collection_json(layer, base)
+@router.get("/collections/{collectionId}", summary="One published layer", response_model=None)
+def describe_collection(
+    request: Request, layer: LayerDep, base: BaseUrlDep
+) -> dict[str, Any] | Response:
+    document = collection_json(layer, base)
+    if output_format(request, ("json", "html")) == "html":
+        zh = language(request) == "zh"
+        extent = layer.extent
+        outline = None
+        if extent:
+            w, s_, e, n = extent
+            ring = [[w, s_], [e, s_], [e, n], [w, n], [w, s_]]
+            outline = html.svg_map([{"type": "Polygon", "coordinates": [ring]}])
+        return html.render(
+            request,
+            "collection.html",
+            title=html.title_of(layer, "zh" if zh else "en"),
+            description=layer.description_zh if zh else layer.description_en,
+            c=document,
+            svg=outline,
+        )
+    return document

@@ -1,120 +1,268 @@
-"""``/collections/{collectionId}/items``: features as GeoJSON rendered by PostGIS."""
+"""``/collections/{collectionId}/items`` and ``/items/{featureId}`` (Parts 1, 2, 3).
+
+PostGIS renders the features; this router validates, negotiates, checks the
+client's cached copy (ETag/304) before touching the database, and streams.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import Response
+import psycopg
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response, StreamingResponse
+from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
-from layers.errors import InvalidParameter, NotFound
-from layers.features import ItemsQuery, count_sql, feature_sql, items_page_sql
-from ogc.deps import BaseUrlDep, LayerDep, PoolDep, SettingsDep
-from ogc.links import GEOJSON, JSON, link, with_query
+from layers.errors import NotFound
+from layers.features import Binder, ItemsQuery
+from layers.features.page import (
+    CHUNK_ROWS,
+    count_sql,
+    csv_copy_sql,
+    estimate_sql,
+    feature_sql,
+    geojson_page_sql,
+    geojson_seq_page_sql,
+)
+from layers.features.params import encode_keyset
+from layers.features.where import admin_exists_sql
+from layers.settings import ServiceSettings
+from ogc import html
+from ogc.crs import content_crs_header
+from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, PoolDep, SettingsDep
+from ogc.feature_pages import (
+    PageSummary,
+    database_errors,
+    fetch_page,
+    primed,
+    stream_copy,
+    stream_page,
+)
+from ogc.items_request import feature_query, items_query
+from ogc.links import GEOJSON, HTML, JSON, link
+from ogc.negotiation import FORMATS, not_modified, output_format, validators
+from ogc.openapi_params import FEATURE_PARAMETERS_DOC, ITEMS_PARAMETERS_DOC
 
 router = APIRouter(tags=["Features"])
+HEAD = b'{"type":"FeatureCollection","features":['
+PAGING = ("after", "before", "offset")
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"bbox must be 4 comma-separated numbers, got '{text}'") from None
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4:
-        raise InvalidParameter(f"bbox must have 4 or 6 numbers, got {len(values)}")
-    minx, miny, maxx, maxy = values
-    if miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise InvalidParameter("bbox latitudes must lie in -90..90 with miny <= maxy")
-    return (minx, miny, maxx, maxy)
-
-
-@router.get("/collections/{collectionId}/items", summary="Features of a collection")
+@router.get(
+    "/collections/{collectionId}/items",
+    summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
+    openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
+)
 async def get_items(
+    request: Request,
     layer: LayerDep,
     pool: PoolDep,
     settings: SettingsDep,
+    catalog: CatalogDep,
     base: BaseUrlDep,
-    limit: Annotated[int, Query(ge=1, description="Page size; above the maximum is clamped")] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
 ) -> Response:
-    query = ItemsQuery(limit=min(limit, settings.max_limit), offset=offset, bbox=parse_bbox(bbox))
-    statement, params = items_page_sql(layer, query)
-    async with pool.connection() as conn:
-        row = await (await conn.execute(statement, params)).fetchone()
-        matched = await _count(conn, layer, query)
-    assert row is not None
-    features_text, returned = row
-    head = _page_head(layer, base, query, bbox, matched, int(returned))
-    body = head[:-1] + b',"features":' + features_text.encode() + b"}"
-    return Response(
-        body,
-        media_type=GEOJSON,
-        headers={"Content-Crs": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"},
+    output = output_format(request)
+    headers = validators(layer, request, output)
+    cached = not_modified(request, headers, layer.version_created_at)
+    if cached is not None:
+        return cached
+    query = items_query(layer, request.query_params, settings, catalog)
+    if query.within is not None:
+        await _require_admin_area(pool, query)
+    if output == "csv":
+        return await _csv(layer, query, pool, headers)
+    if output == "html":
+        document = orjson.loads(await _geojson_bytes(request, layer, query, pool, settings, base))
+        return html.items_page(request, layer, document, headers)
+    if output == "jsonseq":
+        return await _geojson_seq(layer, query, pool, headers)
+    headers["Content-Crs"] = content_crs_header(query.output_crs)
+    if query.limit + 1 <= CHUNK_ROWS:
+        body = await _geojson_bytes(request, layer, query, pool, settings, base)
+        return Response(body, media_type=GEOJSON, headers=headers)
+    binder = Binder(literal=query.condition is not None)
+    chunks = stream_page(
+        pool,
+        geojson_page_sql(layer, query, binder),
+        binder.bound,
+        head=HEAD,
+        separator=b",",
+        tail=lambda conn, summary: _tail(request, layer, query, settings, base, conn, summary),
     )
+    return StreamingResponse(await primed(chunks), media_type=GEOJSON, headers=headers)
 
 
-async def _count(conn: Any, layer: Layer, query: ItemsQuery) -> int:
-    counted = count_sql(layer, query)
-    if counted is None:
-        return layer.feature_count  # exact for the current version, known at ingest
-    row = await (await conn.execute(*counted)).fetchone()
-    return int(row[0])
-
-
-def _page_head(
-    layer: Layer, base: str, query: ItemsQuery, bbox: str | None, matched: int, returned: int
+async def _geojson_bytes(
+    request: Request,
+    layer: Layer,
+    query: ItemsQuery,
+    pool: AsyncConnectionPool,
+    settings: ServiceSettings,
+    base: str,
 ) -> bytes:
+    """A page small enough to be one chunk row, as a whole FeatureCollection."""
+    binder = Binder(literal=query.condition is not None)
+    statement = geojson_page_sql(layer, query, binder)
+    summary = PageSummary()
+    parts = [HEAD]
+    async with pool.connection() as conn:
+        for row in await fetch_page(conn, statement, binder.bound):
+            summary.add(row)
+            if row[0] is not None:
+                parts.append(row[0].encode() if len(parts) == 1 else b"," + row[0].encode())
+        parts.append(await _tail(request, layer, query, settings, base, conn, summary))
+    return b"".join(parts)
+
+
+async def _tail(
+    request: Request,
+    layer: Layer,
+    query: ItemsQuery,
+    settings: ServiceSettings,
+    base: str,
+    conn: psycopg.AsyncConnection[Any],
+    summary: PageSummary,
+) -> bytes:
+    """``],`` then the members that depend on the whole page: counts, time stamp, links."""
+    members: dict[str, Any] = {"numberReturned": summary.returned}
+    members.update(await _matched(layer, query, settings, conn, summary))
+    members["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    members["links"] = page_links(request, layer, query, base, summary)
+    return b"]," + orjson.dumps(members)[1:]
+
+
+async def _matched(
+    layer: Layer,
+    query: ItemsQuery,
+    settings: ServiceSettings,
+    conn: psycopg.AsyncConnection[Any],
+    summary: PageSummary,
+) -> dict[str, Any]:
+    """numberMatched: the catalog's exact count, a bounded exact count, or a flagged estimate."""
+    if not query.filtered:
+        return {"numberMatched": layer.feature_count}
+    if query.keyset is None and not query.offset and not summary.more:
+        return {"numberMatched": summary.returned}  # the whole selection is on this page
+    binder = Binder(literal=query.condition is not None)
+    statement = count_sql(layer, query, binder, settings.exact_count_max)
+    with database_errors():
+        row = await (await conn.execute(statement, binder.bound)).fetchone()
+    assert row is not None
+    if int(row[0]) <= settings.exact_count_max:
+        return {"numberMatched": int(row[0])}
+    explain = Binder(literal=True)
+    with database_errors():
+        plan = await (await conn.execute(estimate_sql(layer, query, explain))).fetchone()
+    assert plan is not None
+    estimate = int(plan[0][0]["Plan"]["Plan Rows"])
+    return {"onemap:numberMatchedEstimate": max(estimate, settings.exact_count_max + 1)}
+
+
+def page_links(
+    request: Request, layer: Layer, query: ItemsQuery, base: str, summary: PageSummary
+) -> list[dict[str, str]]:
     href = f"{base}/collections/{layer.id}/items"
-    params: dict[str, object] = {"limit": query.limit, "bbox": bbox}
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in (*PAGING, "f")]
+    current = request.url.query
     links = [
-        link(with_query(href, params | {"offset": query.offset or None}), "self", GEOJSON),
+        link(f"{href}?{current}" if current else href, "self", GEOJSON, "This page"),
+        link(_with(href, kept, ("f", "html")), "alternate", HTML, "This page as HTML"),
         link(f"{base}/collections/{layer.id}", "collection", JSON, layer.title),
     ]
-    if query.offset + returned < matched:
-        links.append(
-            link(with_query(href, params | {"offset": query.offset + returned}), "next", GEOJSON)
-        )
-    if query.offset > 0:
-        previous = max(query.offset - query.limit, 0) or None
-        links.append(link(with_query(href, params | {"offset": previous}), "prev", GEOJSON))
-    return orjson.dumps(
-        {
-            "type": "FeatureCollection",
-            "numberMatched": matched,
-            "numberReturned": returned,
-            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "links": links,
-        }
+    backwards = query.keyset.backwards if query.keyset else False
+    first, last = summary.edge_keys(backwards=backwards)
+    has_next = summary.more if not backwards else summary.returned > 0
+    has_prev = (
+        summary.more if backwards else summary.returned > 0 and (query.keyset or query.offset)
     )
+    if has_next and last is not None:
+        links.append(link(_with(href, kept, ("after", encode_keyset(last))), "next", GEOJSON))
+    if has_prev and first is not None:
+        links.append(link(_with(href, kept, ("before", encode_keyset(first))), "prev", GEOJSON))
+    return links
 
 
-@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature")
+def _with(href: str, kept: list[tuple[str, str]], extra: tuple[str, str]) -> str:
+    return f"{href}?{urlencode([*kept, extra])}"
+
+
+async def _geojson_seq(
+    layer: Layer, query: ItemsQuery, pool: AsyncConnectionPool, headers: dict[str, str]
+) -> Response:
+    binder = Binder(literal=query.condition is not None)
+
+    async def no_tail(conn: Any, summary: PageSummary) -> bytes:
+        return b""
+
+    chunks = stream_page(
+        pool,
+        geojson_seq_page_sql(layer, query, binder),
+        binder.bound,
+        head=b"",
+        separator=b"",
+        tail=no_tail,
+    )
+    headers["Content-Crs"] = content_crs_header(query.output_crs)
+    return StreamingResponse(await primed(chunks), media_type=FORMATS["jsonseq"], headers=headers)
+
+
+async def _csv(
+    layer: Layer, query: ItemsQuery, pool: AsyncConnectionPool, headers: dict[str, str]
+) -> Response:
+    statement = csv_copy_sql(layer, query, Binder(literal=True))
+    headers["Content-Crs"] = content_crs_header(query.output_crs)
+    headers["Content-Disposition"] = f'inline; filename="{layer.id}.csv"'
+    chunks = stream_copy(pool, statement)
+    return StreamingResponse(await primed(chunks), media_type="text/csv", headers=headers)
+
+
+async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> None:
+    assert query.within is not None
+    statement, params = admin_exists_sql(query.within)
+    async with pool.connection() as conn:
+        row = await (await conn.execute(statement, params)).fetchone()
+    if not row or not row[0]:
+        raise NotFound(f"within: no administrative area has code {query.within.adcode}")
+
+
+@router.get(
+    "/collections/{collectionId}/items/{featureId}",
+    summary="One feature",
+    openapi_extra={"parameters": FEATURE_PARAMETERS_DOC},
+)
 async def get_feature(
+    request: Request,
     layer: LayerDep,
     pool: PoolDep,
     base: BaseUrlDep,
     feature_id: Annotated[str, Path(alias="featureId")],
 ) -> Response:
+    output = output_format(request, ("json", "geojson", "html"))
+    headers = validators(layer, request, output)
+    cached = not_modified(request, headers, layer.version_created_at)
+    if cached is not None:
+        return cached
+    query = feature_query(layer, request.query_params)
     if not feature_id.isdigit():
         raise NotFound(f"feature '{feature_id}' does not exist in '{layer.id}' (ids are integers)")
     async with pool.connection() as conn:
-        row = await (await conn.execute(feature_sql(layer), [int(feature_id)])).fetchone()
+        with database_errors():
+            cursor = await conn.execute(feature_sql(layer, query), [int(feature_id)])
+            row = await cursor.fetchone()
     if row is None:
         raise NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")
     href = f"{base}/collections/{layer.id}"
-    links = orjson.dumps(
-        [
-            link(f"{href}/items/{feature_id}", "self", GEOJSON),
-            link(href, "collection", JSON, layer.title),
-        ]
-    )
-    body = row[0].encode()[:-1] + b',"links":' + links + b"}"
-    return Response(body, media_type=GEOJSON)
+    links = [
+        link(f"{href}/items/{feature_id}", "self", GEOJSON, "This feature"),
+        link(f"{href}/items/{feature_id}?f=html", "alternate", HTML, "This feature as HTML"),
+        link(href, "collection", JSON, layer.title),
+    ]
+    body = row[0].encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    if output == "html":
+        return html.feature_page(request, layer, orjson.loads(body), headers)
+    headers["Content-Crs"] = content_crs_header(query.output_crs)
+    return Response(body, media_type=GEOJSON, headers=headers)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from layers.cql2 import conformance_classes
+from ogc import html
 from ogc.deps import BaseUrlDep, SettingsDep
 from ogc.links import GEOJSON, HTML, JSON, OPENAPI, link
+from ogc.negotiation import language, output_format
 
 router = APIRouter(tags=["Capabilities"])
 
@@ -15,12 +21,18 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *conformance_classes(),
 ]
 
 
-@router.get("/", summary="Landing page")
-def landing_page(settings: SettingsDep, base: BaseUrlDep) -> dict[str, object]:
-    return {
+@router.get("/", summary="Landing page", response_model=None)
+def landing_page(
+    request: Request, settings: SettingsDep, base: BaseUrlDep
+) -> dict[str, object] | Response:
+    document: dict[str, Any] = {
         "title": settings.title,
         "description": settings.description,
         "links": [
@@ -31,12 +43,28 @@ def landing_page(settings: SettingsDep, base: BaseUrlDep) -> dict[str, object]:
             link(f"{base}/collections", "data", JSON, "The published layers"),
             link(f"{base}/healthz", "status", JSON, "Liveness"),
             link(f"{base}/readyz", "status", JSON, "Readiness"),
+            link(f"{base}/?f=html", "alternate", HTML, "This document as HTML"),
         ],
     }
+    if output_format(request, ("json", "html")) == "html":
+        title = settings.title if language(request) == "zh" else "OneMap — Guangdong one map"
+        return html.render(
+            request,
+            "landing.html",
+            title=title,
+            description=settings.description,
+            links=[x for x in document["links"] if x["rel"] not in ("self", "alternate")],
+        )
+    return document
 
 
-@router.get("/conformance", summary="Conformance classes this service implements")
-def conformance() -> dict[str, list[str]]:
+@router.get(
+    "/conformance", summary="Conformance classes this service implements", response_model=None
+)
+def conformance(request: Request) -> dict[str, list[str]] | Response:
+    if output_format(request, ("json", "html")) == "html":
+        title = "符合性声明" if language(request) == "zh" else "Conformance"
+        return html.render(request, "conformance.html", title=title, classes=CONFORMANCE)
     return {"conformsTo": CONFORMANCE}
 
 

@@ -1,0 +1,130 @@
+"""Running an items statement and turning its chunk rows into response bytes.
+
+PostGIS renders each chunk of features as text; this module only joins chunks,
+adds the FeatureCollection members that depend on the page (counts, links),
+and streams large pages so memory stays flat whatever ``limit`` is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from layers.errors import DatabaseUnavailable, InvalidParameter
+
+Row = Sequence[Any]
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Run-time data errors (SQLSTATE class 22, e.g. a bad cast) are the client's: 400."""
+    try:
+        yield
+    except psycopg.errors.DataError as exc:
+        detail = exc.diag.message_primary or str(exc)
+        raise InvalidParameter(f"the database rejected a value of this request: {detail}") from None
+    except psycopg.errors.QueryCanceled:
+        raise DatabaseUnavailable(
+            "the query ran longer than the statement timeout; narrow it (bbox, filter, limit)"
+        ) from None
+
+
+@dataclass
+class PageSummary:
+    """What the chunk rows say about the page as a whole."""
+
+    returned: int = 0
+    more: bool = False
+    low: tuple[int, Any] | None = None  # (row number, keyset) nearest the anchor
+    high: tuple[int, Any] | None = None
+
+    def add(self, row: Row) -> None:
+        _, returned, more, min_rn, min_key, max_rn, max_key = row
+        self.returned += int(returned)
+        self.more = self.more or bool(more)
+        if min_rn is not None and (self.low is None or min_rn < self.low[0]):
+            self.low = (int(min_rn), min_key)
+        if max_rn is not None and (self.high is None or max_rn > self.high[0]):
+            self.high = (int(max_rn), max_key)
+
+    def edge_keys(self, *, backwards: bool) -> tuple[tuple[Any, ...] | None, ...]:
+        """(first, last) keyset of the page in output order."""
+        low = _keyset(self.low[1]) if self.low else None
+        high = _keyset(self.high[1]) if self.high else None
+        return (high, low) if backwards else (low, high)
+
+
+def _keyset(key: Any) -> tuple[Any, ...]:
+    if isinstance(key, str):  # JSON array of sort values then fid
+        return tuple(json.loads(key))
+    return (key,)
+
+
+async def fetch_page(
+    conn: psycopg.AsyncConnection[Any], statement: sql.Composed, params: list[Any] | None
+) -> list[Row]:
+    """A small page: every chunk row at once (there is one)."""
+    with database_errors():
+        cursor = await conn.execute(statement, params)
+        return list(await cursor.fetchall())
+
+
+async def primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Run a stream up to its first bytes now, so errors become a 4xx before the 200."""
+    first = await anext(chunks, None)
+
+    async def rest() -> AsyncIterator[bytes]:
+        try:
+            if first is not None:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    return rest()
+
+
+Tail = Callable[[psycopg.AsyncConnection[Any], PageSummary], Awaitable[bytes]]
+
+
+async def stream_page(
+    pool: AsyncConnectionPool,
+    statement: sql.Composed,
+    params: list[Any] | None,
+    *,
+    head: bytes,
+    separator: bytes,
+    tail: Tail,
+) -> AsyncIterator[bytes]:
+    """head, the chunks joined by ``separator``, then ``tail`` (computed on the same connection)."""
+    async with pool.connection() as conn:
+        summary = PageSummary()
+        written = False
+        with database_errors():
+            async for row in conn.cursor().stream(statement, params):
+                summary.add(row)
+                if row[0] is None:
+                    continue
+                prefix = separator if written else head
+                written = True
+                yield prefix + row[0].encode()
+        if not written:
+            yield head
+        yield await tail(conn, summary)
+
+
+async def stream_copy(pool: AsyncConnectionPool, statement: sql.Composed) -> AsyncIterator[bytes]:
+    """COPY ... TO STDOUT output as PostgreSQL writes it (CSV)."""
+    async with pool.connection() as conn:
+        with database_errors():
+            async with conn.cursor().copy(statement) as copy:
+                async for data in copy:
+                    yield bytes(data)

@@ -1,0 +1,130 @@
+"""An items request's query parameters → ``ItemsQuery`` (every 400 raised here).
+
+The only place that knows which parameter names exist on ``/items``; anything
+else that is not a queryable is rejected, as Part 1 requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from layers.catalog import Catalog, Layer
+from layers.cql2 import Queryable
+from layers.errors import InvalidParameter
+from layers.features import AdminArea, ItemsQuery
+from layers.features import params as p
+from layers.features.filters import layer_queryables, request_condition, split_prefix_parameters
+from layers.settings import ServiceSettings
+from ogc.crs import FIRST_AXIS_NORTH_SRIDS, crs_from_parameter, supported_srids
+
+ITEMS_PARAMETERS = frozenset(
+    {
+        "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
+        "filter-crs", "sortby", "properties", "skipGeometry", "f", "q", "after", "before",
+        "within", "lang",
+    }
+)  # fmt: skip
+FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "lang"})
+
+
+_QUERYABLES: dict[tuple[str, int], dict[str, Queryable]] = {}
+
+
+def queryables_of(layer: Layer) -> dict[str, Queryable]:
+    """Built once per layer version (derived from the catalog, so replicas agree)."""
+    key = (layer.id, layer.version)
+    found = _QUERYABLES.get(key)
+    if found is None:
+        if len(_QUERYABLES) > 1024:
+            _QUERYABLES.clear()
+        found = _QUERYABLES[key] = layer_queryables(layer)
+    return found
+
+
+def check_known(parameters: Mapping[str, str], known: frozenset[str], layer: Layer) -> None:
+    queryables = queryables_of(layer)
+    unknown = [k for k in parameters if k not in known and k not in queryables]
+    if unknown:
+        raise InvalidParameter(
+            f"unknown query parameter(s) {', '.join(map(repr, unknown))}; this endpoint takes "
+            f"{', '.join(sorted(known))} and the queryables of '{layer.id}' "
+            f"(/collections/{layer.id}/queryables)"
+        )
+
+
+def items_query(
+    layer: Layer, parameters: Mapping[str, str], settings: ServiceSettings, catalog: Catalog
+) -> ItemsQuery:
+    check_known(parameters, ITEMS_PARAMETERS, layer)
+    get = parameters.get
+    queryables = queryables_of(layer)
+    sort = p.parse_sortby(get("sortby"), layer)
+    keyset = None
+    if get("after") and get("before"):
+        raise InvalidParameter("use after or before, not both")
+    if get("after") or get("before"):
+        backwards = not get("after")
+        keyset = p.decode_keyset(get("after") or get("before") or "", sort, backwards=backwards)
+    property_values = {
+        k: v for k, v in parameters.items() if k in queryables and k not in ITEMS_PARAMETERS
+    }
+    equalities, prefixes = split_prefix_parameters(property_values, queryables)
+    condition = request_condition(
+        layer,
+        queryables,
+        equalities,
+        get("filter"),
+        get("filter-lang"),
+        get("filter-crs"),
+        supported_srids=supported_srids(),
+        first_axis_north_srids=FIRST_AXIS_NORTH_SRIDS,
+    )
+    return ItemsQuery(
+        limit=p.parse_limit(
+            get("limit"), default=settings.default_limit, maximum=settings.max_limit
+        ),
+        output_crs=crs_from_parameter(get("crs"), "crs"),
+        offset=p.parse_offset(get("offset")),
+        keyset=keyset,
+        bbox=p.parse_bbox(get("bbox"), crs_from_parameter(get("bbox-crs"), "bbox-crs")),
+        time=p.parse_datetime(get("datetime")),
+        text=p.parse_q(get("q")),
+        within=admin_area(get("within"), settings, catalog),
+        prefixes=tuple(prefixes),
+        condition=condition,
+        sort=sort,
+        properties=p.parse_properties(get("properties"), layer),
+        skip_geometry=p.parse_boolean(get("skipGeometry"), "skipGeometry"),
+    )
+
+
+def feature_query(layer: Layer, parameters: Mapping[str, str]) -> ItemsQuery:
+    unknown = [k for k in parameters if k not in FEATURE_PARAMETERS]
+    if unknown:
+        raise InvalidParameter(
+            f"unknown query parameter(s) {', '.join(map(repr, unknown))} for a single feature; "
+            f"use {', '.join(sorted(FEATURE_PARAMETERS))}"
+        )
+    return ItemsQuery(
+        limit=1,
+        output_crs=crs_from_parameter(parameters.get("crs"), "crs"),
+        properties=p.parse_properties(parameters.get("properties"), layer),
+        skip_geometry=p.parse_boolean(parameters.get("skipGeometry"), "skipGeometry"),
+    )
+
+
+def admin_area(code: str | None, settings: ServiceSettings, catalog: Catalog) -> AdminArea | None:
+    """``within=440106``: the county (or city ``xxxx00``, province ``xx0000``) layer's table."""
+    if code is None:
+        return None
+    adcode = p.parse_adcode(code)
+    names = [n.strip() for n in settings.admin_layers.split(",") if n.strip()]
+    if len(names) != 3:
+        raise InvalidParameter("within is not configured (ONEMAP_ADMIN_LAYERS needs 3 layers)")
+    level = 0 if adcode.endswith("0000") else 1 if adcode.endswith("00") else 2
+    layer = catalog.layers.get(names[level])
+    if layer is None or layer.field("adcode") is None:
+        raise InvalidParameter(
+            f"within: the administrative layer '{names[level]}' is not published"
+        )
+    return AdminArea(layer.table_name, adcode)

@@ -1,0 +1,53 @@
+"""OpenAPI descriptions of the items query parameters (parsed by ``ogc.items_request``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+        "style": "form",
+        "explode": False,
+    }
+
+
+_CRS = _param("crs", "Output CRS URI (see the collection's crs list); default CRS84.")
+_FORMAT = _param(
+    "f", "Output format", {"type": "string", "enum": ["json", "html", "jsonseq", "csv"]}
+)
+_PROPERTIES = _param("properties", "Comma-separated property names to return.")
+_SKIP = _param("skipGeometry", "Omit geometries.", {"type": "boolean"})
+_LANG = _param("lang", "HTML language", {"type": "string", "enum": ["zh", "en"]})
+
+ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
+    _param("limit", "Page size (default 10; above the maximum is clamped).",
+           {"type": "integer", "minimum": 1}),
+    _param("bbox", "minx,miny,maxx,maxy (or 6 numbers) in bbox-crs axis order; "
+           "west > east crosses the antimeridian.",
+           {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}),
+    _param("bbox-crs", "CRS URI of bbox; default CRS84."),
+    _CRS,
+    _param("datetime", "RFC 3339 instant or interval (open ends: .. or empty)."),
+    _param("filter", "CQL2 filter (Part 3)."),
+    _param("filter-lang", "cql2-text (default) or cql2-json",
+           {"type": "string", "enum": ["cql2-text", "cql2-json"]}),
+    _param("filter-crs", "CRS URI of filter geometries; default CRS84."),
+    _param("sortby", "Comma-separated properties, - for descending: sortby=-name,adcode"),
+    _PROPERTIES,
+    _SKIP,
+    _param("q", "Free-text search in name fields (comma = OR), e.g. q=天河"),
+    _param("within", "6-digit adcode: features whose point on surface lies in that area."),
+    _param("after", "Page token from a next link."),
+    _param("before", "Page token from a prev link."),
+    _param("offset", "Rows to skip (keyset next links are faster deep into a layer).",
+           {"type": "integer", "minimum": 0}),
+    _FORMAT,
+    _LANG,
+]  # fmt: skip
+FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [_CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG]

@@ -1,0 +1,30 @@
+"""``/collections/{collectionId}/queryables`` (OGC API - Features Part 3)."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from layers.cql2 import queryables_json_schema
+from ogc import html
+from ogc.deps import BaseUrlDep, LayerDep
+from ogc.items_request import queryables_of
+from ogc.negotiation import language, output_format
+
+router = APIRouter(tags=["Features"])
+
+
+@router.get(
+    "/collections/{collectionId}/queryables",
+    summary="The properties a filter may name (JSON Schema)",
+    response_class=Response,
+)
+def get_queryables(request: Request, layer: LayerDep, base: BaseUrlDep) -> Response:
+    zh = language(request) == "zh"
+    schema = queryables_json_schema(
+        layer.id, queryables_of(layer), base, title=layer.title_zh if zh else layer.title_en
+    )
+    if output_format(request, ("json", "html")) == "html":
+        return html.render(request, "queryables.html", title=schema.get("title", ""), schema=schema)
+    return Response(orjson.dumps(schema), media_type="application/schema+json")
