@@ -47,7 +47,7 @@ class LayerInput(BaseModel):
 
 
 class RasterInput(BaseModel):
-    """A raster layer id (its COG path comes from the catalog) or a GeoTIFF path."""
+    """A raster layer id (its COG comes from the catalog's version asset) or a GeoTIFF path."""
 
     collection: str | None = Field(None, description="Raster layer id")
     path: str | None = Field(None, description="GeoTIFF/COG file path (notebooks, scripts)")
@@ -142,7 +142,7 @@ def raster_path(ctx: Context, spec: RasterInput) -> Path:
             raise InvalidParameter(
                 f"'{spec.collection}' is a vector layer; give a raster layer (e.g. a DEM)"
             )
-        cog = layer.metadata.get("cog_path")
+        cog = layer.asset_path or layer.metadata.get("cog_path")  # the version's COG
         if not cog:
             raise NotFound(f"raster layer '{spec.collection}' has no COG file recorded yet")
         return Path(str(cog))
