@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.encoding import normalise_codepage
 from layers.errors import IngestError
 
 VECTOR_SUFFIXES = {
@@ -43,6 +44,7 @@ class PreparedSource:
     kind: str  # "vector" | "raster"
     original_name: str
     open_options: dict[str, str] = field(default_factory=dict)
+    text_encoding: str | None = None  # a CSV's encoding as it arrived
 
     @property
     def is_shapefile(self) -> bool:
@@ -53,7 +55,9 @@ class PreparedSource:
         return self.path.suffix.lower() in (".csv", ".txt")
 
 
-def prepare_source(path: Path, workdir: Path, source_layer: str | None = None) -> PreparedSource:
+def prepare_source(
+    path: Path, workdir: Path, source_layer: str | None = None, encoding: str | None = None
+) -> PreparedSource:
     """Unpack archives into ``workdir`` and say how to read what is inside."""
     if not path.exists():
         raise IngestError(f"{path}: no such file")
@@ -61,31 +65,42 @@ def prepare_source(path: Path, workdir: Path, source_layer: str | None = None) -
         raise IngestError(f"{path.name}: the file is empty")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return _prepare_zip(path, workdir, source_layer)
+        return _prepare_zip(path, workdir, source_layer, encoding)
     if suffix in RASTER_SUFFIXES:
         return PreparedSource(path, "raster", path.name)
+    if suffix in (".csv", ".txt"):
+        return _prepare_csv(path, workdir, path.name, encoding)
     if suffix in VECTOR_SUFFIXES or path.is_dir():
-        return _vector(path, path.name)
+        return PreparedSource(path, "vector", path.name)
     raise IngestError(
         f"{path.name}: unrecognised file type '{suffix}'; OneMap reads Shapefile (.shp or .zip), "
         "GeoPackage, GeoJSON(-seq), KML/KMZ, FileGDB, CSV with coordinates and GeoTIFF"
     )
 
 
-def _vector(path: Path, original_name: str) -> PreparedSource:
-    options: dict[str, str] = {}
-    if path.suffix.lower() in (".csv", ".txt"):
-        options = {
-            "X_POSSIBLE_NAMES": CSV_X_NAMES,
-            "Y_POSSIBLE_NAMES": CSV_Y_NAMES,
-            "GEOM_POSSIBLE_NAMES": CSV_GEOM_NAMES,
-            "KEEP_GEOM_COLUMNS": "NO",
-            "AUTODETECT_TYPE": "YES",
-        }
-    return PreparedSource(path, "vector", original_name, options)
+def _prepare_csv(path: Path, workdir: Path, name: str, forced: str | None) -> PreparedSource:
+    """GDAL matches coordinate column names byte for byte, so non-UTF-8 text is transcoded."""
+    encoding = detect_text_encoding(path, forced)
+    if encoding != "UTF-8":
+        workdir.mkdir(parents=True, exist_ok=True)
+        utf8 = workdir / path.name
+        with path.open(encoding=encoding, newline="") as src, utf8.open("w", newline="") as out:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+        path = utf8
+    options = {
+        "X_POSSIBLE_NAMES": CSV_X_NAMES,
+        "Y_POSSIBLE_NAMES": CSV_Y_NAMES,
+        "GEOM_POSSIBLE_NAMES": CSV_GEOM_NAMES,
+        "KEEP_GEOM_COLUMNS": "NO",
+        "AUTODETECT_TYPE": "YES",
+    }
+    return PreparedSource(path, "vector", name, options, encoding)
 
 
-def _prepare_zip(path: Path, workdir: Path, source_layer: str | None) -> PreparedSource:
+def _prepare_zip(
+    path: Path, workdir: Path, source_layer: str | None, encoding: str | None
+) -> PreparedSource:
     target = workdir / path.stem
     _safe_extract(path, target)
     candidates = sorted(p for p in target.rglob("*") if _is_dataset(p))
@@ -106,8 +121,10 @@ def _prepare_zip(path: Path, workdir: Path, source_layer: str | None) -> Prepare
     dataset = chosen[0]
     if dataset.suffix.lower() == ".shp":
         _require_shapefile_parts(dataset, path.name)
-    prepared = prepare_source(dataset, workdir / "nested")
-    return PreparedSource(prepared.path, prepared.kind, path.name, prepared.open_options)
+    prepared = prepare_source(dataset, workdir / "nested", encoding=encoding)
+    return PreparedSource(
+        prepared.path, prepared.kind, path.name, prepared.open_options, prepared.text_encoding
+    )
 
 
 def _is_dataset(path: Path) -> bool:
@@ -141,3 +158,22 @@ def _safe_extract(archive: Path, target: Path) -> None:
                 zf.extract(member, target)
     except zipfile.BadZipFile as exc:
         raise IngestError(f"{archive.name}: not a readable zip archive ({exc})") from exc
+
+
+def detect_text_encoding(path: Path, forced: str | None = None) -> str:
+    """UTF-8 (with or without BOM) when it decodes, else GB18030, else refuse."""
+    with path.open("rb") as handle:
+        sample = handle.read(1 << 20)
+    candidates = [normalise_codepage(forced) or forced] if forced else ["UTF-8", "GB18030"]
+    for encoding in candidates:
+        try:
+            sample.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(sample) - 4:  # a cut multi-byte char at the sample end is fine
+                continue
+        return encoding
+    raise IngestError(
+        f"{path.name}: the text is neither UTF-8 nor GBK/GB18030"
+        + (f" (and not {forced})" if forced else "")
+        + "; pass --encoding with the right code page"
+    )

@@ -52,21 +52,23 @@ def reproject(geoms: GeometryArray, transformer: Transformer | None) -> Geometry
     return shapely.transform(geoms, _apply)  # type: ignore[no-any-return]
 
 
-def target_geometry_type(declared: str | None) -> str:
+def target_geometry_type(declared: str | None, keep_z: bool = False) -> str:
     """The column type a layer is stored as, from the type its source declares.
 
     Polygon and line sources are stored as multi types because shapefiles (and many
     GeoJSON files) mix single and multi parts under one declared type; pure point
-    layers stay points so clients get the simplest type.
+    layers stay points so clients get the simplest type. Z stays only when asked for.
     """
-    base = (declared or "").replace(" Z", "").replace("25D", "").strip()
+    text = declared or ""
+    z = "Z" if keep_z and (" Z" in text or "25D" in text) else ""
+    base = text.replace(" Z", "").replace("25D", "").replace(" M", "").strip()
     if base in ("Point", "MultiPoint"):
-        return base
+        return base + z
     if "Polygon" in base:
-        return "MultiPolygon"
+        return "MultiPolygon" + z
     if "LineString" in base:
-        return "MultiLineString"
-    return "Geometry"
+        return "MultiLineString" + z
+    return "Geometry" + z
 
 
 def clean(
@@ -84,7 +86,7 @@ def clean(
         counts.made_valid += int(invalid.sum())
         geoms[invalid] = shapely.make_valid(geoms[invalid])
         geoms[invalid] = _keep_dominant_dimension(geoms[invalid])
-    if target.startswith("Multi") or target == "Geometry":
+    if target.startswith(("Multi", "Geometry")):
         geoms = promote_to_multi(geoms, counts)
     counts.geometry_types.update(g.geom_type for g in geoms if g is not None)
     return geoms

@@ -82,7 +82,7 @@ def _run(
         if unchanged is not None:
             return IngestResult(meta.id, unchanged, skipped=True)
         with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
-            prepared = prepare_source(path, Path(work), options.source_layer)
+            prepared = prepare_source(path, Path(work), options.source_layer, options.encoding)
             with conn.transaction():
                 if prepared.kind == "raster":
                     return _publish_raster(conn, prepared, meta, options, record)
@@ -175,7 +175,7 @@ class VectorLoad:
         self.conn, self.meta, self.options = conn, meta, options
         self.understanding = understanding
         self.source = understanding.source
-        self.target_type = target_geometry_type(self.source.declared_type)
+        self.target_type = target_geometry_type(self.source.declared_type, options.keep_z)
         self.repairs = RepairCounts()
         self.features_in = 0
         self.scope = AdminScope()
@@ -203,7 +203,7 @@ class VectorLoad:
             raise IngestError(
                 f"{self.source.path.name}: every geometry is empty; nothing to publish"
             )
-        self.writer.finish()
+        self.writer.finish(set(self.repairs.geometry_types))
 
     def _write_batch(self, frame: object) -> None:
         import geopandas as gpd

@@ -112,12 +112,24 @@ class VersionWriter:
         self.stats.feature_count += len(geoms)
         self.stats.add_bounds(geoms)
 
-    def finish(self) -> None:
+    def finish(self, observed_types: set[str]) -> None:
         """Primary key, spatial index and planner statistics, still in the transaction."""
         table = self._table
+        if self.geometry_type.startswith("Geometry") and len(observed_types) == 1:
+            z = self.geometry_type.removeprefix("Geometry")  # "Z" when Z is kept
+            self._narrow_geometry_type(observed_types.pop() + z)
         self.conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(table))
         self.conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
         self.conn.execute(sql.SQL("ANALYZE {}").format(table))
+
+    def _narrow_geometry_type(self, geometry_type: str) -> None:
+        """A source that declared no type (GeoJSON, WKT CSV) but holds one gets a typed column."""
+        self.conn.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN geom TYPE geometry({}, {})").format(
+                self._table, sql.SQL(geometry_type), sql.Literal(self.srid)
+            )
+        )
+        self.geometry_type = geometry_type
 
 
 def _column_values(series: pd.Series, kind: str) -> list[Any]:

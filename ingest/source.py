@@ -108,7 +108,7 @@ def read_batches(source: VectorSource, batch_size: int = BATCH_SIZE) -> Iterator
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
-    """The sha256 and size of a file, or of every file of a shapefile set."""
+    """The sha256 and size of a file, of a shapefile's file set, or of a FileGDB folder."""
     digest = hashlib.sha256()
     size = 0
     for part in _companion_files(path):
@@ -120,6 +120,8 @@ def file_sha256(path: Path) -> tuple[str, int]:
 
 
 def _companion_files(path: Path) -> list[Path]:
+    if path.is_dir():  # a FileGDB folder
+        return sorted(p for p in path.rglob("*") if p.is_file())
     if path.suffix.lower() != ".shp":
         return [path]
     return sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,10 @@ class Understanding:
 
 def understand_vector(prepared: PreparedSource, options: IngestOptions) -> Understanding:
     encoding, how = _encoding(prepared, options.encoding)
-    source = open_vector(prepared.path, options.source_layer, encoding, prepared.open_options)
+    reader_encoding = None if prepared.is_csv else encoding  # CSVs arrive transcoded to UTF-8
+    source = open_vector(
+        prepared.path, options.source_layer, reader_encoding, prepared.open_options
+    )
     if source.feature_count == 0:
         raise IngestError(f"{prepared.original_name}: layer '{source.layer}' has no features")
     detected: dict[str, Any] = {"encoding": encoding, "encoding_from": how, "layer": source.layer}
@@ -99,25 +101,7 @@ def _encoding(prepared: PreparedSource, forced: str | None) -> tuple[str | None,
         result = detect_shapefile_encoding(prepared.path, forced)
         return result.encoding, result.source
     if prepared.is_csv:
-        return detect_text_encoding(prepared.path, forced), "forced" if forced else "detected"
+        return prepared.text_encoding, "forced" if forced else "detected"
     if forced:
         return normalise_codepage(forced) or forced, "forced"
     return None, "format"  # GeoPackage, GeoJSON, KML, FileGDB are UTF-8 by definition
-
-
-def detect_text_encoding(path: Path, forced: str | None = None) -> str:
-    """UTF-8 (with or without BOM) when it decodes, else GB18030, else refuse."""
-    sample = path.read_bytes()[: 1 << 20]
-    candidates = [normalise_codepage(forced) or forced] if forced else ["UTF-8", "GB18030"]
-    for encoding in candidates:
-        try:
-            sample.decode(encoding)
-        except UnicodeDecodeError as exc:
-            if exc.start < len(sample) - 4:  # a cut multi-byte char at the sample end is fine
-                continue
-        return encoding
-    raise IngestError(
-        f"{path.name}: the text is neither UTF-8 nor GBK/GB18030"
-        + (f" (and not {forced})" if forced else "")
-        + "; pass --encoding with the right code page"
-    )

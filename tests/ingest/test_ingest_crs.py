@@ -144,8 +144,12 @@ def test_unprefixed_province_wide_data_narrows_to_the_meridian_that_fits() -> No
 
 @pytest.mark.parametrize(
     "bounds",
-    [(-5e9, 1.0, 5e9, 2.0), (0.0, 0.0, 100.0, 50.0), (116.3, 39.9, 116.5, 40.0),
-     (1e6, 1e6, 1.2e6, 1.2e6)],
+    [
+        (-5e9, 1.0, 5e9, 2.0),
+        (0.0, 0.0, 100.0, 50.0),
+        (116.3, 39.9, 116.5, 40.0),
+        (1e6, 1e6, 1.2e6, 1.2e6),
+    ],
 )
 def test_implausible_coordinates_are_refused(bounds: Bounds) -> None:
     with pytest.raises(IngestError, match="--source-crs"):
@@ -165,9 +169,18 @@ def test_empty_bounds_are_refused() -> None:
 
 @pytest.mark.parametrize(
     ("code", "datum"),
-    [(4490, "cgcs2000"), (4547, "cgcs2000"), (4326, "wgs84"), (3857, "wgs84"),
-     (32649, "wgs84"), (4610, "xian1980"), (2383, "xian1980"), (4214, "beijing1954"),
-     (2435, "beijing1954"), (4269, "other")],
+    [
+        (4490, "cgcs2000"),
+        (4547, "cgcs2000"),
+        (4326, "wgs84"),
+        (3857, "wgs84"),
+        (32649, "wgs84"),
+        (4610, "xian1980"),
+        (2383, "xian1980"),
+        (4214, "beijing1954"),
+        (2435, "beijing1954"),
+        (4269, "other"),
+    ],
 )
 def test_classify_datum(code: int, datum: DatumName) -> None:
     assert classify_datum(CRS.from_epsg(code)) == datum

@@ -24,15 +24,34 @@ GUANGZHOU = (113.2644, 23.1291)
 GUANGZHOU_BOUNDS = (113.2, 23.0, 113.4, 23.2)
 XIAN80_GK114_BOUNDS = (380_000.0, 2_500_000.0, 420_000.0, 2_560_000.0)
 # Illustrative numbers of the size real Xi'an 1980 -> CGCS2000 sets have, not a real set.
-HELMERT = {"kind": "helmert7", "tx": -110.0, "ty": 45.0, "tz": 62.0, "rx": 0.8,
-           "ry": -1.3, "rz": 2.1, "ds": 3.5, "convention": "position_vector"}
+HELMERT = {
+    "kind": "helmert7",
+    "tx": -110.0,
+    "ty": 45.0,
+    "tz": 62.0,
+    "rx": 0.8,
+    "ry": -1.3,
+    "rz": 2.1,
+    "ds": 3.5,
+    "convention": "position_vector",
+}
 GUANGDONG_AREA = {"name": "Guangdong", "bbox": [109.0, 20.0, 118.0, 26.0]}
 
 
-def shift(name: str, parameters: dict[str, object], area: dict[str, object] | None = None,
-          datum: str = "xian1980") -> DatumShift:
-    return DatumShift.model_validate({"name": name, "source_datum": datum,
-                                      "area": area or GUANGDONG_AREA, "parameters": parameters})
+def shift(
+    name: str,
+    parameters: dict[str, object],
+    area: dict[str, object] | None = None,
+    datum: str = "xian1980",
+) -> DatumShift:
+    return DatumShift.model_validate(
+        {
+            "name": name,
+            "source_datum": datum,
+            "area": area or GUANGDONG_AREA,
+            "parameters": parameters,
+        }
+    )
 
 
 def xy(plan_transform: object, x: float, y: float) -> tuple[float, float]:
@@ -46,10 +65,14 @@ def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def helmert_by_hand(lon: float, lat: float, p: Helmert7) -> tuple[float, float]:
     """Independent check: geocentric on IAG 1975, small-angle Helmert in numpy, back on GRS80."""
-    to_xyz = Transformer.from_crs("+proj=longlat +a=6378140 +rf=298.257",
-                                  "+proj=geocent +a=6378140 +rf=298.257", always_xy=True)
-    from_xyz = Transformer.from_crs("+proj=geocent +ellps=GRS80", "+proj=longlat +ellps=GRS80",
-                                    always_xy=True)
+    to_xyz = Transformer.from_crs(
+        "+proj=longlat +a=6378140 +rf=298.257",
+        "+proj=geocent +a=6378140 +rf=298.257",
+        always_xy=True,
+    )
+    from_xyz = Transformer.from_crs(
+        "+proj=geocent +ellps=GRS80", "+proj=longlat +ellps=GRS80", always_xy=True
+    )
     sign = 1.0 if p.convention == "position_vector" else -1.0
     rx, ry, rz = (sign * math.radians(r / 3600) for r in (p.rx, p.ry, p.rz))
     rotation = np.array([[1.0, -rz, ry], [rz, 1.0, -rx], [-ry, rx, 1.0]])
@@ -68,8 +91,9 @@ def test_xian80_without_parameters_is_ballpark_with_a_warning() -> None:
 
 def test_beijing54_without_parameters_is_refused_under_the_refuse_policy() -> None:
     with pytest.raises(IngestError, match=r"roads\.shp.*Beijing 1954.*tens of metres"):
-        plan_transformation(CRS.from_epsg(2435), [], XIAN80_GK114_BOUNDS, "refuse",
-                            source_name="roads.shp")
+        plan_transformation(
+            CRS.from_epsg(2435), [], XIAN80_GK114_BOUNDS, "refuse", source_name="roads.shp"
+        )
 
 
 @pytest.mark.parametrize("convention", ["position_vector", "coordinate_frame"])
@@ -94,31 +118,57 @@ def test_helmert_from_projected_xian80_matches_the_geographic_route() -> None:
     assert "+inv +proj=tmerc" in plan.description
     lonlat = Transformer.from_crs(2383, 4610, always_xy=True).transform(400_000.0, 2_550_000.0)
     geographic = plan_transformation(CRS.from_epsg(4610), [configured], GUANGZHOU_BOUNDS, "warn")
-    assert metres_between(xy(plan.transform, 400_000.0, 2_550_000.0),
-                          xy(geographic.transform, *lonlat)) < 0.001
+    assert (
+        metres_between(
+            xy(plan.transform, 400_000.0, 2_550_000.0), xy(geographic.transform, *lonlat)
+        )
+        < 0.001
+    )
 
 
 def test_four_parameter_plane_shift_by_hand() -> None:
-    params = {"kind": "plane4", "projected_epsg": 2383, "dx": -31.5, "dy": 48.2,
-              "rotation": 1.5, "scale": -2.0}
-    plan = plan_transformation(CRS.from_epsg(2383), [shift("GZ-plane", params)],
-                               XIAN80_GK114_BOUNDS, "refuse")
+    params = {
+        "kind": "plane4",
+        "projected_epsg": 2383,
+        "dx": -31.5,
+        "dy": 48.2,
+        "rotation": 1.5,
+        "scale": -2.0,
+    }
+    plan = plan_transformation(
+        CRS.from_epsg(2383), [shift("GZ-plane", params)], XIAN80_GK114_BOUNDS, "refuse"
+    )
     assert "4-param plane similarity 'GZ-plane'" in plan.description
     assert "EPSG:4547" in plan.description
     east, north, theta, k = 400_000.0, 2_550_000.0, math.radians(1.5 / 3600), 1 - 2e-6
-    by_hand = (-31.5 + k * (east * math.cos(theta) - north * math.sin(theta)),
-               48.2 + k * (east * math.sin(theta) + north * math.cos(theta)))
+    by_hand = (
+        -31.5 + k * (east * math.cos(theta) - north * math.sin(theta)),
+        48.2 + k * (east * math.sin(theta) + north * math.cos(theta)),
+    )
     expected = Transformer.from_crs(4547, 4490, always_xy=True).transform(*by_hand)
     assert metres_between(xy(plan.transform, east, north), expected) < 0.001
 
 
 def test_north_east_plane_parameters_are_the_same_shift_as_published() -> None:
-    east_north = {"kind": "plane4", "projected_epsg": 2383, "dx": -31.5, "dy": 48.2,
-                  "rotation": 1.5, "scale": -2.0}
-    north_east = {**east_north, "dx": 48.2, "dy": -31.5, "rotation": -1.5,
-                  "axis_order": "north_east"}
-    plans = [plan_transformation(CRS.from_epsg(2383), [shift("p", p)], XIAN80_GK114_BOUNDS,
-                                 "refuse") for p in (east_north, north_east)]
+    east_north = {
+        "kind": "plane4",
+        "projected_epsg": 2383,
+        "dx": -31.5,
+        "dy": 48.2,
+        "rotation": 1.5,
+        "scale": -2.0,
+    }
+    north_east = {
+        **east_north,
+        "dx": 48.2,
+        "dy": -31.5,
+        "rotation": -1.5,
+        "axis_order": "north_east",
+    }
+    plans = [
+        plan_transformation(CRS.from_epsg(2383), [shift("p", p)], XIAN80_GK114_BOUNDS, "refuse")
+        for p in (east_north, north_east)
+    ]
     points = [xy(p.transform, 400_000.0, 2_550_000.0) for p in plans]
     assert metres_between(*points) < 1e-6
 
@@ -126,8 +176,9 @@ def test_north_east_plane_parameters_are_the_same_shift_as_published() -> None:
 def test_most_specific_area_wins_and_partial_cover_is_noted() -> None:
     province = shift("GD", HELMERT)
     city = shift("GZ", {**HELMERT, "tx": -90.0}, {"name": "Guangzhou", "adcode_prefix": "4401"})
-    plan = plan_transformation(CRS.from_epsg(4610), [province, city], GUANGZHOU_BOUNDS,
-                               "refuse", adcode="440106")
+    plan = plan_transformation(
+        CRS.from_epsg(4610), [province, city], GUANGZHOU_BOUNDS, "refuse", adcode="440106"
+    )
     assert "'GZ'" in plan.description
     east_only = shift("East", HELMERT, {"name": "east", "bbox": [113.3, 22.0, 118.0, 26.0]})
     plan = plan_transformation(CRS.from_epsg(4610), [east_only], GUANGZHOU_BOUNDS, "warn")
@@ -156,10 +207,13 @@ def test_cgcs2000_projected_is_exact() -> None:
 
 
 def test_transform_geometries_keeps_shapes_and_z() -> None:
-    plan = plan_transformation(CRS.from_epsg(4610), [shift("GD-X80", HELMERT)],
-                               GUANGZHOU_BOUNDS, "refuse")
-    geoms = np.array([shapely.Point(113.26, 23.13, 7.5), shapely.box(113.2, 23.0, 113.3, 23.1),
-                      None], dtype=object)
+    plan = plan_transformation(
+        CRS.from_epsg(4610), [shift("GD-X80", HELMERT)], GUANGZHOU_BOUNDS, "refuse"
+    )
+    geoms = np.array(
+        [shapely.Point(113.26, 23.13, 7.5), shapely.box(113.2, 23.0, 113.3, 23.1), None],
+        dtype=object,
+    )
     out = transform_geometries(plan, geoms)
     assert out[0].has_z and out[0].z == 7.5
     assert out[1].geom_type == "Polygon" and out[2] is None
@@ -167,8 +221,16 @@ def test_transform_geometries_keeps_shapes_and_z() -> None:
 
 
 def test_load_json_and_toml(tmp_path: Path) -> None:
-    document = {"shifts": [{"name": "GD-X80", "source_datum": "xian1980", "area": GUANGDONG_AREA,
-                            "parameters": HELMERT}]}
+    document = {
+        "shifts": [
+            {
+                "name": "GD-X80",
+                "source_datum": "xian1980",
+                "area": GUANGDONG_AREA,
+                "parameters": HELMERT,
+            }
+        ]
+    }
     json_file = tmp_path / "shifts.json"
     json_file.write_text(json.dumps(document))
     toml_file = tmp_path / "shifts.toml"
@@ -184,16 +246,32 @@ def test_load_json_and_toml(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("parameters", "match"),
-    [({**HELMERT, "convention": "sideways"}, "convention"),
-     ({"kind": "plane4", "projected_epsg": 4547, "dx": 0, "dy": 0, "rotation": 0, "scale": 0},
-      "not a Xi'an 1980 Gauss-Kr"),
-     ({"kind": "helmert7", "tx": 1.0}, "ty")],
+    [
+        ({**HELMERT, "convention": "sideways"}, "convention"),
+        (
+            {"kind": "plane4", "projected_epsg": 4547, "dx": 0, "dy": 0, "rotation": 0, "scale": 0},
+            "not a Xi'an 1980 Gauss-Kr",
+        ),
+        ({"kind": "helmert7", "tx": 1.0}, "ty"),
+    ],
 )
 def test_invalid_shift_files_name_the_file_and_problem(
     tmp_path: Path, parameters: dict[str, object], match: str
 ) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"shifts": [{"name": "x", "source_datum": "xian1980",
-                                           "area": GUANGDONG_AREA, "parameters": parameters}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "shifts": [
+                    {
+                        "name": "x",
+                        "source_datum": "xian1980",
+                        "area": GUANGDONG_AREA,
+                        "parameters": parameters,
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(IngestError, match=rf"bad\.json.*{match}"):
         load_datum_shifts(bad)

@@ -150,10 +150,21 @@ def test_missing_dbf_is_an_ingest_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("spelling", "expected"),
-    [("GBK", "GB18030"), ("936", "GB18030"), ("CP936", "GB18030"), ("GB2312", "GB18030"),
-     ("gb18030", "GB18030"), ("ANSI 936", "GB18030"), ("UTF-8", "UTF-8"), ("65001", "UTF-8"),
-     ("UTF8", "UTF-8"), ("utf_8", "UTF-8"), ("Big5", "CP950"), ("1252", "CP1252"),
-     ("klingon", None)],
+    [
+        ("GBK", "GB18030"),
+        ("936", "GB18030"),
+        ("CP936", "GB18030"),
+        ("GB2312", "GB18030"),
+        ("gb18030", "GB18030"),
+        ("ANSI 936", "GB18030"),
+        ("UTF-8", "UTF-8"),
+        ("65001", "UTF-8"),
+        ("UTF8", "UTF-8"),
+        ("utf_8", "UTF-8"),
+        ("Big5", "CP950"),
+        ("1252", "CP1252"),
+        ("klingon", None),
+    ],
 )
 def test_codepage_spellings(spelling: str, expected: str | None) -> None:
     assert normalise_codepage(spelling) == expected

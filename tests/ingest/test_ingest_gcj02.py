@@ -42,8 +42,14 @@ def test_outside_china_nothing_moves() -> None:
 
 def test_gcj02_geometries_to_cgcs2000() -> None:
     gcj_lon, gcj_lat = wgs84_to_gcj02(*GUANGZHOU)
-    geoms = np.array([shapely.Point(float(gcj_lon), float(gcj_lat), 12.0),
-                      shapely.LineString([(113.0, 23.0), (114.0, 22.5)]), None], dtype=object)
+    geoms = np.array(
+        [
+            shapely.Point(float(gcj_lon), float(gcj_lat), 12.0),
+            shapely.LineString([(113.0, 23.0), (114.0, 22.5)]),
+            None,
+        ],
+        dtype=object,
+    )
     result = gcj02_to_cgcs2000(geoms)
     point = result.geometries[0]
     assert GEOD.inv(point.x, point.y, *GUANGZHOU)[2] < 0.01 and point.z == 12.0
@@ -52,8 +58,12 @@ def test_gcj02_geometries_to_cgcs2000() -> None:
 
 
 def test_real_amap_county_layer_round_trips() -> None:
-    counties = pyogrio.read_dataframe(Path("/work/shared/data/guangdong_admin_cnmaps.gpkg"),
-                                      layer="gd_county", columns=[], max_features=20)
+    counties = pyogrio.read_dataframe(
+        Path("/work/shared/data/guangdong_admin_cnmaps.gpkg"),
+        layer="gd_county",
+        columns=[],
+        max_features=20,
+    )
     result = gcj02_to_cgcs2000(counties.geometry.to_numpy())
     assert result.round_trip_error_m < 0.01
     assert shapely.is_valid(result.geometries).all()
