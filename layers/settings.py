@@ -100,3 +100,21 @@ class ServiceSettings(IngestSettings):
     )
     cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
     log_level: str = "info"
+    tile_cache_dir: Path | None = Field(
+        default=None,
+        description="Tile cache directory (shared storage for replicas); default data_dir/tiles.",
+    )
+    tile_cache_max_age: int = Field(
+        default=0,
+        description="Cache-Control max-age of tiles in seconds; 0 = revalidate with the ETag "
+        "every time, so a new layer version shows on the very next request.",
+    )
+    provider_site: str = Field(default="", description="Service provider web site (WMTS).")
+    service_keywords: str = Field(
+        default="广东,Guangdong,一张图,WMTS,OGC API",
+        description="Comma-separated service keywords (WMTS capabilities).",
+    )
+
+    @property
+    def tiles_dir(self) -> Path:
+        return self.tile_cache_dir or self.data_dir / "tiles"

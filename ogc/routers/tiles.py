@@ -1,0 +1,359 @@
+"""OGC API – Tiles 1.0: tile matrix sets, vector (MVT) and map (PNG) tiles, TileJSON, styles.
+
+Empty tiles are answered 204 No Content (OGC API – Tiles allows it; MapLibre, OpenLayers and
+GDAL treat it as "nothing here"). WMTS, whose clients expect an image, gets a transparent PNG
+instead (see ``ogc/routers/wmts.py``). Tiles outside the grid are 404 with the valid range.
+Every tile carries a strong ETag computed from its cache key (layer version, style version,
+grid, tile, format), so revalidation is a 304 without touching the cache or the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from layers.catalog import Layer
+from layers.errors import DatabaseUnavailable, InvalidParameter
+from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, SettingsDep, StateDep, get_layer
+from ogc.links import CRS84, JSON, epsg_uri, link
+from tiles import grids, mvt
+from tiles.cache import TileCache, TileKey
+from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, tile_key
+from tiles.styles import maplibre_style, tilejson
+
+router = APIRouter(tags=["Tiles"])
+T = TypeVar("T")
+
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
+OGC_TMS_IDS = {"WebMercatorQuad", "WorldCRS84Quad"}
+REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+REL_TILESETS_MAP = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"
+TILEJSON = "application/vnd.mapbox.tile+json"
+STYLE_JSON = "application/vnd.mapbox.style+json"
+PNG = "image/png"
+
+TmsId = Annotated[str, Path(alias="tileMatrixSetId", description="Tile matrix set id")]
+Level = Annotated[int, Path(alias="tileMatrix", description="Level (tile matrix id)")]
+Row = Annotated[int, Path(alias="tileRow")]
+Col = Annotated[int, Path(alias="tileCol")]
+
+
+def get_producer(state: StateDep) -> TileProducer:
+    """One producer per app: the pool, the disk cache and the overview registry."""
+    producer: TileProducer | None = getattr(state, "tile_producer", None)
+    if producer is None or producer.pool is not state.pool:
+        if state.pool is None:
+            raise DatabaseUnavailable("the database pool is not open yet; retry shortly")
+        producer = TileProducer(state.pool, TileCache(state.settings.tiles_dir))
+        state.tile_producer = producer  # type: ignore[attr-defined]
+    return producer
+
+
+ProducerDep = Annotated[TileProducer, Depends(get_producer)]
+
+
+def crs_uri(tms_id: str) -> str:
+    return CRS84 if tms_id == "WorldCRS84Quad" else epsg_uri(grids.tms_srid(tms_id))
+
+
+def tms_uri(tms_id: str, base: str) -> str:
+    return TMS_URI + tms_id if tms_id in OGC_TMS_IDS else f"{base}/tileMatrixSets/{tms_id}"
+
+
+def cache_headers(key: TileKey, max_age: int) -> dict[str, str]:
+    control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
+    return {"ETag": key.etag(), "Cache-Control": control}
+
+
+def not_modified(request: Request, key: TileKey, max_age: int) -> Response | None:
+    """A 304 when the client already holds exactly this key's bytes."""
+    sent = request.headers.get("if-none-match")
+    if sent and key.etag() in {tag.strip() for tag in sent.split(",")}:
+        return Response(status_code=304, headers=cache_headers(key, max_age))
+    return None
+
+
+def tile_response(tile: Tile, max_age: int) -> Response:
+    headers = cache_headers(tile.key, max_age)
+    if tile.empty:
+        return Response(status_code=204, headers=headers)
+    return Response(tile.data, media_type=tile.media_type, headers=headers)
+
+
+class ClientGone(Exception):
+    """The client disconnected while its tile was being made."""
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Run ``work``, cancelling it (and so its SQL, which psycopg cancels on the server)
+    if the client goes away first."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        watcher.cancel()
+        return task.result()
+    task.cancel()
+    raise ClientGone
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def serve_tile(
+    request: Request, key: TileKey, max_age: int, work: Coroutine[Any, Any, Tile]
+) -> Response:
+    cached = not_modified(request, key, max_age)
+    if cached is not None:
+        work.close()  # never started: a 304 needs neither the cache nor the database
+        return cached
+    try:
+        tile = await unless_disconnected(request, work)
+    except ClientGone:
+        return Response(status_code=499)
+    return tile_response(tile, max_age)
+
+
+# --- tile matrix sets -------------------------------------------------------------------
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets (tiling schemes) offered")
+def list_tile_matrix_sets(base: BaseUrlDep) -> dict[str, Any]:
+    return {
+        "tileMatrixSets": [
+            {
+                "id": tms_id,
+                "title": grids.get_tms(tms_id).title,
+                "uri": tms_uri(tms_id, base),
+                "links": [link(f"{base}/tileMatrixSets/{tms_id}", "self", JSON, tms_id)],
+            }
+            for tms_id in grids.list_tms()
+        ],
+        "links": [link(f"{base}/tileMatrixSets", "self", JSON)],
+    }
+
+
+@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (TMS 2.0 JSON)")
+def get_tile_matrix_set(tms_id: TmsId) -> dict[str, Any]:
+    return grids.tms_json(tms_id)
+
+
+# --- tileset metadata -------------------------------------------------------------------
+
+
+def tileset_summary(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str, Any]:
+    tiles_path = "tiles" if kind == "vector" else "map/tiles"
+    href = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
+    return {
+        "title": f"{layer.title} ({tms_id})",
+        "dataType": kind,
+        "crs": crs_uri(tms_id),
+        "tileMatrixSetURI": tms_uri(tms_id, base),
+        "links": [
+            link(href, "self", JSON, f"{kind} tileset on {tms_id}"),
+            link(f"{base}/tileMatrixSets/{tms_id}", REL_TILING_SCHEME, JSON, tms_id),
+        ],
+    }
+
+
+def tileset_metadata(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str, Any]:
+    doc = tileset_summary(layer, tms_id, base, kind)
+    tiles_path = "tiles" if kind == "vector" else "map/tiles"
+    template = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
+    template += "/{tileMatrix}/{tileRow}/{tileCol}"
+    media = MVT_MEDIA_TYPE if kind == "vector" else PNG
+    item = link(template, "item", media, "Tiles")
+    item["templated"] = True  # type: ignore[assignment]
+    doc["links"].append(item)
+    if layer.extent:
+        levels = list(grids.level_range(tms_id))
+        doc["tileMatrixSetLimits"] = [
+            {
+                "tileMatrix": limits.tile_matrix,
+                "minTileRow": limits.min_row,
+                "maxTileRow": limits.max_row,
+                "minTileCol": limits.min_col,
+                "maxTileCol": limits.max_col,
+            }
+            for limits in grids.matrix_limits(tms_id, layer.extent, levels)
+        ]
+        doc["boundingBox"] = {
+            "lowerLeft": list(layer.extent[:2]),
+            "upperRight": list(layer.extent[2:]),
+            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        }
+    if kind == "vector":
+        doc["layers"] = [
+            {
+                "id": layer.id,
+                "title": layer.title,
+                "dataType": "vector",
+                "geometryDimension": _dimension(layer.geometry_type),
+                "propertiesSchema": {
+                    "type": "object",
+                    "properties": {f.name: {"type": f.type} for f in layer.fields},
+                },
+            }
+        ]
+    return doc
+
+
+def _dimension(geometry_type: str | None) -> int | None:
+    kind = (geometry_type or "").upper()
+    return 2 if "POLYGON" in kind else 1 if "LINE" in kind else 0 if "POINT" in kind else None
+
+
+def _tilesets(layer: Layer, base: str, kind: str) -> dict[str, Any]:
+    tiles_path = "tiles" if kind == "vector" else "map/tiles"
+    return {
+        "links": [link(f"{base}/collections/{layer.id}/{tiles_path}", "self", JSON)],
+        "tilesets": [tileset_summary(layer, t, base, kind) for t in grids.list_tms()],
+    }
+
+
+@router.get("/collections/{collectionId}/tiles", summary="Vector tilesets of a collection")
+def vector_tilesets(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
+    _require_vector(layer)
+    return _tilesets(layer, base, "vector")
+
+
+@router.get("/collections/{collectionId}/map/tiles", summary="Map tilesets of a collection")
+def map_tilesets(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
+    return _tilesets(layer, base, "map")
+
+
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="Vector tileset")
+def vector_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, Any]:
+    _require_vector(layer)
+    grids.get_tms(tms_id)
+    return tileset_metadata(layer, tms_id, base, "vector")
+
+
+@router.get("/collections/{collectionId}/map/tiles/{tileMatrixSetId}", summary="Map tileset")
+def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, Any]:
+    grids.get_tms(tms_id)
+    return tileset_metadata(layer, tms_id, base, "map")
+
+
+def _require_vector(layer: Layer) -> None:
+    if layer.kind != "vector":
+        raise InvalidParameter(f"'{layer.id}' is a raster layer; see its map tiles")
+
+
+# --- tiles ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="A vector tile (Mapbox Vector Tile); 204 when empty",
+    response_class=Response,
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "Empty tile"}},
+)
+async def vector_tile(
+    request: Request,
+    layer: LayerDep,
+    producer: ProducerDep,
+    settings: SettingsDep,
+    tms_id: TmsId,
+    z: Level,
+    row: Row,
+    col: Col,
+    properties: Annotated[str | None, Query(description="Comma-separated attributes")] = None,
+) -> Response:
+    _require_vector(layer)
+    selected = mvt.select_properties(layer, properties)
+    key = tile_key(layer, tms_id, z, row, col, "mvt", selected)
+    work = producer.vector_tile(layer, tms_id, z, row, col, selected)
+    return await serve_tile(request, key, settings.tile_cache_max_age, work)
+
+
+@router.get(
+    "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="A styled map tile (PNG, transparent background); 204 when empty",
+    response_class=Response,
+    responses={200: {"content": {PNG: {}}}, 204: {"description": "Empty tile"}},
+)
+async def map_tile(
+    request: Request,
+    layer: LayerDep,
+    producer: ProducerDep,
+    settings: SettingsDep,
+    tms_id: TmsId,
+    z: Level,
+    row: Row,
+    col: Col,
+) -> Response:
+    key = tile_key(layer, tms_id, z, row, col, "png")
+    work = producer.map_tile(layer, tms_id, z, row, col)
+    return await serve_tile(request, key, settings.tile_cache_max_age, work)
+
+
+@router.get(
+    "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="Dataset vector tile: one MVT layer per collection; 204 when all are empty",
+    response_class=Response,
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "Empty tile"}},
+)
+async def dataset_tile(
+    request: Request,
+    catalog: CatalogDep,
+    producer: ProducerDep,
+    settings: SettingsDep,
+    tms_id: TmsId,
+    z: Level,
+    row: Row,
+    col: Col,
+    collections: Annotated[str, Query(description="Comma-separated collection ids")],
+) -> Response:
+    ids = [c.strip() for c in collections.split(",") if c.strip()]
+    if not ids:
+        raise InvalidParameter("collections must name at least one collection")
+    layers = [get_layer(catalog, layer_id) for layer_id in ids]
+    for layer in layers:
+        _require_vector(layer)
+    work = asyncio.gather(
+        *(producer.vector_tile(layer, tms_id, z, row, col, layer.field_names) for layer in layers)
+    )
+    try:
+        tiles = await unless_disconnected(request, work)
+    except ClientGone:
+        return Response(status_code=499)
+    # An MVT is a sequence of layer messages, so tiles concatenate into one tile.
+    data = b"".join(tile.data for tile in tiles)
+    etag = '"' + "+".join(tile.key.etag().strip('"') for tile in tiles) + '"'
+    headers = {"ETag": etag, "Cache-Control": cache_headers(tiles[0].key, 0)["Cache-Control"]}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+
+# --- TileJSON and style -----------------------------------------------------------------
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+    summary="TileJSON 3.0 of the vector tiles",
+)
+def collection_tilejson(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> Response:
+    _require_vector(layer)
+    levels = grids.level_range(tms_id)
+    url = f"{base}/collections/{layer.id}/tiles/{tms_id}/{{z}}/{{y}}/{{x}}"
+    doc = tilejson(layer, url, levels.start, min(levels.stop - 1, 22))
+    return Response(orjson.dumps(doc), media_type=TILEJSON)
+
+
+@router.get("/collections/{collectionId}/style.json", summary="MapLibre style of the layer")
+def collection_style(layer: LayerDep, base: BaseUrlDep) -> Response:
+    _require_vector(layer)
+    url = f"{base}/collections/{layer.id}/tiles/WebMercatorQuad/tilejson.json"
+    return Response(orjson.dumps(maplibre_style(layer, url)), media_type=STYLE_JSON)

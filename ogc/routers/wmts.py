@@ -1,0 +1,241 @@
+"""WMTS 1.0.0: GetCapabilities, GetTile and GetFeatureInfo, in KVP and RESTful encodings.
+
+Every published layer is offered on every grid of ``tiles.grids``, vector layers as PNG and
+MVT, raster layers as PNG. Errors are OWS ExceptionReport XML documents. Unlike OGC API
+Tiles, an empty PNG tile is answered with a transparent 256×256 PNG: WMTS clients (QGIS,
+ArcGIS, GDAL) expect an image for every tile inside the limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.params import Path
+from fastapi.responses import Response
+from PIL import Image
+
+from layers.catalog import Catalog, Layer
+from layers.errors import DatabaseUnavailable, NotFound, OneMapError
+from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, SettingsDep
+from ogc.routers.tiles import ProducerDep, cache_headers, not_modified
+from tiles import featureinfo, grids, wmts
+from tiles.render import png_bytes
+from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
+
+router = APIRouter(tags=["WMTS"])
+XML = "application/xml"
+TRANSPARENT_PNG = png_bytes(Image.new("RGBA", (256, 256), (0, 0, 0, 0)))
+REST = "/wmts/1.0.0/{layer}/{style}/{tms}/{matrix}/{row}"
+
+
+def wmts_layer(layer: Layer) -> wmts.WmtsLayer:
+    formats = (PNG_MEDIA_TYPE, MVT_MEDIA_TYPE) if layer.kind == "vector" else (PNG_MEDIA_TYPE,)
+    bbox = layer.extent or (-180.0, -90.0, 180.0, 90.0)
+    tms_ids = grids.list_tms()
+    limits = {t: grids.matrix_limits(t, bbox, grids.level_range(t)) for t in tms_ids}
+    return wmts.WmtsLayer(
+        identifier=layer.id,
+        title=layer.title,
+        abstract=f"{layer.description_zh}\n{layer.description_en}".strip(),
+        wgs84_bbox=bbox,
+        formats=formats,
+        tms_ids=tms_ids,
+        limits=limits,
+    )
+
+
+_layers_memo: dict[tuple[str, int], wmts.WmtsLayer] = {}
+
+
+def described(layer: Layer) -> wmts.WmtsLayer:
+    key = (layer.id, layer.version)
+    if key not in _layers_memo:
+        _layers_memo[key] = wmts_layer(layer)
+    return _layers_memo[key]
+
+
+def xml_error(code: str, locator: str, text: str, status: int) -> Response:
+    return Response(wmts.exception_report_xml(code, locator, text), status, media_type=XML)
+
+
+def as_exception_report(exc: OneMapError) -> Response:
+    if isinstance(exc, wmts.WmtsRequestError):
+        return xml_error(exc.code, exc.locator, exc.message, exc.http_status)
+    if isinstance(exc, NotFound):
+        return xml_error("InvalidParameterValue", "Layer", exc.message, 400)
+    if isinstance(exc, DatabaseUnavailable):
+        return xml_error("NoApplicableCode", "", exc.message, 503)
+    return xml_error("InvalidParameterValue", "", exc.message, 400)
+
+
+def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response:
+    service = wmts.ServiceInfo(
+        title=settings.title,
+        abstract=settings.description,
+        keywords=[k.strip() for k in settings.service_keywords.split(",") if k.strip()],
+        provider_name=settings.provider_name,
+        provider_site=settings.provider_site or base,
+        contact_email=settings.contact_email,
+        base_url=base,
+    )
+    layers = [described(layer) for layer in catalog]
+    body = wmts.capabilities_xml(service, layers, grids.list_tms())
+    return Response(body, media_type=XML)
+
+
+async def get_tile(
+    request: Request,
+    catalog: Catalog,
+    producer: TileProducer,
+    max_age: int,
+    parsed: wmts.GetTileRequest,
+) -> Response:
+    layer = catalog.get(parsed.layer)
+    wmts.check_offered(described(layer), parsed)
+    z, row, col = parsed.tile_matrix, parsed.tile_row, parsed.tile_col
+    fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
+    key = tile_key(
+        layer, parsed.tile_matrix_set, z, row, col, fmt, layer.field_names if fmt == "mvt" else None
+    )
+    cached = not_modified(request, key, max_age)
+    if cached is not None:
+        return cached
+    if fmt == "png":
+        tile = await producer.map_tile(layer, parsed.tile_matrix_set, z, row, col)
+    else:
+        tile = await producer.vector_tile(
+            layer, parsed.tile_matrix_set, z, row, col, layer.field_names
+        )
+    headers = cache_headers(tile.key, max_age)
+    if tile.empty:
+        if fmt == "png":
+            return Response(TRANSPARENT_PNG, media_type=PNG_MEDIA_TYPE, headers=headers)
+        return Response(status_code=204, headers=headers)
+    return Response(tile.data, media_type=tile.media_type, headers=headers)
+
+
+async def get_feature_info(
+    catalog: Catalog, pool: PoolDep, parsed: wmts.GetFeatureInfoRequest
+) -> Response:
+    layer = catalog.get(parsed.tile.layer)
+    wmts.check_offered(described(layer), parsed)
+    if layer.kind != "vector":
+        raise wmts.WmtsRequestError(
+            "InvalidParameterValue", "Layer", f"layer {layer.id} is a raster: no features to query"
+        )
+    tile = parsed.tile
+    statement, params = featureinfo.feature_info_query(
+        layer,
+        tile.tile_matrix_set,
+        tile.tile_matrix,
+        tile.tile_row,
+        tile.tile_col,
+        parsed.i,
+        parsed.j,
+    )
+    async with pool.connection() as conn:
+        rows = await (await conn.execute(statement, params)).fetchall()
+    features = [row[0] for row in rows]
+    if parsed.info_format == "text/html":
+        return Response(featureinfo.feature_html(layer, features), media_type="text/html")
+    return Response(featureinfo.feature_collection(features), media_type="application/json")
+
+
+@router.get("/wmts", summary="WMTS 1.0.0 KVP (GetCapabilities, GetTile, GetFeatureInfo)")
+async def wmts_kvp(
+    request: Request,
+    catalog: CatalogDep,
+    producer: ProducerDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    base: BaseUrlDep,
+) -> Response:
+    params: Mapping[str, str] = dict(request.query_params)
+    try:
+        operation = wmts.kvp_operation(params)
+        if operation == "GetCapabilities":
+            return capabilities(catalog, settings, base)
+        if operation == "GetTile":
+            parsed = wmts.parse_kvp_tile_request(params)
+            return await get_tile(request, catalog, producer, settings.tile_cache_max_age, parsed)
+        info = wmts.parse_kvp_feature_info_request(params)
+        return await get_feature_info(catalog, pool, info)
+    except OneMapError as exc:
+        return as_exception_report(exc)
+
+
+@router.get("/wmts/1.0.0/WMTSCapabilities.xml", summary="WMTS capabilities (RESTful)")
+def wmts_rest_capabilities(
+    catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep
+) -> Response:
+    return capabilities(catalog, settings, base)
+
+
+def _split(name: str) -> tuple[str, str]:
+    stem, _, extension = name.rpartition(".")
+    return (stem, extension) if stem else (name, "")
+
+
+Segment = Annotated[str, Path()]
+
+
+@router.get(REST + "/{col_ext}", summary="WMTS GetTile (RESTful)")
+async def wmts_rest_tile(
+    request: Request,
+    catalog: CatalogDep,
+    producer: ProducerDep,
+    settings: SettingsDep,
+    layer: Segment,
+    style: Segment,
+    tms: Segment,
+    matrix: Segment,
+    row: Segment,
+    col_ext: Segment,
+) -> Response:
+    col, extension = _split(col_ext)
+    try:
+        parsed = wmts.parse_rest_tile_request(
+            layer=layer,
+            style=style,
+            tms_id=tms,
+            tile_matrix=matrix,
+            row=row,
+            col=col,
+            extension=extension,
+        )
+        return await get_tile(request, catalog, producer, settings.tile_cache_max_age, parsed)
+    except OneMapError as exc:
+        return as_exception_report(exc)
+
+
+@router.get(REST + "/{col}/{j}/{i_ext}", summary="WMTS GetFeatureInfo (RESTful)")
+async def wmts_rest_feature_info(
+    catalog: CatalogDep,
+    pool: PoolDep,
+    layer: Segment,
+    style: Segment,
+    tms: Segment,
+    matrix: Segment,
+    row: Segment,
+    col: Segment,
+    j: Segment,
+    i_ext: Segment,
+) -> Response:
+    i, extension = _split(i_ext)
+    try:
+        parsed = wmts.parse_rest_feature_info_request(
+            layer=layer,
+            style=style,
+            tms_id=tms,
+            tile_matrix=matrix,
+            row=row,
+            col=col,
+            j=j,
+            i=i,
+            extension=extension,
+        )
+        return await get_feature_info(catalog, pool, parsed)
+    except OneMapError as exc:
+        return as_exception_report(exc)

@@ -1,0 +1,38 @@
+"""Small helpers shared by the tile tests."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import mapbox_vector_tile
+import morecantile
+from PIL import Image
+
+GUANGZHOU = (113.27, 23.13)
+
+
+def tile_at(tms_id: str, z: int, lon: float = GUANGZHOU[0], lat: float = GUANGZHOU[1]) -> tuple[int, int]:
+    """(row, col) of the tile holding a lon/lat point on one of our grids."""
+    from tiles import grids
+
+    tile = grids.get_tms(tms_id).tile(lon, lat, z)
+    return tile.y, tile.x
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    return mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+
+
+def png_pixels(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def opaque_pixels(image: Image.Image) -> int:
+    alpha = image.convert("RGBA").getchannel("A")
+    return sum(1 for value in alpha.getdata() if value > 0)
+
+
+__all__ = ["GUANGZHOU", "decode", "morecantile", "opaque_pixels", "png_pixels", "tile_at"]

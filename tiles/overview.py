@@ -1,0 +1,218 @@
+"""Per-level overviews of big layers, so low-zoom tiles never scan a million rows.
+
+For a layer version with at least ``MIN_FEATURES`` features, one table per grid family holds,
+for every level 0..``MAX_LEVEL``, the features that survive thinning at that level (one small
+feature per 4×4-pixel cell, every bigger one), already in the grid's CRS, with a GiST index
+on (level, geometry). It is built once per version, in one transaction (readers see all or
+nothing), under an advisory lock (replicas build it once between them), and registered in
+``onemap.tile_overviews``; older versions' overviews are dropped after a build. Until it
+exists, tiles come from the version table with the same thinning, just slower.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from importlib import resources
+
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from layers.catalog import Layer
+from tiles import grids, mvt
+
+MIN_FEATURES = 50_000
+MAX_LEVEL = {mvt.MERCATOR.name: 10, mvt.GEOGRAPHIC.name: 9}  # ~1.5 km cells at the top
+ORIGIN = {
+    mvt.MERCATOR.name: (-grids.WEB_MERCATOR_HALF_WIDTH_M, grids.WEB_MERCATOR_HALF_WIDTH_M),
+    mvt.GEOGRAPHIC.name: (-180.0, 90.0),
+}
+LEVEL0_TILE_WIDTH = {
+    mvt.MERCATOR.name: 2 * grids.WEB_MERCATOR_HALF_WIDTH_M,
+    mvt.GEOGRAPHIC.name: 180.0,
+}
+RECHECK_SECONDS = 5.0
+log = logging.getLogger("onemap.tiles.overview")
+
+
+def overview_table_name(layer: Layer, family: mvt.Family) -> str:
+    digest = hashlib.sha1(f"{layer.table_name}/{family.name}".encode()).hexdigest()[:16]
+    return f"ovw_{digest}"
+
+
+def wants_overview(layer: Layer, family: mvt.Family, level: int) -> bool:
+    return (
+        layer.kind == "vector"
+        and layer.feature_count >= MIN_FEATURES
+        and 0 <= level <= MAX_LEVEL[family.name]
+    )
+
+
+def _sql(name: str) -> str:
+    return (resources.files("tiles") / "sql" / name).read_text(encoding="utf-8")
+
+
+def cell_params(family: mvt.Family, level: int) -> dict[str, float | int]:
+    """Bind values making ``mvt.cell_key`` global: the grid origin acts as the tile corner."""
+    x0, y0 = ORIGIN[family.name]
+    return {
+        "xmin": x0,
+        "ymax": y0,
+        "cell": LEVEL0_TILE_WIDTH[family.name] / 2**level / mvt.CELLS_PER_TILE,
+        "level": level,
+    }
+
+
+class OverviewRegistry:
+    """Which overviews exist (per process), and building the missing ones in the background."""
+
+    def __init__(self) -> None:
+        self._ready: set[str] = set()
+        self._checked: dict[str, float] = {}
+        self._building: dict[str, asyncio.Task[None]] = {}
+
+    async def table_for(
+        self, pool: AsyncConnectionPool, layer: Layer, spec: mvt.TileSpec
+    ) -> str | None:
+        """The overview to read this tile from, or None (read the version table)."""
+        if not wants_overview(layer, spec.family, spec.level):
+            return None
+        name = overview_table_name(layer, spec.family)
+        if name in self._ready:
+            return name
+        now = time.monotonic()
+        if now - self._checked.get(name, 0.0) < RECHECK_SECONDS or name in self._building:
+            return None
+        self._checked[name] = now
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT to_regclass(%s)", [f"onemap_data.{name}"])
+            row = await cursor.fetchone()
+        if row and row[0]:
+            self._ready.add(name)
+            return name
+        task = asyncio.create_task(self._build(pool, layer, spec.family))
+        self._building[name] = task
+        return None
+
+    async def _build(self, pool: AsyncConnectionPool, layer: Layer, family: mvt.Family) -> None:
+        name = overview_table_name(layer, family)
+        try:
+            async with pool.connection() as conn:
+                await build_overview(conn, layer, family)
+            self._ready.add(name)
+        except Exception:  # tiles keep coming from the version table; retried later
+            log.exception("building overview %s of %s v%s failed", name, layer.id, layer.version)
+        finally:
+            self._building.pop(name, None)
+
+    async def wait(self) -> None:
+        """Wait for the builds in progress (tests, seeding)."""
+        if self._building:
+            await asyncio.gather(*self._building.values(), return_exceptions=True)
+
+
+async def build_overview(conn: AsyncConnection, layer: Layer, family: mvt.Family) -> None:
+    """Create and register the overview of one layer version and family (idempotent)."""
+    name = overview_table_name(layer, family)
+    started = time.monotonic()
+    async with conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        cursor = await conn.execute("SELECT to_regclass(%s)", [f"onemap_data.{name}"])
+        row = await cursor.fetchone()
+        if row and row[0]:
+            return
+        overview = sql.Identifier(mvt.DATA_SCHEMA, name)
+        await _create_table(conn, layer, family, overview)
+        top = MAX_LEVEL[family.name]
+        await _insert_level(conn, layer, family, overview, top, "overview_finest.sql")
+        for level in range(top - 1, -1, -1):
+            await _insert_level(conn, layer, family, overview, level, "overview_coarser.sql")
+        await conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (z, geom)").format(overview))
+        await conn.execute(sql.SQL("ANALYZE {}").format(overview))
+        count = await (
+            await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(overview))
+        ).fetchone()
+        await conn.execute(
+            _sql("overview_register.sql"),
+            {
+                "table_name": name,
+                "layer_id": layer.id,
+                "version": layer.version,
+                "family": family.name,
+                "max_level": top,
+                "row_count": count[0] if count else 0,
+            },
+        )
+        await _drop_stale(conn, layer)
+    log.info(
+        "overview %s of %s v%s (%s) built in %.1fs",
+        name,
+        layer.id,
+        layer.version,
+        family.name,
+        time.monotonic() - started,
+    )
+
+
+def _grid_geom(family: mvt.Family) -> sql.Composable:
+    if family is mvt.GEOGRAPHIC:
+        return sql.SQL("t.geom")
+    return sql.SQL("ST_Transform(t.geom, {})").format(sql.Literal(family.srid))
+
+
+async def _create_table(
+    conn: AsyncConnection, layer: Layer, family: mvt.Family, overview: sql.Identifier
+) -> None:
+    columns = sql.SQL("").join(
+        sql.SQL(", t.{}").format(sql.Identifier(n)) for n in layer.field_names
+    )
+    await conn.execute(
+        sql.SQL(
+            "CREATE TABLE {overview} AS SELECT 0::smallint AS z, t.fid, {geom} AS geom{columns} "
+            "FROM {table} AS t WITH NO DATA"
+        ).format(
+            overview=overview,
+            geom=_grid_geom(family),
+            columns=columns,
+            table=sql.Identifier(mvt.DATA_SCHEMA, layer.table_name),
+        )
+    )
+
+
+async def _insert_level(
+    conn: AsyncConnection,
+    layer: Layer,
+    family: mvt.Family,
+    overview: sql.Identifier,
+    level: int,
+    template: str,
+) -> None:
+    finest = template == "overview_finest.sql"
+    # The finest level reads lon/lat rows; coarser levels read grid coordinates already.
+    key_family = family if finest else mvt.GEOGRAPHIC
+    names = sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(n)) for n in layer.field_names)
+    columns = sql.SQL("").join(
+        sql.SQL(", t.{}").format(sql.Identifier(n)) for n in layer.field_names
+    )
+    statement = sql.SQL(_sql(template)).format(
+        overview=overview,
+        names=names,
+        columns=columns,
+        grid_geom=_grid_geom(family),
+        cell_key=mvt.cell_key(layer, key_family),
+        table=sql.Identifier(mvt.DATA_SCHEMA, layer.table_name),
+    )
+    await conn.execute(statement, cell_params(family, level))
+
+
+async def _drop_stale(conn: AsyncConnection, layer: Layer) -> None:
+    cursor = await conn.execute(
+        _sql("overview_stale.sql"), {"layer_id": layer.id, "version": layer.version}
+    )
+    for (table_name,) in await cursor.fetchall():
+        await conn.execute(
+            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(mvt.DATA_SCHEMA, table_name))
+        )

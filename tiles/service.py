@@ -1,0 +1,135 @@
+"""Producing tiles: cache first, then PostGIS (vector) or rio-tiler (raster), then cache.
+
+Used by the web routers, the WMTS routes and the seeding command alike, so every path
+agrees on keys and bytes. The statement of a layer version and grid is composed once
+(``tiles.mvt``) and executed with ``prepare=True``, so each pooled connection plans it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from layers.catalog import Layer
+from layers.errors import InvalidParameter, NotFound
+from tiles import mvt, overview, raster, render
+from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
+from tiles.styles import style_of
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+PNG_MEDIA_TYPE = "image/png"
+MEDIA_TYPES = {"mvt": MVT_MEDIA_TYPE, "png": PNG_MEDIA_TYPE}
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A produced tile: its bytes (b"" when empty) and the key it is cached under."""
+
+    key: TileKey
+    data: bytes
+
+    @property
+    def empty(self) -> bool:
+        return not self.data
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.key.fmt]
+
+
+def properties_variant(layer: Layer, properties: tuple[str, ...]) -> str:
+    """The cache-key suffix of a property selection ("" for the default: every field)."""
+    if properties == layer.field_names:
+        return ""
+    return "-" + hashlib.sha1(",".join(properties).encode()).hexdigest()[:12]
+
+
+def tile_key(
+    layer: Layer,
+    tms_id: str,
+    z: int,
+    row: int,
+    col: int,
+    fmt: str,
+    properties: tuple[str, ...] | None = None,
+    scope: str = PUBLIC_SCOPE,
+) -> TileKey:
+    style = style_of(layer).version if fmt == "png" else NO_STYLE
+    variant = properties_variant(layer, properties) if properties is not None else ""
+    return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, scope, variant)
+
+
+class TileProducer:
+    """Makes tiles for one app (or one seeding run): a pool, a cache, an overview registry."""
+
+    def __init__(self, pool: AsyncConnectionPool, cache: TileCache) -> None:
+        self.pool = pool
+        self.cache = cache
+        self.overviews = overview.OverviewRegistry()
+
+    async def vector_tile(
+        self, layer: Layer, tms_id: str, z: int, row: int, col: int, properties: tuple[str, ...]
+    ) -> Tile:
+        key = tile_key(layer, tms_id, z, row, col, "mvt", properties)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return Tile(key, cached)
+        spec = mvt.TileSpec.of(tms_id, z, row, col)
+        data = b""
+        if _is_vector(layer) and spec.intersects(layer.extent):
+            rows = await self._run(layer, spec, "mvt", properties)
+            data = bytes(rows[0][0]) if rows and rows[0][0] else b""
+        self.cache.put(key, data)
+        return Tile(key, data)
+
+    async def map_tile(self, layer: Layer, tms_id: str, z: int, row: int, col: int) -> Tile:
+        key = tile_key(layer, tms_id, z, row, col, "png")
+        cached = self.cache.get(key)
+        if cached is not None:
+            return Tile(key, cached)
+        if layer.kind == "raster":
+            data = await self._raster_png(layer, tms_id, z, row, col)
+        else:
+            data = await self._vector_png(layer, mvt.TileSpec.of(tms_id, z, row, col))
+        self.cache.put(key, data)
+        return Tile(key, data)
+
+    async def _vector_png(self, layer: Layer, spec: mvt.TileSpec) -> bytes:
+        if not spec.intersects(layer.extent):
+            return b""
+        style = style_of(layer)
+        label = (style.label_field,) if style.label_field else ()
+        rows = await self._run(layer, spec, "wkb", label)
+        features = [(bytes(g) if g else b"", text, bytes(a) if a else None) for g, text, a in rows]
+        # A geographic level N has the scale of Web Mercator level N + 1 (at the equator).
+        mercator_level = spec.level + (1 if spec.family is mvt.GEOGRAPHIC else 0)
+        labels = mercator_level >= style.label_min_zoom
+        png = await asyncio.to_thread(render.render_vector, features, style, labels)
+        return png or b""
+
+    async def _raster_png(self, layer: Layer, tms_id: str, z: int, row: int, col: int) -> bytes:
+        mvt.TileSpec.of(tms_id, z, row, col)  # NotFound for tiles outside the grid
+        if not layer.asset_path:
+            raise NotFound(f"raster layer '{layer.id}' has no asset for version {layer.version}")
+        png = await asyncio.to_thread(raster.render_raster, layer.asset_path, tms_id, z, row, col)
+        return png or b""
+
+    async def _run(
+        self, layer: Layer, spec: mvt.TileSpec, output: mvt.Output, properties: tuple[str, ...]
+    ) -> Sequence[tuple[Any, ...]]:
+        table = await self.overviews.table_for(self.pool, layer, spec)
+        statement = mvt.compose_tile_sql(layer, spec.family, output, properties, table)
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(statement, spec.params(), prepare=True)
+            return await cursor.fetchall()
+
+
+def _is_vector(layer: Layer) -> bool:
+    if layer.kind != "vector":
+        raise InvalidParameter(f"'{layer.id}' is a raster layer: ask for map tiles (PNG)")
+    return True

@@ -1,0 +1,13 @@
+-- One low-zoom tile from a layer's overview: the rows of level %(level)s are already thinned
+-- to one small feature per 4×4-pixel cell of that level and already in the grid's CRS.
+SELECT {aggregate}
+FROM (
+    SELECT o.fid,
+           ST_AsMVTGeom({shape}, ST_MakeEnvelope(%(xmin)s, %(ymin)s, %(xmax)s, %(ymax)s),
+                        {extent}, {buffer}, true) AS geom{columns}
+    FROM {table} AS o
+    WHERE o.z = %(level)s
+      AND o.geom && ST_MakeEnvelope(%(bxmin)s, %(bymin)s, %(bxmax)s, %(bymax)s, {grid_srid})
+    LIMIT %(limit)s
+) AS tile
+WHERE geom IS NOT NULL
