@@ -60,7 +60,9 @@ async def listen_for_changes(
                 await on_change()  # catch up on anything missed while disconnected
                 if ready is not None:
                     ready.set()
-                async for _ in conn.notifies():
+                while True:
+                    async for _ in conn.notifies(stop_after=1):
+                        pass  # wait for the first notification of a burst
                     await _drain_burst(conn)
                     await on_change()
         except asyncio.CancelledError:
@@ -71,6 +73,9 @@ async def listen_for_changes(
 
 
 async def _drain_burst(conn: psycopg.AsyncConnection) -> None:
-    """One ingest touches several rows; reload once for the whole burst."""
+    """One ingest touches several rows; reload once for the whole burst.
+
+    (Generators over one connection must run one after another, never nested.)
+    """
     async for _ in conn.notifies(timeout=0.05):
         pass
