@@ -25,7 +25,9 @@ DENSE_COUNT = 20_000
 
 
 @pytest.fixture(scope="session")
-def tile_settings(settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
+def tile_settings(
+    settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory
+) -> ServiceSettings:
     cache = tmp_path_factory.mktemp("tile-cache")
     return settings.model_copy(update={"tile_cache_dir": cache})
 
@@ -43,8 +45,13 @@ def dense_points(sample_url: str, tmp_path_factory: pytest.TempPathFactory) -> s
     )
     path = tmp_path_factory.mktemp("dense") / "dense.gpkg"
     frame.to_file(path, driver="GPKG")
-    meta = LayerMeta(id=DENSE_LAYER, title_zh="密集点", title_en="Dense points",
-                     level="province", adcode="440000")
+    meta = LayerMeta(
+        id=DENSE_LAYER,
+        title_zh="密集点",
+        title_en="Dense points",
+        level="province",
+        adcode="440000",
+    )
     ingest_file(sample_url, path, meta)
     return DENSE_LAYER
 
@@ -68,8 +75,9 @@ def _wait_for_layer(client: TestClient, layer_id: str) -> None:
 def live_server(tile_settings: ServiceSettings, dense_points: str) -> Iterator[str]:
     """The real app under uvicorn on a free 127.0.0.1 port, for OWSLib and GDAL."""
     port = free_port()
-    config = uvicorn.Config(create_app(tile_settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(tile_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

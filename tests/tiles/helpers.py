@@ -12,7 +12,9 @@ from PIL import Image
 GUANGZHOU = (113.27, 23.13)
 
 
-def tile_at(tms_id: str, z: int, lon: float = GUANGZHOU[0], lat: float = GUANGZHOU[1]) -> tuple[int, int]:
+def tile_at(
+    tms_id: str, z: int, lon: float = GUANGZHOU[0], lat: float = GUANGZHOU[1]
+) -> tuple[int, int]:
     """(row, col) of the tile holding a lon/lat point on one of our grids."""
     from tiles import grids
 
@@ -32,7 +34,7 @@ def png_pixels(data: bytes) -> Image.Image:
 
 def opaque_pixels(image: Image.Image) -> int:
     alpha = image.convert("RGBA").getchannel("A")
-    return sum(1 for value in alpha.getdata() if value > 0)
+    return sum(1 for value in alpha.get_flattened_data() if value > 0)
 
 
 __all__ = ["GUANGZHOU", "decode", "morecantile", "opaque_pixels", "png_pixels", "tile_at"]

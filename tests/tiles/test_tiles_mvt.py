@@ -23,7 +23,7 @@ def _expected_adcodes(url: str, tms: str, z: int, row: int, col: int) -> set[str
     west, south, east, north = grids.tile_bounds_lonlat(tms, z, row, col)
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT adcode FROM onemap_data.\"gd-cities\" WHERE ST_Intersects(geom, "
+            'SELECT adcode FROM onemap_data."gd-cities" WHERE ST_Intersects(geom, '
             "ST_MakeEnvelope(%s, %s, %s, %s, 4490))",
             (west, south, east, north),
         ).fetchall()
@@ -127,7 +127,8 @@ def test_dense_points_are_thinned_without_holes(tiles_client: TestClient, sample
     xmin, ymin, xmax, ymax = grids.tile_bounds(tms, z, row, col)
     with psycopg.connect(sample_url) as conn:
         rows = conn.execute(
-            f'SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(geom, 3857) g FROM onemap_data."{DENSE_LAYER}") s '
+            "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(geom, 3857) g "
+            f'FROM onemap_data."{DENSE_LAYER}") s '
             "WHERE ST_X(g) >= %s AND ST_X(g) < %s AND ST_Y(g) > %s AND ST_Y(g) <= %s",
             (xmin, xmax, ymin, ymax),
         ).fetchall()
