@@ -25,6 +25,7 @@ class RunRecord:
     source_name: str
     source_size: int
     source_sha256: str
+    fingerprint: str
     who: str
     started_at: datetime
     status: str = "failed"
@@ -68,6 +69,7 @@ class RunRecord:
     def params(self) -> dict[str, Any]:
         values = dict(self.__dict__)
         values.pop("clock")
+        values.pop("fingerprint")
         values["detected"] = Jsonb(self.detected)
         values["repairs"] = Jsonb(self.repairs)
         return values

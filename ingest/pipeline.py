@@ -7,6 +7,8 @@ atomically (see ``ingest.publish``); a failure leaves the published layer as it 
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 import logging
 import tempfile
 from datetime import UTC, datetime
@@ -64,11 +66,14 @@ def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRec
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     sha256, size = file_sha256(path)
+    read_as = [options.source_layer, options.source_crs, options.encoding, options.keep_z]
+    fingerprint = hashlib.sha256(json.dumps([sha256, *read_as]).encode()).hexdigest()
     return RunRecord(
         layer_id=meta.id,
         source_name=path.name,
         source_size=size,
         source_sha256=sha256,
+        fingerprint=fingerprint,
         who=options.who or getpass.getuser(),
         started_at=datetime.now(UTC),
     )
@@ -78,7 +83,7 @@ def _run(
     database_url: str, path: Path, meta: LayerMeta, options: IngestOptions, record: RunRecord
 ) -> IngestResult:
     with connect(database_url, autocommit=True) as conn:
-        unchanged = published_version_with_sha(conn, meta.id, record.source_sha256)
+        unchanged = published_version_with_fingerprint(conn, meta.id, record.fingerprint)
         if unchanged is not None:
             return IngestResult(meta.id, unchanged, skipped=True)
         with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
@@ -89,12 +94,14 @@ def _run(
                 return _publish_vector(conn, prepared, meta, options, record)
 
 
-def published_version_with_sha(conn: psycopg.Connection, layer_id: str, sha256: str) -> int | None:
+def published_version_with_fingerprint(
+    conn: psycopg.Connection, layer_id: str, fingerprint: str
+) -> int | None:
     row = conn.execute(
         "SELECT v.version FROM onemap.layers l JOIN onemap.layer_versions v "
         "ON v.layer_id = l.id AND v.version = l.current_version "
-        "WHERE l.id = %s AND v.source_sha256 = %s",
-        (layer_id, sha256),
+        "WHERE l.id = %s AND v.source_fingerprint = %s",
+        (layer_id, fingerprint),
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -114,7 +121,10 @@ def _publish_vector(
     record.absorb(result)
     record.stop_clock()
     result.version = publish_version(
-        load.writer, meta, source_sha256=record.source_sha256, lineage=record.as_lineage()
+        load.writer,
+        meta,
+        source=(record.source_sha256, record.fingerprint),
+        lineage=record.as_lineage(),
     )
     result.rollups = refresh_rollups_for_layer(conn, meta.id)
     return result
@@ -137,7 +147,7 @@ def _publish_raster(
         source_crs=options.source_crs,
         expect_new=options.expect_new,
         lineage=record.as_lineage(),
-        source_sha256=record.source_sha256,
+        identity=(record.source_sha256, record.fingerprint),
     )
     detected = record.detected | {"crs": info.source_crs, "size": [info.width, info.height]}
     return IngestResult(

@@ -140,9 +140,16 @@ def _column_values(series: pd.Series, kind: str) -> list[Any]:
 
 
 def publish_version(
-    writer: VersionWriter, meta: LayerMeta, *, source_sha256: str | None, lineage: dict[str, Any]
+    writer: VersionWriter,
+    meta: LayerMeta,
+    *,
+    source: tuple[str, str],
+    lineage: dict[str, Any],
 ) -> int:
-    """Point the catalog at the writer's table (same transaction) and return the version."""
+    """Point the catalog at the writer's table (same transaction) and return the version.
+
+    ``source`` is the file's (sha256, fingerprint of sha256 + read options).
+    """
     record = VersionRecord(
         layer_id=meta.id,
         version=writer.version,
@@ -152,7 +159,8 @@ def publish_version(
         extent=writer.stats.bounds,
         feature_count=writer.stats.feature_count,
         lineage=lineage,
-        source_sha256=source_sha256,
+        source_sha256=source[0],
+        source_fingerprint=source[1],
         storage_srid=writer.srid,
     )
     make_current(writer.conn, meta, record, layer_exists=writer.layer_exists)

@@ -21,14 +21,14 @@ def publish_raster(
     source_crs: str | None,
     expect_new: bool | None,
     lineage: dict[str, Any],
-    source_sha256: str,
+    identity: tuple[str, str],
 ) -> tuple[int, RasterInfo]:
     """Write the COG and register it; the caller's transaction makes it visible."""
     version, exists = reserve_version(conn, meta.id, expect_new)
     target = raster_dir / meta.id / f"v{version}.tif"
     info = write_cog(source, target, source_crs)
     try:
-        _register(conn, meta, version, exists, target, info, lineage, source_sha256)
+        _register(conn, meta, version, exists, target, info, lineage, identity)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -43,7 +43,7 @@ def _register(
     target: Path,
     info: RasterInfo,
     lineage: dict[str, Any],
-    source_sha256: str,
+    identity: tuple[str, str],
 ) -> None:
     meta.kind = "raster"
     meta.metadata = {**meta.metadata, "raster": info.metadata()}
@@ -57,7 +57,8 @@ def _register(
         extent=list(info.bounds),
         feature_count=info.width * info.height,
         lineage=lineage,
-        source_sha256=source_sha256,
+        source_sha256=identity[0],
+        source_fingerprint=identity[1],
         asset_path=str(target.resolve()),
     )
     make_current(conn, meta, record, layer_exists=exists)

@@ -72,6 +72,7 @@ class VersionRecord:
     temporal_field: str | None = None
     asset_path: str | None = None
     storage_srid: int = STORAGE_SRID
+    source_fingerprint: str | None = None
 
     def params(self) -> dict[str, Any]:
         values = dict(self.__dict__)

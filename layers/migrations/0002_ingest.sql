@@ -29,6 +29,10 @@ CREATE SEQUENCE onemap.feature_id_seq AS bigint;
 -- Raster layers keep a Cloud-Optimised GeoTIFF on (shared) storage instead of a table.
 ALTER TABLE onemap.layer_versions ADD COLUMN asset_path text;
 
+-- The file's sha256 plus the options that change what is read from it (source layer,
+-- CRS, encoding): an ingest with the same fingerprint as the current version is a no-op.
+ALTER TABLE onemap.layer_versions ADD COLUMN source_fingerprint text;
+
 -- A theme groups county layers that publish the same kind of data (e.g. schools);
 -- roll-up layers are views over the current versions of a theme's members.
 ALTER TABLE onemap.layers ADD COLUMN theme text;

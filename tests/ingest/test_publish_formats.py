@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import geopandas as gpd
 import pytest
 import rasterio
 
@@ -223,5 +222,4 @@ def test_lineage_is_kept_with_the_version(
     assert lineage["encoding"] == "GB18030" and lineage["crs"] == "EPSG:4490"
     assert lineage["features_in"] == lineage["features_out"] == 4
     assert {"who", "at", "duration_s", "size", "repairs", "transformation"} <= set(lineage)
-    json.dumps(lineage)
-    assert isinstance(gpd, object)
+    json.dumps(lineage)  # plain JSON, readable by any client
