@@ -11,6 +11,7 @@ import click
 from layers.errors import OneMapError
 from layers.settings import ServiceSettings
 from ogc.cli_ingest import ingest_command
+from ogc.cli_tiles import tiles_cli
 
 
 def _settings() -> ServiceSettings:
@@ -131,6 +132,7 @@ def sample_load(force: bool) -> None:
 
 
 cli.add_command(ingest_command)
+cli.add_command(tiles_cli)
 
 
 def main() -> None:

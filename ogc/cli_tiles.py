@@ -1,0 +1,140 @@
+"""``onemap tiles seed`` and ``onemap tiles export``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from layers.catalog import Catalog, Layer, load_catalog
+from layers.db import connect, open_pool_lazily
+from layers.errors import InvalidParameter
+from layers.settings import ServiceSettings
+from tiles import export, grids, seed
+from tiles.cache import TileCache
+from tiles.service import Tile, TileProducer
+
+CONCURRENCY = 4
+
+
+@click.group("tiles")
+def tiles_cli() -> None:
+    """Tile cache seeding and offline packages."""
+
+
+def _area(url: str, catalog: Catalog, layer: Layer, bbox: str | None, adcode: str | None):  # type: ignore[no-untyped-def]
+    if bbox and adcode:
+        raise InvalidParameter("give --bbox or --adcode, not both")
+    if bbox:
+        return seed.parse_bbox(bbox)
+    if adcode:
+        with connect(url) as conn:
+            return seed.adcode_bounds(conn, catalog, adcode)
+    if layer.extent is None:
+        raise InvalidParameter(f"'{layer.id}' has no extent; give --bbox")
+    return layer.extent
+
+
+async def _produce(
+    url: str,
+    settings: ServiceSettings,
+    layer: Layer,
+    tms_id: str,
+    fmt: str,
+    addresses: list[seed.TileAddress],
+    keep: bool,
+) -> list[Tile]:
+    pool = open_pool_lazily(url, min_size=1, max_size=CONCURRENCY, statement_timeout_ms=0)
+    await pool.open(wait=True)
+    try:
+        producer = TileProducer(pool, TileCache(settings.tiles_dir))
+        make = seed.maker(producer, layer, tms_id, fmt)
+        gate = asyncio.Semaphore(CONCURRENCY)
+        made: list[Tile] = []
+        with tqdm(total=len(addresses), unit="tile", desc=f"{layer.id} {tms_id}") as bar:
+
+            async def one(address: seed.TileAddress) -> None:
+                async with gate:
+                    tile = await make(address)
+                bar.update(1)
+                if keep:
+                    made.append(tile)
+
+            await asyncio.gather(*(one(a) for a in addresses))
+        await producer.overviews.wait()
+        return made
+    finally:
+        await pool.close()
+
+
+def _setup(layer_id: str):  # type: ignore[no-untyped-def]
+    from ogc.database import database
+
+    settings = ServiceSettings()
+    return settings, database(settings), layer_id
+
+
+@tiles_cli.command("seed")
+@click.argument("layer_id")
+@click.option("--tms", "tms_id", default="WebMercatorQuad", show_default=True)
+@click.option("--zoom", default="0-12", show_default=True, help="Levels, e.g. 0-12.")
+@click.option("--bbox", help="west,south,east,north in lon/lat.")
+@click.option("--adcode", help="Administrative code pattern, e.g. 4401* (Guangzhou).")
+@click.option("--format", "fmt", type=click.Choice(["mvt", "png"]), default="mvt")
+def seed_command(
+    layer_id: str, tms_id: str, zoom: str, bbox: str | None, adcode: str | None, fmt: str
+) -> None:
+    """Make and cache every tile of LAYER_ID over an area."""
+    settings, db, _ = _setup(layer_id)
+    with db as url:
+        with connect(url) as conn:
+            catalog = load_catalog(conn)
+        layer = catalog.get(layer_id)
+        area = _area(url, catalog, layer, bbox, adcode)
+        addresses = list(seed.tiles_in(tms_id, area, seed.parse_zoom(zoom)))
+        tiles = asyncio.run(_produce(url, settings, layer, tms_id, fmt, addresses, keep=True))
+    stored = sum(1 for t in tiles if not t.empty)
+    click.echo(
+        f"{layer_id}: {len(tiles)} tiles seeded ({stored} with data) in {settings.tiles_dir}"
+    )
+
+
+@tiles_cli.command("export")
+@click.argument("layer_id")
+@click.option("--format", "package", type=click.Choice(["pmtiles", "mbtiles"]), required=True)
+@click.option("--tiles", "fmt", type=click.Choice(["mvt", "png"]), default="mvt", show_default=True)
+@click.option("--zoom", default="0-12", show_default=True)
+@click.option("--bbox", help="west,south,east,north in lon/lat.")
+@click.option("--adcode", help="Administrative code pattern, e.g. 4401*.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file.")
+def export_command(
+    layer_id: str,
+    package: str,
+    fmt: str,
+    zoom: str,
+    bbox: str | None,
+    adcode: str | None,
+    output: Path | None,
+) -> None:
+    """Package LAYER_ID's WebMercatorQuad tiles for offline use."""
+    settings, db, _ = _setup(layer_id)
+    levels = seed.parse_zoom(zoom)
+    target = output or Path(f"{layer_id}.{package}")
+    with db as url:
+        with connect(url) as conn:
+            catalog = load_catalog(conn)
+        layer = catalog.get(layer_id)
+        area = _area(url, catalog, layer, bbox, adcode)
+        addresses = list(seed.tiles_in("WebMercatorQuad", area, levels))
+        tiles = asyncio.run(
+            _produce(url, settings, layer, "WebMercatorQuad", fmt, addresses, keep=True)
+        )
+    records = [(t.key.z, t.key.col, t.key.row, t.data) for t in tiles]
+    write = export.write_pmtiles if package == "pmtiles" else export.write_mbtiles
+    count = write(target, layer, fmt, records, levels.start, levels.stop - 1)
+    click.echo(f"{layer_id}: {count} tiles written to {target}")
+
+
+__all__ = ["grids", "tiles_cli"]
