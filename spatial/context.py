@@ -16,7 +16,7 @@ import psycopg
 
 from layers.catalog import Catalog, Layer, load_catalog
 from layers.db import connect
-from layers.errors import DatabaseUnavailable
+from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 
 Progress = Callable[[int, str], None]  # (percent 0..100, message)
 
@@ -59,7 +59,12 @@ class Context:
 
     def layer(self, layer_id: str) -> Layer:
         """The catalog entry of an input, remembered with its version for lineage."""
-        layer = self.catalog.get(layer_id)
+        try:
+            layer = self.catalog.get(layer_id)
+        except NotFound:  # an input naming a missing layer is a bad request, not a 404
+            raise InvalidParameter(
+                f"input layer '{layer_id}' does not exist; see /collections for the ids"
+            ) from None
         self.used[layer.id] = layer.version
         return layer
 

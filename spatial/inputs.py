@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, model_validator
 from layers.errors import InvalidParameter, NotFound
 from layers.features import table_of
 from spatial.context import Context
+from spatial.errors import check_geometry_types
 from spatial.geodesy import STORAGE_CRS
 
 ADCODE_PATTERN = r"^[0-9]{6}$"
@@ -81,15 +82,28 @@ def admin_unit(ctx: Context, adcode: str) -> shapely.Geometry:
 
 
 def read_layer(
-    ctx: Context, spec: LayerInput, *, within: shapely.Geometry | None = None
+    ctx: Context,
+    spec: LayerInput,
+    *,
+    within: shapely.Geometry | None = None,
+    geometry: tuple[str, ...] | None = None,
 ) -> gpd.GeoDataFrame:
-    """The input's features in EPSG:4490, optionally only those intersecting ``within``."""
+    """The input's features in EPSG:4490, optionally only those intersecting ``within``.
+
+    ``geometry`` lists the geometry types the analysis accepts; a layer of another type is
+    refused from its catalog entry, before anything is read.
+    """
+    if geometry is not None and spec.collection is not None:
+        declared = (ctx.layer(spec.collection).geometry_type or "").removesuffix(" Z")
+        check_geometry_types(f"layer '{spec.collection}'", [declared.removesuffix("Z")], geometry)
     area = within
     if spec.adcode is not None:
         unit = admin_unit(ctx, spec.adcode)
         area = unit if area is None else shapely.intersection(area, unit)
     if spec.features is not None:
         frame = features_frame(spec.features)
+        if geometry is not None:
+            check_geometry_types("inline features", frame.geom_type.unique(), geometry)
         if area is not None:
             frame = frame[frame.intersects(area)]
         return frame

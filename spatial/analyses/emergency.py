@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from layers.errors import InvalidParameter
 from spatial.analyses.common import COUNTIES, LonLat, area_of, geometry_from_geojson
 from spatial.context import Context
+from spatial.errors import POLYGONAL
 from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
 from spatial.inputs import LayerInput, read_layer
 from spatial.network import ensure_network, route_to_nearest, service_areas
@@ -36,7 +37,7 @@ class AffectedAreaInputs(BaseModel):
 def run_affected_area(inputs: AffectedAreaInputs, ctx: Context) -> AnalysisResult:
     zone = incident_zone(geometry_from_geojson(inputs.incident, "incident"), inputs.radius_m)
     ctx.progress(20, "zone built")
-    units = read_layer(ctx, inputs.units, within=zone)
+    units = read_layer(ctx, inputs.units, within=zone, geometry=POLYGONAL)
     if inputs.code_field not in units.columns:
         raise InvalidParameter(f"the units layer has no field '{inputs.code_field}'")
     touched = affected_units(zone, units, inputs.code_field)

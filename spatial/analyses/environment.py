@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from spatial.analyses.common import COUNTIES, area_of
 from spatial.context import Context
+from spatial.errors import POLYGONAL, PUNCTUAL
 from spatial.inputs import LayerInput, RasterInput, raster_path, read_layer
 from spatial.interpolation import exceedance_polygons, interpolate
 from spatial.proximity import buffer_zones
@@ -25,7 +26,7 @@ class ZonalInputs(BaseModel):
 
 def run_zonal(inputs: ZonalInputs, ctx: Context) -> AnalysisResult:
     path = raster_path(ctx, inputs.raster)
-    zones = read_layer(ctx, inputs.zones)
+    zones = read_layer(ctx, inputs.zones, geometry=POLYGONAL)
     ctx.progress(10, f"{len(zones)} zones read")
     return AnalysisResult(
         features={"statistics": zonal_statistics(path, zones, inputs.percentiles, inputs.band)}
@@ -60,7 +61,7 @@ class InterpolationInputs(BaseModel):
 
 
 def run_interpolation(inputs: InterpolationInputs, ctx: Context) -> AnalysisResult:
-    readings = read_layer(ctx, inputs.readings)
+    readings = read_layer(ctx, inputs.readings, geometry=PUNCTUAL)
     surface = interpolate(
         readings,
         inputs.value_field,

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from spatial.analyses.common import COUNTIES
 from spatial.context import Context
+from spatial.errors import LINEAR, POLYGONAL
 from spatial.inputs import LayerInput, RasterInput, raster_path, read_layer
 from spatial.overlay import overlay_areas
 from spatial.registry import Analysis, OutputSpec
@@ -24,9 +25,9 @@ class OverlayInputs(BaseModel):
 
 def run_overlay(inputs: OverlayInputs, ctx: Context) -> AnalysisResult:
     table = overlay_areas(
-        read_layer(ctx, inputs.layer),
+        read_layer(ctx, inputs.layer, geometry=POLYGONAL),
         inputs.class_field,
-        read_layer(ctx, inputs.units),
+        read_layer(ctx, inputs.units, geometry=POLYGONAL),
         inputs.unit_field,
     )
     return AnalysisResult(values={"statistics": table.to_dict(orient="records")})
@@ -88,7 +89,7 @@ class SuitabilityInputs(BaseModel):
 
 def run_suitability(inputs: SuitabilityInputs, ctx: Context) -> AnalysisResult:
     dem = to_metric_grid(read_raster(raster_path(ctx, inputs.dem)), inputs.cell_m)
-    roads = read_layer(ctx, inputs.roads).geometry
+    roads = read_layer(ctx, inputs.roads, geometry=LINEAR).geometry
     exclusions = read_layer(ctx, inputs.exclusions).geometry if inputs.exclusions else None
     ctx.progress(30, "criteria read")
     score = suitability(

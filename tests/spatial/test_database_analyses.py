@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from layers.errors import InvalidParameter, NotFound
+from layers.errors import InvalidParameter
 from spatial import DEFAULT_REGISTRY, Context
 from spatial.inputs import LayerInput, read_layer
 from spatial.proximity import nearest_features
@@ -141,7 +141,7 @@ def test_routing_on_a_polygon_layer_is_rejected(ctx: Context) -> None:
 
 
 def test_unknown_layer_is_not_found(ctx: Context) -> None:
-    with pytest.raises(NotFound, match="no-such-layer"):
+    with pytest.raises(InvalidParameter, match="no-such-layer"):
         run(
             "nearest-facilities",
             ctx,

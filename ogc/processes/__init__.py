@@ -1,0 +1,1 @@
+"""OGC API – Processes on top of ``spatial``'s registry: descriptions, jobs, results."""

@@ -1,0 +1,211 @@
+"""Run jobs in worker threads, each on its own database session.
+
+The session is named ``onemap-job-<id>`` and carries a statement timeout, so a dismissal
+from any replica can cancel it (``pg_cancel_backend``) and no job runs unbounded. Progress
+is written to the job row, and each progress report notices a dismissal (cooperative
+cancel for the Python parts). Results are stored with the final status in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from layers.catalog import Catalog
+from layers.db import with_options
+from layers.errors import InvalidParameter, OneMapError, PayloadTooLarge
+from ogc.processes.encode import EncodedOutput, encode, selected_outputs
+from ogc.processes.jobs import APPLICATION_PREFIX
+from ogc.processes.publish import PublishRequest, publish_features
+from spatial.context import Context
+from spatial.registry import Analysis, AnalysisRegistry
+
+log = logging.getLogger("onemap.jobs")
+
+CLAIM = """
+    UPDATE onemap.jobs SET status = 'running', started_at = now(), updated_at = now()
+    WHERE id = %s AND status = 'accepted' RETURNING request, caller"""
+PROGRESS = """
+    UPDATE onemap.jobs SET progress = %s, message = %s, updated_at = now()
+    WHERE id = %s AND status = 'running' RETURNING 1"""
+FINISH = """
+    UPDATE onemap.jobs SET status = %s, message = %s, progress = %s, lineage = %s,
+           published_layer = %s, finished_at = now(), updated_at = now()
+    WHERE id = %s AND status = 'running' RETURNING 1"""
+STORE_RESULT = """
+    INSERT INTO onemap.job_results (job_id, output_id, media_type, body) VALUES (%s, %s, %s, %s)"""
+ORPHANS = """
+    UPDATE onemap.jobs AS j SET status = 'failed', finished_at = now(), updated_at = now(),
+           message = 'the server stopped while this job ran; submit it again'
+    WHERE j.status = 'running' AND NOT EXISTS (
+        SELECT 1 FROM pg_stat_activity AS a WHERE a.application_name = 'onemap-job-' || j.id)"""
+WAITING = "SELECT id, process_id FROM onemap.jobs WHERE status = 'accepted' ORDER BY created_at"
+
+
+class JobDismissed(Exception):
+    """The client dismissed the job while it ran."""
+
+
+@dataclass
+class Outcome:
+    status: str
+    outputs: list[EncodedOutput] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+@dataclass
+class JobRunner:
+    database_url: str
+    registry: AnalysisRegistry
+    catalog: Callable[[], Catalog]
+    statement_timeout_ms: int
+    raster_dir: Path
+    raster_roots: tuple[Path, ...] | None = None
+    workers: int = 2
+    executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="onemap-job")
+
+    def submit(self, job_id: str, analysis: Analysis[Any]) -> None:
+        self.executor.submit(self.run, job_id, analysis)
+
+    def run_sync(self, job_id: str, analysis: Analysis[Any], timeout_ms: int) -> Outcome:
+        return self.run(job_id, analysis, timeout_ms)
+
+    def recover(self) -> None:
+        """Fail jobs whose session is gone (a stopped server); queue those still waiting."""
+        with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
+            failed = conn.execute(ORPHANS).rowcount
+            waiting = conn.execute(WAITING).fetchall()
+        if failed:
+            log.warning("%d orphaned jobs marked failed", failed)
+        for job_id, process_id in waiting:
+            if process_id in self.registry.analyses:
+                self.submit(str(job_id), self.registry.get(process_id))
+
+    def run(self, job_id: str, analysis: Analysis[Any], timeout_ms: int | None = None) -> Outcome:
+        timeout_ms = timeout_ms or self.statement_timeout_ms
+        try:
+            with self._session(job_id, timeout_ms) as conn:
+                return self._run_claimed(conn, job_id, analysis, timeout_ms)
+        except Exception as exc:  # the session itself failed: nothing else can record it
+            log.exception("job %s could not run", job_id)
+            return Outcome("failed", error=exc)
+
+    def _session(self, job_id: str, timeout_ms: int) -> psycopg.Connection:
+        return psycopg.connect(
+            with_options(self.database_url, statement_timeout_ms=timeout_ms),
+            autocommit=True,
+            application_name=APPLICATION_PREFIX + job_id,
+        )
+
+    def _run_claimed(
+        self, conn: psycopg.Connection, job_id: str, analysis: Analysis[Any], timeout_ms: int
+    ) -> Outcome:
+        claimed = conn.execute(CLAIM, (job_id,)).fetchone()
+        if claimed is None:
+            return Outcome("dismissed")  # taken by another replica, or dismissed meanwhile
+        request, caller = claimed
+        ctx = Context(
+            conn=conn,
+            catalog=self.catalog(),
+            progress=self._reporter(conn, job_id),
+            raster_roots=self.raster_roots,
+        )
+        try:
+            outputs, published = self._execute(ctx, job_id, analysis, request, caller or "")
+        except (JobDismissed, psycopg.errors.QueryCanceled) as exc:
+            return self._stopped(conn, job_id, ctx, exc, timeout_ms)
+        except OneMapError as exc:
+            self._finish(conn, job_id, ctx, "failed", exc.message)
+            return Outcome("failed", error=exc)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job_id, analysis.id)
+            self._finish(conn, job_id, ctx, "failed", f"internal error: {type(exc).__name__}")
+            return Outcome("failed", error=exc)
+        with conn.transaction():
+            if not self._finish(conn, job_id, ctx, "successful", "done", published):
+                return Outcome("dismissed")
+            for out in outputs:
+                conn.execute(STORE_RESULT, (job_id, out.output_id, out.media_type, out.body))
+        return Outcome("successful", outputs)
+
+    def _execute(
+        self,
+        ctx: Context,
+        job_id: str,
+        analysis: Analysis[Any],
+        request: dict[str, Any],
+        caller: str,
+    ) -> tuple[list[EncodedOutput], str | None]:
+        wanted = selected_outputs(analysis, list(request.get("outputs") or {}))
+        result = analysis.execute(request.get("inputs") or {}, ctx)
+        ctx.progress(90, "encoding results")
+        published = None
+        if request.get("publish"):
+            publish = PublishRequest.model_validate(request["publish"])
+            if publish.output not in result.features:
+                raise InvalidParameter(f"output '{publish.output}' is not a features output")
+            publish_features(
+                self.database_url,
+                result.features[publish.output],
+                publish,
+                process_id=analysis.id,
+                job_id=job_id,
+                lineage=ctx.lineage(),
+                caller=caller,
+                raster_dir=self.raster_dir,
+            )
+            published = publish.collection
+        return encode(result, wanted), published
+
+    def _stopped(
+        self,
+        conn: psycopg.Connection,
+        job_id: str,
+        ctx: Context,
+        exc: BaseException,
+        timeout_ms: int,
+    ) -> Outcome:
+        status = conn.execute("SELECT status FROM onemap.jobs WHERE id = %s", (job_id,)).fetchone()
+        if status is None or status[0] == "dismissed":
+            return Outcome("dismissed", error=exc)
+        seconds = timeout_ms / 1000
+        message = (
+            f"the job exceeded the statement timeout of {seconds:g} s; narrow the inputs "
+            "(an adcode, a smaller area, a larger cell size)"
+        )
+        self._finish(conn, job_id, ctx, "failed", message)
+        return Outcome("failed", error=PayloadTooLarge(message))
+
+    def _finish(
+        self,
+        conn: psycopg.Connection,
+        job_id: str,
+        ctx: Context,
+        status: str,
+        message: str,
+        published: str | None = None,
+    ) -> bool:
+        progress = 100 if status == "successful" else 0
+        row = conn.execute(
+            FINISH, (status, message[:2000], progress, Jsonb(ctx.lineage()), published, job_id)
+        ).fetchone()
+        return row is not None
+
+    @staticmethod
+    def _reporter(conn: psycopg.Connection, job_id: str) -> Callable[[int, str], None]:
+        def report(percent: int, message: str) -> None:
+            row = conn.execute(PROGRESS, (max(0, min(99, percent)), message, job_id)).fetchone()
+            if row is None:
+                raise JobDismissed(job_id)
+
+        return report

@@ -1,0 +1,211 @@
+"""OGC API – Processes 1.0: ``/processes``, execution (sync and async), ``/jobs``.
+
+Processes come from ``spatial``'s analysis registry. Every execution is a job row in
+PostgreSQL — synchronous ones too, so their results stay retrievable — and runs in a worker
+thread on its own session with a statement timeout (longer for asynchronous jobs).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from layers.catalog import Catalog
+from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from ogc.deps import BaseUrlDep, PoolDep, StateDep
+from ogc.links import JSON, link
+from ogc.processes import jobs as job_store
+from ogc.processes.describe import process_description, process_summary
+from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
+from ogc.processes.publish import PublishRequest
+from ogc.processes.runner import JobRunner
+from ogc.routers.publish import require_publisher
+from spatial import DEFAULT_REGISTRY, AnalysisRegistry
+from spatial.registry import Analysis, describe_validation
+
+router = APIRouter(tags=["Processes"])
+ASYNC_TIMEOUT_FACTOR = 10  # asynchronous jobs may run 10× the request statement timeout
+ProcessId = Annotated[str, PathParam(alias="processId", description="Process id")]
+JobId = Annotated[str, PathParam(alias="jobId", description="Job id (UUID)")]
+
+
+def get_registry() -> AnalysisRegistry:
+    """The analyses offered as processes (override in tests or deployments)."""
+    return DEFAULT_REGISTRY
+
+
+RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
+
+
+def get_runner(request: Request, state: StateDep, registry: RegistryDep) -> JobRunner:
+    """One runner per app, made on first use; it then recovers jobs left by a restart."""
+    runner: JobRunner | None = getattr(request.app.state, "onemap_jobs", None)
+    if runner is None:
+        settings = state.settings
+        sample_dir = Path(str(resources.files("ingest") / "sample")).resolve()
+
+        def catalog() -> Catalog:
+            if state.store is None or not state.store.loaded:
+                raise DatabaseUnavailable("the layer catalog is not loaded yet; retry shortly")
+            return state.store.current
+
+        runner = JobRunner(
+            database_url=state.database_url,
+            registry=registry,
+            catalog=catalog,
+            statement_timeout_ms=settings.statement_timeout_ms * ASYNC_TIMEOUT_FACTOR,
+            raster_dir=settings.raster_dir,
+            raster_roots=(settings.data_dir.resolve(), sample_dir),
+        )
+        request.app.state.onemap_jobs = runner
+        runner.recover()
+    return runner
+
+
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+class ExecuteRequest(BaseModel):
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] | None = Field(None, description="Subset of outputs to return")
+    response: Literal["raw", "document"] = "raw"
+    publish: dict[str, Any] | None = Field(
+        None, description="Keep a features output as a new layer: {collection, output, title}"
+    )
+
+
+@router.get("/processes", summary="The analyses offered as processes")
+def list_processes(registry: RegistryDep, base: BaseUrlDep) -> dict[str, Any]:
+    return {
+        "processes": [process_summary(a, base) for a in registry],
+        "links": [link(f"{base}/processes", "self", JSON, "Processes")],
+    }
+
+
+@router.get("/processes/{processId}", summary="One process: inputs and outputs (JSON Schema)")
+def describe_process(registry: RegistryDep, base: BaseUrlDep, process_id: ProcessId) -> Any:
+    return process_description(registry.get(process_id), base)
+
+
+def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
+    """Reject a bad request before a job exists: inputs, outputs and publish target."""
+    analysis.parse(body.inputs)
+    selected_outputs(analysis, list(body.outputs or {}))
+    if body.publish is not None:
+        try:
+            publish = PublishRequest.model_validate(body.publish)
+        except ValidationError as exc:
+            raise InvalidParameter(f"publish: {describe_validation(exc)}") from None
+        if analysis.outputs.get(publish.output) is None or (
+            analysis.outputs[publish.output].kind != "features"
+        ):
+            raise InvalidParameter(
+                f"publish.output must be a features output of {analysis.id}: "
+                f"{[k for k, v in analysis.outputs.items() if v.kind == 'features']}"
+            )
+
+
+@router.post(
+    "/processes/{processId}/execution",
+    summary="Execute a process (add 'Prefer: respond-async' for a job)",
+    status_code=200,
+)
+async def execute(
+    request: Request,
+    body: ExecuteRequest,
+    registry: RegistryDep,
+    runner: RunnerDep,
+    pool: PoolDep,
+    state: StateDep,
+    base: BaseUrlDep,
+    process_id: ProcessId,
+    prefer: Annotated[str | None, Header()] = None,
+) -> Response:
+    analysis = registry.get(process_id)
+    _validated(analysis, body)
+    caller = "anonymous"
+    if body.publish is not None:
+        caller = require_publisher(request, state.settings)  # publishing needs a publisher
+    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
+    if prefer and "respond-async" in prefer:
+        runner.submit(job.id, analysis)
+        return JSONResponse(
+            job.status_info(base),
+            status_code=201,
+            headers={"Location": f"{base}/jobs/{job.id}", "Preference-Applied": "respond-async"},
+        )
+    outcome = await run_in_threadpool(
+        runner.run_sync, job.id, analysis, state.settings.statement_timeout_ms
+    )
+    if outcome.error is not None:
+        raise outcome.error
+    return _results_response(outcome.outputs, body.response, f"{base}/jobs/{job.id}", job.id)
+
+
+def _results_response(
+    outputs: list[EncodedOutput], mode: str, job_href: str, job_id: str
+) -> Response:
+    headers = {"Link": f'<{job_href}>; rel="monitor"', "X-OneMap-Job": job_id}
+    if mode == "raw" and len(outputs) == 1:
+        only = outputs[0]
+        return Response(only.body, media_type=only.media_type, headers=headers)
+    return JSONResponse(results_document(outputs, job_href), headers=headers)
+
+
+@router.get("/jobs", summary="Jobs, newest first")
+async def list_jobs(
+    pool: PoolDep,
+    base: BaseUrlDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    jobs = await job_store.list_jobs(pool, limit, offset)
+    return {
+        "jobs": [job.status_info(base) for job in jobs],
+        "links": [link(f"{base}/jobs", "self", JSON, "Jobs")],
+    }
+
+
+@router.get("/jobs/{jobId}", summary="A job's status and progress")
+async def job_status(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
+    job = await job_store.get_job(pool, job_id)
+    return job.status_info(base)
+
+
+@router.delete("/jobs/{jobId}", summary="Dismiss a job (cancels it if it is running)")
+async def dismiss(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
+    job = await job_store.dismiss_job(pool, job_id)
+    return job.status_info(base)
+
+
+async def _finished_outputs(pool: PoolDep, job_id: str) -> list[EncodedOutput]:
+    job = await job_store.get_job(pool, job_id)
+    if job.status in ("accepted", "running"):
+        raise NotFound(f"job {job.id} is {job.status} ({job.progress}%); results come later")
+    if job.status != "successful":
+        raise NotFound(f"job {job.id} has no results: it {job.status}: {job.message}")
+    rows = await job_store.job_results(pool, job.id)
+    return [EncodedOutput(out_id, media, body) for out_id, media, body in rows]
+
+
+@router.get("/jobs/{jobId}/results", summary="A finished job's results document")
+async def job_results(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> Response:
+    outputs = await _finished_outputs(pool, job_id)
+    return JSONResponse(results_document(outputs, f"{base}/jobs/{job_store.parse_job_id(job_id)}"))
+
+
+@router.get("/jobs/{jobId}/results/{outputId}", summary="One output of a finished job, raw")
+async def job_output(
+    pool: PoolDep, job_id: JobId, output_id: Annotated[str, PathParam(alias="outputId")]
+) -> Response:
+    for out in await _finished_outputs(pool, job_id):
+        if out.output_id == output_id:
+            return Response(out.body, media_type=out.media_type)
+    raise NotFound(f"job {job_id} has no output '{output_id}'")
