@@ -15,7 +15,17 @@ from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.errors import install_error_handlers
-from ogc.routers import collections, health, items, landing, publish, queryables, tiles, wmts
+from ogc.routers import (
+    collections,
+    health,
+    items,
+    landing,
+    processes,
+    publish,
+    queryables,
+    tiles,
+    wmts,
+)
 from ogc.state import AppState
 
 log = logging.getLogger("onemap.app")
@@ -46,7 +56,17 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
-    for module in (landing, collections, queryables, items, health, publish, tiles, wmts):
+    for module in (
+        landing,
+        collections,
+        queryables,
+        items,
+        health,
+        publish,
+        tiles,
+        wmts,
+        processes,
+    ):
         app.include_router(module.router)
     return app
 

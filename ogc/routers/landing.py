@@ -25,6 +25,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     *conformance_classes(),
+    # OGC API - Processes 1.0 (ogc/routers/processes.py)
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
 ]
 
 
@@ -41,6 +48,12 @@ def landing_page(
             link(f"{base}/api.html", "service-doc", HTML, "The API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
             link(f"{base}/collections", "data", JSON, "The published layers"),
+            link(
+                f"{base}/processes",
+                "http://www.opengis.net/def/rel/ogc/1.0/processes",
+                JSON,
+                "Analyses (OGC API - Processes)",
+            ),
             link(f"{base}/healthz", "status", JSON, "Liveness"),
             link(f"{base}/readyz", "status", JSON, "Readiness"),
             link(f"{base}/?f=html", "alternate", HTML, "This document as HTML"),
