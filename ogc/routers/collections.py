@@ -34,6 +34,18 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
         "links": [
             link(href, "self", JSON, layer.title),
             link(f"{href}/items", "items", GEOJSON, "Features as GeoJSON"),
+            link(
+                f"{href}/tiles",
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                JSON,
+                "Vector tilesets (MVT)",
+            ),
+            link(
+                f"{href}/map/tiles",
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+                JSON,
+                "Map tilesets (PNG)",
+            ),
             link(f"{href}/items?f=html", "items", HTML, "Features as HTML"),
             link(f"{href}/items?f=jsonseq", "items", "application/geo+json-seq", "GeoJSON-seq"),
             link(f"{href}/items?f=csv", "items", "text/csv", "Features as CSV"),
