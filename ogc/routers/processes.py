@@ -163,6 +163,7 @@ def _results_response(
 async def list_jobs(
     pool: PoolDep,
     base: BaseUrlDep,
+    _runner: RunnerDep,  # made on first use: recovers jobs a stopped server left behind
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -174,7 +175,9 @@ async def list_jobs(
 
 
 @router.get("/jobs/{jobId}", summary="A job's status and progress")
-async def job_status(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
+async def job_status(
+    pool: PoolDep, base: BaseUrlDep, job_id: JobId, _runner: RunnerDep
+) -> dict[str, Any]:
     job = await job_store.get_job(pool, job_id)
     return job.status_info(base)
 

@@ -1,0 +1,111 @@
+"""OneMap's analyses as pygeoapi process plugins, loadable by dotted path.
+
+A department running its own pygeoapi lists, e.g.::
+
+    resources:
+      onemap-buffer-zones:
+        type: process
+        processor:
+          name: ogc.pygeoapi_plugins.BufferZonesProcessor
+          database_url: postgresql://...   # optional; else ONEMAP_DATABASE_URL; else inline only
+
+Inputs are those of ``/processes/{id}`` here; inputs naming collections read the OneMap
+database, inline GeoJSON ``features`` need none. Only ``ogc`` may import pygeoapi (ADR 0003).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, ClassVar
+
+import orjson
+from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
+
+from layers.errors import OneMapError
+from ogc.processes.describe import process_description
+from ogc.processes.encode import encode, selected_outputs
+from spatial import DEFAULT_REGISTRY, Context
+
+
+class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
+    """Runs one registered analysis; subclasses name it in ``analysis_id``."""
+
+    analysis_id: ClassVar[str]
+
+    def __init__(self, processor_def: dict[str, Any]) -> None:
+        self.analysis = DEFAULT_REGISTRY.get(self.analysis_id)
+        metadata = process_description(self.analysis, base="")
+        metadata["links"] = []
+        super().__init__(processor_def, metadata)
+        self.database_url: str | None = processor_def.get("database_url") or os.environ.get(
+            "ONEMAP_DATABASE_URL"
+        )
+
+    def _context(self) -> AbstractContextManager[Context]:
+        if self.database_url:
+            return Context.open(self.database_url)
+        return nullcontext(Context())
+
+    def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> Any:
+        """pygeoapi's contract: (media type, value) — one output raw, several as a JSON map."""
+        try:
+            wanted = selected_outputs(self.analysis, list(outputs or {}))
+            with self._context() as ctx:
+                encoded = encode(self.analysis.execute(data, ctx), wanted)
+        except OneMapError as exc:
+            raise ProcessorExecuteError(exc.message) from exc
+        if len(encoded) == 1:
+            only = encoded[0]
+            return only.media_type, orjson.loads(only.body) if only.inline else only.body
+        return "application/json", {
+            out.output_id: orjson.loads(out.body) if out.inline else out.body.hex()
+            for out in encoded
+        }
+
+    def __repr__(self) -> str:
+        return f"<OneMapProcessor> {self.analysis_id}"
+
+
+class AffectedAreaProcessor(OneMapProcessor):
+    analysis_id = "affected-area"
+
+
+class NearestFacilitiesProcessor(OneMapProcessor):
+    analysis_id = "nearest-facilities"
+
+
+class ServiceAreaProcessor(OneMapProcessor):
+    analysis_id = "service-area"
+
+
+class RouteToNearestProcessor(OneMapProcessor):
+    analysis_id = "route-to-nearest"
+
+
+class ZonalStatisticsProcessor(OneMapProcessor):
+    analysis_id = "zonal-statistics"
+
+
+class InterpolationProcessor(OneMapProcessor):
+    analysis_id = "interpolation"
+
+
+class BufferZonesProcessor(OneMapProcessor):
+    analysis_id = "buffer-zones"
+
+
+class OverlayStatisticsProcessor(OneMapProcessor):
+    analysis_id = "overlay-statistics"
+
+
+class TerrainProcessor(OneMapProcessor):
+    analysis_id = "terrain"
+
+
+class SuitabilityProcessor(OneMapProcessor):
+    analysis_id = "suitability"
+
+
+class RollUpProcessor(OneMapProcessor):
+    analysis_id = "roll-up"
