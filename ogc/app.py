@@ -26,6 +26,7 @@ from ogc.routers import (
     tiles,
     wmts,
 )
+from ogc.routers.tiles_fastpath import TileCacheFastPath
 from ogc.state import AppState
 
 log = logging.getLogger("onemap.app")
@@ -56,6 +57,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
+    app.add_middleware(TileCacheFastPath)  # outermost: cached public tiles skip the framework
     for module in (
         landing,
         collections,

@@ -18,8 +18,10 @@ from tests.tiles.helpers import decode
 @pytest.fixture
 def cli_env(tile_settings: ServiceSettings, tmp_path: Path) -> dict[str, str]:
     assert tile_settings.database_url
-    return {"ONEMAP_DATABASE_URL": tile_settings.database_url,
-            "ONEMAP_TILE_CACHE_DIR": str(tmp_path / "cache")}
+    return {
+        "ONEMAP_DATABASE_URL": tile_settings.database_url,
+        "ONEMAP_TILE_CACHE_DIR": str(tmp_path / "cache"),
+    }
 
 
 def test_seed_by_adcode_fills_the_cache(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -34,7 +36,8 @@ def test_seed_by_adcode_fills_the_cache(cli_env: dict[str, str], tmp_path: Path)
 def test_export_pmtiles_and_mbtiles_are_readable(cli_env: dict[str, str], tmp_path: Path) -> None:
     pm = tmp_path / "cities.pmtiles"
     result = CliRunner().invoke(
-        cli, ["tiles", "export", "gd-cities", "--format", "pmtiles", "--zoom", "0-6", "-o", str(pm)],
+        cli,
+        ["tiles", "export", "gd-cities", "--format", "pmtiles", "--zoom", "0-6", "-o", str(pm)],
         env=cli_env,
     )
     assert result.exit_code == 0, result.output
@@ -48,17 +51,34 @@ def test_export_pmtiles_and_mbtiles_are_readable(cli_env: dict[str, str], tmp_pa
         assert tile and "gd-cities" in decode(gzip.decompress(tile))
     mb = tmp_path / "cities.mbtiles"
     result = CliRunner().invoke(
-        cli, ["tiles", "export", "gd-cities", "--format", "mbtiles", "--tiles", "png",
-              "--zoom", "5-7", "-o", str(mb)], env=cli_env,
+        cli,
+        [
+            "tiles",
+            "export",
+            "gd-cities",
+            "--format",
+            "mbtiles",
+            "--tiles",
+            "png",
+            "--zoom",
+            "5-7",
+            "-o",
+            str(mb),
+        ],
+        env=cli_env,
     )
     assert result.exit_code == 0, result.output
-    info = json.loads(subprocess.run(["gdalinfo", "-json", str(mb)], capture_output=True,
-                                     text=True, check=True).stdout)
+    info = json.loads(
+        subprocess.run(
+            ["gdalinfo", "-json", str(mb)], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert info["driverShortName"] == "MBTiles" and info["size"][0] > 0
     mvt_mb = tmp_path / "cities-mvt.mbtiles"
     result = CliRunner().invoke(
-        cli, ["tiles", "export", "gd-cities", "--format", "mbtiles", "--zoom", "5-7",
-              "-o", str(mvt_mb)], env=cli_env,
+        cli,
+        ["tiles", "export", "gd-cities", "--format", "mbtiles", "--zoom", "5-7", "-o", str(mvt_mb)],
+        env=cli_env,
     )
     assert result.exit_code == 0, result.output
     ogr = subprocess.run(["ogrinfo", "-ro", "-so", str(mvt_mb)], capture_output=True, text=True)

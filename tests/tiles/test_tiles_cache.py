@@ -1,0 +1,147 @@
+"""The tile cache: fast-path hits, purges by layer, version and bounds, and overviews."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from ogc.routers.tiles_fastpath import TileCacheFastPath
+from tests.tiles.conftest import DENSE_LAYER
+from tests.tiles.helpers import decode, tile_at
+from tiles import grids, mvt, overview
+from tiles.cache import TileCache, TileKey
+
+
+def _call(
+    app: Any, fast: TileCacheFastPath, path: str, etag: bytes | None = None
+) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    headers = [(b"if-none-match", etag)] if etag else []
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "headers": headers,
+        "app": app,
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(fast(scope, receive, send))
+    return sent
+
+
+def test_cache_hits_are_served_before_the_framework(tiles_client: TestClient) -> None:
+    row, col = tile_at("WebMercatorQuad", 9)
+    path = f"/collections/gd-counties/tiles/WebMercatorQuad/9/{row}/{col}"
+    routed = tiles_client.get(path)
+    assert routed.status_code == 200
+
+    async def must_not_be_called(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("a cache hit reached the framework")
+
+    fast = TileCacheFastPath(must_not_be_called)
+    start, body = _call(tiles_client.app, fast, path)
+    headers = dict(start["headers"])
+    assert start["status"] == 200 and body["body"] == routed.content
+    assert headers[b"etag"].decode() == routed.headers["etag"]
+    assert headers[b"content-type"] == b"application/vnd.mapbox-vector-tile"
+    start, _ = _call(tiles_client.app, fast, path, etag=headers[b"etag"])
+    assert start["status"] == 304
+    # A miss falls through to the app.
+    calls: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["path"])
+
+    _call(tiles_client.app, TileCacheFastPath(inner), path.replace("/9/", "/12/"))
+    assert calls
+
+
+def _key(z: int, row: int, col: int, version: int = 1) -> TileKey:
+    return TileKey("demo", version, "WebMercatorQuad", z, row, col, "mvt")
+
+
+def test_purge_by_bounds_removes_only_the_tiles_it_touches(tmp_path: Path) -> None:
+    cache = TileCache(tmp_path)
+    row, col = tile_at("WebMercatorQuad", 8)
+    near, far = _key(8, row, col), _key(8, 10, 10)
+    for key in (near, far):
+        cache.put(key, b"x")
+    removed = cache.purge_bounds("demo", (113.2, 23.0, 113.3, 23.2))
+    assert removed == 1
+    assert cache.get(near) is None and cache.get(far) == b"x"
+
+
+def test_old_versions_are_removed_and_empty_tiles_are_remembered(tmp_path: Path) -> None:
+    cache = TileCache(tmp_path)
+    cache.put(_key(3, 1, 1, version=1), b"old")
+    cache.put(_key(3, 1, 1, version=2), b"")
+    assert cache.remove_other_versions("demo", 2) == 1
+    assert cache.get(_key(3, 1, 1, version=1)) is None
+    assert cache.get(_key(3, 1, 1, version=2)) == b""  # empty, known: 204 without the database
+    cache.purge_layer("demo")
+    assert cache.get(_key(3, 1, 1, version=2)) is None
+
+
+def test_overview_tiles_keep_a_feature_in_every_cell(
+    tiles_client: TestClient, sample_url: str
+) -> None:
+    """The per-level overview of the dense layer answers low zooms without holes."""
+    layer = tiles_client.app.state.onemap.store.current.get(DENSE_LAYER)  # type: ignore[attr-defined]
+
+    async def build() -> None:
+        async with await psycopg.AsyncConnection.connect(sample_url, autocommit=True) as conn:
+            await overview.build_overview(conn, layer, mvt.MERCATOR)
+
+    asyncio.run(build())
+    table = overview.overview_table_name(layer, mvt.MERCATOR)
+    for z in (6, 8, 10):
+        row, col = tile_at("WebMercatorQuad", z)
+        spec = mvt.TileSpec.of("WebMercatorQuad", z, row, col)
+        statement = mvt.compose_tile_sql(layer, mvt.MERCATOR, "mvt", layer.field_names, table)
+        with psycopg.connect(sample_url) as conn:
+            data = conn.execute(statement, spec.params()).fetchone()[0]  # type: ignore[index]
+            points = _points_in(conn, spec)
+        features = decode(bytes(data))[DENSE_LAYER]["features"]
+        assert len(features) <= mvt.CELLS_PER_TILE**2
+        _assert_no_empty_cell(features, points, spec)
+
+
+def _points_in(conn: psycopg.Connection, spec: mvt.TileSpec) -> list[tuple[float, float]]:
+    xmin, ymin, xmax, ymax = spec.bounds
+    return conn.execute(
+        "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(geom, 3857) g "
+        f'FROM onemap_data."{DENSE_LAYER}") s '
+        "WHERE ST_X(g) >= %s AND ST_X(g) < %s AND ST_Y(g) > %s AND ST_Y(g) <= %s",
+        (xmin, xmax, ymin, ymax),
+    ).fetchall()
+
+
+def _assert_no_empty_cell(
+    features: list[dict[str, Any]], points: list[tuple[float, float]], spec: mvt.TileSpec
+) -> None:
+    step = 4096 // mvt.CELLS_PER_TILE
+    served = {
+        (int((x + dx) // step), int((y + dy) // step))
+        for f in features
+        for x, y in [f["geometry"]["coordinates"]]
+        for dx in (-0.5, 0, 0.5)
+        for dy in (-0.5, 0, 0.5)
+    }
+    xmin, _, xmax, ymax = spec.bounds
+    size = (xmax - xmin) / mvt.CELLS_PER_TILE
+    expected = {(int((x - xmin) // size), int((ymax - y) // size)) for x, y in points}
+    assert expected and not expected - served, f"z{spec.z}: {len(expected - served)} empty cells"
+
+
+__all__ = ["grids"]
