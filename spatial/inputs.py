@@ -16,8 +16,11 @@ import shapely
 from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
+from layers.catalog import Layer
+from layers.cql2 import compile_filter
 from layers.errors import InvalidParameter, NotFound
 from layers.features import table_of
+from layers.features.filters import layer_queryables
 from spatial.context import Context
 from spatial.errors import check_geometry_types
 from spatial.geodesy import STORAGE_CRS
@@ -31,6 +34,11 @@ class LayerInput(BaseModel):
     collection: str | None = Field(None, description="Collection (layer) id, e.g. 'gd-counties'")
     adcode: str | None = Field(
         None, pattern=ADCODE_PATTERN, description="Only features inside this admin unit"
+    )
+    filter: str | None = Field(
+        None,
+        description="CQL2 text filter on the collection, e.g. \"kind = 'hospital'\"",
+        examples=["kind = 'hospital'"],
     )
     features: dict[str, Any] | None = Field(
         None, description="Inline GeoJSON FeatureCollection instead of a collection"
@@ -108,7 +116,7 @@ def read_layer(
             frame = frame[frame.intersects(area)]
         return frame
     assert spec.collection is not None
-    return read_collection(ctx, spec.collection, within=area)
+    return read_collection(ctx, spec.collection, within=area, filter=spec.filter)
 
 
 def features_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
@@ -122,8 +130,25 @@ def features_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
     return frame
 
 
+def filter_condition(layer: Layer, text: str | None) -> sql.Composable | None:
+    """A CQL2 text filter compiled against the layer's queryables (values bound)."""
+    if text is None:
+        return None
+    return compile_filter(
+        text,
+        "cql2-text",
+        layer_queryables(layer),
+        geometry_column="geom",
+        storage_srid=layer.storage_srid,
+    )
+
+
 def read_collection(
-    ctx: Context, layer_id: str, *, within: shapely.Geometry | None = None
+    ctx: Context,
+    layer_id: str,
+    *,
+    within: shapely.Geometry | None = None,
+    filter: str | None = None,
 ) -> gpd.GeoDataFrame:
     layer = ctx.layer(layer_id)
     if layer.kind != "vector":
@@ -134,15 +159,17 @@ def read_collection(
     query = sql.SQL("SELECT fid, {columns}{sep} ST_AsBinary(geom) FROM {table}").format(
         columns=columns, sep=sql.SQL(",") if layer.fields else sql.SQL(""), table=table_of(layer)
     )
-    params: list[Any] = []
+    # Values are sql.Literal here, as in the compiled CQL2 filter: no placeholders to mix.
+    conditions: list[sql.Composable] = []
     if within is not None:
-        query += sql.SQL(
-            " WHERE geom && ST_GeomFromWKB(%s, 4490)"
-            " AND ST_Intersects(geom, ST_GeomFromWKB(%s, 4490))"
-        )
-        wkb = shapely.to_wkb(within)
-        params = [wkb, wkb]
-    rows = ctx.connection().execute(query + sql.SQL(" ORDER BY fid"), params).fetchall()
+        area = sql.SQL("ST_GeomFromWKB({}, 4490)").format(sql.Literal(shapely.to_wkb(within)))
+        conditions.append(sql.SQL("geom && {a} AND ST_Intersects(geom, {a})").format(a=area))
+    condition = filter_condition(layer, filter)
+    if condition is not None:
+        conditions.append(condition)
+    if conditions:
+        query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
+    rows = ctx.connection().execute(query + sql.SQL(" ORDER BY fid")).fetchall()
     names = ["fid", *layer.field_names]
     records = [dict(zip(names, row[:-1], strict=True)) for row in rows]
     geoms = shapely.from_wkb([bytes(row[-1]) if row[-1] is not None else None for row in rows])

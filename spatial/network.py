@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
 import geopandas as gpd
 import psycopg
@@ -158,17 +157,22 @@ def route_to_nearest(
     lon: float,
     lat: float,
     within: shapely.Geometry | None = None,
+    condition: sql.Composable | None = None,
 ) -> gpd.GeoDataFrame:
-    """The fastest route from (lon, lat) to the facility reachable soonest."""
+    """The fastest route from (lon, lat) to the facility reachable soonest.
+
+    ``within`` and ``condition`` (a compiled CQL2 filter) choose among the facilities.
+    """
     start, snap_m = nearest_node(conn, net, lon, lat)
-    where = sql.SQL("WHERE ST_Intersects(f.geom, ST_GeomFromWKB(%(area)s, 4490))" if within else "")
-    params: dict[str, Any] = {"area": shapely.to_wkb(within)} if within is not None else {}
-    targets = conn.execute(
-        sql.SQL(_sql("facility_nodes")).format(
-            facilities=table_of(facilities), nodes=net.nodes, where=where
-        ),
-        params,
-    ).fetchall()
+    conditions: list[sql.Composable] = [] if condition is None else [condition]
+    if within is not None:
+        area = sql.Literal(shapely.to_wkb(within))
+        conditions.append(sql.SQL("ST_Intersects(geom, ST_GeomFromWKB({}, 4490))").format(area))
+    where = sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+    statement = sql.SQL(_sql("facility_nodes")).format(
+        facilities=table_of(facilities), nodes=net.nodes, where=where
+    )
+    targets = conn.execute(statement).fetchall()
     if not targets:
         raise InvalidParameter(f"'{facilities.id}' has no facility in the chosen area")
     node_of = {int(r[1]): int(r[0]) for r in reversed(targets)}

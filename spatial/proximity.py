@@ -14,6 +14,7 @@ from psycopg import sql
 from shapely.ops import nearest_points
 
 from layers.catalog import Layer
+from layers.errors import InvalidParameter
 from layers.features import table_of
 from spatial.errors import check_distance_m
 from spatial.geodesy import STORAGE_CRS, geodesic_buffer, geodesic_distances_m
@@ -32,14 +33,21 @@ def nearest_features(frame: gpd.GeoDataFrame, lon: float, lat: float, k: int) ->
     return result
 
 
-def _candidates_sql(layer: Layer, restricted: bool) -> sql.Composed:
+def _candidates_sql(
+    layer: Layer, lon: float, lat: float, n: int, conditions: list[sql.Composable]
+) -> sql.Composed:
     template = (resources.files("spatial") / "sql" / "nearest_candidates.sql").read_text()
     body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
     columns = sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(f.name)) for f in layer.fields)
-    where = sql.SQL(
-        "WHERE ST_Intersects(geom, ST_GeomFromWKB(%(area)s, 4490))" if restricted else ""
+    where = sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+    return sql.SQL(body).format(
+        columns=columns,
+        table=table_of(layer),
+        where=where,
+        lon=sql.Literal(lon),
+        lat=sql.Literal(lat),
+        n=sql.Literal(n),
     )
-    return sql.SQL(body).format(columns=columns, table=table_of(layer), where=where)
 
 
 def lower_bound_m(distance_deg: float, lat: float) -> float:
@@ -58,15 +66,21 @@ def nearest_in_layer(
     lat: float,
     k: int,
     within: shapely.Geometry | None = None,
+    condition: sql.Composable | None = None,
 ) -> gpd.GeoDataFrame:
-    """KNN in PostGIS, re-ranked on the ellipsoid; widened until the answer is proven."""
-    statement = _candidates_sql(layer, within is not None)
-    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    """KNN in PostGIS, re-ranked on the ellipsoid; widened until the answer is proven.
+
+    ``condition`` is an extra SQL condition (a compiled CQL2 filter) on the layer's rows.
+    """
+    conditions: list[sql.Composable] = [] if condition is None else [condition]
     if within is not None:
-        params["area"] = shapely.to_wkb(within)
+        area = sql.Literal(shapely.to_wkb(within))
+        conditions.append(sql.SQL("ST_Intersects(geom, ST_GeomFromWKB({}, 4490))").format(area))
     n = max(4 * k, k + 16)
     while True:
-        rows = conn.execute(statement, params | {"n": n}).fetchall()
+        rows = conn.execute(_candidates_sql(layer, lon, lat, n, conditions)).fetchall()
+        if not rows:
+            raise InvalidParameter(f"'{layer.id}' has no feature matching the inputs")
         distances = sorted(float(r[-2]) for r in rows)
         exhausted = len(rows) < n
         if exhausted or distances[k - 1] <= lower_bound_m(float(rows[-1][-1]), lat):

@@ -12,7 +12,7 @@ from spatial.analyses.common import COUNTIES, LonLat, area_of, geometry_from_geo
 from spatial.context import Context
 from spatial.errors import POLYGONAL
 from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
-from spatial.inputs import LayerInput, read_layer
+from spatial.inputs import LayerInput, filter_condition, read_layer
 from spatial.network import ensure_network, route_to_nearest, service_areas
 from spatial.proximity import nearest_features, nearest_in_layer
 from spatial.registry import Analysis, OutputSpec
@@ -81,7 +81,8 @@ def run_nearest(inputs: NearestInputs, ctx: Context) -> AnalysisResult:
     if spec.collection is not None and ctx.conn is not None:
         layer = ctx.layer(spec.collection)
         within = area_of(ctx, spec.adcode)
-        nearest = nearest_in_layer(ctx.conn, layer, lon, lat, inputs.k, within)
+        condition = filter_condition(layer, spec.filter)
+        nearest = nearest_in_layer(ctx.conn, layer, lon, lat, inputs.k, within, condition)
     else:
         nearest = nearest_features(read_layer(ctx, spec), lon, lat, inputs.k)
     return AnalysisResult(features={"nearest": nearest})
@@ -151,7 +152,13 @@ def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
     facilities = ctx.layer(inputs.facilities.collection)
     lon, lat = inputs.location
     route = route_to_nearest(
-        ctx.connection(), net, facilities, lon, lat, area_of(ctx, inputs.facilities.adcode)
+        ctx.connection(),
+        net,
+        facilities,
+        lon,
+        lat,
+        area_of(ctx, inputs.facilities.adcode),
+        filter_condition(facilities, inputs.facilities.filter),
     )
     return AnalysisResult(features={"route": route})
 

@@ -187,3 +187,42 @@ def test_affected_area_and_overlay_and_roll_up(ctx: Context) -> None:
         "roll-up", ctx, layer={"collection": "synthetic-facilities"}, value_field="fid", how="max"
     )
     assert any(r["level"] == "province" for r in rolled.values["table"])
+
+
+def test_cql2_filters_choose_the_input_features(ctx: Context) -> None:
+    location = [113.2644, 23.1291]
+    hospitals = run(
+        "nearest-facilities",
+        ctx,
+        location=location,
+        k=4,
+        facilities={
+            "collection": "synthetic-facilities",
+            "filter": "kind = 'hospital' AND name LIKE '合成医院%'",
+        },
+    )
+    assert set(hospitals.features["nearest"]["kind"]) == {"hospital"}
+    every = read_layer(
+        ctx, LayerInput(collection="synthetic-facilities", filter="kind = 'hospital'")
+    )
+    assert len(every) == 124
+    expected = sorted(GEOD.inv(*location, p.x, p.y)[2] for p in every.geometry)[:4]
+    assert list(hospitals.features["nearest"]["distance_m"]) == pytest.approx(expected, abs=0.01)
+    with pytest.raises(InvalidParameter):
+        run(
+            "nearest-facilities",
+            ctx,
+            location=location,
+            facilities={"collection": "synthetic-facilities", "filter": "colour = 'red'"},
+        )
+
+
+def test_route_to_a_filtered_facility(ctx: Context) -> None:
+    result = run(
+        "route-to-nearest",
+        ctx,
+        location=list(grid_node(0, 0)),
+        roads={"collection": "test-grid-roads"},
+        facilities={"collection": "test-grid-hospitals", "filter": "name = 'corner'"},
+    )
+    assert result.features["route"]["facility_fid"].iloc[0] >= 1
