@@ -27,6 +27,7 @@ SCHEMA = "onemap_net"
 DEFAULT_SPEED_KMH = 40.0
 MAX_SNAP_M = 5_000.0  # a start farther than this from any road is almost surely a mistake
 MAX_MINUTES = 180.0
+HULL_RATIO = 0.3  # concave hull: 0 hugs the reached nodes, 1 is the convex hull
 
 
 def _sql(name: str) -> str:
@@ -129,25 +130,25 @@ def service_areas(
         geometry=shapely.points([(r[2], r[3]) for r in rows]) if rows else [],
         crs=STORAGE_CRS,
     )
-    polygons = conn.execute(
-        sql.SQL(_sql("service_area")).format(edges=net.edges),
-        {
-            "nodes": list(nodes["node"]),
-            "costs": list(nodes["seconds"]),
-            "bands": [b * 60 for b in bands],
-        },
-    ).fetchall()
     areas = gpd.GeoDataFrame(
         {
-            "minutes": [r[0] / 60 for r in polygons],
-            "edges": [int(r[2]) for r in polygons],
+            "minutes": bands,
+            "nodes": [int((nodes["seconds"] <= b * 60).sum()) for b in bands],
             "start_node": start,
             "snap_m": snap_m,
         },
-        geometry=shapely.from_wkb([bytes(r[1]) for r in polygons]),
+        geometry=[_band_polygon(nodes, b * 60) for b in bands],
         crs=STORAGE_CRS,
     )
     return areas, nodes
+
+
+def _band_polygon(nodes: gpd.GeoDataFrame, seconds: float) -> shapely.Geometry:
+    """The concave hull (GEOS) of the nodes reached within ``seconds``."""
+    reached = nodes.geometry.values._data[nodes["seconds"].to_numpy() <= seconds]
+    if len(reached) < 3:
+        return shapely.Polygon()
+    return shapely.concave_hull(shapely.multipoints(reached), ratio=HULL_RATIO)
 
 
 def route_to_nearest(

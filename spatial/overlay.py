@@ -68,12 +68,10 @@ def overlay_areas(
             raise InvalidParameter(f"{what} have no field '{name}'; fields: {list(frame.columns)}")
     parcel_geoms = _prepare(parcels, "the parcel layer")
     unit_geoms = _prepare(units, "the unit layer")
-    pieces, piece_unit = _pieces(unit_geoms)
-    piece_idx, parcel_idx = shapely.STRtree(parcel_geoms).query(pieces, predicate="intersects")
-    areas = _pair_areas(pieces[piece_idx], parcel_geoms[parcel_idx])
+    unit_idx, parcel_idx, areas = _unit_parcel_areas(unit_geoms, parcel_geoms)
     table = pd.DataFrame(
         {
-            "unit": units[unit_field].to_numpy()[piece_unit[piece_idx]],
+            "unit": units[unit_field].to_numpy()[unit_idx],
             "class": parcels[class_field].to_numpy()[parcel_idx],
             "area_km2": areas / 1e6,
         }
@@ -98,10 +96,30 @@ def _pieces(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArr
     return array, np.array(owner, dtype=np.intp)
 
 
-def _pair_areas(pieces: NDArray[np.object_], parcels: NDArray[np.object_]) -> NDArray[np.float64]:
-    inside = shapely.contains_properly(pieces, parcels)
-    areas = np.empty(len(parcels))
-    areas[inside] = shapely.area(parcels[inside])
-    cut = ~inside
-    areas[cut] = shapely.area(shapely.intersection(pieces[cut], parcels[cut]))
-    return areas
+def _unit_parcel_areas(
+    unit_geoms: NDArray[np.object_], parcel_geoms: NDArray[np.object_]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """(unit, parcel, m²) of every overlap.
+
+    A parcel properly inside its unit (prepared test) counts its own area once, even when it
+    straddles a seam between pieces; only parcels on a unit's boundary are intersected, and
+    then with the small pieces rather than the whole unit.
+    """
+    pieces, piece_unit = _pieces(unit_geoms)
+    piece_idx, parcel_idx = shapely.STRtree(parcel_geoms).query(pieces, predicate="intersects")
+    pair_unit = piece_unit[piece_idx]
+    _keys, first, inverse = np.unique(
+        pair_unit * len(parcel_geoms) + parcel_idx, return_index=True, return_inverse=True
+    )
+    shapely.prepare(unit_geoms)
+    whole = shapely.contains_properly(unit_geoms[pair_unit[first]], parcel_geoms[parcel_idx[first]])
+    cut = ~whole[inverse]
+    whole_parcels = parcel_idx[first][whole]
+    cut_areas = shapely.area(
+        shapely.intersection(pieces[piece_idx[cut]], parcel_geoms[parcel_idx[cut]])
+    )
+    return (
+        np.concatenate([pair_unit[first][whole], pair_unit[cut]]),
+        np.concatenate([whole_parcels, parcel_idx[cut]]),
+        np.concatenate([shapely.area(parcel_geoms[whole_parcels]), cut_areas]),
+    )
