@@ -112,8 +112,8 @@ def read_layer(
         frame = features_frame(spec.features)
         if geometry is not None:
             check_geometry_types("inline features", frame.geom_type.unique(), geometry)
-        if area is not None:
-            frame = frame[frame.intersects(area)]
+        if area is not None:  # interiors must meet: a neighbour touching the edge is out
+            frame = frame[shapely.relate_pattern(frame.geometry.values._data, area, "T********")]
         return frame
     assert spec.collection is not None
     return read_collection(ctx, spec.collection, within=area, filter=spec.filter)
@@ -163,7 +163,11 @@ def read_collection(
     conditions: list[sql.Composable] = []
     if within is not None:
         area = sql.SQL("ST_GeomFromWKB({}, 4490)").format(sql.Literal(shapely.to_wkb(within)))
-        conditions.append(sql.SQL("geom && {a} AND ST_Intersects(geom, {a})").format(a=area))
+        conditions.append(
+            sql.SQL(
+                "geom && {a} AND ST_Intersects(geom, {a}) AND NOT ST_Touches(geom, {a})"
+            ).format(a=area)
+        )
     condition = filter_condition(layer, filter)
     if condition is not None:
         conditions.append(condition)

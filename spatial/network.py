@@ -168,7 +168,12 @@ def route_to_nearest(
     conditions: list[sql.Composable] = [] if condition is None else [condition]
     if within is not None:
         area = sql.Literal(shapely.to_wkb(within))
-        conditions.append(sql.SQL("ST_Intersects(geom, ST_GeomFromWKB({}, 4490))").format(area))
+        conditions.append(
+            sql.SQL(
+                "ST_Intersects(geom, ST_GeomFromWKB({a}, 4490))"
+                " AND NOT ST_Touches(geom, ST_GeomFromWKB({a}, 4490))"
+            ).format(a=area)
+        )
     where = sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
     statement = sql.SQL(_sql("facility_nodes")).format(
         facilities=table_of(facilities), nodes=net.nodes, where=where

@@ -75,7 +75,12 @@ def nearest_in_layer(
     conditions: list[sql.Composable] = [] if condition is None else [condition]
     if within is not None:
         area = sql.Literal(shapely.to_wkb(within))
-        conditions.append(sql.SQL("ST_Intersects(geom, ST_GeomFromWKB({}, 4490))").format(area))
+        conditions.append(
+            sql.SQL(
+                "ST_Intersects(geom, ST_GeomFromWKB({a}, 4490))"
+                " AND NOT ST_Touches(geom, ST_GeomFromWKB({a}, 4490))"
+            ).format(a=area)
+        )
     n = max(4 * k, k + 16)
     while True:
         rows = conn.execute(_candidates_sql(layer, lon, lat, n, conditions)).fetchall()

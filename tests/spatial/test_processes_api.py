@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,11 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 from rasterio.io import MemoryFile
 
+from ingest.pipeline import IngestOptions, ingest_file
+from layers.catalog_write import LayerMeta
+
 GEOD = Geod(ellps="GRS80")
+DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
 PROCESSES_CORE = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core"
 
 
@@ -208,3 +213,38 @@ def test_result_published_as_a_layer_with_lineage(client: TestClient) -> None:
     assert {"layer": "synthetic-factories", "version": 1} in derived["inputs"]
     items = client.get("/collections/result-water-violations/items?limit=1000").json()
     assert items["numberMatched"] == len(response.json()["features"])
+
+
+def test_zonal_statistics_of_a_published_raster_layer(
+    client: TestClient, sample_url: str, tmp_path: Path
+) -> None:
+    """A raster layer id resolves to its version's COG through the catalog."""
+    meta = LayerMeta(
+        id="test-dem", title_zh="高程", title_en="DEM", level="province", adcode="440000"
+    )
+    ingest_file(sample_url, DEM, meta, IngestOptions(who="spatial-tests", raster_dir=tmp_path))
+    deadline = time.monotonic() + 10
+    while client.get("/collections/test-dem").status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    body = {
+        "inputs": {
+            "raster": {"collection": "test-dem"},
+            "zones": {"collection": "gd-counties", "adcode": "440100"},
+        }
+    }
+    by_layer = client.post("/processes/zonal-statistics/execution", json=body)
+    assert by_layer.status_code == 200, by_layer.text
+    body["inputs"]["raster"] = {"path": str(DEM)}  # the bundled file itself (an allowed root)
+    by_path = client.post("/processes/zonal-statistics/execution", json=body).json()
+    means = [f["properties"]["mean"] for f in by_layer.json()["features"]]
+    assert len(means) == 11  # Guangzhou's districts
+    assert means == pytest.approx([f["properties"]["mean"] for f in by_path["features"]], rel=1e-4)
+
+
+def test_raster_paths_outside_the_data_roots_are_refused(client: TestClient) -> None:
+    response = client.post(
+        "/processes/terrain/execution", json={"inputs": {"dem": {"path": "/etc/passwd"}}}
+    )
+    assert response.status_code == 400
+    assert "not allowed" in response.json()["detail"]
