@@ -82,9 +82,18 @@ def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | No
                 nodes=network.nodes,
                 source=table_of(layer),
                 speed=_speed_expression(layer, speed_field),
+                layer=sql.Literal(layer.id),
             )
         )
+        _drop_stale_networks(conn, layer.id, edges_name, nodes_name)
     return network
+
+
+def _drop_stale_networks(conn: psycopg.Connection, layer_id: str, edges: str, nodes: str) -> None:
+    """A new version of the road layer replaces the network of the previous one."""
+    params = {"layer": layer_id, "edges": edges, "nodes": nodes}
+    for (name,) in conn.execute(_sql("stale_networks"), params).fetchall():
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, name)))
 
 
 def _speed_expression(layer: Layer, speed_field: str | None) -> sql.Composable:

@@ -28,3 +28,7 @@ CREATE UNIQUE INDEX ON {nodes} (id);
 CREATE INDEX ON {nodes} USING gist (geom);
 ANALYZE {edges};
 ANALYZE {nodes};
+
+-- Which layer this network belongs to, so the networks of its older versions can be dropped.
+COMMENT ON TABLE {edges} IS {layer};
+COMMENT ON TABLE {nodes} IS {layer};

@@ -226,3 +226,26 @@ def test_route_to_a_filtered_facility(ctx: Context) -> None:
         facilities={"collection": "test-grid-hospitals", "filter": "name = 'corner'"},
     )
     assert result.features["route"]["facility_fid"].iloc[0] >= 1
+
+
+def test_a_new_road_version_gets_a_new_network(spatial_url: str) -> None:
+    from spatial.network import ensure_network, network_names
+    from tests.spatial.conftest import grid_roads, publish_frame
+
+    publish_frame(spatial_url, "test-roads-versions", grid_roads().head(10))
+    with Context.open(spatial_url) as first:
+        ensure_network(first.connection(), first.layer("test-roads-versions"), None)
+        old = network_names(first.layer("test-roads-versions"))
+    publish_frame(spatial_url, "test-roads-versions", grid_roads().head(20))
+    with Context.open(spatial_url) as second:
+        layer = second.layer("test-roads-versions")
+        assert layer.version == 2
+        ensure_network(second.connection(), layer, None)
+        tables = {
+            r[0]
+            for r in second.connection()
+            .execute("SELECT tablename FROM pg_tables WHERE schemaname = 'onemap_net'")
+            .fetchall()
+        }
+    assert set(network_names(layer)) <= tables
+    assert not set(old) & tables
