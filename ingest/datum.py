@@ -122,6 +122,7 @@ class TransformPlan:
     description: str  # for lineage: the PROJ pipeline or the operator's parameter set
     ballpark: bool  # True when the result may be tens of metres off
     warnings: list[str] = field(default_factory=list)
+    identity: bool = False  # coordinates pass unchanged (e.g. CGCS2000 or a null shift)
 
 
 def load_datum_shifts(path: Path) -> tuple[DatumShift, ...]:
@@ -165,6 +166,7 @@ def plan_transformation(
             "null shift WGS 84 -> CGCS2000 (the two agree to "
             f"under 1 m, accepted without parameters): {plan.description}",
             False,
+            identity=plan.identity,
         )
     if not plan.ballpark:
         return plan
@@ -181,6 +183,8 @@ def plan_transformation(
 
 def transform_geometries(plan: TransformPlan, geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     """Apply ``plan`` to an array of shapely geometries; Z values pass through unchanged."""
+    if plan.identity:
+        return geoms
 
     def apply(coords: Coords) -> Coords:
         lon, lat = plan.transform(coords[:, 0], coords[:, 1])
@@ -245,7 +249,10 @@ def _proj_plan(source_crs: CRS) -> TransformPlan:
     transformer = Transformer.from_crs(source_crs, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
     ballpark = "ballpark" in transformer.description.lower()
     description = f"PROJ: {transformer.description} [{transformer.definition}]"
-    return TransformPlan(_transformer_function(transformer), description, ballpark)
+    identity = transformer.definition.split(" ")[0] == "proj=noop"
+    return TransformPlan(
+        _transformer_function(transformer), description, ballpark, identity=identity
+    )
 
 
 def _configured_plan(source_crs: CRS, shift: DatumShift, notes: list[str]) -> TransformPlan:

@@ -11,8 +11,6 @@ from pyproj import CRS, Transformer
 
 GeometryArray = NDArray[np.object_]
 
-_MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
-
 
 @dataclass
 class RepairCounts:
@@ -23,6 +21,9 @@ class RepairCounts:
     promoted_to_multi: int = 0
     dropped_z: int = 0
     geometry_types: set[str] = field(default_factory=set)
+
+    def changed(self) -> int:
+        return self.made_valid + self.promoted_to_multi + self.dropped_z
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -71,25 +72,36 @@ def target_geometry_type(declared: str | None, keep_z: bool = False) -> str:
     return "Geometry" + z
 
 
-def clean(
-    geoms: GeometryArray, counts: RepairCounts, target: str, *, keep_z: bool = False
-) -> GeometryArray:
-    """Repair one batch: drop Z unless kept, make valid, promote to the target type."""
-    geoms = np.asarray(geoms, dtype=object)
-    if not keep_z:
-        has_z = shapely.has_z(geoms)
-        counts.dropped_z += int(has_z.sum())
-        if has_z.any():
-            geoms[has_z] = shapely.force_2d(geoms[has_z])
+def repair(geoms: GeometryArray, counts: RepairCounts, *, keep_z: bool = False) -> GeometryArray:
+    """Drop Z unless kept and make invalid geometries valid.
+
+    Returns the very same array when nothing needed changing, so the caller can send
+    the source WKB on untouched.
+    """
+    has_z = np.zeros(len(geoms), dtype=bool) if keep_z else shapely.has_z(geoms)
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    if invalid.any():
-        counts.made_valid += int(invalid.sum())
-        geoms[invalid] = shapely.make_valid(geoms[invalid])
-        geoms[invalid] = _keep_dominant_dimension(geoms[invalid])
-    if target.startswith(("Multi", "Geometry")):
-        geoms = promote_to_multi(geoms, counts)
-    counts.geometry_types.update(g.geom_type for g in geoms if g is not None)
+    if not has_z.any() and not invalid.any():
+        return geoms
+    geoms = geoms.copy()
+    counts.dropped_z += int(has_z.sum())
+    geoms[has_z] = shapely.force_2d(geoms[has_z])
+    counts.made_valid += int(invalid.sum())
+    geoms[invalid] = _keep_dominant_dimension(shapely.make_valid(geoms[invalid]))
     return geoms
+
+
+def promotion_mask(type_ids: NDArray[np.int32], target: str) -> NDArray[np.bool_]:
+    """Which geometries are single parts to store as multi (only for multi/generic columns)."""
+    if not target.startswith(("Multi", "Geometry")):
+        return np.zeros(len(type_ids), dtype=bool)
+    return np.isin(type_ids, [0, 1, 3])
+
+
+def stored_type_names(type_ids: NDArray[np.int32], promoted: NDArray[np.bool_]) -> set[str]:
+    """Geometry type names after promotion (shapely ids: Point 0→4, Line 1→5, Polygon 3→6)."""
+    multi_of = np.array([4, 5, 2, 6, 4, 5, 6, 7])
+    stored = np.where(promoted, multi_of[np.clip(type_ids, 0, 7)], type_ids)
+    return {_TYPE_NAMES[int(i)] for i in np.unique(stored) if int(i) in _TYPE_NAMES}
 
 
 def empty_mask(geoms: GeometryArray) -> NDArray[np.bool_]:
@@ -108,12 +120,12 @@ def _keep_dominant_dimension(geoms: GeometryArray) -> GeometryArray:
     return out
 
 
-def promote_to_multi(geoms: GeometryArray, counts: RepairCounts) -> GeometryArray:
-    types = shapely.get_type_id(geoms)
-    single = np.isin(types, [0, 1, 3])  # Point, LineString, Polygon
-    counts.promoted_to_multi += int(single.sum())
-    out = geoms.copy()
-    for i in np.flatnonzero(single):
-        geom = geoms[i]
-        out[i] = getattr(shapely, _MULTI[geom.geom_type])([geom])
-    return out
+_TYPE_NAMES = {
+    0: "Point",
+    1: "LineString",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ADCODE_FIELD_NAMES = (
     "adcode",
@@ -48,11 +49,12 @@ class AdminScope:
     prefix: str | None = None
     seen: int = 0
 
-    def add(self, frame: pd.DataFrame) -> None:
-        column = adcode_column(frame.columns)
+    def add(self, table: pa.RecordBatch) -> None:
+        column = adcode_column(table.schema.names)
         if column is None:
             return
-        for value in frame[column].dropna().astype(str).str.strip().str[:6].unique():
+        distinct = pc.unique(table.column(column).drop_null()).to_pylist()
+        for value in {str(v).strip()[:6] for v in distinct}:
             if len(value) == 6 and value.isdigit():
                 self.seen += 1
                 self.prefix = value if self.prefix is None else _common_prefix(self.prefix, value)

@@ -16,16 +16,25 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import shapely
 
+from ingest.copytext import promote_hex, wkb_hex
 from ingest.formats import PreparedSource, prepare_source
-from ingest.geometry import RepairCounts, clean, empty_mask, target_geometry_type
+from ingest.geometry import (
+    RepairCounts,
+    empty_mask,
+    promotion_mask,
+    repair,
+    stored_type_names,
+    target_geometry_type,
+)
 from ingest.infer import AdminScope
 from ingest.lineage import RunRecord, record_run
 from ingest.options import IngestOptions, IngestResult
 from ingest.publish import LayerMeta, VersionWriter, publish_version
 from ingest.publish_raster import publish_raster
 from ingest.schema import describe_fields
-from ingest.source import read_batches
+from ingest.source import Batch, prefetched, read_batches
 from ingest.understand import Understanding, understand_vector
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
@@ -198,35 +207,40 @@ class VectorLoad:
         return self._writer
 
     def run(self) -> None:
-        for frame in read_batches(self.source):
+        for batch in prefetched(read_batches(self.source)):
             if self._writer is None:
                 self._writer = VersionWriter(
                     self.conn,
                     self.meta.id,
-                    describe_fields(frame),
+                    describe_fields(batch.table.schema),
                     self.target_type,
                     STORAGE_SRID,
                     expect_new=self.options.expect_new,
                 )
-            self._write_batch(frame)
+            self._write_batch(batch)
         if self.writer.stats.feature_count == 0:
             raise IngestError(
                 f"{self.source.path.name}: every geometry is empty; nothing to publish"
             )
         self.writer.finish(set(self.repairs.geometry_types))
 
-    def _write_batch(self, frame: object) -> None:
-        import geopandas as gpd
-
-        assert isinstance(frame, gpd.GeoDataFrame)
-        self.features_in += len(frame)
-        self.scope.add(frame)
-        raw = np.asarray(frame.geometry.values, dtype=object)
-        keep = ~empty_mask(raw)
+    def _write_batch(self, batch: Batch) -> None:
+        self.features_in += len(batch)
+        self.scope.add(batch.table)
+        keep = ~empty_mask(batch.geoms)
         self.repairs.dropped_empty += int((~keep).sum())
-        geoms = self.understanding.to_storage(raw[keep])
-        geoms = clean(geoms, self.repairs, self.target_type, keep_z=self.options.keep_z)
-        self.writer.write(frame[keep], geoms)
+        batch = batch.filter(keep)
+        geoms = self.understanding.to_storage(batch.geoms)
+        geoms = repair(geoms, self.repairs, keep_z=self.options.keep_z)
+        # Untouched geometries go to PostGIS as the source WKB, never re-encoded.
+        hexed = wkb_hex(batch.wkb if geoms is batch.geoms else shapely.to_wkb(geoms))
+        type_ids = shapely.get_type_id(geoms)
+        promote = promotion_mask(type_ids, self.target_type)
+        if promote.any():
+            self.repairs.promoted_to_multi += int(promote.sum())
+            hexed = promote_hex(hexed, np.where(promote, type_ids, -1))
+        self.repairs.geometry_types |= stored_type_names(type_ids, promote)
+        self.writer.write(batch.table, hexed, geoms)
         if self.options.progress:
             self.options.progress(self.features_in, self.source.feature_count)
 

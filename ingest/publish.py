@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import psycopg
+import pyarrow as pa
 import shapely
 from psycopg import sql
 
+from ingest.copytext import payload, text_column
 from ingest.geometry import GeometryArray
 from ingest.schema import SQL_TYPES
 from layers.catalog import FieldInfo
@@ -98,17 +99,15 @@ class VersionWriter:
             )
         )
 
-    def write(self, frame: pd.DataFrame, geoms: GeometryArray) -> None:
-        """COPY one batch (attribute frame in field order, geometries in storage CRS)."""
+    def write(self, table: pa.RecordBatch, geometry_hex: pa.Array, geoms: GeometryArray) -> None:
+        """COPY one batch: attribute columns plus the geometries as hex WKB."""
         names = [sql.Identifier(f.name) for f in self.fields] + [sql.Identifier("geom")]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self._table, sql.SQL(", ").join(names)
         )
-        hexes = shapely.to_wkb(shapely.set_srid(geoms, self.srid), hex=True, include_srid=True)
-        columns = [_column_values(frame[f.source_name], f.type) for f in self.fields]
+        columns = [text_column(table.column(f.source_name), f.type) for f in self.fields]
         with self.conn.cursor().copy(statement) as copy:
-            for i, geom_hex in enumerate(hexes):
-                copy.write_row([col[i] for col in columns] + [geom_hex])
+            copy.write(payload([*columns, geometry_hex]))
         self.stats.feature_count += len(geoms)
         self.stats.add_bounds(geoms)
 
@@ -130,13 +129,6 @@ class VersionWriter:
             )
         )
         self.geometry_type = geometry_type
-
-
-def _column_values(series: pd.Series, kind: str) -> list[Any]:
-    values = series.astype(object).where(series.notna(), None).tolist()
-    if kind == "timestamp":
-        return [v.isoformat() if v is not None else None for v in values]
-    return values
 
 
 def publish_version(

@@ -11,8 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from layers.catalog import FieldInfo
 
@@ -49,36 +48,26 @@ def unique_names(names: Iterable[str]) -> list[str]:
     return result
 
 
-def field_type(series: pd.Series) -> str:
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
+def field_type(arrow_type: pa.DataType) -> str:
+    """The catalog type of an Arrow column (anything exotic is kept as text)."""
+    if pa.types.is_boolean(arrow_type):
         return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
+    if pa.types.is_integer(arrow_type):
         return "integer"
-    if pd.api.types.is_float_dtype(dtype):
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return "number"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
+    if pa.types.is_timestamp(arrow_type):
         return "timestamp"
-    if dtype == np.dtype("O") and _all_dates(series):
+    if pa.types.is_date(arrow_type):
         return "date"
     return "string"
 
 
-def _all_dates(series: pd.Series) -> bool:
-    import datetime as dt
-
-    values = series.dropna()
-    return len(values) > 0 and all(
-        isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values[:100]
-    )
-
-
-def describe_fields(frame: pd.DataFrame, titles: dict[str, str] | None = None) -> list[FieldInfo]:
-    """The field schema of a frame's attribute columns (geometry excluded)."""
-    titles = titles or {}
-    columns = [c for c in frame.columns if c != "geometry"]
+def describe_fields(schema: pa.Schema) -> list[FieldInfo]:
+    """The field schema of a batch's attribute columns (geometry already removed)."""
+    columns = list(schema.names)
     names = unique_names(normalise_name(c, i + 1) for i, c in enumerate(columns))
     return [
-        FieldInfo(name=n, type=field_type(frame[c]), source_name=c, title=titles.get(c, c))
+        FieldInfo(name=n, type=field_type(schema.field(c).type), source_name=c, title=c)
         for n, c in zip(names, columns, strict=True)
     ]

@@ -6,10 +6,16 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Queue
+from threading import Thread
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
+import pyarrow as pa
 import pyogrio
+import pyogrio.raw
+import shapely
+from numpy.typing import NDArray
 from pyproj import CRS
 
 from layers.errors import IngestError
@@ -85,26 +91,80 @@ def _bounds(values: Any) -> tuple[float, float, float, float] | None:
     return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
 
 
-def read_batches(source: VectorSource, batch_size: int = BATCH_SIZE) -> Iterator[gpd.GeoDataFrame]:
-    """Yield the features ``batch_size`` at a time, in source order."""
-    for offset in range(0, max(source.feature_count, 1), batch_size):
+@dataclass(frozen=True)
+class Batch:
+    """Attributes (Arrow), source WKB and geometries of consecutive features."""
+
+    table: pa.RecordBatch
+    wkb: pa.Array
+    geoms: NDArray[np.object_]
+
+    def filter(self, keep: NDArray[np.bool_]) -> Batch:
+        if keep.all():
+            return self
+        mask = pa.array(keep)
+        return Batch(self.table.filter(mask), self.wkb.filter(mask), self.geoms[keep])
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+
+def read_batches(source: VectorSource, batch_size: int = BATCH_SIZE) -> Iterator[Batch]:
+    """Stream the features ``batch_size`` at a time through GDAL's Arrow interface.
+
+    One reader over the whole file (no re-opening per batch), so memory stays at a
+    batch or two whatever the file size.
+    """
+    try:
+        with pyogrio.raw.open_arrow(
+            source.path,
+            layer=source.layer,
+            encoding=source.encoding,
+            batch_size=batch_size,
+            use_pyarrow=True,
+            **source.open_options,
+        ) as (meta, reader):
+            geometry_name = meta.get("geometry_name") or "wkb_geometry"
+            for record_batch in reader:
+                yield _to_batch(record_batch, geometry_name)
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(
+            f"{source.path.name}: reading features failed ({exc}); "
+            "the file may be truncated or corrupt"
+        ) from exc
+
+
+def _to_batch(record_batch: pa.RecordBatch, geometry_name: str) -> Batch:
+    names = record_batch.schema.names
+    geometry_index = names.index(geometry_name) if geometry_name in names else len(names) - 1
+    wkb = record_batch.column(geometry_index)
+    attributes = record_batch.drop_columns([names[geometry_index]])
+    return Batch(attributes, wkb, shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)))
+
+
+def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """Read the next batches in a thread while the current one is cleaned and copied.
+
+    GDAL, Arrow and shapely release the GIL, so reading overlaps with writing.
+    """
+    queue: Queue[Batch | BaseException | None] = Queue(maxsize=depth)
+
+    def produce() -> None:
         try:
-            frame = pyogrio.read_dataframe(
-                source.path,
-                layer=source.layer,
-                encoding=source.encoding,
-                skip_features=offset,
-                max_features=batch_size,
-                **source.open_options,
-            )
-        except Exception as exc:
-            raise IngestError(
-                f"{source.path.name}: reading features {offset}..{offset + batch_size} failed "
-                f"({exc}); the file may be truncated or corrupt"
-            ) from exc
-        if len(frame) == 0:
-            return
-        yield frame
+            for batch in batches:
+                queue.put(batch)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put(exc)
+        else:
+            queue.put(None)
+
+    Thread(target=produce, name="ingest-reader", daemon=True).start()
+    while (item := queue.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
