@@ -60,15 +60,17 @@ class TileCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._prefix = str(self.root) + os.sep
 
     def path(self, key: TileKey) -> Path:
         return self.root / key.relative_path()
 
     def get(self, key: TileKey) -> bytes | None:
         """The cached bytes (b"" for an empty tile), or None when not cached."""
+        # Plain string path and unbuffered read: this is the cache-hit hot path.
         try:
-            with open(self.path(key), "rb") as handle:
-                return handle.read()
+            with open(self._prefix + key.relative_path(), "rb", buffering=0) as handle:
+                return handle.readall()
         except (FileNotFoundError, NotADirectoryError):
             return None
 

@@ -111,6 +111,7 @@ class TileSpec:
             "ymax": ymax,
             "cell": cell,
             "tolerance": cell / (2 * CELL_PX),  # half a pixel: invisible, drops most vertices
+            "pixel": cell / CELL_PX,
             "west": west,
             "south": south,
             "east": east,
@@ -207,6 +208,30 @@ def shape(layer: Layer, geom: sql.Composable) -> sql.Composable:
     return sql.SQL("ST_Simplify({}, %(tolerance)s, true)").format(geom)
 
 
+ENVELOPE = sql.SQL("ST_MakeEnvelope(%(xmin)s, %(ymin)s, %(xmax)s, %(ymax)s)")
+
+
+def mvt_geom(layer: Layer, grid_geom: sql.Composable, extent: int, buffer: int) -> sql.Composable:
+    """The tile geometry; a polygon or line too small to survive the tile grid becomes a
+    one-pixel square or dash at its centre, so small features never leave holes."""
+    clipped = sql.SQL("ST_AsMVTGeom({}, {}, {}, {}, true)")
+    main = clipped.format(
+        shape(layer, grid_geom), ENVELOPE, sql.Literal(extent), sql.Literal(buffer)
+    )
+    geometry = (layer.geometry_type or "").upper()
+    centre = sql.SQL("ST_Centroid({})").format(grid_geom)
+    if "POLYGON" in geometry:
+        stand_in = sql.SQL("ST_Expand({}, %(pixel)s / 2)").format(centre)
+    elif "LINE" in geometry:
+        stand_in = sql.SQL(
+            "ST_MakeLine(ST_Translate({c}, -%(pixel)s / 2, 0), ST_Translate({c}, %(pixel)s / 2, 0))"
+        ).format(c=centre)
+    else:
+        return main
+    fallback = clipped.format(stand_in, ENVELOPE, sql.Literal(extent), sql.Literal(buffer))
+    return sql.SQL("COALESCE({}, {})").format(main, fallback)
+
+
 def _columns(alias: str, names: Sequence[str]) -> sql.Composable:
     return sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(alias, name)) for name in names)
 
@@ -288,9 +313,7 @@ def _compose(key: TileSqlKey, layer: Layer) -> str:
         columns = _render_columns(alias, label, grid_geom, extent)
     common = {
         "aggregate": aggregate,
-        "shape": shape(layer, grid_geom),
-        "extent": sql.Literal(extent),
-        "buffer": sql.Literal(buffer),
+        "mvt_geom": mvt_geom(layer, grid_geom, extent, buffer),
         "columns": columns,
     }
     if key.overview_table is not None:

@@ -7,11 +7,13 @@ a tile-cache hit costs a fraction of an uncached request. Everything else — mi
 strings, HEAD/GET with unknown layers, layers that are not public (access checks live in
 ``LayerDep``), errors — falls through to the normal routes, which produce the same bytes and
 headers. The ETag comes from the key, so revalidations are answered 304 without reading.
+The hottest tiles are also kept in memory (``HotTiles``), dropped on every catalog change.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -34,17 +36,21 @@ ROUTES = (
     (re.compile(rf"^/wmts/1\.0\.0/(?P<layer>{_NAME})/default/{_TILE}\.png$"), "png", True),
     (re.compile(rf"^/wmts/1\.0\.0/(?P<layer>{_NAME})/default/{_TILE}\.(?:pbf|mvt)$"), "mvt", True),
 )
+MEMORY_BYTES = 64 * 2**20  # per worker process
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
 
 class TileCacheFastPath:
     """Serve cached public tiles straight from disk; pass everything else on."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, memory_bytes: int = MEMORY_BYTES) -> None:
         self.app = app
         self._cache: TileCache | None = None
         self._control = b""
         self._cors = False
+        self._hot = HotTiles(memory_bytes)
+        self._generation = -1
+        self._styles: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -69,12 +75,17 @@ class TileCacheFastPath:
         store = getattr(state, "store", None)
         if store is None or not store.loaded:
             return None
+        if store.generation != self._generation:
+            # Any catalog change (publish, rollback, restyle, later edits): forget hot tiles.
+            self._hot.clear()
+            self._styles.clear()
+            self._generation = store.generation
         layer = store.current.layers.get(found["layer"])
         if layer is None or layer.access_level != "public":
             return None
         if fmt == "mvt" and layer.kind != "vector":
             return None
-        style = style_of(layer).version if fmt == "png" else NO_STYLE
+        style = self._style_version(layer) if fmt == "png" else NO_STYLE
         z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
         key = TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
         return state, layer, key, for_wmts
@@ -90,9 +101,13 @@ class TileCacheFastPath:
         if _header(scope, b"if-none-match") == etag:
             await _respond(send, 304, headers, b"")
             return True
-        data = cache.get(key)
+        path = key.relative_path()
+        data = self._hot.get(path)
         if data is None:
-            return False
+            data = cache.get(key)
+            if data is None:
+                return False
+            self._hot.put(path, data)
         if not data:
             if for_wmts:
                 return False  # WMTS answers empty PNG tiles with an image; let the route do it
@@ -104,6 +119,12 @@ class TileCacheFastPath:
         await _respond(send, 200, headers, body)
         return True
 
+    def _style_version(self, layer: Layer) -> str:
+        version = self._styles.get(layer.id)
+        if version is None:
+            version = self._styles[layer.id] = style_of(layer).version
+        return version
+
     def _cache_for(self, state: Any) -> TileCache:
         if self._cache is None:
             settings = state.settings
@@ -112,6 +133,38 @@ class TileCacheFastPath:
             self._control = (f"public, max-age={age}" if age > 0 else "public, no-cache").encode()
             self._cors = settings.cors_origins.strip() == "*"
         return self._cache
+
+
+class HotTiles:
+    """The most recently served tiles of this process, bounded in bytes (LRU).
+
+    Keys are cache keys (layer version included) and the whole memory is dropped on every
+    catalog change, so it can never serve a tile the disk cache would not.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.size = 0
+        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, path: str) -> bytes | None:
+        data = self._tiles.get(path)
+        if data is not None:
+            self._tiles.move_to_end(path)
+        return data
+
+    def put(self, path: str, data: bytes) -> None:
+        if len(data) > self.capacity // 16 or path in self._tiles:
+            return
+        self._tiles[path] = data
+        self.size += len(data)
+        while self.size > self.capacity:
+            _, dropped = self._tiles.popitem(last=False)
+            self.size -= len(dropped)
+
+    def clear(self) -> None:
+        self._tiles.clear()
+        self.size = 0
 
 
 def _route(path: str) -> tuple[re.Match[str], str, bool] | None:

@@ -142,3 +142,33 @@ def test_dense_points_are_thinned_without_holes(tiles_client: TestClient, sample
 def _cell(coords: list[float]) -> tuple[int, int]:
     step = 4096 // mvt.CELLS_PER_TILE
     return int(coords[0] // step), int(coords[1] // step)
+
+
+def test_polygons_smaller_than_a_pixel_stay_visible(
+    tiles_client: TestClient, sample_url: str, tmp_path: object
+) -> None:
+    """A 20 m parcel at z5 (≈5 km per pixel) is kept as a one-pixel square, not dropped."""
+    from pathlib import Path
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ingest.pipeline import LayerMeta, ingest_file
+
+    assert isinstance(tmp_path, Path)
+    frame = gpd.GeoDataFrame(
+        {"kind": ["parcel"]}, geometry=[box(113.27, 23.13, 113.2702, 23.1302)], crs="EPSG:4490"
+    )
+    frame.to_file(tmp_path / "tiny.gpkg", driver="GPKG")
+    meta = LayerMeta(
+        id="tiles-tiny", title_zh="小地块", title_en="Tiny", level="province", adcode="440000"
+    )
+    ingest_file(sample_url, tmp_path / "tiny.gpkg", meta)
+    for _ in range(100):
+        if tiles_client.get("/collections/tiles-tiny").status_code == 200:
+            break
+        tiles_client.portal.call(tiles_client.app.state.onemap.store.reload)  # type: ignore[union-attr,attr-defined]
+    row, col = tile_at("WebMercatorQuad", 5)
+    response = tiles_client.get(_url("tiles-tiny", "WebMercatorQuad", 5, row, col))
+    features = decode(response.content)["tiles-tiny"]["features"]
+    assert len(features) == 1 and features[0]["geometry"]["type"] == "Polygon"

@@ -3,8 +3,7 @@
 SELECT {aggregate}
 FROM (
     SELECT o.fid,
-           ST_AsMVTGeom({shape}, ST_MakeEnvelope(%(xmin)s, %(ymin)s, %(xmax)s, %(ymax)s),
-                        {extent}, {buffer}, true) AS geom{columns}
+           {mvt_geom} AS geom{columns}
     FROM {table} AS o
     WHERE o.z = %(level)s
       AND o.geom && ST_MakeEnvelope(%(bxmin)s, %(bymin)s, %(bxmax)s, %(bymax)s, {grid_srid})

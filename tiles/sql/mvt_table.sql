@@ -17,8 +17,7 @@ WITH kept AS (
 SELECT {aggregate}
 FROM (
     SELECT t.fid,
-           ST_AsMVTGeom({shape}, ST_MakeEnvelope(%(xmin)s, %(ymin)s, %(xmax)s, %(ymax)s),
-                        {extent}, {buffer}, true) AS geom{columns}
+           {mvt_geom} AS geom{columns}
     FROM kept JOIN {table} AS t ON t.fid = kept.fid
 ) AS tile
 WHERE geom IS NOT NULL

@@ -1,0 +1,367 @@
+"""Tile benchmark: OneMap (uncached and cached) vs TiPg vs nginx, same PostGIS, same tiles.
+
+    .venv/bin/python bench/generate_data.py            # bench/data/{points,polygons}.gpkg
+    python3 -m venv /tmp/tipg-venv && /tmp/tipg-venv/bin/pip install tipg uvicorn
+    apt-get install nginx-light wrk
+    .venv/bin/python bench/tiles_bench.py [--urls 200] [--concurrency 16] [--duration 15]
+
+Everything binds 127.0.0.1. An embedded PostGIS cluster in --workdir (kept between runs) gets
+both layers through the normal ingest; their overviews are built up front (timed and
+reported: it is a one-off per layer version, like an index). For each layer a fixed list of
+tile URLs is sampled at z6–14 around random features. Uncached rates come from one pass over
+the list at the given concurrency after a warm-up pass (TiPg has no cache; OneMap gets a fresh
+cache directory for the measured pass); cached rates from `wrk` cycling over the list for
+--duration seconds against OneMap's cache and against nginx serving the very same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.pipeline import LayerMeta, ingest_file  # noqa: E402
+from layers.catalog import load_catalog  # noqa: E402
+from layers.embedded import EmbeddedCluster  # noqa: E402
+from layers.migrate import migrate  # noqa: E402
+from tiles import grids, mvt, overview  # noqa: E402
+
+LAYERS = {"bench-points": "points.gpkg", "bench-polygons": "polygons.gpkg"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_database(workdir: Path, data: Path) -> str:
+    url = EmbeddedCluster(workdir, 55987).start()
+    migrate(url)
+    with psycopg.connect(url) as conn:
+        known = {row[0] for row in conn.execute("SELECT id FROM onemap.layers").fetchall()}
+    for layer_id, name in LAYERS.items():
+        if layer_id not in known:
+            started = time.monotonic()
+            meta = LayerMeta(
+                id=layer_id, title_zh=layer_id, title_en=layer_id, level="province", adcode="440000"
+            )
+            ingest_file(url, data / name, meta)
+            print(f"ingested {layer_id} in {time.monotonic() - started:.0f}s", flush=True)
+    return url
+
+
+def build_overviews(url: str) -> dict[str, float]:
+    with psycopg.connect(url) as conn:
+        catalog = load_catalog(conn)
+    timings = {}
+
+    async def build(layer_id: str) -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await overview.build_overview(conn, catalog.get(layer_id), mvt.MERCATOR)
+
+    for layer_id in LAYERS:
+        started = time.monotonic()
+        asyncio.run(build(layer_id))
+        timings[layer_id] = round(time.monotonic() - started, 1)
+    return timings
+
+
+def sample_tiles(url: str, layer_id: str, count: int, seed: int = 6) -> list[tuple[int, int, int]]:
+    """(z, row, col) around random features, zooms 6–14 evenly."""
+    rng = np.random.default_rng(seed)
+    with psycopg.connect(url) as conn:
+        catalog = load_catalog(conn)
+        table = catalog.get(layer_id).table_name
+        rows = conn.execute(
+            psycopg.sql.SQL(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM {} "
+                "TABLESAMPLE SYSTEM (1) REPEATABLE (6) LIMIT %s) s"
+            ).format(psycopg.sql.Identifier("onemap_data", table)),
+            [count],
+        ).fetchall()
+    tms = grids.get_tms("WebMercatorQuad")
+    tiles = []
+    for i, (lon, lat) in enumerate(rows[:count]):
+        z = 6 + i % 9
+        tile = tms.tile(lon, lat, z)
+        tiles.append((z, tile.y, tile.x))
+    rng.shuffle(tiles)
+    return tiles
+
+
+def set_database_jit(url: str, value: str | None) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        if value is None:
+            conn.execute("ALTER DATABASE onemap RESET jit")
+        else:
+            conn.execute(
+                psycopg.sql.SQL("ALTER DATABASE onemap SET jit = {}").format(
+                    psycopg.sql.Literal(value)
+                )
+            )
+
+
+class Server:
+    """A subprocess serving HTTP on 127.0.0.1; stopped with SIGTERM."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int, probe: str) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            args,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"server did not start: {args}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+
+
+def onemap_server(url: str, cache: Path) -> Server:
+    port = free_port()
+    env = {
+        "ONEMAP_DATABASE_URL": url,
+        "ONEMAP_TILE_CACHE_DIR": str(cache),
+        "ONEMAP_LOAD_SAMPLE_DATA": "false",
+        "ONEMAP_POOL_MAX_SIZE": "8",
+    }
+    args = [
+        str(ROOT / ".venv/bin/uvicorn"),
+        "--factory",
+        "ogc.app:create_app_from_environment",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return Server(args, env, port, "/readyz")
+
+
+def tipg_server(url: str, tipg_bin: Path) -> Server:
+    port = free_port()
+    env = {
+        "DATABASE_URL": url,
+        "TIPG_DB_SCHEMAS": '["onemap_data"]',
+        "TIPG_MAX_FEATURES_PER_TILE": "10000",
+        "DB_MAX_CONN_SIZE": "8",
+    }
+    args = [
+        str(tipg_bin),
+        "tipg.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return Server(args, env, port, "/collections")
+
+
+def nginx_server(root: Path, workdir: Path) -> Server:
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        "worker_processes 2; daemon off; pid " + str(workdir / "nginx.pid") + ";\n"
+        "error_log " + str(workdir / "nginx-error.log") + ";\n"
+        "events { worker_connections 1024; }\n"
+        "http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;\n"
+        "  types { application/vnd.mapbox-vector-tile mvt; }\n"
+        f"  server {{ listen 127.0.0.1:{port}; root {root};\n"
+        "    location / { add_header Cache-Control 'public, no-cache'; } } }\n"
+    )
+    return Server(["nginx", "-c", str(conf)], {}, port, "/")
+
+
+async def one_pass(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
+    """Each path once at the given concurrency: rate, latency percentiles, sizes per zoom."""
+    latencies: list[float] = []
+    sizes: dict[int, int] = defaultdict(int)
+    statuses: dict[int, int] = defaultdict(int)
+    queue = list(paths)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+
+        async def worker() -> None:
+            while queue:
+                path = queue.pop()
+                started = time.perf_counter()
+                response = await client.get(path)
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] += 1
+                z = int(re.findall(r"/(\d+)/\d+/\d+", path)[-1])
+                sizes[z] = max(sizes[z], len(response.content))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "req_s": round(len(paths) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "largest_bytes_by_zoom": dict(sorted(sizes.items())),
+        "statuses": dict(statuses),
+    }
+
+
+def wrk(
+    base: str, paths: list[str], concurrency: int, duration: int, workdir: Path
+) -> dict[str, Any]:
+    script = workdir / "urls.lua"
+    listed = ",\n".join(json.dumps(p) for p in paths)
+    script.write_text(
+        f"local urls = {{{listed}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #urls + 1\n  return wrk.format('GET', urls[i])\nend\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {
+        "req_s": rate,
+        "p99_ms": round(float(p99.group(1)) * factor[p99.group(2)], 2) if p99 else None,
+    }
+
+
+def low_zoom_sizes(base: str, layer_id: str) -> dict[int, int]:
+    """Largest OneMap tile per zoom 0–6 over the whole province."""
+    out: dict[int, int] = {}
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for limits in grids.matrix_limits("WebMercatorQuad", (109.6, 20.2, 117.4, 25.6), range(7)):
+            z = int(limits.tile_matrix)
+            for row in range(limits.min_row, limits.max_row + 1):
+                for col in range(limits.min_col, limits.max_col + 1):
+                    size = len(
+                        client.get(
+                            f"/collections/{layer_id}/tiles/WebMercatorQuad/{z}/{row}/{col}"
+                        ).content
+                    )
+                    out[z] = max(out.get(z, 0), size)
+    return out
+
+
+def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    with psycopg.connect(url) as conn:
+        layer = load_catalog(conn).get(layer_id)
+    tiles = sample_tiles(url, layer_id, args.urls)
+    ours = [f"/collections/{layer_id}/tiles/WebMercatorQuad/{z}/{r}/{c}" for z, r, c in tiles]
+    theirs = [
+        f"/collections/onemap_data.{layer.table_name}/tiles/WebMercatorQuad/{z}/{c}/{r}"
+        for z, r, c in tiles
+    ]
+    result: dict[str, Any] = {"tiles": len(tiles)}
+    for jit in ("on", "off"):
+        # TiPg as shipped runs with the server's JIT (on by default); OneMap turns JIT off
+        # for its tile sessions. TiPg is measured both ways so the engines compare fairly.
+        set_database_jit(url, jit)
+        tipg = tipg_server(url, args.tipg)
+        try:
+            base = f"http://127.0.0.1:{tipg.port}"
+            asyncio.run(one_pass(base, theirs, args.concurrency))  # warm-up (catalog, buffers)
+            result[f"tipg_jit_{jit}"] = asyncio.run(one_pass(base, theirs, args.concurrency))
+        finally:
+            tipg.stop()
+    set_database_jit(url, None)
+    warm_cache, cache = workdir / f"cache-warm-{layer_id}", workdir / f"cache-{layer_id}"
+    for folder in (warm_cache, cache):
+        shutil.rmtree(folder, ignore_errors=True)
+    server = onemap_server(url, warm_cache)
+    try:
+        asyncio.run(one_pass(f"http://127.0.0.1:{server.port}", ours, args.concurrency))
+    finally:
+        server.stop()
+    server = onemap_server(url, cache)
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        result["onemap_uncached"] = asyncio.run(one_pass(base, ours, args.concurrency))
+        result["onemap_cached"] = wrk(base, ours, args.concurrency, args.duration, workdir)
+        result["onemap_largest_z0_6"] = low_zoom_sizes(base, layer_id)
+    finally:
+        server.stop()
+    files = [str(p.relative_to(cache)) for p in sorted(cache.rglob("*.mvt")) if p.stat().st_size]
+    nginx = nginx_server(cache, workdir)
+    try:
+        result["nginx"] = wrk(
+            f"http://127.0.0.1:{nginx.port}",
+            ["/" + f for f in files],
+            args.concurrency,
+            args.duration,
+            workdir,
+        )
+    finally:
+        nginx.stop()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/onemap-tiles-bench"))
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument("--tipg", type=Path, default=Path("/tmp/tipg-venv/bin/uvicorn"))
+    parser.add_argument("--urls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--layers", default=",".join(LAYERS))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    args.workdir.chmod(0o755)
+    url = prepare_database(args.workdir, args.data)
+    report: dict[str, Any] = {"overview_build_s": build_overviews(url)}
+    for layer_id in args.layers.split(","):
+        report[layer_id] = bench_layer(url, layer_id, args, args.workdir)
+        print(json.dumps({layer_id: report[layer_id]}, indent=1), flush=True)
+    (args.workdir / "results.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
