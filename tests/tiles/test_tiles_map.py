@@ -148,3 +148,41 @@ def test_dataset_tile_combines_collections(tiles_client: TestClient) -> None:
     url = f"/tiles/WebMercatorQuad/8/{row}/{col}?collections=gd-cities,gd-counties"
     data = decode(tiles_client.get(url).content)
     assert set(data) == {"gd-cities", "gd-counties"}
+
+
+def test_raster_layer_map_tiles_through_the_catalog(
+    tiles_client: TestClient, sample_url: str, tmp_path: Path
+) -> None:
+    """The DEM ingested as a raster layer is served as PNG by OGC API Tiles and WMTS."""
+    from ingest.options import IngestOptions
+
+    source = Path(__file__).parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
+    meta = LayerMeta(
+        id="tiles-dem",
+        title_zh="高程",
+        title_en="DEM",
+        level="province",
+        adcode="440000",
+        kind="raster",
+    )
+    ingest_file(sample_url, source, meta, IngestOptions(raster_dir=tmp_path))
+    _wait_for(tiles_client, "tiles-dem")
+    row, col = tile_at("WebMercatorQuad", 7)
+    response = tiles_client.get(f"/collections/tiles-dem/map/tiles/WebMercatorQuad/7/{row}/{col}")
+    assert response.status_code == 200
+    assert opaque_pixels(png_pixels(response.content)) > 256 * 200
+    row, col = tile_at("CGCS2000Quad", 7)
+    wmts = tiles_client.get(f"/wmts/1.0.0/tiles-dem/default/CGCS2000Quad/7/{row}/{col}.png")
+    assert wmts.status_code == 200 and wmts.headers["content-type"] == "image/png"
+    assert tiles_client.get("/collections/tiles-dem/tiles/WebMercatorQuad/7/0/0").status_code == 400
+
+
+def _wait_for(client: TestClient, layer_id: str) -> None:
+    deadline = time.monotonic() + 3
+    while client.get(f"/collections/{layer_id}").status_code != 200:
+        if time.monotonic() > deadline:
+            assert client.portal is not None
+            client.portal.call(client.app.state.onemap.store.reload)  # type: ignore[attr-defined]
+            break
+        time.sleep(0.05)
+    assert client.get(f"/collections/{layer_id}").status_code == 200
