@@ -32,7 +32,6 @@ from ingest.infer import AdminScope
 from ingest.lineage import RunRecord, record_run
 from ingest.options import IngestOptions, IngestResult
 from ingest.publish import LayerMeta, VersionWriter, publish_version
-from ingest.publish_raster import publish_raster
 from ingest.schema import describe_fields
 from ingest.source import Batch, prefetched, read_batches
 from ingest.understand import Understanding, understand_vector
@@ -146,6 +145,8 @@ def _publish_raster(
     options: IngestOptions,
     record: RunRecord,
 ) -> IngestResult:
+    from ingest.publish_raster import publish_raster  # rasterio only when a raster comes
+
     record.detected = {"format": "GeoTIFF → COG", "storage_crs": "EPSG:4490"}
     complete_meta(meta, AdminScope(), record.warnings)
     version, info = publish_raster(

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
 from layers.errors import OneMapError
 from layers.settings import ServiceSettings
-from ogc.cli_ingest import ingest_command
-from ogc.cli_tiles import tiles_cli
+
+
+class LazyGroup(click.Group):
+    """A group whose heavy subcommands are imported only when they run.
+
+    `onemap ingest` should not pay for importing the tile renderer, nor `onemap --help`
+    for either.
+    """
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "ingest": "ogc.cli_ingest:ingest_command",
+        "tiles": "ogc.cli_tiles:tiles_cli",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module_name, attribute = self.LAZY[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
 
 
 def _settings() -> ServiceSettings:
     return ServiceSettings()
 
 
-@click.group()
+@click.group(cls=LazyGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def cli(verbose: bool) -> None:
     """OneMap: the one electronic map of the Guangdong Geographic Information Public Platform."""
@@ -131,8 +153,6 @@ def sample_load(force: bool) -> None:
             click.echo(result.summary())
 
 
-cli.add_command(ingest_command)
-cli.add_command(tiles_cli)
 
 
 def main() -> None:
