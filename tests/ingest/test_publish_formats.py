@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import rasterio
 
+from ingest.datum import load_datum_shifts
 from ingest.raster import is_cog
 from layers.catalog import Catalog
 from layers.errors import IngestError
@@ -223,3 +224,60 @@ def test_lineage_is_kept_with_the_version(
     assert lineage["features_in"] == lineage["features_out"] == 4
     assert {"who", "at", "duration_s", "size", "repairs", "transformation"} <= set(lineage)
     json.dumps(lineage)  # plain JSON, readable by any client
+
+
+def test_zone_prefixed_gauss_kruger_declared_and_inferred(
+    publish: Publish, layer_id: str, tmp_path: Path
+) -> None:
+    declared = builders.gauss_kruger_points(tmp_path / "gk38.shp", 4526)  # 3° zone 38, prefixed
+    assert publish(declared, layer_id).detected["crs"] == "EPSG:4526"
+    bare = builders.gauss_kruger_points(tmp_path / "bare" / "gk38.shp", 4526, with_crs=False)
+    result = publish(bare, layer_id + "-bare")
+    assert result.detected["crs"] == "EPSG:4526" and result.detected["crs_from"] == "inferred"
+    assert any("inferred" in w or "assum" in w for w in result.warnings)
+
+
+def test_configured_datum_shift_is_used_and_recorded(
+    publish: Publish, migrated_url: str, layer_id: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "shifts.json"
+    config.write_text(
+        json.dumps(
+            {
+                "shifts": [
+                    {
+                        "name": "GD-X80-test",
+                        "source_datum": "xian1980",
+                        "area": {"name": "Guangdong", "bbox": [109.0, 20.0, 118.0, 26.0]},
+                        "parameters": {
+                            "kind": "helmert7",
+                            "tx": 20.0,
+                            "ty": -30.0,
+                            "tz": 10.0,
+                            "rx": 0.5,
+                            "ry": -0.3,
+                            "rz": 0.2,
+                            "ds": 1.5,
+                            "convention": "coordinate_frame",
+                        },
+                    }
+                ]
+            }
+        ),
+        "utf-8",
+    )
+    path = builders.gauss_kruger_points(tmp_path / "x80.shp", 2383)
+    result = publish(path, layer_id, datum_shifts=load_datum_shifts(config))
+    assert result.detected["ballpark_transformation"] is False
+    assert "GD-X80-test" in result.detected["transformation"]
+    assert not any("tens of metres" in w for w in result.warnings)
+    ((lineage,),) = rows(
+        migrated_url, "SELECT lineage FROM onemap.layer_versions WHERE layer_id = %s", layer_id
+    )
+    assert "GD-X80-test" in lineage["transformation"]
+
+
+def test_kmz(publish: Publish, layer_id: str, tmp_path: Path) -> None:
+    kml = builders.write(builders.SCHOOLS.to_crs("EPSG:4326"), tmp_path / "doc.kml", driver="KML")
+    kmz = builders.zipped([kml], tmp_path / "schools.kmz")
+    assert publish(kmz, layer_id).features_out == 4
