@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +100,21 @@ class TileCache:
             if version_dir.name != f"v{current_version}":
                 shutil.rmtree(version_dir, ignore_errors=True)
                 removed += 1
+        return removed
+
+    def sweep(self, current_versions: Mapping[str, int]) -> int:
+        """Drop the files of versions that are no longer current, and of layers that are
+        gone (run after a catalog change; stale files are never read, this only frees disk)."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for layer_dir in self.root.iterdir():
+            version = current_versions.get(layer_dir.name)
+            if version is None:
+                shutil.rmtree(layer_dir, ignore_errors=True)
+                removed += 1
+            else:
+                removed += self.remove_other_versions(layer_dir.name, version)
         return removed
 
     def purge_bounds(self, layer_id: str, lonlat_bbox: grids.Bounds) -> int:

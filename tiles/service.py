@@ -74,6 +74,7 @@ class TileProducer:
         self.cache = cache
         self.overviews = overview.OverviewRegistry()
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
+        self.swept_generation = -1  # catalog generation whose stale cache files were swept
 
     async def vector_tile(
         self, layer: Layer, tms_id: str, z: int, row: int, col: int, properties: tuple[str, ...]

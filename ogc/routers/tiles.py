@@ -44,15 +44,30 @@ Row = Annotated[int, Path(alias="tileRow")]
 Col = Annotated[int, Path(alias="tileCol")]
 
 
-def get_producer(state: StateDep) -> TileProducer:
-    """One producer per app: the pool, the disk cache and the overview registry."""
+async def get_producer(state: StateDep) -> TileProducer:
+    """One producer per app: the pool, the disk cache and the overview registry. After each
+    catalog change, old versions' cached files are swept away in a background thread."""
     producer: TileProducer | None = getattr(state, "tile_producer", None)
     if producer is None or producer.pool is not state.pool:
         if state.pool is None:
             raise DatabaseUnavailable("the database pool is not open yet; retry shortly")
         producer = TileProducer(state.pool, TileCache(state.settings.tiles_dir))
         state.tile_producer = producer  # type: ignore[attr-defined]
+    store = state.store
+    if store is not None and store.loaded and producer.swept_generation != store.generation:
+        producer.swept_generation = store.generation
+        versions = {layer.id: layer.version for layer in store.current}
+        _background(asyncio.to_thread(producer.cache.sweep, versions))
     return producer
+
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _background(work: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.ensure_future(work)
+    _tasks.add(task)  # keep a reference until it finishes
+    task.add_done_callback(_tasks.discard)
 
 
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]

@@ -145,3 +145,14 @@ def _assert_no_empty_cell(
 
 
 __all__ = ["grids"]
+
+
+def test_sweep_keeps_only_current_versions(tmp_path: Path) -> None:
+    cache = TileCache(tmp_path)
+    cache.put(_key(3, 1, 1, version=1), b"old")
+    cache.put(_key(3, 1, 1, version=2), b"new")
+    cache.put(TileKey("gone", 1, "WebMercatorQuad", 3, 1, 1, "mvt"), b"x")
+    assert cache.sweep({"demo": 2}) == 2
+    assert cache.get(_key(3, 1, 1, version=2)) == b"new"
+    assert cache.get(_key(3, 1, 1, version=1)) is None
+    assert not (tmp_path / "gone").exists()
