@@ -218,6 +218,7 @@ async def one_pass(base: str, paths: list[str], concurrency: int) -> dict[str, A
     """Each path once at the given concurrency: rate, latency percentiles, sizes per zoom."""
     latencies: list[float] = []
     sizes: dict[int, int] = defaultdict(int)
+    wire: dict[int, int] = defaultdict(int)
     statuses: dict[int, int] = defaultdict(int)
     queue = list(paths)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -232,6 +233,7 @@ async def one_pass(base: str, paths: list[str], concurrency: int) -> dict[str, A
                 statuses[response.status_code] += 1
                 z = int(re.findall(r"/(\d+)/\d+/\d+", path)[-1])
                 sizes[z] = max(sizes[z], len(response.content))
+                wire[z] = max(wire[z], response.num_bytes_downloaded)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -242,6 +244,7 @@ async def one_pass(base: str, paths: list[str], concurrency: int) -> dict[str, A
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "largest_bytes_by_zoom": dict(sorted(sizes.items())),
+        "largest_wire_bytes_by_zoom": dict(sorted(wire.items())),
         "statuses": dict(statuses),
     }
 
@@ -256,7 +259,18 @@ def wrk(
         "request = function()\n  i = i % #urls + 1\n  return wrk.format('GET', urls[i])\nend\n"
     )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), base],
+        [
+            "wrk",
+            "-t2",
+            f"-c{concurrency}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            "Accept-Encoding: gzip",
+            "-s",
+            str(script),
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,

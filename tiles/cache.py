@@ -7,7 +7,9 @@ to be invalidated in time and every replica (which reloads the catalog on NOTIFY
 Old versions' files are only garbage, removed by :meth:`TileCache.remove_other_versions`.
 
 Layout: ``{root}/{layer}/v{version}/{scope}/{style}/{tms}/{z}/{row}/{col}{variant}.{ext}``;
-an empty tile is stored as a zero-length file (served as 204). The root can be shared
+an empty tile is stored as a zero-length file (served as 204). Vector tiles are stored
+gzip-compressed (deterministically: no timestamp), compressed once when made, so neither the
+app nor a static server compresses them per request. The root can be shared
 storage so replicas share the cache. Writes go to a temporary file renamed into place, so a
 reader never sees half a tile.
 """
@@ -47,11 +49,14 @@ class TileKey:
             f"{self.z}/{self.row}/{self.col}{self.variant}.{EXTENSIONS[self.fmt]}"
         )
 
-    def etag(self) -> str:
-        """Strong ETag from the key alone: one key always holds the same bytes."""
+    def etag(self, identity: bool = False) -> str:
+        """Strong ETag from the key alone: one key always holds the same bytes. Vector
+        tiles are stored gzip-compressed; their decompressed representation (for the rare
+        client that refuses gzip) gets its own tag."""
+        suffix = ".identity" if identity else ""
         return (
             f'"{self.layer_id}.{self.version}.{self.scope}.{self.style}.{self.tms_id}.'
-            f'{self.z}.{self.row}.{self.col}{self.variant}.{self.fmt}"'
+            f'{self.z}.{self.row}.{self.col}{self.variant}.{self.fmt}{suffix}"'
         )
 
 

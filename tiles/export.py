@@ -18,6 +18,7 @@ from pmtiles.writer import Writer
 
 from layers.catalog import Layer
 
+GZIP_MAGIC = b"\x1f\x8b"
 TileRecord = tuple[int, int, int, bytes]  # z, col (x), row (y, from the top), data
 
 
@@ -104,7 +105,10 @@ def write_mbtiles(
 
 
 def _payload(fmt: str, data: bytes) -> bytes:
-    return gzip.compress(data) if fmt == "mvt" else data
+    """MVT gzip-compressed (the cache already stores it so), PNG as is."""
+    if fmt == "mvt" and not data.startswith(GZIP_MAGIC):
+        return gzip.compress(data, mtime=0)
+    return data
 
 
 def _text(value: Any) -> str:

@@ -8,6 +8,7 @@ agrees on keys and bytes. The statement of a layer version and grid is composed 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import weakref
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from tiles.styles import style_of
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 PNG_MEDIA_TYPE = "image/png"
+GZIP_LEVEL = 5  # within 2% of level 9's size here, several times faster
 MEDIA_TYPES = {"mvt": MVT_MEDIA_TYPE, "png": PNG_MEDIA_TYPE}
 
 
@@ -42,6 +44,20 @@ class Tile:
     @property
     def media_type(self) -> str:
         return MEDIA_TYPES[self.key.fmt]
+
+    @property
+    def gzipped(self) -> bool:
+        """Whether ``data`` is gzip-compressed (vector tiles with content)."""
+        return self.key.fmt == "mvt" and bool(self.data)
+
+    def plain(self) -> bytes:
+        """The uncompressed bytes."""
+        return gzip.decompress(self.data) if self.gzipped else self.data
+
+
+def gzip_tile(raw: bytes) -> bytes:
+    """gzip without a timestamp, so every replica writes identical bytes for one key."""
+    return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0) if raw else b""
 
 
 def properties_variant(layer: Layer, properties: tuple[str, ...]) -> str:
@@ -87,7 +103,8 @@ class TileProducer:
         data = b""
         if _is_vector(layer) and spec.intersects(layer.extent):
             rows = await self._run(layer, spec, "mvt", properties)
-            data = bytes(rows[0][0]) if rows and rows[0][0] else b""
+            raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
+            data = gzip_tile(raw)
         self.cache.put(key, data)
         return Tile(key, data)
 
@@ -132,7 +149,7 @@ class TileProducer:
             if conn not in self._configured:
                 await configure(conn)
                 self._configured.add(conn)
-            cursor = await conn.execute(statement, spec.params(), prepare=True)
+            cursor = await conn.execute(statement, spec.params(), prepare=True, binary=True)
             return await cursor.fetchall()
 
 

@@ -23,7 +23,7 @@ from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, SettingsDep, StateDep, ge
 from ogc.links import CRS84, JSON, epsg_uri, link
 from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
-from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, tile_key
+from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, gzip_tile, tile_key
 from tiles.styles import maplibre_style, tilejson
 
 router = APIRouter(tags=["Tiles"])
@@ -81,24 +81,42 @@ def tms_uri(tms_id: str, base: str) -> str:
     return TMS_URI + tms_id if tms_id in OGC_TMS_IDS else f"{base}/tileMatrixSets/{tms_id}"
 
 
-def cache_headers(key: TileKey, max_age: int) -> dict[str, str]:
+def accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "")
+
+
+def cache_headers(key: TileKey, max_age: int, identity: bool = False) -> dict[str, str]:
     control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
-    return {"ETag": key.etag(), "Cache-Control": control}
+    return {"ETag": key.etag(identity), "Cache-Control": control}
 
 
 def not_modified(request: Request, key: TileKey, max_age: int) -> Response | None:
     """A 304 when the client already holds exactly this key's bytes."""
     sent = request.headers.get("if-none-match")
-    if sent and key.etag() in {tag.strip() for tag in sent.split(",")}:
-        return Response(status_code=304, headers=cache_headers(key, max_age))
+    if not sent:
+        return None
+    identity = key.fmt == "mvt" and not accepts_gzip(request)
+    if key.etag(identity) in {tag.strip() for tag in sent.split(",")}:
+        return Response(status_code=304, headers=cache_headers(key, max_age, identity))
     return None
 
 
-def tile_response(tile: Tile, max_age: int) -> Response:
-    headers = cache_headers(tile.key, max_age)
-    if tile.empty:
+def tile_response(
+    request: Request, tile: Tile, max_age: int, empty_body: bytes | None = None
+) -> Response:
+    """The tile as stored (gzip for MVT, which nearly every client accepts), decompressed
+    only for clients that refuse gzip; ``Content-Encoding`` is always set so the GZip
+    middleware never recompresses a tile. Empty: 204, or ``empty_body`` (WMTS PNG)."""
+    identity = tile.gzipped and not accepts_gzip(request)
+    headers = cache_headers(tile.key, max_age, identity)
+    if tile.empty and empty_body is None:
         return Response(status_code=204, headers=headers)
-    return Response(tile.data, media_type=tile.media_type, headers=headers)
+    if tile.gzipped and not identity:
+        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(tile.data, media_type=tile.media_type, headers=headers)
+    headers["Content-Encoding"] = "identity"
+    body = tile.plain() if not tile.empty else empty_body or b""
+    return Response(body, media_type=tile.media_type, headers=headers)
 
 
 class ClientGone(Exception):
@@ -134,7 +152,7 @@ async def serve_tile(
         tile = await unless_disconnected(request, work)
     except ClientGone:
         return Response(status_code=499)
-    return tile_response(tile, max_age)
+    return tile_response(request, tile, max_age)
 
 
 # --- tile matrix sets -------------------------------------------------------------------
@@ -342,14 +360,19 @@ async def dataset_tile(
     except ClientGone:
         return Response(status_code=499)
     # An MVT is a sequence of layer messages, so tiles concatenate into one tile.
-    data = b"".join(tile.data for tile in tiles)
-    etag = '"' + "+".join(tile.key.etag().strip('"') for tile in tiles) + '"'
-    headers = {"ETag": etag, "Cache-Control": cache_headers(tiles[0].key, 0)["Cache-Control"]}
-    if request.headers.get("if-none-match") == etag:
+    plain = b"".join(tile.plain() for tile in tiles)
+    gzipped = accepts_gzip(request)
+    tags = "+".join(tile.key.etag(not gzipped).strip('"') for tile in tiles)
+    headers = cache_headers(tiles[0].key, settings.tile_cache_max_age) | {"ETag": f'"{tags}"'}
+    if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    if not data:
+    if not plain:
         return Response(status_code=204, headers=headers)
-    return Response(data, media_type=MVT_MEDIA_TYPE, headers=headers)
+    if gzipped:
+        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(gzip_tile(plain), media_type=MVT_MEDIA_TYPE, headers=headers)
+    headers["Content-Encoding"] = "identity"
+    return Response(plain, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
 # --- TileJSON and style -----------------------------------------------------------------

@@ -113,6 +113,11 @@ class TileCacheFastPath:
                 return False  # WMTS answers empty PNG tiles with an image; let the route do it
             await _respond(send, 204, headers, b"")
             return True
+        if key.fmt == "mvt":  # stored gzip-compressed; other clients get the route's answer
+            if b"gzip" not in (_header(scope, b"accept-encoding") or b""):
+                return False
+            headers.append((b"content-encoding", b"gzip"))
+            headers.append((b"vary", b"Accept-Encoding"))
         headers.append((b"content-type", MEDIA[key.fmt]))
         headers.append((b"content-length", str(len(data)).encode()))
         body = b"" if scope["method"] == "HEAD" else data

@@ -19,7 +19,7 @@ from PIL import Image
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, SettingsDep
-from ogc.routers.tiles import ProducerDep, cache_headers, not_modified
+from ogc.routers.tiles import ProducerDep, not_modified, tile_response
 from tiles import featureinfo, grids, wmts
 from tiles.render import png_bytes
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
@@ -108,12 +108,7 @@ async def get_tile(
         tile = await producer.vector_tile(
             layer, parsed.tile_matrix_set, z, row, col, layer.field_names
         )
-    headers = cache_headers(tile.key, max_age)
-    if tile.empty:
-        if fmt == "png":
-            return Response(TRANSPARENT_PNG, media_type=PNG_MEDIA_TYPE, headers=headers)
-        return Response(status_code=204, headers=headers)
-    return Response(tile.data, media_type=tile.media_type, headers=headers)
+    return tile_response(request, tile, max_age, TRANSPARENT_PNG if fmt == "png" else None)
 
 
 async def get_feature_info(

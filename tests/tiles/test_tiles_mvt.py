@@ -107,6 +107,10 @@ def test_etag_304_and_cache_control(tiles_client: TestClient) -> None:
     again = tiles_client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.headers["etag"] == etag
     assert tiles_client.get(url).content == first.content  # served from the cache
+    assert first.headers["content-encoding"] == "gzip"  # compressed once, when made
+    plain = tiles_client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.headers["content-encoding"] == "identity" and plain.content == first.content
+    assert plain.headers["etag"] != etag
 
 
 def test_dense_points_are_thinned_without_holes(tiles_client: TestClient, sample_url: str) -> None:
