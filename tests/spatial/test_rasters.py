@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -55,6 +56,16 @@ def brute_force_stats(
                 values.append(data[row, col])
     w, v = np.array(weights), np.array(values)
     mean = float((w * v).sum() / w.sum())
+    pairs = sorted(zip(values, weights, strict=True))
+    total, running, points = sum(weights), 0.0, []
+    for value, weight in pairs:  # midpoint rule, written out by hand
+        points.append(((running + weight / 2) / total, value))
+        running += weight
+    median = next(
+        v1 + (v2 - v1) * (0.5 - p1) / (p2 - p1)
+        for (p1, v1), (p2, v2) in itertools.pairwise(points)
+        if p1 <= 0.5 <= p2
+    )
     return {
         "valid_count": float(w.sum()),
         "sum": float((w * v).sum()),
@@ -62,6 +73,7 @@ def brute_force_stats(
         "min": float(v.min()),
         "max": float(v.max()),
         "std": float(np.sqrt((w * (v - mean) ** 2).sum() / w.sum())),
+        "p50": median,
     }
 
 
