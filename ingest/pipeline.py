@@ -208,7 +208,7 @@ class VectorLoad:
         return self._writer
 
     def run(self) -> None:
-        for batch in prefetched(read_batches(self.source)):
+        for batch in prefetched(read_batches(self.source, self.options.batch_rows)):
             if self._writer is None:
                 self._writer = VersionWriter(
                     self.conn,

@@ -53,6 +53,9 @@ class IngestSettings(DatabaseSettings):
         description="With only PROJ's ballpark (null) datum shift: warn, or refuse.",
     )
     max_upload_mb: int = Field(default=2048, description="Largest accepted upload.")
+    ingest_batch_rows: int = Field(
+        default=50_000, description="Features read and copied per batch (memory per batch)."
+    )
     publisher_token: str | None = Field(
         default=None,
         description="Bearer token for uploads; unset = uploads only from this machine (loopback).",

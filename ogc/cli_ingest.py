@@ -92,6 +92,19 @@ def _report(result: IngestResult) -> None:
         click.echo(f"  warning: {warning}", err=True)
     for rollup in result.rollups:
         click.echo(f"  refreshed roll-up layer '{rollup}'")
+    peak = peak_memory_mb()
+    if peak is not None:
+        click.echo(f"  peak memory: {peak} MB")
+
+
+def peak_memory_mb() -> int | None:
+    """This process's resident high-water mark (Linux), counted from its own start."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    line = next((ln for ln in status.splitlines() if ln.startswith("VmHWM:")), None)
+    return int(line.split()[1]) // 1024 if line else None
 
 
 @contextmanager

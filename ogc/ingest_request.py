@@ -54,5 +54,6 @@ def build_options(settings: IngestSettings, *, expect_new: bool, **given: Any) -
         datum_shifts=shifts,
         datum_policy=settings.datum_policy,
         raster_dir=settings.raster_dir.resolve(),
+        batch_rows=settings.ingest_batch_rows,
         **{k: v for k, v in given.items() if v is not None},
     )

@@ -235,3 +235,34 @@ def _wait_until_copying(url: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the ingest never started copying")
+
+
+def _peak_memory_mb(url: str, path: Path, layer_id: str) -> int:
+    """The CLI's own high-water mark (wait4 would count the forked test process too)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    env |= {"ONEMAP_DATABASE_URL": url, "ONEMAP_INGEST_BATCH_ROWS": "20000"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ogc.cli", "ingest", str(path), "--id", layer_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    line = next(ln for ln in done.stdout.splitlines() if "peak memory:" in ln)
+    return int(line.split(":")[1].split()[0])
+
+
+def test_memory_does_not_grow_with_file_size(sample_url: str, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+
+    def points_file(n: int, name: str) -> Path:
+        geoms = points(rng.uniform(110, 117, n), rng.uniform(21, 25, n))
+        frame = gpd.GeoDataFrame(
+            {"label": [f"站点{i}" for i in range(n)]}, geometry=geoms, crs="EPSG:4490"
+        )
+        return builders.write(frame, tmp_path / f"{name}.gpkg")
+
+    small = _peak_memory_mb(sample_url, points_file(40_000, "small"), "rss-small")
+    large = _peak_memory_mb(sample_url, points_file(400_000, "large"), "rss-large")
+    assert large - small < 60, f"peak memory grew from {small} MB to {large} MB for 10× the data"
