@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test deps system-deps lint typecheck imports pytest bench-data clean
+.PHONY: serve test deps system-deps lint typecheck imports pytest notebooks bench-data clean
 
 serve: deps ## Run OneMap on http://127.0.0.1:8000 (embedded PostGIS unless ONEMAP_DATABASE_URL)
 	$(BIN)/onemap serve
 
-test: deps lint typecheck imports pytest ## Lint, types, import rules, then the tests on real PostGIS
+test: deps lint typecheck imports pytest notebooks ## Lint, types, import rules, the tests on real PostGIS, the notebooks
 
 deps: system-deps $(STAMP)
 
@@ -35,6 +35,9 @@ imports:
 
 pytest:
 	$(BIN)/pytest
+
+notebooks: ## Run the worked-example notebooks top to bottom (nbmake)
+	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider
 
 clean: ## Remove the virtual environment and the embedded cluster's data
 	rm -rf $(VENV) .onemap .mypy_cache .ruff_cache .pytest_cache
