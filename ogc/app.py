@@ -26,7 +26,7 @@ from ogc.routers import (
     tiles,
     wmts,
 )
-from ogc.routers.tiles_fastpath import TileCacheFastPath
+from ogc.routers.tiles_fastpath import install_fast_path
 from ogc.state import AppState
 
 log = logging.getLogger("onemap.app")
@@ -57,7 +57,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
-    app.add_middleware(TileCacheFastPath)  # outermost: cached public tiles skip the framework
+    install_fast_path(app)  # outermost: cached public tiles skip the framework
     for module in (
         landing,
         collections,

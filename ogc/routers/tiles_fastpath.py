@@ -12,6 +12,7 @@ The hottest tiles are also kept in memory (``HotTiles``), dropped on every catal
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -36,8 +37,20 @@ ROUTES = (
     (re.compile(rf"^/wmts/1\.0\.0/(?P<layer>{_NAME})/default/{_TILE}\.png$"), "png", True),
     (re.compile(rf"^/wmts/1\.0\.0/(?P<layer>{_NAME})/default/{_TILE}\.(?:pbf|mvt)$"), "mvt", True),
 )
+log = logging.getLogger("onemap.tiles")
 MEMORY_BYTES = 64 * 2**20  # per worker process
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
+
+
+def install_fast_path(app: Any) -> None:
+    """Put the fast path outside every other middleware of a Starlette/FastAPI app
+    (outside even the error and telemetry layers), so a hit costs as little as possible."""
+    build = app.build_middleware_stack
+
+    def build_with_fast_path() -> ASGIApp:
+        return TileCacheFastPath(build())
+
+    app.build_middleware_stack = build_with_fast_path
 
 
 class TileCacheFastPath:
@@ -59,8 +72,13 @@ class TileCacheFastPath:
             or scope["query_string"]
         ):
             return await self.app(scope, receive, send)
-        hit = self._match(scope)
-        if hit is None or not await self._serve(scope, send, *hit):
+        try:
+            hit = self._match(scope)
+            served = hit is not None and await self._serve(scope, send, *hit)
+        except Exception:  # never fail a request the routes could still answer
+            log.exception("tile fast path failed on %s; handing over to the app", scope["path"])
+            served = False
+        if not served:
             await self.app(scope, receive, send)
 
     def _match(self, scope: Scope) -> tuple[Any, Layer, TileKey, bool] | None:
