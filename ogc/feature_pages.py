@@ -30,6 +30,15 @@ def database_errors() -> Iterator[None]:
     except psycopg.errors.DataError as exc:
         detail = exc.diag.message_primary or str(exc)
         raise InvalidParameter(f"the database rejected a value of this request: {detail}") from None
+    except psycopg.errors.InternalError_ as exc:
+        detail = exc.diag.message_primary or ""
+        if not detail.startswith("transform:"):
+            raise
+        raise InvalidParameter(
+            f"coordinates fall outside the domain of a requested CRS ({detail}); check the "
+            "axis order (EPSG:4326/4490 are lat,lon; Gauss-Kruger is northing,easting) and that "
+            "the zone covers the data"
+        ) from None
     except psycopg.errors.QueryCanceled:
         raise DatabaseUnavailable(
             "the query ran longer than the statement timeout; narrow it (bbox, filter, limit)"
@@ -68,7 +77,7 @@ def _keyset(key: Any) -> tuple[Any, ...]:
 
 
 async def fetch_page(
-    conn: psycopg.AsyncConnection[Any], statement: sql.Composed, params: list[Any] | None
+    conn: psycopg.AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any] | None
 ) -> list[Row]:
     """A small page: every chunk row at once (there is one)."""
     with database_errors():
@@ -98,7 +107,7 @@ Tail = Callable[[psycopg.AsyncConnection[Any], PageSummary], Awaitable[bytes]]
 async def stream_page(
     pool: AsyncConnectionPool,
     statement: sql.Composed,
-    params: list[Any] | None,
+    params: dict[str, Any] | None,
     *,
     head: bytes,
     separator: bytes,

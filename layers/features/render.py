@@ -30,16 +30,18 @@ class Binder:
 
     def __init__(self, *, literal: bool) -> None:
         self.literal = literal
-        self.params: list[Any] = []
+        self.params: dict[str, Any] = {}
 
     def value(self, value: Any) -> sql.Composable:
+        """Named placeholders, so the order fragments are composed in does not matter."""
         if self.literal:
             return sql.Literal(value)
-        self.params.append(value)
-        return sql.Placeholder()
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return sql.Placeholder(name)
 
     @property
-    def bound(self) -> list[Any] | None:
+    def bound(self) -> dict[str, Any] | None:
         return None if self.literal else self.params
 
 

@@ -6,6 +6,7 @@ client's cached copy (ETag/304) before touching the database, and streams.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from layers.features.params import encode_keyset
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
 from ogc import html
+from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.crs import content_crs_header
 from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, PoolDep, SettingsDep
 from ogc.feature_pages import (
@@ -75,7 +77,8 @@ async def get_items(
         await _require_admin_area(pool, query)
     if output == "csv":
         return await _csv(layer, query, pool, headers)
-    if output == "html":
+    if output == "html":  # the page's map is drawn in CRS84
+        query = dataclasses.replace(query, output_crs=DEFAULT_CRS)
         document = orjson.loads(await _geojson_bytes(request, layer, query, pool, settings, base))
         return html.items_page(request, layer, document, headers)
     if output == "jsonseq":
