@@ -249,6 +249,45 @@ async def one_pass(base: str, paths: list[str], concurrency: int) -> dict[str, A
     }
 
 
+FLOOR_SQL = (
+    "SELECT ST_AsMVT(t, 'default', 4096, 'geom') FROM ("
+    " SELECT ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s),"
+    " 4096, 64, true) AS geom, {columns} FROM {table}"
+    " WHERE geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4490) LIMIT 10000) t"
+)
+
+
+async def postgis_floor(
+    url: str, layer: Any, tiles: list[tuple[int, int, int]], concurrency: int, jit: str
+) -> dict[str, Any]:
+    """The tile SQL alone, capped at 10,000 features as TiPg does, at the same concurrency."""
+    sql = psycopg.sql
+    statement = sql.SQL(FLOOR_SQL).format(
+        columns=sql.SQL(", ").join(sql.Identifier(n) for n in layer.field_names),
+        table=sql.Identifier("onemap_data", layer.table_name),
+    )
+    queue = list(tiles)
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await conn.execute(sql.SQL("SET jit = {}").format(sql.Literal(jit)))
+            while queue:
+                z, row, col = queue.pop()
+                started = time.perf_counter()
+                await conn.execute(statement, {"z": z, "x": col, "y": row})
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "req_s": round(len(tiles) / elapsed, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+    }
+
+
 def wrk(
     base: str, paths: list[str], concurrency: int, duration: int, workdir: Path
 ) -> dict[str, Any]:
@@ -323,6 +362,10 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
         finally:
             tipg.stop()
     set_database_jit(url, None)
+    for jit in ("on", "off"):
+        result[f"postgis_floor_jit_{jit}"] = asyncio.run(
+            postgis_floor(url, layer, tiles, args.concurrency, jit)
+        )
     warm_cache, cache = workdir / f"cache-warm-{layer_id}", workdir / f"cache-{layer_id}"
     for folder in (warm_cache, cache):
         shutil.rmtree(folder, ignore_errors=True)
