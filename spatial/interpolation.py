@@ -15,8 +15,8 @@ import shapely
 from affine import Affine
 from numpy.typing import NDArray
 from rasterio import features as rio_features
-from scipy.interpolate import RBFInterpolator  # type: ignore[import-untyped]
-from scipy.spatial import cKDTree  # type: ignore[import-untyped]
+from scipy.interpolate import RBFInterpolator
+from scipy.spatial import cKDTree
 
 from layers.errors import InvalidParameter
 from spatial.errors import PUNCTUAL, check_geometry_types

@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from rasterio import features as rio_features
-from scipy import ndimage  # type: ignore[import-untyped]
+from scipy import ndimage
 
 from layers.errors import InvalidParameter
 from spatial.geodesy import STORAGE_CRS, transform

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from exactextract import exact_extract  # type: ignore[import-untyped]
+from exactextract import exact_extract
 from numpy.typing import NDArray
 from pyproj import CRS
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest.sample import SYNTHETIC_LAYERS
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from tests.conftest import free_port, world_readable_tempdir
@@ -68,7 +69,7 @@ def test_serve_stop_and_restart_keeps_data(tmp_path: Path) -> None:
     layers = httpx.get(f"http://127.0.0.1:{http_port}/readyz").json()["layers"]
     assert _stop(proc) == 0
     second_run = log.read_text()[len(first_run) :]
-    assert layers == 3
+    assert layers == 3 + len(SYNTHETIC_LAYERS)
     assert "published version" not in second_run, "the second start re-ingested data"
     assert "sample data already loaded" in second_run
 
