@@ -33,8 +33,16 @@ installed_majors() {
 }
 
 # Some installed version has initdb, PostGIS and pgRouting, and ogr2ogr is on PATH.
+# Packages OneMap needs besides PostgreSQL: venv support for `python3 -m venv`, and a
+# CJK font so map tiles can label features in Chinese.
+extra_missing() {
+  python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv
+  [[ -n $(fc-list :lang=zh 2>/dev/null) ]] || echo fonts-noto-cjk
+}
+
 have_everything() {
   command -v ogr2ogr >/dev/null || return 1
+  [[ -z $(extra_missing) ]] || return 1
   local major
   for major in $(installed_majors); do
     [[ -f $PG_SHARE/$major/extension/postgis.control &&
@@ -79,7 +87,7 @@ print_manual_steps() {
   say "missing PostgreSQL $major + PostGIS + pgRouting and/or GDAL, and cannot install them here."
   say "Run as root:"
   say "  apt-get update && apt-get install -y postgresql-$major postgresql-$major-postgis-3 \\"
-  say "      postgresql-$major-pgrouting gdal-bin"
+  say "      postgresql-$major-pgrouting gdal-bin python3-venv fonts-noto-cjk"
   say "or set ONEMAP_DATABASE_URL to an existing PostGIS server."
 }
 
@@ -102,7 +110,7 @@ suppress_distro_cluster() {
 install_missing() {
   local major=$1 package missing=()
   for package in "postgresql-$major" "postgresql-$major-postgis-3" \
-    "postgresql-$major-pgrouting" gdal-bin; do
+    "postgresql-$major-pgrouting" gdal-bin $(extra_missing); do
     is_installed "$package" || missing+=("$package")
   done
   if ((${#missing[@]} == 0)); then
