@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
@@ -24,7 +25,9 @@ def tiles_cli() -> None:
     """Tile cache seeding and offline packages."""
 
 
-def _area(url: str, catalog: Catalog, layer: Layer, bbox: str | None, adcode: str | None):  # type: ignore[no-untyped-def]
+def _area(
+    url: str, catalog: Catalog, layer: Layer, bbox: str | None, adcode: str | None
+) -> grids.Bounds:
     if bbox and adcode:
         raise InvalidParameter("give --bbox or --adcode, not both")
     if bbox:
@@ -69,11 +72,11 @@ async def _produce(
         await pool.close()
 
 
-def _setup(layer_id: str):  # type: ignore[no-untyped-def]
+def _setup() -> tuple[ServiceSettings, AbstractContextManager[str]]:
     from ogc.database import database
 
     settings = ServiceSettings()
-    return settings, database(settings), layer_id
+    return settings, database(settings)
 
 
 @tiles_cli.command("seed")
@@ -87,7 +90,7 @@ def seed_command(
     layer_id: str, tms_id: str, zoom: str, bbox: str | None, adcode: str | None, fmt: str
 ) -> None:
     """Make and cache every tile of LAYER_ID over an area."""
-    settings, db, _ = _setup(layer_id)
+    settings, db = _setup()
     with db as url:
         with connect(url) as conn:
             catalog = load_catalog(conn)
@@ -119,7 +122,7 @@ def export_command(
     output: Path | None,
 ) -> None:
     """Package LAYER_ID's WebMercatorQuad tiles for offline use."""
-    settings, db, _ = _setup(layer_id)
+    settings, db = _setup()
     levels = seed.parse_zoom(zoom)
     target = output or Path(f"{layer_id}.{package}")
     with db as url:
@@ -135,6 +138,3 @@ def export_command(
     write = export.write_pmtiles if package == "pmtiles" else export.write_mbtiles
     count = write(target, layer, fmt, records, levels.start, levels.stop - 1)
     click.echo(f"{layer_id}: {count} tiles written to {target}")
-
-
-__all__ = ["grids", "tiles_cli"]
