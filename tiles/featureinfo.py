@@ -43,6 +43,16 @@ def feature_info_query(
     return statement.as_string(), params
 
 
+def point_feature(lon: float, lat: float, properties: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": properties,
+        }
+    )
+
+
 def feature_collection(features: Sequence[str]) -> bytes:
     return ('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}").encode()
 

@@ -12,8 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 import rasterio
+import rasterio.windows
 from numpy.typing import NDArray
 from PIL import Image
+from rasterio import warp
 from rio_tiler.colormap import cmap
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
@@ -107,3 +109,15 @@ def _pixel_size_m(tms_id: str, z: int, row: int, col: int) -> tuple[float, float
         return dy * math.cos(latitude), dy
     ground = size * math.cos(latitude)  # Mercator metres shrink by cos(latitude)
     return ground, ground
+
+
+def value_at(asset_path: str, lon: float, lat: float) -> float | None:
+    """Band 1 at a lon/lat point (WMTS GetFeatureInfo on a raster layer); None over nodata."""
+    with rasterio.open(asset_path) as src:
+        x, y = warp.transform("EPSG:4326", src.crs, [lon], [lat])
+        row, col = src.index(x[0], y[0])
+        if not (0 <= row < src.height and 0 <= col < src.width):
+            return None
+        window = rasterio.windows.Window(col, row, 1, 1)
+        value = src.read(1, window=window, masked=True)
+    return None if value.mask.any() else float(value[0, 0])

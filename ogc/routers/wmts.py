@@ -8,6 +8,7 @@ ArcGIS, GDAL) expect an image for every tile inside the limits.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, SettingsDep
 from ogc.routers.tiles import ProducerDep, not_modified, tile_response
-from tiles import featureinfo, grids, wmts
+from tiles import featureinfo, grids, raster, wmts
 from tiles.render import png_bytes
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
 
@@ -116,11 +117,9 @@ async def get_feature_info(
 ) -> Response:
     layer = catalog.get(parsed.tile.layer)
     wmts.check_offered(described(layer), parsed)
-    if layer.kind != "vector":
-        raise wmts.WmtsRequestError(
-            "InvalidParameterValue", "Layer", f"layer {layer.id} is a raster: no features to query"
-        )
     tile = parsed.tile
+    if layer.kind == "raster":
+        return await raster_info(layer, parsed)
     statement, params = featureinfo.feature_info_query(
         layer,
         tile.tile_matrix_set,
@@ -133,6 +132,21 @@ async def get_feature_info(
     async with pool.connection() as conn:
         rows = await (await conn.execute(statement, params)).fetchall()
     features = [row[0] for row in rows]
+    if parsed.info_format == "text/html":
+        return Response(featureinfo.feature_html(layer, features), media_type="text/html")
+    return Response(featureinfo.feature_collection(features), media_type="application/json")
+
+
+async def raster_info(layer: Layer, parsed: wmts.GetFeatureInfoRequest) -> Response:
+    """The raster value under the pixel, as one point feature."""
+    tile = parsed.tile
+    lon, lat = featureinfo.pixel_lonlat(
+        tile.tile_matrix_set, tile.tile_matrix, tile.tile_row, tile.tile_col, parsed.i, parsed.j
+    )
+    if not layer.asset_path:
+        raise NotFound(f"raster layer '{layer.id}' has no asset for version {layer.version}")
+    value = await asyncio.to_thread(raster.value_at, layer.asset_path, lon, lat)
+    features = [] if value is None else [featureinfo.point_feature(lon, lat, {"value": value})]
     if parsed.info_format == "text/html":
         return Response(featureinfo.feature_html(layer, features), media_type="text/html")
     return Response(featureinfo.feature_collection(features), media_type="application/json")

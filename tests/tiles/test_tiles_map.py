@@ -168,6 +168,11 @@ def test_raster_layer_map_tiles_through_the_catalog(
     wmts = tiles_client.get(f"/wmts/1.0.0/tiles-dem/default/CGCS2000Quad/7/{row}/{col}.png")
     assert wmts.status_code == 200 and wmts.headers["content-type"] == "image/png"
     assert tiles_client.get("/collections/tiles-dem/tiles/WebMercatorQuad/7/0/0").status_code == 400
+    info = tiles_client.get(
+        f"/wmts/1.0.0/tiles-dem/default/CGCS2000Quad/7/{row}/{col}/128/128.json"
+    )
+    assert info.status_code == 200
+    assert isinstance(info.json()["features"][0]["properties"]["value"], float)
 
 
 def _wait_for(client: TestClient, layer_id: str) -> None:
