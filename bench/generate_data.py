@@ -22,7 +22,9 @@ CATEGORIES = np.array(["学校", "医院", "水源地", "监测站", "避难场�
 
 
 def random_points_in_counties(n: int, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    counties = gpd.read_file(SAMPLE, layer="gd_county", engine="pyogrio").set_crs(4490, allow_override=True)
+    counties = gpd.read_file(SAMPLE, layer="gd_county", engine="pyogrio").set_crs(
+        4490, allow_override=True
+    )
     minx, miny, maxx, maxy = counties.total_bounds
     xs, ys = np.empty(0), np.empty(0)
     tree = shapely.STRtree(counties.geometry.values)
@@ -53,8 +55,9 @@ def squares_around(points: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Ge
     """Parcels: rotated rectangles of 50–400 m around each point."""
     xy = shapely.get_coordinates(points.geometry.values)
     half = rng.uniform(0.00025, 0.002, (len(xy), 2))
-    boxes = shapely.box(xy[:, 0] - half[:, 0], xy[:, 1] - half[:, 1], xy[:, 0] + half[:, 0],
-                        xy[:, 1] + half[:, 1])
+    boxes = shapely.box(
+        xy[:, 0] - half[:, 0], xy[:, 1] - half[:, 1], xy[:, 0] + half[:, 0], xy[:, 1] + half[:, 1]
+    )
     frame = points.drop(columns="geometry").copy()
     frame["landuse"] = rng.choice(["耕地", "林地", "建设用地", "水域", "草地"], len(xy))
     return gpd.GeoDataFrame(frame, geometry=boxes, crs="EPSG:4490")

@@ -81,9 +81,10 @@ def report(name: str, results: dict[str, list[tuple[float, int]]]) -> None:
     print(f"\n{name}")
     for tool, runs in results.items():
         walls = [w for w, _ in runs]
+        peak_mb = max(r for _, r in runs) / 1024
         print(
             f"  {tool:<8} wall median {statistics.median(walls):6.2f} s "
-            f"(min {min(walls):.2f}, max {max(walls):.2f})   peak RSS {max(r for _, r in runs) / 1024:6.0f} MB"
+            f"(min {min(walls):.2f}, max {max(walls):.2f})   peak RSS {peak_mb:6.0f} MB"
         )
     print(
         f"  ratio onemap/ogr2ogr, pair by pair: median {statistics.median(ratios):.2f} "
