@@ -81,29 +81,75 @@ def key_expression(sort: Sequence[SortKey]) -> sql.Composable:
 
 
 def page_sql(
-    layer: Layer, query: ItemsQuery, binder: Binder, *, item: sql.Composable, separator: str
+    layer: Layer,
+    query: ItemsQuery,
+    binder: Binder,
+    *,
+    item: sql.Composable,
+    item_kind: str,
+    separator: str,
 ) -> sql.Composed:
-    """Rows of (text, returned, more, min rn, key at min rn, max rn, key at max rn)."""
+    """Rows of (text, returned, more, min rn, key at min rn, max rn, key at max rn).
+
+    Only the WHERE clause, LIMIT and OFFSET change per request; the frame around
+    them is rendered once per layer version and output shape (see ``_frame``).
+    """
     backwards = query.keyset.backwards if query.keyset else False
-    order = sql.SQL(", ").join(order_terms(query.sort, backwards=backwards))
     parts = conditions(layer, query, binder)
     if query.keyset is not None:
         parts.append(keyset_condition(query.sort, query.keyset, binder))
-    offset = _offset(query, binder)
-    inner = sql.SQL(
-        "SELECT {columns} FROM {table}{where} ORDER BY {order} LIMIT {n}{offset}"
-    ).format(
-        columns=sql.SQL(", ").join(_needed_columns(layer, query)),
-        table=table_of(layer),
-        where=where_clause(parts),
-        order=order,
-        n=binder.value(query.limit + 1),
-        offset=offset,
+    head, middle, tail = _frame(layer, query, item, item_kind, separator, backwards=backwards)
+    return sql.Composed(
+        [
+            head,
+            where_clause(parts),
+            middle,
+            binder.value(query.limit + 1),
+            _offset(query, binder),
+            tail,
+        ]
     )
-    limit = query.limit
-    chunk = sql.Literal(CHUNK_ROWS)
+
+
+_FRAMES: dict[tuple[Any, ...], tuple[sql.Composable, sql.Composable, sql.Composable]] = {}
+
+
+def _frame(
+    layer: Layer,
+    query: ItemsQuery,
+    item: sql.Composable,
+    item_kind: str,
+    separator: str,
+    *,
+    backwards: bool,
+) -> tuple[sql.Composable, sql.Composable, sql.Composable]:
+    """The statement around ``WHERE ... LIMIT n OFFSET m``, as pre-rendered text."""
+    key = (
+        layer.id, layer.version, item_kind, query.output_crs.uri, query.properties,
+        query.skip_geometry, query.sort, backwards, query.limit, separator,
+    )  # fmt: skip
+    found = _FRAMES.get(key)
+    if found is None:
+        if len(_FRAMES) > 4096:
+            _FRAMES.clear()
+        head, middle, tail = _frame_parts(layer, query, item, separator, backwards=backwards)
+        found = (_prerendered(head), _prerendered(middle), _prerendered(tail))
+        _FRAMES[key] = found
+    return found
+
+
+def _prerendered(part: sql.Composed) -> sql.Composable:
+    text = part.as_string(None)
+    return part if "%" in text else sql.SQL(text)  # a literal % would read as a placeholder
+
+
+def _frame_parts(
+    layer: Layer, query: ItemsQuery, item: sql.Composable, separator: str, *, backwards: bool
+) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+    order = sql.SQL(", ").join(order_terms(query.sort, backwards=backwards))
+    limit = sql.Literal(query.limit)
     rn_order = sql.SQL("DESC" if backwards else "ASC")
-    return sql.SQL(
+    head = sql.SQL(
         "SELECT string_agg(item, {sep} ORDER BY rn {dir}) FILTER (WHERE rn <= {lim}), "
         "count(item), bool_or(rn > {lim}), "
         "min(rn) FILTER (WHERE rn <= {lim}), "
@@ -112,18 +158,22 @@ def page_sql(
         "(array_agg(key ORDER BY rn DESC) FILTER (WHERE rn <= {lim}))[1] "
         "FROM (SELECT row_number() OVER w AS rn, "
         "CASE WHEN row_number() OVER w <= {lim} THEN {item} END AS item, {key} AS key "
-        "FROM ({inner}) AS page WINDOW w AS (ORDER BY {order})) AS numbered "
-        "GROUP BY (rn - 1) / {chunk} ORDER BY (rn - 1) / {chunk} {dir}"
+        "FROM (SELECT {columns} FROM {table}"
     ).format(
         sep=sql.Literal(separator),
         dir=rn_order,
-        lim=sql.Literal(limit),
+        lim=limit,
         item=item,
         key=key_expression(query.sort),
-        inner=inner,
-        order=order,
-        chunk=chunk,
+        columns=sql.SQL(", ").join(_needed_columns(layer, query)),
+        table=table_of(layer),
     )
+    middle = sql.SQL(" ORDER BY {order} LIMIT ").format(order=order)
+    tail = sql.SQL(
+        ") AS page WINDOW w AS (ORDER BY {order})) AS numbered "
+        "GROUP BY (rn - 1) / {chunk} ORDER BY (rn - 1) / {chunk} {dir}"
+    ).format(order=order, chunk=sql.Literal(CHUNK_ROWS), dir=rn_order)
+    return head, middle, tail
 
 
 def _offset(query: ItemsQuery, binder: Binder) -> sql.Composable:
@@ -140,13 +190,14 @@ def _needed_columns(layer: Layer, query: ItemsQuery) -> list[sql.Composable]:
 
 
 def geojson_page_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Composed:
-    return page_sql(layer, query, binder, item=feature_json(layer, query), separator=",")
+    item = feature_json(layer, query)
+    return page_sql(layer, query, binder, item=item, item_kind="geojson", separator=",")
 
 
 def geojson_seq_page_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Composed:
     """RFC 8142 text sequence: each feature after a record separator, ending in a newline."""
     item = sql.SQL("chr(30) || {} || chr(10)").format(feature_json(layer, query))
-    return page_sql(layer, query, binder, item=item, separator="")
+    return page_sql(layer, query, binder, item=item, item_kind="seq", separator="")
 
 
 def csv_copy_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Composed:
