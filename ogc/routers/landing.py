@@ -25,6 +25,14 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     *conformance_classes(),
+    # OGC API - Tiles 1.0 (ogc/routers/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
     # OGC API - Processes 1.0 (ogc/routers/processes.py)
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
@@ -48,6 +56,18 @@ def landing_page(
             link(f"{base}/api.html", "service-doc", HTML, "The API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
             link(f"{base}/collections", "data", JSON, "The published layers"),
+            link(
+                f"{base}/tileMatrixSets",
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                JSON,
+                "Tile matrix sets",
+            ),
+            link(
+                f"{base}/wmts/1.0.0/WMTSCapabilities.xml",
+                "related",
+                "application/xml",
+                "WMTS 1.0.0 capabilities",
+            ),
             link(
                 f"{base}/processes",
                 "http://www.opengis.net/def/rel/ogc/1.0/processes",
