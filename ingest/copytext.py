@@ -18,8 +18,19 @@ from numpy.typing import NDArray
 NULL = "\\N"
 _SPECIAL = r"[\\\t\n\r]"
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-# One-part multi header (byte order, multi type, part count) for Point/LineString/Polygon.
-_MULTI_HEADERS = pa.array(["", "010400000001000000", "010500000001000000", "010600000001000000"])
+# One-part multi header (byte order, multi type, part count) for Point/LineString/Polygon,
+# 2D then with the EWKB Z flag (PostGIS wants the same dimensions on the multi and its part).
+_MULTI_HEADERS = pa.array(
+    [
+        "",
+        "010400000001000000",
+        "010500000001000000",
+        "010600000001000000",
+        "010400008001000000",
+        "010500008001000000",
+        "010600008001000000",
+    ]
+)
 
 
 def text_column(column: pa.Array, kind: str) -> pa.Array:
@@ -52,9 +63,13 @@ def wkb_hex(wkb: NDArray[np.object_] | pa.Array) -> pa.Array:
     )
 
 
-def promote_hex(hexed: pa.Array, type_ids: NDArray[np.int32]) -> pa.Array:
+def promote_hex(
+    hexed: pa.Array, type_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None = None
+) -> pa.Array:
     """Turn single parts (shapely type ids 0, 1, 3) into one-part multis, in WKB hex."""
     header_index = np.select([type_ids == 0, type_ids == 1, type_ids == 3], [1, 2, 3], 0)
+    if has_z is not None:
+        header_index = np.where(has_z & (header_index > 0), header_index + 3, header_index)
     if not header_index.any():
         return hexed
     headers = pc.take(_MULTI_HEADERS, pa.array(header_index))

@@ -20,10 +20,8 @@ class RepairCounts:
     dropped_empty: int = 0
     promoted_to_multi: int = 0
     dropped_z: int = 0
+    dropped_m: int = 0
     geometry_types: set[str] = field(default_factory=set)
-
-    def changed(self) -> int:
-        return self.made_valid + self.promoted_to_multi + self.dropped_z
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -31,6 +29,7 @@ class RepairCounts:
             "dropped_empty": self.dropped_empty,
             "promoted_to_multi": self.promoted_to_multi,
             "dropped_z": self.dropped_z,
+            "dropped_m": self.dropped_m,
         }
 
 
@@ -61,7 +60,8 @@ def target_geometry_type(declared: str | None, keep_z: bool = False) -> str:
     layers stay points so clients get the simplest type. Z stays only when asked for.
     """
     text = declared or ""
-    z = "Z" if keep_z and (" Z" in text or "25D" in text) else ""
+    unknown = not text or text in ("Unknown", "Geometry")
+    z = "Z" if keep_z and (" Z" in text or "25D" in text or unknown) else ""
     base = text.replace(" Z", "").replace("25D", "").replace(" M", "").strip()
     if base in ("Point", "MultiPoint"):
         return base + z
@@ -72,19 +72,32 @@ def target_geometry_type(declared: str | None, keep_z: bool = False) -> str:
     return "Geometry" + z
 
 
-def repair(geoms: GeometryArray, counts: RepairCounts, *, keep_z: bool = False) -> GeometryArray:
-    """Drop Z unless kept and make invalid geometries valid.
+def repair(
+    geoms: GeometryArray, counts: RepairCounts, *, keep_z: bool = False, z_column: bool = False
+) -> GeometryArray:
+    """Drop M always and Z unless kept, and make invalid geometries valid.
 
     Returns the very same array when nothing needed changing, so the caller can send
-    the source WKB on untouched.
+    the source WKB on untouched. With a Z column, 2D geometries get Z = 0.
     """
-    has_z = np.zeros(len(geoms), dtype=bool) if keep_z else shapely.has_z(geoms)
+    has_z, has_m = shapely.has_z(geoms), shapely.has_m(geoms)
+    flatten = (has_z | has_m) if not keep_z else (has_m & ~has_z)
+    drop_m_only = has_m & has_z if keep_z else np.zeros(len(geoms), dtype=bool)
+    lift = ~has_z & ~has_m if z_column else np.zeros(len(geoms), dtype=bool)
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    if not has_z.any() and not invalid.any():
+    if not (flatten.any() or drop_m_only.any() or lift.any() or invalid.any()):
         return geoms
     geoms = geoms.copy()
-    counts.dropped_z += int(has_z.sum())
-    geoms[has_z] = shapely.force_2d(geoms[has_z])
+    counts.dropped_z += int((has_z & flatten).sum())
+    counts.dropped_m += int(has_m.sum())
+    geoms[flatten] = shapely.force_2d(geoms[flatten])
+    if drop_m_only.any():  # XYZM → XYZ: WKB written with three dimensions keeps Z
+        geoms[drop_m_only] = shapely.from_wkb(
+            shapely.to_wkb(geoms[drop_m_only], output_dimension=3)
+        )
+    if z_column:
+        flat = ~shapely.has_z(geoms)
+        geoms[flat] = shapely.force_3d(geoms[flat], 0.0)
     counts.made_valid += int(invalid.sum())
     geoms[invalid] = _keep_dominant_dimension(shapely.make_valid(geoms[invalid]))
     return geoms

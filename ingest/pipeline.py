@@ -232,14 +232,16 @@ class VectorLoad:
         self.repairs.dropped_empty += int((~keep).sum())
         batch = batch.filter(keep)
         geoms = self.understanding.to_storage(batch.geoms)
-        geoms = repair(geoms, self.repairs, keep_z=self.options.keep_z)
+        geoms = repair(
+            geoms, self.repairs, keep_z=self.options.keep_z, z_column=self.target_type.endswith("Z")
+        )
         # Untouched geometries go to PostGIS as the source WKB, never re-encoded.
         hexed = wkb_hex(batch.wkb if geoms is batch.geoms else shapely.to_wkb(geoms))
         type_ids = shapely.get_type_id(geoms)
         promote = promotion_mask(type_ids, self.target_type)
         if promote.any():
             self.repairs.promoted_to_multi += int(promote.sum())
-            hexed = promote_hex(hexed, np.where(promote, type_ids, -1))
+            hexed = promote_hex(hexed, np.where(promote, type_ids, -1), shapely.has_z(geoms))
         self.repairs.geometry_types |= stored_type_names(type_ids, promote)
         self.writer.write(batch.table, hexed, geoms)
         if self.options.progress:

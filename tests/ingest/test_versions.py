@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,3 +189,53 @@ def test_orphaned_tables_are_dropped(migrated_url: str, catalog: Callable[[], Ca
         dropped = drop_orphans(conn)
     assert "leftover_v1" in dropped
     assert all(layer.table_name not in dropped for layer in catalog())
+
+
+def _measured_file(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    csv = folder / "m.csv"
+    csv.write_text(
+        'id,wkt\n1,"POINT M (113.3 23.1 5)"\n2,"LINESTRING ZM (113 23 1 2, 113.1 23.1 1 3)"\n',
+        "utf-8",
+    )
+    target = folder / "m.gpkg"
+    subprocess.run(
+        [
+            "ogr2ogr",
+            "-f",
+            "GPKG",
+            str(target),
+            str(csv),
+            "-oo",
+            "GEOM_POSSIBLE_NAMES=wkt",
+            "-a_srs",
+            "EPSG:4490",
+            "-nlt",
+            "GEOMETRY",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def test_m_is_dropped_and_z_kept_on_request(
+    publish: Publish,
+    catalog: Callable[[], Catalog],
+    migrated_url: str,
+    layer_id: str,
+    tmp_path: Path,
+) -> None:
+    source = _measured_file(tmp_path)
+    flat = publish(source, layer_id)
+    assert flat.repairs["dropped_m"] == 2 and flat.repairs["dropped_z"] == 1
+    table = catalog().get(layer_id).table_name
+    assert rows(migrated_url, f'SELECT max(ST_NDims(geom)) FROM onemap_data."{table}"') == [(2,)]
+    publish(source, layer_id + "-z", keep_z=True)
+    table = catalog().get(layer_id + "-z").table_name
+    dims = rows(
+        migrated_url,
+        "SELECT ST_Z(p), ST_M(p) FROM (SELECT ST_StartPoint(ST_GeometryN(geom, 1)) AS p "
+        f'FROM onemap_data."{table}" WHERE ST_Dimension(geom) = 1) AS first_points',
+    )
+    assert dims == [(1.0, None)], "Z of an XYZM line is kept, its M dropped"
