@@ -17,13 +17,11 @@ import hashlib
 import logging
 import os
 import pwd
-import re
 import socket
-import stat
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -33,57 +31,31 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from layers.errors import EmbeddedClusterError
+from layers.pg_host import (
+    FIX_HINT,
+    PG_LIB_ROOT,
+    clean_environment,
+    find_pg_bindir,
+    first_blocked_parent,
+    hand_over,
+    is_live_postgres,
+    is_postgres,
+    postgis_available,
+    service_account,
+    utf8_c_locale_available,
+    wait_for_exit,
+)
+
+__all__ = ["EmbeddedCluster", "find_pg_bindir", "first_blocked_parent", "postgis_available"]
 
 logger = logging.getLogger("onemap.embedded")
 
-PG_LIB_ROOT = Path("/usr/lib/postgresql")  # Debian/Ubuntu: one bin/ per major version
-SHARE_ROOT = Path("/usr/share/postgresql")
-SERVICE_ACCOUNT = "postgres"
 HOST = "127.0.0.1"
 MAX_SOCKET_PATH_BYTES = 107  # sun_path is 108 bytes including the final NUL
 OPTIONAL_EXTENSIONS = ("postgis_raster", "pgrouting")
 START_TIMEOUT_S = 60
 READY_TIMEOUT_S = 30
 LOG_TAIL_LINES = 25
-POSTGRES_NAMES = frozenset({"postgres", "postmaster"})
-
-FIX_HINT = (
-    "Install {what} with `apt-get install -y {packages}` (or run "
-    "scripts/install-system-deps.sh), or set ONEMAP_DATABASE_URL to use an existing PostGIS server."
-)
-
-
-def find_pg_bindir() -> Path:
-    """The newest PostgreSQL bin directory with ``initdb``, preferring one with PostGIS."""
-    candidates = _bindir_candidates()
-    if not candidates:
-        raise EmbeddedClusterError(
-            f"No PostgreSQL server binaries found in {PG_LIB_ROOT}/*/bin. "
-            + FIX_HINT.format(what="them", packages="postgresql-15 postgresql-15-postgis-3")
-        )
-    with_postgis = [bindir for bindir in candidates if postgis_available(bindir)]
-    return (with_postgis or candidates)[0]
-
-
-def postgis_available(bindir: Path) -> bool:
-    """Whether the PostgreSQL installation of ``bindir`` has the PostGIS extension."""
-    return (_share_dir(bindir) / "extension" / "postgis.control").is_file()
-
-
-def first_blocked_parent(path: Path, account: str) -> Path | None:
-    """The first existing ancestor of ``path`` (from / down) ``account`` cannot enter.
-
-    Reads the permission bits only (not ACLs): enough to explain the usual case,
-    a private home directory or pytest's 0700 temporary root.
-    """
-    user = pwd.getpwnam(account)
-    groups = set(os.getgrouplist(account, user.pw_gid))
-    for directory in reversed(path.absolute().parents):
-        if not directory.is_dir():
-            return None
-        if not _can_enter(directory.stat(), user.pw_uid, groups):
-            return directory
-    return None
 
 
 class EmbeddedCluster:
@@ -150,7 +122,7 @@ class EmbeddedCluster:
         program does not count.
         """
         lines = self._postmaster_pid_lines()
-        return bool(lines) and lines[0].isdigit() and _is_live_postgres(int(lines[0]))
+        return bool(lines) and lines[0].isdigit() and is_live_postgres(int(lines[0]))
 
     def __enter__(self) -> EmbeddedCluster:
         self.start()
@@ -167,13 +139,13 @@ class EmbeddedCluster:
     # --- preparing the directories -------------------------------------------------------
 
     def _prepare_directories(self) -> None:
-        account = _service_account()
+        account = service_account()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if account is not None:
             self._require_traversable(account)
         for directory in (self.root, self.socket_dir):
             directory.mkdir(mode=0o700, exist_ok=True)
-            _hand_over(directory, account)
+            hand_over(directory, account)
         self._require_socket_dir_owner(account)
 
     def _require_traversable(self, account: pwd.struct_passwd) -> None:
@@ -199,7 +171,7 @@ class EmbeddedCluster:
         """Serialise start() between processes (e.g. several uvicorn workers)."""
         lock_path = self.root / "start.lock"
         with open(lock_path, "a") as lock:
-            _hand_over(lock_path, _service_account())
+            hand_over(lock_path, service_account())
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -243,7 +215,7 @@ class EmbeddedCluster:
 
     def _initdb(self, bindir: Path) -> None:
         logger.info("Initialising the embedded PostGIS cluster in %s", self.pgdata)
-        locale = "--locale=C.UTF-8" if _utf8_c_locale_available() else "--no-locale"
+        locale = "--locale=C.UTF-8" if utf8_c_locale_available() else "--no-locale"
         self._run(
             [
                 str(bindir / "initdb"),
@@ -278,7 +250,7 @@ class EmbeddedCluster:
             "logging_collector = off\n"  # pg_ctl -l already sends the server log to postgres.log
             "log_line_prefix = '%m [%p] '\n"
         )
-        _hand_over(settings, _service_account())
+        hand_over(settings, service_account())
 
     def _pg_ctl_start(self, bindir: Path) -> None:
         logger.info("Starting the embedded PostGIS cluster on %s:%d", HOST, self.port)
@@ -299,13 +271,13 @@ class EmbeddedCluster:
 
     def _run(self, args: list[str], what: str) -> None:
         """Run a PostgreSQL command as the cluster's account; fail with its output and log tail."""
-        account = _service_account()
+        account = service_account()
         if account is not None:
             args = ["runuser", "-u", account.pw_name, "--", *args]
         result = subprocess.run(
             args,
             cwd=self.root,  # the account may not be able to enter our working directory
-            env=_clean_environment(),
+            env=clean_environment(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -336,9 +308,9 @@ class EmbeddedCluster:
     def _wait_for_killed_postmaster(self) -> None:
         """A killed postmaster blocks a new one until its process is gone (reaped)."""
         lines = self._postmaster_pid_lines()
-        if lines and lines[0].isdigit() and _is_postgres(int(lines[0])):
+        if lines and lines[0].isdigit() and is_postgres(int(lines[0])):
             logger.info("Waiting for the killed postmaster %s to exit", lines[0])
-            _wait_for_exit(int(lines[0]), timeout_s=10)
+            wait_for_exit(int(lines[0]), timeout_s=10)
 
     def _require_running_on_our_port(self) -> None:
         lines = self._postmaster_pid_lines()
@@ -410,104 +382,3 @@ class EmbeddedCluster:
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _bindir_candidates() -> list[Path]:
-    """PostgreSQL bin directories with initdb, newest version first."""
-    found = [path for path in PG_LIB_ROOT.glob("*/bin") if (path / "initdb").is_file()]
-    return sorted(found, key=_version_key, reverse=True)
-
-
-def _version_key(bindir: Path) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", bindir.parent.name))
-
-
-def _share_dir(bindir: Path) -> Path:
-    """Debian keeps the extensions of /usr/lib/postgresql/N in /usr/share/postgresql/N."""
-    return SHARE_ROOT / bindir.parent.name
-
-
-def _can_enter(info: os.stat_result, uid: int, groups: set[int]) -> bool:
-    if info.st_uid == uid:
-        return bool(info.st_mode & stat.S_IXUSR)
-    if info.st_gid in groups:
-        return bool(info.st_mode & stat.S_IXGRP)
-    return bool(info.st_mode & stat.S_IXOTH)
-
-
-def _service_account() -> pwd.struct_passwd | None:
-    """The account the cluster runs as: ``postgres`` when we are root, else ourselves (None)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam(SERVICE_ACCOUNT)
-    except KeyError:
-        raise EmbeddedClusterError(
-            f"PostgreSQL refuses to run as root, so OneMap runs the embedded cluster as the "
-            f"'{SERVICE_ACCOUNT}' account, which does not exist. Create it with `useradd "
-            f"--system --user-group --home-dir /var/lib/postgresql {SERVICE_ACCOUNT}` (or run "
-            "scripts/install-system-deps.sh), or set ONEMAP_DATABASE_URL."
-        ) from None
-
-
-def _hand_over(path: Path, account: pwd.struct_passwd | None) -> None:
-    if account is not None:
-        os.chown(path, account.pw_uid, account.pw_gid)
-
-
-def _process_status(pid: int) -> tuple[str, str] | None:
-    """The (command name, state letter) of process ``pid`` from /proc, or None if it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    name = status[status.index("(") + 1 : status.rindex(")")]
-    state = status[status.rindex(")") + 1 :].split()[0]
-    return name, state
-
-
-def _is_postgres(pid: int) -> bool:
-    status = _process_status(pid)
-    return status is not None and status[0] in POSTGRES_NAMES
-
-
-def _is_live_postgres(pid: int) -> bool:
-    status = _process_status(pid)
-    return status is not None and status[0] in POSTGRES_NAMES and status[1] != "Z"
-
-
-def _wait_for_exit(pid: int, timeout_s: float) -> None:
-    """Wait until a dying postgres process has gone, reaping it if it is our own zombie.
-
-    When OneMap is PID 1 of a container, orphaned postmasters become our children
-    and nobody else would reap them.
-    """
-    deadline = time.monotonic() + timeout_s
-    while _is_postgres(pid) and time.monotonic() < deadline:
-        if _process_status(pid) == ("postgres", "Z"):
-            with suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
-
-
-def _utf8_c_locale_available() -> bool:
-    try:
-        result = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        return False
-    names = {line.strip().lower().replace("-", "") for line in result.stdout.splitlines()}
-    return "c.utf8" in names
-
-
-def _clean_environment() -> dict[str, str]:
-    """Our environment without PG* variables, which would redirect pg_ctl or the server.
-
-    Messages stay in English because _pg_ctl_start recognises some of them.
-    """
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PG") and key != "LANGUAGE"
-    }
-    environment["LC_ALL"] = "C"
-    return environment

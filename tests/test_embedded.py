@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from layers import embedded
+from layers import pg_host
 from layers.embedded import (
     EmbeddedCluster,
     find_pg_bindir,
@@ -71,7 +71,7 @@ def test_missing_postgis_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bindir = find_pg_bindir()
-    monkeypatch.setattr(embedded, "SHARE_ROOT", tmp_path)  # no extension/postgis.control
+    monkeypatch.setattr(pg_host, "SHARE_ROOT", tmp_path)  # no extension/postgis.control
     with pytest.raises(EmbeddedClusterError) as raised:
         EmbeddedCluster(tmp_path / "data", port=free_port()).start()
     assert f"apt-get install -y postgresql-{bindir.parent.name}-postgis-3" in raised.value.message
@@ -81,7 +81,7 @@ def test_missing_postgis_says_how_to_install_it(
 def test_missing_postgresql_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedded, "PG_LIB_ROOT", tmp_path)
+    monkeypatch.setattr(pg_host, "PG_LIB_ROOT", tmp_path)
     with pytest.raises(EmbeddedClusterError, match="apt-get install -y postgresql-15 "):
         find_pg_bindir()
 
