@@ -77,11 +77,15 @@ def _keyset(key: Any) -> tuple[Any, ...]:
 
 
 async def fetch_page(
-    conn: psycopg.AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any] | None
+    conn: psycopg.AsyncConnection[Any],
+    statement: sql.Composed,
+    params: dict[str, Any] | None,
+    *,
+    prepare: bool | None = None,
 ) -> list[Row]:
     """A small page: every chunk row at once (there is one)."""
     with database_errors():
-        cursor = await conn.execute(statement, params)
+        cursor = await conn.execute(statement, params, prepare=prepare)
         return list(await cursor.fetchall())
 
 
@@ -118,7 +122,7 @@ async def stream_page(
         summary = PageSummary()
         written = False
         with database_errors():
-            async for row in conn.cursor().stream(statement, params):
+            async for row in conn.cursor().stream(statement, params):  # never prepared
                 summary.add(row)
                 if row[0] is None:
                     continue

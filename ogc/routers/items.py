@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
-from layers.catalog import Layer
+from layers.catalog import Catalog, Layer
 from layers.errors import NotFound
 from layers.features import Binder, ItemsQuery
 from layers.features.page import (
@@ -32,10 +32,10 @@ from layers.features.page import (
 from layers.features.params import encode_keyset
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
-from ogc import html
+from ogc import deps, html
 from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.crs import content_crs_header
-from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, PoolDep, SettingsDep
+from ogc.deps import LayerDep
 from ogc.feature_pages import (
     PageSummary,
     database_errors,
@@ -59,14 +59,8 @@ PAGING = ("after", "before", "offset")
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
 )
-async def get_items(
-    request: Request,
-    layer: LayerDep,
-    pool: PoolDep,
-    settings: SettingsDep,
-    catalog: CatalogDep,
-    base: BaseUrlDep,
-) -> Response:
+async def get_items(request: Request, layer: LayerDep) -> Response:
+    pool, settings, catalog, base = _context(request)
     output = output_format(request)
     headers = validators(layer, request, output)
     cached = not_modified(request, headers, layer.version_created_at)
@@ -99,6 +93,30 @@ async def get_items(
     return StreamingResponse(await primed(chunks), media_type=GEOJSON, headers=headers)
 
 
+def reusable_plan(query: ItemsQuery) -> bool | None:
+    """Selections are planned per request: a generic plan that does not know the bbox or
+    the filter values may read a whole index (e.g. every point of a city, then sort)
+    where a custom plan walks the primary key; unfiltered pages reuse prepared plans."""
+    return None if not query.filtered else False
+
+
+def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, Catalog, str]:
+    """Pool, settings, catalog and base URL by plain calls of the ``ogc.deps`` functions.
+
+    Declared as dependencies, each sync function would cost a thread-pool hop per
+    request (about half the time of a small page); the layer itself still comes
+    through ``LayerDep``, the one place access checks will live.
+    """
+    state = deps.get_state(request)
+    settings = state.settings
+    return (
+        deps.get_pool(state),
+        settings,
+        deps.get_catalog(state),
+        deps.get_base_url(request, settings),
+    )
+
+
 async def _geojson_bytes(
     request: Request,
     layer: Layer,
@@ -113,7 +131,7 @@ async def _geojson_bytes(
     summary = PageSummary()
     parts = [HEAD]
     async with pool.connection() as conn:
-        for row in await fetch_page(conn, statement, binder.bound):
+        for row in await fetch_page(conn, statement, binder.bound, prepare=reusable_plan(query)):
             summary.add(row)
             if row[0] is not None:
                 parts.append(row[0].encode() if len(parts) == 1 else b"," + row[0].encode())
@@ -152,8 +170,32 @@ async def _matched(
         return {"numberMatched": summary.returned}  # the whole selection is on this page
     binder = Binder(literal=query.condition is not None)
     statement = count_sql(layer, query, binder, settings.exact_count_max)
+    key = (layer.id, layer.version, statement.as_bytes(conn), repr(binder.bound))
+    found = _COUNTS.get(key)
+    if found is None:
+        found = await _count_or_estimate(layer, query, settings, conn, statement, binder)
+        if len(_COUNTS) >= COUNT_CACHE_SIZE:
+            _COUNTS.pop(next(iter(_COUNTS)))
+        _COUNTS[key] = found
+    return found
+
+
+# A count depends only on the layer version and the selection, so it is memoised per
+# process: every replica computes the same value, and a new version is a new key.
+COUNT_CACHE_SIZE = 10_000
+_COUNTS: dict[tuple[Any, ...], dict[str, int]] = {}
+
+
+async def _count_or_estimate(
+    layer: Layer,
+    query: ItemsQuery,
+    settings: ServiceSettings,
+    conn: psycopg.AsyncConnection[Any],
+    statement: Any,
+    binder: Binder,
+) -> dict[str, int]:
     with database_errors():
-        row = await (await conn.execute(statement, binder.bound)).fetchone()
+        row = await (await conn.execute(statement, binder.bound, prepare=False)).fetchone()
     assert row is not None
     if int(row[0]) <= settings.exact_count_max:
         return {"numberMatched": int(row[0])}
@@ -238,12 +280,9 @@ async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> N
     openapi_extra={"parameters": FEATURE_PARAMETERS_DOC},
 )
 async def get_feature(
-    request: Request,
-    layer: LayerDep,
-    pool: PoolDep,
-    base: BaseUrlDep,
-    feature_id: Annotated[str, Path(alias="featureId")],
+    request: Request, layer: LayerDep, feature_id: Annotated[str, Path(alias="featureId")]
 ) -> Response:
+    pool, _, _, base = _context(request)
     output = output_format(request, ("json", "geojson", "html"))
     headers = validators(layer, request, output)
     cached = not_modified(request, headers, layer.version_created_at)
