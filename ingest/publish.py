@@ -20,8 +20,7 @@ from psycopg import sql
 
 from ingest.copytext import payload, text_column
 from ingest.geometry import GeometryArray
-from ingest.schema import SQL_TYPES
-from layers.catalog import FieldInfo
+from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
 from layers.versions import replace_stable_view
 

@@ -16,14 +16,6 @@ import pyarrow as pa
 from layers.catalog import FieldInfo
 
 RESERVED = frozenset({"fid", "geom", "ctid", "oid", "xmin", "xmax", "cmin", "cmax", "tableoid"})
-SQL_TYPES = {
-    "string": "text",
-    "integer": "bigint",
-    "number": "double precision",
-    "boolean": "boolean",
-    "date": "date",
-    "timestamp": "timestamptz",
-}
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9_]+")
 
 

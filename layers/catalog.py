@@ -17,7 +17,16 @@ from psycopg.rows import dict_row
 
 from layers.errors import NotFound
 
-FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp")
+# Catalog field types and the PostgreSQL column type each is stored as.
+SQL_TYPES = {
+    "string": "text",
+    "integer": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamptz",
+}
+FIELD_TYPES = tuple(SQL_TYPES)
 
 
 @dataclass(frozen=True)

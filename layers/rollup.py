@@ -15,18 +15,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from layers.catalog import FieldInfo
+from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version, sql_text
 from layers.versions import DATA_SCHEMA, replace_stable_view
 
-SQL_TYPES = {
-    "string": "text",
-    "integer": "bigint",
-    "number": "double precision",
-    "boolean": "boolean",
-    "date": "date",
-    "timestamp": "timestamptz",
-}
 LEVEL_NAMES = {"city": ("市级汇总", "city roll-up"), "province": ("省级汇总", "province roll-up")}
 
 
