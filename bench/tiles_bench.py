@@ -150,7 +150,8 @@ class Server:
             self.proc.wait(timeout=20)
 
 
-def onemap_server(url: str, cache: Path) -> Server:
+def onemap_server(url: str, cache: Path, server: str = "uvicorn") -> Server:
+    """OneMap's app under uvicorn (what `onemap serve` runs) or granian (same app)."""
     port = free_port()
     env = {
         "ONEMAP_DATABASE_URL": url,
@@ -158,20 +159,28 @@ def onemap_server(url: str, cache: Path) -> Server:
         "ONEMAP_LOAD_SAMPLE_DATA": "false",
         "ONEMAP_POOL_MAX_SIZE": "8",
     }
-    args = [
-        str(ROOT / ".venv/bin/uvicorn"),
-        "--factory",
-        "ogc.app:create_app_from_environment",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    factory = "ogc.app:create_app_from_environment"
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log"]
+    if server == "granian":
+        args = [
+            str(ROOT / ".venv/bin/granian"),
+            "--interface",
+            "asgi",
+            "--factory",
+            *common,
+            "--log-level",
+            "warning",
+            factory,
+        ]
+    else:
+        args = [
+            str(ROOT / ".venv/bin/uvicorn"),
+            "--factory",
+            factory,
+            *common,
+            "--log-level",
+            "warning",
+        ]
     return Server(args, env, port, "/readyz")
 
 
@@ -382,6 +391,15 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
         result["onemap_largest_z0_6"] = low_zoom_sizes(base, layer_id)
     finally:
         server.stop()
+    if args.granian:
+        server = onemap_server(url, cache, "granian")
+        try:
+            base = f"http://127.0.0.1:{server.port}"
+            result["onemap_cached_granian"] = wrk(
+                base, ours, args.concurrency, args.duration, workdir
+            )
+        finally:
+            server.stop()
     files = [str(p.relative_to(cache)) for p in sorted(cache.rglob("*.mvt")) if p.stat().st_size]
     nginx = nginx_server(cache, workdir)
     try:
@@ -408,6 +426,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--layers", default=",".join(LAYERS))
+    parser.add_argument(
+        "--granian", action="store_true", help="also measure cache hits with the app under granian"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.workdir.chmod(0o755)
