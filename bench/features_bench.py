@@ -94,6 +94,7 @@ def url_for(server: Server, work: Workload) -> str:
     params = dict(work.onemap if server.name == "onemap" else work.peers)
     if server.name == "pygeoapi":
         params["f"] = "json"
+        params.pop("filter-lang", None)  # pygeoapi 0.21 calls it cql-text and defaults to it
     return server.base + path + ("?" + urlencode(params, quote_via=quote) if params else "")
 
 

@@ -104,7 +104,7 @@ def pygeoapi_config(url: str, port: int, tables: dict[str, str]) -> str:
           password: "{params.get("password", "")}"
           search_path: [onemap_data, public]
         id_field: fid
-        table: {table}
+        table: {table}_4326
         geom_field: geom
 """
     return f"""server:
@@ -122,10 +122,26 @@ metadata:
     title: bench
     description: bench
     keywords: [bench]
+    keywords_type: theme
+    terms_of_service: https://creativecommons.org/licenses/by/4.0/
     url: http://127.0.0.1
-  license: {{name: CC-BY 4.0}}
-  provider: {{name: bench}}
-  contact: {{name: bench}}
+  license: {{name: CC-BY 4.0, url: "https://creativecommons.org/licenses/by/4.0/"}}
+  provider: {{name: bench, url: "http://127.0.0.1"}}
+  contact:
+    name: bench
+    position: bench
+    address: bench
+    city: bench
+    stateorprovince: bench
+    postalcode: "0"
+    country: CN
+    phone: "0"
+    fax: "0"
+    email: bench@example.org
+    url: http://127.0.0.1
+    hours: always
+    instructions: none
+    role: pointOfContact
 resources:{resources}"""
 
 
