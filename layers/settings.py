@@ -22,9 +22,6 @@ class DatabaseSettings(BaseSettings):
         default=None,
         description="PostgreSQL URL; unset = start the embedded PostGIS cluster.",
     )
-    read_database_url: str | None = Field(
-        default=None, description="Optional read-replica URL for read-only queries."
-    )
     data_dir: Path = Field(
         default=Path(".onemap"),
         description="Where the embedded cluster, tile cache and uploads live.",
