@@ -230,3 +230,15 @@ def test_single_feature_document(client: TestClient) -> None:
     assert body["id"] == first["id"] and body["properties"] == {"name": first["properties"]["name"]}
     assert {"self", "collection", "alternate"} <= {x["rel"] for x in body["links"]}
     assert client.get(f"{ITEMS}/{first['id']}", params={"limit": "3"}).status_code == 400
+
+
+def test_big_pages_are_streamed_not_buffered(client: TestClient) -> None:
+    """limit above one chunk: chunked transfer (no Content-Length), valid JSON at the end."""
+    with client.stream(
+        "GET", ITEMS, params={"limit": 1000}, headers={"Accept-Encoding": "identity"}
+    ) as response:
+        assert "content-length" not in response.headers
+        chunks = list(response.iter_raw())
+    assert len(chunks) >= 1
+    small = client.get(ITEMS, params={"limit": 5}, headers={"Accept-Encoding": "identity"})
+    assert "content-length" in small.headers  # one chunk row: sent whole
