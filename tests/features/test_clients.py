@@ -72,8 +72,9 @@ def test_ogr_oapif_lists_collections_and_filters(server: str) -> None:
 def test_owslib_features(server: str) -> None:
     client = Features(server)
     assert "gd-counties" in [c["id"] for c in client.collections()["collections"]]
-    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in (
-        client.conformance()["conformsTo"]
+    assert (
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
+        in (client.conformance()["conformsTo"])
     )
     page = client.collection_items("gd-counties", limit=200)
     assert page["numberMatched"] == 124 and len(page["features"]) == 124
