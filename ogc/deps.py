@@ -1,4 +1,9 @@
-"""FastAPI dependencies, as ``Annotated`` aliases the routers declare."""
+"""FastAPI dependencies, as ``Annotated`` aliases the routers declare.
+
+The dependency functions are ``async`` on purpose: FastAPI runs a plain ``def``
+dependency in a worker thread, a hop that cost more than the work itself on fast
+routes. The plain helpers below them are for code that already holds the state.
+"""
 
 from __future__ import annotations
 
@@ -13,41 +18,61 @@ from layers.settings import ServiceSettings
 from ogc.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.onemap
     return state
 
 
-def get_settings(state: Annotated[AppState, Depends(get_state)]) -> ServiceSettings:
-    return state.settings
-
-
-def get_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConnectionPool:
+def pool_of(state: AppState) -> AsyncConnectionPool:
     if state.pool is None:
         raise DatabaseUnavailable("the database pool is not open yet; retry shortly")
     return state.pool
 
 
-def get_catalog(state: Annotated[AppState, Depends(get_state)]) -> Catalog:
+def catalog_of(state: AppState) -> Catalog:
     if state.store is None or not state.store.loaded:
         raise DatabaseUnavailable("the layer catalog is not loaded yet; retry shortly")
     return state.store.current
 
 
-def get_layer(
-    catalog: Annotated[Catalog, Depends(get_catalog)],
-    collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
-) -> Layer:
+def layer_of(catalog: Catalog, collection_id: str) -> Layer:
     """The single place a collection id becomes a layer (access checks will live here)."""
     return catalog.get(collection_id)
 
 
-def get_base_url(
-    request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
-) -> str:
+def base_url_of(request: Request, settings: ServiceSettings) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return str(request.base_url).rstrip("/")
+
+
+async def get_state(request: Request) -> AppState:
+    return state_of(request)
+
+
+async def get_settings(state: Annotated[AppState, Depends(get_state)]) -> ServiceSettings:
+    return state.settings
+
+
+async def get_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConnectionPool:
+    return pool_of(state)
+
+
+async def get_catalog(state: Annotated[AppState, Depends(get_state)]) -> Catalog:
+    return catalog_of(state)
+
+
+async def get_layer(
+    catalog: Annotated[Catalog, Depends(get_catalog)],
+    collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
+) -> Layer:
+    return layer_of(catalog, collection_id)
+
+
+async def get_base_url(
+    request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
+) -> str:
+    return base_url_of(request, settings)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -102,7 +102,7 @@ class JobRunner:
 
     def _session(self, job_id: str, timeout_ms: int) -> psycopg.Connection:
         return psycopg.connect(
-            with_options(self.database_url, statement_timeout_ms=timeout_ms),
+            with_options(self.database_url, statement_timeout_ms=timeout_ms, parallel=True),
             autocommit=True,
             application_name=APPLICATION_PREFIX + job_id,
         )

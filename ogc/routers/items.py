@@ -101,19 +101,17 @@ def reusable_plan(query: ItemsQuery) -> bool | None:
 
 
 def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, Catalog, str]:
-    """Pool, settings, catalog and base URL by plain calls of the ``ogc.deps`` functions.
+    """Pool, settings, catalog and base URL by plain calls of the ``ogc.deps`` helpers.
 
-    Declared as dependencies, each sync function would cost a thread-pool hop per
-    request (about half the time of a small page); the layer itself still comes
-    through ``LayerDep``, the one place access checks will live.
+    The layer itself comes through ``LayerDep``, the one place access checks will live.
     """
-    state = deps.get_state(request)
+    state = deps.state_of(request)
     settings = state.settings
     return (
-        deps.get_pool(state),
+        deps.pool_of(state),
         settings,
-        deps.get_catalog(state),
-        deps.get_base_url(request, settings),
+        deps.catalog_of(state),
+        deps.base_url_of(request, settings),
     )
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from layers.catalog import Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter
-from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, SettingsDep, StateDep, get_layer
+from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, SettingsDep, StateDep, layer_of
 from ogc.links import CRS84, JSON, epsg_uri, link
 from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
@@ -349,7 +349,7 @@ async def dataset_tile(
     ids = [c.strip() for c in collections.split(",") if c.strip()]
     if not ids:
         raise InvalidParameter("collections must name at least one collection")
-    layers = [get_layer(catalog, layer_id) for layer_id in ids]
+    layers = [layer_of(catalog, layer_id) for layer_id in ids]
     for layer in layers:
         _require_vector(layer)
     work = asyncio.gather(
