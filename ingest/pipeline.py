@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -208,22 +209,26 @@ class VectorLoad:
         return self._writer
 
     def run(self) -> None:
-        for batch in prefetched(read_batches(self.source, self.options.batch_rows)):
-            if self._writer is None:
-                self._writer = VersionWriter(
-                    self.conn,
-                    self.meta.id,
-                    describe_fields(batch.table.schema),
-                    self.target_type,
-                    STORAGE_SRID,
-                    expect_new=self.options.expect_new,
+        with ExitStack() as stack:  # on an error the open COPY is failed before rollback
+            for batch in prefetched(read_batches(self.source, self.options.batch_rows)):
+                if self._writer is None:
+                    self._writer = stack.enter_context(self._new_writer(batch))
+                self._write_batch(batch)
+            if self.writer.stats.feature_count == 0:
+                raise IngestError(
+                    f"{self.source.path.name}: every geometry is empty; nothing to publish"
                 )
-            self._write_batch(batch)
-        if self.writer.stats.feature_count == 0:
-            raise IngestError(
-                f"{self.source.path.name}: every geometry is empty; nothing to publish"
-            )
-        self.writer.finish(set(self.repairs.geometry_types))
+            self.writer.finish(set(self.repairs.geometry_types))
+
+    def _new_writer(self, first: Batch) -> VersionWriter:
+        return VersionWriter(
+            self.conn,
+            self.meta.id,
+            describe_fields(first.table.schema),
+            self.target_type,
+            STORAGE_SRID,
+            expect_new=self.options.expect_new,
+        )
 
     def _write_batch(self, batch: Batch) -> None:
         self.features_in += len(batch)

@@ -9,6 +9,7 @@ nothing behind, because PostgreSQL rolls the whole transaction back.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import shapely
-from psycopg import sql
+from psycopg import Copy, sql
 
 from ingest.copytext import payload, text_column
 from ingest.geometry import GeometryArray
@@ -74,6 +75,15 @@ class VersionWriter:
         self.version, self.layer_exists = reserve_version(conn, layer_id, expect_new)
         self.table_name = version_table_name(layer_id, self.version)
         self._create_table()
+        self._stream = ExitStack()
+        self._copy: Copy | None = None
+
+    def __enter__(self) -> VersionWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Ends the COPY; on an error PostgreSQL discards it with the transaction."""
+        self._stream.__exit__(*exc_info)  # type: ignore[arg-type]
 
     @property
     def _table(self) -> sql.Identifier:
@@ -99,19 +109,28 @@ class VersionWriter:
         )
 
     def write(self, table: pa.RecordBatch, geometry_hex: pa.Array, geoms: GeometryArray) -> None:
-        """COPY one batch: attribute columns plus the geometries as hex WKB."""
-        names = [sql.Identifier(f.name) for f in self.fields] + [sql.Identifier("geom")]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            self._table, sql.SQL(", ").join(names)
-        )
+        """Send one batch (attributes plus hex WKB geometries) down the open COPY.
+
+        One COPY runs for the whole load, so PostgreSQL parses a batch while the next
+        one is read and prepared: the two cores work at once.
+        """
         columns = [text_column(table.column(f.source_name), f.type) for f in self.fields]
-        with self.conn.cursor().copy(statement) as copy:
-            copy.write(payload([*columns, geometry_hex]))
+        self._open_copy().write(payload([*columns, geometry_hex]))
         self.stats.feature_count += len(geoms)
         self.stats.add_bounds(geoms)
 
+    def _open_copy(self) -> Copy:
+        if self._copy is None:
+            names = [sql.Identifier(f.name) for f in self.fields] + [sql.Identifier("geom")]
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                self._table, sql.SQL(", ").join(names)
+            )
+            self._copy = self._stream.enter_context(self.conn.cursor().copy(statement))
+        return self._copy
+
     def finish(self, observed_types: set[str]) -> None:
         """Primary key, spatial index and planner statistics, still in the transaction."""
+        self._stream.close()  # ends the COPY
         table = self._table
         if self.geometry_type.startswith("Geometry") and len(observed_types) == 1:
             z = self.geometry_type.removeprefix("Geometry")  # "Z" when Z is kept
