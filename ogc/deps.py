@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Catalog, Layer
-from layers.errors import DatabaseUnavailable
+from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
 from ogc.state import AppState
 
@@ -69,6 +69,16 @@ async def get_layer(
     return layer_of(catalog, collection_id)
 
 
+async def get_feature_layer(layer: Annotated[Layer, Depends(get_layer)]) -> Layer:
+    """A layer that has features: a raster layer's items do not exist."""
+    if layer.kind != "vector":
+        raise NotFound(
+            f"collection '{layer.id}' is a {layer.kind} layer and has no features; "
+            f"its map tiles are at /collections/{layer.id}/map/tiles"
+        )
+    return layer
+
+
 async def get_base_url(
     request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
 ) -> str:
@@ -80,4 +90,5 @@ SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 LayerDep = Annotated[Layer, Depends(get_layer)]
+FeatureLayerDep = Annotated[Layer, Depends(get_feature_layer)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]

@@ -55,11 +55,25 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
         ],
         "onemap:layer": layer_properties(layer),
     }
+    if layer.kind != "vector":
+        _as_coverage(doc, href)
     if layer.license:
         doc["license"] = layer.license
     if layer.attribution:
         doc["attribution"] = layer.attribution
     return doc
+
+
+def _as_coverage(doc: dict[str, Any], href: str) -> None:
+    """A raster layer has no items, queryables or vector tiles: only map tiles."""
+    doc.pop("itemType")
+    doc["crs"] = [epsg_uri(4490)]
+    feature_only = (
+        "items",
+        QUERYABLES_REL,
+        "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+    )
+    doc["links"] = [item for item in doc["links"] if item["rel"] not in feature_only]
 
 
 def extent_json(layer: Layer) -> dict[str, Any]:

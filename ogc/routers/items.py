@@ -35,7 +35,7 @@ from layers.settings import ServiceSettings
 from ogc import deps, html
 from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.crs import content_crs_header
-from ogc.deps import LayerDep
+from ogc.deps import FeatureLayerDep
 from ogc.feature_pages import (
     PageSummary,
     database_errors,
@@ -59,7 +59,7 @@ PAGING = ("after", "before", "offset")
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
 )
-async def get_items(request: Request, layer: LayerDep) -> Response:
+async def get_items(request: Request, layer: FeatureLayerDep) -> Response:
     pool, settings, catalog, base = _context(request)
     output = output_format(request)
     headers = validators(layer, request, output)
@@ -103,7 +103,7 @@ def reusable_plan(query: ItemsQuery) -> bool | None:
 def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, Catalog, str]:
     """Pool, settings, catalog and base URL by plain calls of the ``ogc.deps`` helpers.
 
-    The layer itself comes through ``LayerDep``, the one place access checks will live.
+    The layer itself comes through ``FeatureLayerDep``, the one place access checks will live.
     """
     state = deps.state_of(request)
     settings = state.settings
@@ -278,7 +278,7 @@ async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> N
     openapi_extra={"parameters": FEATURE_PARAMETERS_DOC},
 )
 async def get_feature(
-    request: Request, layer: LayerDep, feature_id: Annotated[str, Path(alias="featureId")]
+    request: Request, layer: FeatureLayerDep, feature_id: Annotated[str, Path(alias="featureId")]
 ) -> Response:
     pool, _, _, base = _context(request)
     output = output_format(request, ("json", "geojson", "html"))

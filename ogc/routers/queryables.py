@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from layers.cql2 import queryables_json_schema
 from ogc import html
-from ogc.deps import BaseUrlDep, LayerDep
+from ogc.deps import BaseUrlDep, FeatureLayerDep
 from ogc.items_request import queryables_of
 from ogc.negotiation import language, output_format
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["Features"])
     summary="The properties a filter may name (JSON Schema)",
     response_class=Response,
 )
-def get_queryables(request: Request, layer: LayerDep, base: BaseUrlDep) -> Response:
+def get_queryables(request: Request, layer: FeatureLayerDep, base: BaseUrlDep) -> Response:
     zh = language(request) == "zh"
     schema = queryables_json_schema(
         layer.id, queryables_of(layer), base, title=layer.title_zh if zh else layer.title_en
