@@ -153,8 +153,6 @@ def sample_load(force: bool) -> None:
             click.echo(result.summary())
 
 
-
-
 def main() -> None:
     try:
         cli(standalone_mode=True)
