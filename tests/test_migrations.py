@@ -44,3 +44,27 @@ def test_layer_ids_must_be_url_safe(migrated_url: str) -> None:
             conn.rollback()
         else:
             raise AssertionError("a layer id with spaces and slashes was accepted")
+
+
+def test_migrate_creates_postgis_in_a_database_without_it(database_url: str) -> None:
+    """With ONEMAP_DATABASE_URL pointing at a plain database, OneMap creates the extension."""
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = "onemap_plain_db"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    plain = make_conninfo(**(conninfo_to_dict(database_url) | {"dbname": name}))  # type: ignore[arg-type]
+    try:
+        with psycopg.connect(plain) as conn:
+            assert (
+                conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
+                is None
+            )
+        assert "0001_catalog.sql" in migrate(plain)
+        with psycopg.connect(plain) as conn:
+            assert conn.execute("SELECT postgis_lib_version()").fetchone() is not None
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
