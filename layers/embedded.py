@@ -246,6 +246,10 @@ class EmbeddedCluster:
             "maintenance_work_mem = '256MB'\n"
             "effective_cache_size = '1GB'\n"
             "max_wal_size = '1GB'\n"
+            # A single node with no replicas or archive: minimal WAL. A version table that
+            # is created and loaded in one transaction (as ingest does) then skips WAL.
+            "wal_level = minimal\n"
+            "max_wal_senders = 0\n"
             "synchronous_commit = off\n"  # dev cluster: a crash may lose the last commits
             "logging_collector = off\n"  # pg_ctl -l already sends the server log to postgres.log
             "log_line_prefix = '%m [%p] '\n"
