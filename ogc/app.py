@@ -15,6 +15,7 @@ from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.errors import install_error_handlers
+from ogc.openapi30 import serve_openapi_30
 from ogc.routers import (
     collections,
     health,
@@ -58,6 +59,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
     install_fast_path(app)  # outermost: cached public tiles skip the framework
+    serve_openapi_30(app)
     for module in (
         landing,
         collections,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -26,7 +27,8 @@ def test_openapi_document(client: TestClient) -> None:
     response = client.get("/api")
     assert response.status_code == 200
     doc = response.json()
-    assert doc["openapi"].startswith("3.")
+    assert doc["openapi"].startswith("3.0"), "OGC API Features Part 1 declares oas30"
+    validate(doc)  # raises on anything that is not valid OpenAPI 3.0
     assert "/collections/{collectionId}/items" in doc["paths"]
 
 
