@@ -24,6 +24,7 @@ from layers.features.filters import layer_queryables
 from spatial.context import Context
 from spatial.errors import check_geometry_types
 from spatial.geodesy import STORAGE_CRS
+from spatial.sqlparts import row_conditions
 
 ADCODE_PATTERN = r"^[0-9]{6}$"
 
@@ -160,17 +161,7 @@ def read_collection(
         columns=columns, sep=sql.SQL(",") if layer.fields else sql.SQL(""), table=table_of(layer)
     )
     # Values are sql.Literal here, as in the compiled CQL2 filter: no placeholders to mix.
-    conditions: list[sql.Composable] = []
-    if within is not None:
-        area = sql.SQL("ST_GeomFromWKB({}, 4490)").format(sql.Literal(shapely.to_wkb(within)))
-        conditions.append(
-            sql.SQL(
-                "geom && {a} AND ST_Intersects(geom, {a}) AND NOT ST_Touches(geom, {a})"
-            ).format(a=area)
-        )
-    condition = filter_condition(layer, filter)
-    if condition is not None:
-        conditions.append(condition)
+    conditions = row_conditions(filter_condition(layer, filter), within)
     if conditions:
         query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
     rows = ctx.connection().execute(query + sql.SQL(" ORDER BY fid")).fetchall()

@@ -22,6 +22,7 @@ from layers.errors import DatabaseUnavailable, InvalidParameter
 from layers.features import table_of
 from spatial.errors import LINEAR, check_geometry_types
 from spatial.geodesy import STORAGE_CRS
+from spatial.sqlparts import row_conditions
 
 SCHEMA = "onemap_net"
 DEFAULT_SPEED_KMH = 40.0
@@ -174,15 +175,7 @@ def route_to_nearest(
     ``within`` and ``condition`` (a compiled CQL2 filter) choose among the facilities.
     """
     start, snap_m = nearest_node(conn, net, lon, lat)
-    conditions: list[sql.Composable] = [] if condition is None else [condition]
-    if within is not None:
-        area = sql.Literal(shapely.to_wkb(within))
-        conditions.append(
-            sql.SQL(
-                "ST_Intersects(geom, ST_GeomFromWKB({a}, 4490))"
-                " AND NOT ST_Touches(geom, ST_GeomFromWKB({a}, 4490))"
-            ).format(a=area)
-        )
+    conditions = row_conditions(condition, within)
     where = sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
     statement = sql.SQL(_sql("facility_nodes")).format(
         facilities=table_of(facilities), nodes=net.nodes, where=where

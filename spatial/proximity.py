@@ -18,6 +18,7 @@ from layers.errors import InvalidParameter
 from layers.features import table_of
 from spatial.errors import check_distance_m
 from spatial.geodesy import STORAGE_CRS, geodesic_buffer, geodesic_distances_m
+from spatial.sqlparts import row_conditions
 
 METRES_PER_DEGREE_LAT_MIN = 110_574.0  # meridian degree at the equator, the shortest
 METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
@@ -72,15 +73,7 @@ def nearest_in_layer(
 
     ``condition`` is an extra SQL condition (a compiled CQL2 filter) on the layer's rows.
     """
-    conditions: list[sql.Composable] = [] if condition is None else [condition]
-    if within is not None:
-        area = sql.Literal(shapely.to_wkb(within))
-        conditions.append(
-            sql.SQL(
-                "ST_Intersects(geom, ST_GeomFromWKB({a}, 4490))"
-                " AND NOT ST_Touches(geom, ST_GeomFromWKB({a}, 4490))"
-            ).format(a=area)
-        )
+    conditions = row_conditions(condition, within)
     n = max(4 * k, k + 16)
     while True:
         rows = conn.execute(_candidates_sql(layer, lon, lat, n, conditions)).fetchall()

@@ -1,0 +1,25 @@
+"""SQL conditions the analyses share."""
+
+from __future__ import annotations
+
+import shapely
+from psycopg import sql
+
+
+def inside_area(within: shapely.Geometry) -> sql.Composed:
+    """Rows whose geometry lies in ``within`` (touching its edge only does not count).
+
+    The area is a bound literal (WKB), like the values of a compiled CQL2 filter.
+    """
+    area = sql.SQL("ST_GeomFromWKB({}, 4490)").format(sql.Literal(shapely.to_wkb(within)))
+    return sql.SQL("ST_Intersects(geom, {a}) AND NOT ST_Touches(geom, {a})").format(a=area)
+
+
+def row_conditions(
+    condition: sql.Composable | None, within: shapely.Geometry | None
+) -> list[sql.Composable]:
+    """A compiled filter and/or an area, as a list to join with AND."""
+    conditions: list[sql.Composable] = [] if condition is None else [condition]
+    if within is not None:
+        conditions.append(inside_area(within))
+    return conditions
