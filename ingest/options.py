@@ -23,7 +23,7 @@ class IngestOptions:
     datum_shifts: tuple[DatumShift, ...] = ()
     datum_policy: Literal["warn", "refuse"] = "warn"
     raster_dir: Path = Path(".onemap/rasters")
-    batch_rows: int = 50_000
+    batch_rows: int = 16_384
     progress: Progress | None = None
 
 

@@ -20,7 +20,7 @@ from pyproj import CRS
 
 from layers.errors import IngestError
 
-BATCH_SIZE = 50_000
+BATCH_SIZE = 16_384
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class IngestSettings(DatabaseSettings):
     )
     max_upload_mb: int = Field(default=2048, description="Largest accepted upload.")
     ingest_batch_rows: int = Field(
-        default=50_000, description="Features read and copied per batch (memory per batch)."
+        default=16_384, description="Features read and copied per batch (memory per batch)."
     )
     publisher_token: str | None = Field(
         default=None,

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
-from tqdm import tqdm
 
-from ingest.pipeline import IngestOptions, IngestResult, ingest_file
-from layers.catalog_write import LayerMeta
 from layers.errors import IngestError
 from layers.migrate import migrate
 from layers.settings import IngestSettings
-from ogc.ingest_request import build_meta, build_options
+from ogc.lean_imports import pandas_hidden
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestOptions, IngestResult
+    from layers.catalog_write import LayerMeta
 
 LEVELS = click.Choice(["province", "city", "county"])
 
@@ -43,7 +43,10 @@ LEVELS = click.Choice(["province", "city", "county"])
 def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fields: Any) -> None:
     """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version."""
     settings = IngestSettings()
-    from ogc.database import database
+    with pandas_hidden():  # the data stack is imported here, once the arguments are good
+        from ingest.pipeline import ingest_file
+        from ogc.database import database
+        from ogc.ingest_request import build_meta, build_options
 
     with local_copy(source) as path, database(settings) as url:
         migrate(url)
@@ -63,11 +66,19 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
             keep_z=fields["keep_z"],
         )
         click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")
-        result = _with_progress(url, path, meta, options)
+        result = _with_progress(ingest_file, url, path, meta, options)
     _report(result)
 
 
-def _with_progress(url: str, path: Path, meta: LayerMeta, options: IngestOptions) -> IngestResult:
+def _with_progress(
+    ingest_file: Callable[[str, Path, LayerMeta, IngestOptions], IngestResult],
+    url: str,
+    path: Path,
+    meta: LayerMeta,
+    options: IngestOptions,
+) -> IngestResult:
+    from tqdm import tqdm
+
     bar = tqdm(unit=" features", unit_scale=True, dynamic_ncols=True, disable=None)
 
     def progress(done: int, expected: int) -> None:
@@ -113,6 +124,8 @@ def local_copy(source: str) -> Iterator[Path]:
     if not source.startswith(("http://", "https://")):
         yield Path(source)
         return
+    import httpx  # only downloads need it
+
     name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
     with tempfile.TemporaryDirectory(prefix="onemap-download-") as folder:
         target = Path(folder) / name
