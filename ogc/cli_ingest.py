@@ -13,7 +13,7 @@ import click
 from layers.errors import IngestError
 from layers.migrate import migrate
 from layers.settings import IngestSettings
-from ogc.lean_imports import pandas_hidden
+from ogc.lean_imports import exit_now, fresh_process, pandas_hidden
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestOptions, IngestResult
@@ -43,6 +43,7 @@ LEVELS = click.Choice(["province", "city", "county"])
 def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fields: Any) -> None:
     """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version."""
     settings = IngestSettings()
+    one_shot = fresh_process()
     with pandas_hidden():  # the data stack is imported here, once the arguments are good
         from ingest.pipeline import ingest_file
         from ogc.database import database
@@ -68,6 +69,8 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
         click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")
         result = _with_progress(ingest_file, url, path, meta, options)
     _report(result)
+    if one_shot:
+        exit_now()
 
 
 def _with_progress(
@@ -98,7 +101,8 @@ def _report(result: IngestResult) -> None:
         if count:
             click.echo(f"  repaired: {name.replace('_', ' ')}: {count}")
     for key, value in result.detected.items():
-        click.echo(f"  {key}: {value}")
+        if value is not None:  # e.g. no encoding to detect in a GeoPackage
+            click.echo(f"  {key}: {value}")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
     for rollup in result.rollups:
