@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -25,7 +26,7 @@ from urllib.parse import quote, urlencode
 import httpx
 import psycopg
 
-from bench.features_peers import Server, start_onemap, start_pygeoapi, start_tipg
+from bench.features_peers import SERVERS, Server, start_onemap, start_pygeoapi, start_tipg
 from layers.catalog import Catalog, load_catalog
 from layers.features import Binder
 from layers.features.page import count_sql, feature_sql, geojson_page_sql
@@ -84,6 +85,19 @@ def workloads(conn: psycopg.Connection) -> list[Workload]:
     ]  # fmt: skip
 
 
+def selected(work: Workload, patterns: list[str]) -> bool:
+    return not patterns or any(p in work.name for p in patterns)
+
+
+def onemap_name(server: str) -> str:
+    return f"onemap ({server})"
+
+
+def onemap_starter(url: str, workers: int, server: str) -> Callable[[], Server]:
+    port = 18201 if server == "granian" else 18204
+    return lambda: start_onemap(url, port, workers, server)
+
+
 def url_for(server: Server, work: Workload) -> str:
     collection = work.collection
     if server.name == "tipg":
@@ -91,7 +105,7 @@ def url_for(server: Server, work: Workload) -> str:
     path = f"/collections/{collection}/items"
     if work.feature_id is not None:
         path += f"/{work.feature_id}"
-    params = dict(work.onemap if server.name == "onemap" else work.peers)
+    params = dict(work.onemap if server.name.startswith("onemap") else work.peers)
     if server.name == "pygeoapi":
         params["f"] = "json"
         params.pop("filter-lang", None)  # pygeoapi 0.21 calls it cql-text and defaults to it
@@ -188,17 +202,32 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=["onemap", "tipg", "pygeoapi", "floor"])
+    parser.add_argument(
+        "--server",
+        nargs="*",
+        choices=SERVERS,
+        default=["granian"],
+        help="HTTP server(s) OneMap runs under (onemap serve's default is granian); "
+        "TiPg and pygeoapi run under uvicorn as they ship",
+    )
+    parser.add_argument(
+        "--workloads", nargs="*", default=[], help="only workloads whose name contains one of these"
+    )
     args = parser.parse_args()
     with psycopg.connect(args.url) as conn:
         catalog = load_catalog(conn)
-        works = workloads(conn)
+        works = [w for w in workloads(conn) if selected(w, args.workloads)]
     starters = {
-        "onemap": lambda: start_onemap(args.url, 18201, args.workers),
+        **{
+            onemap_name(server): onemap_starter(args.url, args.workers, server)
+            for server in args.server
+        },
         "tipg": lambda: start_tipg(args.url, 18202, args.workers, list(TABLES.values())),
         "pygeoapi": lambda: start_pygeoapi(args.url, 18203, args.workers, TABLES),
     }
     results: dict[str, dict[str, Result]] = {w.name: {} for w in works}
-    for name in [n for n in args.only if n in starters]:
+    systems = [s for n in args.only for s in starters if s == n or s.startswith(f"{n} (")]
+    for name in systems:
         server = starters[name]()  # one server at a time, so they do not share the CPUs
         try:
             for work in works:
@@ -208,7 +237,8 @@ def main() -> None:
             server.stop()
     if "floor" in args.only:
         for work in works:
-            bytes_ = results[work.name].get("onemap", Result(0, 0, 0, 0, 0)).bytes
+            onemap = [r for s, r in results[work.name].items() if s.startswith("onemap")]
+            bytes_ = onemap[0].bytes if onemap else 0
             script = floor_sql(args.url, catalog, work)
             results[work.name]["floor"] = run_pgbench(args.url, script, args.duration, bytes_)
             print("floor", work.name, results[work.name]["floor"], flush=True)

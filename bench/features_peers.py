@@ -7,6 +7,7 @@ each server gets the same number of uvicorn workers.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ class Server:
 
 
 def _start(name: str, args: list[str], env: dict[str, str], port: int, ready: str) -> Server:
-    log = open(f"/tmp/features-bench-{name}.log", "wb")  # noqa: SIM115 (lives with the process)
+    path = f"/tmp/features-bench-{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}.log"
+    log = open(path, "wb")  # noqa: SIM115 (lives with the process)
     process = subprocess.Popen(args, env={**os.environ, **env}, stdout=log, stderr=log, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -47,10 +49,15 @@ def _start(name: str, args: list[str], env: dict[str, str], port: int, ready: st
             pass
         time.sleep(0.3)
     process.terminate()
-    raise RuntimeError(f"{name} did not start; see /tmp/features-bench-{name}.log")
+    raise RuntimeError(f"{name} did not start; see {path}")
 
 
-def start_onemap(url: str, port: int, workers: int) -> Server:
+SERVERS = ("granian", "uvicorn")
+
+
+def start_onemap(url: str, port: int, workers: int, server: str = "granian") -> Server:
+    """OneMap's app under granian (``onemap serve``'s default) or uvicorn, started directly:
+    ``onemap serve`` would also migrate and drop orphan tables and rasters."""
     env = {
         "ONEMAP_DATABASE_URL": url,
         "ONEMAP_LOAD_SAMPLE_DATA": "false",
@@ -59,10 +66,15 @@ def start_onemap(url: str, port: int, workers: int) -> Server:
         "ONEMAP_POOL_MAX_SIZE": "16",
         "ONEMAP_LOG_LEVEL": "warning",
     }
-    args = [str(ROOT / ".venv/bin/uvicorn"), "--factory", "ogc.app:create_app_from_environment"]
+    factory = "ogc.app:create_app_from_environment"
+    if server == "granian":  # the options of ogc.serve.granian_server
+        args = [str(ROOT / ".venv/bin/granian"), "--interface", "asgi", "--factory", factory]
+        args += ["--no-ws"]
+    else:
+        args = [str(ROOT / ".venv/bin/uvicorn"), "--factory", factory]
     args += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     args += ["--log-level", "warning", "--no-access-log"]
-    return _start("onemap", args, env, port, "/readyz")
+    return _start(f"onemap ({server})", args, env, port, "/readyz")
 
 
 def start_tipg(url: str, port: int, workers: int, tables: list[str]) -> Server:

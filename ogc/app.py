@@ -27,6 +27,7 @@ from ogc.routers import (
     tiles,
     wmts,
 )
+from ogc.routers.feature_fastpath import install_feature_fast_path
 from ogc.routers.tiles_fastpath import install_fast_path
 from ogc.state import AppState
 
@@ -58,6 +59,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
+    install_feature_fast_path(app)  # single public features skip the framework
     install_fast_path(app)  # outermost: cached public tiles skip the framework
     serve_openapi_30(app)
     for module in (

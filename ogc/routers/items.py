@@ -294,15 +294,25 @@ async def get_feature(
             cursor = await conn.execute(feature_sql(layer, query), [int(feature_id)])
             row = await cursor.fetchone()
     if row is None:
-        raise NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")
+        raise missing_feature(layer, feature_id)
+    body = feature_document(row[0], base, layer, feature_id)
+    if output == "html":
+        return html.feature_page(request, layer, orjson.loads(body), headers)
+    headers["Content-Crs"] = content_crs_header(query.output_crs)
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:
+    """The Feature text PostGIS wrote, with the links spliced in before its closing brace
+    (shared with ``feature_fastpath`` so both answer the same bytes)."""
     href = f"{base}/collections/{layer.id}"
     links = [
         link(f"{href}/items/{feature_id}", "self", GEOJSON, "This feature"),
         link(f"{href}/items/{feature_id}?f=html", "alternate", HTML, "This feature as HTML"),
         link(href, "collection", JSON, layer.title),
     ]
-    body = row[0].encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-    if output == "html":
-        return html.feature_page(request, layer, orjson.loads(body), headers)
-    headers["Content-Crs"] = content_crs_header(query.output_crs)
-    return Response(body, media_type=GEOJSON, headers=headers)
+    return feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+
+
+def missing_feature(layer: Layer, feature_id: str) -> NotFound:
+    return NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")

@@ -1,0 +1,274 @@
+"""A single feature without the framework: a raw ASGI middleware in front of the app.
+
+``GET /collections/{id}/items/{fid}`` of a public vector layer is one indexed row that
+PostGIS renders; FastAPI's routing, dependency injection and the GZip/CORS middlewares
+cost several times the query. This path answers the common case itself — no query
+string or ``f=json``, Accept not asking for HTML — with the bytes and headers the route
+sends (``items.feature_document`` builds both bodies; tests compare the two whole
+responses), including 304 on If-None-Match, the 404 problem for an unknown id, gzip and
+CORS. Anything else — other parameters, HTML, If-Modified-Since, an Origin the CORS
+policy does not allow everywhere, layers that are not public or not vector, errors —
+falls through to the route.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from starlette.requests import Request
+
+from layers.catalog import Layer
+from layers.features.page import feature_sql
+from ogc.crs import DEFAULT as DEFAULT_CRS
+from ogc.crs import content_crs_header
+from ogc.errors import exception_body
+from ogc.items_request import feature_query
+from ogc.routers.items import feature_document, missing_feature
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+log = logging.getLogger("onemap.features")
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).
+PATH = re.compile(r"^/collections/([A-Za-z0-9][A-Za-z0-9_-]*)/items/([0-9]{1,18})$")
+FORMAT_QUERIES = {b"": "", b"f=json": "f=json", b"f=geojson": "f=geojson"}
+ACCEPTED = {"application/geo+json": "json", "application/json": "json", "text/html": "html"}
+GZIP_MINIMUM = 1024  # as ogc.app's GZipMiddleware
+CORS_EXPOSED = b"ETag, Last-Modified, Content-Crs, Link"  # as ogc.app's CORSMiddleware
+CONTENT_CRS = content_crs_header(DEFAULT_CRS).encode()
+
+
+def install_feature_fast_path(app: Any) -> None:
+    """Wrap the app's middleware stack (called before the tile fast path is installed,
+    which then wraps this one: tile hits stay the cheapest thing the app serves)."""
+    build = app.build_middleware_stack
+
+    def build_with_fast_path() -> ASGIApp:
+        return FeatureFastPath(build())
+
+    app.build_middleware_stack = build_with_fast_path
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """What every request for one layer version shares."""
+
+    statement: bytes | None  # None when a name holds a '%' (the route composes those)
+    last_modified: bytes
+
+
+class FeatureFastPath:
+    """Serve single public features with one prepared statement; pass everything else on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.served = 0  # responses answered here (the tests check which path answered)
+        self._plans: dict[tuple[str, int], LayerPlan] = {}
+        self._bases: dict[tuple[Any, ...], str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        found = PATH.match(scope["path"])
+        query = FORMAT_QUERIES.get(scope["query_string"])
+        if found is None or query is None or scope.get("root_path"):
+            return await self.app(scope, receive, send)
+        try:
+            served = await self._serve(scope, send, found[1], found[2], query)
+        except Exception:  # never fail a request the route could still answer
+            log.exception("feature fast path failed on %s; handing over", scope["path"])
+            served = False
+        if served:
+            self.served += 1
+        else:
+            await self.app(scope, receive, send)
+
+    async def _serve(
+        self, scope: Scope, send: Send, layer_id: str, feature_id: str, query: str
+    ) -> bool:
+        request = _headers_of(scope)
+        state: Any = getattr(scope["app"].state, "onemap", None)
+        layer = _public_vector_layer(state, layer_id)
+        if layer is None or state.pool is None or not _simple_request(request, query, state):
+            return False
+        plan = self._plan(layer)
+        if plan.statement is None:
+            return False
+        headers: Headers = [
+            (b"etag", _etag(layer, scope["path"], query).encode()),
+            (b"last-modified", plan.last_modified),
+            (b"vary", b"Accept, Accept-Language"),
+        ]
+        if _not_modified(request.get(b"if-none-match"), headers[0][1]):
+            await _finish(send, request, 304, headers, b"", "")
+            return True
+        feature = await _read(state.pool, plan.statement, int(feature_id))
+        if feature is None:
+            await _not_found(scope, send, request, missing_feature(layer, feature_id).message)
+            return True
+        body = feature_document(feature, self._base(scope, request, state), layer, feature_id)
+        headers.append((b"content-crs", CONTENT_CRS))
+        await _finish(send, request, 200, headers, body, "application/geo+json")
+        return True
+
+    def _plan(self, layer: Layer) -> LayerPlan:
+        key = (layer.id, layer.version)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 1024:
+                self._plans.clear()
+            plan = self._plans[key] = _layer_plan(layer)
+        return plan
+
+    def _base(self, scope: Scope, request: dict[bytes, bytes], state: Any) -> str:
+        """The base URL of links, as ``ogc.deps.base_url_of`` computes it (memoised)."""
+        if state.settings.public_url:
+            return str(state.settings.public_url).rstrip("/")
+        server = scope.get("server")  # a list under some servers: not hashable
+        key = (scope.get("scheme"), request.get(b"host"), tuple(server) if server else None)
+        base = self._bases.get(key)
+        if base is None:
+            if len(self._bases) > 256:
+                self._bases.clear()
+            base = self._bases[key] = str(Request(scope).base_url).rstrip("/")
+        return base
+
+
+def _headers_of(scope: Scope) -> dict[bytes, bytes]:
+    """Request headers by name; the first of repeated names wins, as Starlette's ``get``."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(bytes(name), bytes(value))
+    return headers
+
+
+def _public_vector_layer(state: Any, layer_id: str) -> Layer | None:
+    """Only public layers: access checks live in the route's ``LayerDep``."""
+    store = getattr(state, "store", None)
+    if store is None or not store.loaded:
+        return None
+    layer: Layer | None = store.current.layers.get(layer_id)
+    if layer is None or layer.access_level != "public" or layer.kind != "vector":
+        return None
+    return layer
+
+
+def _simple_request(request: dict[bytes, bytes], query: str, state: Any) -> bool:
+    """GeoJSON asked for, no date validator, and CORS headers this path can write."""
+    if not query and _wants_html(request.get(b"accept", b"").decode("latin-1")):
+        return False
+    if b"if-modified-since" in request and b"if-none-match" not in request:
+        return False
+    return b"origin" not in request or _cors_everywhere(state)
+
+
+def _wants_html(accept: str) -> bool:
+    """The route's negotiation (``ogc.negotiation.output_format``) for this resource."""
+    for part in accept.split(","):
+        output = ACCEPTED.get(part.split(";")[0].strip().lower())
+        if output is not None:
+            return output == "html"
+    return False
+
+
+def _cors_everywhere(state: Any) -> bool:
+    origins = [o.strip() for o in state.settings.cors_origins.split(",") if o.strip()]
+    return "*" in origins
+
+
+def _etag(layer: Layer, path: str, query: str) -> str:
+    """``ogc.negotiation.layer_etag`` for GeoJSON and at most one ``f`` parameter."""
+    key = f"{layer.id}\x00{layer.version}\x00{path}\x00{query}\x00json"
+    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+
+
+def _not_modified(if_none_match: bytes | None, etag: bytes) -> bool:
+    """``ogc.negotiation.not_modified`` for If-None-Match (weak comparison, ``*``)."""
+    if if_none_match is None:
+        return False
+    tags = if_none_match.decode("latin-1")
+    wanted = {t.strip().removeprefix("W/") for t in tags.split(",")}
+    return "*" in wanted or etag.decode().removeprefix("W/") in wanted
+
+
+def _layer_plan(layer: Layer) -> LayerPlan:
+    text = feature_sql(layer, feature_query(layer, {})).as_string(None)
+    # Only the placeholder: send the text, which psycopg converts once and then caches.
+    statement = text.encode() if text.count("%") == 1 else None
+    modified = format_datetime(layer.version_created_at.astimezone(UTC), usegmt=True)
+    return LayerPlan(statement, modified.encode())
+
+
+async def _read(pool: AsyncConnectionPool, statement: bytes, fid: int) -> str | None:
+    """One prepared execute. ``getconn``/``putconn`` rather than ``pool.connection()``:
+    its ``async with conn`` adds a commit round of Python (autocommit: nothing to commit)
+    that cost a quarter of the read; ``putconn`` still resets or drops a broken one."""
+    conn = await pool.getconn()
+    try:
+        cursor = await conn.execute(statement, [fid], prepare=True)
+        row = await cursor.fetchone()
+    finally:
+        await pool.putconn(conn)
+    return None if row is None else str(row[0])
+
+
+async def _not_found(scope: Scope, send: Send, request: dict[bytes, bytes], detail: str) -> None:
+    """The problem document of ``ogc.errors.problem``, serialised as its JSONResponse does."""
+    document = exception_body(404, detail, Request(scope))
+    body = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    await _finish(send, request, 404, [], body.encode(), "application/problem+json")
+
+
+async def _finish(
+    send: Send,
+    request: dict[bytes, bytes],
+    status: int,
+    headers: Headers,
+    body: bytes,
+    media_type: str,
+) -> None:
+    """Starlette's Response headers, then what GZipMiddleware and CORSMiddleware add."""
+    if status != 304:
+        headers.append((b"content-length", str(len(body)).encode()))
+        headers.append((b"content-type", media_type.encode()))
+    if len(body) >= GZIP_MINIMUM:  # GZipMiddleware adds Vary even when it does not compress
+        _add_vary(headers, b"Accept-Encoding")
+        if b"gzip" in request.get(b"accept-encoding", b""):
+            body = gzip_body(body, headers)
+    if b"origin" in request:
+        headers.append((b"access-control-allow-origin", b"*"))
+        headers.append((b"access-control-expose-headers", CORS_EXPOSED))
+    _add_vary(headers, b"Origin")
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def gzip_body(body: bytes, headers: Headers) -> bytes:
+    """Compressed as GZipMiddleware does (level 9) with its header changes."""
+    compressed = gzip.compress(body, compresslevel=9)
+    headers.append((b"content-encoding", b"gzip"))
+    at = next(i for i, (name, _) in enumerate(headers) if name == b"content-length")
+    headers[at] = (b"content-length", str(len(compressed)).encode())
+    return compressed
+
+
+def _add_vary(headers: Headers, name: bytes) -> None:
+    for i, (key, value) in enumerate(headers):
+        if key == b"vary":
+            headers[i] = (key, value + b", " + name)
+            return
+    headers.append((b"vary", name))
