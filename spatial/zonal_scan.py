@@ -1,0 +1,102 @@
+"""One zone's statistics, reading its window strip by strip."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from numpy.typing import NDArray
+from rasterio.windows import Window
+
+from layers.errors import InvalidParameter
+from spatial.zonal_coverage import pieces
+from spatial.zonal_stats import ZoneStats
+
+STRIP_CELLS = 1 << 18  # cells at once: small temporaries stay in cache and are reused
+
+
+@dataclass(frozen=True)
+class Grid:
+    transform: Affine
+    width: int
+    height: int
+    band: int
+    nodata: float | None
+    floating: bool
+
+    @classmethod
+    def of(cls, dataset: rasterio.DatasetReader, band: int) -> Grid:
+        transform = dataset.transform
+        if transform.b != 0 or transform.d != 0:
+            raise InvalidParameter("the raster grid is rotated; warp it north-up first")
+        return cls(
+            transform=transform,
+            width=dataset.width,
+            height=dataset.height,
+            band=band,
+            nodata=dataset.nodatavals[band - 1],
+            floating=np.issubdtype(np.dtype(dataset.dtypes[band - 1]), np.floating),
+        )
+
+    def window(self, geometry: shapely.Geometry) -> tuple[int, int, int, int] | None:
+        """(col_off, row_off, width, height) of the cells under ``geometry``'s bounds."""
+        if geometry is None or shapely.is_empty(geometry):
+            return None
+        left, bottom, right, top = shapely.bounds(geometry)
+        cols, rows = ~self.transform @ (np.array([left, right]), np.array([bottom, top]))
+        col0, col1 = max(0, math.floor(cols.min())), min(self.width, math.ceil(cols.max()))
+        row0, row1 = max(0, math.floor(rows.min())), min(self.height, math.ceil(rows.max()))
+        if col1 <= col0 or row1 <= row0:
+            return None
+        return col0, row0, col1 - col0, row1 - row0
+
+    def valid(self, values: NDArray[np.number[Any]]) -> NDArray[np.bool_]:
+        """Which values are data: not nodata, not NaN."""
+        valid = np.ones(len(values), dtype=np.bool_)
+        if self.nodata is not None:
+            valid &= values != self.nodata
+        if self.floating:
+            valid &= ~np.isnan(values)
+        return valid
+
+    def clip(self, geometry: shapely.Geometry) -> shapely.Geometry:
+        """Parts more than a cell outside the raster would only add pieces outside the window."""
+        cols, rows = ~self.transform @ shapely.get_coordinates(shapely.envelope(geometry)).T
+        if min(cols.min(), rows.min()) >= -1 and (
+            cols.max() <= self.width + 1 and rows.max() <= self.height + 1
+        ):
+            return geometry
+        x0, y0 = self.transform @ (-1, -1)
+        x1, y1 = self.transform @ (self.width + 1, self.height + 1)
+        return shapely.intersection(geometry, shapely.box(x0, y0, x1, y1))
+
+
+def zone_row(
+    dataset: rasterio.DatasetReader, grid: Grid, geometry: shapely.Geometry, qs: Sequence[float]
+) -> list[float]:
+    """The zone's statistics over its valid cells (nodata and NaN left out)."""
+    stats = ZoneStats(keep_values=bool(qs))
+    window = grid.window(geometry)
+    if window is None:
+        return stats.row(qs)
+    col_off, row_off, width, height = window
+    cut = pieces(grid.clip(geometry), grid.transform, col_off, row_off, width, height)
+    step = max(1, STRIP_CELLS // width)
+    for top in range(0, height, step):
+        bottom = min(height, top + step)
+        cells = cut.cells(top, bottom)
+        span = cells.inside.shape[1]
+        if span <= 0:
+            continue
+        strip = Window(col_off + cells.left, row_off + top, span, bottom - top)
+        data = dataset.read(grid.band, window=strip)  # (skips blocks no cell of it covers)
+        full, part = data[cells.inside], data[cells.row, cells.col]
+        valid = grid.valid(part)
+        stats.add(full[grid.valid(full)], part[valid], cells.fraction[valid])
+    return stats.row(qs)
