@@ -72,7 +72,8 @@ def _groups(geometries: NDArray[np.object_]) -> list[NDArray[np.int64]]:
     bounds = shapely.bounds(geometries)
     order = np.argsort(np.nan_to_num(bounds[:, 0] + bounds[:, 2]), kind="stable")
     areas = np.nan_to_num(shapely.area(geometries))[order]  # ~ cells to visit
-    threads = max(1, min(len(os.sched_getaffinity(0)), 8, len(geometries)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, min(cores or 1, 8, len(geometries)))
     share = np.cumsum(areas) / max(float(areas.sum()), 1e-300)
     cuts = np.searchsorted(share, np.arange(1, threads) / threads)
     return [g for g in np.split(order, cuts) if len(g)]

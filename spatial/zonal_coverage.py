@@ -107,9 +107,9 @@ def pieces(
     # Walk exteriors one way and holes the other, so every cell's winding number is 0 or ±1.
     backwards = shapely.is_ccw(rings) != exterior
     coords, ring = shapely.get_coordinates(rings, return_index=True)
-    to_window = Affine.translation(-col_off, -row_off) @ ~transform
-    cols, rows = to_window @ (coords[:, 0], coords[:, 1])
-    cols, rows = np.asarray(cols, dtype=np.float64), np.asarray(rows, dtype=np.float64)
+    # Window pixel coordinates (a north-up grid: no rotation terms).
+    cols = (coords[:, 0] - transform.c) / transform.a - col_off
+    rows = (coords[:, 1] - transform.f) / transform.e - row_off
     same = ring[1:] == ring[:-1]  # consecutive vertices of one ring make an edge
     flip = backwards[ring[:-1][same]]
     x0, y0, x1, y1 = cols[:-1][same], rows[:-1][same], cols[1:][same], rows[1:][same]

@@ -44,14 +44,24 @@ class Grid:
             floating=np.issubdtype(np.dtype(dataset.dtypes[band - 1]), np.floating),
         )
 
-    def window(self, geometry: shapely.Geometry) -> tuple[int, int, int, int] | None:
-        """(col_off, row_off, width, height) of the cells under ``geometry``'s bounds."""
-        if geometry is None or shapely.is_empty(geometry):
+    def pixels(self, x: float, y: float) -> tuple[float, float]:
+        """(column, row) of a point: north-up grids only (``of`` refuses rotated ones)."""
+        t = self.transform
+        return (x - t.c) / t.a, (y - t.f) / t.e
+
+    def window(self, bounds: NDArray[np.float64]) -> tuple[int, int, int, int] | None:
+        """(col_off, row_off, width, height) of the cells under ``bounds``."""
+        if np.isnan(bounds).any():  # an empty zone
             return None
-        left, bottom, right, top = shapely.bounds(geometry)
-        cols, rows = ~self.transform @ (np.array([left, right]), np.array([bottom, top]))
-        col0, col1 = max(0, math.floor(cols.min())), min(self.width, math.ceil(cols.max()))
-        row0, row1 = max(0, math.floor(rows.min())), min(self.height, math.ceil(rows.max()))
+        (col0, row0), (col1, row1) = self.pixels(*bounds[:2]), self.pixels(*bounds[2:])
+        col0, col1 = (
+            max(0, math.floor(min(col0, col1))),
+            min(self.width, math.ceil(max(col0, col1))),
+        )
+        row0, row1 = (
+            max(0, math.floor(min(row0, row1))),
+            min(self.height, math.ceil(max(row0, row1))),
+        )
         if col1 <= col0 or row1 <= row0:
             return None
         return col0, row0, col1 - col0, row1 - row0
@@ -65,15 +75,16 @@ class Grid:
             valid &= ~np.isnan(values)
         return valid
 
-    def clip(self, geometry: shapely.Geometry) -> shapely.Geometry:
+    def clip(self, geometry: shapely.Geometry, bounds: NDArray[np.float64]) -> shapely.Geometry:
         """Parts more than a cell outside the raster would only add pieces outside the window."""
-        cols, rows = ~self.transform @ shapely.get_coordinates(shapely.envelope(geometry)).T
-        if min(cols.min(), rows.min()) >= -1 and (
-            cols.max() <= self.width + 1 and rows.max() <= self.height + 1
+        (col0, row0), (col1, row1) = self.pixels(*bounds[:2]), self.pixels(*bounds[2:])
+        if min(col0, col1, row0, row1) >= -1 and (
+            max(col0, col1) <= self.width + 1 and max(row0, row1) <= self.height + 1
         ):
             return geometry
-        x0, y0 = self.transform @ (-1, -1)
-        x1, y1 = self.transform @ (self.width + 1, self.height + 1)
+        t = self.transform
+        x0, x1 = t.c - t.a, t.c + t.a * (self.width + 1)
+        y0, y1 = t.f - t.e, t.f + t.e * (self.height + 1)
         return shapely.intersection(geometry, shapely.box(x0, y0, x1, y1))
 
 
@@ -82,11 +93,12 @@ def zone_row(
 ) -> list[float]:
     """The zone's statistics over its valid cells (nodata and NaN left out)."""
     stats = ZoneStats(keep_values=bool(qs))
-    window = grid.window(geometry)
+    bounds = shapely.bounds(geometry)
+    window = grid.window(bounds)
     if window is None:
         return stats.row(qs)
     col_off, row_off, width, height = window
-    cut = pieces(grid.clip(geometry), grid.transform, col_off, row_off, width, height)
+    cut = pieces(grid.clip(geometry, bounds), grid.transform, col_off, row_off, width, height)
     step = max(1, STRIP_CELLS // width)
     for top in range(0, height, step):
         bottom = min(height, top + step)

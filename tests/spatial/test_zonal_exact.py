@@ -127,11 +127,12 @@ def test_statistics_in_strips_threads_and_bands_equal_brute_force(
             assert got.loc[i, name] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, name)
 
 
-def test_zone_larger_than_the_raster_and_integer_cells(tmp_path: Path) -> None:
+def test_zones_larger_than_the_raster_or_empty_and_integer_cells(tmp_path: Path) -> None:
     data = np.arange(24, dtype=np.int16).reshape(4, 6)
     path = write(tmp_path / "int.tif", [data], Affine(1, 0, 0, 0, -1, 4), nodata=5)
     zones = gpd.GeoDataFrame(
-        geometry=[shapely.box(-100, -100, 100, 100), shapely.box(4, 2, 60, 70)], crs=3857
+        geometry=[shapely.box(-100, -100, 100, 100), shapely.box(4, 2, 60, 70), shapely.Polygon()],
+        crs=3857,
     )
     got = zonal_statistics(path, zones, percentiles=(50,))
     valid = data[data != 5].astype(float)
@@ -141,6 +142,7 @@ def test_zone_larger_than_the_raster_and_integer_cells(tmp_path: Path) -> None:
     corner = data[:2, 4:].astype(float)  # rows 0-1 (y 2..4), columns 4-5; 5 is nodata
     assert got.loc[1, "valid_count"] == 3
     assert got.loc[1, "mean"] == pytest.approx(corner[corner != 5].mean())
+    assert got.loc[2, "valid_count"] == 0 and np.isnan(got.loc[2, ["mean", "p50"]]).all()
 
 
 def test_rotated_grids_and_missing_bands_are_400s(tmp_path: Path) -> None:
