@@ -1,9 +1,10 @@
 """Tile benchmark: OneMap (uncached and cached) vs TiPg vs nginx, same PostGIS, same tiles.
 
     .venv/bin/python bench/generate_data.py            # bench/data/{points,polygons}.gpkg
-    python3 -m venv /tmp/tipg-venv && /tmp/tipg-venv/bin/pip install tipg uvicorn
+    python3 -m venv /tmp/tipg-venv && /tmp/tipg-venv/bin/pip install tipg "uvicorn[standard]"
     apt-get install nginx-light wrk
-    .venv/bin/python bench/tiles_bench.py [--urls 200] [--concurrency 16] [--duration 15]
+    flock /tmp/onemap-bench.lock .venv/bin/python bench/tiles_bench.py [--urls 200] \
+        [--concurrency 16] [--duration 15] [--compare-server uvicorn]
 
 Everything binds 127.0.0.1. An embedded PostGIS cluster in --workdir (kept between runs) gets
 both layers through the normal ingest; their overviews are built up front (timed and
@@ -122,17 +123,21 @@ def set_database_jit(url: str, value: str | None) -> None:
 
 
 class Server:
-    """A subprocess serving HTTP on 127.0.0.1; stopped with SIGTERM."""
+    """A subprocess serving HTTP on 127.0.0.1; stopped with SIGTERM. Its output goes to
+    ``log`` (appended), to see why a server did not start."""
 
-    def __init__(self, args: list[str], env: dict[str, str], port: int, probe: str) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], port: int, probe: str, log: Path
+    ) -> None:
         self.port = port
-        self.proc = subprocess.Popen(
-            args,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                args,
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -142,7 +147,7 @@ class Server:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"server did not start: {args}")
+        raise RuntimeError(f"server did not start: {args}; see {log}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -150,41 +155,30 @@ class Server:
             self.proc.wait(timeout=20)
 
 
-def onemap_server(url: str, cache: Path, server: str = "uvicorn") -> Server:
-    """OneMap's app under uvicorn (what `onemap serve` runs) or granian (same app)."""
+def onemap_server(url: str, cache: Path, workdir: Path, server: str | None = None) -> Server:
+    """OneMap's app served exactly as `onemap serve` serves it (``ogc.serve.serve_http``,
+    same settings), 2 workers like the others; ``server`` overrides ONEMAP_SERVER."""
     port = free_port()
     env = {
-        "ONEMAP_DATABASE_URL": url,
+        "ONEMAP_HOST": "127.0.0.1",
+        "ONEMAP_PORT": str(port),
+        "ONEMAP_WORKERS": "2",
+        "ONEMAP_LOG_LEVEL": "warning",
+        "ONEMAP_DATA_DIR": str(workdir / "onemap-data"),
         "ONEMAP_TILE_CACHE_DIR": str(cache),
-        "ONEMAP_LOAD_SAMPLE_DATA": "false",
         "ONEMAP_POOL_MAX_SIZE": "8",
+        "PYTHONPATH": str(ROOT),
     }
-    factory = "ogc.app:create_app_from_environment"
-    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log"]
-    if server == "granian":
-        args = [
-            str(ROOT / ".venv/bin/granian"),
-            "--interface",
-            "asgi",
-            "--factory",
-            *common,
-            "--log-level",
-            "warning",
-            factory,
-        ]
-    else:
-        args = [
-            str(ROOT / ".venv/bin/uvicorn"),
-            "--factory",
-            factory,
-            *common,
-            "--log-level",
-            "warning",
-        ]
-    return Server(args, env, port, "/readyz")
+    if server:
+        env["ONEMAP_SERVER"] = server
+    code = (
+        "import sys; from layers.settings import ServiceSettings; "
+        "from ogc.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
+    )
+    return Server([sys.executable, "-c", code, url], env, port, "/readyz", workdir / "onemap.log")
 
 
-def tipg_server(url: str, tipg_bin: Path) -> Server:
+def tipg_server(url: str, tipg_bin: Path, workdir: Path) -> Server:
     port = free_port()
     env = {
         "DATABASE_URL": url,
@@ -205,7 +199,7 @@ def tipg_server(url: str, tipg_bin: Path) -> Server:
         "--log-level",
         "warning",
     ]
-    return Server(args, env, port, "/collections")
+    return Server(args, env, port, "/collections", workdir / "tipg.log")
 
 
 def nginx_server(root: Path, workdir: Path) -> Server:
@@ -220,7 +214,7 @@ def nginx_server(root: Path, workdir: Path) -> Server:
         f"  server {{ listen 127.0.0.1:{port}; root {root};\n"
         "    location / { add_header Cache-Control 'public, no-cache'; } } }\n"
     )
-    return Server(["nginx", "-c", str(conf)], {}, port, "/")
+    return Server(["nginx", "-c", str(conf)], {}, port, "/", workdir / "nginx.log")
 
 
 async def one_pass(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
@@ -363,7 +357,7 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
         # TiPg as shipped runs with the server's JIT (on by default); OneMap turns JIT off
         # for its tile sessions. TiPg is measured both ways so the engines compare fairly.
         set_database_jit(url, jit)
-        tipg = tipg_server(url, args.tipg)
+        tipg = tipg_server(url, args.tipg, workdir)
         try:
             base = f"http://127.0.0.1:{tipg.port}"
             asyncio.run(one_pass(base, theirs, args.concurrency))  # warm-up (catalog, buffers)
@@ -378,12 +372,12 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
     warm_cache, cache = workdir / f"cache-warm-{layer_id}", workdir / f"cache-{layer_id}"
     for folder in (warm_cache, cache):
         shutil.rmtree(folder, ignore_errors=True)
-    server = onemap_server(url, warm_cache)
+    server = onemap_server(url, warm_cache, workdir)
     try:
         asyncio.run(one_pass(f"http://127.0.0.1:{server.port}", ours, args.concurrency))
     finally:
         server.stop()
-    server = onemap_server(url, cache)
+    server = onemap_server(url, cache, workdir)
     try:
         base = f"http://127.0.0.1:{server.port}"
         result["onemap_uncached"] = asyncio.run(one_pass(base, ours, args.concurrency))
@@ -391,11 +385,11 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
         result["onemap_largest_z0_6"] = low_zoom_sizes(base, layer_id)
     finally:
         server.stop()
-    if args.granian:
-        server = onemap_server(url, cache, "granian")
+    if args.compare_server:
+        server = onemap_server(url, cache, workdir, args.compare_server)
         try:
             base = f"http://127.0.0.1:{server.port}"
-            result["onemap_cached_granian"] = wrk(
+            result[f"onemap_cached_{args.compare_server}"] = wrk(
                 base, ours, args.concurrency, args.duration, workdir
             )
         finally:
@@ -415,6 +409,49 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
     return result
 
 
+def print_table(report: dict[str, Any]) -> None:
+    """The figures the issue asks for; uncached is compared with TiPg's better JIT setting."""
+    print(
+        "| layer | TiPg JIT on / off req/s (p99 ms) | OneMap uncached req/s (p99 ms) | "
+        "vs TiPg | OneMap cached | nginx | cached/nginx |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for layer_id in LAYERS:
+        r = report.get(layer_id)
+        if r is None:
+            continue
+        on, off, ours = r["tipg_jit_on"], r["tipg_jit_off"], r["onemap_uncached"]
+        cached, nginx = r["onemap_cached"]["req_s"], r["nginx"]["req_s"]
+        print(
+            f"| {layer_id} | {on['req_s']} / {off['req_s']} ({on['p99_ms']:.0f} / "
+            f"{off['p99_ms']:.0f}) | {ours['req_s']} ({ours['p99_ms']:.0f}) | "
+            f"{ours['req_s'] / max(on['req_s'], off['req_s']):.1f}× | {cached:,.0f} | "
+            f"{nginx:,.0f} | {cached / nginx:.0%} |"
+        )
+    for layer_id in LAYERS:
+        if layer_id in report:
+            r = report[layer_id]
+            sizes = r["onemap_uncached"]["largest_bytes_by_zoom"]
+            wire = r["onemap_uncached"]["largest_wire_bytes_by_zoom"]
+            print(
+                f"{layer_id} largest tile per zoom, KB (gzip on the wire): "
+                + ", ".join(f"z{z} {sizes[z] / 1000:.1f} ({wire[z] / 1000:.1f})" for z in sizes)
+            )
+            for name in ("granian", "uvicorn"):
+                other = r.get(f"onemap_cached_{name}")
+                if other:
+                    share = other["req_s"] / r["nginx"]["req_s"]
+                    print(
+                        f"{layer_id} cached with ONEMAP_SERVER={name}: {other['req_s']:,.0f} "
+                        f"req/s ({share:.0%} of nginx), p99 {other['p99_ms']} ms"
+                    )
+            low = r["onemap_largest_z0_6"]
+            print(
+                f"{layer_id} whole province z0–6, KB: "
+                + ", ".join(f"z{z} {size / 1000:.1f}" for z, size in low.items())
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -427,7 +464,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--layers", default=",".join(LAYERS))
     parser.add_argument(
-        "--granian", action="store_true", help="also measure cache hits with the app under granian"
+        "--compare-server",
+        choices=["granian", "uvicorn"],
+        help="also measure cache hits with the app under this ONEMAP_SERVER",
     )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -439,6 +478,7 @@ def main() -> None:
         print(json.dumps({layer_id: report[layer_id]}, indent=1), flush=True)
     (args.workdir / "results.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
+    print_table(report)
 
 
 if __name__ == "__main__":

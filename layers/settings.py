@@ -72,7 +72,11 @@ class ServiceSettings(IngestSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(default=1, description="uvicorn worker processes.")
+    workers: int = Field(default=1, description="HTTP worker processes.")
+    server: Literal["granian", "uvicorn"] = Field(
+        default="granian",
+        description="HTTP server of `onemap serve` (the same app either way).",
+    )
     public_url: str | None = Field(
         default=None, description="Base URL used in links; default: from the request."
     )

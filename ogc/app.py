@@ -25,6 +25,7 @@ from ogc.routers import (
     publish,
     queryables,
     tiles,
+    tiles_dataset,
     wmts,
 )
 from ogc.routers.feature_fastpath import install_feature_fast_path
@@ -70,6 +71,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         health,
         publish,
         tiles,
+        tiles_dataset,
         wmts,
         processes,
     ):

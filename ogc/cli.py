@@ -54,11 +54,14 @@ def cli(verbose: bool) -> None:
 @click.option("--host", help="Interface to bind (ONEMAP_HOST).")
 @click.option("--port", type=int, help="TCP port (ONEMAP_PORT).")
 @click.option("--workers", type=int, help="Worker processes (ONEMAP_WORKERS).")
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
+@click.option(
+    "--server", type=click.Choice(["granian", "uvicorn"]), help="HTTP server (ONEMAP_SERVER)."
+)
+def serve(host: str | None, port: int | None, workers: int | None, server: str | None) -> None:
     """Start the database if embedded, migrate, load sample data, and serve HTTP."""
     from ogc.serve import serve as run
 
-    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers}
+    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers, "server": server}
     settings = _settings().model_copy(update={k: v for k, v in overrides.items() if v})
     try:
         run(settings)

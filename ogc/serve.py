@@ -1,13 +1,22 @@
-"""``onemap serve``: database (embedded or given), migrations, sample data, HTTP."""
+"""``onemap serve``: database (embedded or given), migrations, sample data, HTTP.
+
+The HTTP server is granian by default (``ONEMAP_SERVER``), uvicorn on request: the same app
+either way, with the tile-cache fast path in front of FastAPI (docs/adr/0004-tiles.md).
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 from typing import Any
 
 import uvicorn
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server import MPServer as Granian  # worker processes, as with uvicorn
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ingest.sample import load_sample_data
 from layers.db import connect
@@ -16,8 +25,13 @@ from layers.settings import ServiceSettings
 from layers.versions import drop_orphans
 from ogc.app import create_app
 from ogc.database import database
+from ogc.routers.tiles_fastpath import in_front_of
 
 log = logging.getLogger("onemap.serve")
+
+# A worker that has not finished its lifespan shutdown by then is killed, so that the
+# embedded cluster is still stopped (granian would otherwise wait for ever).
+WORKER_STOP_TIMEOUT_S = 30
 
 
 def prepare(url: str, settings: ServiceSettings) -> None:
@@ -36,22 +50,65 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def serve(settings: ServiceSettings) -> None:
-    # uvicorn shuts down on SIGTERM and then re-raises it with the handler that was in
-    # place before it started; ours turns that into SystemExit so the cluster is stopped.
+    # Until the HTTP server installs its own handlers (and after uvicorn restores this one
+    # and re-raises SIGTERM), SIGTERM becomes SystemExit, so the cluster is stopped.
+    # granian handles SIGINT/SIGTERM itself: ``serve()`` returns after its workers stopped.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings) as url:
         prepare(url, settings)
-        config = uvicorn_config(settings, url)
-        uvicorn.Server(config).run()  # returns after SIGINT/SIGTERM; the cluster then stops
+        serve_http(settings, url)
+    # leaving the block stops the embedded cluster
+
+
+def serve_http(settings: ServiceSettings, url: str) -> None:
+    """Serve the app on ``url`` until SIGINT/SIGTERM (also what bench/tiles_bench.py runs)."""
+    if settings.server == "uvicorn":
+        uvicorn.Server(uvicorn_config(settings, url)).run()
+    else:
+        loader = functools.partial(proxied_app, settings, url)
+        granian_server(settings).serve(target_loader=loader, wrap_loader=False)
+
+
+def proxied_app(settings: ServiceSettings, url: str) -> Any:
+    """The app as each granian worker builds it (a picklable loader: no environment
+    round trip, so command-line overrides reach the workers too). X-Forwarded-Proto/-For
+    are honoured exactly as uvicorn's ``proxy_headers=True`` does (granian's own wrapper
+    ignores the scheme unless X-Forwarded-For is also sent)."""
+    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")  # uvicorn's default
+    app: Any = create_app(settings, url)  # Starlette's and uvicorn's ASGI types differ
+    # Tile-cache hits need neither the client address nor the scheme: they go first.
+    proxied: Any = ProxyHeadersMiddleware(app, trusted_hosts=trusted)
+    return in_front_of(app, proxied)
+
+
+def app_from_environment() -> Any:
+    """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
+    return in_front_of(create_app(ServiceSettings()))
+
+
+def granian_server(settings: ServiceSettings) -> Granian:
+    level = settings.log_level.lower()
+    return Granian(
+        "ogc.app:create_app",  # names the processes; the app comes from the loader
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,  # with lifespan: the pool and catalog listener live there
+        workers=settings.workers,
+        websockets=False,
+        log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.debug,
+        # granian's access log is a Python call per request; keep it for debugging.
+        log_access=level in ("debug", "trace"),
+        workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
+    )
 
 
 def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
     if settings.workers > 1:
         # Worker processes build their own app from the environment.
         os.environ["ONEMAP_DATABASE_URL"] = url
-        app: Any = "ogc.app:create_app_from_environment"
+        app: Any = "ogc.serve:app_from_environment"
     else:
-        app = create_app(settings, url)
+        app = in_front_of(create_app(settings, url))
     return uvicorn.Config(
         app,
         host=settings.host,

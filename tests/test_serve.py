@@ -1,9 +1,11 @@
-"""`onemap serve` as a user runs it: embedded PostGIS, sample data, clean stop, restart."""
+"""`onemap serve` as a user runs it: embedded PostGIS, sample data, clean stop, restart,
+under granian (the default) with several workers, and under uvicorn."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,10 +18,15 @@ from fastapi.testclient import TestClient
 from ingest.sample import SYNTHETIC_LAYERS
 from layers.settings import ServiceSettings
 from ogc.app import create_app
+from ogc.serve import granian_server
 from tests.conftest import free_port, world_readable_tempdir
 
+TILE = "/collections/gd-counties/tiles/WebMercatorQuad/7/55/104"
 
-def _start(data_dir: Path, http_port: int, pg_port: int, log: Path) -> subprocess.Popen[bytes]:
+
+def _start(
+    data_dir: Path, http_port: int, pg_port: int, log: Path, *options: str
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env |= {
         "ONEMAP_DATA_DIR": str(data_dir),
@@ -28,7 +35,7 @@ def _start(data_dir: Path, http_port: int, pg_port: int, log: Path) -> subproces
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "ogc.cli", "serve"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "ogc.cli", "serve", *options], env=env, stdout=out, stderr=out
         )
 
 
@@ -61,7 +68,7 @@ def test_serve_stop_and_restart_keeps_data(tmp_path: Path) -> None:
     body = httpx.get(f"http://127.0.0.1:{http_port}/collections/gd-counties/items").json()
     assert body["numberMatched"] == 124
     assert _stop(proc) == 0
-    assert not (data_dir / "pg" / "data" / "postmaster.pid").exists(), "cluster left running"
+    assert _cluster_stopped(data_dir, pg_port), "cluster left running"
 
     first_run = log.read_text()
     proc = _start(data_dir, http_port, pg_port, log)
@@ -72,6 +79,55 @@ def test_serve_stop_and_restart_keeps_data(tmp_path: Path) -> None:
     assert layers == 3 + len(SYNTHETIC_LAYERS)
     assert "published version" not in second_run, "the second start re-ingested data"
     assert "sample data already loaded" in second_run
+
+
+def _cluster_stopped(data_dir: Path, pg_port: int) -> bool:
+    """No postmaster.pid and nothing listening on the cluster's port any more."""
+    with socket.socket() as sock:
+        listening = sock.connect_ex(("127.0.0.1", pg_port)) == 0
+    return not listening and not (data_dir / "pg" / "data" / "postmaster.pid").exists()
+
+
+@pytest.mark.slow
+def test_granian_workers_serve_and_stop_the_cluster_on_sigterm(tmp_path: Path) -> None:
+    data_dir = world_readable_tempdir("onemap-serve-")
+    http_port, pg_port, log = free_port(), free_port(), tmp_path / "serve.log"
+    proc = _start(data_dir, http_port, pg_port, log, "--workers", "2")
+    _wait_ready(http_port, proc, log)
+    base = f"http://127.0.0.1:{http_port}"
+    with httpx.Client(base_url=base, headers={"Accept-Encoding": "gzip"}) as client:
+        first, again = client.get(TILE), client.get(TILE)  # made, then a cache hit
+        page = client.get("/collections/gd-counties/items", params={"f": "csv", "limit": 50})
+        behind_proxy = client.get("/", headers={"X-Forwarded-Proto": "https"}).json()
+    assert first.status_code == again.status_code == 200
+    assert first.headers["server"] == "granian"
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert page.status_code == 200 and len(page.text.splitlines()) == 51  # streamed
+    assert behind_proxy["links"][0]["href"].startswith("https://")  # as uvicorn's proxy_headers
+    assert _stop(proc) == 0
+    assert _cluster_stopped(data_dir, pg_port), "cluster left running"
+    assert log.read_text().count("Stopped worker-") == 2
+
+
+@pytest.mark.slow
+def test_uvicorn_stays_selectable(tmp_path: Path) -> None:
+    data_dir = world_readable_tempdir("onemap-serve-")
+    http_port, pg_port, log = free_port(), free_port(), tmp_path / "serve.log"
+    proc = _start(data_dir, http_port, pg_port, log, "--server", "uvicorn")
+    _wait_ready(http_port, proc, log)
+    response = httpx.get(f"http://127.0.0.1:{http_port}{TILE}")
+    assert response.status_code == 200 and response.headers["server"] == "uvicorn"
+    assert _stop(proc) == 0
+    assert _cluster_stopped(data_dir, pg_port), "cluster left running"
+
+
+def test_granian_settings_follow_the_service_settings() -> None:
+    settings = ServiceSettings(host="0.0.0.0", port=8123, workers=3, log_level="TRACE")
+    server = granian_server(settings)
+    assert (server.bind_addr, server.bind_port, server.workers) == ("0.0.0.0", 8123, 3)
+    assert server.log_level == "debug" and server.log_access  # uvicorn's trace has no twin
+    assert not granian_server(ServiceSettings()).log_access
+    assert ServiceSettings().server == "granian"
 
 
 def test_readyz_is_503_without_a_database() -> None:

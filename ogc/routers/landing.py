@@ -30,6 +30,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/collections-selection",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
@@ -61,6 +63,12 @@ def landing_page(
                 "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
                 JSON,
                 "Tile matrix sets",
+            ),
+            link(
+                f"{base}/tiles",
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                JSON,
+                "Vector tiles of several collections",
             ),
             link(
                 f"{base}/wmts/1.0.0/WMTSCapabilities.xml",

@@ -19,11 +19,11 @@ from fastapi.responses import Response
 
 from layers.catalog import Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter
-from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, SettingsDep, StateDep, layer_of
+from ogc.deps import BaseUrlDep, LayerDep, SettingsDep, StateDep
 from ogc.links import CRS84, JSON, epsg_uri, link
 from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
-from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, gzip_tile, tile_key
+from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, tile_key
 from tiles.styles import maplibre_style, tilejson
 
 router = APIRouter(tags=["Tiles"])
@@ -203,40 +203,54 @@ def tileset_metadata(layer: Layer, tms_id: str, base: str, kind: str) -> dict[st
     template = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
     template += "/{tileMatrix}/{tileRow}/{tileCol}"
     media = MVT_MEDIA_TYPE if kind == "vector" else PNG
-    item = link(template, "item", media, "Tiles")
-    item["templated"] = True  # type: ignore[assignment]
-    doc["links"].append(item)
+    doc["links"].append(tile_template(template, media))
     if layer.extent:
-        levels = list(grids.level_range(tms_id))
-        doc["tileMatrixSetLimits"] = [
-            {
-                "tileMatrix": limits.tile_matrix,
-                "minTileRow": limits.min_row,
-                "maxTileRow": limits.max_row,
-                "minTileCol": limits.min_col,
-                "maxTileCol": limits.max_col,
-            }
-            for limits in grids.matrix_limits(tms_id, layer.extent, levels)
-        ]
-        doc["boundingBox"] = {
-            "lowerLeft": list(layer.extent[:2]),
-            "upperRight": list(layer.extent[2:]),
-            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-        }
+        doc |= limits_and_box(tms_id, layer.extent)
     if kind == "vector":
-        doc["layers"] = [
-            {
-                "id": layer.id,
-                "title": layer.title,
-                "dataType": "vector",
-                "geometryDimension": _dimension(layer.geometry_type),
-                "propertiesSchema": {
-                    "type": "object",
-                    "properties": {f.name: {"type": f.type} for f in layer.fields},
-                },
-            }
-        ]
+        doc["layers"] = [vector_layer(layer)]
     return doc
+
+
+def tile_template(template: str, media: str) -> dict[str, Any]:
+    item: dict[str, Any] = link(template, "item", media, "Tiles")
+    item["templated"] = True
+    return item
+
+
+def limits_and_box(tms_id: str, extent: tuple[float, float, float, float]) -> dict[str, Any]:
+    """``tileMatrixSetLimits`` (tiles that can hold data, per level) and ``boundingBox``."""
+    limits = grids.matrix_limits(tms_id, extent, list(grids.level_range(tms_id)))
+    return {
+        "tileMatrixSetLimits": [
+            {
+                "tileMatrix": item.tile_matrix,
+                "minTileRow": item.min_row,
+                "maxTileRow": item.max_row,
+                "minTileCol": item.min_col,
+                "maxTileCol": item.max_col,
+            }
+            for item in limits
+        ],
+        "boundingBox": {
+            "lowerLeft": list(extent[:2]),
+            "upperRight": list(extent[2:]),
+            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        },
+    }
+
+
+def vector_layer(layer: Layer) -> dict[str, Any]:
+    """A layer of a vector tileset: its MVT layer name is the collection id."""
+    return {
+        "id": layer.id,
+        "title": layer.title,
+        "dataType": "vector",
+        "geometryDimension": _dimension(layer.geometry_type),
+        "propertiesSchema": {
+            "type": "object",
+            "properties": {f.name: {"type": f.type} for f in layer.fields},
+        },
+    }
 
 
 def _dimension(geometry_type: str | None) -> int | None:
@@ -327,52 +341,6 @@ async def map_tile(
     key = tile_key(layer, tms_id, z, row, col, "png")
     work = producer.map_tile(layer, tms_id, z, row, col)
     return await serve_tile(request, key, settings.tile_cache_max_age, work)
-
-
-@router.get(
-    "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
-    summary="Dataset vector tile: one MVT layer per collection; 204 when all are empty",
-    response_class=Response,
-    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "Empty tile"}},
-)
-async def dataset_tile(
-    request: Request,
-    catalog: CatalogDep,
-    producer: ProducerDep,
-    settings: SettingsDep,
-    tms_id: TmsId,
-    z: Level,
-    row: Row,
-    col: Col,
-    collections: Annotated[str, Query(description="Comma-separated collection ids")],
-) -> Response:
-    ids = [c.strip() for c in collections.split(",") if c.strip()]
-    if not ids:
-        raise InvalidParameter("collections must name at least one collection")
-    layers = [layer_of(catalog, layer_id) for layer_id in ids]
-    for layer in layers:
-        _require_vector(layer)
-    work = asyncio.gather(
-        *(producer.vector_tile(layer, tms_id, z, row, col, layer.field_names) for layer in layers)
-    )
-    try:
-        tiles = await unless_disconnected(request, work)
-    except ClientGone:
-        return Response(status_code=499)
-    # An MVT is a sequence of layer messages, so tiles concatenate into one tile.
-    plain = b"".join(tile.plain() for tile in tiles)
-    gzipped = accepts_gzip(request)
-    tags = "+".join(tile.key.etag(not gzipped).strip('"') for tile in tiles)
-    headers = cache_headers(tiles[0].key, settings.tile_cache_max_age) | {"ETag": f'"{tags}"'}
-    if request.headers.get("if-none-match") == headers["ETag"]:
-        return Response(status_code=304, headers=headers)
-    if not plain:
-        return Response(status_code=204, headers=headers)
-    if gzipped:
-        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-        return Response(gzip_tile(plain), media_type=MVT_MEDIA_TYPE, headers=headers)
-    headers["Content-Encoding"] = "identity"
-    return Response(plain, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
 # --- TileJSON and style -----------------------------------------------------------------

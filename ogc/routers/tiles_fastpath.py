@@ -2,12 +2,15 @@
 
 A cached public tile needs a catalog lookup (layer -> current version), one ``open``/``read``
 of a small file and two ASGI messages. Doing that before FastAPI's routing, dependency
-injection and the CORS/GZip middlewares removes most of the per-request Python work, so
-a tile-cache hit costs a fraction of an uncached request. Everything else — misses, query
-strings, HEAD/GET with unknown layers, layers that are not public (access checks live in
-``LayerDep``), errors — falls through to the normal routes, which produce the same bytes and
+injection and the CORS/GZip middlewares removes most of the per-request Python work.
+``onemap serve`` puts it in front of FastAPI itself (``in_front_of``: FastAPI and Starlette
+also do per-request work, e.g. a telemetry check) and the copy inside the middleware stack
+(for in-process clients) then passes requests on. The hottest tiles are remembered per
+request path with their response headers ready (``HotTiles``), so a repeated hit is a dict
+lookup and two sends (about 2 µs of Python), dropped on every catalog change. Everything
+else — misses, query strings, unknown layers, layers that are not public (access checks live
+in ``LayerDep``), errors — falls through to the routes, which produce the same bytes and
 headers. The ETag comes from the key, so revalidations are answered 304 without reading.
-The hottest tiles are also kept in memory (``HotTiles``), dropped on every catalog change.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 _TILE = rf"(?P<tms>{_NAME})/(?P<z>\d{{1,2}})/(?P<row>\d{{1,9}})/(?P<col>\d{{1,9}})"
@@ -39,6 +43,8 @@ ROUTES = (
 )
 log = logging.getLogger("onemap.tiles")
 MEMORY_BYTES = 64 * 2**20  # per worker process
+ENTRY_OVERHEAD = 512  # bytes counted per remembered tile beside its data (empty tiles too)
+PASSED = "onemap.tile_fast_path_passed"  # scope key: a fast path already looked
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
 
@@ -53,14 +59,41 @@ def install_fast_path(app: Any) -> None:
     app.build_middleware_stack = build_with_fast_path
 
 
-class TileCacheFastPath:
-    """Serve cached public tiles straight from disk; pass everything else on."""
+def in_front_of(app: Any, wrapped: ASGIApp | None = None) -> ASGIApp:
+    """A fast path in front of the whole app (``wrapped``: the app, possibly behind other
+    ASGI wrappers), as ``onemap serve`` runs it: a hit then skips even FastAPI's and
+    Starlette's own per-request work. The copy inside the stack passes requests on."""
+    return TileCacheFastPath(wrapped or app, owner=app)
 
-    def __init__(self, app: ASGIApp, memory_bytes: int = MEMORY_BYTES) -> None:
+
+class Hit:
+    """A cached tile ready to send: its headers are built once, the bytes kept."""
+
+    __slots__ = ("data", "etag", "for_wmts", "gzipped", "headers", "short")
+
+    def __init__(self, key: TileKey, data: bytes, for_wmts: bool, common: Headers) -> None:
+        self.etag = key.etag().encode()
+        self.data = data
+        self.for_wmts = for_wmts
+        self.gzipped = key.fmt == "mvt"  # stored gzip-compressed
+        self.short = [(b"etag", self.etag), *common]  # 304 and 204
+        encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+        self.headers = [
+            *self.short,
+            *(encoding if self.gzipped else []),
+            (b"content-type", MEDIA[key.fmt]),
+            (b"content-length", str(len(data)).encode()),
+        ]
+
+
+class TileCacheFastPath:
+    """Serve cached public tiles straight from disk or memory; pass everything else on."""
+
+    def __init__(self, app: ASGIApp, memory_bytes: int = MEMORY_BYTES, owner: Any = None) -> None:
         self.app = app
+        self.owner = owner  # the app whose state holds the catalog; None: scope["app"]
         self._cache: TileCache | None = None
-        self._control = b""
-        self._cors = False
+        self._common: Headers = []
         self._hot = HotTiles(memory_bytes)
         self._generation = -1
         self._styles: dict[str, str] = {}
@@ -70,34 +103,53 @@ class TileCacheFastPath:
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or scope["query_string"]
+            or PASSED in scope
         ):
             return await self.app(scope, receive, send)
         try:
-            hit = self._match(scope)
-            served = hit is not None and await self._serve(scope, send, *hit)
+            served = await self._try(scope, send)
         except Exception:  # never fail a request the routes could still answer
             log.exception("tile fast path failed on %s; handing over to the app", scope["path"])
             served = False
         if not served:
+            scope[PASSED] = True  # a fast path further in need not look again
             await self.app(scope, receive, send)
 
-    def _match(self, scope: Scope) -> tuple[Any, Layer, TileKey, bool] | None:
+    async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
         if not (path.startswith("/collections/") or path.startswith("/wmts/1.0.0/")):
-            return None
-        route = _route(path)
-        if route is None:
-            return None
-        found, fmt, for_wmts = route
-        state = getattr(scope["app"].state, "onemap", None)
+            return False
+        state = getattr((self.owner or scope["app"]).state, "onemap", None)
         store = getattr(state, "store", None)
         if store is None or not store.loaded:
-            return None
+            return False
         if store.generation != self._generation:
             # Any catalog change (publish, rollback, restyle, later edits): forget hot tiles.
             self._hot.clear()
             self._styles.clear()
             self._generation = store.generation
+        hit = self._hot.get(path)
+        if hit is None:
+            found = self._match(path, store)
+            if found is None:
+                return False
+            key, for_wmts = found
+            cache = self._cache_for(state)
+            if _header(scope, b"if-none-match") == key.etag().encode():
+                await _respond(send, 304, [(b"etag", key.etag().encode()), *self._common], b"")
+                return True  # the client holds these bytes: nothing to read
+            data = cache.get(key)
+            if data is None:
+                return False
+            hit = Hit(key, data, for_wmts, self._common)
+            self._hot.put(path, hit)
+        return await _answer(scope, send, hit)
+
+    def _match(self, path: str, store: Any) -> tuple[TileKey, bool] | None:
+        route = _route(path)
+        if route is None:
+            return None
+        found, fmt, for_wmts = route
         layer = store.current.layers.get(found["layer"])
         if layer is None or layer.access_level != "public":
             return None
@@ -106,41 +158,7 @@ class TileCacheFastPath:
         style = self._style_version(layer) if fmt == "png" else NO_STYLE
         z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
         key = TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
-        return state, layer, key, for_wmts
-
-    async def _serve(
-        self, scope: Scope, send: Send, state: Any, layer: Layer, key: TileKey, for_wmts: bool
-    ) -> bool:
-        cache = self._cache_for(state)
-        etag = key.etag().encode()
-        headers = [(b"etag", etag), (b"cache-control", self._control)]
-        if self._cors:
-            headers.append((b"access-control-allow-origin", b"*"))
-        if _header(scope, b"if-none-match") == etag:
-            await _respond(send, 304, headers, b"")
-            return True
-        path = key.relative_path()
-        data = self._hot.get(path)
-        if data is None:
-            data = cache.get(key)
-            if data is None:
-                return False
-            self._hot.put(path, data)
-        if not data:
-            if for_wmts:
-                return False  # WMTS answers empty PNG tiles with an image; let the route do it
-            await _respond(send, 204, headers, b"")
-            return True
-        if key.fmt == "mvt":  # stored gzip-compressed; other clients get the route's answer
-            if b"gzip" not in (_header(scope, b"accept-encoding") or b""):
-                return False
-            headers.append((b"content-encoding", b"gzip"))
-            headers.append((b"vary", b"Accept-Encoding"))
-        headers.append((b"content-type", MEDIA[key.fmt]))
-        headers.append((b"content-length", str(len(data)).encode()))
-        body = b"" if scope["method"] == "HEAD" else data
-        await _respond(send, 200, headers, body)
-        return True
+        return key, for_wmts
 
     def _style_version(self, layer: Layer) -> str:
         version = self._styles.get(layer.id)
@@ -153,37 +171,55 @@ class TileCacheFastPath:
             settings = state.settings
             self._cache = TileCache(settings.tiles_dir)
             age = settings.tile_cache_max_age
-            self._control = (f"public, max-age={age}" if age > 0 else "public, no-cache").encode()
-            self._cors = settings.cors_origins.strip() == "*"
+            control = f"public, max-age={age}" if age > 0 else "public, no-cache"
+            self._common = [(b"cache-control", control.encode())]
+            if settings.cors_origins.strip() == "*":
+                self._common.append((b"access-control-allow-origin", b"*"))
         return self._cache
 
 
-class HotTiles:
-    """The most recently served tiles of this process, bounded in bytes (LRU).
+async def _answer(scope: Scope, send: Send, hit: Hit) -> bool:
+    """304, 204 or the tile; False where the routes answer differently (WMTS empty PNG,
+    an MVT for a client that refuses gzip)."""
+    match, accept = _conditional_and_encoding(scope)
+    if match == hit.etag:
+        await _respond(send, 304, hit.short, b"")
+    elif not hit.data:
+        if hit.for_wmts:
+            return False  # WMTS answers empty PNG tiles with an image; let the route do it
+        await _respond(send, 204, hit.short, b"")
+    elif hit.gzipped and b"gzip" not in accept:
+        return False
+    else:
+        await _respond(send, 200, hit.headers, b"" if scope["method"] == "HEAD" else hit.data)
+    return True
 
-    Keys are cache keys (layer version included) and the whole memory is dropped on every
-    catalog change, so it can never serve a tile the disk cache would not.
-    """
+
+class HotTiles:
+    """The most recently served tiles of this process by request path, bounded in bytes
+    (LRU). The whole memory is dropped on every catalog change, so a path always maps to
+    the current layer version's key and it can never serve a tile the disk would not."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.size = 0
-        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+        self._tiles: OrderedDict[str, Hit] = OrderedDict()
 
-    def get(self, path: str) -> bytes | None:
-        data = self._tiles.get(path)
-        if data is not None:
+    def get(self, path: str) -> Hit | None:
+        hit = self._tiles.get(path)
+        if hit is not None:
             self._tiles.move_to_end(path)
-        return data
+        return hit
 
-    def put(self, path: str, data: bytes) -> None:
-        if len(data) > self.capacity // 16 or path in self._tiles:
+    def put(self, path: str, hit: Hit) -> None:
+        size = len(hit.data) + ENTRY_OVERHEAD
+        if size > self.capacity // 16 or path in self._tiles:
             return
-        self._tiles[path] = data
-        self.size += len(data)
+        self._tiles[path] = hit
+        self.size += size
         while self.size > self.capacity:
             _, dropped = self._tiles.popitem(last=False)
-            self.size -= len(dropped)
+            self.size -= len(dropped.data) + ENTRY_OVERHEAD
 
     def clear(self) -> None:
         self._tiles.clear()
@@ -205,8 +241,17 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _respond(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> None:
+def _conditional_and_encoding(scope: Scope) -> tuple[bytes | None, bytes]:
+    """If-None-Match and Accept-Encoding in one pass over the headers."""
+    match, accept = None, b""
+    for key, value in scope["headers"]:
+        if key == b"if-none-match":
+            match = value
+        elif key == b"accept-encoding":
+            accept = value
+    return match, accept
+
+
+async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -12,16 +12,14 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ogc.routers.tiles_fastpath import TileCacheFastPath
+from ogc.routers.tiles_fastpath import PASSED, TileCacheFastPath, in_front_of
 from tests.tiles.conftest import DENSE_LAYER
 from tests.tiles.helpers import decode, tile_at
 from tiles import grids, mvt, overview
 from tiles.cache import TileCache, TileKey
 
 
-def _call(
-    app: Any, fast: TileCacheFastPath, path: str, etag: bytes | None = None
-) -> list[dict[str, Any]]:
+def _call(app: Any, fast: Any, path: str, etag: bytes | None = None) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
     headers = [(b"accept-encoding", b"gzip, deflate")]
     headers += [(b"if-none-match", etag)] if etag else []
@@ -69,6 +67,27 @@ def test_cache_hits_are_served_before_the_framework(tiles_client: TestClient) ->
 
     _call(tiles_client.app, TileCacheFastPath(inner), path.replace("/9/", "/12/"))
     assert calls
+
+
+def test_fast_path_in_front_of_the_app_remembers_hits_and_marks_misses(
+    tiles_client: TestClient,
+) -> None:
+    """As `onemap serve` runs it: ahead of FastAPI itself, with the scope's "app" unset."""
+    row, col = tile_at("WebMercatorQuad", 10)
+    path = f"/collections/gd-counties/tiles/WebMercatorQuad/10/{row}/{col}"
+    routed = tiles_client.get(path)
+    passed: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        passed.append(scope)
+
+    fast = in_front_of(tiles_client.app, inner)
+    first, again = _call(None, fast, path), _call(None, fast, path)  # disk, then memory
+    assert first == again and gzip.decompress(first[1]["body"]) == routed.content
+    assert first[0]["status"] == 200 and not passed
+    assert _call(None, fast, path, etag=routed.headers["etag"].encode())[0]["status"] == 304
+    _call(None, fast, path.replace("/10/", "/13/"))  # not cached: the app answers
+    assert len(passed) == 1 and passed[0][PASSED]
 
 
 def _key(z: int, row: int, col: int, version: int = 1) -> TileKey:
