@@ -64,7 +64,7 @@ def _previous_version(conn: psycopg.Connection, layer_id: str, current: int) -> 
 
 
 def drop_orphans(conn: psycopg.Connection, raster_dir: Path | None = None) -> list[str]:
-    """Drop tables and raster files no catalog version refers to.
+    """Drop tables and raster files no catalog version (or tile overview) refers to.
 
     An ingest runs in one transaction, so a killed ingest normally leaves nothing; this
     also catches leftovers of manual work or of a crash between file and catalog.
@@ -76,7 +76,8 @@ def drop_orphans(conn: psycopg.Connection, raster_dir: Path | None = None) -> li
         for row in conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname NOT IN "
-            "(SELECT table_name FROM onemap.layer_versions)",
+            "(SELECT table_name FROM onemap.layer_versions) AND c.relname NOT IN "
+            "(SELECT table_name FROM onemap.tile_overviews)",  # tiles' derived tables
             (DATA_SCHEMA,),
         )
     ]

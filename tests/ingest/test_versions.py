@@ -191,6 +191,22 @@ def test_orphaned_tables_are_dropped(migrated_url: str, catalog: Callable[[], Ca
     assert all(layer.table_name not in dropped for layer in catalog())
 
 
+def test_registered_tile_overviews_are_not_orphans(migrated_url: str) -> None:
+    """Overviews are derived tables the tile service registers; a restart must keep them."""
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE onemap_data.ovw_0123456789abcdef (fid bigint)")
+        conn.execute(
+            "INSERT INTO onemap.tile_overviews (table_name, layer_id, version, family, "
+            "max_level, row_count) VALUES ('ovw_0123456789abcdef', 'x', 1, 'mercator', 10, 0)"
+        )
+        try:
+            assert "ovw_0123456789abcdef" not in drop_orphans(conn)
+            assert conn.execute("SELECT to_regclass('onemap_data.ovw_0123456789abcdef')").fetchone()
+        finally:
+            conn.execute("DROP TABLE onemap_data.ovw_0123456789abcdef")
+            conn.execute("DELETE FROM onemap.tile_overviews WHERE layer_id = 'x'")
+
+
 def _measured_file(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / "m.csv"
