@@ -206,8 +206,8 @@ def main() -> None:
         "--server",
         nargs="*",
         choices=SERVERS,
-        default=["granian"],
-        help="HTTP server(s) OneMap runs under (onemap serve's default is granian); "
+        default=["uvicorn"],
+        help="HTTP server(s) OneMap runs under (onemap serve's default is uvicorn); "
         "TiPg and pygeoapi run under uvicorn as they ship",
     )
     parser.add_argument(

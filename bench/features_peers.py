@@ -52,11 +52,12 @@ def _start(name: str, args: list[str], env: dict[str, str], port: int, ready: st
     raise RuntimeError(f"{name} did not start; see {path}")
 
 
-SERVERS = ("granian", "uvicorn")
+SERVERS = ("uvicorn", "granian")
 
 
-def start_onemap(url: str, port: int, workers: int, server: str = "granian") -> Server:
-    """OneMap's app under granian (``onemap serve``'s default) or uvicorn, started directly:
+def start_onemap(url: str, port: int, workers: int, server: str = "uvicorn") -> Server:
+    """OneMap's app served as ``onemap serve`` serves it (``ogc.serve.serve_http``: uvicorn
+    with its one-write protocol by default, or granian), started directly because
     ``onemap serve`` would also migrate and drop orphan tables and rasters."""
     env = {
         "ONEMAP_DATABASE_URL": url,
@@ -65,15 +66,16 @@ def start_onemap(url: str, port: int, workers: int, server: str = "granian") -> 
         "ONEMAP_POOL_MIN_SIZE": "16",
         "ONEMAP_POOL_MAX_SIZE": "16",
         "ONEMAP_LOG_LEVEL": "warning",
+        "ONEMAP_HOST": "127.0.0.1",
+        "ONEMAP_PORT": str(port),
+        "ONEMAP_WORKERS": str(workers),
+        "ONEMAP_SERVER": server,
     }
-    factory = "ogc.app:create_app_from_environment"
-    if server == "granian":  # the options of ogc.serve.granian_server
-        args = [str(ROOT / ".venv/bin/granian"), "--interface", "asgi", "--factory", factory]
-        args += ["--no-ws"]
-    else:
-        args = [str(ROOT / ".venv/bin/uvicorn"), "--factory", factory]
-    args += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    args += ["--log-level", "warning", "--no-access-log"]
+    code = (
+        "import sys; from layers.settings import ServiceSettings; "
+        "from ogc.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
+    )
+    args = [str(ROOT / ".venv/bin/python"), "-c", code, url]
     return _start(f"onemap ({server})", args, env, port, "/readyz")
 
 

@@ -73,9 +73,10 @@ class ServiceSettings(IngestSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, description="HTTP worker processes.")
-    server: Literal["granian", "uvicorn"] = Field(
-        default="granian",
-        description="HTTP server of `onemap serve` (the same app either way).",
+    server: Literal["uvicorn", "granian"] = Field(
+        default="uvicorn",
+        description="HTTP server of `onemap serve` (the same app either way); uvicorn runs with "
+        "ogc.http_protocol, which sends a response's head and body in one write.",
     )
     public_url: str | None = Field(
         default=None, description="Base URL used in links; default: from the request."
@@ -104,6 +105,11 @@ class ServiceSettings(IngestSettings):
     )
     cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
     log_level: str = "info"
+    access_log: bool = Field(
+        default=False,
+        description="Log every request (a Python call each, costly next to a cached tile); "
+        "a reverse proxy usually keeps the access log.",
+    )
     tile_cache_dir: Path | None = Field(
         default=None,
         description="Tile cache directory (shared storage for replicas); default data_dir/tiles.",

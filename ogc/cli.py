@@ -55,7 +55,7 @@ def cli(verbose: bool) -> None:
 @click.option("--port", type=int, help="TCP port (ONEMAP_PORT).")
 @click.option("--workers", type=int, help="Worker processes (ONEMAP_WORKERS).")
 @click.option(
-    "--server", type=click.Choice(["granian", "uvicorn"]), help="HTTP server (ONEMAP_SERVER)."
+    "--server", type=click.Choice(["uvicorn", "granian"]), help="HTTP server (ONEMAP_SERVER)."
 )
 def serve(host: str | None, port: int | None, workers: int | None, server: str | None) -> None:
     """Start the database if embedded, migrate, load sample data, and serve HTTP."""

@@ -17,6 +17,7 @@ from granian.constants import Interfaces
 from granian.log import LogLevels
 from granian.server import MPServer as Granian  # worker processes, as with uvicorn
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.supervisors import Multiprocess
 
 from ingest.sample import load_sample_data
 from layers.db import connect
@@ -25,6 +26,7 @@ from layers.settings import ServiceSettings
 from layers.versions import drop_orphans
 from ogc.app import create_app
 from ogc.database import database
+from ogc.http_protocol import CoalescingHttpToolsProtocol
 from ogc.routers.tiles_fastpath import in_front_of
 
 log = logging.getLogger("onemap.serve")
@@ -63,10 +65,19 @@ def serve(settings: ServiceSettings) -> None:
 def serve_http(settings: ServiceSettings, url: str) -> None:
     """Serve the app on ``url`` until SIGINT/SIGTERM (also what bench/tiles_bench.py runs)."""
     if settings.server == "uvicorn":
-        uvicorn.Server(uvicorn_config(settings, url)).run()
+        run_uvicorn(uvicorn_config(settings, url))
     else:
         loader = functools.partial(proxied_app, settings, url)
         granian_server(settings).serve(target_loader=loader, wrap_loader=False)
+
+
+def run_uvicorn(config: uvicorn.Config) -> None:
+    """One server process, or a supervisor with ``workers`` processes sharing one socket
+    (``uvicorn.Server`` alone ignores ``workers``; this is what ``uvicorn.run`` does)."""
+    if config.workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
 
 
 def proxied_app(settings: ServiceSettings, url: str) -> Any:
@@ -96,8 +107,7 @@ def granian_server(settings: ServiceSettings) -> Granian:
         workers=settings.workers,
         websockets=False,
         log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.debug,
-        # granian's access log is a Python call per request; keep it for debugging.
-        log_access=level in ("debug", "trace"),
+        log_access=settings.access_log,
         workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
     )
 
@@ -114,6 +124,8 @@ def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        access_log=settings.access_log,
+        http=CoalescingHttpToolsProtocol,  # head and body in one send()
         proxy_headers=True,
         factory=settings.workers > 1,
         workers=settings.workers,
