@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
@@ -29,18 +28,12 @@ from starlette.requests import Request
 
 from layers.catalog import Layer
 from layers.features.page import feature_sql
+from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.crs import content_crs_header
 from ogc.errors import exception_body
 from ogc.items_request import feature_query
 from ogc.routers.items import feature_document, missing_feature
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Headers = list[tuple[bytes, bytes]]
 
 log = logging.getLogger("onemap.features")
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).

@@ -18,20 +18,13 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from layers.catalog import Layer
+from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 from tiles.styles import style_of
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Headers = list[tuple[bytes, bytes]]
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 _TILE = rf"(?P<tms>{_NAME})/(?P<z>\d{{1,2}})/(?P<row>\d{{1,9}})/(?P<col>\d{{1,9}})"
