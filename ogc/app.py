@@ -15,6 +15,7 @@ from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.errors import install_error_handlers
+from ogc.head_requests import HeadAsGet
 from ogc.openapi30 import serve_openapi_30
 from ogc.routers import (
     collections,
@@ -60,6 +61,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
+    app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     install_feature_fast_path(app)  # single public features skip the framework
     install_fast_path(app)  # outermost: cached public tiles skip the framework
     serve_openapi_30(app)

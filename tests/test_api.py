@@ -124,3 +124,23 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["layers"] >= 3
+
+
+def test_head_is_answered_wherever_get_is(client: TestClient) -> None:
+    """Same status and headers as GET, no body (RFC 9110), on JSON, streamed and binary routes."""
+    first = client.get("/collections/gd-counties/items?limit=1").json()["features"][0]["id"]
+    paths = [
+        "/",
+        "/collections",
+        "/collections/gd-counties/items?limit=3",
+        f"/collections/gd-counties/items/{first}",
+        "/collections/gd-counties/tiles/WebMercatorQuad/7/55/104",
+        "/wmts?SERVICE=WMTS&REQUEST=GetCapabilities",
+    ]
+    for path in paths:
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"", path
+        for name in ("content-type", "etag", "content-length"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+    assert client.head("/collections/nowhere").status_code == 404
