@@ -16,20 +16,18 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 NULL = "\\N"
-_SPECIAL = r"[\\\t\n\r]"
+_SPECIAL = (b"\\", b"\t", b"\n", b"\r")
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 # One-part multi header (byte order, multi type, part count) for Point/LineString/Polygon,
 # 2D then with the EWKB Z flag (PostGIS wants the same dimensions on the multi and its part).
-_MULTI_HEADERS = pa.array(
-    [
-        "",
-        "010400000001000000",
-        "010500000001000000",
-        "010600000001000000",
-        "010400008001000000",
-        "010500008001000000",
-        "010600008001000000",
-    ]
+MULTI_HEADERS = (
+    "",
+    "010400000001000000",
+    "010500000001000000",
+    "010600000001000000",
+    "010400008001000000",
+    "010500008001000000",
+    "010600008001000000",
 )
 
 
@@ -37,7 +35,7 @@ def text_column(column: pa.Array, kind: str) -> pa.Array:
     """One attribute column as COPY text values (``\\N`` for missing)."""
     if kind == "string":
         text = column if pa.types.is_string(column.type) else _cast_text(column)
-        if pc.any(pc.match_substring_regex(text, _SPECIAL)).as_py():
+        if _may_need_escaping(text):
             for old, new in _ESCAPES:
                 text = pc.replace_substring(text, old, new)
     else:
@@ -45,6 +43,15 @@ def text_column(column: pa.Array, kind: str) -> pa.Array:
     if kind == "number":  # Arrow writes NaN as "nan"; say it the way PostgreSQL prints it
         text = pc.if_else(pc.is_nan(column), pa.scalar("NaN"), text)
     return pc.fill_null(text, NULL)
+
+
+def _may_need_escaping(text: pa.Array) -> bool:
+    """Whether any value holds a backslash, tab or line break (a byte search, no regex)."""
+    data = text.buffers()[2]
+    if data is None:
+        return False
+    raw = data.to_pybytes()
+    return any(special in raw for special in _SPECIAL)
 
 
 def _cast_text(column: pa.Array) -> pa.Array:
@@ -56,27 +63,40 @@ def _cast_text(column: pa.Array) -> pa.Array:
 
 def wkb_hex(wkb: NDArray[np.object_] | pa.Array) -> pa.Array:
     """Hex WKB for COPY, encoded from one contiguous buffer in a single call."""
-    data, offsets = _contiguous(wkb)
+    data, offsets = contiguous_wkb(wkb)
     hexed = np.frombuffer(binascii.hexlify(data), dtype=np.uint8)
     return pa.StringArray.from_buffers(
         len(offsets) - 1, pa.py_buffer((offsets * 2).astype(np.int32)), pa.py_buffer(hexed)
     )
 
 
-def promote_hex(
-    hexed: pa.Array, type_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None = None
+def geometry_column(
+    hexed: pa.Array, promote_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None = None
 ) -> pa.Array:
-    """Turn single parts (shapely type ids 0, 1, 3) into one-part multis, in WKB hex."""
-    header_index = np.select([type_ids == 0, type_ids == 1, type_ids == 3], [1, 2, 3], 0)
+    """The last COPY column: hex WKB, single parts as one-part multis, and the newline.
+
+    ``promote_ids`` holds the shapely type id of each geometry to promote (0, 1, 3)
+    and -1 for the others.
+    """
+    index = multi_header_index(promote_ids, has_z)
+    if len(index) and (index == index[0]).all():  # the usual case: one header for all
+        headers: pa.Array | pa.Scalar = pa.scalar(MULTI_HEADERS[int(index[0])])
+    else:
+        headers = pc.take(pa.array(MULTI_HEADERS), pa.array(index))
+    return pc.binary_join_element_wise(headers, hexed, pa.scalar("\n"), "")
+
+
+def multi_header_index(
+    type_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None
+) -> NDArray[np.intp]:
+    """Which of ``MULTI_HEADERS`` goes before each geometry (0: none)."""
+    index = np.select([type_ids == 0, type_ids == 1, type_ids == 3], [1, 2, 3], 0)
     if has_z is not None:
-        header_index = np.where(has_z & (header_index > 0), header_index + 3, header_index)
-    if not header_index.any():
-        return hexed
-    headers = pc.take(_MULTI_HEADERS, pa.array(header_index))
-    return pc.binary_join_element_wise(headers, hexed, "")
+        index = np.where(has_z & (index > 0), index + 3, index)
+    return index
 
 
-def _contiguous(
+def contiguous_wkb(
     wkb: NDArray[np.object_] | pa.Array,
 ) -> tuple[bytes | pa.Buffer, NDArray[np.int64]]:
     """The WKB bytes back to back and their offsets, zero-copy for Arrow input."""
@@ -92,12 +112,11 @@ def _contiguous(
 
 
 def payload(columns: list[pa.Array]) -> memoryview:
-    """Tab-separated, newline-terminated rows of already-text columns, as one buffer."""
+    """Tab-separated rows as one buffer; the last column (``geometry_column``) ends each row."""
     if not columns or len(columns[0]) == 0:
         return memoryview(b"")
-    rows = pc.binary_join_element_wise(*columns, "\t")
-    lines = pc.binary_join_element_wise(rows, pa.scalar(""), "\n")  # row + "\n" + ""
-    lines = pa.concat_arrays([lines])  # drop any slice offset
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[: len(lines) + 1]
-    data = lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    rows = pc.binary_join_element_wise(*columns, "\t") if len(columns) > 1 else columns[0]
+    rows = pa.concat_arrays([rows])  # drop any slice offset
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[: len(rows) + 1]
+    data = rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
     return memoryview(data)

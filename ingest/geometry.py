@@ -99,8 +99,28 @@ def repair(
         flat = ~shapely.has_z(geoms)
         geoms[flat] = shapely.force_3d(geoms[flat], 0.0)
     counts.made_valid += int(invalid.sum())
-    geoms[invalid] = _keep_dominant_dimension(shapely.make_valid(geoms[invalid]))
+    geoms[invalid] = make_valid(geoms[invalid])
     return geoms
+
+
+Bounds = list[float]  # minx, miny, maxx, maxy
+
+
+def bounds_of(geoms: GeometryArray) -> Bounds | None:
+    """The envelope of the non-empty geometries, or None when there are none."""
+    box = [float(v) for v in shapely.total_bounds(geoms)] if len(geoms) else []
+    return box if box and all(np.isfinite(box)) else None
+
+
+def union_bounds(box: Bounds | None, other: Bounds | None) -> Bounds | None:
+    if box is None or other is None:
+        return box or other
+    return [
+        min(box[0], other[0]),
+        min(box[1], other[1]),
+        max(box[2], other[2]),
+        max(box[3], other[3]),
+    ]
 
 
 def promotion_mask(type_ids: NDArray[np.int32], target: str) -> NDArray[np.bool_]:
@@ -121,8 +141,12 @@ def empty_mask(geoms: GeometryArray) -> NDArray[np.bool_]:
     return shapely.is_missing(geoms) | shapely.is_empty(geoms)  # type: ignore[no-any-return]
 
 
-def _keep_dominant_dimension(geoms: GeometryArray) -> GeometryArray:
-    """make_valid may return a collection (polygon + stray line): keep the polygons."""
+def make_valid(geoms: GeometryArray) -> GeometryArray:
+    """Valid versions of invalid geometries, of the same dimension as they were.
+
+    GEOS's make_valid may return a collection (polygon + stray line): keep the polygons.
+    """
+    geoms = shapely.make_valid(geoms)
     out = geoms.copy()
     for i, geom in enumerate(geoms):
         if geom is not None and geom.geom_type == "GeometryCollection":

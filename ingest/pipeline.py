@@ -17,9 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import pyarrow as pa
 import shapely
+from numpy.typing import NDArray
 
-from ingest.copytext import promote_hex, wkb_hex
+from ingest.copybinary import supports as binary_copy_supports
+from ingest.deferred_check import DeferredCheck
+from ingest.digest import file_sha256
+from ingest.feature_ids import FeatureIds
 from ingest.formats import PreparedSource, prepare_source
 from ingest.geometry import (
     RepairCounts,
@@ -32,10 +37,11 @@ from ingest.geometry import (
 from ingest.infer import AdminScope
 from ingest.lineage import RunRecord, record_run
 from ingest.options import IngestOptions, IngestResult
-from ingest.publish import LayerMeta, VersionWriter, publish_version
+from ingest.publish import GeometryColumn, LayerMeta, VersionWriter, publish_version
 from ingest.schema import describe_fields
-from ingest.source import Batch, prefetched, read_batches
+from ingest.source import Batch, BatchStream, Prefetched
 from ingest.understand import Understanding, understand_vector
+from ingest.wkb_header import WkbHeaders
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
 from layers.rollup import refresh_rollups_for_layer
@@ -70,8 +76,6 @@ ingest_vector = ingest_file  # the name the sample loader and analyses know
 
 
 def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRecord:
-    from ingest.source import file_sha256
-
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     sha256, size = file_sha256(path)
@@ -97,10 +101,10 @@ def _run(
             return IngestResult(meta.id, unchanged, skipped=True)
         with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
             prepared = prepare_source(path, Path(work), options.source_layer, options.encoding)
-            with conn.transaction():
-                if prepared.kind == "raster":
+            if prepared.kind == "raster":
+                with conn.transaction():
                     return _publish_raster(conn, prepared, meta, options, record)
-                return _publish_vector(conn, prepared, meta, options, record)
+            return _publish_vector(conn, database_url, prepared, meta, options, record)
 
 
 def published_version_with_fingerprint(
@@ -117,25 +121,29 @@ def published_version_with_fingerprint(
 
 def _publish_vector(
     conn: psycopg.Connection,
+    database_url: str,
     prepared: PreparedSource,
     meta: LayerMeta,
     options: IngestOptions,
     record: RunRecord,
 ) -> IngestResult:
     understanding = understand_vector(prepared, options)
-    load = VectorLoad(conn, understanding, meta, options)
-    load.run()
-    complete_meta(meta, load.scope, load.understanding.warnings)
-    result = load.result()
-    record.absorb(result)
-    record.stop_clock()
-    result.version = publish_version(
-        load.writer,
-        meta,
-        source=(record.source_sha256, record.fingerprint),
-        lineage=record.as_lineage(),
-    )
-    result.rollups = refresh_rollups_for_layer(conn, meta.id)
+    expected = understanding.source.feature_count
+    ids = FeatureIds.reserve(conn, database_url, expected)  # before the transaction
+    with conn.transaction():
+        load = VectorLoad(conn, understanding, meta, options, ids)
+        load.run()
+        complete_meta(meta, load.scope, load.understanding.warnings)
+        result = load.result()
+        record.absorb(result)
+        record.stop_clock()
+        result.version = publish_version(
+            load.writer,
+            meta,
+            source=(record.source_sha256, record.fingerprint),
+            lineage=record.as_lineage(),
+        )
+        result.rollups = refresh_rollups_for_layer(conn, meta.id)
     return result
 
 
@@ -184,7 +192,12 @@ def complete_meta(meta: LayerMeta, scope: AdminScope, warnings: list[str]) -> No
 
 
 class VectorLoad:
-    """Streams one source into a new version table, batch by batch."""
+    """Streams one source into a new version table, batch by batch.
+
+    When the source needs no reprojection and its WKB is plain 2D, geometries are not
+    parsed on the way in: their headers are enough to drop empties and promote to
+    multi, and ``DeferredCheck`` validates them while the indexes are built.
+    """
 
     def __init__(
         self,
@@ -192,8 +205,9 @@ class VectorLoad:
         understanding: Understanding,
         meta: LayerMeta,
         options: IngestOptions,
+        ids: FeatureIds,
     ) -> None:
-        self.conn, self.meta, self.options = conn, meta, options
+        self.conn, self.meta, self.options, self.ids = conn, meta, options, ids
         self.understanding = understanding
         self.source = understanding.source
         self.target_type = target_geometry_type(self.source.declared_type, options.keep_z)
@@ -201,6 +215,7 @@ class VectorLoad:
         self.features_in = 0
         self.scope = AdminScope()
         self._writer: VersionWriter | None = None
+        self.deferred = DeferredCheck(self.source, options.batch_rows)
 
     @property
     def writer(self) -> VersionWriter:
@@ -208,49 +223,94 @@ class VectorLoad:
             raise IngestError(f"{self.source.path.name}: nothing was read")
         return self._writer
 
+    @property
+    def may_defer_parsing(self) -> bool:
+        """Coordinates go in as they are, into a typed 2D column."""
+        plain_column = not self.target_type.startswith("Geometry")
+        return self.understanding.identity and plain_column and not self.target_type.endswith("Z")
+
     def run(self) -> None:
         with ExitStack() as stack:  # on an error the open COPY is failed before rollback
-            for batch in prefetched(read_batches(self.source, self.options.batch_rows)):
-                if self._writer is None:
-                    self._writer = stack.enter_context(self._new_writer(batch))
+            stream = BatchStream(
+                self.source, self.options.batch_rows, parse=not self.may_defer_parsing
+            )
+            stack.enter_context(stream)
+            self._writer = stack.enter_context(self._new_writer(stream.attribute_schema))
+            for batch in stack.enter_context(Prefetched(stream)):
                 self._write_batch(batch)
-            if self.writer.stats.feature_count == 0:
-                raise IngestError(
-                    f"{self.source.path.name}: every geometry is empty; nothing to publish"
-                )
-            self.writer.finish(set(self.repairs.geometry_types))
+            self._require_features()
+            self.deferred.start()
+            self.writer.finish(set(self.repairs.geometry_types), self._apply_deferred_check)
 
-    def _new_writer(self, first: Batch) -> VersionWriter:
+    def _new_writer(self, attributes: pa.Schema) -> VersionWriter:
         return VersionWriter(
             self.conn,
             self.meta.id,
-            describe_fields(first.table.schema),
+            describe_fields(attributes),
             self.target_type,
             STORAGE_SRID,
+            ids=self.ids,
             expect_new=self.options.expect_new,
+            binary=binary_copy_supports(attributes),
         )
 
+    def _require_features(self) -> None:
+        if self.writer.stats.feature_count == 0:
+            raise IngestError(
+                f"{self.source.path.name}: every geometry is empty; nothing to publish"
+            )
+
     def _write_batch(self, batch: Batch) -> None:
+        first_row = self.features_in
         self.features_in += len(batch)
         self.scope.add(batch.table)
-        keep = ~empty_mask(batch.geoms)
+        if batch.headers is None:
+            table, geometry = self._parsed_rows(batch)
+        else:
+            table, geometry = self._unparsed_rows(batch, batch.headers)
+        first_fid = self.writer.write(table, geometry)
+        if batch.headers is not None:
+            self.deferred.add_rows(first_row, self.features_in, first_fid)
+        if self.options.progress:
+            self.options.progress(self.features_in, self.source.feature_count)
+
+    def _parsed_rows(self, batch: Batch) -> tuple[pa.RecordBatch, GeometryColumn]:
+        keep = ~empty_mask(batch.parsed())
         self.repairs.dropped_empty += int((~keep).sum())
         batch = batch.filter(keep)
-        geoms = self.understanding.to_storage(batch.geoms)
+        geoms = self.understanding.to_storage(batch.parsed())
         geoms = repair(
             geoms, self.repairs, keep_z=self.options.keep_z, z_column=self.target_type.endswith("Z")
         )
         # Untouched geometries go to PostGIS as the source WKB, never re-encoded.
-        hexed = wkb_hex(batch.wkb if geoms is batch.geoms else shapely.to_wkb(geoms))
+        wkb = batch.wkb if geoms is batch.geoms else pa.array(shapely.to_wkb(geoms), pa.binary())
+        self.writer.stats.add_bounds(geoms)
         type_ids = shapely.get_type_id(geoms)
+        return batch.table, self._geometry_column(wkb, type_ids, shapely.has_z(geoms))
+
+    def _unparsed_rows(
+        self, batch: Batch, headers: WkbHeaders
+    ) -> tuple[pa.RecordBatch, GeometryColumn]:
+        self.repairs.dropped_empty += int(headers.empty.sum())
+        batch = batch.filter(~headers.empty)
+        type_ids = headers.type_ids[~headers.empty]
+        return batch.table, self._geometry_column(batch.wkb, type_ids, None)
+
+    def _geometry_column(
+        self, wkb: pa.Array, type_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None
+    ) -> GeometryColumn:
         promote = promotion_mask(type_ids, self.target_type)
-        if promote.any():
-            self.repairs.promoted_to_multi += int(promote.sum())
-            hexed = promote_hex(hexed, np.where(promote, type_ids, -1), shapely.has_z(geoms))
+        self.repairs.promoted_to_multi += int(promote.sum())
         self.repairs.geometry_types |= stored_type_names(type_ids, promote)
-        self.writer.write(batch.table, hexed, geoms)
-        if self.options.progress:
-            self.options.progress(self.features_in, self.source.feature_count)
+        return wkb, np.where(promote, type_ids, -1), has_z
+
+    def _apply_deferred_check(self) -> None:
+        checked = self.deferred.result()
+        self.repairs.made_valid += len(checked.replace)
+        self.repairs.dropped_empty += len(checked.delete)
+        self.writer.stats.merge_bounds(checked.bounds)
+        self.writer.apply_fixes(checked.replace, checked.delete)
+        self._require_features()
 
     def result(self) -> IngestResult:
         return IngestResult(

@@ -8,19 +8,22 @@ nothing behind, because PostgreSQL rolls the whole transaction back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 import pyarrow as pa
-import shapely
+from numpy.typing import NDArray
 from psycopg import Copy, sql
 
-from ingest.copytext import payload, text_column
-from ingest.geometry import GeometryArray
+from ingest.copybinary import SIGNATURE, TRAILER, attribute_field, geometry_field, id_field, rows
+from ingest.copytext import geometry_column, payload, text_column, wkb_hex
+from ingest.feature_ids import FeatureIds
+from ingest.geometry import Bounds, GeometryArray, bounds_of, union_bounds
 from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
 from layers.versions import replace_stable_view
@@ -28,6 +31,9 @@ from layers.versions import replace_stable_view
 __all__ = ["LayerMeta", "VersionWriter", "publish_version"]
 
 DATA_SCHEMA = "onemap_data"
+# WKB, the shapely type id of each geometry to store as a one-part multi (-1: as it is),
+# and which geometries have Z (None: none).
+GeometryColumn = tuple[pa.Array, NDArray[np.int32], NDArray[np.bool_] | None]
 
 
 @dataclass
@@ -39,14 +45,10 @@ class VersionStats:
     temporal: tuple[datetime | None, datetime | None] = (None, None)
 
     def add_bounds(self, geoms: GeometryArray) -> None:
-        if len(geoms) == 0:
-            return
-        minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
-        if self.bounds is None:
-            self.bounds = [minx, miny, maxx, maxy]
-        else:
-            b = self.bounds
-            self.bounds = [min(b[0], minx), min(b[1], miny), max(b[2], maxx), max(b[3], maxy)]
+        self.bounds = union_bounds(self.bounds, bounds_of(geoms))
+
+    def merge_bounds(self, box: Bounds | None) -> None:
+        self.bounds = union_bounds(self.bounds, box)
 
 
 def version_table_name(layer_id: str, version: int) -> str:
@@ -64,9 +66,13 @@ class VersionWriter:
         geometry_type: str,
         srid: int,
         *,
+        ids: FeatureIds,
         expect_new: bool | None,
+        binary: bool = True,
     ) -> None:
         self.conn = conn
+        self.ids = ids
+        self.binary = binary
         self.layer_id = layer_id
         self.fields = list(fields)
         self.geometry_type = geometry_type
@@ -98,38 +104,55 @@ class VersionWriter:
             sql.SQL(self.geometry_type), sql.Literal(self.srid)
         )
         self.conn.execute(
-            sql.SQL(
-                "CREATE TABLE {} (fid bigint NOT NULL DEFAULT nextval('onemap.feature_id_seq'), "
-                "{}geom {})"
-            ).format(
+            sql.SQL("CREATE TABLE {} (fid bigint NOT NULL, {}geom {})").format(
                 self._table,
                 sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),
                 geom_type,
             )
         )
 
-    def write(self, table: pa.RecordBatch, geometry_hex: pa.Array, geoms: GeometryArray) -> None:
-        """Send one batch (attributes plus hex WKB geometries) down the open COPY.
+    def write(self, table: pa.RecordBatch, geometry: GeometryColumn) -> int:
+        """Send one batch down the open COPY (binary, or text for naive timestamps);
+        return the fid of its first feature (the others follow on).
 
         One COPY runs for the whole load, so PostgreSQL parses a batch while the next
         one is read and prepared: the two cores work at once.
         """
-        columns = [text_column(table.column(f.source_name), f.type) for f in self.fields]
-        self._open_copy().write(payload([*columns, geometry_hex]))
-        self.stats.feature_count += len(geoms)
-        self.stats.add_bounds(geoms)
+        fids = self.ids.take(len(geometry[0]))
+        if self.binary:
+            fields = [attribute_field(table.column(f.source_name), f.type) for f in self.fields]
+            data = rows([id_field(fids), *fields], geometry_field(*geometry))
+        else:
+            columns = [text_column(table.column(f.source_name), f.type) for f in self.fields]
+            wkb, promote_ids, has_z = geometry
+            geometry_text = geometry_column(wkb_hex(wkb), promote_ids, has_z)
+            data = payload([pa.array(fids).cast(pa.string()), *columns, geometry_text])
+        self._open_copy().write(data)
+        self.stats.feature_count += len(geometry[0])
+        return int(fids[0]) if len(fids) else 0
 
     def _open_copy(self) -> Copy:
         if self._copy is None:
-            names = [sql.Identifier(f.name) for f in self.fields] + [sql.Identifier("geom")]
-            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                self._table, sql.SQL(", ").join(names)
+            names = [
+                sql.Identifier(name) for name in ("fid", *(f.name for f in self.fields), "geom")
+            ]
+            statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+                self._table,
+                sql.SQL(", ").join(names),
+                sql.SQL(" WITH (FORMAT binary)" if self.binary else ""),
             )
             self._copy = self._stream.enter_context(self.conn.cursor().copy(statement))
+            if self.binary:
+                self._copy.write(SIGNATURE)
         return self._copy
 
-    def finish(self, observed_types: set[str]) -> None:
-        """Primary key, spatial index and planner statistics, still in the transaction."""
+    def finish(self, observed_types: set[str], before_analyze: Callable[[], None]) -> None:
+        """Primary key, spatial index and planner statistics, still in the transaction.
+
+        ``before_analyze`` runs once the indexes are built (``ingest.deferred_check``).
+        """
+        if self._copy is not None and self.binary:
+            self._copy.write(TRAILER)
         self._stream.close()  # ends the COPY
         table = self._table
         if self.geometry_type.startswith("Geometry") and len(observed_types) == 1:
@@ -137,7 +160,27 @@ class VersionWriter:
             self._narrow_geometry_type(observed_types.pop() + z)
         self.conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(table))
         self.conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
+        before_analyze()
         self.conn.execute(sql.SQL("ANALYZE {}").format(table))
+
+    def apply_fixes(self, replace: list[tuple[int, bytes]], delete: list[int]) -> None:
+        """Swap features' geometries (by fid) for repaired ones; delete others."""
+        repaired = sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(self.srid))
+        if self._multi:
+            repaired = sql.SQL("ST_Multi({})").format(repaired)
+        if replace:
+            statement = sql.SQL("UPDATE {} SET geom = {} WHERE fid = %s").format(
+                self._table, repaired
+            )
+            with self.conn.cursor() as cursor:
+                cursor.executemany(statement, [(wkb, fid) for fid, wkb in replace])
+        if delete:
+            statement = sql.SQL("DELETE FROM {} WHERE fid = ANY(%s)").format(self._table)
+            self.stats.feature_count -= self.conn.execute(statement, [delete]).rowcount
+
+    @property
+    def _multi(self) -> bool:
+        return self.geometry_type.startswith("Multi")
 
     def _narrow_geometry_type(self, geometry_type: str) -> None:
         """A source that declared no type (GeoJSON, WKT CSV) but holds one gets a typed column."""

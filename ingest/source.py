@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Queue
-from threading import Thread
+from queue import Empty, Queue
+from threading import Event, Thread
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from ingest.wkb_header import WkbHeaders, read_headers
 from layers.errors import IngestError
 
 BATCH_SIZE = 16_384
@@ -93,95 +94,129 @@ def _bounds(values: Any) -> tuple[float, float, float, float] | None:
 
 @dataclass(frozen=True)
 class Batch:
-    """Attributes (Arrow), source WKB and geometries of consecutive features."""
+    """Attributes (Arrow) and source WKB of consecutive features, with either the
+    parsed geometries or, for plain WKB left unparsed, what its headers say."""
 
     table: pa.RecordBatch
     wkb: pa.Array
-    geoms: NDArray[np.object_]
+    geoms: NDArray[np.object_] | None = None
+    headers: WkbHeaders | None = None
 
     def filter(self, keep: NDArray[np.bool_]) -> Batch:
         if keep.all():
             return self
         mask = pa.array(keep)
-        return Batch(self.table.filter(mask), self.wkb.filter(mask), self.geoms[keep])
+        geoms = None if self.geoms is None else self.geoms[keep]
+        headers = None if self.headers is None else self.headers.filter(keep)
+        return Batch(self.table.filter(mask), self.wkb.filter(mask), geoms, headers)
+
+    def parsed(self) -> NDArray[np.object_]:
+        if self.geoms is None:
+            raise ValueError("this batch's geometries were left unparsed")
+        return self.geoms
 
     def __len__(self) -> int:
-        return len(self.geoms)
+        return len(self.wkb)
 
 
-def read_batches(source: VectorSource, batch_size: int = BATCH_SIZE) -> Iterator[Batch]:
-    """Stream the features ``batch_size`` at a time through GDAL's Arrow interface.
+class BatchStream:
+    """An open reader over one layer: its attribute schema first, then its batches.
 
-    One reader over the whole file (no re-opening per batch), so memory stays at a
-    batch or two whatever the file size.
+    The schema is known before any feature is read, so the version table can be
+    created before reading starts (and before the reader thread competes for the GIL).
     """
-    try:
-        with pyogrio.raw.open_arrow(
-            source.path,
-            layer=source.layer,
-            encoding=source.encoding,
-            batch_size=batch_size,
-            use_pyarrow=True,
-            **source.open_options,
-        ) as (meta, reader):
-            geometry_name = meta.get("geometry_name") or "wkb_geometry"
-            for record_batch in reader:
-                yield _to_batch(record_batch, geometry_name)
-    except IngestError:
-        raise
-    except Exception as exc:
-        raise IngestError(
-            f"{source.path.name}: reading features failed ({exc}); "
+
+    def __init__(
+        self, source: VectorSource, batch_size: int = BATCH_SIZE, *, parse: bool = True
+    ) -> None:
+        self.source, self.parse = source, parse
+        self._stack = ExitStack()
+        try:
+            meta, self._reader = self._stack.enter_context(
+                pyogrio.raw.open_arrow(
+                    source.path,
+                    layer=source.layer,
+                    encoding=source.encoding,
+                    batch_size=batch_size,
+                    use_pyarrow=True,
+                    **source.open_options,
+                )
+            )
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        schema: pa.Schema = self._reader.schema
+        name = meta.get("geometry_name") or "wkb_geometry"
+        self._geometry_index = schema.get_field_index(name)
+        if self._geometry_index < 0:
+            self._geometry_index = len(schema) - 1
+        self.attribute_schema = schema.remove(self._geometry_index)
+
+    def __enter__(self) -> BatchStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def __iter__(self) -> Iterator[Batch]:
+        try:
+            for record_batch in self._reader:
+                yield _to_batch(record_batch, self._geometry_index, self.parse)
+        except Exception as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> IngestError:
+        return IngestError(
+            f"{self.source.path.name}: reading features failed ({exc}); "
             "the file may be truncated or corrupt"
-        ) from exc
+        )
 
 
-def _to_batch(record_batch: pa.RecordBatch, geometry_name: str) -> Batch:
-    names = record_batch.schema.names
-    geometry_index = names.index(geometry_name) if geometry_name in names else len(names) - 1
+def _to_batch(record_batch: pa.RecordBatch, geometry_index: int, parse: bool) -> Batch:
+    """With ``parse`` off, plain 2D WKB stays unparsed (``shapely.from_wkb`` holds the GIL)."""
     wkb = record_batch.column(geometry_index)
-    attributes = record_batch.drop_columns([names[geometry_index]])
+    attributes = record_batch.drop_columns([record_batch.schema.names[geometry_index]])
+    headers = None if parse else read_headers(wkb)
+    if headers is not None:
+        return Batch(attributes, wkb, headers=headers)
     return Batch(attributes, wkb, shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)))
 
 
-def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+class Prefetched:
     """Read the next batches in a thread while the current one is cleaned and copied.
 
-    GDAL, Arrow and shapely release the GIL, so reading overlaps with writing.
+    GDAL, Arrow and most of shapely release the GIL, so reading overlaps with writing.
+    Leaving the block stops the thread before the reader it uses is closed.
     """
-    queue: Queue[Batch | BaseException | None] = Queue(maxsize=depth)
 
-    def produce() -> None:
+    def __init__(self, batches: Iterable[Batch], depth: int = 2) -> None:
+        self._queue: Queue[Batch | BaseException | None] = Queue(maxsize=depth)
+        self._stop = Event()
+        self._thread = Thread(target=self._produce, args=(batches,), name="ingest-reader")
+        self._thread.start()
+
+    def _produce(self, batches: Iterable[Batch]) -> None:
         try:
             for batch in batches:
-                queue.put(batch)
+                if self._stop.is_set():
+                    return
+                self._queue.put(batch)
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            queue.put(exc)
+            self._queue.put(exc)
         else:
-            queue.put(None)
+            self._queue.put(None)
 
-    Thread(target=produce, name="ingest-reader", daemon=True).start()
-    while (item := queue.get()) is not None:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    def __enter__(self) -> Iterator[Batch]:
+        return self._consume()
 
+    def _consume(self) -> Iterator[Batch]:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
-def file_sha256(path: Path) -> tuple[str, int]:
-    """The sha256 and size of a file, of a shapefile's file set, or of a FileGDB folder."""
-    digest = hashlib.sha256()
-    size = 0
-    for part in _companion_files(path):
-        with part.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _companion_files(path: Path) -> list[Path]:
-    if path.is_dir():  # a FileGDB folder
-        return sorted(p for p in path.rglob("*") if p.is_file())
-    if path.suffix.lower() != ".shp":
-        return [path]
-    return sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            with suppress(Empty):
+                self._queue.get(timeout=0.01)
+        self._thread.join()

@@ -31,6 +31,7 @@ class Understanding:
     to_storage: ToStorage
     detected: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    identity: bool = False  # to_storage leaves coordinates as they are
 
 
 def understand_vector(prepared: PreparedSource, options: IngestOptions) -> Understanding:
@@ -74,6 +75,7 @@ def _projected(
         lambda geoms: transform_geometries(plan, geoms),
         detected,
         [*crs.warnings, *plan.warnings],
+        identity=plan.identity,
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ingest.digest import hash_in_background
 from layers.errors import IngestError
 from layers.migrate import migrate
 from layers.settings import IngestSettings
@@ -42,8 +43,10 @@ LEVELS = click.Choice(["province", "city", "county"])
 @click.option("--keep-z", is_flag=True, help="Keep Z values (default: drop them).")
 def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fields: Any) -> None:
     """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version."""
-    settings = IngestSettings()
     one_shot = fresh_process()
+    if one_shot:  # hashed while the data stack is imported
+        hash_in_background(Path(source))
+    settings = IngestSettings()
     with pandas_hidden():  # the data stack is imported here, once the arguments are good
         from ingest.pipeline import ingest_file
         from ogc.database import database

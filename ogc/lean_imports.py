@@ -47,8 +47,16 @@ def pandas_hidden() -> Iterator[None]:
     sys.meta_path.insert(0, finder)
     try:
         yield
+        _settle_pyarrow()
     finally:
         sys.meta_path.remove(finder)
+
+
+def _settle_pyarrow() -> None:
+    """pyarrow looks for pandas on its first conversion from Python: do one now, hidden."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.array([0])
 
 
 def exit_now() -> None:

@@ -1,0 +1,111 @@
+"""Validate the geometries that went to PostGIS unparsed, while PostgreSQL indexes them.
+
+Rows whose WKB headers were enough to load them (``ingest.wkb_header``) skip GEOS on
+the way in. This check re-reads those rows from the file on a thread, parses and
+validates them, and hands back what must change, by feature id: geometries to make
+valid, collections that are empty after all; and the extent. It runs while the server
+builds the primary key and spatial index (the client's core is idle then); the changes
+are applied in the same transaction before ANALYZE, so nothing unvalidated is ever
+published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from threading import Thread
+
+import numpy as np
+import pyarrow as pa
+import shapely
+
+from ingest.geometry import Bounds, GeometryArray, bounds_of, make_valid, union_bounds
+from ingest.source import BatchStream, VectorSource
+from ingest.wkb_header import read_headers
+
+
+@dataclass
+class CheckResult:
+    """Features (by fid) to replace with a repaired geometry or to delete, and the extent."""
+
+    replace: list[tuple[int, bytes]] = field(default_factory=list)
+    delete: list[int] = field(default_factory=list)
+    bounds: Bounds | None = None
+
+
+@dataclass
+class _Span:
+    """File rows [start, stop) loaded unparsed; the ones kept got fids from ``first_fid`` on."""
+
+    start: int
+    stop: int
+    first_fid: int
+    numbered: int = 0  # kept rows of the span met so far by the check
+
+
+class DeferredCheck:
+    """Collects the rows loaded unparsed, then checks them on a thread."""
+
+    def __init__(self, source: VectorSource, batch_rows: int) -> None:
+        self.source, self.batch_rows = source, batch_rows
+        self.spans: list[_Span] = []
+        self._thread: Thread | None = None
+        self._result = CheckResult()
+        self._error: BaseException | None = None
+
+    def add_rows(self, start: int, stop: int, first_fid: int) -> None:
+        self.spans.append(_Span(start, stop, first_fid))
+
+    def start(self) -> None:
+        if self.spans:
+            self._thread = Thread(target=self._run, name="ingest-check", daemon=True)
+            self._thread.start()
+
+    def result(self) -> CheckResult:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def _run(self) -> None:
+        try:
+            spans = iter(self.spans)
+            span = next(spans, None)
+            offset = 0
+            with BatchStream(self.source, self.batch_rows) as stream:
+                for batch in stream:
+                    end = offset + len(batch)
+                    while span is not None and span.start < end:
+                        low, high = max(span.start, offset) - offset, min(span.stop, end) - offset
+                        if low < high:
+                            self._check(batch.wkb[low:high], batch.parsed()[low:high], span)
+                        if span.stop > end:
+                            break
+                        span = next(spans, None)
+                    if span is None:
+                        return
+                    offset = end
+        except BaseException as exc:  # re-raised by result(), on the loading thread
+            self._error = exc
+
+    def _check(self, wkb: pa.Array, geoms: GeometryArray, span: _Span) -> None:
+        headers = read_headers(wkb)
+        assert headers is not None, "the same bytes were read unparsed while loading"
+        kept = ~headers.empty  # empty by their header: dropped while loading, no fid
+        fids = span.first_fid + span.numbered + np.arange(int(kept.sum()))
+        span.numbered += len(fids)
+        geoms = geoms[kept]
+        empty = shapely.is_empty(geoms)  # e.g. a multipolygon of one empty polygon
+        self._result.delete.extend(int(f) for f in fids[empty])
+        invalid = ~empty & ~shapely.is_valid(geoms)
+        self._grow(geoms[~empty & ~invalid])
+        if invalid.any():
+            fixed = make_valid(geoms[invalid])
+            self._grow(fixed)
+            wkb_fixed = shapely.to_wkb(fixed)
+            self._result.replace.extend(
+                zip((int(f) for f in fids[invalid]), wkb_fixed, strict=True)
+            )
+
+    def _grow(self, geoms: GeometryArray) -> None:
+        self._result.bounds = union_bounds(self._result.bounds, bounds_of(geoms))
