@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from ingest.options import IngestResult
 from layers.db import connect
+from layers.errors import OneMapError
 
 log = logging.getLogger("onemap.lineage")
 _INSERT_RUN = resources.files("ingest") / "sql" / "insert_run.sql"
@@ -75,10 +76,16 @@ class RunRecord:
         return values
 
 
-def record_run(database_url: str, record: RunRecord) -> None:
-    """Insert the run in its own transaction (so failures are kept too)."""
+def record_run(conn: psycopg.Connection, database_url: str, record: RunRecord) -> None:
+    """Insert the run in its own transaction (so failures are kept too).
+
+    ``conn`` is the run's autocommit connection; if the failure broke it, a new one.
+    """
     try:
-        with connect(database_url, autocommit=True) as conn:
+        if conn.closed or conn.broken:
+            with connect(database_url, autocommit=True) as fresh:
+                fresh.execute(_INSERT_RUN.read_bytes(), record.params())
+        else:
             conn.execute(_INSERT_RUN.read_bytes(), record.params())
-    except psycopg.Error as exc:  # lineage must never hide the real outcome
+    except (psycopg.Error, OneMapError) as exc:  # lineage must never hide the real outcome
         log.warning("could not record the ingest run of %s: %s", record.source_name, exc)

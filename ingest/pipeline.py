@@ -58,16 +58,17 @@ def ingest_file(
     """Read, check, clean and publish ``path`` as a new version of ``meta.id``."""
     options = options or IngestOptions()
     record = _start_record(path, meta, options)
-    try:
-        result = _run(database_url, path, meta, options, record)
-    except OneMapError as exc:
-        record.error = exc.message
-        record.stop_clock()
-        record_run(database_url, record)
-        raise
-    record.absorb(result)
-    result.seconds = record.stop_clock()
-    record_run(database_url, record)
+    with connect(database_url, autocommit=True) as conn:
+        try:
+            result = _run(conn, database_url, path, meta, options, record)
+        except OneMapError as exc:
+            record.error = exc.message
+            record.stop_clock()
+            record_run(conn, database_url, record)
+            raise
+        record.absorb(result)
+        result.seconds = record.stop_clock()
+        record_run(conn, database_url, record)
     log.info(result.summary())
     return result
 
@@ -93,18 +94,22 @@ def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRec
 
 
 def _run(
-    database_url: str, path: Path, meta: LayerMeta, options: IngestOptions, record: RunRecord
+    conn: psycopg.Connection,
+    database_url: str,
+    path: Path,
+    meta: LayerMeta,
+    options: IngestOptions,
+    record: RunRecord,
 ) -> IngestResult:
-    with connect(database_url, autocommit=True) as conn:
-        unchanged = published_version_with_fingerprint(conn, meta.id, record.fingerprint)
-        if unchanged is not None:
-            return IngestResult(meta.id, unchanged, skipped=True)
-        with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
-            prepared = prepare_source(path, Path(work), options.source_layer, options.encoding)
-            if prepared.kind == "raster":
-                with conn.transaction():
-                    return _publish_raster(conn, prepared, meta, options, record)
-            return _publish_vector(conn, database_url, prepared, meta, options, record)
+    unchanged = published_version_with_fingerprint(conn, meta.id, record.fingerprint)
+    if unchanged is not None:
+        return IngestResult(meta.id, unchanged, skipped=True)
+    with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
+        prepared = prepare_source(path, Path(work), options.source_layer, options.encoding)
+        if prepared.kind == "raster":
+            with conn.transaction():
+                return _publish_raster(conn, prepared, meta, options, record)
+        return _publish_vector(conn, database_url, prepared, meta, options, record)
 
 
 def published_version_with_fingerprint(
@@ -231,12 +236,17 @@ class VectorLoad:
 
     def run(self) -> None:
         with ExitStack() as stack:  # on an error the open COPY is failed before rollback
-            stream = BatchStream(
-                self.source, self.options.batch_rows, parse=not self.may_defer_parsing
+            unparsed = self.may_defer_parsing
+            stream = stack.enter_context(
+                BatchStream(self.source, self.options.batch_rows, parse=not unparsed)
             )
-            stack.enter_context(stream)
+            # The first batch is read while the table is created, unless the reader
+            # thread parses geometries: from_wkb holds the GIL the prologue needs.
+            batches = stack.enter_context(Prefetched(stream)) if unparsed else None
             self._writer = stack.enter_context(self._new_writer(stream.attribute_schema))
-            for batch in stack.enter_context(Prefetched(stream)):
+            if batches is None:
+                batches = stack.enter_context(Prefetched(stream))
+            for batch in batches:
                 self._write_batch(batch)
             self._require_features()
             self.deferred.start()

@@ -146,10 +146,11 @@ class VersionWriter:
                 self._copy.write(SIGNATURE)
         return self._copy
 
-    def finish(self, observed_types: set[str], before_analyze: Callable[[], None]) -> None:
-        """Primary key, spatial index and planner statistics, still in the transaction.
+    def finish(self, observed_types: set[str], once_indexed: Callable[[], None]) -> None:
+        """Planner statistics, primary key and spatial index, still in the transaction.
 
-        ``before_analyze`` runs once the indexes are built (``ingest.deferred_check``).
+        ``once_indexed`` runs last (``ingest.deferred_check``'s repairs, by fid). Statistics
+        come first: they are a sample either way, and it gives the check more time.
         """
         if self._copy is not None and self.binary:
             self._copy.write(TRAILER)
@@ -158,10 +159,10 @@ class VersionWriter:
         if self.geometry_type.startswith("Geometry") and len(observed_types) == 1:
             z = self.geometry_type.removeprefix("Geometry")  # "Z" when Z is kept
             self._narrow_geometry_type(observed_types.pop() + z)
+        self.conn.execute(sql.SQL("ANALYZE {}").format(table))
         self.conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(table))
         self.conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
-        before_analyze()
-        self.conn.execute(sql.SQL("ANALYZE {}").format(table))
+        once_indexed()
 
     def apply_fixes(self, replace: list[tuple[int, bytes]], delete: list[int]) -> None:
         """Swap features' geometries (by fid) for repaired ones; delete others."""

@@ -5,11 +5,15 @@ Names are always quoted with ``psycopg.sql.Identifier``; values are always bound
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import AsyncConnectionPool
 
 from layers.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never import it
+    from psycopg_pool import AsyncConnectionPool
 
 APPLICATION_NAME = "onemap"
 
@@ -46,6 +50,8 @@ def open_pool_lazily(
     database_url: str, *, min_size: int, max_size: int, statement_timeout_ms: int
 ) -> AsyncConnectionPool:
     """The request pool, not yet open: it keeps reconnecting while the database is down."""
+    from psycopg_pool import AsyncConnectionPool
+
     return AsyncConnectionPool(
         with_options(database_url, statement_timeout_ms=statement_timeout_ms),
         min_size=min_size,

@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from threading import RLock
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -85,6 +86,7 @@ def _with_progress(
 ) -> IngestResult:
     from tqdm import tqdm
 
+    tqdm.set_lock(RLock())  # one process: tqdm's default lock would import multiprocessing
     bar = tqdm(unit=" features", unit_scale=True, dynamic_ncols=True, disable=None)
 
     def progress(done: int, expected: int) -> None:
