@@ -67,12 +67,20 @@ def ogr_command(path: Path, url: str) -> tuple[list[str], dict[str, str]]:
     return command, {**os.environ, "PG_USE_COPY": "YES"}
 
 
-def bench(path: Path, url: str, repeats: int) -> dict[str, list[tuple[float, int]]]:
+def bench(path: Path, url: str, repeats: int, settle: bool) -> dict[str, list[tuple[float, int]]]:
     results: dict[str, list[tuple[float, int]]] = {"onemap": [], "ogr2ogr": []}
     for _ in range(repeats):
-        results["onemap"].append(run(*onemap_command(path, url)))
-        results["ogr2ogr"].append(run(*ogr_command(path, url)))
+        for tool, command in (("onemap", onemap_command), ("ogr2ogr", ogr_command)):
+            if settle:
+                checkpoint(url)
+            results[tool].append(run(*command(path, url)))
     return results
+
+
+def checkpoint(url: str) -> None:
+    """Write back what the previous run left dirty, so no run pays for another's."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
 
 
 def report(name: str, results: dict[str, list[tuple[float, int]]]) -> None:
@@ -116,6 +124,11 @@ def main() -> None:
     )
     parser.add_argument("--database-url", required=True)
     parser.add_argument("-n", type=int, default=3, help="runs of each tool per file")
+    parser.add_argument(
+        "--no-checkpoint",
+        action="store_true",
+        help="do not CHECKPOINT before each run (runs then inherit each other's dirty buffers)",
+    )
     args = parser.parse_args()
     compile_bytecode()
     subprocess.run(
@@ -130,7 +143,7 @@ def main() -> None:
             raise SystemExit(f"{path} is missing: run bench/generate_data.py first")
         report(
             f"{name} ({path.stat().st_size / 1e6:.0f} MB GeoPackage)",
-            bench(path, args.database_url, args.n),
+            bench(path, args.database_url, args.n, settle=not args.no_checkpoint),
         )
     cleanup(args.database_url)
 
