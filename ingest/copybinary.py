@@ -28,7 +28,8 @@ _EPOCH_2000_DAYS = 10_957  # PostgreSQL counts dates and times from 2000-01-01
 _EPOCH_2000_US = _EPOCH_2000_DAYS * 86_400_000_000
 _MULTI_HEADER_BYTES = tuple(bytes.fromhex(h) for h in MULTI_HEADERS)
 
-Field = tuple[pa.Array, pa.Array]  # lengths, values
+# One column of a batch: 4-byte lengths, then the bytes (in one or more parts).
+Field = list[pa.Array | pa.Scalar]
 
 
 def supports(schema: pa.Schema) -> bool:
@@ -60,9 +61,15 @@ def id_field(ids: NDArray[np.int64]) -> Field:
     return _fixed(ids.astype(">i8"), np.ones(len(ids), dtype=bool))
 
 
+def bytes_field(values: pa.Array) -> Field:
+    """Binary (or UTF-8 text) values as they are; NULL stays NULL."""
+    binary = values if pa.types.is_binary(values.type) else values.cast(pa.binary())
+    return [_int32_column(_lengths(binary)), pc.fill_null(binary, pa.scalar(b"", pa.binary()))]
+
+
 def geometry_field(
     wkb: pa.Array, promote_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None
-) -> list[pa.Array | pa.Scalar]:
+) -> Field:
     """The geometry as [length, one-part multi header, source WKB].
 
     ``promote_ids`` holds the shapely type id of each geometry to promote (0, 1, 3)
@@ -79,10 +86,10 @@ def geometry_field(
     return [_int32_column(sizes), header, binary]
 
 
-def rows(fields: Sequence[Field], geometry: list[pa.Array | pa.Scalar]) -> memoryview:
+def rows(fields: Sequence[Field]) -> memoryview:
     """The batch's rows (field count, then each field) as one buffer."""
-    count = pa.scalar((len(fields) + 1).to_bytes(2, "big"), pa.binary())
-    parts = [count, *(part for field in fields for part in field), *geometry]
+    count = pa.scalar(len(fields).to_bytes(2, "big"), pa.binary())
+    parts = [count, *(part for field in fields for part in field)]
     joined = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.binary()))
     joined = pa.concat_arrays([joined])  # drop any slice offset
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[: len(joined) + 1]
@@ -110,14 +117,14 @@ def _fixed(values: NDArray[np.generic], valid: NDArray[np.bool_]) -> Field:
     offsets = np.zeros(len(values) + 1, dtype=np.int32)
     np.cumsum(np.where(valid, width, 0), out=offsets[1:])
     data = pa.py_buffer(np.ascontiguousarray(kept).tobytes())
-    return _int32_column(lengths), pa.Array.from_buffers(
-        pa.binary(), len(values), [None, pa.py_buffer(offsets), data]
-    )
+    return [
+        _int32_column(lengths),
+        pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), data]),
+    ]
 
 
 def _text(column: pa.Array) -> Field:
-    text = column if pa.types.is_string(column.type) else _as_text(column)
-    return _int32_column(_lengths(text)), pc.fill_null(text.cast(pa.binary()), b"")
+    return bytes_field(column if pa.types.is_string(column.type) else _as_text(column))
 
 
 def _as_text(column: pa.Array) -> pa.Array:

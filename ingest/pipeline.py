@@ -249,6 +249,7 @@ class VectorLoad:
             for batch in batches:
                 self._write_batch(batch)
             self._require_features()
+            stack.callback(self.deferred.cancel)  # if indexing fails, stop checking
             self.deferred.start()
             self.writer.finish(set(self.repairs.geometry_types), self._apply_deferred_check)
 
@@ -316,11 +317,13 @@ class VectorLoad:
 
     def _apply_deferred_check(self) -> None:
         checked = self.deferred.result()
-        self.repairs.made_valid += len(checked.replace)
-        self.repairs.dropped_empty += len(checked.delete)
+        self.repairs.made_valid += checked.made_valid
+        self.repairs.dropped_empty += checked.dropped_empty
         self.writer.stats.merge_bounds(checked.bounds)
-        self.writer.apply_fixes(checked.replace, checked.delete)
-        self._require_features()
+        if checked.fixes is not None:
+            with checked.fixes:
+                self.writer.apply_fixes(checked.fixes)
+            self._require_features()
 
     def result(self) -> IngestResult:
         return IngestResult(

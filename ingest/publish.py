@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import psycopg
@@ -121,7 +121,7 @@ class VersionWriter:
         fids = self.ids.take(len(geometry[0]))
         if self.binary:
             fields = [attribute_field(table.column(f.source_name), f.type) for f in self.fields]
-            data = rows([id_field(fids), *fields], geometry_field(*geometry))
+            data = rows([id_field(fids), *fields, geometry_field(*geometry)])
         else:
             columns = [text_column(table.column(f.source_name), f.type) for f in self.fields]
             wkb, promote_ids, has_z = geometry
@@ -164,20 +164,33 @@ class VersionWriter:
         self.conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
         once_indexed()
 
-    def apply_fixes(self, replace: list[tuple[int, bytes]], delete: list[int]) -> None:
-        """Swap features' geometries (by fid) for repaired ones; delete others."""
-        repaired = sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(self.srid))
+    def apply_fixes(self, fixes: BinaryIO) -> None:
+        """Apply ``ingest.deferred_check``'s fixes: repaired geometries, or NULL to delete.
+
+        They are copied into a temporary table and applied by two joins, whatever
+        their number.
+        """
+        self.conn.execute(
+            "CREATE TEMP TABLE onemap_fixes (fid bigint PRIMARY KEY, geom geometry) ON COMMIT DROP"
+        )
+        with self.conn.cursor().copy("COPY onemap_fixes FROM STDIN WITH (FORMAT binary)") as copy:
+            while chunk := fixes.read(1 << 20):
+                copy.write(chunk)
+        fixes_table = sql.Identifier("onemap_fixes")
+        deleted = self.conn.execute(
+            sql.SQL("DELETE FROM {} t USING {} f WHERE t.fid = f.fid AND f.geom IS NULL").format(
+                self._table, fixes_table
+            )
+        ).rowcount
+        self.stats.feature_count -= deleted
+        repaired = sql.SQL("ST_SetSRID(f.geom, {})").format(sql.Literal(self.srid))
         if self._multi:
             repaired = sql.SQL("ST_Multi({})").format(repaired)
-        if replace:
-            statement = sql.SQL("UPDATE {} SET geom = {} WHERE fid = %s").format(
-                self._table, repaired
-            )
-            with self.conn.cursor() as cursor:
-                cursor.executemany(statement, [(wkb, fid) for fid, wkb in replace])
-        if delete:
-            statement = sql.SQL("DELETE FROM {} WHERE fid = ANY(%s)").format(self._table)
-            self.stats.feature_count -= self.conn.execute(statement, [delete]).rowcount
+        self.conn.execute(
+            sql.SQL(
+                "UPDATE {} t SET geom = {} FROM {} f WHERE t.fid = f.fid AND f.geom IS NOT NULL"
+            ).format(self._table, repaired, fixes_table)
+        )
 
     @property
     def _multi(self) -> bool:

@@ -116,7 +116,7 @@ def test_every_type_round_trips_through_either_encoding(migrated_url: str, binar
 def _encode(binary: bool, wkb: pa.Array, promote: np.ndarray) -> bytes:
     if binary:
         fields = [copybinary.attribute_field(column, kind) for kind, column in COLUMNS.values()]
-        body = copybinary.rows(fields, copybinary.geometry_field(wkb, promote, None))
+        body = copybinary.rows([*fields, copybinary.geometry_field(wkb, promote, None)])
         return copybinary.SIGNATURE + bytes(body) + copybinary.TRAILER
     texts = [text_column(column, kind) for kind, column in COLUMNS.values()]
     return bytes(payload([*texts, geometry_column(wkb_hex(wkb), promote)]))

@@ -160,3 +160,25 @@ def test_the_source_is_hashed_in_the_background(tmp_path: Path) -> None:
     hash_in_background(path)
     assert file_sha256(path) == direct
     assert direct[1] == 600_000
+
+
+def test_many_repairs_are_applied_in_one_pass(
+    publish: Publish,
+    catalog: Callable[[], Catalog],
+    migrated_url: str,
+    layer_id: str,
+    tmp_path: Path,
+) -> None:
+    """20,000 bow-ties: the fixes spill to a file (over 1 MB) and go back by COPY."""
+    bowties = [
+        shapely.transform(BOWTIE, lambda xy, i=i: xy + np.array([i % 100 / 200, i // 100 / 200]))
+        for i in range(20_000)
+    ]
+    result = publish(_polygons(tmp_path / "bowties.gpkg", bowties), layer_id)
+    assert result.repairs["made_valid"] == 20_000 and result.features_out == 20_000
+    table = catalog().get(layer_id).table_name
+    assert rows(
+        migrated_url,
+        f"SELECT count(*) FILTER (WHERE NOT ST_IsValid(geom)), count(DISTINCT fid) "
+        f'FROM onemap_data."{table}"',
+    ) == [(0, 20_000)]
