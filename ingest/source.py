@@ -123,7 +123,7 @@ class BatchStream:
     """An open reader over one layer: its attribute schema first, then its batches.
 
     The schema is known before any feature is read, so the version table can be
-    created before reading starts (and before the reader thread competes for the GIL).
+    created while the first batch is read.
     """
 
     def __init__(
