@@ -10,8 +10,10 @@ import getpass
 import hashlib
 import json
 import logging
+import re
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -246,12 +248,29 @@ class VectorLoad:
             self._writer = stack.enter_context(self._new_writer(stream.attribute_schema))
             if batches is None:
                 batches = stack.enter_context(Prefetched(stream))
-            for batch in batches:
-                self._write_batch(batch)
+            with self._rejections_named():
+                for batch in batches:
+                    self._write_batch(batch)
+                self.writer.end_copy()
             self._require_features()
             stack.callback(self.deferred.cancel)  # if indexing fails, stop checking
             self.deferred.start()
             self.writer.finish(set(self.repairs.geometry_types), self._apply_deferred_check)
+
+    @contextmanager
+    def _rejections_named(self) -> Iterator[None]:
+        """A feature PostgreSQL refuses (a ring of three points, text that is not UTF-8)
+        fails the ingest with a message naming the file and the feature, as a GEOS parse
+        failure does on the parsed path."""
+        try:
+            yield
+        except (psycopg.DataError, psycopg.InternalError) as exc:
+            found = re.search(r"line (\d+), column (\w+)", exc.diag.context or "")
+            where = f" (feature {found[1]} as loaded, column {found[2]})" if found else ""
+            raise IngestError(
+                f"{self.source.path.name}: PostgreSQL rejected a feature{where}: "
+                f"{exc.diag.message_primary or exc}; the file may be corrupt"
+            ) from exc
 
     def _new_writer(self, attributes: pa.Schema) -> VersionWriter:
         return VersionWriter(

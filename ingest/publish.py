@@ -146,15 +146,20 @@ class VersionWriter:
                 self._copy.write(SIGNATURE)
         return self._copy
 
+    def end_copy(self) -> None:
+        """End the COPY; PostgreSQL reports here a row it rejects late."""
+        if self._copy is not None and self.binary:
+            self._copy.write(TRAILER)
+            self._copy = None
+        self._stream.close()
+
     def finish(self, observed_types: set[str], once_indexed: Callable[[], None]) -> None:
         """Planner statistics, primary key and spatial index, still in the transaction.
 
         ``once_indexed`` runs last (``ingest.deferred_check``'s repairs, by fid). Statistics
         come first: they are a sample either way, and it gives the check more time.
         """
-        if self._copy is not None and self.binary:
-            self._copy.write(TRAILER)
-        self._stream.close()  # ends the COPY
+        self.end_copy()
         table = self._table
         if self.geometry_type.startswith("Geometry") and len(observed_types) == 1:
             z = self.geometry_type.removeprefix("Geometry")  # "Z" when Z is kept

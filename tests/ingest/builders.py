@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import struct
 import zipfile
 from pathlib import Path
 
@@ -110,4 +112,30 @@ def dem_geotiff(path: Path) -> Path:
     }
     with rasterio.open(path, "w", **profile) as ds:
         ds.write(data, 1)
+    return path
+
+
+def gpkg_with_open_ring(path: Path) -> Path:
+    """A GeoPackage whose second polygon is a ring of three points, not closed.
+
+    GDAL reads it; GEOS and PostGIS both refuse it. The blob is swapped in with SQLite
+    (the GeoPackage's triggers call spatial functions, stubbed here).
+    """
+    frame = gpd.GeoDataFrame(
+        {"n": [1, 2, 3]},
+        geometry=[box(113 + i / 10, 23.0, 113.05 + i / 10, 23.05) for i in range(3)],
+        crs="EPSG:4490",
+    )
+    write(frame, path)
+    ring = [(113.0, 23.0), (113.1, 23.0), (113.1, 23.1)]
+    wkb = struct.pack("<BIII", 1, 3, 1, len(ring)) + b"".join(struct.pack("<dd", *p) for p in ring)
+    with sqlite3.connect(path) as db:
+        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+            db.create_function(name, 1, lambda _blob: 0)
+        table, column = db.execute(
+            "SELECT table_name, column_name FROM gpkg_geometry_columns"
+        ).fetchone()
+        (blob,) = db.execute(f'SELECT "{column}" FROM "{table}" WHERE fid = 2').fetchone()
+        header = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(blob[3] >> 1) & 7]
+        db.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE fid = 2', (blob[:header] + wkb,))
     return path

@@ -23,6 +23,7 @@ from ingest.digest import file_sha256, hash_in_background
 from ingest.feature_ids import FeatureIds
 from ingest.wkb_header import read_headers
 from layers.catalog import Catalog
+from layers.errors import IngestError
 from tests.ingest import builders
 from tests.ingest.conftest import Publish, rows
 
@@ -182,3 +183,12 @@ def test_many_repairs_are_applied_in_one_pass(
         f"SELECT count(*) FILTER (WHERE NOT ST_IsValid(geom)), count(DISTINCT fid) "
         f'FROM onemap_data."{table}"',
     ) == [(0, 20_000)]
+
+
+def test_a_feature_postgis_refuses_is_named(
+    publish: Publish, layer_id: str, tmp_path: Path
+) -> None:
+    with pytest.raises(IngestError) as caught:
+        publish(builders.gpkg_with_open_ring(tmp_path / "open.gpkg"), layer_id)
+    message = caught.value.message
+    assert "open.gpkg" in message and "feature 2 as loaded" in message and "four points" in message

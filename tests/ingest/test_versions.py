@@ -91,7 +91,7 @@ def test_name_clash_is_refused_and_changes_nothing(
     assert catalog().get(layer_id).version == 1
 
 
-@pytest.mark.parametrize("make_bad", ["truncated", "empty", "not_a_zip", "outside"])
+@pytest.mark.parametrize("make_bad", ["truncated", "empty", "not_a_zip", "outside", "open_ring"])
 def test_bad_input_fails_clearly_and_leaves_the_layer_as_it_was(
     publish: Publish,
     catalog: Callable[[], Catalog],
@@ -124,6 +124,8 @@ def _bad_file(kind: str, good: Path, folder: Path) -> Path:
         return builders.truncated_copy(good, folder)
     if kind == "empty":
         return builders.write(builders.SCHOOLS.iloc[:0], folder / "empty.gpkg")
+    if kind == "open_ring":  # loaded unparsed: PostGIS, not GEOS, refuses it
+        return builders.gpkg_with_open_ring(folder / "open_ring.gpkg")
     if kind == "not_a_zip":
         path = folder / "data.zip"
         path.write_bytes(b"PK\x03\x04 not really")
