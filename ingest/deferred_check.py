@@ -27,6 +27,7 @@ from ingest import copybinary
 from ingest.geometry import Bounds, GeometryArray, bounds_of, make_valid, union_bounds
 from ingest.source import BatchStream, VectorSource
 from ingest.wkb_header import read_headers
+from layers.errors import IngestError
 
 
 @dataclass
@@ -121,7 +122,8 @@ class DeferredCheck:
 
     def _check(self, wkb: pa.Array, geoms: GeometryArray, span: _Span) -> None:
         headers = read_headers(wkb)
-        assert headers is not None, "the same bytes were read unparsed while loading"
+        if headers is None or len(geoms) != len(headers.empty):
+            raise IngestError(f"{self.source.path.name}: the file changed while it was loaded")
         kept = ~headers.empty  # empty by their header: dropped while loading, no fid
         fids = span.first_fid + span.numbered + np.arange(int(kept.sum()))
         span.numbered += len(fids)
