@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from fastapi.testclient import TestClient
 from shapely import points
 
 from layers.catalog import Catalog
+from ogc.cli_ingest import ProgressBar
 from tests.ingest import builders
 from tests.ingest.conftest import Publish, rows
 
@@ -47,6 +50,29 @@ def test_cli_publishes_and_says_which_layer(
     body = _wait_for(client, "/collections/cli-counties/items?limit=200", lambda b: True)
     names = {f["properties"]["adcode"]: f["properties"]["name"] for f in body["features"]}
     assert names["440106"] == "天河区" and len(names) == 124
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_shows_count_rate_and_eta(
+    publish: Publish, layer_id: str, tmp_path: Path
+) -> None:
+    frame = gpd.GeoDataFrame(
+        {"n": np.arange(3000)},
+        geometry=points(113 + np.arange(3000) / 1e4, np.full(3000, 23.0)),
+        crs="EPSG:4490",
+    )
+    terminal = _Terminal()
+    bar = ProgressBar(terminal, columns=100)
+    publish(
+        builders.write(frame, tmp_path / "many.gpkg"), layer_id, batch_rows=500, progress=bar.update
+    )
+    bar.close()
+    last = terminal.getvalue().split("\r")[-1]
+    assert re.search(r"3\.00k/3\.00k \[\d\d:\d\d<\d\d:\d\d, +[\d.]+k? features/s\]", last), last
 
 
 def test_cli_bad_input_exits_non_zero_naming_the_file(sample_url: str, tmp_path: Path) -> None:
