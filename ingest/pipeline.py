@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import itertools
 import json
 import logging
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import shapely
 from numpy.typing import NDArray
 
 from ingest.copybinary import supports as binary_copy_supports
+from ingest.datetimes import UNTYPED_FORMATS
 from ingest.deferred_check import DeferredCheck
 from ingest.digest import file_sha256
 from ingest.feature_ids import FeatureIds
@@ -42,6 +45,7 @@ from ingest.options import IngestOptions, IngestResult
 from ingest.publish import GeometryColumn, LayerMeta, VersionWriter, publish_version
 from ingest.schema import describe_fields
 from ingest.source import Batch, BatchStream, Prefetched
+from ingest.temporal import LayerTime, ambiguity_warning
 from ingest.understand import Understanding, understand_vector
 from ingest.wkb_header import WkbHeaders
 from layers.db import connect
@@ -83,6 +87,8 @@ def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRec
         raise IngestError(f"{path}: no such file")
     sha256, size = file_sha256(path)
     read_as = [options.source_layer, options.source_crs, options.encoding, options.keep_z]
+    if options.time != IngestOptions().time:  # keeps the fingerprints of earlier runs
+        read_as.append(repr(options.time))
     fingerprint = hashlib.sha256(json.dumps([sha256, *read_as]).encode()).hexdigest()
     return RunRecord(
         layer_id=meta.id,
@@ -149,6 +155,7 @@ def _publish_vector(
             meta,
             source=(record.source_sha256, record.fingerprint),
             lineage=record.as_lineage(),
+            temporal=load.time,
         )
         result.rollups = refresh_rollups_for_layer(conn, meta.id)
     return result
@@ -223,6 +230,8 @@ class VectorLoad:
         self.scope = AdminScope()
         self._writer: VersionWriter | None = None
         self.deferred = DeferredCheck(self.source, options.batch_rows)
+        untyped = self.source.path.suffix.lower() in UNTYPED_FORMATS
+        self.time = LayerTime(options.time, untyped_format=untyped)
 
     @property
     def writer(self) -> VersionWriter:
@@ -242,10 +251,18 @@ class VectorLoad:
             stream = stack.enter_context(
                 BatchStream(self.source, self.options.batch_rows, parse=not unparsed)
             )
+            self.time.start(stream.attribute_schema)
             # The first batch is read while the table is created, unless the reader
-            # thread parses geometries: from_wkb holds the GIL the prologue needs.
-            batches = stack.enter_context(Prefetched(stream)) if unparsed else None
-            self._writer = stack.enter_context(self._new_writer(stream.attribute_schema))
+            # thread parses geometries: from_wkb holds the GIL the prologue needs; or
+            # unless that batch decides which text columns hold dates.
+            early = unparsed or self.time.needs_first_batch
+            batches = stack.enter_context(Prefetched(stream)) if early else None
+            first = None
+            if batches is not None and self.time.needs_first_batch:
+                first = next(batches, None)
+                batches = itertools.chain([first] if first else [], batches)
+            schema = self.time.plan(stream.attribute_schema, first.table if first else None)
+            self._writer = stack.enter_context(self._new_writer(schema))
             if batches is None:
                 batches = stack.enter_context(Prefetched(stream))
             with self._rejections_named():
@@ -256,6 +273,7 @@ class VectorLoad:
             stack.callback(self.deferred.cancel)  # if indexing fails, stop checking
             self.deferred.start()
             self.writer.finish(set(self.repairs.geometry_types), self._apply_deferred_check)
+            self.time.finish(self.conn, self.writer.table, self.writer.fields)
 
     @contextmanager
     def _rejections_named(self) -> Iterator[None]:
@@ -292,6 +310,7 @@ class VectorLoad:
 
     def _write_batch(self, batch: Batch) -> None:
         first_row = self.features_in
+        batch = replace(batch, table=self.time.apply(batch.table, first_row))
         self.features_in += len(batch)
         self.scope.add(batch.table)
         if batch.headers is None:
@@ -345,6 +364,12 @@ class VectorLoad:
             self._require_features()
 
     def result(self) -> IngestResult:
+        warnings = list(self.understanding.warnings)
+        detected = self.understanding.detected
+        if (temporal := self.time.report()) is not None:
+            detected["temporal"] = temporal
+        if self.time.choice and (ambiguous := ambiguity_warning(self.time.choice)):
+            warnings.append(ambiguous)
         return IngestResult(
             self.meta.id,
             0,
@@ -352,6 +377,6 @@ class VectorLoad:
             self.features_in,
             self.writer.stats.feature_count,
             repairs=self.repairs.to_json(),
-            warnings=list(self.understanding.warnings),
-            detected=self.understanding.detected,
+            warnings=warnings,
+            detected=detected,
         )
