@@ -81,7 +81,7 @@ class TimeColumns:
                 return to_date(text) if kind == "date" else to_instant(text, self.naive_timezone)
         except pa.ArrowInvalid:
             bad_at = _first_unparsable(text)
-        raise self._bad_value(name, text[bad_at].as_py(), first_row + bad_at + 1)
+        raise self._bad_value(name, column[bad_at].as_py(), first_row + bad_at + 1)
 
     def _bad_value(self, name: str, value: object, feature: int) -> IngestError:
         if name in self.forced:
