@@ -132,8 +132,7 @@ def _chosen_by_option(fields: Sequence[FieldInfo], options: TimeOptions) -> Temp
         field = _field_named(given, fields)
         if field.type not in TEMPORAL_TYPES:
             raise IngestError(
-                f"datetime field '{given}' is a column of {field.type}s, not of dates or "
-                "date-times"
+                f"datetime field '{given}' is a column of {field.type}s, not of dates or date-times"
             )
         return field.name
 

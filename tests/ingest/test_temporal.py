@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -316,3 +319,37 @@ def test_a_bad_datetime_query_is_400(client: TestClient, tmp_path: Path) -> None
         response = client.get("/collections/temporal-query/items", params={"datetime": bad})
         assert response.status_code == 400, bad
         assert "datetime" in response.json()["description"]
+
+
+def onemap(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    env["ONEMAP_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "ogc.cli", "ingest", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_flags_choose_refuse_and_report(migrated_url: str, tmp_path: Path) -> None:
+    path = gpkg_with_two_times(tmp_path / "samples.gpkg")
+    done = onemap(migrated_url, str(path), "--id", "cli-temporal", "--datetime-field", "measured")
+    assert done.returncode == 0, done.stderr
+    assert "'field': 'measured'" in done.stdout and "'from': 'option'" in done.stdout
+    stored = rows(
+        migrated_url,
+        "SELECT temporal_field FROM onemap.layer_versions WHERE layer_id = 'cli-temporal'",
+    )
+    assert stored == [("measured",)]
+    auto = onemap(migrated_url, str(path), "--id", "cli-temporal-auto")
+    assert "warning: several date/time columns (measured, updated_time)" in auto.stderr
+    both = onemap(
+        migrated_url, str(path), "--id", "cli-x", "--no-datetime", "--datetime-field", "n"
+    )
+    assert both.returncode != 0 and "--no-datetime cannot be combined" in both.stderr
+    bad = onemap(migrated_url, str(path), "--id", "cli-x", "--datetime-field", "n")
+    assert bad.returncode != 0 and "datetime field 'n' is a column of integers" in bad.stderr
+    assert "Traceback" not in bad.stderr + both.stderr
