@@ -39,6 +39,20 @@ ISO_DATETIME = rf"^{_DATE}([T ]\d{{2}}:\d{{2}}(:\d{{2}}([.,]\d+)?)?{_OFFSET}?)?$
 HAS_OFFSET = rf"[T ].*{_OFFSET}$"
 
 
+class TextAfterAll(IngestError):
+    """A text column typed from its first features holds a non-date further on.
+
+    The load is then run again with that column kept as text (``ingest.pipeline``).
+    """
+
+    def __init__(self, column: str, value: object, feature: int) -> None:
+        super().__init__(
+            f"column '{column}' holds ISO-8601 dates in the first features, but feature "
+            f"{feature} has {value!r}; it is kept as text"
+        )
+        self.column = column
+
+
 @dataclass(frozen=True)
 class TimeColumns:
     """Which attribute columns become dates or date-times, and how to convert a batch."""
@@ -89,11 +103,9 @@ class TimeColumns:
                 f"datetime field '{name}': feature {feature} has {value!r}, which is not an "
                 "ISO-8601 date or date-time (e.g. 2024-06-01 or 2024-06-01T08:00:00+08:00)"
             )
-        return IngestError(
-            f"column '{name}' holds ISO-8601 dates in the first features, but feature "
-            f"{feature} has {value!r}; fix the value, or load the column as text with "
-            "--no-datetime"
-        )
+        if name in self.detected:
+            return TextAfterAll(name, value, feature)
+        return IngestError(f"date-time column '{name}': feature {feature} has {value!r}")
 
 
 def is_text(arrow_type: pa.DataType) -> bool:
@@ -165,16 +177,17 @@ def plan_time_columns(
     *,
     detect: bool = True,
     forced: Iterable[str] = (),
+    keep_text: Iterable[str] = (),
     naive_timezone: str = NAIVE_TIMEZONE,
 ) -> TimeColumns:
     """Decide the typed columns from the schema and (``detect``: untyped formats) the
     first batch; ``forced`` text columns (named by an option) are typed whatever it holds."""
     kinds = {name: "timestamp" for name in gdal_datetimes(schema)}
-    forced_set = frozenset(forced)
+    forced_set, keep = frozenset(forced), frozenset(keep_text)
     detected = []
     for name in schema.names:
         column_type = schema.field(name).type
-        if name in kinds or not is_text(column_type):
+        if name in kinds or name in keep or not is_text(column_type):
             continue
         if name in forced_set:
             kinds[name] = (iso_kind(first.column(name)) if first else None) or "timestamp"

@@ -26,7 +26,7 @@ import shapely
 from numpy.typing import NDArray
 
 from ingest.copybinary import supports as binary_copy_supports
-from ingest.datetimes import UNTYPED_FORMATS
+from ingest.datetimes import UNTYPED_FORMATS, TextAfterAll
 from ingest.deferred_check import DeferredCheck
 from ingest.digest import file_sha256
 from ingest.feature_ids import FeatureIds
@@ -86,9 +86,10 @@ def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRec
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     sha256, size = file_sha256(path)
+    # The time options (and the time handling itself) change what a file loads as: an
+    # upgrade's first re-publication of a file makes a new, time-enabled version.
     read_as = [options.source_layer, options.source_crs, options.encoding, options.keep_z]
-    if options.time != IngestOptions().time:  # keeps the fingerprints of earlier runs
-        read_as.append(repr(options.time))
+    read_as.append(repr(options.time))
     fingerprint = hashlib.sha256(json.dumps([sha256, *read_as]).encode()).hexdigest()
     return RunRecord(
         layer_id=meta.id,
@@ -144,8 +145,7 @@ def _publish_vector(
     expected = understanding.source.feature_count
     ids = FeatureIds.reserve(conn, database_url, expected)  # before the transaction
     with conn.transaction():
-        load = VectorLoad(conn, understanding, meta, options, ids)
-        load.run()
+        load = _load(conn, understanding, meta, options, ids)
         complete_meta(meta, load.scope, load.understanding.warnings)
         result = load.result()
         record.absorb(result)
@@ -159,6 +159,27 @@ def _publish_vector(
         )
         result.rollups = refresh_rollups_for_layer(conn, meta.id)
     return result
+
+
+def _load(
+    conn: psycopg.Connection,
+    understanding: Understanding,
+    meta: LayerMeta,
+    options: IngestOptions,
+    ids: FeatureIds,
+) -> VectorLoad:
+    """Run the load; again, keeping the column as text, when a column typed from its
+    first features turns out not to hold only dates (a savepoint undoes the first try)."""
+    keep_text: frozenset[str] = frozenset()
+    while True:
+        load = VectorLoad(conn, understanding, meta, options, ids, keep_text)
+        try:
+            with conn.transaction():
+                load.run()
+            return load
+        except TextAfterAll as exc:
+            keep_text |= {exc.column}
+            understanding.warnings.append(exc.message)
 
 
 def _publish_raster(
@@ -220,6 +241,7 @@ class VectorLoad:
         meta: LayerMeta,
         options: IngestOptions,
         ids: FeatureIds,
+        keep_text: frozenset[str] = frozenset(),
     ) -> None:
         self.conn, self.meta, self.options, self.ids = conn, meta, options, ids
         self.understanding = understanding
@@ -231,7 +253,7 @@ class VectorLoad:
         self._writer: VersionWriter | None = None
         self.deferred = DeferredCheck(self.source, options.batch_rows)
         untyped = self.source.path.suffix.lower() in UNTYPED_FORMATS
-        self.time = LayerTime(options.time, untyped_format=untyped)
+        self.time = LayerTime(options.time, untyped_format=untyped, keep_text=keep_text)
 
     @property
     def writer(self) -> VersionWriter:

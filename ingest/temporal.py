@@ -195,9 +195,12 @@ def _instant(value: date | datetime | None) -> datetime | None:
 class LayerTime:
     """One load's time handling: typed columns, value counts, and the final choice."""
 
-    def __init__(self, options: TimeOptions, *, untyped_format: bool) -> None:
+    def __init__(
+        self, options: TimeOptions, *, untyped_format: bool, keep_text: frozenset[str] = frozenset()
+    ) -> None:
         self.options = options
         self.untyped_format = untyped_format
+        self.keep_text = keep_text  # text columns found not to be dates after all
         self.columns = TimeColumns({})
         self.counts: dict[str, int] = {}
         self.choice: TemporalChoice | None = None
@@ -224,6 +227,7 @@ class LayerTime:
             first,
             detect=detect,
             forced=self._named,
+            keep_text=self.keep_text,
             naive_timezone=self.options.naive_timezone,
         )
         return self.columns.schema(schema)

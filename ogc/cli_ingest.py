@@ -152,7 +152,9 @@ def _report(result: IngestResult) -> None:
         if count:
             click.echo(f"  repaired: {name.replace('_', ' ')}: {count}")
     for key, value in result.detected.items():
-        if value is not None:  # e.g. no encoding to detect in a GeoPackage
+        if key == "temporal":
+            click.echo(f"  temporal: {temporal_line(value)}")
+        elif value is not None:  # e.g. no encoding to detect in a GeoPackage
             click.echo(f"  {key}: {value}")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
@@ -161,6 +163,18 @@ def _report(result: IngestResult) -> None:
     peak = peak_memory_mb()
     if peak is not None:
         click.echo(f"  peak memory: {peak} MB")
+
+
+def temporal_line(temporal: dict[str, Any]) -> str:
+    """``observed (named 'observed'), 2024-06-01T00:00:00+00:00 … 2024-06-21T23:00:00+00:00``."""
+    if temporal.get("field") is None:
+        return f"none ({temporal.get('from')})"
+    span = temporal["field"] + (f"/{temporal['end_field']}" if temporal.get("end_field") else "")
+    extent = " … ".join(t or ".." for t in temporal.get("extent", []))
+    line = f"{span} ({temporal['from']}), {extent}"
+    if temporal.get("typed_from_text"):
+        line += f"; typed from ISO-8601 text: {', '.join(temporal['typed_from_text'])}"
+    return line
 
 
 def peak_memory_mb() -> int | None:

@@ -338,7 +338,8 @@ def test_cli_flags_choose_refuse_and_report(migrated_url: str, tmp_path: Path) -
     path = gpkg_with_two_times(tmp_path / "samples.gpkg")
     done = onemap(migrated_url, str(path), "--id", "cli-temporal", "--datetime-field", "measured")
     assert done.returncode == 0, done.stderr
-    assert "'field': 'measured'" in done.stdout and "'from': 'option'" in done.stdout
+    extent = "2024-06-01T08:00:00+00:00 … 2024-06-03T08:00:00+00:00"
+    assert f"temporal: measured (option), {extent}" in done.stdout
     stored = rows(
         migrated_url,
         "SELECT temporal_field FROM onemap.layer_versions WHERE layer_id = 'cli-temporal'",
@@ -353,3 +354,22 @@ def test_cli_flags_choose_refuse_and_report(migrated_url: str, tmp_path: Path) -
     bad = onemap(migrated_url, str(path), "--id", "cli-x", "--datetime-field", "n")
     assert bad.returncode != 0 and "datetime field 'n' is a column of integers" in bad.stderr
     assert "Traceback" not in bad.stderr + both.stderr
+
+
+def test_text_that_stops_being_dates_after_the_first_batch_stays_text(
+    publish: Publish, catalog: Any, migrated_url: str, layer_id: str, tmp_path: Path
+) -> None:
+    values = ["2024-06-01", "2024-06-02", "2024-06-03", "soon", "2024-06-05"]
+    props = [
+        {"n": i, "due": v, "visited": f"2024-06-0{i + 1}T08:00:00+08:00"}
+        for i, v in enumerate(values)
+    ]
+    path = geojson(tmp_path / "due.geojson", props)
+    # GDAL sees "soon" and reads 'due' as text; the first batch (2 rows) looks like dates.
+    result = publish(path, layer_id, batch_rows=2)
+    layer = catalog().get(layer_id)
+    assert layer.field("due").type == "string"
+    assert layer.temporal_field == "visited"
+    assert any("feature 4 has 'soon'; it is kept as text" in w for w in result.warnings)
+    stored = rows(migrated_url, f'SELECT n, due FROM onemap_data."{layer.table_name}" ORDER BY n')
+    assert stored == list(enumerate(values)), "every feature once, text as it was"
