@@ -14,8 +14,9 @@ the run names another zone. A column of dates only is stored as ``date``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -90,11 +91,12 @@ class TimeColumns:
         text = blank_to_null(column)
         bad = pc.invert(pc.match_substring_regex(text, ISO_DATETIME))
         bad_at = pc.index(pc.fill_null(bad, False), True).as_py()
+        convert = to_date if kind == "date" else partial(to_instant, tz=self.naive_timezone)
         try:
             if bad_at < 0:
-                return to_date(text) if kind == "date" else to_instant(text, self.naive_timezone)
+                return convert(text)
         except pa.ArrowInvalid:
-            bad_at = _first_unparsable(text)
+            bad_at = _first_unparsable(text, convert)
         raise self._bad_value(name, column[bad_at].as_py(), first_row + bad_at + 1)
 
     def _bad_value(self, name: str, value: object, feature: int) -> IngestError:
@@ -123,24 +125,22 @@ def to_date(text: pa.Array) -> pa.Array:
     return pc.cast(text, pa.date32())
 
 
-def to_instant(text: pa.Array, naive_timezone: str) -> pa.Array:
-    """ISO-8601 text as UTC instants: offsets honoured, the rest read in ``naive_timezone``."""
+def to_instant(text: pa.Array, tz: str) -> pa.Array:
+    """ISO-8601 text as UTC instants: offsets honoured, the rest read in zone ``tz``."""
     text = pc.replace_substring(text, ",", ".")  # a decimal comma, as ISO 8601 allows
     aware = pc.fill_null(pc.match_substring_regex(text, HAS_OFFSET), False)
     none = pa.scalar(None, text.type)
     exact = pc.cast(pc.if_else(aware, text, none), UTC_MICROS)
     local = pc.cast(pc.if_else(aware, none, text), pa.timestamp("us"))
-    local = pc.assume_timezone(
-        local, naive_timezone, ambiguous="earliest", nonexistent="latest"
-    ).cast(UTC_MICROS)
-    return pc.coalesce(exact, local)
+    local = pc.assume_timezone(local, tz, ambiguous="earliest", nonexistent="latest")
+    return pc.coalesce(exact, local.cast(UTC_MICROS))
 
 
-def _first_unparsable(text: pa.Array) -> int:
+def _first_unparsable(text: pa.Array, convert: Callable[[pa.Array], pa.Array]) -> int:
     """The index of the first value Arrow cannot read (e.g. 2024-13-01): the slow way."""
     for index in range(len(text)):
         try:
-            to_instant(text.slice(index, 1), "UTC")
+            convert(text.slice(index, 1))
         except pa.ArrowInvalid:
             return index
     return 0
@@ -152,14 +152,16 @@ def iso_kind(column: pa.Array) -> str | None:
     if text.null_count == len(text):
         return None
     if pc.all(pc.match_substring_regex(text, ISO_DATE)).as_py():
-        return "date"
-    if not pc.all(pc.match_substring_regex(text, ISO_DATETIME)).as_py():
+        kind, convert = "date", to_date
+    elif pc.all(pc.match_substring_regex(text, ISO_DATETIME)).as_py():
+        kind, convert = "timestamp", partial(to_instant, tz="UTC")
+    else:
         return None
     try:
-        to_instant(text, "UTC")
-    except pa.ArrowInvalid:
+        convert(text)
+    except pa.ArrowInvalid:  # shaped like a date, but not one (2024-02-30)
         return None
-    return "timestamp"
+    return kind
 
 
 def gdal_datetimes(schema: pa.Schema) -> list[str]:
