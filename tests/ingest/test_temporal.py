@@ -373,3 +373,25 @@ def test_text_that_stops_being_dates_after_the_first_batch_stays_text(
     assert any("feature 4 has 'soon'; it is kept as text" in w for w in result.warnings)
     stored = rows(migrated_url, f'SELECT n, due FROM onemap_data."{layer.table_name}" ORDER BY n')
     assert stored == list(enumerate(values)), "every feature once, text as it was"
+
+
+def test_roll_ups_of_time_enabled_counties_are_time_enabled(
+    client: TestClient, publish: Publish, catalog: Any, tmp_path: Path
+) -> None:
+    for code, day in (("440106", "2024-06-01"), ("440104", "2024-06-03")):
+        path = geojson(
+            tmp_path / f"air_{code}.geojson",
+            [{"n": h, "observed": f"{day}T{h:02d}:00:00Z"} for h in range(24)],
+        )
+        publish(path, f"airtime-{code}", level="county", adcode=code, theme="airtime")
+    city = catalog().get("airtime-440100")
+    assert city.temporal_field == "observed"
+    assert (city.temporal_start, city.temporal_end) == (
+        dt.datetime(2024, 6, 1, tzinfo=UTC),
+        dt.datetime(2024, 6, 3, 23, tzinfo=UTC),
+    )
+    served(client, "airtime-440100", city.version)
+    assert len(matched(client, "airtime-440100", "2024-06-03")) == 24
+    other = geojson(tmp_path / "air_other.geojson", [{"n": 0, "when": "2024-06-05T00:00:00Z"}])
+    publish(other, "airtime-440105", level="county", adcode="440105", theme="airtime")
+    assert catalog().get("airtime-440100").temporal_field is None, "members disagree"
