@@ -15,6 +15,7 @@ the run names another zone. A column of dates only is stored as ``date``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 
@@ -88,6 +89,9 @@ class TimeColumns:
             return local.cast(UTC_MICROS)
         if not is_text(column.type):
             return column.cast(pa.date32() if kind == "date" else UTC_MICROS)
+        if name not in self.detected and name not in self.forced:
+            with suppress(pa.ArrowInvalid):  # GDAL's own ISO-8601: no need to check it
+                return to_instant(column, self.naive_timezone)
         text = blank_to_null(column)
         bad = pc.invert(pc.match_substring_regex(text, ISO_DATETIME))
         bad_at = pc.index(pc.fill_null(bad, False), True).as_py()
