@@ -24,7 +24,7 @@ from ogc.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
-from ogc.processes.publish import PublishRequest
+from ogc.processes.publish import PublishRequest, check_target
 from ogc.processes.runner import JobRunner
 from ogc.routers.publish import require_publisher
 from spatial import DEFAULT_REGISTRY, AnalysisRegistry
@@ -112,6 +112,13 @@ def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
             )
 
 
+def _check_publish_target(state: StateDep, layer_id: str, caller: str) -> None:
+    """409 before a job exists when the result may not go to that layer (re-checked at publish)."""
+    if state.store is not None and state.store.loaded:
+        existing = state.store.current.layers.get(layer_id)
+        check_target(layer_id, None if existing is None else dict(existing.metadata), caller)
+
+
 @router.post(
     "/processes/{processId}/execution",
     summary="Execute a process (add 'Prefer: respond-async' for a job)",
@@ -133,6 +140,7 @@ async def execute(
     caller = "anonymous"
     if body.publish is not None:
         caller = require_publisher(request, state.settings)  # publishing needs a publisher
+        _check_publish_target(state, body.publish["collection"], caller)
     job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
     if prefer and "respond-async" in prefer:
         runner.submit(job.id, analysis)
