@@ -35,7 +35,8 @@ class AffectedAreaInputs(BaseModel):
 
 
 def run_affected_area(inputs: AffectedAreaInputs, ctx: Context) -> AnalysisResult:
-    zone = incident_zone(geometry_from_geojson(inputs.incident, "incident"), inputs.radius_m)
+    incident = geometry_from_geojson(inputs.incident, "incident")
+    zone = incident_zone(incident, inputs.radius_m)
     ctx.progress(20, "zone built")
     units = read_layer(ctx, inputs.units, within=zone, geometry=POLYGONAL)
     if inputs.code_field not in units.columns:
@@ -43,7 +44,8 @@ def run_affected_area(inputs: AffectedAreaInputs, ctx: Context) -> AnalysisResul
     touched = affected_units(zone, units, inputs.code_field)
     ctx.progress(60, "units measured")
     layers = {spec.label: read_layer(ctx, spec, within=zone) for spec in inputs.layers}
-    inside = features_inside(zone, layers, units, inputs.code_field)
+    reach = None if inputs.radius_m is None else (incident, inputs.radius_m)
+    inside = features_inside(zone, layers, units, inputs.code_field, reach, ctx.checkpoint)
     zone_frame = gpd.GeoDataFrame({"radius_m": [inputs.radius_m]}, geometry=[zone], crs=units.crs)
     return AnalysisResult(
         features={"zone": zone_frame, "units": touched, "features": inside},

@@ -104,7 +104,8 @@ class BufferInputs(BaseModel):
 def run_buffer(inputs: BufferInputs, ctx: Context) -> AnalysisResult:
     sites = read_layer(ctx, inputs.sites)
     others = read_layer(ctx, inputs.check) if inputs.check is not None else None
-    zones, violations = buffer_zones(sites, inputs.distance_m, others)
+    ctx.progress(10, f"{len(sites)} sites read")
+    zones, violations = buffer_zones(sites, inputs.distance_m, others, ctx.checkpoint)
     return AnalysisResult(
         features={"zones": zones, "violations": violations},
         values={"violation_count": len(violations)},

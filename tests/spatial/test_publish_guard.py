@@ -107,6 +107,6 @@ def test_rollback_restores_the_versions_metadata(sample_url: str, tmp_path: Path
     assert metadata == {"caveat": "caveat 0"}
     with psycopg.connect(sample_url) as conn:
         assert rollback(conn, "test-meta-versions", 2) == 2
-        count = conn.execute("SELECT count(*) FROM onemap_data.\"test-meta-versions\"").fetchone()
+        count = conn.execute('SELECT count(*) FROM onemap_data."test-meta-versions"').fetchone()
     assert count == (3,)
     assert _catalog_row(sample_url, "test-meta-versions")[2] == "proprietary"
