@@ -139,8 +139,8 @@ def nearest_node(
         raise InvalidParameter("the road network has no nodes")
     if row[1] > MAX_SNAP_M:
         raise InvalidParameter(
-            f"the start ({lon:.5f}, {lat:.5f}) is {row[1] / 1000:.1f} km from the nearest road "
-            f"node; give a location within {MAX_SNAP_M / 1000:.0f} km of the network"
+            f"location: the start ({lon:.5f}, {lat:.5f}) is {row[1] / 1000:.1f} km from the "
+            f"nearest road node; give a location within {MAX_SNAP_M / 1000:.0f} km of the network"
         )
     return int(row[0]), float(row[1])
 
@@ -151,7 +151,7 @@ def service_areas(
     """Polygons reachable within each band, and every reached node with its time (s)."""
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0 or bands[-1] > MAX_MINUTES:
-        raise InvalidParameter(f"minutes must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
+        raise InvalidParameter(f"minutes: must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
     start, snap_m = nearest_node(conn, net, lon, lat)
     rows = conn.execute(
         sql.SQL(_sql("reachable_nodes")).format(nodes=net.nodes),
@@ -204,18 +204,19 @@ def route_to_nearest(
     )
     targets = conn.execute(statement).fetchall()
     if not targets:
-        raise InvalidParameter(f"'{facilities.id}' has no facility in the chosen area")
+        raise InvalidParameter(f"facilities: '{facilities.id}' has no facility in the chosen area")
     node_of = {int(r[1]): int(r[0]) for r in reversed(targets)}
     if start in node_of:
-        raise InvalidParameter("the start is at a facility already; no route is needed")
+        raise InvalidParameter("location: the start is at a facility already; no route is needed")
     edges_sql = net.edges_sql(conn)
     costs = conn.execute(
         _sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": list(node_of)}
     ).fetchall()
     if not costs:
         raise InvalidParameter(
-            f"no facility of '{facilities.id}' can be reached from road node {start}: that part "
-            "of the network is not connected to any facility; choose another start"
+            f"location: no facility of '{facilities.id}' can be reached from road node "
+            f"{start}: that part of the network is not connected to any facility; "
+            "choose another start"
         )
     end = int(costs[0][0])
     row = conn.execute(

@@ -83,7 +83,7 @@ def nearest_in_layer(
     while True:
         rows = conn.execute(_candidates_sql(layer, lon, lat, n, conditions)).fetchall()
         if not rows:
-            raise InvalidParameter(f"'{layer.id}' has no feature matching the inputs")
+            raise InvalidParameter(f"facilities: '{layer.id}' has no feature matching the inputs")
         distances = sorted(float(r[-2]) for r in rows)
         exhausted = len(rows) < n
         if exhausted or distances[k - 1] <= lower_bound_m(float(rows[-1][-1]), lat):

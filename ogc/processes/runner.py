@@ -49,6 +49,10 @@ ORPHANS = """
 WAITING = "SELECT id, process_id FROM onemap.jobs WHERE status = 'accepted' ORDER BY created_at"
 
 
+class InternalJobError(OneMapError):
+    """A job failed by a bug, not its inputs: answered as a 500 (no status of its own)."""
+
+
 class JobDismissed(Exception):
     """The client dismissed the job while it ran."""
 

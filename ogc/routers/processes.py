@@ -18,14 +18,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from layers.catalog import Catalog
-from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound, OneMapError
 from ogc.deps import BaseUrlDep, PoolDep, StateDep
 from ogc.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
 from ogc.processes.publish import PublishRequest, check_target
-from ogc.processes.runner import JobRunner
+from ogc.processes.runner import InternalJobError, JobRunner
 from ogc.routers.publish import require_publisher
 from spatial import DEFAULT_REGISTRY, AnalysisRegistry
 from spatial.registry import Analysis, describe_validation
@@ -152,8 +152,13 @@ async def execute(
     outcome = await run_in_threadpool(
         runner.run_sync, job.id, analysis, state.settings.statement_timeout_ms
     )
-    if outcome.error is not None:
+    if isinstance(outcome.error, OneMapError):
         raise outcome.error
+    if outcome.error is not None:  # a bug: a 500 answered like any error, the connection kept
+        raise InternalJobError(
+            f"process {analysis.id} failed with an internal error (job {job.id}); "
+            "the server log has the details"
+        )
     return _results_response(outcome.outputs, body.response, f"{base}/jobs/{job.id}", job.id)
 
 

@@ -50,7 +50,9 @@ class InterpolationInputs(BaseModel):
     readings: LayerInput = Field(description="Point layer of readings")
     value_field: str
     method: Literal["idw", "thin_plate_spline"] = "idw"
-    cell_m: float = Field(1000.0, gt=0, description="Cell size in metres (equal-area grid)")
+    cell_m: float = Field(
+        1000.0, gt=0, le=100_000, description="Cell size in metres (equal-area grid)"
+    )
     adcode: str | None = Field(
         None, pattern=r"^[0-9]{6}$", description="Clip the surface to this admin unit"
     )
