@@ -103,6 +103,9 @@ def publish_features(
         path = Path(folder) / f"{request.collection}.gpkg"
         _writable(frame).to_file(path, driver="GPKG")
         result = ingest_file(
-            database_url, path, meta, IngestOptions(who=caller, raster_dir=raster_dir, expect_new=not exists)
+            database_url,
+            path,
+            meta,
+            IngestOptions(who=caller, raster_dir=raster_dir, expect_new=not exists),
         )
     return result.version
