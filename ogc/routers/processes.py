@@ -196,8 +196,11 @@ async def job_status(
 
 
 @router.delete("/jobs/{jobId}", summary="Dismiss a job (cancels it if it is running)")
-async def dismiss(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
+async def dismiss(
+    pool: PoolDep, base: BaseUrlDep, job_id: JobId, runner: RunnerDep
+) -> dict[str, Any]:
     job = await job_store.dismiss_job(pool, job_id)
+    runner.cancel(job.id)  # running here: stops at its next checkpoint (elsewhere: within 1 s)
     return job.status_info(base)
 
 
