@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 from layers.catalog import Catalog
 from layers.db import with_options
 from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError, PayloadTooLarge
+from ogc.errors import status_of
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND
 from ogc.processes.publish import PublishRequest, publish_features
@@ -43,7 +44,8 @@ PROGRESS = """
     WHERE id = %s AND status = 'running' RETURNING 1"""
 FINISH = """
     UPDATE onemap.jobs SET status = %s, message = %s, progress = %s, lineage = %s,
-           published_layer = %s, finished_at = now(), updated_at = now()
+           published_layer = %s, failure_status = %s, failure_type = %s,
+           finished_at = now(), updated_at = now()
     WHERE id = %s AND status = 'running' RETURNING 1"""
 STORE_RESULT = """
     INSERT INTO onemap.job_results (job_id, output_id, media_type, body) VALUES (%s, %s, %s, %s)"""
@@ -56,6 +58,7 @@ WAITING = "SELECT id, process_id FROM onemap.jobs WHERE status = 'accepted' ORDE
 STATUS = "SELECT status FROM onemap.jobs WHERE id = %s"
 INTERRUPT = """
     UPDATE onemap.jobs SET status = 'failed', finished_at = now(), updated_at = now(),
+           failure_status = 503,
            message = 'interrupted: the server stopped while this job ran; submit it again'
     WHERE id = ANY(%s::uuid[]) AND status = 'running'"""
 DB_CHECK_INTERVAL_S = 1.0  # how often a checkpoint asks the database about a dismissal
@@ -175,11 +178,12 @@ class JobRunner:
         except (JobDismissed, JobInterrupted, psycopg.errors.QueryCanceled) as exc:
             return self._stopped(conn, job_id, ctx, exc, timeout_ms)
         except OneMapError as exc:
-            self._finish(conn, job_id, ctx, "failed", exc.message)
+            self._finish(conn, job_id, ctx, "failed", exc.message, failure=exc)
             return Outcome("failed", error=exc)
         except Exception as exc:
             log.exception("job %s (%s) failed", job_id, analysis.id)
-            self._finish(conn, job_id, ctx, "failed", f"internal error: {type(exc).__name__}")
+            message = f"internal error: {type(exc).__name__}"
+            self._finish(conn, job_id, ctx, "failed", message, failure=InternalJobError(message))
             return Outcome("failed", error=exc)
         with conn.transaction():
             if not self._finish(conn, job_id, ctx, "successful", "done", published):
@@ -236,8 +240,9 @@ class JobRunner:
             f"the job exceeded the statement timeout of {seconds:g} s; narrow the inputs "
             "(an adcode, a smaller area, a larger cell size)"
         )
-        self._finish(conn, job_id, ctx, "failed", message)
-        return Outcome("failed", error=PayloadTooLarge(message))
+        error = PayloadTooLarge(message)
+        self._finish(conn, job_id, ctx, "failed", message, failure=error)
+        return Outcome("failed", error=error)
 
     def _finish(
         self,
@@ -247,10 +252,13 @@ class JobRunner:
         status: str,
         message: str,
         published: str | None = None,
+        failure: OneMapError | None = None,
     ) -> bool:
         progress = 100 if status == "successful" else 0
+        failed = (None, None) if failure is None else (status_of(failure), _type_of(failure))
         row = conn.execute(
-            FINISH, (status, message[:2000], progress, Jsonb(ctx.lineage()), published, job_id)
+            FINISH,
+            (status, message[:2000], progress, Jsonb(ctx.lineage()), published, *failed, job_id),
         ).fetchone()
         return row is not None
 
@@ -284,6 +292,11 @@ class JobRunner:
                 raise JobDismissed(job_id)
 
         return report
+
+
+def _type_of(error: OneMapError) -> str | None:
+    exception_type = getattr(error, "exception_type", None)
+    return exception_type if isinstance(exception_type, str) else None
 
 
 def _stopping() -> DatabaseUnavailable:

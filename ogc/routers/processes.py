@@ -18,12 +18,21 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from layers.catalog import Catalog
-from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound, OneMapError
+from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError
 from ogc.deps import BaseUrlDep, PoolDep, StateDep
 from ogc.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
+from ogc.processes.exceptions import (
+    MAX_OFFSET,
+    JobFailed,
+    NoSuchOutput,
+    NoSuchProcess,
+    ResultNotAvailable,
+    ResultNotReady,
+    count_parameter,
+)
 from ogc.processes.publish import PublishRequest, check_target
 from ogc.processes.runner import InternalJobError, JobRunner
 from ogc.routers.publish import require_publisher
@@ -91,7 +100,15 @@ def list_processes(registry: RegistryDep, base: BaseUrlDep) -> dict[str, Any]:
 
 @router.get("/processes/{processId}", summary="One process: inputs and outputs (JSON Schema)")
 def describe_process(registry: RegistryDep, base: BaseUrlDep, process_id: ProcessId) -> Any:
-    return process_description(registry.get(process_id), base)
+    return process_description(_process(registry, process_id), base)
+
+
+def _process(registry: AnalysisRegistry, process_id: str) -> Analysis[Any]:
+    if process_id not in registry.analyses:
+        raise NoSuchProcess(
+            f"process '{process_id[:80]}' does not exist; see /processes for the list"
+        )
+    return registry.get(process_id)
 
 
 def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
@@ -135,7 +152,7 @@ async def execute(
     process_id: ProcessId,
     prefer: Annotated[str | None, Header()] = None,
 ) -> Response:
-    analysis = registry.get(process_id)
+    analysis = _process(registry, process_id)
     _validated(analysis, body)
     caller = "anonymous"
     if body.publish is not None:
@@ -177,10 +194,14 @@ async def list_jobs(
     pool: PoolDep,
     base: BaseUrlDep,
     _runner: RunnerDep,  # made on first use: recovers jobs a stopped server left behind
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[str | None, Query(description="Jobs per page, 1..1000")] = None,
+    offset: Annotated[str | None, Query(description="Jobs to skip, 0..1e9")] = None,
 ) -> dict[str, Any]:
-    jobs = await job_store.list_jobs(pool, limit, offset)
+    jobs = await job_store.list_jobs(
+        pool,
+        count_parameter("limit", limit, 100, 1, 1000),
+        count_parameter("offset", offset, 0, 0, MAX_OFFSET),
+    )
     return {
         "jobs": [job.status_info(base) for job in jobs],
         "links": [link(f"{base}/jobs", "self", JSON, "Jobs")],
@@ -207,9 +228,11 @@ async def dismiss(
 async def _finished_outputs(pool: PoolDep, job_id: str) -> list[EncodedOutput]:
     job = await job_store.get_job(pool, job_id)
     if job.status in ("accepted", "running"):
-        raise NotFound(f"job {job.id} is {job.status} ({job.progress}%); results come later")
+        raise ResultNotReady(f"job {job.id} is {job.status} ({job.progress}%); results come later")
+    if job.status == "failed" and job.failure_status is not None:
+        raise JobFailed(f"job {job.id} failed: {job.message}", job.failure_status, job.failure_type)
     if job.status != "successful":
-        raise NotFound(f"job {job.id} has no results: it {job.status}: {job.message}")
+        raise ResultNotAvailable(f"job {job.id} has no results: it {job.status}: {job.message}")
     rows = await job_store.job_results(pool, job.id)
     return [EncodedOutput(out_id, media, body) for out_id, media, body in rows]
 
@@ -227,4 +250,4 @@ async def job_output(
     for out in await _finished_outputs(pool, job_id):
         if out.output_id == output_id:
             return Response(out.body, media_type=out.media_type)
-    raise NotFound(f"job {job_id} has no output '{output_id}'")
+    raise NoSuchOutput(f"job {job_id} has no output '{output_id[:80]}'")
