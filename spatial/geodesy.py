@@ -112,6 +112,9 @@ def geodesic_buffer(
     for i, geom in enumerate(geoms):
         if progress is not None:
             progress()
+        if geom.geom_type == "Point":  # a geodesic circle directly: no projection to build
+            out[i] = geodesic_circle(geom.x, geom.y, circumscribed_radius(radius_m, radius_m))
+            continue
         centre = geom.centroid
         local = local_aeqd(centre.x, centre.y)
         projected = transform(np.array([geom], dtype=object), STORAGE_CRS, local)
@@ -120,6 +123,16 @@ def geodesic_buffer(
         buffered = shapely.buffer(projected, grown, quad_segs=BUFFER_QUAD_SEGS)
         out[i] = transform(buffered, local, STORAGE_CRS)[0]
     return out
+
+
+CIRCLE_AZIMUTHS = np.linspace(0.0, 360.0, 4 * BUFFER_QUAD_SEGS, endpoint=False)
+
+
+def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
+    """The polygon through the points ``radius_m`` away on the ellipsoid, every 360/256°."""
+    n = len(CIRCLE_AZIMUTHS)
+    xs, ys, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), CIRCLE_AZIMUTHS, np.full(n, radius_m))
+    return shapely.Polygon(np.column_stack([xs, ys]))
 
 
 def geodesic_distance_m(site: shapely.Geometry, geom: shapely.Geometry) -> float:

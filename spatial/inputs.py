@@ -27,6 +27,7 @@ from spatial.geodesy import STORAGE_CRS
 from spatial.sqlparts import row_conditions
 
 ADCODE_PATTERN = r"^[0-9]{6}$"
+MAX_INLINE_FEATURES = 100_000
 
 
 class NamedInput(BaseModel):
@@ -64,6 +65,12 @@ class LayerInput(NamedInput):
     def _one_source(self) -> LayerInput:
         if (self.collection is None) == (self.features is None):
             raise ValueError("give exactly one of 'collection' or 'features'")
+        inline = (self.features or {}).get("features")
+        if isinstance(inline, list) and len(inline) > MAX_INLINE_FEATURES:  # before a job exists
+            raise ValueError(
+                f"inline 'features' must be a list of at most {MAX_INLINE_FEATURES:,} features; "
+                "publish larger inputs as a layer"
+            )
         return self
 
     @property
@@ -160,9 +167,6 @@ def _read_layer(
         return frame
     assert spec.collection is not None
     return read_collection(ctx, spec.collection, within=area, filter=spec.filter)
-
-
-MAX_INLINE_FEATURES = 100_000
 
 
 def features_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:

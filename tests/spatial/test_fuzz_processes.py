@@ -182,3 +182,10 @@ def test_bad_inputs_are_400s_naming_the_input(fuzz_client: TestClient, process: 
             if status != 400 or not _names_an_input(detail, [*baseline, name]):
                 problems.append(f"{name}={value!r:.60}: {status} {detail[:160]}")
     assert not problems, f"{len(problems)} bad answers:\n" + "\n".join(problems)
+
+
+def test_a_huge_inline_collection_is_a_400(fuzz_client: TestClient) -> None:
+    point = {"type": "Point", "coordinates": [113.3, 23.1]}
+    many = _collection(*[_feature(point)] * 100_001)
+    status, detail = _post(fuzz_client, "buffer-zones", {"sites": many, "distance_m": 100})
+    assert status == 400 and "sites: " in detail and "at most 100,000 features" in detail

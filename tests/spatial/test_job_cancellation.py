@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 
-SITES = 400  # each site's zone takes tens of milliseconds: the job would run for many seconds
+SITES = 400  # each line site's zone takes tens of milliseconds: the job would run for many seconds
 
 
 def _long_buffer_job() -> dict[str, Any]:
@@ -19,7 +19,10 @@ def _long_buffer_job() -> dict[str, Any]:
         {
             "type": "Feature",
             "properties": {},
-            "geometry": {"type": "Point", "coordinates": [113.0 + i * 0.001, 23.0]},
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [[113.0 + i * 0.001, 23.0], [113.0 + i * 0.001, 23.01]],
+            },
         }
         for i in range(SITES)
     ]

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,9 +25,9 @@ def sleepy(settings: ServiceSettings) -> Iterator[TestClient]:
         yield test_client
 
 
-def _problem(response: object, status: int, kind: str) -> str:
-    assert getattr(response, "status_code") == status, getattr(response, "text")
-    body = getattr(response, "json")()
+def _problem(response: httpx.Response, status: int, kind: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
     assert body["type"] == kind, body
     assert body["status"] == status
     return str(body["detail"])
