@@ -37,6 +37,7 @@ from ogc.processes.publish import PublishRequest, check_target
 from ogc.processes.runner import InternalJobError, JobRunner
 from ogc.routers.publish import require_publisher
 from spatial import DEFAULT_REGISTRY, AnalysisRegistry
+from spatial.errors import check_finite
 from spatial.registry import Analysis, describe_validation
 
 router = APIRouter(tags=["Processes"])
@@ -113,6 +114,7 @@ def _process(registry: AnalysisRegistry, process_id: str) -> Analysis[Any]:
 
 def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
     """Reject a bad request before a job exists: inputs, outputs and publish target."""
+    check_finite({"outputs": body.outputs or {}, "publish": body.publish or {}})
     analysis.parse(body.inputs)
     selected_outputs(analysis, list(body.outputs or {}))
     if body.publish is not None:

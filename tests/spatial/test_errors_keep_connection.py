@@ -78,6 +78,10 @@ def test_errors_leave_the_connection_usable(server: int) -> None:
         '{"inputs": {"sites": {"collection": "synthetic-water-sources"}, "distance_m": NaN}}',
     )
     assert status == 400 and body["detail"].startswith("distance_m")
+    status, body = _post(
+        conn, "/processes/bug/execution", '{"inputs": {}, "outputs": {"nothing": {"x": NaN}}}'
+    )
+    assert status == 400 and body["detail"].startswith("outputs.nothing.x")
     status, body = _post(conn, "/processes/bug/execution", '{"inputs": {}}')
     assert status == 500 and "internal error" in body["detail"]
     conn.request("GET", "/processes/bug")  # the same connection, still open
