@@ -83,7 +83,7 @@ def problem(
 
 async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OneMapError)
-    status = getattr(exc, "status", None)  # an error that carries its own (a failed job's)
+    status = getattr(exc, "http_status", None)  # an error carrying its own (a failed job)
     return problem(
         status if isinstance(status, int) else status_of(exc),
         exc.message,

@@ -45,7 +45,7 @@ class JobFailed(OneMapError):
 
     def __init__(self, message: str, status: int, exception_type: str | None) -> None:
         super().__init__(message)
-        self.status = status
+        self.http_status = status
         self.exception_type = exception_type
 
 
