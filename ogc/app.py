@@ -104,6 +104,9 @@ def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
         try:
             yield
         finally:
+            jobs = getattr(app.state, "onemap_jobs", None)  # ogc.processes' runner, if made
+            if jobs is not None:  # stop running jobs now rather than wait for them
+                await asyncio.to_thread(jobs.shutdown)
             for task in state.tasks:
                 task.cancel()
             await asyncio.gather(*state.tasks, return_exceptions=True)
