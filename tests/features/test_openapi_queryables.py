@@ -40,6 +40,10 @@ def test_every_collection_has_its_items_path(client: TestClient, events_layer: s
         expected = {name for name, schema in queryables["properties"].items() if "type" in schema}
         assert expected - ITEMS_PARAMETERS <= set(parameters), collection["id"]
         assert "geometry" not in parameters, "the geometry takes no name=value parameter"
+        for name in expected - ITEMS_PARAMETERS:  # what QGIS's OAPIF provider requires
+            shape = {k: parameters[name][k] for k in ("in", "style", "explode")}
+            assert shape == {"in": "query", "style": "form", "explode": False}, name
+            assert isinstance(parameters[name]["schema"]["type"], str), name
         assert set(parameters) >= ITEMS_PARAMETERS, "the standard parameters stay listed"
     assert "/collections/{collectionId}/items" in doc["paths"], "generic path kept for others"
 
