@@ -123,7 +123,7 @@ async def api_definition(
 ) -> Response:
     """JSON as ``application/vnd.oai.openapi+json;version=3.0``; a browser gets the HTML view."""
     if output_format(request, ("json", "html")) == "html":
-        return api_html(request, state.settings.title, base)
+        return api_html(state.settings.title, base)
     if state.openapi is None:
         raise RuntimeError("create_app did not install the OpenAPI documents")
     rendered = state.openapi.rendered(catalog, listed_layers(catalog))
@@ -137,11 +137,11 @@ async def api_definition(
 
 
 @router.get("/api.html", summary="The API documentation (Swagger UI)", response_class=Response)
-async def api_documentation(request: Request, settings: SettingsDep, base: BaseUrlDep) -> Response:
-    return api_html(request, settings.title, base)
+async def api_documentation(settings: SettingsDep, base: BaseUrlDep) -> Response:
+    return api_html(settings.title, base)
 
 
-def api_html(request: Request, title: str, base: str) -> Response:
+def api_html(title: str, base: str) -> Response:
     return get_swagger_ui_html(openapi_url=f"{base}/api?f=json", title=f"{title} — API")
 
 
