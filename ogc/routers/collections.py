@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from ogc import html
 from ogc.crs import collection_crs_uris
-from ogc.deps import BaseUrlDep, CatalogDep, LayerDep
+from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
 from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link
 from ogc.negotiation import language, output_format
 
@@ -121,16 +121,17 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
 def list_collections(
     request: Request, catalog: CatalogDep, base: BaseUrlDep
 ) -> dict[str, Any] | Response:
+    layers = listed_layers(catalog)
     document = {
         "links": [
             link(f"{base}/collections", "self", JSON, "Collections"),
             link(f"{base}/collections?f=html", "alternate", HTML, "Collections as HTML"),
         ],
-        "collections": [collection_json(layer, base) for layer in catalog],
+        "collections": [collection_json(layer, base) for layer in layers],
     }
     if output_format(request, ("json", "html")) == "html":
         zh = language(request) == "zh"
-        for item, layer in zip(document["collections"], catalog, strict=True):
+        for item, layer in zip(document["collections"], layers, strict=True):
             item["title_local"] = layer.title_zh if zh else layer.title_en
         title = "数据集" if zh else "Collections"
         return html.render(
