@@ -22,6 +22,7 @@ from layers.errors import (
 )
 
 log = logging.getLogger("onemap.http")
+MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
@@ -35,6 +36,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
 }
 TITLES = {
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     413: "Payload Too Large",
@@ -54,6 +56,8 @@ def status_of(exc: OneMapError) -> int:
 def exception_body(status: int, detail: str, request: Request) -> dict[str, object]:
     """OGC API / RFC 7807 problem details (``code`` + ``description`` as OGC API expects)."""
     title = TITLES.get(status, "Error")
+    if len(detail) > MAX_DETAIL:  # a huge parameter value quoted back
+        detail = detail[:MAX_DETAIL] + "…"
     return {
         "type": f"https://httpstatuses.io/{status}",
         "title": title,
