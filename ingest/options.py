@@ -25,6 +25,8 @@ class IngestOptions:
     raster_dir: Path = Path(".onemap/rasters")
     batch_rows: int = 16_384
     progress: Progress | None = None
+    work_root: Path | None = None  # temporary folders (ingest.workdirs); None: $TMPDIR
+    max_upload_mb: int = 2048  # ONEMAP_MAX_UPLOAD_MB: bounds what an archive may unpack to
 
 
 @dataclass

@@ -32,6 +32,7 @@ from ogc.routers import (
 from ogc.routers.feature_fastpath import install_feature_fast_path
 from ogc.routers.tiles_fastpath import install_fast_path
 from ogc.state import AppState
+from ogc.write_guard import WriteGuard
 
 log = logging.getLogger("onemap.app")
 
@@ -57,10 +58,11 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
-        allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
+        allow_methods=["GET", "HEAD", "OPTIONS"],  # no preflight lets another site write
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
+    app.add_middleware(WriteGuard, settings=settings)  # writes: same origin; uploads: token
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     install_feature_fast_path(app)  # single public features skip the framework
     install_fast_path(app)  # outermost: cached public tiles skip the framework

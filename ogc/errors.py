@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -79,7 +83,24 @@ def problem(status: int, detail: str, request: Request) -> JSONResponse:
 
 async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OneMapError)
-    return problem(status_of(exc), exc.message, request)
+    return problem(status_of(exc), without_server_paths(exc.message, _roots(request)), request)
+
+
+def without_server_paths(text: str, roots: list[str]) -> str:
+    """Drop the folders of server paths (temp and upload folders, the data directory) from
+    a message, keeping the file names a person recognises: GDAL and the ingest quote paths.
+    """
+    for root in sorted(roots, key=len, reverse=True):
+        pattern = re.escape(root.rstrip("/")) + r"/(?:[^/\s'\"()]+/)*"
+        text = re.sub(pattern, "", text)
+    return text
+
+
+def _roots(request: Request) -> list[str]:
+    state = getattr(request.app.state, "onemap", None)
+    data_dir = Path(state.settings.data_dir) if state is not None else Path(".onemap")
+    found = {str(data_dir), str(data_dir.resolve()), tempfile.gettempdir(), os.getcwd()}
+    return [root for root in found if len(root.strip("/.")) > 1]
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
