@@ -26,7 +26,6 @@ from layers.errors import OneMapError
 from layers.migrate import migrate
 from layers.settings import ServiceSettings
 
-
 PUBLISHER_TOKEN = "test-publisher-token"  # uploads need it: loopback is not trusted
 PUBLISHER = {"Authorization": f"Bearer {PUBLISHER_TOKEN}"}
 
