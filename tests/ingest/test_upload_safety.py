@@ -6,6 +6,7 @@ archives are real zip bytes.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import struct
@@ -83,6 +84,19 @@ def test_ten_thousand_form_fields_are_a_400(client: TestClient, schools_geojson:
     many = {f"p{i}": "x" for i in range(10_000)}
     answer = _post(client, many, schools_geojson)
     assert answer["status"] == 400 and "fields" in answer["description"], answer
+
+
+def test_a_feature_with_ten_thousand_properties_is_a_422(client: TestClient) -> None:
+    """PostgreSQL's 1600-column limit was a TooManyColumns 500."""
+    feature = {
+        "type": "Feature",
+        "properties": {f"p{i}": i for i in range(10_000)},
+        "geometry": {"type": "Point", "coordinates": [113.3, 23.1]},
+    }
+    body = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+    answer = _post(client, {"id": "ten-thousand-properties"}, body, "wide.geojson")
+    assert answer["status"] == 422, answer
+    assert "10000 attributes" in answer["description"]
 
 
 @pytest.mark.parametrize(
