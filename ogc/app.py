@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
+from ingest.workdirs import sweep
 from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, listen_for_changes
@@ -87,6 +88,7 @@ def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = state.settings
+        sweep(s.upload_dir)  # temp folders of ingests killed with an earlier server
         state.pool = open_pool_lazily(
             state.database_url,
             min_size=s.pool_min_size,

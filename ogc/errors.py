@@ -83,7 +83,8 @@ def problem(status: int, detail: str, request: Request) -> JSONResponse:
 
 async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OneMapError)
-    return problem(status_of(exc), without_server_paths(exc.message, _roots(request)), request)
+    detail = without_server_paths(exc.message, server_roots(request))
+    return problem(status_of(exc), detail, request)
 
 
 def without_server_paths(text: str, roots: list[str]) -> str:
@@ -96,7 +97,7 @@ def without_server_paths(text: str, roots: list[str]) -> str:
     return text
 
 
-def _roots(request: Request) -> list[str]:
+def server_roots(request: Request) -> list[str]:
     state = getattr(request.app.state, "onemap", None)
     data_dir = Path(state.settings.data_dir) if state is not None else Path(".onemap")
     found = {str(data_dir), str(data_dir.resolve()), tempfile.gettempdir(), os.getcwd()}

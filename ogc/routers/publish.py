@@ -13,6 +13,7 @@ from ingest.pipeline import ingest_file
 from ingest.workdirs import work_dir
 from layers.errors import InvalidParameter, PayloadTooLarge
 from ogc.deps import BaseUrlDep, SettingsDep, StateDep
+from ogc.errors import server_roots, without_server_paths
 from ogc.ingest_request import build_meta, build_options
 from ogc.upload_checks import check_department, check_upload_fields, safe_upload_name
 from ogc.write_guard import check_publisher
@@ -29,6 +30,7 @@ PublisherDep = Annotated[str, Depends(require_publisher)]
 
 @router.post("/ingest", status_code=201, summary="Publish a file as a new layer or version")
 async def upload(
+    request: Request,
     state: StateDep,
     settings: SettingsDep,
     base: BaseUrlDep,
@@ -72,6 +74,7 @@ async def upload(
         await run_in_threadpool(check_department, state.database_url, department)
         meta = await run_in_threadpool(build_meta, state.database_url, path, layer, id, fields)
         result = await run_in_threadpool(ingest_file, state.database_url, path, meta, options)
+    roots = server_roots(request)
     body: dict[str, Any] = {
         "layer": result.layer_id,
         "version": result.version,
@@ -79,7 +82,7 @@ async def upload(
         "featuresIn": result.features_in,
         "featuresOut": result.features_out,
         "repairs": result.repairs,
-        "warnings": result.warnings,
+        "warnings": [without_server_paths(w, roots) for w in result.warnings],
         "detected": result.detected,
         "rollups": result.rollups,
         "message": result.summary(),

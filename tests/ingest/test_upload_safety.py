@@ -138,6 +138,18 @@ def test_failed_upload_messages_carry_no_server_path(
         assert leak not in text, text
 
 
+def test_server_paths_are_cut_from_messages_but_file_names_stay(tmp_path: Path) -> None:
+    from ogc.errors import without_server_paths
+
+    roots = [str(tmp_path), ".onemap"]
+    gdal = f"'{tmp_path}/123-456-ingest-x/nested/学校.shp' not recognized as a supported format"
+    assert without_server_paths(gdal, roots) == "'学校.shp' not recognized as a supported format"
+    relative = ".onemap/uploads/123-456-upload-y/a.shp: no .dbf beside it"
+    assert without_server_paths(relative, roots) == "a.shp: no .dbf beside it"
+    url = "see http://www.opengis.net/def/crs/EPSG/0/4490 and /collections"
+    assert without_server_paths(url, roots) == url
+
+
 def test_uploads_leave_no_folder_behind(
     client: TestClient, settings: ServiceSettings, schools_geojson: bytes
 ) -> None:
