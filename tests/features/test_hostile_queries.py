@@ -26,6 +26,17 @@ def _nested_json(depth: int) -> str:
     return '{"op":"not","args":[' * depth + leaf + "]}" * depth
 
 
+def _collections(inner: str, depth: int) -> str:
+    return "GEOMETRYCOLLECTION(" * depth + inner + ")" * depth
+
+
+def _geojson_collections(depth: int) -> str:
+    geometry = '{"type":"Point","coordinates":[113,23]}'
+    for _ in range(depth):
+        geometry = '{"type":"GeometryCollection","geometries":[' + geometry + "]}"
+    return '{"op":"s_intersects","args":[{"property":"geometry"},' + geometry + "]}"
+
+
 def _json(params: dict[str, str]) -> dict[str, str]:
     return params | {"filter-lang": "cql2-json"}
 
@@ -61,6 +72,16 @@ CASES = {
         _json({"filter": '{"op":"like","args":[{"property":"name"},"a\\\\"]}', "f": "csv"}),
         400,
         "backslash",
+    ),
+    "cql2-text nested collections": (
+        {"filter": "S_INTERSECTS(geometry, " + _collections("POINT(1 1)", 500) + ")"},
+        400,
+        "nest at most",
+    ),
+    "cql2-json nested collections": (
+        _json({"filter": _geojson_collections(300)}),
+        400,
+        "cql2-json filter at $.args[1]",
     ),
     "bbox NUL": ({"bbox": "1,2,3,4" + NUL}, 400, "NUL"),
     "limit NUL": ({"limit": NUL}, 400, "'limit'"),
