@@ -10,6 +10,7 @@ refused before anything is written.
 
 from __future__ import annotations
 
+import re
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from layers.errors import IngestError
 
 MB = 1024 * 1024
+DRIVE = re.compile(r"^[A-Za-z]:")  # C:/… or C:… (Windows absolute or drive-relative)
 CHUNK = 1 << 20
 
 
@@ -61,7 +63,7 @@ def extract(archive: Path, target: Path, limits: ArchiveLimits) -> None:
 def _check_member(archive: str, member: zipfile.ZipInfo) -> None:
     name = member.filename
     parts = PurePosixPath(name.replace("\\", "/")).parts
-    escapes = name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0])
+    escapes = name.startswith(("/", "\\")) or ".." in parts or bool(DRIVE.match(name))
     if escapes or "\x00" in name:
         raise IngestError(f"{archive}: member {name[:100]!r} escapes the archive; refused")
     mode = member.external_attr >> 16
