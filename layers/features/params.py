@@ -42,10 +42,7 @@ def parse_limit(text: str | None, *, default: int, maximum: int) -> int:
     """Page size; above the maximum is clamped (Part 1 allows it), below 1 is a 400."""
     if text is None or text == "":
         return default
-    try:
-        value = int(text) if len(text) <= 40 else int("x")
-    except ValueError:
-        raise InvalidParameter(f"limit must be an integer, got {text[:40]!r}") from None
+    value = _integer(text, "limit")
     if value < 1:
         raise InvalidParameter(f"limit must be at least 1, got {value}")
     return min(value, maximum)
@@ -54,15 +51,22 @@ def parse_limit(text: str | None, *, default: int, maximum: int) -> int:
 def parse_offset(text: str | None) -> int:
     if not text:
         return 0
-    try:
-        value = int(text) if len(text) <= 40 else int("x")
-    except ValueError:
-        raise InvalidParameter(f"offset must be an integer, got {text[:40]!r}") from None
+    value = _integer(text, "offset")
     if value < 0:
         raise InvalidParameter(f"offset must not be negative, got {value}")
     if value > MAX_BIGINT:
         raise InvalidParameter(f"offset must be at most {MAX_BIGINT}, got {text[:40]!r}")
     return value
+
+
+def _integer(text: str, name: str) -> int:
+    """A decimal integer of at most 40 characters (int() alone takes 4300 digits' time)."""
+    try:
+        if len(text) > 40:
+            raise ValueError(text)
+        return int(text)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be an integer, got {text[:40]!r}") from None
 
 
 def parse_bbox(text: str | None, crs: CrsInfo) -> BBox | None:
@@ -105,7 +109,7 @@ def parse_datetime(text: str | None) -> TimeRange | None:
         start = _day_start(start)
     if isinstance(end, date) and not isinstance(end, datetime):
         end, end_exclusive = _day_after(end), True
-    if start is not None and end is not None and start > end:
+    if start is not None and end is not None and (start >= end if end_exclusive else start > end):
         raise InvalidParameter(f"datetime interval {text!r} ends before it starts")
     return TimeRange(start, end, end_exclusive)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -81,15 +82,19 @@ def extent_json(layer: Layer) -> dict[str, Any]:
     if layer.extent:
         extent["spatial"] = {"bbox": [list(layer.extent)], "crs": CRS84}
     if layer.temporal_start or layer.temporal_end:
-        interval = [
-            layer.temporal_start.isoformat() if layer.temporal_start else None,
-            layer.temporal_end.isoformat() if layer.temporal_end else None,
-        ]
+        interval = [rfc3339(layer.temporal_start), rfc3339(layer.temporal_end)]
         extent["temporal"] = {
             "interval": [interval],
             "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
         }
     return extent
+
+
+def rfc3339(instant: datetime | None) -> str | None:
+    """An instant in UTC with a ``Z``, as OGC API examples write it (None: open)."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def layer_properties(layer: Layer) -> dict[str, Any]:
@@ -106,6 +111,8 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
         "featureCount": layer.feature_count,
         "accessLevel": layer.access_level,
         "fields": [f.to_json() for f in layer.fields],
+        "temporalField": layer.temporal_field,
+        "temporalEndField": layer.temporal_end_field,
         "metadata": dict(layer.metadata),
     }
 

@@ -47,10 +47,17 @@ async def upload(
     source_layer: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None,
     source_crs: Annotated[str | None, Form()] = None,
+    datetime_field: Annotated[str | None, Form(description="Column datetime= filters on")] = None,
+    datetime_start_field: Annotated[str | None, Form(description="Interval start column")] = None,
+    datetime_end_field: Annotated[str | None, Form(description="Interval end column")] = None,
+    no_datetime: Annotated[bool, Form(description="No time column")] = False,
+    naive_timezone: Annotated[str | None, Form(description="Zone of offset-less times")] = None,
 ) -> JSONResponse:
     form = {"layer": layer, "id": id, "title": title, "title_en": title_en, "level": level}
     form |= {"adcode": adcode, "department": department, "theme": theme}
     form |= {"source_layer": source_layer, "encoding": encoding, "source_crs": source_crs}
+    form |= {"datetime_field": datetime_field, "datetime_start_field": datetime_start_field}
+    form |= {"datetime_end_field": datetime_end_field, "naive_timezone": naive_timezone}
     check_upload_fields(form)
     name = safe_upload_name(file.filename)
     fields = {
@@ -68,6 +75,11 @@ async def upload(
         source_layer=source_layer,
         encoding=encoding,
         source_crs=source_crs,
+        datetime_field=datetime_field,
+        datetime_start_field=datetime_start_field,
+        datetime_end_field=datetime_end_field,
+        no_datetime=no_datetime or None,
+        naive_timezone=naive_timezone,
     )
     with work_dir(settings.upload_dir, "upload") as folder:
         path = await _save(file, folder / name, settings.max_upload_mb)
