@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: serve test deps system-deps lint typecheck imports pytest notebooks bench-data clean
 
 serve: deps ## Run OneMap on http://127.0.0.1:8000 (embedded PostGIS unless ONEMAP_DATABASE_URL)
+	@test -n "$$ONEMAP_PUBLISHER_TOKEN" || echo "note: POST /ingest refuses uploads until ONEMAP_PUBLISHER_TOKEN is set (clients send 'Authorization: Bearer <token>'); locally: $(BIN)/onemap ingest FILE"
 	$(BIN)/onemap serve
 
 test: deps lint typecheck imports pytest notebooks ## Lint, types, import rules, the tests on real PostGIS, the notebooks

@@ -6,10 +6,10 @@ FileGDB folders and CSV tables with coordinate columns; rasters are GeoTIFFs.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.archives import ArchiveLimits, extract
 from ingest.encoding import normalise_codepage
 from layers.errors import IngestError
 
@@ -28,7 +28,8 @@ VECTOR_SUFFIXES = {
     ".fgb",
 }
 RASTER_SUFFIXES = {".tif", ".tiff", ".geotiff"}
-MAX_UNZIPPED_BYTES = 20 * 1024**3  # refuse zip bombs; real deliveries are far smaller
+
+DEFAULT_LIMITS = ArchiveLimits()
 
 # Column names GDAL's CSV driver should take as coordinates (Chinese and English habits).
 CSV_X_NAMES = "lon,lng,long,longitude,x,经度,东经,X坐标,x坐标,POINT_X"
@@ -56,16 +57,22 @@ class PreparedSource:
 
 
 def prepare_source(
-    path: Path, workdir: Path, source_layer: str | None = None, encoding: str | None = None
+    path: Path,
+    workdir: Path,
+    source_layer: str | None = None,
+    encoding: str | None = None,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> PreparedSource:
-    """Unpack archives into ``workdir`` and say how to read what is inside."""
+    """Unpack archives into ``workdir`` (within ``limits``) and say how to read what is inside."""
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     if path.is_file() and path.stat().st_size == 0:
         raise IngestError(f"{path.name}: the file is empty")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return _prepare_zip(path, workdir, source_layer, encoding)
+        return _prepare_zip(path, workdir, source_layer, encoding, limits)
+    if suffix == ".kmz":
+        return _prepare_kmz(path, workdir, limits)
     if suffix in RASTER_SUFFIXES:
         return PreparedSource(path, "raster", path.name)
     if suffix in (".csv", ".txt"):
@@ -99,10 +106,14 @@ def _prepare_csv(path: Path, workdir: Path, name: str, forced: str | None) -> Pr
 
 
 def _prepare_zip(
-    path: Path, workdir: Path, source_layer: str | None, encoding: str | None
+    path: Path,
+    workdir: Path,
+    source_layer: str | None,
+    encoding: str | None,
+    limits: ArchiveLimits,
 ) -> PreparedSource:
     target = workdir / path.stem
-    _safe_extract(path, target)
+    extract(path, target, limits)
     candidates = sorted(p for p in target.rglob("*") if _is_dataset(p))
     shapefiles = [p for p in candidates if p.suffix.lower() == ".shp"]
     chosen = shapefiles or candidates
@@ -121,7 +132,7 @@ def _prepare_zip(
     dataset = chosen[0]
     if dataset.suffix.lower() == ".shp":
         _require_shapefile_parts(dataset, path.name)
-    prepared = prepare_source(dataset, workdir / "nested", encoding=encoding)
+    prepared = prepare_source(dataset, workdir / "nested", encoding=encoding, limits=limits)
     return PreparedSource(
         prepared.path, prepared.kind, path.name, prepared.open_options, prepared.text_encoding
     )
@@ -142,22 +153,14 @@ def _require_shapefile_parts(shp: Path, archive: str) -> None:
         raise IngestError(f"{archive}: {shp.name} comes without {' and '.join(missing)}")
 
 
-def _safe_extract(archive: Path, target: Path) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
-                raise IngestError(f"{archive.name}: unpacks to more than 20 GB; refused")
-            root = target.resolve()
-            for member in members:
-                destination = (target / member.filename).resolve()
-                if not destination.is_relative_to(root):
-                    raise IngestError(
-                        f"{archive.name}: member '{member.filename}' escapes the archive"
-                    )
-                zf.extract(member, target)
-    except zipfile.BadZipFile as exc:
-        raise IngestError(f"{archive.name}: not a readable zip archive ({exc})") from exc
+def _prepare_kmz(path: Path, workdir: Path, limits: ArchiveLimits) -> PreparedSource:
+    """A KMZ is a zip: unpacked within the same limits, its main KML is read."""
+    target = workdir / f"{path.stem}-kmz"
+    extract(path, target, limits)
+    documents = sorted(target.rglob("*.kml"), key=lambda p: (len(p.parts), p.name != "doc.kml"))
+    if not documents:
+        raise IngestError(f"{path.name}: the KMZ holds no .kml document")
+    return PreparedSource(documents[0], "vector", path.name)
 
 
 def detect_text_encoding(path: Path, forced: str | None = None) -> str:

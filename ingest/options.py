@@ -31,6 +31,8 @@ class IngestOptions:
     datetime_end_field: str | None = None
     no_datetime: bool = False  # no time column, and ISO-8601 text stays text
     naive_timezone: str = "Asia/Shanghai"  # how date-times without an offset are read
+    work_root: Path | None = None  # temporary folders (ingest.workdirs); None: $TMPDIR
+    max_upload_mb: int = 2048  # ONEMAP_MAX_UPLOAD_MB: bounds what an archive may unpack to
 
     def __post_init__(self) -> None:
         self.time.check()

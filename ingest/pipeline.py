@@ -12,7 +12,6 @@ import itertools
 import json
 import logging
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -25,6 +24,7 @@ import pyarrow as pa
 import shapely
 from numpy.typing import NDArray
 
+from ingest.archives import ArchiveLimits
 from ingest.copybinary import supports as binary_copy_supports
 from ingest.datetimes import UNTYPED_FORMATS, TextAfterAll
 from ingest.deferred_check import DeferredCheck
@@ -48,6 +48,7 @@ from ingest.source import Batch, BatchStream, Prefetched
 from ingest.temporal import LayerTime, ambiguity_warning
 from ingest.understand import Understanding, understand_vector
 from ingest.wkb_header import WkbHeaders
+from ingest.workdirs import work_dir
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
 from layers.rollup import refresh_rollups_for_layer
@@ -113,8 +114,9 @@ def _run(
     unchanged = published_version_with_fingerprint(conn, meta.id, record.fingerprint)
     if unchanged is not None:
         return IngestResult(meta.id, unchanged, skipped=True)
-    with tempfile.TemporaryDirectory(prefix="onemap-ingest-") as work:
-        prepared = prepare_source(path, Path(work), options.source_layer, options.encoding)
+    with work_dir(options.work_root, "ingest") as work:
+        limits = ArchiveLimits(max_upload_mb=options.max_upload_mb)
+        prepared = prepare_source(path, work, options.source_layer, options.encoding, limits)
         if prepared.kind == "raster":
             with conn.transaction():
                 return _publish_raster(conn, prepared, meta, options, record)

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from layers.catalog import FieldInfo
+from layers.errors import IngestError
 
+MAX_FIELDS = 1500  # attribute columns of a version table (PostgreSQL allows 1600 in all)
 RESERVED = frozenset({"fid", "geom", "ctid", "oid", "xmin", "xmax", "cmin", "cmax", "tableoid"})
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9_]+")
 
@@ -58,6 +60,11 @@ def field_type(arrow_type: pa.DataType) -> str:
 def describe_fields(schema: pa.Schema) -> list[FieldInfo]:
     """The field schema of a batch's attribute columns (geometry already removed)."""
     columns = list(schema.names)
+    if len(columns) > MAX_FIELDS:
+        raise IngestError(
+            f"the source has {len(columns)} attributes; at most {MAX_FIELDS} fit in a table "
+            "(PostgreSQL's limit is 1600 columns); drop the fields that are not needed"
+        )
     names = unique_names(normalise_name(c, i + 1) for i, c in enumerate(columns))
     return [
         FieldInfo(name=n, type=field_type(schema.field(c).type), source_name=c, title=c)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
+from ingest.workdirs import sweep
 from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, listen_for_changes
@@ -32,6 +33,7 @@ from ogc.routers import (
 from ogc.routers.feature_fastpath import install_feature_fast_path
 from ogc.routers.tiles_fastpath import install_fast_path
 from ogc.state import AppState
+from ogc.write_guard import WriteGuard
 
 log = logging.getLogger("onemap.app")
 
@@ -57,10 +59,11 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
-        allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST"],  # POST: processes; WriteGuard: the rest
         allow_headers=["*"],
         expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
     )
+    app.add_middleware(WriteGuard, settings=settings)  # writes: same origin; uploads: token
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     install_feature_fast_path(app)  # single public features skip the framework
     install_fast_path(app)  # outermost: cached public tiles skip the framework
@@ -85,6 +88,7 @@ def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = state.settings
+        sweep(s.upload_dir)  # temp folders of ingests killed with an earlier server
         state.pool = open_pool_lazily(
             state.database_url,
             min_size=s.pool_min_size,

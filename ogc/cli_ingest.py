@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +59,7 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
         from ogc.database import database
         from ogc.ingest_request import build_meta, build_options
 
-    with local_copy(source) as path, database(settings) as url:
+    with local_copy(source, settings) as path, database(settings) as url:
         migrate(url)
         overrides = fields | {
             "title_zh": fields["title"],
@@ -188,22 +187,38 @@ def peak_memory_mb() -> int | None:
 
 
 @contextmanager
-def local_copy(source: str) -> Iterator[Path]:
-    """The file itself, or a download of an http(s) URL into a temporary folder."""
+def local_copy(source: str, settings: IngestSettings | None = None) -> Iterator[Path]:
+    """The file itself, or a download of an http(s) URL (at most ONEMAP_MAX_UPLOAD_MB)."""
     if not source.startswith(("http://", "https://")):
         yield Path(source)
         return
     import httpx  # only downloads need it
 
+    from ingest.workdirs import work_dir
+
+    settings = settings or IngestSettings()
     name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
-    with tempfile.TemporaryDirectory(prefix="onemap-download-") as folder:
-        target = Path(folder) / name
+    with work_dir(settings.upload_dir, "download") as folder:
+        target = folder / name
         try:
             with httpx.stream("GET", source, follow_redirects=True, timeout=60) as response:
                 response.raise_for_status()
-                with target.open("wb") as out:
-                    for chunk in response.iter_bytes(1 << 20):
-                        out.write(chunk)
+                _download(response, target, settings.max_upload_mb, source)
         except httpx.HTTPError as exc:
             raise IngestError(f"{source}: download failed ({exc})") from exc
         yield target
+
+
+def _download(response: Any, target: Path, max_mb: int, source: str) -> None:
+    """Write the body to ``target``, stopping at the first byte over ``max_mb``."""
+    limit, written = max_mb * 1024 * 1024, 0
+    declared = response.headers.get("content-length", "")
+    too_large = IngestError(f"{source} is larger than {max_mb} MB (ONEMAP_MAX_UPLOAD_MB)")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    with target.open("wb") as out:
+        for chunk in response.iter_bytes(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                raise too_large
+            out.write(chunk)

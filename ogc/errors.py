@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +26,7 @@ from layers.errors import (
 )
 
 log = logging.getLogger("onemap.http")
+MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
@@ -35,6 +40,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
 }
 TITLES = {
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     413: "Payload Too Large",
@@ -60,6 +66,8 @@ def exception_body(
     ``.../no-such-job``); otherwise the status's generic one.
     """
     title = TITLES.get(status, "Error")
+    if len(detail) > MAX_DETAIL:  # a huge parameter value quoted back
+        detail = detail[:MAX_DETAIL] + "…"
     return {
         "type": exception_type or f"https://httpstatuses.io/{status}",
         "title": title,
@@ -86,10 +94,27 @@ async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "http_status", None)  # an error carrying its own (a failed job)
     return problem(
         status if isinstance(status, int) else status_of(exc),
-        exc.message,
+        without_server_paths(exc.message, server_roots(request)),
         request,
         getattr(exc, "exception_type", None),
     )
+
+
+def without_server_paths(text: str, roots: list[str]) -> str:
+    """Drop the folders of server paths (temp and upload folders, the data directory) from
+    a message, keeping the file names a person recognises: GDAL and the ingest quote paths.
+    """
+    for root in sorted(roots, key=len, reverse=True):
+        pattern = re.escape(root.rstrip("/")) + r"/(?:[^/\s'\"()]+/)*"
+        text = re.sub(pattern, "", text)
+    return text
+
+
+def server_roots(request: Request) -> list[str]:
+    state = getattr(request.app.state, "onemap", None)
+    data_dir = Path(state.settings.data_dir) if state is not None else Path(".onemap")
+    found = {str(data_dir), str(data_dir.resolve()), tempfile.gettempdir(), os.getcwd()}
+    return [root for root in found if len(root.strip("/.")) > 1]
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

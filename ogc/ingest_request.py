@@ -55,5 +55,7 @@ def build_options(settings: IngestSettings, *, expect_new: bool, **given: Any) -
         datum_policy=settings.datum_policy,
         raster_dir=settings.raster_dir.resolve(),
         batch_rows=settings.ingest_batch_rows,
+        work_root=settings.upload_dir,
+        max_upload_mb=settings.max_upload_mb,
         **{k: v for k, v in given.items() if v is not None},
     )

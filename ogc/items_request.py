@@ -55,6 +55,7 @@ def check_known(parameters: Mapping[str, str], known: frozenset[str], layer: Lay
 def items_query(
     layer: Layer, parameters: Mapping[str, str], settings: ServiceSettings, catalog: Catalog
 ) -> ItemsQuery:
+    p.reject_nul(parameters)
     check_known(parameters, ITEMS_PARAMETERS, layer)
     get = parameters.get
     queryables = queryables_of(layer)
@@ -105,6 +106,7 @@ def items_query(
 
 
 def feature_query(layer: Layer, parameters: Mapping[str, str]) -> ItemsQuery:
+    p.reject_nul(parameters)
     unknown = [k for k in parameters if k not in FEATURE_PARAMETERS]
     if unknown:
         raise InvalidParameter(

@@ -26,6 +26,9 @@ from layers.errors import OneMapError
 from layers.migrate import migrate
 from layers.settings import ServiceSettings
 
+PUBLISHER_TOKEN = "test-publisher-token"  # uploads need it: loopback is not trusted
+PUBLISHER = {"Authorization": f"Bearer {PUBLISHER_TOKEN}"}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -101,7 +104,12 @@ def sample_url(migrated_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def settings(sample_url: str) -> ServiceSettings:
-    return ServiceSettings(database_url=sample_url, load_sample_data=False, max_limit=1000)
+    return ServiceSettings(
+        database_url=sample_url,
+        load_sample_data=False,
+        max_limit=1000,
+        publisher_token=PUBLISHER_TOKEN,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -85,16 +85,36 @@ def geometry_from_geojson(obj: Mapping[str, Any]) -> Geometry:
     """Parse a GeoJSON geometry object (as used by CQL2-JSON)."""
     try:
         geometry = shapely.geometry.shape(obj)
-    except (shapely.errors.ShapelyError, ValueError, TypeError, KeyError, IndexError) as exc:
+    except (
+        shapely.errors.ShapelyError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        RecursionError,
+    ) as exc:
         raise ValueError(f"invalid GeoJSON geometry: {exc}") from None
     return _checked(geometry)
 
 
+MAX_COLLECTION_NESTING = 8  # PostGIS refuses deeply chained collections at run time
+
+
 def _checked(geometry: Any) -> Geometry:
+    if _collection_depth(geometry) > MAX_COLLECTION_NESTING:
+        raise ValueError(
+            f"geometry collections may nest at most {MAX_COLLECTION_NESTING} levels deep"
+        )
     coordinates = shapely.get_coordinates(geometry, include_z=bool(shapely.has_z(geometry)))
     if not numpy.isfinite(coordinates).all():
         raise ValueError("geometry coordinates must be finite numbers")
     return Geometry(wkb=shapely.to_wkb(geometry, include_srid=False))
+
+
+def _collection_depth(geometry: Any, depth: int = 0) -> int:
+    if geometry.geom_type != "GeometryCollection" or depth > MAX_COLLECTION_NESTING:
+        return depth
+    return max((_collection_depth(part, depth + 1) for part in geometry.geoms), default=depth + 1)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

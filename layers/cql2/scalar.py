@@ -22,7 +22,7 @@ from layers.cql2.context import (
     require_kind,
     require_same_family,
 )
-from layers.cql2.nodes import Array, Op
+from layers.cql2.nodes import Array, Node, Op, Value
 from layers.errors import InvalidParameter
 
 Handler = Callable[[Compiler, Op], Typed]
@@ -67,10 +67,21 @@ def compile_comparison(compiler: Compiler, op: Op) -> Typed:
 
 def compile_like(compiler: Compiler, op: Op) -> Typed:
     require_args(op, 2, "property LIKE 'pattern%'")
+    _check_like_pattern(op.args[1])
     value, pattern = (require_kind(compiler.compile(a), _STRING, "LIKE") for a in op.args)
     # CQL2 and PostgreSQL share % _ and the backslash escape; ESCAPE pins the latter.
     fragment = sql.SQL("({} LIKE {} ESCAPE {})").format(value.sql, pattern.sql, sql.Literal("\\"))
     return _boolean(fragment, "the LIKE condition")
+
+
+def _check_like_pattern(node: Node) -> None:
+    """A literal pattern may not end in a lone escape (PostgreSQL would fail at run time)."""
+    text = node.value if isinstance(node, Value) else None
+    if isinstance(text, str) and (len(text) - len(text.rstrip("\\"))) % 2 == 1:
+        raise InvalidParameter(
+            f"LIKE pattern {text[-40:]!r} ends with a lone backslash (the escape character); "
+            "write \\\\ for a literal backslash"
+        )
 
 
 def compile_between(compiler: Compiler, op: Op) -> Typed:

@@ -282,7 +282,7 @@ class _Parser:
 
 
 def _number(text: str) -> int | float:
-    if text.isdigit():
+    if text.isdigit() and len(text) <= 18:  # longer: a float (int() refuses 4300+ digits)
         return int(text)
     return literals.check_number(float(text))
 

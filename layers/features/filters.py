@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
@@ -87,13 +86,7 @@ def request_condition(
                 f"filter-crs {filter_crs!r} is not one of the CRSs of collection '{layer.id}'; "
                 "see its 'crs' list"
             )
-        expression: Any = filter_text
-        if lang == "cql2-json":
-            try:
-                expression = json.loads(filter_text)
-            except ValueError as exc:
-                raise InvalidParameter(f"filter is not valid JSON for cql2-json: {exc}") from None
-        tree = parse_filter(expression, lang)
+        tree = parse_filter(filter_text, lang)  # cql2-json text is decoded by its parser
         parts.append(_compile(tree, lang, layer, queryables, crs.srid, crs.lat_first))
     elif filter_lang is not None or filter_crs is not None:
         raise InvalidParameter("filter-lang and filter-crs need a filter parameter")

@@ -29,7 +29,7 @@ from layers.features.page import (
     geojson_page_sql,
     geojson_seq_page_sql,
 )
-from layers.features.params import encode_keyset
+from layers.features.params import encode_keyset, parse_feature_id
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
 from ogc import deps, html
@@ -287,11 +287,14 @@ async def get_feature(
     if cached is not None:
         return cached
     query = feature_query(layer, request.query_params)
-    if not feature_id.isdigit():
-        raise NotFound(f"feature '{feature_id}' does not exist in '{layer.id}' (ids are integers)")
+    fid = parse_feature_id(feature_id)
+    if fid is None:
+        raise NotFound(
+            f"feature {feature_id[:40]!r} does not exist in '{layer.id}' (ids are integers)"
+        )
     async with pool.connection() as conn:
         with database_errors():
-            cursor = await conn.execute(feature_sql(layer, query), [int(feature_id)])
+            cursor = await conn.execute(feature_sql(layer, query), [fid])
             row = await cursor.fetchone()
     if row is None:
         raise missing_feature(layer, feature_id)

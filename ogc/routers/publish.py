@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,24 +10,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ingest.pipeline import ingest_file
-from layers.errors import Forbidden, InvalidParameter, PayloadTooLarge
+from ingest.workdirs import work_dir
+from layers.errors import InvalidParameter, PayloadTooLarge
 from ogc.deps import BaseUrlDep, SettingsDep, StateDep
+from ogc.errors import server_roots, without_server_paths
 from ogc.ingest_request import build_meta, build_options
+from ogc.upload_checks import check_department, check_upload_fields, safe_upload_name
+from ogc.write_guard import check_publisher
 
 router = APIRouter(tags=["Publishing"])
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
 
 
 def require_publisher(request: Request, settings: SettingsDep) -> str:
-    """Who is publishing: a bearer token holder, or (without a token configured) loopback."""
-    token = settings.publisher_token
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if token and given and secrets.compare_digest(given, token):
-        return "token"
-    host = request.client.host if request.client else ""
-    if not token and host in LOOPBACK:
-        return f"local:{host}"
-    raise Forbidden("publishing needs 'Authorization: Bearer <ONEMAP_PUBLISHER_TOKEN>'")
+    return check_publisher(request.headers.get("authorization", ""), settings.publisher_token)
 
 
 PublisherDep = Annotated[str, Depends(require_publisher)]
@@ -38,6 +30,7 @@ PublisherDep = Annotated[str, Depends(require_publisher)]
 
 @router.post("/ingest", status_code=201, summary="Publish a file as a new layer or version")
 async def upload(
+    request: Request,
     state: StateDep,
     settings: SettingsDep,
     base: BaseUrlDep,
@@ -60,7 +53,13 @@ async def upload(
     no_datetime: Annotated[bool, Form(description="No time column")] = False,
     naive_timezone: Annotated[str | None, Form(description="Zone of offset-less times")] = None,
 ) -> JSONResponse:
-    name = Path(file.filename or "upload").name
+    form = {"layer": layer, "id": id, "title": title, "title_en": title_en, "level": level}
+    form |= {"adcode": adcode, "department": department, "theme": theme}
+    form |= {"source_layer": source_layer, "encoding": encoding, "source_crs": source_crs}
+    form |= {"datetime_field": datetime_field, "datetime_start_field": datetime_start_field}
+    form |= {"datetime_end_field": datetime_end_field, "naive_timezone": naive_timezone}
+    check_upload_fields(form)
+    name = safe_upload_name(file.filename)
     fields = {
         "title_zh": title,
         "title_en": title_en,
@@ -82,13 +81,12 @@ async def upload(
         no_datetime=no_datetime or None,
         naive_timezone=naive_timezone,
     )
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=_upload_root(settings.upload_dir)))
-    try:
+    with work_dir(settings.upload_dir, "upload") as folder:
         path = await _save(file, folder / name, settings.max_upload_mb)
+        await run_in_threadpool(check_department, state.database_url, department)
         meta = await run_in_threadpool(build_meta, state.database_url, path, layer, id, fields)
         result = await run_in_threadpool(ingest_file, state.database_url, path, meta, options)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    roots = server_roots(request)
     body: dict[str, Any] = {
         "layer": result.layer_id,
         "version": result.version,
@@ -96,7 +94,7 @@ async def upload(
         "featuresIn": result.features_in,
         "featuresOut": result.features_out,
         "repairs": result.repairs,
-        "warnings": result.warnings,
+        "warnings": [without_server_paths(w, roots) for w in result.warnings],
         "detected": result.detected,
         "rollups": result.rollups,
         "message": result.summary(),
@@ -106,11 +104,6 @@ async def upload(
     return JSONResponse(
         body, status_code=status, headers={"Location": f"{base}/collections/{result.layer_id}"}
     )
-
-
-def _upload_root(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def _save(file: UploadFile, target: Path, max_mb: int) -> Path:

@@ -23,6 +23,7 @@ from shapely import points
 
 from layers.catalog import Catalog
 from ogc.cli_ingest import ProgressBar
+from tests.conftest import PUBLISHER
 from tests.ingest import builders
 from tests.ingest.conftest import Publish, rows
 
@@ -119,6 +120,7 @@ def test_upload_endpoint(client: TestClient, tmp_path: Path) -> None:
             "/ingest",
             files={"file": ("学校.zip", handle)},
             data={"id": "upload-schools", "title": "学校"},
+            headers=PUBLISHER,
         )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -126,15 +128,28 @@ def test_upload_endpoint(client: TestClient, tmp_path: Path) -> None:
     assert response.headers["location"].endswith("/collections/upload-schools")
     with archive.open("rb") as handle:
         again = client.post(
-            "/ingest", files={"file": ("学校.zip", handle)}, data={"layer": "upload-schools"}
+            "/ingest",
+            files={"file": ("学校.zip", handle)},
+            data={"layer": "upload-schools"},
+            headers=PUBLISHER,
         )
     assert again.status_code == 200 and again.json()["unchanged"] is True
-    bad = client.post("/ingest", files={"file": ("x.zip", b"PK\x03\x04 nope")}, data={"id": "x1"})
+    bad = client.post(
+        "/ingest",
+        files={"file": ("x.zip", b"PK\x03\x04 nope")},
+        data={"id": "x1"},
+        headers=PUBLISHER,
+    )
     assert bad.status_code == 422 and "x.zip" in bad.json()["description"]
     clash = client.post(
-        "/ingest", files={"file": ("学校.zip", archive.read_bytes())}, data={"id": "gd-cities"}
+        "/ingest",
+        files={"file": ("学校.zip", archive.read_bytes())},
+        data={"id": "gd-cities"},
+        headers=PUBLISHER,
     )
     assert clash.status_code == 409
+    without = client.post("/ingest", files={"file": ("学校.zip", archive.read_bytes())})
+    assert without.status_code == 403  # loopback alone is not trusted any more
 
 
 def test_upload_needs_the_token_when_one_is_set(settings: object, tmp_path: Path) -> None:
@@ -146,9 +161,24 @@ def test_upload_needs_the_token_when_one_is_set(settings: object, tmp_path: Path
     with TestClient(create_app(locked)) as client:
         files = {"file": ("a.geojson", b"{}")}
         assert client.post("/ingest", files=files).status_code == 403
-        big = {"file": ("big.geojson", b"x" * (2 * 1024 * 1024))}
+        wrong = client.post("/ingest", files=files, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403
+        big = {"file": ("big.geojson", b"x" * (3 * 1024 * 1024))}
         response = client.post("/ingest", files=big, headers={"Authorization": "Bearer s3cret"})
         assert response.status_code == 413
+
+
+def test_upload_without_a_configured_token_is_refused(settings: object) -> None:
+    from layers.settings import ServiceSettings
+    from ogc.app import create_app
+
+    assert isinstance(settings, ServiceSettings)
+    open_server = settings.model_copy(update={"publisher_token": None})
+    with TestClient(create_app(open_server)) as client:  # from loopback, as a local page is
+        response = client.post("/ingest", files={"file": ("a.geojson", b"{}")})
+    assert response.status_code == 403
+    message = response.json()["description"]
+    assert "ONEMAP_PUBLISHER_TOKEN" in message and "onemap ingest" in message
 
 
 def _wait_for(client: TestClient, url: str, ready: Callable[[dict], bool]) -> dict:  # type: ignore[type-arg]

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point
 
 from layers.errors import IngestError, InvalidParameter
+from tests.conftest import PUBLISHER
 from tests.ingest.conftest import Publish, rows
 
 UTC = dt.UTC
@@ -45,7 +46,10 @@ def hourly(path: Path, hours: int = 240) -> Path:
 def upload(client: TestClient, path: Path, layer_id: str, **form: str) -> dict[str, Any]:
     with path.open("rb") as handle:
         response = client.post(
-            "/ingest", files={"file": (path.name, handle)}, data={"id": layer_id, **form}
+            "/ingest",
+            files={"file": (path.name, handle)},
+            data={"id": layer_id, **form},
+            headers=PUBLISHER,
         )
     assert response.status_code == 201, response.text
     served(client, layer_id, int(response.json()["version"]))
@@ -286,6 +290,7 @@ def test_a_bad_value_in_the_named_field_is_a_clear_error(
             "/ingest",
             files={"file": (path.name, handle)},
             data={"id": "temporal-bad", "datetime_field": "visited"},
+            headers=PUBLISHER,
         )
     assert response.status_code == 422
     assert "datetime field 'visited'" in response.json()["description"]
@@ -308,7 +313,10 @@ def test_contradicting_time_options_are_refused(client: TestClient, tmp_path: Pa
         {"naive_timezone": "Mars/Olympus"},
     ):
         response = client.post(
-            "/ingest", files={"file": (path.name, path.read_bytes())}, data={"id": "x", **form}
+            "/ingest",
+            files={"file": (path.name, path.read_bytes())},
+            data={"id": "x", **form},
+            headers=PUBLISHER,
         )
         assert response.status_code == 400, (form, response.text)
 

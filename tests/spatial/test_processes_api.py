@@ -14,6 +14,7 @@ from rasterio.io import MemoryFile
 
 from ingest.pipeline import IngestOptions, ingest_file
 from layers.catalog_write import LayerMeta
+from tests.conftest import PUBLISHER
 
 GEOD = Geod(ellps="GRS80")
 DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
@@ -197,6 +198,7 @@ def test_result_published_as_a_layer_with_lineage(client: TestClient) -> None:
                 "title": "水源保护区内的工厂",
             },
         },
+        headers=PUBLISHER,  # publishing a result needs the publisher token
     )
     assert response.status_code == 200, response.text
     job = client.get(f"/jobs/{response.headers['X-OneMap-Job']}").json()
