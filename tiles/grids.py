@@ -186,8 +186,21 @@ def get_tms(tms_id: str) -> TileMatrixSet:
 
 
 def tms_json(tms_id: str) -> dict[str, Any]:
-    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``."""
-    return get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``, with the
+    members of the 1.0 JSON encoding (17-083r2) beside it.
+
+    GDAL before 3.7 reads only the 1.0 encoding: it takes a document for JSON (rather than
+    for a file name, which fails with "Destination buffer too small" and "Invalid tiling
+    matrix set name") only if its text has ``"type": "TileMatrixSetType"``, then reads
+    ``supportedCRS`` and each matrix's ``identifier`` and ``topLeftCorner``. GDAL ≥ 3.7 and
+    other TMS 2.0 readers see ``crs`` and ``tileMatrices`` and read the 2.0 members; the extra
+    members carry the same values, so both readings agree.
+    """
+    doc = get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+    doc |= {"type": "TileMatrixSetType", "identifier": doc["id"], "supportedCRS": doc["crs"]}
+    for matrix in doc["tileMatrices"]:
+        matrix |= {"identifier": matrix["id"], "topLeftCorner": matrix["pointOfOrigin"]}
+    return doc
 
 
 def tms_srid(tms_id: str) -> int:
