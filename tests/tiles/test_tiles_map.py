@@ -31,7 +31,7 @@ def test_map_tile_is_a_transparent_antialiased_png(tiles_client: TestClient) -> 
     assert 0 < opaque_pixels(png_pixels(coast.content)) < 256 * 256
 
 
-@pytest.mark.parametrize("tms", ["CGCS2000Quad", "CGCS2000Quad96dpi", "WorldCRS84Quad"])
+@pytest.mark.parametrize("tms", ["CGCS2000Quad", "TiandituCGCS2000", "WorldCRS84Quad"])
 def test_map_tiles_on_geographic_grids(tiles_client: TestClient, tms: str) -> None:
     row, col = tile_at(tms, 8)
     response = tiles_client.get(f"/collections/gd-counties/map/tiles/{tms}/8/{row}/{col}")
