@@ -298,3 +298,20 @@ def _limits_at(grid: TileMatrixSet, z: int, xy_bbox: Bounds) -> TileMatrixLimits
     min_row = clamp(math.floor((top - maxy) / tile_h), matrix.matrixHeight)
     max_row = max(min_row, clamp(math.ceil((top - miny) / tile_h) - 1, matrix.matrixHeight))
     return TileMatrixLimits(matrix.id, min_row, max_row, min_col, max_col)
+
+
+def check_within_limits(tms_id: str, lonlat_bbox: Bounds, z: int, row: int, col: int) -> None:
+    """Raise NotFound unless the tile lies in the ``tileMatrixSetLimits`` of a tileset whose
+    data covers ``lonlat_bbox`` (OGC API – Tiles: outside the limits is a 404, like an
+    unknown level); the message names the index at fault and the valid range."""
+    check_tile(tms_id, z, row, col)
+    (limits,) = matrix_limits(tms_id, lonlat_bbox, [z])
+    for name, value, low, high in (
+        ("tileRow", row, limits.min_row, limits.max_row),
+        ("tileCol", col, limits.min_col, limits.max_col),
+    ):
+        if not low <= value <= high:
+            raise NotFound(
+                f"{name} {value} is outside the tileset's limits {low}..{high} at level {z}"
+                f" of {tms_id}"
+            )

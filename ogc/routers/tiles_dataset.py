@@ -132,6 +132,9 @@ async def dataset_tile(
     collections: Annotated[str, Query(description="Comma-separated collection ids")],
 ) -> Response:
     layers = selected_layers(catalog, collections)
+    extent = joint_extent(layers)
+    if extent:
+        grids.check_within_limits(tms_id, extent, z, row, col)
     work = asyncio.gather(
         *(producer.vector_tile(layer, tms_id, z, row, col, layer.field_names) for layer in layers)
     )

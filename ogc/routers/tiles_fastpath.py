@@ -21,7 +21,9 @@ from collections import OrderedDict
 from typing import Any
 
 from layers.catalog import Layer
+from layers.errors import NotFound
 from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
+from tiles import grids
 from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 from tiles.styles import style_of
@@ -150,6 +152,8 @@ class TileCacheFastPath:
             return None
         style = self._style_version(layer) if fmt == "png" else NO_STYLE
         z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
+        if not for_wmts and not _in_limits(layer, found["tms"], z, row, col):
+            return None  # the route answers 404 (even to a revalidation)
         key = TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
         return key, for_wmts
 
@@ -172,15 +176,15 @@ class TileCacheFastPath:
 
 
 async def _answer(scope: Scope, send: Send, hit: Hit) -> bool:
-    """304, 204 or the tile; False where the routes answer differently (WMTS empty PNG,
-    an MVT for a client that refuses gzip)."""
+    """304 or the tile; False where the routes answer differently (empty tiles, an MVT
+    for a client that refuses gzip)."""
     match, accept = _conditional_and_encoding(scope)
     if match == hit.etag:
         await _respond(send, 304, hit.short, b"")
     elif not hit.data:
-        if hit.for_wmts:
-            return False  # WMTS answers empty PNG tiles with an image; let the route do it
-        await _respond(send, 204, hit.short, b"")
+        # Empty in the cache: the routes decide (a 404 outside the tileset's limits, 204 for
+        # an MVT, a transparent PNG for a map or WMTS tile), so the answers stay theirs.
+        return False
     elif hit.gzipped and b"gzip" not in accept:
         return False
     else:
@@ -217,6 +221,18 @@ class HotTiles:
     def clear(self) -> None:
         self._tiles.clear()
         self.size = 0
+
+
+def _in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> bool:
+    """Whether OGC API – Tiles serves this tile at all (the routes' ``check_in_limits``)."""
+    try:
+        if layer.extent:
+            grids.check_within_limits(tms_id, layer.extent, z, row, col)
+        else:
+            grids.check_tile(tms_id, z, row, col)
+    except NotFound:
+        return False
+    return True
 
 
 def _route(path: str) -> tuple[re.Match[str], str, bool] | None:
