@@ -61,6 +61,7 @@ EARTH_RADIUS_M = 6378137.0
 METRES_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_M / 360
 WEB_MERCATOR_HALF_WIDTH_M = math.pi * EARTH_RADIUS_M
 TILE_SIZE_PX = 256
+MAX_SHOWN_ID = 64  # longer unknown ids are not echoed back in error messages
 CGCS2000_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
 WEB_MERCATOR_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
 
@@ -182,7 +183,10 @@ def get_tms(tms_id: str) -> TileMatrixSet:
     """The tile matrix set ``tms_id`` (shared: do not mutate); NotFound names the known ids."""
     grid = _registry().get(tms_id)
     if grid is None:
-        raise NotFound(f"unknown tile matrix set {tms_id!r}; known: {', '.join(list_tms())}")
+        shown = repr(tms_id) if len(tms_id) <= MAX_SHOWN_ID else f"of {len(tms_id)} characters"
+        raise NotFound(
+            f"tileMatrixSetId: unknown tile matrix set {shown}; known: {', '.join(list_tms())}"
+        )
     return grid
 
 

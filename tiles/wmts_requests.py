@@ -12,6 +12,7 @@ check it with ``wmts.check_offered`` once the layer is known.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -279,8 +280,18 @@ def _rest_params(
     }
 
 
+def _xml_safe(text: str) -> str:
+    """Characters XML 1.0 cannot carry (C0 controls such as a ``%00`` of a request) as
+    ``\\xNN``, so an error about them is still a well-formed document."""
+    return _XML_UNSAFE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def exception_report_xml(code: str, locator: str, text: str) -> bytes:
     """An OWS 1.1 ExceptionReport, the body of every WMTS error; an empty locator is left out."""
+    locator, text = _xml_safe(locator), _xml_safe(text)
     root = ET.Element(
         f"{{{OWS_NS}}}ExceptionReport",
         {

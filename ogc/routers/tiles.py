@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter
 from ogc.deps import BaseUrlDep, LayerDep, SettingsDep, StateDep
-from ogc.links import CRS84, JSON, epsg_uri, link
+from ogc.links import CRS84, JSON, STYLE_JSON, TILEJSON, epsg_uri, link, style_links
 from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
 from tiles.render import transparent_png
@@ -37,8 +37,6 @@ OGC_TMS_IDS = {"WebMercatorQuad", "WorldCRS84Quad"}
 REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 REL_TILESETS_MAP = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"
-TILEJSON = "application/vnd.mapbox.tile+json"
-STYLE_JSON = "application/vnd.mapbox.style+json"
 PNG = "image/png"
 
 TmsId = Annotated[str, Path(alias="tileMatrixSetId", description="Tile matrix set id")]
@@ -223,6 +221,7 @@ def tileset_metadata(layer: Layer, tms_id: str, base: str, kind: str) -> dict[st
         doc |= limits_and_box(tms_id, layer.extent)
     if kind == "vector":
         doc["layers"] = [vector_layer(layer)]
+        doc["links"] += style_links(f"{base}/collections/{layer.id}", layer.kind, tms_id)
     return doc
 
 

@@ -113,7 +113,10 @@ def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
         assert _call(None, fast, path) == [] and passed[-1] == path
     etag = wmts.headers["etag"].encode()
     assert _call(None, fast, outside, etag=etag) == []  # no 304 where the route says 404
-    assert tiles_client.get(outside, headers={"If-None-Match": wmts.headers["etag"]}).status_code == 404
+    assert (
+        tiles_client.get(outside, headers={"If-None-Match": wmts.headers["etag"]}).status_code
+        == 404
+    )
 
 
 def _key(z: int, row: int, col: int, version: int = 1) -> TileKey:

@@ -58,7 +58,13 @@ def test_rest_tile_feature_info_and_exception_report(live_server: str) -> None:
 
 @pytest.mark.parametrize(
     "tms",
-    ["WebMercatorQuad", "WorldCRS84Quad", "CGCS2000Quad", "TiandituCGCS2000", "TiandituWebMercator"],
+    [
+        "WebMercatorQuad",
+        "WorldCRS84Quad",
+        "CGCS2000Quad",
+        "TiandituCGCS2000",
+        "TiandituWebMercator",
+    ],
 )
 def test_gdal_wmts_driver_reads_pixels_where_data_is(
     live_server: str, tmp_path: Path, tms: str
