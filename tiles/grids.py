@@ -126,9 +126,7 @@ def _cgcs2000_grid(tms_id: str, title: str, first_id: int) -> TileMatrixSet:
 
 
 def _cgcs2000_quad() -> TileMatrixSet:
-    return _cgcs2000_grid(
-        "CGCS2000Quad", "CGCS2000 for the World (WorldCRS84Quad levels)", 0
-    )
+    return _cgcs2000_grid("CGCS2000Quad", "CGCS2000 for the World (WorldCRS84Quad levels)", 0)
 
 
 def _tianditu_cgcs2000() -> TileMatrixSet:
@@ -190,13 +188,24 @@ def get_tms(tms_id: str) -> TileMatrixSet:
     return grid
 
 
-def tms_json(tms_id: str) -> dict[str, Any]:
-    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``.
+def tms_json(tms_id: str, tms1_members: bool = False) -> dict[str, Any]:
+    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``; with
+    ``tms1_members``, also the members of the 1.0 JSON encoding (17-083r2), same values.
 
-    Kept pure 2.0: morecantile ≥ 4 refuses a document with 1.0 members (``supportedCRS``,
-    ``topLeftCorner``), which GDAL < 3.7 would need (see docs/adr/0004-tiles.md).
+    GDAL before 3.7 (Debian 12's 3.6.2) reads only the 1.0 encoding: it takes a document for
+    JSON only if its text has ``"type": "TileMatrixSetType"`` (otherwise for a file name,
+    which fails with "Destination buffer too small" and "Invalid tiling matrix set name"),
+    then reads ``supportedCRS`` and each matrix's ``identifier`` and ``topLeftCorner``.
+    GDAL ≥ 3.7 sees ``crs`` and ``tileMatrices`` and reads the 2.0 members. morecantile ≥ 4
+    refuses a document with 1.0 members, so the plain document stays pure 2.0 and only the
+    tilesets' tiling-scheme links (which GDAL follows) ask for the extra members.
     """
-    return get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+    doc = get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+    if tms1_members:
+        doc |= {"type": "TileMatrixSetType", "identifier": doc["id"], "supportedCRS": doc["crs"]}
+        for matrix in doc["tileMatrices"]:
+            matrix |= {"identifier": matrix["id"], "topLeftCorner": matrix["pointOfOrigin"]}
+    return doc
 
 
 def tms_srid(tms_id: str) -> int:

@@ -187,9 +187,26 @@ def list_tile_matrix_sets(base: BaseUrlDep) -> dict[str, Any]:
     }
 
 
+TMS1_COMPAT = "tms1"
+
+
+def tiling_scheme_link(base: str, tms_id: str) -> dict[str, str]:
+    """The tileset's link to its tile matrix set, with the TMS 1.0 members GDAL < 3.7 needs."""
+    href = f"{base}/tileMatrixSets/{tms_id}?compat={TMS1_COMPAT}"
+    return link(href, REL_TILING_SCHEME, JSON, tms_id)
+
+
 @router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (TMS 2.0 JSON)")
-def get_tile_matrix_set(tms_id: TmsId) -> dict[str, Any]:
-    return grids.tms_json(tms_id)
+def get_tile_matrix_set(
+    tms_id: TmsId,
+    compat: Annotated[
+        str | None,
+        Query(description="tms1: add the TMS 1.0 JSON members (for GDAL before 3.7)"),
+    ] = None,
+) -> dict[str, Any]:
+    if compat not in (None, TMS1_COMPAT):
+        raise InvalidParameter(f"compat must be {TMS1_COMPAT!r} or absent")
+    return grids.tms_json(tms_id, tms1_members=compat == TMS1_COMPAT)
 
 
 # --- tileset metadata -------------------------------------------------------------------
@@ -205,7 +222,7 @@ def tileset_summary(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str
         "tileMatrixSetURI": tms_uri(tms_id, base),
         "links": [
             link(href, "self", JSON, f"{kind} tileset on {tms_id}"),
-            link(f"{base}/tileMatrixSets/{tms_id}", REL_TILING_SCHEME, JSON, tms_id),
+            tiling_scheme_link(base, tms_id),
         ],
     }
 
