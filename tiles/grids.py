@@ -285,13 +285,23 @@ def matrix_limits(
     if not (west <= east and south <= north):
         raise InvalidParameter(f"bbox {list(lonlat_bbox)} must be west, south, east, north")
     grid = get_tms(tms_id)
-    minx, miny = grid.xy(west, south, truncate=True)
-    maxx, maxy = grid.xy(east, north, truncate=True)
+    xy_box = _xy_box(tms_id, (west, south, east, north))
     limits = []
     for z in levels:
         check_level(tms_id, z)
-        limits.append(_limits_at(grid, z, (minx, miny, maxx, maxy)))
+        limits.append(_limits_at(grid, z, xy_box))
     return limits
+
+
+@functools.lru_cache(maxsize=4096)
+def _xy_box(tms_id: str, lonlat_bbox: Bounds) -> Bounds:
+    """The box in the grid's CRS (a CRS transformation: ~2 ms, so computed once per layer
+    extent and grid; the limits of one level are then arithmetic)."""
+    grid = get_tms(tms_id)
+    west, south, east, north = lonlat_bbox
+    minx, miny = grid.xy(west, south, truncate=True)
+    maxx, maxy = grid.xy(east, north, truncate=True)
+    return minx, miny, maxx, maxy
 
 
 def _limits_at(grid: TileMatrixSet, z: int, xy_bbox: Bounds) -> TileMatrixLimits:
