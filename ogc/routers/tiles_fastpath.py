@@ -71,7 +71,7 @@ class Hit:
         self.data = data
         self.for_wmts = for_wmts
         self.gzipped = key.fmt == "mvt"  # stored gzip-compressed
-        self.short = [(b"etag", self.etag), *common]  # 304 and 204
+        self.short = [(b"etag", self.etag), *common]  # 304
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
         self.headers = [
             *self.short,
@@ -134,7 +134,9 @@ class TileCacheFastPath:
                 await _respond(send, 304, [(b"etag", key.etag().encode()), *self._common], b"")
                 return True  # the client holds these bytes: nothing to read
             data = cache.get(key)
-            if data is None:
+            if not data:
+                # Missing, or empty: the routes decide empty answers (a 404 outside the
+                # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
                 return False
             hit = Hit(key, data, for_wmts, self._common)
             self._hot.put(path, hit)
@@ -176,15 +178,11 @@ class TileCacheFastPath:
 
 
 async def _answer(scope: Scope, send: Send, hit: Hit) -> bool:
-    """304 or the tile; False where the routes answer differently (empty tiles, an MVT
-    for a client that refuses gzip)."""
+    """304 or the tile; False where the routes answer differently (an MVT
+    for a client that refuses gzip; empty tiles never get here)."""
     match, accept = _conditional_and_encoding(scope)
     if match == hit.etag:
         await _respond(send, 304, hit.short, b"")
-    elif not hit.data:
-        # Empty in the cache: the routes decide (a 404 outside the tileset's limits, 204 for
-        # an MVT, a transparent PNG for a map or WMTS tile), so the answers stay theirs.
-        return False
     elif hit.gzipped and b"gzip" not in accept:
         return False
     else:
