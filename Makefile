@@ -39,5 +39,8 @@ pytest:
 notebooks: ## Run the worked-example notebooks top to bottom (nbmake)
 	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider
 
-clean: ## Remove the virtual environment and the embedded cluster's data
+clean: ## Remove the virtual environment and the embedded cluster's data (also a relocated cluster)
+	@test ! -x $(BIN)/python || $(BIN)/python -c 'import pathlib, shutil; \
+	from layers.pg_host import cluster_root; data = pathlib.Path(".onemap").resolve(); \
+	root = cluster_root(data); root == data / "pg" or shutil.rmtree(root.parent, ignore_errors=True)'
 	rm -rf $(VENV) .onemap .mypy_cache .ruff_cache .pytest_cache

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.datum import DatumShift
+from ingest.temporal import TimeOptions
 
 Progress = Callable[[int, int], None]  # (features done, features expected)
 
@@ -25,6 +26,24 @@ class IngestOptions:
     raster_dir: Path = Path(".onemap/rasters")
     batch_rows: int = 16_384
     progress: Progress | None = None
+    datetime_field: str | None = None  # the layer's time column (detected when None)
+    datetime_start_field: str | None = None  # or an interval's start and end columns
+    datetime_end_field: str | None = None
+    no_datetime: bool = False  # no time column, and ISO-8601 text stays text
+    naive_timezone: str = "Asia/Shanghai"  # how date-times without an offset are read
+
+    def __post_init__(self) -> None:
+        self.time.check()
+
+    @property
+    def time(self) -> TimeOptions:
+        return TimeOptions(
+            self.datetime_field,
+            self.datetime_start_field,
+            self.datetime_end_field,
+            self.no_datetime,
+            self.naive_timezone,
+        )
 
 
 @dataclass

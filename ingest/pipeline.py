@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import itertools
 import json
 import logging
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import shapely
 from numpy.typing import NDArray
 
 from ingest.copybinary import supports as binary_copy_supports
+from ingest.datetimes import UNTYPED_FORMATS, TextAfterAll
 from ingest.deferred_check import DeferredCheck
 from ingest.digest import file_sha256
 from ingest.feature_ids import FeatureIds
@@ -42,6 +45,7 @@ from ingest.options import IngestOptions, IngestResult
 from ingest.publish import GeometryColumn, LayerMeta, VersionWriter, publish_version
 from ingest.schema import describe_fields
 from ingest.source import Batch, BatchStream, Prefetched
+from ingest.temporal import LayerTime, ambiguity_warning
 from ingest.understand import Understanding, understand_vector
 from ingest.wkb_header import WkbHeaders
 from layers.db import connect
@@ -82,7 +86,10 @@ def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRec
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     sha256, size = file_sha256(path)
+    # The time options (and the time handling itself) change what a file loads as: an
+    # upgrade's first re-publication of a file makes a new, time-enabled version.
     read_as = [options.source_layer, options.source_crs, options.encoding, options.keep_z]
+    read_as.append(repr(options.time))
     fingerprint = hashlib.sha256(json.dumps([sha256, *read_as]).encode()).hexdigest()
     return RunRecord(
         layer_id=meta.id,
@@ -138,8 +145,7 @@ def _publish_vector(
     expected = understanding.source.feature_count
     ids = FeatureIds.reserve(conn, database_url, expected)  # before the transaction
     with conn.transaction():
-        load = VectorLoad(conn, understanding, meta, options, ids)
-        load.run()
+        load = _load(conn, understanding, meta, options, ids)
         complete_meta(meta, load.scope, load.understanding.warnings)
         result = load.result()
         record.absorb(result)
@@ -149,9 +155,31 @@ def _publish_vector(
             meta,
             source=(record.source_sha256, record.fingerprint),
             lineage=record.as_lineage(),
+            temporal=load.time,
         )
         result.rollups = refresh_rollups_for_layer(conn, meta.id)
     return result
+
+
+def _load(
+    conn: psycopg.Connection,
+    understanding: Understanding,
+    meta: LayerMeta,
+    options: IngestOptions,
+    ids: FeatureIds,
+) -> VectorLoad:
+    """Run the load; again, keeping the column as text, when a column typed from its
+    first features turns out not to hold only dates (a savepoint undoes the first try)."""
+    keep_text: frozenset[str] = frozenset()
+    while True:
+        load = VectorLoad(conn, understanding, meta, options, ids, keep_text)
+        try:
+            with conn.transaction():
+                load.run()
+            return load
+        except TextAfterAll as exc:
+            keep_text |= {exc.column}
+            understanding.warnings.append(exc.message)
 
 
 def _publish_raster(
@@ -213,6 +241,7 @@ class VectorLoad:
         meta: LayerMeta,
         options: IngestOptions,
         ids: FeatureIds,
+        keep_text: frozenset[str] = frozenset(),
     ) -> None:
         self.conn, self.meta, self.options, self.ids = conn, meta, options, ids
         self.understanding = understanding
@@ -223,6 +252,8 @@ class VectorLoad:
         self.scope = AdminScope()
         self._writer: VersionWriter | None = None
         self.deferred = DeferredCheck(self.source, options.batch_rows)
+        untyped = self.source.path.suffix.lower() in UNTYPED_FORMATS
+        self.time = LayerTime(options.time, untyped_format=untyped, keep_text=keep_text)
 
     @property
     def writer(self) -> VersionWriter:
@@ -242,10 +273,18 @@ class VectorLoad:
             stream = stack.enter_context(
                 BatchStream(self.source, self.options.batch_rows, parse=not unparsed)
             )
+            self.time.start(stream.attribute_schema)
             # The first batch is read while the table is created, unless the reader
-            # thread parses geometries: from_wkb holds the GIL the prologue needs.
-            batches = stack.enter_context(Prefetched(stream)) if unparsed else None
-            self._writer = stack.enter_context(self._new_writer(stream.attribute_schema))
+            # thread parses geometries: from_wkb holds the GIL the prologue needs; or
+            # unless that batch decides which text columns hold dates.
+            early = unparsed or self.time.needs_first_batch
+            batches = stack.enter_context(Prefetched(stream)) if early else None
+            first = None
+            if batches is not None and self.time.needs_first_batch:
+                first = next(batches, None)
+                batches = itertools.chain([first] if first else [], batches)
+            schema = self.time.plan(stream.attribute_schema, first.table if first else None)
+            self._writer = stack.enter_context(self._new_writer(schema))
             if batches is None:
                 batches = stack.enter_context(Prefetched(stream))
             with self._rejections_named():
@@ -256,6 +295,7 @@ class VectorLoad:
             stack.callback(self.deferred.cancel)  # if indexing fails, stop checking
             self.deferred.start()
             self.writer.finish(set(self.repairs.geometry_types), self._apply_deferred_check)
+            self.time.finish(self.conn, self.writer.table, self.writer.fields)
 
     @contextmanager
     def _rejections_named(self) -> Iterator[None]:
@@ -292,6 +332,7 @@ class VectorLoad:
 
     def _write_batch(self, batch: Batch) -> None:
         first_row = self.features_in
+        batch = replace(batch, table=self.time.apply(batch.table, first_row))
         self.features_in += len(batch)
         self.scope.add(batch.table)
         if batch.headers is None:
@@ -345,6 +386,12 @@ class VectorLoad:
             self._require_features()
 
     def result(self) -> IngestResult:
+        warnings = list(self.understanding.warnings)
+        detected = self.understanding.detected
+        if (temporal := self.time.report()) is not None:
+            detected["temporal"] = temporal
+        if self.time.choice and (ambiguous := ambiguity_warning(self.time.choice)):
+            warnings.append(ambiguous)
         return IngestResult(
             self.meta.id,
             0,
@@ -352,6 +399,6 @@ class VectorLoad:
             self.features_in,
             self.writer.stats.feature_count,
             repairs=self.repairs.to_json(),
-            warnings=list(self.understanding.warnings),
-            detected=self.understanding.detected,
+            warnings=warnings,
+            detected=detected,
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -24,6 +23,7 @@ from ingest.copybinary import SIGNATURE, TRAILER, attribute_field, geometry_fiel
 from ingest.copytext import geometry_column, payload, text_column, wkb_hex
 from ingest.feature_ids import FeatureIds
 from ingest.geometry import Bounds, GeometryArray, bounds_of, union_bounds
+from ingest.temporal import LayerTime
 from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
 from layers.versions import replace_stable_view
@@ -42,7 +42,6 @@ class VersionStats:
 
     feature_count: int = 0
     bounds: list[float] | None = None
-    temporal: tuple[datetime | None, datetime | None] = (None, None)
 
     def add_bounds(self, geoms: GeometryArray) -> None:
         self.bounds = union_bounds(self.bounds, bounds_of(geoms))
@@ -92,7 +91,7 @@ class VersionWriter:
         self._stream.__exit__(*exc_info)  # type: ignore[arg-type]
 
     @property
-    def _table(self) -> sql.Identifier:
+    def table(self) -> sql.Identifier:
         return sql.Identifier(DATA_SCHEMA, self.table_name)
 
     def _create_table(self) -> None:
@@ -105,7 +104,7 @@ class VersionWriter:
         )
         self.conn.execute(
             sql.SQL("CREATE TABLE {} (fid bigint NOT NULL, {}geom {})").format(
-                self._table,
+                self.table,
                 sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),
                 geom_type,
             )
@@ -137,7 +136,7 @@ class VersionWriter:
                 sql.Identifier(name) for name in ("fid", *(f.name for f in self.fields), "geom")
             ]
             statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-                self._table,
+                self.table,
                 sql.SQL(", ").join(names),
                 sql.SQL(" WITH (FORMAT binary)" if self.binary else ""),
             )
@@ -160,7 +159,7 @@ class VersionWriter:
         come first: they are a sample either way, and it gives the check more time.
         """
         self.end_copy()
-        table = self._table
+        table = self.table
         if self.geometry_type.startswith("Geometry") and len(observed_types) == 1:
             z = self.geometry_type.removeprefix("Geometry")  # "Z" when Z is kept
             self._narrow_geometry_type(observed_types.pop() + z)
@@ -184,7 +183,7 @@ class VersionWriter:
         fixes_table = sql.Identifier("onemap_fixes")
         deleted = self.conn.execute(
             sql.SQL("DELETE FROM {} t USING {} f WHERE t.fid = f.fid AND f.geom IS NULL").format(
-                self._table, fixes_table
+                self.table, fixes_table
             )
         ).rowcount
         self.stats.feature_count -= deleted
@@ -194,7 +193,7 @@ class VersionWriter:
         self.conn.execute(
             sql.SQL(
                 "UPDATE {} t SET geom = {} FROM {} f WHERE t.fid = f.fid AND f.geom IS NOT NULL"
-            ).format(self._table, repaired, fixes_table)
+            ).format(self.table, repaired, fixes_table)
         )
 
     @property
@@ -205,7 +204,7 @@ class VersionWriter:
         """A source that declared no type (GeoJSON, WKT CSV) but holds one gets a typed column."""
         self.conn.execute(
             sql.SQL("ALTER TABLE {} ALTER COLUMN geom TYPE geometry({}, {})").format(
-                self._table, sql.SQL(geometry_type), sql.Literal(self.srid)
+                self.table, sql.SQL(geometry_type), sql.Literal(self.srid)
             )
         )
         self.geometry_type = geometry_type
@@ -217,6 +216,7 @@ def publish_version(
     *,
     source: tuple[str, str],
     lineage: dict[str, Any],
+    temporal: LayerTime | None = None,
 ) -> int:
     """Point the catalog at the writer's table (same transaction) and return the version.
 
@@ -235,6 +235,10 @@ def publish_version(
         source_fingerprint=source[1],
         storage_srid=writer.srid,
     )
+    if temporal is not None and temporal.choice is not None:
+        record.temporal_field = temporal.choice.field
+        record.temporal_end_field = temporal.choice.end_field
+        record.temporal_start, record.temporal_end = temporal.extent
     make_current(writer.conn, meta, record, layer_exists=writer.layer_exists)
     replace_stable_view(writer.conn, meta.id, writer.table_name)
     return writer.version

@@ -7,6 +7,7 @@ reader never finds a half-written file behind a published version.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +46,15 @@ class RasterInfo:
             "height": self.height,
             "bands": self.count,
             "dtype": self.dtype,
-            "nodata": self.nodata,
+            "nodata": _json_number(self.nodata),
             "resolution": list(self.resolution),
             "source_crs": self.source_crs,
         }
+
+
+def _json_number(value: float | None) -> float | str | None:
+    """NaN nodata (analysis outputs) as the text GDAL uses: JSON has no NaN."""
+    return value if value is None or math.isfinite(value) else str(value)
 
 
 def write_cog(source: Path, target: Path, source_crs: str | None = None) -> RasterInfo:

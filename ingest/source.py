@@ -139,6 +139,7 @@ class BatchStream:
                     encoding=source.encoding,
                     batch_size=batch_size,
                     use_pyarrow=True,
+                    datetime_as_string=True,  # typed by ingest.datetimes, offsets kept
                     **source.open_options,
                 )
             )

@@ -87,6 +87,7 @@ class Layer:
     feature_count: int
     version_created_at: datetime
     asset_path: str | None = None
+    temporal_end_field: str | None = None  # with temporal_field: each feature's interval
     theme: str | None = None
     rollup_of: str | None = None
 
@@ -154,6 +155,7 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         temporal_start=row["temporal_start"],
         temporal_end=row["temporal_end"],
         temporal_field=row["temporal_field"],
+        temporal_end_field=row.get("temporal_end_field"),
         fields=tuple(FieldInfo.from_json(f) for f in row["field_schema"] or ()),
         feature_count=row["feature_count"],
         version_created_at=row["version_created_at"],

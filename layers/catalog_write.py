@@ -70,6 +70,7 @@ class VersionRecord:
     temporal_start: datetime | None = None
     temporal_end: datetime | None = None
     temporal_field: str | None = None
+    temporal_end_field: str | None = None
     asset_path: str | None = None
     storage_srid: int = STORAGE_SRID
     source_fingerprint: str | None = None

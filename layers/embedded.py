@@ -8,6 +8,8 @@ PostgreSQL server the machine already runs.
 PostgreSQL refuses to run as root. When OneMap runs as root (CI, containers) the
 cluster files are handed to the unprivileged ``postgres`` account and every
 PostgreSQL command runs as it (``runuser``); otherwise it runs as the current user.
+When that account cannot reach ``data_dir`` (a checkout in root's 0700 home), the
+cluster lives in ``/var/lib/onemap/<hash of data_dir>/pg`` instead (``cluster_root``).
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from layers.pg_host import (
     FIX_HINT,
     PG_LIB_ROOT,
     clean_environment,
+    cluster_root,
     find_pg_bindir,
     first_blocked_parent,
     hand_over,
     is_live_postgres,
     is_postgres,
+    make_reachable_parents,
     postgis_available,
     service_account,
     utf8_c_locale_available,
@@ -59,7 +63,7 @@ LOG_TAIL_LINES = 25
 
 
 class EmbeddedCluster:
-    """A PostGIS cluster in ``data_dir / "pg"``, owned and run by OneMap."""
+    """A PostGIS cluster in ``data_dir / "pg"`` (or its relocation), owned and run by OneMap."""
 
     def __init__(
         self, data_dir: Path, port: int = 55432, *, dbname: str = "onemap", user: str = "onemap"
@@ -68,7 +72,12 @@ class EmbeddedCluster:
         self.port = port
         self.dbname = dbname
         self.user = user
-        self.root = self.data_dir / "pg"
+        self.root = cluster_root(self.data_dir)
+
+    @property
+    def relocated(self) -> bool:
+        """Whether the cluster lives outside ``data_dir`` (root, unreachable data_dir)."""
+        return self.root != self.data_dir / "pg"
 
     @property
     def dsn(self) -> str:
@@ -141,6 +150,12 @@ class EmbeddedCluster:
     def _prepare_directories(self) -> None:
         account = service_account()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.relocated:
+            make_reachable_parents(self.root)
+            logger.info(
+                "The embedded cluster of %s lives in %s, where the 'postgres' account that "
+                "runs it can reach it", self.data_dir, self.root,
+            )  # fmt: skip
         if account is not None:
             self._require_traversable(account)
         for directory in (self.root, self.socket_dir):

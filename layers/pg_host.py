@@ -7,6 +7,7 @@ from the cluster's own life cycle (``layers.embedded``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
@@ -21,6 +22,8 @@ from layers.errors import EmbeddedClusterError
 PG_LIB_ROOT = Path("/usr/lib/postgresql")  # Debian/Ubuntu: one bin/ per major version
 SHARE_ROOT = Path("/usr/share/postgresql")
 SERVICE_ACCOUNT = "postgres"
+# As root, where a cluster goes when the postgres account cannot reach the data directory.
+RELOCATED_ROOT = Path("/var/lib/onemap")
 POSTGRES_NAMES = frozenset({"postgres", "postmaster"})
 
 FIX_HINT = (
@@ -60,6 +63,49 @@ def first_blocked_parent(path: Path, account: str) -> Path | None:
         if not _can_enter(directory.stat(), user.pw_uid, groups):
             return directory
     return None
+
+
+def cluster_root(data_dir: Path) -> Path:
+    """Where the embedded cluster of ``data_dir`` lives: ``data_dir / "pg"``, except as root
+    when the postgres account cannot reach it (a checkout in root's 0700 home directory).
+
+    Then it is ``relocated_root(data_dir)``, and stays there once it holds a cluster, even if
+    ``data_dir`` becomes reachable later. A cluster already in an unreachable ``data_dir/pg``
+    is not abandoned for an empty one: it stays put, and starting it explains the blocked
+    directory.
+    """
+    preferred = data_dir / "pg"
+    if os.geteuid() != 0:
+        return preferred
+    relocated = relocated_root(data_dir)
+    if (relocated / "data" / "PG_VERSION").is_file():
+        return relocated
+    try:
+        account = pwd.getpwnam(SERVICE_ACCOUNT)
+    except KeyError:
+        return preferred  # service_account() explains this at start
+    if first_blocked_parent(preferred, account.pw_name) is None:
+        return preferred
+    return preferred if (preferred / "data" / "PG_VERSION").is_file() else relocated
+
+
+def relocated_root(data_dir: Path) -> Path:
+    """``/var/lib/onemap/<hash of data_dir's path>/pg``: one stable place per data directory."""
+    digest = hashlib.sha256(os.fsencode(data_dir.absolute())).hexdigest()[:16]
+    return RELOCATED_ROOT / digest / "pg"
+
+
+def make_reachable_parents(root: Path) -> None:
+    """Create ``root``'s parents under ``RELOCATED_ROOT``, enterable by every account."""
+    try:
+        for directory in (RELOCATED_ROOT, root.parent):
+            directory.mkdir(parents=True, exist_ok=True)
+            directory.chmod(0o755)  # whatever the umask: the postgres account must enter
+    except OSError as error:
+        raise EmbeddedClusterError(
+            f"Cannot create {root.parent} for the embedded cluster ({error.strerror}). "
+            "Set ONEMAP_DATA_DIR to a directory the 'postgres' account can enter."
+        ) from error
 
 
 def _bindir_candidates() -> list[Path]:

@@ -74,9 +74,29 @@ def _publish_rollup(
             "members": [{"id": m["id"], "version": m["version"]} for m in members],
         },
     )
+    _shared_time(record, fields, members)
     make_current(conn, _meta(layer_id, theme, level, adcode, members), record, layer_exists=exists)
     replace_stable_view(conn, layer_id, view_name)
     return layer_id
+
+
+def _shared_time(
+    record: VersionRecord, fields: list[FieldInfo], members: list[dict[str, Any]]
+) -> None:
+    """A roll-up is time-enabled when every member uses the same, still typed, time column."""
+    columns = {(m["temporal_field"], m["temporal_end_field"]) for m in members}
+    types = {f.name: f.type for f in fields}
+    if len(columns) != 1:
+        return
+    start, end = columns.pop()
+    if start is None or any(
+        types.get(c) not in ("date", "timestamp") for c in (start, end or start)
+    ):
+        return
+    record.temporal_field, record.temporal_end_field = start, end
+    starts = [m["temporal_start"] for m in members if m["temporal_start"] is not None]
+    ends = [m["temporal_end"] for m in members if m["temporal_end"] is not None]
+    record.temporal_start, record.temporal_end = min(starts, default=None), max(ends, default=None)
 
 
 def union_fields(members: Sequence[Mapping[str, Any]]) -> list[FieldInfo]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from layers.catalog_write import sql_text
 from layers.errors import InvalidParameter, NotFound
 
 DATA_SCHEMA = "onemap_data"
@@ -28,7 +29,11 @@ def replace_stable_view(conn: psycopg.Connection, layer_id: str, table_name: str
 
 
 def rollback(conn: psycopg.Connection, layer_id: str, to_version: int | None = None) -> int:
-    """Make an earlier version current again (default: the one before the current)."""
+    """Make an earlier version current again (default: the one before the current).
+
+    The version's catalog metadata (title, licence, attribution, metadata) comes back with
+    its rows; versions published before metadata was kept per version leave it as it is.
+    """
     row = conn.execute(
         "SELECT current_version, kind FROM onemap.layers WHERE id = %s FOR UPDATE", (layer_id,)
     ).fetchone()
@@ -44,10 +49,13 @@ def rollback(conn: psycopg.Connection, layer_id: str, to_version: int | None = N
         raise NotFound(f"layer '{layer_id}' has no version {target}; see `onemap layers history`")
     if target == current:
         raise InvalidParameter(f"version {target} of '{layer_id}' is already current")
-    conn.execute(
-        "UPDATE onemap.layers SET current_version = %s, updated_at = now() WHERE id = %s",
-        (target, layer_id),
-    )
+    restored = conn.execute(
+        sql_text("restore_version_meta"), {"layer": layer_id, "version": target}
+    ).fetchone()
+    if restored is not None and not restored[0]:
+        log.warning(
+            "version %s of %s predates metadata per version; kept the metadata", target, layer_id
+        )
     if kind == "vector":
         replace_stable_view(conn, layer_id, table[0])
     return int(target)

@@ -46,8 +46,8 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
         title=settings.title,
         description=settings.description,
         version="0.1.0",
-        openapi_url="/api",
-        docs_url="/api.html",
+        openapi_url=None,  # /api and /api.html: ogc/routers/landing.py (per catalog, negotiated)
+        docs_url=None,
         redoc_url=None,
         lifespan=_lifespan(state),
     )
@@ -64,7 +64,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     install_feature_fast_path(app)  # single public features skip the framework
     install_fast_path(app)  # outermost: cached public tiles skip the framework
-    serve_openapi_30(app)
+    state.openapi = serve_openapi_30(app, settings)
     for module in (
         landing,
         collections,
@@ -104,6 +104,9 @@ def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
         try:
             yield
         finally:
+            jobs = getattr(app.state, "onemap_jobs", None)  # ogc.processes' runner, if made
+            if jobs is not None:  # stop running jobs now rather than wait for them
+                await asyncio.to_thread(jobs.shutdown)
             for task in state.tasks:
                 task.cancel()
             await asyncio.gather(*state.tasks, return_exceptions=True)

@@ -42,6 +42,13 @@ LEVELS = click.Choice(["province", "city", "county"])
 @click.option("--encoding", help="Force the attribute encoding (e.g. GBK, UTF-8).")
 @click.option("--source-crs", help="Source CRS, e.g. EPSG:4547, or 'gcj02' for web-map data.")
 @click.option("--keep-z", is_flag=True, help="Keep Z values (default: drop them).")
+@click.option("--datetime-field", help="Column that datetime= filters on (default: detected).")
+@click.option("--datetime-start-field", help="Start column of each feature's time interval.")
+@click.option("--datetime-end-field", help="End column of each feature's time interval.")
+@click.option("--no-datetime", is_flag=True, help="No time column; ISO-8601 text stays text.")
+@click.option(
+    "--naive-timezone", help="Time zone of date-times without an offset (default: Asia/Shanghai)."
+)
 def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fields: Any) -> None:
     """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version."""
     one_shot = fresh_process()
@@ -69,12 +76,27 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
             encoding=fields["encoding"],
             source_crs=fields["source_crs"],
             keep_z=fields["keep_z"],
+            **time_options(fields),
         )
         click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")
         result = _with_progress(ingest_file, url, path, meta, options)
     _report(result)
     if one_shot:
         exit_now()
+
+
+TIME_OPTIONS = (
+    "datetime_field",
+    "datetime_start_field",
+    "datetime_end_field",
+    "no_datetime",
+    "naive_timezone",
+)
+
+
+def time_options(fields: dict[str, Any]) -> dict[str, Any]:
+    """The time flags given (``build_options`` leaves the others at their defaults)."""
+    return {k: fields[k] for k in TIME_OPTIONS if fields.get(k)}
 
 
 def _with_progress(
@@ -130,7 +152,9 @@ def _report(result: IngestResult) -> None:
         if count:
             click.echo(f"  repaired: {name.replace('_', ' ')}: {count}")
     for key, value in result.detected.items():
-        if value is not None:  # e.g. no encoding to detect in a GeoPackage
+        if key == "temporal":
+            click.echo(f"  temporal: {temporal_line(value)}")
+        elif value is not None:  # e.g. no encoding to detect in a GeoPackage
             click.echo(f"  {key}: {value}")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
@@ -139,6 +163,18 @@ def _report(result: IngestResult) -> None:
     peak = peak_memory_mb()
     if peak is not None:
         click.echo(f"  peak memory: {peak} MB")
+
+
+def temporal_line(temporal: dict[str, Any]) -> str:
+    """``observed (named 'observed'), 2024-06-01T00:00:00+00:00 … 2024-06-21T23:00:00+00:00``."""
+    if temporal.get("field") is None:
+        return f"none ({temporal.get('from')})"
+    span = temporal["field"] + (f"/{temporal['end_field']}" if temporal.get("end_field") else "")
+    extent = " … ".join(t or ".." for t in temporal.get("extent", []))
+    line = f"{span} ({temporal['from']}), {extent}"
+    if temporal.get("typed_from_text"):
+        line += f"; typed from ISO-8601 text: {', '.join(temporal['typed_from_text'])}"
+    return line
 
 
 def peak_memory_mb() -> int | None:

@@ -24,7 +24,7 @@ def database(settings: DatabaseSettings) -> Iterator[str]:
     cluster = EmbeddedCluster(settings.data_dir.resolve(), settings.embedded_port)
     already_running = cluster.is_running()  # e.g. `onemap layers list` beside `onemap serve`
     url = cluster.start()
-    log.info("embedded PostGIS running at %s (data in %s)", url, settings.data_dir)
+    log.info("embedded PostGIS running at %s (data in %s)", url, cluster.root)
     try:
         yield url
     finally:

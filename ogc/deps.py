@@ -40,6 +40,11 @@ def layer_of(catalog: Catalog, collection_id: str) -> Layer:
     return catalog.get(collection_id)
 
 
+def listed_layers(catalog: Catalog) -> list[Layer]:
+    """The layers a listing shows (``/collections``, ``/api``); the access gate filters here."""
+    return list(catalog)
+
+
 def base_url_of(request: Request, settings: ServiceSettings) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")

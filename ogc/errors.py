@@ -51,11 +51,17 @@ def status_of(exc: OneMapError) -> int:
     return 500
 
 
-def exception_body(status: int, detail: str, request: Request) -> dict[str, object]:
-    """OGC API / RFC 7807 problem details (``code`` + ``description`` as OGC API expects)."""
+def exception_body(
+    status: int, detail: str, request: Request, exception_type: str | None = None
+) -> dict[str, object]:
+    """OGC API / RFC 7807 problem details (``code`` + ``description`` as OGC API expects).
+
+    ``exception_type``: the URI a standard defines for this error (e.g. OGC API – Processes'
+    ``.../no-such-job``); otherwise the status's generic one.
+    """
     title = TITLES.get(status, "Error")
     return {
-        "type": f"https://httpstatuses.io/{status}",
+        "type": exception_type or f"https://httpstatuses.io/{status}",
         "title": title,
         "status": status,
         "detail": detail,
@@ -65,9 +71,11 @@ def exception_body(status: int, detail: str, request: Request) -> dict[str, obje
     }
 
 
-def problem(status: int, detail: str, request: Request) -> JSONResponse:
+def problem(
+    status: int, detail: str, request: Request, exception_type: str | None = None
+) -> JSONResponse:
     return JSONResponse(
-        exception_body(status, detail, request),
+        exception_body(status, detail, request, exception_type),
         status_code=status,
         media_type="application/problem+json",
     )
@@ -75,7 +83,13 @@ def problem(status: int, detail: str, request: Request) -> JSONResponse:
 
 async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OneMapError)
-    return problem(status_of(exc), exc.message, request)
+    status = getattr(exc, "http_status", None)  # an error carrying its own (a failed job)
+    return problem(
+        status if isinstance(status, int) else status_of(exc),
+        exc.message,
+        request,
+        getattr(exc, "exception_type", None),
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

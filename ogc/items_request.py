@@ -68,6 +68,12 @@ def items_query(
     property_values = {
         k: v for k, v in parameters.items() if k in queryables and k not in ITEMS_PARAMETERS
     }
+    spatial = [k for k in property_values if queryables[k].type == "geometry"]
+    if spatial:
+        raise InvalidParameter(
+            f"query parameter {spatial[0]!r} names the geometry, which takes no value here; "
+            "filter it with bbox, within or a CQL2 filter (S_INTERSECTS)"
+        )
     equalities, prefixes = split_prefix_parameters(property_values, queryables)
     condition = request_condition(
         layer,

@@ -1,4 +1,5 @@
-"""The OpenAPI document as 3.0, the version OGC API – Features Part 1 names (``oas30``).
+"""The OpenAPI document as 3.0, the version OGC API – Features Part 1 names (``oas30``),
+with one items path per collection of the current catalog snapshot.
 
 FastAPI writes OpenAPI 3.1. The only 3.1 constructs it emits for OneMap are optional
 values (``anyOf`` with ``{"type": "null"}``) and binary uploads (``contentMediaType``);
@@ -8,12 +9,26 @@ they are rewritten to their 3.0 forms (``nullable``, ``format: binary``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 
+from layers.catalog import Catalog, Layer
+from layers.settings import ServiceSettings
+from ogc.items_request import ITEMS_PARAMETERS, queryables_of
+from ogc.links import JSON, OPENAPI
+from ogc.openapi_params import (
+    queryable_parameters,
+    shared_items_parameters,
+    shared_parameter_refs,
+)
+
 NULL = {"type": "null"}
+GENERIC_ITEMS_PATH = "/collections/{collectionId}/items"
 OPENAPI_VERSION = "3.0.3"
 
 
@@ -52,14 +67,95 @@ def _make_nullable(node: dict[str, Any], key: str) -> None:
     node["nullable"] = True
 
 
-def serve_openapi_30(app: FastAPI) -> None:
-    """Make ``/api`` (``app.openapi``) answer the 3.0 document, built once."""
-    generate: Callable[[], dict[str, Any]] = app.openapi
-    cache: dict[str, dict[str, Any]] = {}
+@dataclass(frozen=True)
+class Rendered:
+    """One catalog snapshot's document, serialised once."""
 
-    def openapi() -> dict[str, Any]:
-        if "doc" not in cache:
-            cache["doc"] = as_openapi_30(generate())
-        return cache["doc"]
+    catalog: Catalog
+    document: dict[str, Any]
+    body: bytes
+    digest: str
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    def etag(self, media_type: str) -> str:
+        tag = hashlib.blake2b(f"{self.digest}\x00{media_type}".encode(), digest_size=12)
+        return f'W/"{tag.hexdigest()}"'
+
+
+class OpenApiDocuments:
+    """``/api``: FastAPI's routes as 3.0 (built once) plus, per catalog snapshot, one
+    ``/collections/<id>/items`` path per collection with its queryables as parameters —
+    the path GDAL's OAPIF driver reads to send ``name=value`` filters to the server.
+
+    The document is rebuilt when the catalog snapshot changes (a publish, a rollback);
+    when access control arrives, the caller's scope joins the cache key.
+    """
+
+    def __init__(self, generate: Callable[[], dict[str, Any]], settings: ServiceSettings) -> None:
+        self._generate = generate
+        self._settings = settings
+        self._base: dict[str, Any] | None = None
+        self._current: Rendered | None = None
+
+    def base(self) -> dict[str, Any]:
+        if self._base is None:
+            self._base = as_openapi_30(self._generate())
+        return self._base
+
+    def rendered(self, catalog: Catalog, layers: Iterable[Layer]) -> Rendered:
+        current = self._current
+        if current is None or current.catalog is not catalog:
+            document = with_collections(self.base(), layers, self._settings)
+            body = orjson.dumps(document)
+            digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+            current = self._current = Rendered(catalog, document, body, digest)
+        return current
+
+
+def with_collections(
+    base: dict[str, Any], layers: Iterable[Layer], settings: ServiceSettings
+) -> dict[str, Any]:
+    """``base`` plus each vector layer's items path; ``base`` itself is left untouched."""
+    generic = base["paths"][GENERIC_ITEMS_PATH]["get"]
+    paths = dict(base["paths"])
+    for layer in layers:
+        if layer.kind == "vector":
+            paths[f"/collections/{layer.id}/items"] = {"get": _items_operation(layer, generic)}
+    components = dict(base.get("components", {}))
+    components["parameters"] = {
+        **components.get("parameters", {}),
+        **shared_items_parameters(settings.default_limit, settings.max_limit),
+    }
+    return {**base, "paths": paths, "components": components}
+
+
+def _items_operation(layer: Layer, generic: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tags": generic.get("tags", ["Features"]),
+        "summary": f"Features of {layer.id} ({layer.title})",
+        "description": "Each queryable of the collection is also a query parameter: "
+        "name=value keeps the features whose property equals the value. "
+        f"See /collections/{layer.id}/queryables.",
+        "operationId": f"getItems_{layer.id}",
+        "parameters": [
+            *shared_parameter_refs(),
+            *queryable_parameters(queryables_of(layer), reserved=ITEMS_PARAMETERS),
+        ],
+        "responses": generic["responses"],
+    }
+
+
+def openapi_media_type(accept: str) -> str:
+    """The OpenAPI 3.0 media type (what the landing page advertises), unless the client
+    accepts plain JSON and no OpenAPI or wildcard type."""
+    wanted = accept.lower()
+    plain_only = "application/json" in wanted and not any(
+        media in wanted for media in ("openapi", "*/*", "application/*")
+    )
+    return JSON if plain_only else OPENAPI
+
+
+def serve_openapi_30(app: FastAPI, settings: ServiceSettings) -> OpenApiDocuments:
+    """Make ``app.openapi`` the 3.0 document (built once); return the per-catalog builder."""
+    documents = OpenApiDocuments(app.openapi, settings)
+    app.openapi = documents.base  # type: ignore[method-assign]
+    return documents

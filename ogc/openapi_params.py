@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
+
+from layers.cql2 import Queryable
 
 
 def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -51,3 +54,57 @@ ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
     _LANG,
 ]  # fmt: skip
 FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [_CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG]
+
+
+def shared_items_parameters(default_limit: int, max_limit: int) -> dict[str, dict[str, Any]]:
+    """``components/parameters``: the items parameters every collection's path refers to.
+
+    ``limit`` carries the configured default and maximum (GDAL sizes its pages from them).
+    """
+    shared = {p["name"]: p for p in ITEMS_PARAMETERS_DOC}
+    limit_schema = {"type": "integer", "minimum": 1, "default": default_limit,
+                    "maximum": max_limit}  # fmt: skip
+    shared["limit"] = {**shared["limit"], "schema": limit_schema}
+    return shared
+
+
+def shared_parameter_refs() -> list[dict[str, str]]:
+    return [{"$ref": f"#/components/parameters/{p['name']}"} for p in ITEMS_PARAMETERS_DOC]
+
+
+def queryable_parameters(
+    queryables: Mapping[str, Queryable], reserved: Collection[str]
+) -> list[dict[str, Any]]:
+    """``name=value`` per non-spatial queryable (Part 1, §7.15.5), as ``ogc.items_request`` parses.
+
+    A queryable named like a standard parameter (``limit``, ``f`` …) cannot be filtered
+    that way and is left out (its name is the standard parameter's); so is the geometry.
+    """
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": _queryable_description(queryable),
+            "schema": _value_schema(queryable),
+            "style": "form",
+            "explode": False,
+        }
+        for name, queryable in queryables.items()
+        if queryable.type != "geometry" and name not in reserved
+    ]
+
+
+def _value_schema(queryable: Queryable) -> dict[str, Any]:
+    schema = queryable.json_schema()
+    schema.pop("description", None)
+    return schema
+
+
+def _queryable_description(queryable: Queryable) -> str:
+    name = queryable.name
+    label = f"{name} ({queryable.title})" if queryable.title not in (None, name) else name
+    text = f"Only features whose {label} equals this value"
+    if queryable.type == "string":
+        text += " (a value ending in * matches a prefix, e.g. 4401*)"
+    return text + "."

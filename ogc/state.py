@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
+from ogc.openapi30 import OpenApiDocuments
 
 
 @dataclass
@@ -17,5 +18,6 @@ class AppState:
     database_url: str
     pool: AsyncConnectionPool | None = None
     store: CatalogStore | None = None
+    openapi: OpenApiDocuments | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)

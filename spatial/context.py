@@ -7,6 +7,7 @@ statement timeout and progress reporting); a notebook builds one with ``Context.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,13 @@ def _ignore_progress(percent: int, message: str) -> None:
     return None
 
 
+def _never_stop() -> None:
+    return None
+
+
+CHECK_INTERVAL_S = 0.2  # a checkpoint asks whether to stop at most this often
+
+
 @dataclass
 class Context:
     conn: psycopg.Connection | None = None
@@ -41,6 +49,9 @@ class Context:
     # None: any raster path may be read (notebooks); a tuple: only files below these roots.
     raster_roots: tuple[Path, ...] | None = None
     used: dict[str, int] = field(default_factory=dict)  # layer id -> version read
+    # Raises when the work must stop (a dismissed job, a stopping server); cheap to call.
+    should_stop: Callable[[], None] = _never_stop
+    _checked_at: float = 0.0
 
     @classmethod
     @contextmanager
@@ -48,6 +59,13 @@ class Context:
         """A context on its own connection, for notebooks and scripts."""
         with connect(database_url, autocommit=True) as conn:
             yield cls(conn=conn, catalog=load_catalog(conn))
+
+    def checkpoint(self) -> None:
+        """Called between steps and inside long loops: stop here if the job must stop."""
+        now = time.monotonic()
+        if now - self._checked_at >= CHECK_INTERVAL_S:
+            self._checked_at = now
+            self.should_stop()
 
     def connection(self) -> psycopg.Connection:
         if self.conn is None:

@@ -9,13 +9,17 @@ projection centred on the object (exact radially from the centre).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import shapely
+import shapely.ops
 from numpy.typing import NDArray
 from pyproj import CRS, Geod, Transformer
 
+Checkpoint = Callable[[], None]  # called between steps; raises to stop (a dismissed job)
 STORAGE_CRS = CRS.from_epsg(4490)
 # Standard parallels bracket Guangdong (20.2°N–25.5°N); area is exact anywhere, shape best here.
 EQUAL_AREA_CRS = CRS.from_proj4(
@@ -77,16 +81,95 @@ def local_aeqd(lon: float, lat: float) -> CRS:
     )
 
 
-def geodesic_buffer(geoms: NDArray[np.object_], radius_m: float) -> NDArray[np.object_]:
-    """Buffer each geometry by ``radius_m`` metres on the ellipsoid (approx. < 0.01 %)."""
+BUFFER_QUAD_SEGS = 64
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def circumscribed_radius(radius_m: float, reach_m: float) -> float:
+    """The polygon radius whose buffer contains every point within ``radius_m``.
+
+    A buffer's arcs are chords (vertices on the circle), so the radius grows by
+    1/cos(half the chord angle); an azimuthal equidistant plane stretches distances not
+    through its centre by at most about (reach/R)²/6 (``reach_m``: the farthest point from
+    the centre), which is added twice over.
+    """
+    chord = 1 / math.cos(math.pi / (4 * BUFFER_QUAD_SEGS))
+    stretch = 1 + (reach_m / EARTH_RADIUS_M) ** 2 / 3
+    return radius_m * chord * stretch
+
+
+def geodesic_buffer(
+    geoms: NDArray[np.object_], radius_m: float, progress: Checkpoint | None = None
+) -> NDArray[np.object_]:
+    """Buffer each geometry by ``radius_m`` metres on the ellipsoid, circumscribed.
+
+    Every point within ``radius_m`` of a geometry is inside its buffer (a legal distance
+    must never leave one out); the polygon reaches out by at most about 1e-4 of the radius
+    beyond it. Whether a feature is within the distance is decided by
+    ``within_distance``, not by this polygon.
+    """
     out = np.empty(len(geoms), dtype=object)
     for i, geom in enumerate(geoms):
+        if progress is not None:
+            progress()
+        if geom.geom_type == "Point":  # a geodesic circle directly: no projection to build
+            out[i] = geodesic_circle(geom.x, geom.y, circumscribed_radius(radius_m, radius_m))
+            continue
         centre = geom.centroid
         local = local_aeqd(centre.x, centre.y)
         projected = transform(np.array([geom], dtype=object), STORAGE_CRS, local)
-        buffered = shapely.buffer(projected, radius_m, quad_segs=64)
+        reach = float(shapely.hausdorff_distance(shapely.Point(0.0, 0.0), projected[0])) + radius_m
+        grown = circumscribed_radius(radius_m, reach)
+        buffered = shapely.buffer(projected, grown, quad_segs=BUFFER_QUAD_SEGS)
         out[i] = transform(buffered, local, STORAGE_CRS)[0]
     return out
+
+
+CIRCLE_AZIMUTHS = np.linspace(0.0, 360.0, 4 * BUFFER_QUAD_SEGS, endpoint=False)
+
+
+def geodesic_circle(lon: float, lat: float, radius_m: float) -> shapely.Polygon:
+    """The polygon through the points ``radius_m`` away on the ellipsoid, every 360/256°."""
+    n = len(CIRCLE_AZIMUTHS)
+    xs, ys, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), CIRCLE_AZIMUTHS, np.full(n, radius_m))
+    return shapely.Polygon(np.column_stack([xs, ys]))
+
+
+def geodesic_distance_m(site: shapely.Geometry, geom: shapely.Geometry) -> float:
+    """Ellipsoidal distance in metres between two geometries (exact when ``site`` is a point).
+
+    The nearest point of ``site`` is found in an azimuthal equidistant plane, which is then
+    re-centred on it, where distances from the centre are exact.
+    """
+    if site.intersects(geom):
+        return 0.0
+    centre = site if site.geom_type == "Point" else site.centroid
+    distance = math.inf
+    for _ in range(3):
+        local = local_aeqd(centre.x, centre.y)
+        pair = transform(np.array([site, geom], dtype=object), STORAGE_CRS, local)
+        distance = float(shapely.distance(shapely.Point(0.0, 0.0), pair[1]))
+        if site.geom_type == "Point":
+            break
+        near, _ = shapely.ops.nearest_points(pair[0], pair[1])
+        centre = transform(np.array([near], dtype=object), local, STORAGE_CRS)[0]
+    return distance
+
+
+def within_distance(
+    site: shapely.Geometry,
+    geoms: NDArray[np.object_],
+    distance_m: float,
+    progress: Checkpoint | None = None,
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """Which ``geoms`` lie within ``distance_m`` of ``site`` (geodesic test), and how far."""
+    distances = np.empty(len(geoms), dtype=np.float64)
+    for i, geom in enumerate(geoms):
+        if progress is not None and i % 256 == 0:
+            progress()
+        distances[i] = geodesic_distance_m(site, geom)
+    inside: NDArray[np.bool_] = distances <= distance_m
+    return inside, distances
 
 
 def geodesic_distances_m(lon: float, lat: float, geoms: NDArray[np.object_]) -> NDArray[np.float64]:

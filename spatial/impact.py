@@ -11,7 +11,7 @@ import shapely
 
 from layers.errors import InvalidParameter
 from spatial.errors import check_distance_m
-from spatial.geodesy import STORAGE_CRS, area_km2, geodesic_buffer
+from spatial.geodesy import STORAGE_CRS, Checkpoint, area_km2, geodesic_buffer, within_distance
 
 
 def incident_zone(incident: shapely.Geometry, radius_m: float | None) -> shapely.Geometry:
@@ -49,11 +49,20 @@ def features_inside(
     layers: Mapping[str, gpd.GeoDataFrame],
     units: gpd.GeoDataFrame,
     code_field: str = "adcode",
+    reach: tuple[shapely.Geometry, float] | None = None,
+    progress: Checkpoint | None = None,
 ) -> gpd.GeoDataFrame:
-    """Features of each layer inside the zone, tagged with their layer and admin unit."""
+    """Features of each layer inside the zone, tagged with their layer and admin unit.
+
+    ``reach`` (incident, radius in metres): a feature is inside when its geodesic distance
+    to the incident is at most the radius — the zone polygon only pre-selects.
+    """
     frames = []
     for layer_id, frame in layers.items():
         inside = frame[frame.intersects(zone)].copy()
+        if reach is not None and not inside.empty:
+            near, _ = within_distance(reach[0], inside.geometry.values._data, reach[1], progress)
+            inside = inside[near]
         if inside.empty:
             continue
         points = inside.geometry.representative_point()

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from psycopg import sql
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from layers.catalog import Layer
 from layers.cql2 import compile_filter
@@ -22,14 +22,30 @@ from layers.errors import InvalidParameter, NotFound
 from layers.features import table_of
 from layers.features.filters import layer_queryables
 from spatial.context import Context
-from spatial.errors import check_geometry_types
+from spatial.errors import about, check_geometry_types
 from spatial.geodesy import STORAGE_CRS
 from spatial.sqlparts import row_conditions
 
 ADCODE_PATTERN = r"^[0-9]{6}$"
+MAX_INLINE_FEATURES = 100_000
 
 
-class LayerInput(BaseModel):
+class NamedInput(BaseModel):
+    """An input that knows its name in the request, so its errors can say which it is."""
+
+    _input_name: str = PrivateAttr(default="")
+
+    @property
+    def input_name(self) -> str:
+        return self._input_name
+
+    def named(self, name: str) -> NamedInput:
+        copy = self.model_copy()
+        copy._input_name = name
+        return copy
+
+
+class LayerInput(NamedInput):
     """A published collection, or inline GeoJSON features (lon/lat, CGCS2000/WGS 84)."""
 
     collection: str | None = Field(None, description="Collection (layer) id, e.g. 'gd-counties'")
@@ -49,6 +65,12 @@ class LayerInput(BaseModel):
     def _one_source(self) -> LayerInput:
         if (self.collection is None) == (self.features is None):
             raise ValueError("give exactly one of 'collection' or 'features'")
+        inline = (self.features or {}).get("features")
+        if isinstance(inline, list) and len(inline) > MAX_INLINE_FEATURES:  # before a job exists
+            raise ValueError(
+                f"inline 'features' must be a list of at most {MAX_INLINE_FEATURES:,} features; "
+                "publish larger inputs as a layer"
+            )
         return self
 
     @property
@@ -56,7 +78,7 @@ class LayerInput(BaseModel):
         return self.collection or "inline features"
 
 
-class RasterInput(BaseModel):
+class RasterInput(NamedInput):
     """A raster layer id (its COG comes from the catalog's version asset) or a GeoTIFF path."""
 
     collection: str | None = Field(None, description="Raster layer id")
@@ -100,10 +122,37 @@ def read_layer(
     """The input's features in EPSG:4490, optionally only those intersecting ``within``.
 
     ``geometry`` lists the geometry types the analysis accepts; a layer of another type is
-    refused from its catalog entry, before anything is read.
+    refused from its catalog entry, before anything is read. Errors name the input.
     """
+    with about(spec.input_name):
+        return _read_layer(ctx, spec, within, geometry)
+
+
+def vector_layer(ctx: Context, spec: LayerInput) -> Layer:
+    """The catalog entry of a collection input that must be a vector layer (400 naming it)."""
+    with about(spec.input_name):
+        if spec.collection is None:
+            raise InvalidParameter("give a published collection id here, not inline features")
+        return _vector(ctx, spec.collection)
+
+
+def _vector(ctx: Context, layer_id: str) -> Layer:
+    layer = ctx.layer(layer_id)
+    if layer.kind != "vector":
+        raise InvalidParameter(
+            f"'{layer_id}' is a {layer.kind} layer; this input needs a vector layer"
+        )
+    return layer
+
+
+def _read_layer(
+    ctx: Context,
+    spec: LayerInput,
+    within: shapely.Geometry | None,
+    geometry: tuple[str, ...] | None,
+) -> gpd.GeoDataFrame:
     if geometry is not None and spec.collection is not None:
-        declared = (ctx.layer(spec.collection).geometry_type or "").removesuffix(" Z")
+        declared = (_vector(ctx, spec.collection).geometry_type or "").removesuffix(" Z")
         check_geometry_types(f"layer '{spec.collection}'", [declared.removesuffix("Z")], geometry)
     area = within
     if spec.adcode is not None:
@@ -121,12 +170,24 @@ def read_layer(
 
 
 def features_frame(collection: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Inline GeoJSON features as a frame; every feature needs a valid, non-empty geometry."""
     if collection.get("type") != "FeatureCollection" or not collection.get("features"):
         raise InvalidParameter("inline 'features' must be a non-empty GeoJSON FeatureCollection")
+    features = collection["features"]
+    if not isinstance(features, list) or len(features) > MAX_INLINE_FEATURES:
+        raise InvalidParameter(
+            f"inline 'features' must be a list of at most {MAX_INLINE_FEATURES:,} features; "
+            "publish larger inputs as a layer"
+        )
     try:
-        frame = gpd.GeoDataFrame.from_features(collection["features"], crs=STORAGE_CRS)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        frame = gpd.GeoDataFrame.from_features(features, crs=STORAGE_CRS)
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
         raise InvalidParameter(f"inline 'features' is not valid GeoJSON: {exc}") from None
+    missing = np.flatnonzero(frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy())
+    if len(missing):
+        raise InvalidParameter(
+            f"inline feature {int(missing[0])} has no geometry; every feature needs one"
+        )
     frame.insert(0, "fid", np.arange(1, len(frame) + 1))
     return frame
 
@@ -151,11 +212,7 @@ def read_collection(
     within: shapely.Geometry | None = None,
     filter: str | None = None,
 ) -> gpd.GeoDataFrame:
-    layer = ctx.layer(layer_id)
-    if layer.kind != "vector":
-        raise InvalidParameter(
-            f"'{layer_id}' is a {layer.kind} layer; this input needs a vector layer"
-        )
+    layer = _vector(ctx, layer_id)
     columns = sql.SQL(", ").join(sql.Identifier(f.name) for f in layer.fields)
     query = sql.SQL("SELECT fid, {columns}{sep} ST_AsBinary(geom) FROM {table}").format(
         columns=columns, sep=sql.SQL(",") if layer.fields else sql.SQL(""), table=table_of(layer)
@@ -172,6 +229,12 @@ def read_collection(
 
 
 def raster_path(ctx: Context, spec: RasterInput) -> Path:
+    """The GeoTIFF of a raster input (errors name the input)."""
+    with about(spec.input_name):
+        return _raster_path(ctx, spec)
+
+
+def _raster_path(ctx: Context, spec: RasterInput) -> Path:
     if spec.collection is not None:
         layer = ctx.layer(spec.collection)
         if layer.kind != "raster":

@@ -55,8 +55,21 @@ def thin_plate_spline(
     smoothing: float = 0.0,
 ) -> NDArray[np.float64]:
     """A thin-plate spline through the readings (``smoothing`` > 0 relaxes the fit)."""
+    shared = len(xy) - len(np.unique(xy, axis=0))
+    if shared and smoothing == 0:
+        raise InvalidParameter(
+            f"readings: {shared} readings share a location with another; a thin-plate spline "
+            "cannot pass through two values at one point — give smoothing > 0, merge them, "
+            "or use method 'idw'"
+        )
     scale = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1.0)
-    model = RBFInterpolator(xy / scale, values, kernel="thin_plate_spline", smoothing=smoothing)
+    try:
+        model = RBFInterpolator(xy / scale, values, kernel="thin_plate_spline", smoothing=smoothing)
+    except (np.linalg.LinAlgError, ValueError) as exc:  # e.g. all readings on one line
+        raise InvalidParameter(
+            f"readings: a thin-plate spline cannot be fitted to these readings ({exc}); "
+            "use method 'idw'"
+        ) from None
     result: NDArray[np.float64] = model(targets / scale)
     return result
 
@@ -67,8 +80,8 @@ def _grid(bounds: tuple[float, float, float, float], cell_m: float) -> tuple[Aff
     height = max(1, int(np.ceil((maxy - miny) / cell_m)))
     if width * height > MAX_CELLS:
         raise InvalidParameter(
-            f"a {cell_m:g} m grid over this area has {width * height:,} cells (max "
-            f"{MAX_CELLS:,}); use a larger cell_m"
+            f"cell_m: a {cell_m:g} m grid over this area has {width * height:,} cells (max "
+            f"{MAX_CELLS:,}); use a larger cell"
         )
     return Affine(cell_m, 0, minx, 0, -cell_m, maxy), width, height
 
@@ -87,14 +100,16 @@ def interpolate(
     """A raster (equal-area CRS) of ``value_field`` over ``area`` or the readings' extent."""
     check_geometry_types("the readings layer", readings.geom_type.unique(), PUNCTUAL)
     if value_field not in readings.columns:
-        raise InvalidParameter(f"readings have no field '{value_field}'")
+        raise InvalidParameter(f"value_field: the readings have no field '{value_field}'")
     if cell_m <= 0:
-        raise InvalidParameter(f"cell_m must be positive, got {cell_m}")
+        raise InvalidParameter(f"cell_m: must be positive, got {cell_m}")
     values = pd.to_numeric(readings[value_field], errors="coerce").to_numpy(dtype=float)
     points = to_equal_area(readings.geometry.values._data)
     keep = np.isfinite(values) & ~shapely.is_empty(points)
     if keep.sum() < 3:
-        raise InvalidParameter("interpolation needs at least 3 readings with a numeric value")
+        raise InvalidParameter(
+            "readings: interpolation needs at least 3 readings with a numeric value"
+        )
     xy = shapely.get_coordinates(points[keep])
     area_ea = to_equal_area(np.array([area], dtype=object))[0] if area is not None else None
     bounds = area_ea.bounds if area_ea is not None else tuple(shapely.total_bounds(points[keep]))

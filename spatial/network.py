@@ -1,8 +1,9 @@
 """Drive-time service areas and shortest routes over a published road layer, with pgRouting.
 
 The routable network (edges + nodes) is built on first use from the layer's current version
-table and kept in schema ``onemap_net`` under a name derived from that table, so a new
-version of the road layer gets a new network automatically.
+table and kept in schema ``onemap_net`` under a name derived from that table and from every
+parameter that changes the network (the speed field), so a new version of the road layer,
+or another speed field, gets a network of its own.
 """
 
 from __future__ import annotations
@@ -46,9 +47,14 @@ class Network:
         return sql.SQL("SELECT id, source, target, cost FROM {}").format(self.edges).as_string(conn)
 
 
-def network_names(layer: Layer) -> tuple[str, str]:
-    digest = hashlib.sha1(layer.table_name.encode()).hexdigest()[:12]
-    return f"edges_{digest}", f"nodes_{digest}"
+def _digest(text: str, n: int) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:n]
+
+
+def network_names(layer: Layer, speed: str) -> tuple[str, str]:
+    """Table names: 12 hex digits of the version table, 8 of the speed parameter."""
+    key = f"{_digest(layer.table_name, 12)}_{_digest(speed, 8)}"
+    return f"edges_{key}", f"nodes_{key}"
 
 
 def ensure_pgrouting(conn: psycopg.Connection) -> None:
@@ -68,8 +74,9 @@ def ensure_pgrouting(conn: psycopg.Connection) -> None:
 def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | None) -> Network:
     """The network of the layer's current version, built once (concurrent callers wait)."""
     check_geometry_types(f"layer '{layer.id}'", [layer.geometry_type or ""], LINEAR)
+    speed, speed_key = _speed_expression(layer, speed_field)  # a bad field: 400 first
     ensure_pgrouting(conn)
-    edges_name, nodes_name = network_names(layer)
+    edges_name, nodes_name = network_names(layer, speed_key)
     network = Network(sql.Identifier(SCHEMA, edges_name), sql.Identifier(SCHEMA, nodes_name))
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (edges_name,))
@@ -82,29 +89,44 @@ def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | No
                 edges=network.edges,
                 nodes=network.nodes,
                 source=table_of(layer),
-                speed=_speed_expression(layer, speed_field),
+                speed=speed,
                 layer=sql.Literal(layer.id),
             )
         )
-        _drop_stale_networks(conn, layer.id, edges_name, nodes_name)
+        _drop_stale_networks(conn, layer.id, _digest(layer.table_name, 12))
     return network
 
 
-def _drop_stale_networks(conn: psycopg.Connection, layer_id: str, edges: str, nodes: str) -> None:
-    """A new version of the road layer replaces the network of the previous one."""
-    params = {"layer": layer_id, "edges": edges, "nodes": nodes}
+def _drop_stale_networks(conn: psycopg.Connection, layer_id: str, version_key: str) -> None:
+    """A new version of the road layer replaces the networks of the previous one."""
+    params = {"layer": layer_id, "version_key": version_key}
     for (name,) in conn.execute(_sql("stale_networks"), params).fetchall():
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, name)))
 
 
-def _speed_expression(layer: Layer, speed_field: str | None) -> sql.Composable:
-    name = speed_field or ("speed_kmh" if layer.field("speed_kmh") else None)
+def _speed_expression(layer: Layer, speed_field: str | None) -> tuple[sql.Composable, str]:
+    """The speed (km/h) of each line as SQL, and a key naming it for the network's name."""
+    name = (
+        speed_field
+        if speed_field is not None
+        else ("speed_kmh" if layer.field("speed_kmh") else None)
+    )
     if name is None:
-        return sql.Literal(DEFAULT_SPEED_KMH)
+        return sql.Literal(DEFAULT_SPEED_KMH), f"constant:{DEFAULT_SPEED_KMH}"
     info = layer.field(name)
-    if info is None or info.type not in ("integer", "number"):
-        raise InvalidParameter(f"speed field '{name}' is not a numeric field of '{layer.id}'")
-    return sql.SQL("COALESCE({}, {})").format(sql.Identifier(name), sql.Literal(DEFAULT_SPEED_KMH))
+    if info is None:
+        numeric = [f.name for f in layer.fields if f.type in ("integer", "number")]
+        raise InvalidParameter(
+            f"speed_field: '{name}' is not a field of '{layer.id}'; its numeric fields: {numeric}"
+        )
+    if info.type not in ("integer", "number"):
+        raise InvalidParameter(
+            f"speed_field: '{name}' of '{layer.id}' is {info.type}, not a number of km/h"
+        )
+    expression = sql.SQL("COALESCE({}, {})").format(
+        sql.Identifier(name), sql.Literal(DEFAULT_SPEED_KMH)
+    )
+    return expression, f"field:{name}"
 
 
 def nearest_node(
@@ -117,8 +139,8 @@ def nearest_node(
         raise InvalidParameter("the road network has no nodes")
     if row[1] > MAX_SNAP_M:
         raise InvalidParameter(
-            f"the start ({lon:.5f}, {lat:.5f}) is {row[1] / 1000:.1f} km from the nearest road "
-            f"node; give a location within {MAX_SNAP_M / 1000:.0f} km of the network"
+            f"location: the start ({lon:.5f}, {lat:.5f}) is {row[1] / 1000:.1f} km from the "
+            f"nearest road node; give a location within {MAX_SNAP_M / 1000:.0f} km of the network"
         )
     return int(row[0]), float(row[1])
 
@@ -129,7 +151,7 @@ def service_areas(
     """Polygons reachable within each band, and every reached node with its time (s)."""
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0 or bands[-1] > MAX_MINUTES:
-        raise InvalidParameter(f"minutes must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
+        raise InvalidParameter(f"minutes: must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
     start, snap_m = nearest_node(conn, net, lon, lat)
     rows = conn.execute(
         sql.SQL(_sql("reachable_nodes")).format(nodes=net.nodes),
@@ -182,18 +204,19 @@ def route_to_nearest(
     )
     targets = conn.execute(statement).fetchall()
     if not targets:
-        raise InvalidParameter(f"'{facilities.id}' has no facility in the chosen area")
+        raise InvalidParameter(f"facilities: '{facilities.id}' has no facility in the chosen area")
     node_of = {int(r[1]): int(r[0]) for r in reversed(targets)}
     if start in node_of:
-        raise InvalidParameter("the start is at a facility already; no route is needed")
+        raise InvalidParameter("location: the start is at a facility already; no route is needed")
     edges_sql = net.edges_sql(conn)
     costs = conn.execute(
         _sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": list(node_of)}
     ).fetchall()
     if not costs:
         raise InvalidParameter(
-            f"no facility of '{facilities.id}' can be reached from road node {start}: that part "
-            "of the network is not connected to any facility; choose another start"
+            f"location: no facility of '{facilities.id}' can be reached from road node "
+            f"{start}: that part of the network is not connected to any facility; "
+            "choose another start"
         )
     end = int(costs[0][0])
     row = conn.execute(

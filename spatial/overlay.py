@@ -63,9 +63,15 @@ def overlay_areas(
     parcels: gpd.GeoDataFrame, class_field: str, units: gpd.GeoDataFrame, unit_field: str
 ) -> pd.DataFrame:
     """One row per (unit, class): ``area_km2``; plus the unit's area and the class share."""
-    for frame, name, what in ((parcels, class_field, "parcels"), (units, unit_field, "units")):
+    checks = (
+        (parcels, class_field, "class_field", "layer"),
+        (units, unit_field, "unit_field", "units"),
+    )
+    for frame, name, param, what in checks:
         if name not in frame.columns:
-            raise InvalidParameter(f"{what} have no field '{name}'; fields: {list(frame.columns)}")
+            raise InvalidParameter(
+                f"{param}: {what} has no field '{name}'; fields: {list(frame.columns)}"
+            )
     parcel_geoms = _prepare(parcels, "the parcel layer")
     unit_geoms = _prepare(units, "the unit layer")
     unit_idx, parcel_idx, areas = _unit_parcel_areas(unit_geoms, parcel_geoms)

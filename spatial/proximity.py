@@ -11,13 +11,18 @@ import numpy as np
 import pandas as pd
 import shapely
 from psycopg import sql
-from shapely.ops import nearest_points
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
 from layers.features import table_of
 from spatial.errors import check_distance_m
-from spatial.geodesy import STORAGE_CRS, geodesic_buffer, geodesic_distances_m
+from spatial.geodesy import (
+    STORAGE_CRS,
+    Checkpoint,
+    geodesic_buffer,
+    geodesic_distance_m,
+    geodesic_distances_m,
+)
 from spatial.sqlparts import row_conditions
 
 METRES_PER_DEGREE_LAT_MIN = 110_574.0  # meridian degree at the equator, the shortest
@@ -78,7 +83,7 @@ def nearest_in_layer(
     while True:
         rows = conn.execute(_candidates_sql(layer, lon, lat, n, conditions)).fetchall()
         if not rows:
-            raise InvalidParameter(f"'{layer.id}' has no feature matching the inputs")
+            raise InvalidParameter(f"facilities: '{layer.id}' has no feature matching the inputs")
         distances = sorted(float(r[-2]) for r in rows)
         exhausted = len(rows) < n
         if exhausted or distances[k - 1] <= lower_bound_m(float(rows[-1][-1]), lat):
@@ -98,16 +103,21 @@ def nearest_in_layer(
 
 
 def buffer_zones(
-    sites: gpd.GeoDataFrame, distance_m: float, others: gpd.GeoDataFrame | None = None
+    sites: gpd.GeoDataFrame,
+    distance_m: float,
+    others: gpd.GeoDataFrame | None = None,
+    progress: Checkpoint | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Protection zones ``distance_m`` around each site, and the features violating them.
 
-    A violation is a feature of ``others`` intersecting a site's zone; it carries the site's
-    fid and its geodesic distance to the site (0 when it overlaps the site itself).
+    A violation is a feature of ``others`` whose geodesic distance to a site is at most
+    ``distance_m`` (0 when it overlaps the site); it carries the site's fid and that
+    distance. The zones are circumscribed polygons: they only pre-select candidates, so a
+    feature at the legal distance minus a few decimetres is never left out.
     """
     check_distance_m("distance_m", distance_m)
     zones = sites.copy()
-    zones["geometry"] = geodesic_buffer(sites.geometry.values._data, distance_m)
+    zones["geometry"] = geodesic_buffer(sites.geometry.values._data, distance_m, progress)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=STORAGE_CRS)
     zones["zone_m"] = distance_m
     if others is None or others.empty:
@@ -120,17 +130,13 @@ def buffer_zones(
     )
     pairs = pairs.drop(columns="index_right")
     site_geoms = sites.set_index("fid").geometry
-    pairs["distance_m"] = [
-        _distance_to_site(site_geoms[site], geom)
-        for site, geom in zip(pairs["site_fid"], pairs.geometry, strict=True)
-    ]
+    distances = []
+    for n, (site, geom) in enumerate(zip(pairs["site_fid"], pairs.geometry, strict=True)):
+        if progress is not None and n % 256 == 0:
+            progress()
+        distances.append(geodesic_distance_m(site_geoms[site], geom))
+    pairs["distance_m"] = distances
+    pairs = pairs[pairs["distance_m"] <= distance_m]
     return zones, gpd.GeoDataFrame(
         pd.DataFrame(pairs).reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS
     )
-
-
-def _distance_to_site(site: shapely.Geometry, geom: shapely.Geometry) -> float:
-    if site.intersects(geom):
-        return 0.0
-    near_site, _ = nearest_points(site, geom)
-    return float(geodesic_distances_m(near_site.x, near_site.y, np.array([geom]))[0])

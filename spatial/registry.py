@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from layers.errors import InvalidParameter, NotFound
 from spatial.context import Context
+from spatial.errors import check_finite
+from spatial.inputs import NamedInput
 from spatial.results import AnalysisResult
 
 InputsT = TypeVar("InputsT", bound=BaseModel)
@@ -52,11 +54,18 @@ class Analysis(Generic[InputsT]):
     version: str = "1.0.0"
 
     def parse(self, values: Mapping[str, Any]) -> InputsT:
-        """Validate raw inputs; a validation error becomes a 400 naming the input."""
+        """Validate raw inputs; a validation error becomes a 400 naming the input.
+
+        Layer and raster inputs learn their input's name, so what goes wrong while they
+        are read (an unknown layer, a raster given for vectors) names it too.
+        """
+        check_finite(values)
         try:
-            return self.inputs.model_validate(dict(values))
+            parsed = self.inputs.model_validate(dict(values))
         except ValidationError as exc:
             raise InvalidParameter(f"{self.id}: {describe_validation(exc)}") from None
+        name_inputs(parsed)
+        return parsed
 
     def execute(self, values: Mapping[str, Any], ctx: Context) -> AnalysisResult:
         result = self.run(self.parse(values), ctx)
@@ -66,6 +75,23 @@ class Analysis(Generic[InputsT]):
     def input_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = self.inputs.model_json_schema()
         return schema
+
+
+def name_inputs(model: BaseModel, prefix: str = "") -> None:
+    """Tell each nested layer/raster input the name of the input it is."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, NamedInput):  # a copy: defaults are shared between requests
+            setattr(model, name, value.named(f"{prefix}{name}"))
+        elif isinstance(value, list):
+            setattr(
+                model,
+                name,
+                [
+                    v.named(f"{prefix}{name}[{i}]") if isinstance(v, NamedInput) else v
+                    for i, v in enumerate(value)
+                ],
+            )
 
 
 def describe_validation(exc: ValidationError) -> str:

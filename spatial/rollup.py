@@ -30,11 +30,14 @@ def roll_up(
     Cities without counties of their own (Dongguan, Zhongshan) roll up from whatever
     rows carry their codes, so a town-less city simply has no county rows.
     """
-    for name in (value_field, code_field, *([weight_field] if weight_field else [])):
-        if name not in table.columns:
-            raise InvalidParameter(f"field '{name}' is not in the table: {list(table.columns)}")
+    named = {"value_field": value_field, "code_field": code_field, "weight_field": weight_field}
+    for param, name in named.items():
+        if name is not None and name not in table.columns:
+            raise InvalidParameter(
+                f"{param}: field '{name}' is not in the layer: {list(table.columns)}"
+            )
     if how == "weighted_mean" and weight_field is None:
-        raise InvalidParameter("'weighted_mean' needs 'weight_field' (e.g. area_km2)")
+        raise InvalidParameter("weight_field: 'weighted_mean' needs one (e.g. area_km2)")
     base = pd.DataFrame(
         {
             "adcode": table[code_field].astype(str),

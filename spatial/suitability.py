@@ -46,7 +46,7 @@ def distance_to_m(geoms: gpd.GeoSeries, dem: Raster) -> NDArray[np.float64]:
     """Metres from each cell centre to the nearest cell a geometry touches."""
     present = _rasterize(geoms, dem)
     if not present.any():
-        raise InvalidParameter("no road lies on the DEM grid; choose roads inside the DEM")
+        raise InvalidParameter("roads: no road lies on the DEM grid; choose roads inside the DEM")
     sampling = (abs(dem.transform.e), abs(dem.transform.a))
     distances: NDArray[np.float64] = ndimage.distance_transform_edt(~present, sampling=sampling)
     return distances

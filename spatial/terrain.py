@@ -44,7 +44,9 @@ def to_metric_grid(raster: Raster, cell_m: float | None = None) -> Raster:
         raster.crs, EQUAL_AREA_CRS, width, height, left, bottom, right, top, resolution=resolution
     )
     if out_w * out_h > MAX_CELLS:
-        raise InvalidParameter(f"{out_w * out_h:,} cells at cell_m={cell_m}; use a larger cell")
+        raise InvalidParameter(
+            f"cell_m: {out_w * out_h:,} cells at cell_m={cell_m}; use a larger cell"
+        )
     target = np.full((out_h, out_w), np.nan)
     reproject(
         raster.data,

@@ -31,7 +31,7 @@ STATISTICS = ("valid_count", "min", "max", "mean", "std", "sum")
 def _quantiles(percentiles: Sequence[float]) -> list[float]:
     for p in percentiles:
         if not 0 <= p <= 100:
-            raise InvalidParameter(f"percentile {p} is outside 0..100")
+            raise InvalidParameter(f"percentiles: {p} is outside 0..100")
     return [p / 100 for p in percentiles]
 
 
@@ -46,7 +46,7 @@ def zonal_statistics(
     qs = _quantiles(percentiles)
     with rasterio.open(raster) as dataset:
         if band < 1 or band > dataset.count:
-            raise InvalidParameter(f"band {band} does not exist; the raster has {dataset.count}")
+            raise InvalidParameter(f"band: {band} does not exist; the raster has {dataset.count}")
         zones_in_raster_crs = _to_raster_crs(zones, dataset)
         _check_overlap(zones_in_raster_crs, dataset)
         grid = Grid.of(dataset, band)

@@ -15,6 +15,9 @@ def test_landing_page_links(client: TestClient) -> None:
     assert rels["data"].endswith("/collections")
     for rel in ("service-desc", "conformance", "data"):
         assert client.get(rels[rel]).status_code == 200
+    jobs = rels["http://www.opengis.net/def/rel/ogc/1.0/job-list"]
+    assert jobs.endswith("/jobs")
+    assert "jobs" in client.get(jobs).json()
 
 
 def test_conformance(client: TestClient) -> None:
@@ -30,6 +33,49 @@ def test_openapi_document(client: TestClient) -> None:
     assert doc["openapi"].startswith("3.0"), "OGC API Features Part 1 declares oas30"
     validate(doc)  # raises on anything that is not valid OpenAPI 3.0
     assert "/collections/{collectionId}/items" in doc["paths"]
+
+
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def test_api_answers_the_media_type_the_landing_page_advertises(client: TestClient) -> None:
+    desc = next(x for x in client.get("/").json()["links"] if x["rel"] == "service-desc")
+    assert desc["type"] == OPENAPI_30
+    gdal = f"{OPENAPI_30}, application/openapi+json;version=3.0, application/json"
+    for accept in (None, "*/*", gdal, "application/vnd.oai.openapi+json"):
+        headers = {"Accept": accept} if accept else {}
+        response = client.get("/api", headers=headers)
+        assert response.headers["content-type"] == OPENAPI_30, accept
+        assert response.json()["openapi"].startswith("3.0")
+    assert client.get("/api?f=json").headers["content-type"] == OPENAPI_30
+    plain = client.get("/api", headers={"Accept": "application/json"})
+    assert plain.headers["content-type"] == "application/json", "asked for plain JSON, got it"
+    assert plain.content == client.get("/api").content
+    assert plain.headers["etag"] != client.get("/api").headers["etag"], "one tag per type"
+
+
+def test_api_html_for_browsers_and_400_for_unknown_formats(client: TestClient) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for response in (
+        client.get("/api", headers={"Accept": browser}),
+        client.get("/api?f=html"),
+        client.get("/api.html"),
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert "swagger" in response.text.lower() and "/api?f=json" in response.text
+    bad = client.get("/api?f=xml")
+    assert bad.status_code == 400 and "f=" in bad.json()["description"]
+
+
+def test_api_head_and_revalidation(client: TestClient) -> None:
+    got, head = client.get("/api"), client.head("/api")
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-type", "etag", "content-length"):
+        assert head.headers[name] == got.headers[name], name
+    again = client.get("/api", headers={"If-None-Match": got.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert client.head("/api.html").status_code == 200
 
 
 def test_collections_list_the_three_levels(client: TestClient) -> None:

@@ -213,14 +213,63 @@ def test_port_taken_by_another_program(embedded_workdir: Path) -> None:
     assert not cluster.pgdata.exists()  # refused before initdb
 
 
-def test_data_dir_the_postgres_account_cannot_reach(embedded_workdir: Path) -> None:
-    private = embedded_workdir / "private"
+def _private_data_dir(workdir: Path, name: str) -> tuple[Path, Path]:
+    """A checkout's data directory inside a 0700 directory, like root's home."""
+    private = workdir / name
     private.mkdir(mode=0o700)
-    data_dir = private / "onemap"
-    assert first_blocked_parent(data_dir / "pg", "nobody") == private
+    private.chmod(0o700)
+    return private, private / "checkout" / ".onemap"
+
+
+def test_as_root_a_private_data_dir_gets_a_cluster_postgres_can_reach(
+    embedded_workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    private, data_dir = _private_data_dir(embedded_workdir, "private-home")
+    assert first_blocked_parent(data_dir / "pg", "postgres") == private
+    cluster = EmbeddedCluster(data_dir, port=free_port())
+    if os.geteuid() != 0:  # our own 0700 directory: nothing to move
+        assert cluster.root == data_dir / "pg" and not cluster.relocated
+        return
+    assert cluster.root == pg_host.relocated_root(data_dir) and cluster.relocated
+    assert cluster.root.is_relative_to(Path("/var/lib/onemap"))
+    try:
+        with caplog.at_level("INFO", logger="onemap.embedded"):
+            cluster.start()
+        assert f"The embedded cluster of {data_dir} lives in {cluster.root}" in caplog.text
+        assert first_blocked_parent(cluster.pgdata, "postgres") is None
+        postgres = pwd.getpwnam("postgres").pw_uid
+        for path in (cluster.root, cluster.pgdata, cluster.socket_dir, cluster.log_file):
+            assert path.is_relative_to(cluster.root) and path.stat().st_uid == postgres, path
+        with psycopg.connect(cluster.dsn) as conn:
+            conn.execute("CREATE TABLE kept AS SELECT ST_MakePoint(113.3, 23.1) AS geom")
+        cluster.stop()
+        assert not cluster.is_running() and data_dir.is_dir()  # caches and uploads stay here
+
+        private.chmod(0o755)  # reachable now, but the data stays where it is
+        again = EmbeddedCluster(data_dir, port=cluster.port)
+        assert again.root == cluster.root
+        with again, psycopg.connect(again.dsn) as conn:
+            assert conn.execute("SELECT ST_AsText(geom) FROM kept").fetchone() == (
+                "POINT(113.3 23.1)",
+            )
+        assert not again.is_running()
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root.parent, ignore_errors=True)
+
+
+def test_a_cluster_already_in_a_private_data_dir_is_not_left_for_an_empty_one(
+    embedded_workdir: Path,
+) -> None:
+    private, data_dir = _private_data_dir(embedded_workdir, "private-old-cluster")
+    (data_dir / "pg" / "data").mkdir(parents=True)
+    (data_dir / "pg" / "data" / "PG_VERSION").write_text("15\n")
+    cluster = EmbeddedCluster(data_dir, port=free_port())
+    assert cluster.root == data_dir / "pg" and not cluster.relocated
     if os.geteuid() == 0:  # only root hands the cluster to `postgres`
         with pytest.raises(EmbeddedClusterError, match=f"cannot enter {private}"):
-            EmbeddedCluster(data_dir, port=free_port()).start()
+            cluster.start()
+        assert not pg_host.relocated_root(data_dir).exists()
 
 
 def test_long_data_dir_gets_a_short_socket_dir() -> None:

@@ -4,10 +4,12 @@ under uvicorn (the default) with several workers, and under granian."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.sample import SYNTHETIC_LAYERS
+from layers.pg_host import cluster_root, relocated_root
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from ogc.serve import granian_server
@@ -59,33 +62,46 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
 
 
 @pytest.mark.slow
-def test_serve_stop_and_restart_keeps_data(tmp_path: Path) -> None:
-    data_dir = world_readable_tempdir("onemap-serve-")
+def test_serve_from_a_private_directory_stops_restarts_and_keeps_data(tmp_path: Path) -> None:
+    """The checkout in a 0700 directory, as in root's home: as root the cluster moves where
+    the postgres account can reach it; caches stay in the data directory."""
+    private = Path(tempfile.mkdtemp(prefix="onemap-private-"))  # 0700
+    data_dir = private / "checkout" / ".onemap"
+    cluster = cluster_root(data_dir)
     http_port, pg_port, log = free_port(), free_port(), tmp_path / "serve.log"
+    try:
+        proc = _start(data_dir, http_port, pg_port, log)
+        _wait_ready(http_port, proc, log)
+        base = f"http://127.0.0.1:{http_port}"
+        body = httpx.get(f"{base}/collections/gd-counties/items").json()
+        assert body["numberMatched"] == 124
+        assert httpx.get(f"{base}{TILE}").status_code == 200
+        assert _stop(proc) == 0
+        assert _cluster_stopped(cluster, pg_port), "cluster left running"
 
-    proc = _start(data_dir, http_port, pg_port, log)
-    _wait_ready(http_port, proc, log)
-    body = httpx.get(f"http://127.0.0.1:{http_port}/collections/gd-counties/items").json()
-    assert body["numberMatched"] == 124
-    assert _stop(proc) == 0
-    assert _cluster_stopped(data_dir, pg_port), "cluster left running"
+        first_run = log.read_text()
+        assert f"data in {cluster}" in first_run
+        assert (os.geteuid() == 0) == (cluster == relocated_root(data_dir))
+        assert any(path.is_file() for path in (data_dir / "tiles").rglob("*"))  # tile cache
+        proc = _start(data_dir, http_port, pg_port, log)
+        _wait_ready(http_port, proc, log)
+        layers = httpx.get(f"{base}/readyz").json()["layers"]
+        assert _stop(proc) == 0
+        second_run = log.read_text()[len(first_run) :]
+        assert layers == 3 + len(SYNTHETIC_LAYERS)
+        assert "published version" not in second_run, "the second start re-ingested data"
+        assert "sample data already loaded" in second_run
+    finally:
+        if cluster != data_dir / "pg":
+            shutil.rmtree(cluster.parent, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
 
-    first_run = log.read_text()
-    proc = _start(data_dir, http_port, pg_port, log)
-    _wait_ready(http_port, proc, log)
-    layers = httpx.get(f"http://127.0.0.1:{http_port}/readyz").json()["layers"]
-    assert _stop(proc) == 0
-    second_run = log.read_text()[len(first_run) :]
-    assert layers == 3 + len(SYNTHETIC_LAYERS)
-    assert "published version" not in second_run, "the second start re-ingested data"
-    assert "sample data already loaded" in second_run
 
-
-def _cluster_stopped(data_dir: Path, pg_port: int) -> bool:
+def _cluster_stopped(cluster: Path, pg_port: int) -> bool:
     """No postmaster.pid and nothing listening on the cluster's port any more."""
     with socket.socket() as sock:
         listening = sock.connect_ex(("127.0.0.1", pg_port)) == 0
-    return not listening and not (data_dir / "pg" / "data" / "postmaster.pid").exists()
+    return not listening and not (cluster / "data" / "postmaster.pid").exists()
 
 
 @pytest.mark.slow
@@ -105,7 +121,7 @@ def test_workers_serve_and_stop_the_cluster_on_sigterm(tmp_path: Path) -> None:
     assert page.status_code == 200 and len(page.text.splitlines()) == 51  # streamed
     assert behind_proxy["links"][0]["href"].startswith("https://")  # as uvicorn's proxy_headers
     assert _stop(proc) == 0
-    assert _cluster_stopped(data_dir, pg_port), "cluster left running"
+    assert _cluster_stopped(data_dir / "pg", pg_port), "cluster left running"
     assert log.read_text().count("Finished server process") == 2  # each worker shut down
 
 
@@ -121,7 +137,7 @@ def test_granian_stays_selectable(tmp_path: Path) -> None:
     assert first.status_code == again.status_code == 200 and first.headers["server"] == "granian"
     assert again.content == first.content
     assert _stop(proc) == 0
-    assert _cluster_stopped(data_dir, pg_port), "cluster left running"
+    assert _cluster_stopped(data_dir / "pg", pg_port), "cluster left running"
 
 
 def test_granian_settings_follow_the_service_settings() -> None:

@@ -84,7 +84,7 @@ def parse_datetime(text: str | None) -> TimeRange | None:
         start = _day_start(start)
     if isinstance(end, date) and not isinstance(end, datetime):
         end, end_exclusive = _day_start(end + timedelta(days=1)), True
-    if start is not None and end is not None and start > end:
+    if start is not None and end is not None and (start >= end if end_exclusive else start > end):
         raise InvalidParameter(f"datetime interval {text!r} ends before it starts")
     return TimeRange(start, end, end_exclusive)
 

@@ -5,6 +5,8 @@ Every request value goes through a ``Binder``; names are catalog identifiers.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from psycopg import sql
 
 from layers.catalog import Layer
@@ -21,7 +23,7 @@ def conditions(layer: Layer, query: ItemsQuery, binder: Binder) -> list[sql.Comp
     if query.bbox is not None:
         found.append(bbox_condition(layer, query.bbox, binder))
     if query.time is not None and layer.temporal_field:
-        found.append(time_condition(layer.temporal_field, query.time, binder))
+        found.append(time_condition(layer, query.time, binder))
     if query.text:
         found.append(text_condition(layer, query.text, binder))
     if query.within is not None:
@@ -70,17 +72,63 @@ def _intersects_box(
     return sql.SQL("ST_Intersects({}, {})").format(GEOM, envelope)
 
 
-def time_condition(column: str, time: TimeRange, binder: Binder) -> sql.Composable:
-    ident = sql.Identifier(column)
+def time_condition(layer: Layer, time: TimeRange, binder: Binder) -> sql.Composable:
+    """Features whose time meets ``time`` (OGC API Features Part 1 ``datetime``).
+
+    An instant field matches when it lies in the range; a start/end pair when its
+    interval intersects the range, a NULL end (or start) being open. A date field is
+    the whole day (UTC), so a date matches any range that touches that day.
+    """
+    start_field = layer.temporal_field or ""
+    end_field = layer.temporal_end_field or start_field
+    start = _bound(layer, start_field, time.start, is_end=False)
+    end = _bound(layer, end_field, time.end, is_end=True, exclusive=time.end_exclusive)
     parts: list[sql.Composable] = []
-    if time.start is not None:
-        parts.append(sql.SQL("{} >= {}").format(ident, binder.value(time.start)))
-    if time.end is not None:
-        op = sql.SQL("<") if time.end_exclusive else sql.SQL("<=")
-        parts.append(sql.SQL("{} {} {}").format(ident, op, binder.value(time.end)))
-    if not parts:  # ".." / "..": any feature with a time
-        parts.append(sql.SQL("{} IS NOT NULL").format(ident))
+    open_ended = layer.temporal_end_field is not None
+    if time.end is not None:  # the feature starts before the range ends
+        parts.append(_compare(start_field, end[1], end[0], binder, nullable=open_ended))
+    if time.start is not None:  # and ends after it starts
+        parts.append(_compare(end_field, ">=", start[0], binder, nullable=open_ended))
+    present = [sql.SQL("{} IS NOT NULL").format(sql.Identifier(start_field))]
+    if open_ended:
+        present.append(sql.SQL("{} IS NOT NULL").format(sql.Identifier(end_field)))
+    parts.append(sql.SQL("({})").format(sql.SQL(" OR ").join(present)))
     return sql.SQL("({})").format(sql.SQL(" AND ").join(parts))
+
+
+def _compare(
+    column: str, op: str, value: date | datetime, binder: Binder, *, nullable: bool
+) -> sql.Composable:
+    test = sql.SQL("{} {} {}").format(sql.Identifier(column), sql.SQL(op), binder.value(value))
+    if not nullable:
+        return test
+    return sql.SQL("({} IS NULL OR {})").format(sql.Identifier(column), test)
+
+
+def _bound(
+    layer: Layer,
+    column: str,
+    value: date | datetime | None,
+    *,
+    is_end: bool,
+    exclusive: bool = False,
+) -> tuple[date | datetime, str]:
+    """The value and operator a range end is compared with, for ``column``'s type.
+
+    A date column compares with UTC dates: a day meets a range that starts before the
+    day ends and ends on or after the day starts.
+    """
+    op = ("<" if exclusive else "<=") if is_end else ">="
+    if value is None:
+        return datetime.min.replace(tzinfo=UTC), op
+    found = layer.field(column)
+    if found is None or found.type != "date" or not isinstance(value, datetime):
+        return value, op
+    day = value.astimezone(UTC)
+    at_midnight = day.time() == datetime.min.time()
+    if is_end:
+        return day.date(), "<" if exclusive and at_midnight else "<="
+    return day.date(), ">="
 
 
 def name_fields(layer: Layer) -> tuple[str, ...]:

@@ -3,7 +3,8 @@ SELECT l.id, l.kind, l.title_zh, l.title_en, l.description_zh, l.description_en,
        l.level, l.adcode, l.department_id, d.name_zh AS department_name, l.keywords,
        l.license, l.attribution, l.access_level, l.metadata, l.theme, l.rollup_of,
        v.version, v.table_name, v.storage_srid, v.geometry_type, v.extent,
-       v.temporal_start, v.temporal_end, v.temporal_field, v.field_schema,
+       v.temporal_start, v.temporal_end, v.temporal_field, v.temporal_end_field,
+       v.field_schema,
        v.feature_count, v.asset_path, v.created_at AS version_created_at
 FROM onemap.layers AS l
 JOIN onemap.layer_versions AS v ON v.layer_id = l.id AND v.version = l.current_version

@@ -15,21 +15,21 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from layers.errors import NotFound
 from ogc.links import JSON, link
+from ogc.processes.exceptions import NoSuchJob
 
 APPLICATION_PREFIX = "onemap-job-"
 INSERT = """
     INSERT INTO onemap.jobs (id, process_id, request, caller) VALUES (%s, %s, %s, %s)
     RETURNING id, process_id, status, message, progress, created_at, started_at, finished_at,
-              updated_at, published_layer, lineage"""
+              updated_at, published_layer, lineage, failure_status, failure_type"""
 SELECT_ONE = """
     SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
-           updated_at, published_layer, lineage
+           updated_at, published_layer, lineage, failure_status, failure_type
     FROM onemap.jobs WHERE id = %s"""
 SELECT_PAGE = """
     SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
-           updated_at, published_layer, lineage
+           updated_at, published_layer, lineage, failure_status, failure_type
     FROM onemap.jobs ORDER BY created_at DESC LIMIT %s OFFSET %s"""
 SELECT_RESULTS = """
     SELECT output_id, media_type, body FROM onemap.job_results WHERE job_id = %s
@@ -39,7 +39,7 @@ DISMISS = """
            finished_at = COALESCE(finished_at, now()), updated_at = now()
     WHERE id = %s
     RETURNING id, process_id, status, message, progress, created_at, started_at, finished_at,
-              updated_at, published_layer, lineage"""
+              updated_at, published_layer, lineage, failure_status, failure_type"""
 DELETE_RESULTS = "DELETE FROM onemap.job_results WHERE job_id = %s"
 CANCEL_BACKEND = "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
 
@@ -57,6 +57,8 @@ class Job:
     updated_at: datetime
     published_layer: str | None
     lineage: list[dict[str, Any]]
+    failure_status: int | None = None
+    failure_type: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -109,7 +111,7 @@ def parse_job_id(text: str) -> str:
     try:
         return str(uuid.UUID(text))
     except ValueError:
-        raise NotFound(f"job '{text}' does not exist (job ids are UUIDs)") from None
+        raise NoSuchJob(f"job '{text[:80]}' does not exist (job ids are UUIDs)") from None
 
 
 async def create_job(
@@ -128,7 +130,7 @@ async def get_job(pool: AsyncConnectionPool, job_id: str) -> Job:
         await cur.execute(SELECT_ONE, (job_id,))
         row = await cur.fetchone()
     if row is None:
-        raise NotFound(f"job '{job_id}' does not exist; see /jobs")
+        raise NoSuchJob(f"job '{job_id}' does not exist; see /jobs")
     return Job.from_row(row)
 
 

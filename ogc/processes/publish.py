@@ -1,4 +1,10 @@
-"""Keep a features output as a new governed layer, through the normal ingest path."""
+"""Keep a features output as a new governed layer, through the normal ingest path.
+
+A result may become a new layer, or a new version of a layer that an analysis publish
+created for the same caller (``metadata.origin == "analysis"``, ``derived_from.owner``).
+Any other existing layer is refused with 409, as ``POST /ingest`` refuses an id clash:
+an analysis must never replace a department's layer or its metadata.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,11 @@ from pydantic import BaseModel, Field
 
 from ingest.pipeline import IngestOptions, ingest_file
 from layers.catalog_write import LayerMeta
-from layers.errors import InvalidParameter
+from layers.db import connect
+from layers.errors import Conflict, InvalidParameter
+
+ORIGIN = "analysis"  # metadata.origin of a layer an analysis publish created
+TARGET = "SELECT metadata FROM onemap.layers WHERE id = %s"
 
 
 class PublishRequest(BaseModel):
@@ -23,6 +33,28 @@ class PublishRequest(BaseModel):
     title_en: str | None = None
     level: str = "province"
     adcode: str = Field("440000", pattern=r"^[0-9]{6}$")
+
+
+def check_target(layer_id: str, existing: dict[str, Any] | None, caller: str) -> bool:
+    """Whether ``layer_id`` exists (a new version) — or 409 when a result may not go there.
+
+    ``existing`` is the layer's catalog metadata, None when there is no such layer.
+    """
+    if existing is None:
+        return False
+    owner = (existing.get("derived_from") or {}).get("owner")
+    if existing.get("origin") != ORIGIN:
+        raise Conflict(
+            f"publish.collection '{layer_id}' is an existing layer that no analysis created; "
+            "a result may only become a new layer or a new version of an earlier result layer "
+            "— choose another id"
+        )
+    if owner != caller:
+        raise Conflict(
+            f"publish.collection '{layer_id}' is a result layer of another publisher; "
+            "choose another id"
+        )
+    return True
 
 
 def _writable(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -48,6 +80,9 @@ def publish_features(
     """Publish ``frame`` as ``request.collection``; return the version published."""
     if frame.empty:
         raise InvalidParameter(f"output '{request.output}' is empty; there is nothing to publish")
+    with connect(database_url, autocommit=True) as conn:
+        row = conn.execute(TARGET, (request.collection,)).fetchone()
+    exists = check_target(request.collection, None if row is None else row[0], caller)
     derived: dict[str, Any] = {
         "process": process_id,
         "job": job_id,
@@ -62,12 +97,15 @@ def publish_features(
         level=request.level,
         adcode=request.adcode,
         keywords=["analysis result", process_id],
-        metadata={"derived_from": derived},
+        metadata={"origin": ORIGIN, "derived_from": derived},
     )
     with tempfile.TemporaryDirectory(prefix="onemap-result-") as folder:
         path = Path(folder) / f"{request.collection}.gpkg"
         _writable(frame).to_file(path, driver="GPKG")
         result = ingest_file(
-            database_url, path, meta, IngestOptions(who=caller, raster_dir=raster_dir)
+            database_url,
+            path,
+            meta,
+            IngestOptions(who=caller, raster_dir=raster_dir, expect_new=not exists),
         )
     return result.version

@@ -2,13 +2,19 @@
 
 The session is named ``onemap-job-<id>`` and carries a statement timeout, so a dismissal
 from any replica can cancel it (``pg_cancel_backend``) and no job runs unbounded. Progress
-is written to the job row, and each progress report notices a dismissal (cooperative
-cancel for the Python parts). Results are stored with the final status in one transaction.
+is written to the job row; each progress report and each checkpoint of the analysis (between
+steps and inside long loops) notices a dismissal — at once when it came through this process,
+within a second from another replica — and stops the Python parts. ``shutdown`` stops every
+running job the same way, cancels its SQL and marks it failed as interrupted, so a stopping
+server neither waits for its jobs nor leaves them "running". Results are stored with the
+final status in one transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,9 +26,10 @@ from psycopg.types.json import Jsonb
 
 from layers.catalog import Catalog
 from layers.db import with_options
-from layers.errors import InvalidParameter, OneMapError, PayloadTooLarge
+from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError, PayloadTooLarge
+from ogc.errors import status_of
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
-from ogc.processes.jobs import APPLICATION_PREFIX
+from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND
 from ogc.processes.publish import PublishRequest, publish_features
 from spatial.context import Context
 from spatial.registry import Analysis, AnalysisRegistry
@@ -37,7 +44,8 @@ PROGRESS = """
     WHERE id = %s AND status = 'running' RETURNING 1"""
 FINISH = """
     UPDATE onemap.jobs SET status = %s, message = %s, progress = %s, lineage = %s,
-           published_layer = %s, finished_at = now(), updated_at = now()
+           published_layer = %s, failure_status = %s, failure_type = %s,
+           finished_at = now(), updated_at = now()
     WHERE id = %s AND status = 'running' RETURNING 1"""
 STORE_RESULT = """
     INSERT INTO onemap.job_results (job_id, output_id, media_type, body) VALUES (%s, %s, %s, %s)"""
@@ -47,10 +55,25 @@ ORPHANS = """
     WHERE j.status = 'running' AND NOT EXISTS (
         SELECT 1 FROM pg_stat_activity AS a WHERE a.application_name = 'onemap-job-' || j.id)"""
 WAITING = "SELECT id, process_id FROM onemap.jobs WHERE status = 'accepted' ORDER BY created_at"
+STATUS = "SELECT status FROM onemap.jobs WHERE id = %s"
+INTERRUPT = """
+    UPDATE onemap.jobs SET status = 'failed', finished_at = now(), updated_at = now(),
+           failure_status = 503,
+           message = 'interrupted: the server stopped while this job ran; submit it again'
+    WHERE id = ANY(%s::uuid[]) AND status = 'running'"""
+DB_CHECK_INTERVAL_S = 1.0  # how often a checkpoint asks the database about a dismissal
+
+
+class InternalJobError(OneMapError):
+    """A job failed by a bug, not its inputs: answered as a 500 (no status of its own)."""
 
 
 class JobDismissed(Exception):
     """The client dismissed the job while it ran."""
+
+
+class JobInterrupted(Exception):
+    """The server is stopping."""
 
 
 @dataclass
@@ -70,9 +93,32 @@ class JobRunner:
     raster_roots: tuple[Path, ...] | None = None
     workers: int = 2
     executor: ThreadPoolExecutor = field(init=False)
+    stopping: threading.Event = field(init=False, default_factory=threading.Event)
+    running: dict[str, threading.Event] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="onemap-job")
+
+    def cancel(self, job_id: str) -> None:
+        """A dismissal made through this process: its job stops at the next checkpoint."""
+        event = self.running.get(job_id)
+        if event is not None:
+            event.set()
+
+    def shutdown(self) -> None:
+        """Stop at once: queued jobs stay accepted (the next start runs them), running ones
+        are marked interrupted, their SQL is cancelled and their Python stops at a checkpoint.
+        """
+        self.stopping.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        running = list(self.running)
+        if not running:
+            return
+        with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
+            conn.execute(INTERRUPT, (running,))
+            for job_id in running:
+                conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
+        log.warning("server stopping: %d running jobs interrupted", len(running))
 
     def submit(self, job_id: str, analysis: Analysis[Any]) -> None:
         self.executor.submit(self.run, job_id, analysis)
@@ -93,12 +139,17 @@ class JobRunner:
 
     def run(self, job_id: str, analysis: Analysis[Any], timeout_ms: int | None = None) -> Outcome:
         timeout_ms = timeout_ms or self.statement_timeout_ms
+        if self.stopping.is_set():
+            return Outcome("failed", error=_stopping())
+        self.running[job_id] = threading.Event()
         try:
             with self._session(job_id, timeout_ms) as conn:
                 return self._run_claimed(conn, job_id, analysis, timeout_ms)
         except Exception as exc:  # the session itself failed: nothing else can record it
             log.exception("job %s could not run", job_id)
             return Outcome("failed", error=exc)
+        finally:
+            self.running.pop(job_id, None)
 
     def _session(self, job_id: str, timeout_ms: int) -> psycopg.Connection:
         return psycopg.connect(
@@ -114,22 +165,25 @@ class JobRunner:
         if claimed is None:
             return Outcome("dismissed")  # taken by another replica, or dismissed meanwhile
         request, caller = claimed
+        should_stop = self._stopper(conn, job_id)
         ctx = Context(
             conn=conn,
             catalog=self.catalog(),
-            progress=self._reporter(conn, job_id),
+            progress=self._reporter(conn, job_id, should_stop),
             raster_roots=self.raster_roots,
+            should_stop=should_stop,
         )
         try:
             outputs, published = self._execute(ctx, job_id, analysis, request, caller or "")
-        except (JobDismissed, psycopg.errors.QueryCanceled) as exc:
+        except (JobDismissed, JobInterrupted, psycopg.errors.QueryCanceled) as exc:
             return self._stopped(conn, job_id, ctx, exc, timeout_ms)
         except OneMapError as exc:
-            self._finish(conn, job_id, ctx, "failed", exc.message)
+            self._finish(conn, job_id, ctx, "failed", exc.message, failure=exc)
             return Outcome("failed", error=exc)
         except Exception as exc:
             log.exception("job %s (%s) failed", job_id, analysis.id)
-            self._finish(conn, job_id, ctx, "failed", f"internal error: {type(exc).__name__}")
+            message = f"internal error: {type(exc).__name__}"
+            self._finish(conn, job_id, ctx, "failed", message, failure=InternalJobError(message))
             return Outcome("failed", error=exc)
         with conn.transaction():
             if not self._finish(conn, job_id, ctx, "successful", "done", published):
@@ -175,16 +229,20 @@ class JobRunner:
         exc: BaseException,
         timeout_ms: int,
     ) -> Outcome:
-        status = conn.execute("SELECT status FROM onemap.jobs WHERE id = %s", (job_id,)).fetchone()
+        status = conn.execute(STATUS, (job_id,)).fetchone()
         if status is None or status[0] == "dismissed":
             return Outcome("dismissed", error=exc)
+        if self.stopping.is_set():
+            conn.execute(INTERRUPT, ([job_id],))
+            return Outcome("failed", error=_stopping())
         seconds = timeout_ms / 1000
         message = (
             f"the job exceeded the statement timeout of {seconds:g} s; narrow the inputs "
             "(an adcode, a smaller area, a larger cell size)"
         )
-        self._finish(conn, job_id, ctx, "failed", message)
-        return Outcome("failed", error=PayloadTooLarge(message))
+        error = PayloadTooLarge(message)
+        self._finish(conn, job_id, ctx, "failed", message, failure=error)
+        return Outcome("failed", error=error)
 
     def _finish(
         self,
@@ -194,18 +252,52 @@ class JobRunner:
         status: str,
         message: str,
         published: str | None = None,
+        failure: OneMapError | None = None,
     ) -> bool:
         progress = 100 if status == "successful" else 0
+        failed = (None, None) if failure is None else (status_of(failure), _type_of(failure))
         row = conn.execute(
-            FINISH, (status, message[:2000], progress, Jsonb(ctx.lineage()), published, job_id)
+            FINISH,
+            (status, message[:2000], progress, Jsonb(ctx.lineage()), published, *failed, job_id),
         ).fetchone()
         return row is not None
 
+    def _stopper(self, conn: psycopg.Connection, job_id: str) -> Callable[[], None]:
+        """Raises when the job must stop: the server stops, or the job was dismissed."""
+        dismissed = self.running.setdefault(job_id, threading.Event())
+        asked_at = time.monotonic()
+
+        def should_stop() -> None:
+            nonlocal asked_at
+            if self.stopping.is_set():
+                raise JobInterrupted(job_id)
+            if dismissed.is_set():
+                raise JobDismissed(job_id)
+            if time.monotonic() - asked_at >= DB_CHECK_INTERVAL_S:  # another replica's DELETE
+                asked_at = time.monotonic()
+                row = conn.execute(STATUS, (job_id,)).fetchone()
+                if row is None or row[0] != "running":
+                    raise JobDismissed(job_id)
+
+        return should_stop
+
     @staticmethod
-    def _reporter(conn: psycopg.Connection, job_id: str) -> Callable[[int, str], None]:
+    def _reporter(
+        conn: psycopg.Connection, job_id: str, should_stop: Callable[[], None]
+    ) -> Callable[[int, str], None]:
         def report(percent: int, message: str) -> None:
+            should_stop()
             row = conn.execute(PROGRESS, (max(0, min(99, percent)), message, job_id)).fetchone()
             if row is None:
                 raise JobDismissed(job_id)
 
         return report
+
+
+def _type_of(error: OneMapError) -> str | None:
+    exception_type = getattr(error, "exception_type", None)
+    return exception_type if isinstance(exception_type, str) else None
+
+
+def _stopping() -> DatabaseUnavailable:
+    return DatabaseUnavailable("the server is stopping; submit the job again in a moment")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from ogc import html
 from ogc.crs import collection_crs_uris
-from ogc.deps import BaseUrlDep, CatalogDep, LayerDep
+from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
 from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
 from ogc.negotiation import language, output_format
 
@@ -82,15 +83,19 @@ def extent_json(layer: Layer) -> dict[str, Any]:
     if layer.extent:
         extent["spatial"] = {"bbox": [list(layer.extent)], "crs": CRS84}
     if layer.temporal_start or layer.temporal_end:
-        interval = [
-            layer.temporal_start.isoformat() if layer.temporal_start else None,
-            layer.temporal_end.isoformat() if layer.temporal_end else None,
-        ]
+        interval = [rfc3339(layer.temporal_start), rfc3339(layer.temporal_end)]
         extent["temporal"] = {
             "interval": [interval],
             "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
         }
     return extent
+
+
+def rfc3339(instant: datetime | None) -> str | None:
+    """An instant in UTC with a ``Z``, as OGC API examples write it (None: open)."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def layer_properties(layer: Layer) -> dict[str, Any]:
@@ -107,6 +112,8 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
         "featureCount": layer.feature_count,
         "accessLevel": layer.access_level,
         "fields": [f.to_json() for f in layer.fields],
+        "temporalField": layer.temporal_field,
+        "temporalEndField": layer.temporal_end_field,
         "metadata": dict(layer.metadata),
     }
 
@@ -115,16 +122,17 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
 def list_collections(
     request: Request, catalog: CatalogDep, base: BaseUrlDep
 ) -> dict[str, Any] | Response:
+    layers = listed_layers(catalog)
     document = {
         "links": [
             link(f"{base}/collections", "self", JSON, "Collections"),
             link(f"{base}/collections?f=html", "alternate", HTML, "Collections as HTML"),
         ],
-        "collections": [collection_json(layer, base) for layer in catalog],
+        "collections": [collection_json(layer, base) for layer in layers],
     }
     if output_format(request, ("json", "html")) == "html":
         zh = language(request) == "zh"
-        for item, layer in zip(document["collections"], catalog, strict=True):
+        for item, layer in zip(document["collections"], layers, strict=True):
             item["title_local"] = layer.title_zh if zh else layer.title_en
         title = "数据集" if zh else "Collections"
         return html.render(

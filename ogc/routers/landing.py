@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 
 from layers.cql2 import conformance_classes
 from ogc import html
-from ogc.deps import BaseUrlDep, SettingsDep
+from ogc.deps import BaseUrlDep, CatalogDep, SettingsDep, StateDep, listed_layers
 from ogc.links import GEOJSON, HTML, JSON, OPENAPI, link
-from ogc.negotiation import language, output_format
+from ogc.negotiation import language, not_modified, output_format
+from ogc.openapi30 import openapi_media_type
 
 router = APIRouter(tags=["Capabilities"])
 
@@ -82,6 +84,12 @@ def landing_page(
                 JSON,
                 "Analyses (OGC API - Processes)",
             ),
+            link(
+                f"{base}/jobs",
+                "http://www.opengis.net/def/rel/ogc/1.0/job-list",
+                JSON,
+                "Jobs of asynchronous analyses",
+            ),
             link(f"{base}/healthz", "status", JSON, "Liveness"),
             link(f"{base}/readyz", "status", JSON, "Readiness"),
             link(f"{base}/?f=html", "alternate", HTML, "This document as HTML"),
@@ -107,6 +115,34 @@ def conformance(request: Request) -> dict[str, list[str]] | Response:
         title = "符合性声明" if language(request) == "zh" else "Conformance"
         return html.render(request, "conformance.html", title=title, classes=CONFORMANCE)
     return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/api", summary="The API definition (OpenAPI 3.0)", response_class=Response)
+async def api_definition(
+    request: Request, state: StateDep, catalog: CatalogDep, base: BaseUrlDep
+) -> Response:
+    """JSON as ``application/vnd.oai.openapi+json;version=3.0``; a browser gets the HTML view."""
+    if output_format(request, ("json", "html")) == "html":
+        return api_html(state.settings.title, base)
+    if state.openapi is None:
+        raise RuntimeError("create_app did not install the OpenAPI documents")
+    rendered = state.openapi.rendered(catalog, listed_layers(catalog))
+    media_type = openapi_media_type(request.headers.get("accept", ""))
+    headers = {"ETag": rendered.etag(media_type), "Vary": "Accept"}
+    if catalog.loaded_at is not None:
+        unchanged = not_modified(request, headers, catalog.loaded_at)
+        if unchanged is not None:
+            return unchanged
+    return Response(rendered.body, media_type=media_type, headers=headers)
+
+
+@router.get("/api.html", summary="The API documentation (Swagger UI)", response_class=Response)
+async def api_documentation(settings: SettingsDep, base: BaseUrlDep) -> Response:
+    return api_html(settings.title, base)
+
+
+def api_html(title: str, base: str) -> Response:
+    return get_swagger_ui_html(openapi_url=f"{base}/api?f=json", title=f"{title} — API")
 
 
 __all__ = ["CONFORMANCE", "GEOJSON", "router"]

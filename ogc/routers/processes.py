@@ -18,16 +18,26 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from layers.catalog import Catalog
-from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError
 from ogc.deps import BaseUrlDep, PoolDep, StateDep
 from ogc.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
-from ogc.processes.publish import PublishRequest
-from ogc.processes.runner import JobRunner
+from ogc.processes.exceptions import (
+    MAX_OFFSET,
+    JobFailed,
+    NoSuchOutput,
+    NoSuchProcess,
+    ResultNotAvailable,
+    ResultNotReady,
+    count_parameter,
+)
+from ogc.processes.publish import PublishRequest, check_target
+from ogc.processes.runner import InternalJobError, JobRunner
 from ogc.routers.publish import require_publisher
 from spatial import DEFAULT_REGISTRY, AnalysisRegistry
+from spatial.errors import check_finite
 from spatial.registry import Analysis, describe_validation
 
 router = APIRouter(tags=["Processes"])
@@ -91,11 +101,20 @@ def list_processes(registry: RegistryDep, base: BaseUrlDep) -> dict[str, Any]:
 
 @router.get("/processes/{processId}", summary="One process: inputs and outputs (JSON Schema)")
 def describe_process(registry: RegistryDep, base: BaseUrlDep, process_id: ProcessId) -> Any:
-    return process_description(registry.get(process_id), base)
+    return process_description(_process(registry, process_id), base)
+
+
+def _process(registry: AnalysisRegistry, process_id: str) -> Analysis[Any]:
+    if process_id not in registry.analyses:
+        raise NoSuchProcess(
+            f"process '{process_id[:80]}' does not exist; see /processes for the list"
+        )
+    return registry.get(process_id)
 
 
 def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
     """Reject a bad request before a job exists: inputs, outputs and publish target."""
+    check_finite({"outputs": body.outputs or {}, "publish": body.publish or {}})
     analysis.parse(body.inputs)
     selected_outputs(analysis, list(body.outputs or {}))
     if body.publish is not None:
@@ -110,6 +129,13 @@ def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
                 f"publish.output must be a features output of {analysis.id}: "
                 f"{[k for k, v in analysis.outputs.items() if v.kind == 'features']}"
             )
+
+
+def _check_publish_target(state: StateDep, layer_id: str, caller: str) -> None:
+    """409 before a job exists when the result may not go to that layer (re-checked at publish)."""
+    if state.store is not None and state.store.loaded:
+        existing = state.store.current.layers.get(layer_id)
+        check_target(layer_id, None if existing is None else dict(existing.metadata), caller)
 
 
 @router.post(
@@ -128,11 +154,12 @@ async def execute(
     process_id: ProcessId,
     prefer: Annotated[str | None, Header()] = None,
 ) -> Response:
-    analysis = registry.get(process_id)
+    analysis = _process(registry, process_id)
     _validated(analysis, body)
     caller = "anonymous"
     if body.publish is not None:
         caller = require_publisher(request, state.settings)  # publishing needs a publisher
+        _check_publish_target(state, body.publish["collection"], caller)
     job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
     if prefer and "respond-async" in prefer:
         runner.submit(job.id, analysis)
@@ -144,8 +171,13 @@ async def execute(
     outcome = await run_in_threadpool(
         runner.run_sync, job.id, analysis, state.settings.statement_timeout_ms
     )
-    if outcome.error is not None:
+    if isinstance(outcome.error, OneMapError):
         raise outcome.error
+    if outcome.error is not None:  # a bug: a 500 answered like any error, the connection kept
+        raise InternalJobError(
+            f"process {analysis.id} failed with an internal error (job {job.id}); "
+            "the server log has the details"
+        )
     return _results_response(outcome.outputs, body.response, f"{base}/jobs/{job.id}", job.id)
 
 
@@ -164,10 +196,14 @@ async def list_jobs(
     pool: PoolDep,
     base: BaseUrlDep,
     _runner: RunnerDep,  # made on first use: recovers jobs a stopped server left behind
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[str | None, Query(description="Jobs per page, 1..1000")] = None,
+    offset: Annotated[str | None, Query(description="Jobs to skip, 0..1e9")] = None,
 ) -> dict[str, Any]:
-    jobs = await job_store.list_jobs(pool, limit, offset)
+    jobs = await job_store.list_jobs(
+        pool,
+        count_parameter("limit", limit, 100, 1, 1000),
+        count_parameter("offset", offset, 0, 0, MAX_OFFSET),
+    )
     return {
         "jobs": [job.status_info(base) for job in jobs],
         "links": [link(f"{base}/jobs", "self", JSON, "Jobs")],
@@ -183,17 +219,22 @@ async def job_status(
 
 
 @router.delete("/jobs/{jobId}", summary="Dismiss a job (cancels it if it is running)")
-async def dismiss(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
+async def dismiss(
+    pool: PoolDep, base: BaseUrlDep, job_id: JobId, runner: RunnerDep
+) -> dict[str, Any]:
     job = await job_store.dismiss_job(pool, job_id)
+    runner.cancel(job.id)  # running here: stops at its next checkpoint (elsewhere: within 1 s)
     return job.status_info(base)
 
 
 async def _finished_outputs(pool: PoolDep, job_id: str) -> list[EncodedOutput]:
     job = await job_store.get_job(pool, job_id)
     if job.status in ("accepted", "running"):
-        raise NotFound(f"job {job.id} is {job.status} ({job.progress}%); results come later")
+        raise ResultNotReady(f"job {job.id} is {job.status} ({job.progress}%); results come later")
+    if job.status == "failed" and job.failure_status is not None:
+        raise JobFailed(f"job {job.id} failed: {job.message}", job.failure_status, job.failure_type)
     if job.status != "successful":
-        raise NotFound(f"job {job.id} has no results: it {job.status}: {job.message}")
+        raise ResultNotAvailable(f"job {job.id} has no results: it {job.status}: {job.message}")
     rows = await job_store.job_results(pool, job.id)
     return [EncodedOutput(out_id, media, body) for out_id, media, body in rows]
 
@@ -211,4 +252,4 @@ async def job_output(
     for out in await _finished_outputs(pool, job_id):
         if out.output_id == output_id:
             return Response(out.body, media_type=out.media_type)
-    raise NotFound(f"job {job_id} has no output '{output_id}'")
+    raise NoSuchOutput(f"job {job_id} has no output '{output_id[:80]}'")

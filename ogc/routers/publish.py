@@ -54,6 +54,11 @@ async def upload(
     source_layer: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None,
     source_crs: Annotated[str | None, Form()] = None,
+    datetime_field: Annotated[str | None, Form(description="Column datetime= filters on")] = None,
+    datetime_start_field: Annotated[str | None, Form(description="Interval start column")] = None,
+    datetime_end_field: Annotated[str | None, Form(description="Interval end column")] = None,
+    no_datetime: Annotated[bool, Form(description="No time column")] = False,
+    naive_timezone: Annotated[str | None, Form(description="Zone of offset-less times")] = None,
 ) -> JSONResponse:
     name = Path(file.filename or "upload").name
     fields = {
@@ -71,6 +76,11 @@ async def upload(
         source_layer=source_layer,
         encoding=encoding,
         source_crs=source_crs,
+        datetime_field=datetime_field,
+        datetime_start_field=datetime_start_field,
+        datetime_end_field=datetime_end_field,
+        no_datetime=no_datetime or None,
+        naive_timezone=naive_timezone,
     )
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=_upload_root(settings.upload_dir)))
     try:

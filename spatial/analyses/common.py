@@ -36,7 +36,7 @@ COUNTIES = LayerInput(collection="gd-counties")
 def geometry_from_geojson(value: dict[str, Any], what: str) -> shapely.Geometry:
     try:
         geom = shapely.geometry.shape(value)
-    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as exc:
         raise InvalidParameter(f"{what} is not a GeoJSON geometry: {exc}") from None
     if geom.is_empty:
         raise InvalidParameter(f"{what} is empty")

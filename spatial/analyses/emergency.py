@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 from layers.errors import InvalidParameter
 from spatial.analyses.common import COUNTIES, LonLat, area_of, geometry_from_geojson
 from spatial.context import Context
-from spatial.errors import POLYGONAL
+from spatial.errors import POLYGONAL, about
 from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
-from spatial.inputs import LayerInput, filter_condition, read_layer
-from spatial.network import ensure_network, route_to_nearest, service_areas
+from spatial.inputs import LayerInput, filter_condition, read_layer, vector_layer
+from spatial.network import Network, ensure_network, route_to_nearest, service_areas
 from spatial.proximity import nearest_features, nearest_in_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -35,15 +35,17 @@ class AffectedAreaInputs(BaseModel):
 
 
 def run_affected_area(inputs: AffectedAreaInputs, ctx: Context) -> AnalysisResult:
-    zone = incident_zone(geometry_from_geojson(inputs.incident, "incident"), inputs.radius_m)
+    incident = geometry_from_geojson(inputs.incident, "incident")
+    zone = incident_zone(incident, inputs.radius_m)
     ctx.progress(20, "zone built")
     units = read_layer(ctx, inputs.units, within=zone, geometry=POLYGONAL)
     if inputs.code_field not in units.columns:
-        raise InvalidParameter(f"the units layer has no field '{inputs.code_field}'")
+        raise InvalidParameter(f"code_field: the units layer has no field '{inputs.code_field}'")
     touched = affected_units(zone, units, inputs.code_field)
     ctx.progress(60, "units measured")
     layers = {spec.label: read_layer(ctx, spec, within=zone) for spec in inputs.layers}
-    inside = features_inside(zone, layers, units, inputs.code_field)
+    reach = None if inputs.radius_m is None else (incident, inputs.radius_m)
+    inside = features_inside(zone, layers, units, inputs.code_field, reach, ctx.checkpoint)
     zone_frame = gpd.GeoDataFrame({"radius_m": [inputs.radius_m]}, geometry=[zone], crs=units.crs)
     return AnalysisResult(
         features={"zone": zone_frame, "units": touched, "features": inside},
@@ -79,9 +81,10 @@ def run_nearest(inputs: NearestInputs, ctx: Context) -> AnalysisResult:
     lon, lat = inputs.location
     spec = inputs.facilities
     if spec.collection is not None and ctx.conn is not None:
-        layer = ctx.layer(spec.collection)
-        within = area_of(ctx, spec.adcode)
-        condition = filter_condition(layer, spec.filter)
+        layer = vector_layer(ctx, spec)
+        with about(spec.input_name):
+            within = area_of(ctx, spec.adcode)
+            condition = filter_condition(layer, spec.filter)
         nearest = nearest_in_layer(ctx.conn, layer, lon, lat, inputs.k, within, condition)
     else:
         nearest = nearest_features(read_layer(ctx, spec), lon, lat, inputs.k)
@@ -108,14 +111,15 @@ class ServiceAreaInputs(BaseModel):
     speed_field: str | None = Field(None, description="Numeric km/h field (default speed_kmh)")
 
 
-def _road_layer(ctx: Context, spec: LayerInput) -> Any:
-    if spec.collection is None:
-        raise InvalidParameter("routing needs 'roads' as a published collection id")
-    return ctx.layer(spec.collection)
+def _network(ctx: Context, spec: LayerInput, speed_field: str | None) -> Network:
+    """The routable network of a published line layer (errors name the input)."""
+    layer = vector_layer(ctx, spec)
+    with about(spec.input_name):
+        return ensure_network(ctx.connection(), layer, speed_field)
 
 
 def run_service_area(inputs: ServiceAreaInputs, ctx: Context) -> AnalysisResult:
-    net = ensure_network(ctx.connection(), _road_layer(ctx, inputs.roads), inputs.speed_field)
+    net = _network(ctx, inputs.roads, inputs.speed_field)
     ctx.progress(30, "network ready")
     lon, lat = inputs.location
     areas, nodes = service_areas(ctx.connection(), net, lon, lat, inputs.minutes)
@@ -146,20 +150,13 @@ class RouteInputs(BaseModel):
 
 
 def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
-    net = ensure_network(ctx.connection(), _road_layer(ctx, inputs.roads), inputs.speed_field)
-    if inputs.facilities.collection is None:
-        raise InvalidParameter("routing needs 'facilities' as a published collection id")
-    facilities = ctx.layer(inputs.facilities.collection)
+    net = _network(ctx, inputs.roads, inputs.speed_field)
+    facilities = vector_layer(ctx, inputs.facilities)
+    with about(inputs.facilities.input_name):
+        within = area_of(ctx, inputs.facilities.adcode)
+        condition = filter_condition(facilities, inputs.facilities.filter)
     lon, lat = inputs.location
-    route = route_to_nearest(
-        ctx.connection(),
-        net,
-        facilities,
-        lon,
-        lat,
-        area_of(ctx, inputs.facilities.adcode),
-        filter_condition(facilities, inputs.facilities.filter),
-    )
+    route = route_to_nearest(ctx.connection(), net, facilities, lon, lat, within, condition)
     return AnalysisResult(features={"route": route})
 
 

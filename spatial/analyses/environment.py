@@ -50,7 +50,9 @@ class InterpolationInputs(BaseModel):
     readings: LayerInput = Field(description="Point layer of readings")
     value_field: str
     method: Literal["idw", "thin_plate_spline"] = "idw"
-    cell_m: float = Field(1000.0, gt=0, description="Cell size in metres (equal-area grid)")
+    cell_m: float = Field(
+        1000.0, gt=0, le=100_000, description="Cell size in metres (equal-area grid)"
+    )
     adcode: str | None = Field(
         None, pattern=r"^[0-9]{6}$", description="Clip the surface to this admin unit"
     )
@@ -104,7 +106,8 @@ class BufferInputs(BaseModel):
 def run_buffer(inputs: BufferInputs, ctx: Context) -> AnalysisResult:
     sites = read_layer(ctx, inputs.sites)
     others = read_layer(ctx, inputs.check) if inputs.check is not None else None
-    zones, violations = buffer_zones(sites, inputs.distance_m, others)
+    ctx.progress(10, f"{len(sites)} sites read")
+    zones, violations = buffer_zones(sites, inputs.distance_m, others, ctx.checkpoint)
     return AnalysisResult(
         features={"zones": zones, "violations": violations},
         values={"violation_count": len(violations)},

@@ -48,7 +48,9 @@ OVERLAY = Analysis(
 
 class TerrainInputs(BaseModel):
     dem: RasterInput
-    cell_m: float | None = Field(None, gt=0, description="Metric cell size for geographic DEMs")
+    cell_m: float | None = Field(
+        None, gt=0, le=100_000, description="Metric cell size for geographic DEMs"
+    )
 
 
 def run_terrain(inputs: TerrainInputs, ctx: Context) -> AnalysisResult:
@@ -77,7 +79,7 @@ class SuitabilityInputs(BaseModel):
     dem: RasterInput
     roads: LayerInput
     exclusions: LayerInput | None = None
-    cell_m: float | None = Field(None, gt=0)
+    cell_m: float | None = Field(None, gt=0, le=100_000)
     slope_weight: float = Field(0.5, ge=0)
     road_weight: float = Field(0.5, ge=0)
     max_slope_deg: float = Field(25.0, gt=0)

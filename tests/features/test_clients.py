@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs
 
 import geopandas
 import httpx
@@ -15,15 +19,36 @@ from owslib.ogcapi.features import Features
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
+from ogc.asgi_types import ASGIApp, Receive, Scope, Send
 from tests.conftest import free_port
 
 
+class RequestSpy:
+    """Records the path and query of every HTTP request the server receives."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.seen: list[tuple[str, dict[str, list[str]]]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = parse_qs(scope["query_string"].decode())
+            self.seen.append((scope["path"], query))
+        await self.app(scope, receive, send)
+
+    def items_requests(self, layer: str) -> list[dict[str, list[str]]]:
+        return [query for path, query in self.seen if path == f"/collections/{layer}/items"]
+
+
 @pytest.fixture(scope="module")
-def server(settings: ServiceSettings, events_layer: str) -> Iterator[str]:
+def spy(settings: ServiceSettings) -> RequestSpy:
+    return RequestSpy(create_app(settings))
+
+
+@pytest.fixture(scope="module")
+def server(spy: RequestSpy, events_layer: str) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(spy, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, name="uvicorn-features", daemon=True)
     thread.start()
@@ -90,3 +115,76 @@ def test_geopandas_reads_an_items_url(server: str) -> None:
     assert "天河区" in set(frame["name"])
     assert frame.geometry.iloc[0].geom_type == "MultiPolygon"
     assert 109 < frame.total_bounds[0] < frame.total_bounds[2] < 118
+
+
+def assert_filtered_on_the_server(spy: RequestSpy, layer: str, wanted: dict[str, str]) -> None:
+    """The filter reached the server once, and GDAL never paged through the whole layer
+    (its one unfiltered request is the small page it reads the schema from)."""
+    requests = spy.items_requests(layer)
+    filtered = [q for q in requests if all(q.get(k) == [v] for k, v in wanted.items())]
+    assert len(filtered) == 1, requests
+    unfiltered = [q for q in requests if q not in filtered]
+    assert len(unfiltered) <= 1, f"client-side filtering: {requests}"
+    for query in unfiltered:
+        assert not {"after", "offset"} & set(query), f"paged through the layer: {requests}"
+        assert int(query["limit"][0]) <= 20, query
+
+
+def ogr2ogr_geojson(*args: str) -> dict[str, Any]:
+    result = subprocess.run(
+        ["/usr/bin/ogr2ogr", "-f", "GeoJSON", "/vsistdout/", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    collection: dict[str, Any] = json.loads(result.stdout)
+    return collection
+
+
+def test_debian_ogr2ogr_sends_where_to_the_server(server: str, spy: RequestSpy) -> None:
+    """GDAL 3.6 reads /api, finds adcode among gd-counties' items parameters, sends adcode=…"""
+    spy.seen.clear()
+    out = ogr2ogr_geojson("-where", "adcode = '440106'", f"OAPIF:{server}", "gd-counties")
+    assert [f["properties"]["name"] for f in out["features"]] == ["天河区"]
+    assert_filtered_on_the_server(spy, "gd-counties", {"adcode": "440106"})
+    assert any(path == "/api" for path, _ in spy.seen)
+
+
+def test_debian_ogr2ogr_sends_both_sides_of_an_and(server: str, spy: RequestSpy) -> None:
+    spy.seen.clear()
+    where = "city_adcode = '440100' AND name = '天河区'"
+    out = ogr2ogr_geojson("-where", where, f"OAPIF:{server}", "gd-counties")
+    assert [f["properties"]["adcode"] for f in out["features"]] == ["440106"]
+    assert_filtered_on_the_server(spy, "gd-counties", {"city_adcode": "440100", "name": "天河区"})
+
+
+PYOGRIO_WHERE = """
+import json, sys
+import pyogrio
+url, layer, where = sys.argv[1:]
+frame = pyogrio.read_dataframe(url, layer=layer, where=where)
+print(json.dumps({"gdal": pyogrio.__gdal_version__, "names": list(frame["name"])}))
+"""
+
+
+def pyogrio_names(url: str, layer: str, where: str) -> dict[str, Any]:
+    """pyogrio's bundled GDAL, in a child process: it keeps the GIL while GDAL fetches
+    ``/api`` for the attribute filter, which would stall this process's server thread."""
+    result = subprocess.run(
+        [sys.executable, "-c", PYOGRIO_WHERE, url, layer, where],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+def test_pyogrio_gdal_312_sends_where_to_the_server(server: str, spy: RequestSpy) -> None:
+    spy.seen.clear()
+    read = pyogrio_names(f"OAPIF:{server}", "gd-counties", "adcode = '440106'")
+    assert tuple(read["gdal"]) >= (3, 12, 0)
+    assert read["names"] == ["天河区"]
+    assert_filtered_on_the_server(spy, "gd-counties", {"adcode": "440106"})
+    spy.seen.clear()
+    events = pyogrio_names(f"OAPIF:{server}", "feat-events", "name = '事件7'")
+    assert events["names"] == ["事件7"]
+    assert_filtered_on_the_server(spy, "feat-events", {"name": "事件7"})

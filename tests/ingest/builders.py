@@ -14,8 +14,9 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-SHARED = Path(__file__).resolve().parents[2] / "ingest" / "sample"
-GBK_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "gbk"
+SHARED = Path(__file__).resolve().parents[2] / "ingest" / "sample"  # the bundled sample data
+TEST_DATA = Path(__file__).resolve().parents[1] / "data"  # fixtures shipped for the tests
+GBK_DIR = TEST_DATA / "gbk"
 
 # Three "schools" in Guangzhou's Tianhe district (440106) and one in Yuexiu (440104).
 SCHOOLS = gpd.GeoDataFrame(

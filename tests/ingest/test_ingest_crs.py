@@ -17,7 +17,7 @@ from ingest.crs import (
 )
 from layers.errors import IngestError
 
-GBK_DIR = Path("/work/shared/data/gbk")
+GBK_DIR = Path(__file__).resolve().parents[1] / "data" / "gbk"
 COUNTY_BOUNDS: Bounds = (47_626.87, 2_241_035.47, 839_645.31, 2_823_489.05)  # from the README
 CITY_BOUNDS: Bounds = (109.655, 20.212, 117.319, 25.517)
 

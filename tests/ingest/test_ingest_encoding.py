@@ -14,7 +14,7 @@ import shapely
 from ingest.encoding import decode_check, detect_shapefile_encoding, normalise_codepage
 from layers.errors import IngestError
 
-GBK_DIR = Path("/work/shared/data/gbk")
+GBK_DIR = Path(__file__).resolve().parents[1] / "data" / "gbk"
 COUNTY = GBK_DIR / "gd_county_cgcs2000_gk114e_gbk.shp"
 CITY = GBK_DIR / "gd_city_cgcs2000_gbk.shp"
 

@@ -59,7 +59,7 @@ def test_gcj02_geometries_to_cgcs2000() -> None:
 
 def test_real_amap_county_layer_round_trips() -> None:
     counties = pyogrio.read_dataframe(
-        Path("/work/shared/data/guangdong_admin_cnmaps.gpkg"),
+        Path(__file__).resolve().parents[2] / "ingest" / "sample" / "guangdong_admin_cnmaps.gpkg",
         layer="gd_county",
         columns=[],
         max_features=20,

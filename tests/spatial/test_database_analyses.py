@@ -235,7 +235,7 @@ def test_a_new_road_version_gets_a_new_network(spatial_url: str) -> None:
     publish_frame(spatial_url, "test-roads-versions", grid_roads().head(10))
     with Context.open(spatial_url) as first:
         ensure_network(first.connection(), first.layer("test-roads-versions"), None)
-        old = network_names(first.layer("test-roads-versions"))
+        old = network_names(first.layer("test-roads-versions"), "field:speed_kmh")
     publish_frame(spatial_url, "test-roads-versions", grid_roads().head(20))
     with Context.open(spatial_url) as second:
         layer = second.layer("test-roads-versions")
@@ -247,5 +247,5 @@ def test_a_new_road_version_gets_a_new_network(spatial_url: str) -> None:
             .execute("SELECT tablename FROM pg_tables WHERE schemaname = 'onemap_net'")
             .fetchall()
         }
-    assert set(network_names(layer)) <= tables
+    assert set(network_names(layer, "field:speed_kmh")) <= tables
     assert not set(old) & tables

@@ -72,10 +72,12 @@ def test_running_job_is_cancelled_by_dismissal(fresh_client: TestClient, sample_
     )
     job_id = response.json()["jobID"]
     deadline = time.monotonic() + 10
-    while not job_sessions(sample_url, job_id):
+    # Sleeping: its progress says so and its statement is active (not just being claimed).
+    while fresh_client.get(f"/jobs/{job_id}").json()["progress"] != 10 or not job_sessions(
+        sample_url, job_id
+    ):
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.05)
-    assert fresh_client.get(f"/jobs/{job_id}").json()["progress"] == 10
     started = time.monotonic()
     assert fresh_client.delete(f"/jobs/{job_id}").json()["status"] == "dismissed"
     while job_sessions(sample_url, job_id):

@@ -151,7 +151,7 @@ def test_rotated_grids_and_missing_bands_are_400s(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameter, match="rotated"):
         zonal_statistics(rotated, zones)
     plain = write(tmp_path / "plain.tif", [np.ones((4, 4))], Affine(1, 0, 0, 0, -1, 4), None)
-    with pytest.raises(InvalidParameter, match="band 2 does not exist"):
+    with pytest.raises(InvalidParameter, match="band: 2 does not exist"):
         zonal_statistics(plain, zones, band=2)
     with pytest.raises(InvalidParameter, match=r"outside 0\.\.100"):
         zonal_statistics(plain, zones, percentiles=(101,))

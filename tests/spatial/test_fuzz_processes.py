@@ -1,0 +1,191 @@
+"""Every bad input of the eleven processes is a 400 naming the input — never a 500.
+
+Each input of a valid request is replaced in turn by wrong types, NaN/Infinity, empty and
+huge values, invalid geometries, unknown layers and layers of the wrong kind (raster for
+vector and back). A 500 — or the server raising — fails the test; so does a 4xx that does
+not name the input. Valid substitutions (a string where a string is fine) may succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.pipeline import IngestOptions, ingest_file
+from layers.catalog_write import LayerMeta
+from tests.spatial.conftest import grid_node
+
+DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
+POINT = [113.2644, 23.1291]
+
+
+def _collection(*features: dict[str, Any]) -> dict[str, Any]:
+    return {"features": {"type": "FeatureCollection", "features": list(features)}}
+
+
+def _feature(geometry: Any, **properties: Any) -> dict[str, Any]:
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[113, 23], [113.1, 23.1], [113.1, 23], [113, 23.1], [113, 23]]],
+}
+CIRCLE = {"type": "Circle", "coordinates": [113.3, 23.1], "radius": 500}
+BAD_VALUES: list[Any] = [
+    None,
+    "x",
+    -1,
+    0,
+    math.nan,
+    math.inf,
+    -math.inf,
+    1e308,
+    [],
+    {},
+    [math.nan, math.nan],
+    [1, 2, 3],
+    CIRCLE,
+    {"type": "Point", "coordinates": [math.nan, 23.0]},
+    {"type": "Point", "coordinates": []},
+    BOWTIE,
+    {"collection": "no-such-layer"},
+    {"collection": "fuzz-dem"},
+    {"collection": "gd-counties"},
+    {"collection": "synthetic-roads"},
+    {"path": "no-such.tif"},
+    _collection(),
+    _collection(_feature(CIRCLE)),
+    _collection(_feature(BOWTIE, value=1)),
+    _collection(_feature(None, value=1)),
+    _collection(_feature({"type": "Point", "coordinates": [113.3, math.inf]}, value=1)),
+    _collection(*[_feature({"type": "Point", "coordinates": [113.3, 23.1]}, value=1)] * 3),
+    {"features": "not a collection"},
+    {"collection": "gd-counties", "filter": "no_such_field = 1"},
+    {"collection": "gd-counties", "filter": "(((("},
+    {"collection": "gd-counties", "adcode": "999999"},
+]
+
+BASELINES: dict[str, dict[str, Any]] = {
+    "affected-area": {
+        "incident": {"type": "Point", "coordinates": POINT},
+        "radius_m": 3000,
+        "layers": [{"collection": "synthetic-facilities"}],
+    },
+    "nearest-facilities": {"location": POINT, "facilities": {"collection": "synthetic-facilities"}},
+    "service-area": {
+        "location": list(grid_node(0, 0)),
+        "roads": {"collection": "test-grid-roads"},
+        "minutes": [5],
+    },
+    "route-to-nearest": {
+        "location": list(grid_node(0, 0)),
+        "roads": {"collection": "test-grid-roads"},
+        "facilities": {"collection": "test-grid-hospitals"},
+    },
+    "zonal-statistics": {
+        "raster": {"collection": "fuzz-dem"},
+        "zones": {"collection": "gd-counties", "adcode": "440100"},
+    },
+    "interpolation": {
+        "readings": {"collection": "synthetic-stations"},
+        "value_field": "pm25",
+        "cell_m": 5000,
+        "adcode": "440100",
+        "threshold": 40,
+    },
+    "buffer-zones": {
+        "sites": {"collection": "synthetic-water-sources"},
+        "distance_m": 3000,
+        "check": {"collection": "synthetic-factories"},
+    },
+    "overlay-statistics": {
+        "layer": {"collection": "synthetic-landuse"},
+        "class_field": "landuse",
+        "units": {"collection": "gd-counties", "adcode": "440100"},
+    },
+    "terrain": {"dem": {"collection": "fuzz-dem"}},
+    "suitability": {
+        "dem": {"collection": "fuzz-dem"},
+        "roads": {"collection": "synthetic-roads"},
+        "cell_m": 20000,
+    },
+    "roll-up": {"layer": {"collection": "synthetic-stations"}, "value_field": "pm25"},
+}
+EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
+    "nearest-facilities": ["k"],
+    "interpolation": ["method", "power", "neighbours", "smoothing"],
+    "service-area": ["speed_field"],
+    "route-to-nearest": ["speed_field"],
+    "zonal-statistics": ["percentiles", "band"],
+    "affected-area": ["units", "code_field"],
+    "suitability": ["exclusions", "top_n", "best_share", "max_slope_deg"],
+    "roll-up": ["how", "weight_field", "code_field"],
+    "terrain": ["cell_m"],
+}
+
+
+@pytest.fixture(scope="module")
+def fuzz_client(
+    client: TestClient, spatial_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> TestClient:
+    meta = LayerMeta(
+        id="fuzz-dem", title_zh="高程", title_en="DEM", level="province", adcode="440000"
+    )
+    folder = tmp_path_factory.mktemp("fuzz-rasters")
+    ingest_file(spatial_url, DEM, meta, IngestOptions(who="spatial-tests", raster_dir=folder))
+    deadline = time.monotonic() + 15
+    for layer in ("fuzz-dem", "test-grid-roads", "test-grid-hospitals"):
+        while client.get(f"/collections/{layer}").status_code != 200:
+            assert time.monotonic() < deadline, f"{layer} never appeared"
+            time.sleep(0.1)
+    return client
+
+
+def _post(client: TestClient, process: str, inputs: dict[str, Any]) -> tuple[int, str]:
+    try:
+        response = client.post(  # NaN and Infinity as Python's json writes them
+            f"/processes/{process}/execution",
+            content=json.dumps({"inputs": inputs}),
+            headers={"Content-Type": "application/json"},
+        )
+    except Exception as exc:  # the app raised: what a real server answers with a 500 + reset
+        return 500, f"raised {type(exc).__name__}: {exc}"
+    if response.status_code >= 400:
+        return response.status_code, response.json().get("detail", "")
+    return response.status_code, ""
+
+
+def _names_an_input(detail: str, names: list[str]) -> bool:
+    """The message names an input (as a word), as ``"units: ..."`` or ``"... cell_m ..."``."""
+    return any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", detail) for n in names)
+
+
+@pytest.mark.parametrize("process", sorted(BASELINES))
+def test_bad_inputs_are_400s_naming_the_input(fuzz_client: TestClient, process: str) -> None:
+    baseline = BASELINES[process]
+    status, detail = _post(fuzz_client, process, baseline)
+    assert status == 200, f"the baseline of {process} fails: {detail}"
+    problems = []
+    for name in [*baseline, *EXTRA_INPUTS.get(process, [])]:
+        for value in BAD_VALUES:
+            status, detail = _post(fuzz_client, process, baseline | {name: value})
+            if status == 200:
+                continue
+            if status != 400 or not _names_an_input(detail, [*baseline, name]):
+                problems.append(f"{name}={value!r:.60}: {status} {detail[:160]}")
+    assert not problems, f"{len(problems)} bad answers:\n" + "\n".join(problems)
+
+
+def test_a_huge_inline_collection_is_a_400(fuzz_client: TestClient) -> None:
+    point = {"type": "Point", "coordinates": [113.3, 23.1]}
+    many = _collection(*[_feature(point)] * 100_001)
+    status, detail = _post(fuzz_client, "buffer-zones", {"sites": many, "distance_m": 100})
+    assert status == 400 and "sites: " in detail and "at most 100,000 features" in detail
