@@ -9,6 +9,8 @@ JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 HTML = "text/html"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+TILEJSON = "application/vnd.mapbox.tile+json"
+STYLE_JSON = "application/vnd.mapbox.style+json"
 
 
 def link(href: str, rel: str, media_type: str = JSON, title: str | None = None) -> dict[str, str]:
@@ -25,3 +27,21 @@ def with_query(url: str, params: dict[str, object]) -> str:
 
 def epsg_uri(srid: int) -> str:
     return f"http://www.opengis.net/def/crs/EPSG/0/{srid}"
+
+
+def style_links(
+    collection_href: str, kind: str, tms_id: str = "WebMercatorQuad"
+) -> list[dict[str, str]]:
+    """The MapLibre style (``rel=stylesheet``) and the TileJSON of the vector tiles on
+    ``tms_id`` (``rel=describedby``) of a collection; none for a raster layer (no MVT)."""
+    if kind != "vector":
+        return []
+    return [
+        link(f"{collection_href}/style.json", "stylesheet", STYLE_JSON, "MapLibre style"),
+        link(
+            f"{collection_href}/tiles/{tms_id}/tilejson.json",
+            "describedby",
+            TILEJSON,
+            f"TileJSON of the vector tiles on {tms_id}",
+        ),
+    ]

@@ -8,29 +8,31 @@ Grids (ids are what OGC API Tiles and WMTS publish)
     EPSG:4490 (CGCS2000, latitude first) with exactly the geometry and numbering of
     WorldCRS84Quad: level 0 is 2×1 tiles of 256 px, origin at lat 90, lon −180, levels 0–23,
     scale denominators for the OGC 0.28 mm pixel.
-``CGCS2000Quad96dpi``
-    The same tiles numbered like the national 天地图 ``c`` grid: level N has 2^N × 2^(N−1) tiles,
-    so its id N is CGCS2000Quad's level N−1 (ids 1–24), with 96-DPI scale denominators.
-``WebMercatorQuad96dpi``
-    The 天地图 ``w`` grid: WebMercatorQuad's tiles and ids (``w`` level N has 2^N × 2^N tiles,
-    like WebMercatorQuad level N), with 96-DPI scale denominators.
+``TiandituCGCS2000``
+    The same tiles numbered like the national 天地图 ``c`` grid: id N has 2^N × 2^(N−1) tiles
+    (id 1: 2×1 tiles of 256 px over −180..180/−90..90 at 0.703125°/px), so its id N is
+    CGCS2000Quad's level N−1 (ids 1–24).
+``TiandituWebMercator``
+    The 天地图 ``w`` grid: WebMercatorQuad's tiles and ids (``w`` level N has 2^N × 2^N tiles).
 
-Why one set of tiles carries two numberings
--------------------------------------------
-OGC TMS clients (OGC API Tiles, GDAL, QGIS) know WorldCRS84Quad, so CGCS2000Quad keeps its
-ids: the same (level, row, col) addresses the same tile in both, and CGCS2000 and WGS 84 differ
-by centimetres. WMTS clients configured for 天地图 instead hard-code its ``c`` matrix ids
-("1".."18"), its origin and the scale denominators of its capabilities, which assume a 96-DPI
-pixel (0.0254/96 m) rather than the OGC 0.28 mm. CGCS2000Quad96dpi reproduces that grid:
-identifier = log2(MatrixWidth) in both 96-DPI sets, as in 天地图's ``c`` and ``w`` (and as in
-the GoogleCRS84Quad well-known scale set of WMTS 1.0, whose level 0 is a single tile).
-Standards-following WMTS clients, which derive resolution with 0.28 mm, must use the
-0.28 mm sets; the 96-DPI sets are only for clients set up against 天地图.
+The two 天地图 grids are listed after the standard ones and are for clients configured for
+天地图's matrix ids (``"1"``..``"18"``) and resolutions. Their ids contain no standard id:
+GDAL picks a tileset whose URI *contains* the requested id, so ``CGCS2000Quad96dpi`` was taken
+for ``CGCS2000Quad``.
+
+Why their scale denominators are the OGC ones
+---------------------------------------------
+天地图's capabilities publish 96-DPI scale denominators (2.958293554545656E8 at ``c`` level 1,
+i.e. 0.703125° × 111319.49 m / (0.0254/96 m)). Every WMTS and TMS reader we know (GDAL 3.6 and
+3.12, QGIS, OpenLayers, OWSLib) derives the cell size from the scale denominator with the
+0.28 mm pixel of WMTS 1.0 and TMS 2.0 and ignores ``cellSize``; with 96-DPI values they compute
+cells 5.8 % too large, so every tile they ask for away from the origin lies elsewhere, and the
+layers rendered nothing. These grids therefore publish the scale denominators of their cell
+sizes under the 0.28 mm rule (279541132.01435894 at ``c`` id 1, as GoogleCRS84Quad); the tiles,
+ids and origin are 天地图's, so a client set up with 天地图's resolutions gets the same tiles.
 
 Degrees become metres with the OGC convention 2πR/360, R = 6378137 m (the semi-major axis of
-both CGCS2000 and WGS 84), i.e. 111319.49079327358 m per degree; so 天地图 ``c`` level 1 has
-0.703125° × 111319.49079327358 / (0.0254/96) = 295829355.4545656, the 2.958293554545656E8
-its capabilities publish.
+both CGCS2000 and WGS 84), i.e. 111319.49079327358 m per degree.
 
 Coordinates: bounds returned here are (minx, miny, maxx, maxy) with x = longitude for
 geographic grids, whatever the CRS axis order; TMS JSON ``pointOfOrigin``/``orderedAxes``
@@ -55,11 +57,11 @@ from layers.errors import InvalidParameter, NotFound
 Bounds = tuple[float, float, float, float]
 
 OGC_PIXEL_SIZE_M = 0.28e-3
-DPI96_PIXEL_SIZE_M = 0.0254 / 96
 EARTH_RADIUS_M = 6378137.0
 METRES_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_M / 360
 WEB_MERCATOR_HALF_WIDTH_M = math.pi * EARTH_RADIUS_M
 TILE_SIZE_PX = 256
+MAX_SHOWN_ID = 64  # longer unknown ids are not echoed back in error messages
 CGCS2000_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
 WEB_MERCATOR_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
 
@@ -103,7 +105,7 @@ def _quad_levels(
     return levels
 
 
-def _cgcs2000_grid(tms_id: str, title: str, first_id: int, pixel_size_m: float) -> TileMatrixSet:
+def _cgcs2000_grid(tms_id: str, title: str, first_id: int) -> TileMatrixSet:
     """WorldCRS84Quad's tiles in EPSG:4490; ``first_id`` names its 2×1 level."""
     return TileMatrixSet.model_validate(
         {
@@ -117,32 +119,29 @@ def _cgcs2000_grid(tms_id: str, title: str, first_id: int, pixel_size_m: float) 
                 first_cell_size=180 / TILE_SIZE_PX,
                 first_shape=(2, 1),
                 origin=(90.0, -180.0),
-                scale_per_cell=METRES_PER_DEGREE / pixel_size_m,
+                scale_per_cell=METRES_PER_DEGREE / OGC_PIXEL_SIZE_M,
             ),
         }
     )
 
 
 def _cgcs2000_quad() -> TileMatrixSet:
-    return _cgcs2000_grid(
-        "CGCS2000Quad", "CGCS2000 for the World (WorldCRS84Quad levels)", 0, OGC_PIXEL_SIZE_M
-    )
+    return _cgcs2000_grid("CGCS2000Quad", "CGCS2000 for the World (WorldCRS84Quad levels)", 0)
 
 
-def _cgcs2000_quad_96dpi() -> TileMatrixSet:
+def _tianditu_cgcs2000() -> TileMatrixSet:
     return _cgcs2000_grid(
-        "CGCS2000Quad96dpi",
-        "CGCS2000 for the World, 天地图 c levels, 96 DPI",
+        "TiandituCGCS2000",
+        "天地图 c grid (CGCS2000, ids 1–24), for clients configured for 天地图's scales",
         1,
-        DPI96_PIXEL_SIZE_M,
     )
 
 
-def _web_mercator_quad_96dpi() -> TileMatrixSet:
+def _tianditu_web_mercator() -> TileMatrixSet:
     return TileMatrixSet.model_validate(
         {
-            "id": "WebMercatorQuad96dpi",
-            "title": "Web Mercator for the World, 天地图 w levels, 96 DPI",
+            "id": "TiandituWebMercator",
+            "title": "天地图 w grid (Web Mercator), for clients configured for 天地图's scales",
             "crs": WEB_MERCATOR_CRS_URI,
             "orderedAxes": ["X", "Y"],
             "tileMatrices": _quad_levels(
@@ -151,7 +150,7 @@ def _web_mercator_quad_96dpi() -> TileMatrixSet:
                 first_cell_size=2 * WEB_MERCATOR_HALF_WIDTH_M / TILE_SIZE_PX,
                 first_shape=(1, 1),
                 origin=(-WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_HALF_WIDTH_M),
-                scale_per_cell=1 / DPI96_PIXEL_SIZE_M,
+                scale_per_cell=1 / OGC_PIXEL_SIZE_M,
             ),
         }
     )
@@ -161,8 +160,9 @@ _BUILDERS: Mapping[str, Callable[[], TileMatrixSet]] = {
     "WebMercatorQuad": lambda: morecantile.tms.get("WebMercatorQuad"),
     "WorldCRS84Quad": lambda: morecantile.tms.get("WorldCRS84Quad"),
     "CGCS2000Quad": _cgcs2000_quad,
-    "CGCS2000Quad96dpi": _cgcs2000_quad_96dpi,
-    "WebMercatorQuad96dpi": _web_mercator_quad_96dpi,
+    # After the standard grids: clients that take the first grid get a standard one.
+    "TiandituCGCS2000": _tianditu_cgcs2000,
+    "TiandituWebMercator": _tianditu_web_mercator,
 }
 
 
@@ -181,13 +181,31 @@ def get_tms(tms_id: str) -> TileMatrixSet:
     """The tile matrix set ``tms_id`` (shared: do not mutate); NotFound names the known ids."""
     grid = _registry().get(tms_id)
     if grid is None:
-        raise NotFound(f"unknown tile matrix set {tms_id!r}; known: {', '.join(list_tms())}")
+        shown = repr(tms_id) if len(tms_id) <= MAX_SHOWN_ID else f"of {len(tms_id)} characters"
+        raise NotFound(
+            f"tileMatrixSetId: unknown tile matrix set {shown}; known: {', '.join(list_tms())}"
+        )
     return grid
 
 
-def tms_json(tms_id: str) -> dict[str, Any]:
-    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``."""
-    return get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+def tms_json(tms_id: str, tms1_members: bool = False) -> dict[str, Any]:
+    """The OGC Two-Dimensional Tile Matrix Set 2.0 JSON document of ``tms_id``; with
+    ``tms1_members``, also the members of the 1.0 JSON encoding (17-083r2), same values.
+
+    GDAL before 3.7 (Debian 12's 3.6.2) reads only the 1.0 encoding: it takes a document for
+    JSON only if its text has ``"type": "TileMatrixSetType"`` (otherwise for a file name,
+    which fails with "Destination buffer too small" and "Invalid tiling matrix set name"),
+    then reads ``supportedCRS`` and each matrix's ``identifier`` and ``topLeftCorner``.
+    GDAL ≥ 3.7 sees ``crs`` and ``tileMatrices`` and reads the 2.0 members. morecantile ≥ 4
+    refuses a document with 1.0 members, so the plain document stays pure 2.0 and only the
+    tilesets' tiling-scheme links (which GDAL follows) ask for the extra members.
+    """
+    doc = get_tms(tms_id).model_dump(mode="json", exclude_none=True)
+    if tms1_members:
+        doc |= {"type": "TileMatrixSetType", "identifier": doc["id"], "supportedCRS": doc["crs"]}
+        for matrix in doc["tileMatrices"]:
+            matrix |= {"identifier": matrix["id"], "topLeftCorner": matrix["pointOfOrigin"]}
+    return doc
 
 
 def tms_srid(tms_id: str) -> int:
@@ -267,13 +285,23 @@ def matrix_limits(
     if not (west <= east and south <= north):
         raise InvalidParameter(f"bbox {list(lonlat_bbox)} must be west, south, east, north")
     grid = get_tms(tms_id)
-    minx, miny = grid.xy(west, south, truncate=True)
-    maxx, maxy = grid.xy(east, north, truncate=True)
+    xy_box = _xy_box(tms_id, (west, south, east, north))
     limits = []
     for z in levels:
         check_level(tms_id, z)
-        limits.append(_limits_at(grid, z, (minx, miny, maxx, maxy)))
+        limits.append(_limits_at(grid, z, xy_box))
     return limits
+
+
+@functools.lru_cache(maxsize=4096)
+def _xy_box(tms_id: str, lonlat_bbox: Bounds) -> Bounds:
+    """The box in the grid's CRS (a CRS transformation: ~2 ms, so computed once per layer
+    extent and grid; the limits of one level are then arithmetic)."""
+    grid = get_tms(tms_id)
+    west, south, east, north = lonlat_bbox
+    minx, miny = grid.xy(west, south, truncate=True)
+    maxx, maxy = grid.xy(east, north, truncate=True)
+    return minx, miny, maxx, maxy
 
 
 def _limits_at(grid: TileMatrixSet, z: int, xy_bbox: Bounds) -> TileMatrixLimits:
@@ -293,3 +321,20 @@ def _limits_at(grid: TileMatrixSet, z: int, xy_bbox: Bounds) -> TileMatrixLimits
     min_row = clamp(math.floor((top - maxy) / tile_h), matrix.matrixHeight)
     max_row = max(min_row, clamp(math.ceil((top - miny) / tile_h) - 1, matrix.matrixHeight))
     return TileMatrixLimits(matrix.id, min_row, max_row, min_col, max_col)
+
+
+def check_within_limits(tms_id: str, lonlat_bbox: Bounds, z: int, row: int, col: int) -> None:
+    """Raise NotFound unless the tile lies in the ``tileMatrixSetLimits`` of a tileset whose
+    data covers ``lonlat_bbox`` (OGC API – Tiles: outside the limits is a 404, like an
+    unknown level); the message names the index at fault and the valid range."""
+    check_tile(tms_id, z, row, col)
+    (limits,) = matrix_limits(tms_id, lonlat_bbox, [z])
+    for name, value, low, high in (
+        ("tileRow", row, limits.min_row, limits.max_row),
+        ("tileCol", col, limits.min_col, limits.max_col),
+    ):
+        if not low <= value <= high:
+            raise NotFound(
+                f"{name} {value} is outside the tileset's limits {low}..{high} at level {z}"
+                f" of {tms_id}"
+            )

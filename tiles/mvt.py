@@ -53,10 +53,10 @@ GEOGRAPHIC = Family("geographic", 4490)
 # tms id -> (family, offset to add to the tms level to get the family level)
 FAMILY_OF: dict[str, tuple[Family, int]] = {
     "WebMercatorQuad": (MERCATOR, 0),
-    "WebMercatorQuad96dpi": (MERCATOR, 0),
+    "TiandituWebMercator": (MERCATOR, 0),
     "WorldCRS84Quad": (GEOGRAPHIC, 0),
     "CGCS2000Quad": (GEOGRAPHIC, 0),
-    "CGCS2000Quad96dpi": (GEOGRAPHIC, -1),
+    "TiandituCGCS2000": (GEOGRAPHIC, -1),
 }
 
 

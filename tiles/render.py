@@ -73,6 +73,13 @@ def png_bytes(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+@cache
+def transparent_png() -> bytes:
+    """A fully transparent tile: the answer for an empty PNG tile inside a tileset's limits
+    (Leaflet and many viewers show a 204 as a broken tile)."""
+    return png_bytes(Image.new("RGBA", (TILE_PX, TILE_PX), (0, 0, 0, 0)))
+
+
 def _fade(layer: Image.Image, opacity: float) -> Image.Image:
     """One opacity for a whole fill layer, so overlapping polygons do not darken each other."""
     if opacity >= 1.0:

@@ -12,6 +12,7 @@ check it with ``wmts.check_offered`` once the layer is known.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,6 +88,17 @@ class GetFeatureInfoRequest:
     info_format: str
 
 
+MAX_INDEX_DIGITS = 9  # no grid has 10^9 rows; longer numbers are refused before int()
+MAX_SHOWN = 40  # characters of a bad value quoted back in an error message
+
+
+def _shown(value: str) -> str:
+    """A bad value as quoted in a message: repr, cut to MAX_SHOWN characters."""
+    if len(value) <= MAX_SHOWN:
+        return repr(value)
+    return f"{value[:MAX_SHOWN]!r}… ({len(value)} characters)"
+
+
 def invalid_value(locator: str, message: str) -> WmtsRequestError:
     """An InvalidParameterValue error about ``locator``."""
     return WmtsRequestError("InvalidParameterValue", locator, message)
@@ -114,14 +126,19 @@ class _Kvp:
     def natural(self, name: str) -> int:
         value = self.required(name)
         if not (value.isascii() and value.isdigit()):
-            raise invalid_value(name, f"parameter {name} must be a whole number ≥ 0, got {value!r}")
+            message = f"parameter {name} must be a whole number ≥ 0, got {_shown(value)}"
+            raise invalid_value(name, message)
+        if len(value) > MAX_INDEX_DIGITS:
+            message = f"parameter {name} has {len(value)} digits; it is out of range"
+            code = "PointIJOutOfRange" if name in ("I", "J") else "TileOutOfRange"
+            raise WmtsRequestError(code, name, message)
         return int(value)
 
     def one_of(self, name: str, allowed: Mapping[str, object] | tuple[str, ...]) -> str:
         value = self.required(name)
         if value not in allowed:
             raise invalid_value(
-                name, f"{name} {value!r} is not supported; use one of {list(allowed)}"
+                name, f"{name} {_shown(value)} is not supported; use one of {list(allowed)}"
             )
         return value
 
@@ -134,11 +151,11 @@ def kvp_operation(params: Mapping[str, str]) -> str:
 def _operation(kvp: _Kvp) -> str:
     service = kvp.required("Service")
     if service.upper() != "WMTS":
-        raise invalid_value("Service", f"Service must be WMTS, got {service!r}")
+        raise invalid_value("Service", f"Service must be WMTS, got {_shown(service)}")
     request = kvp.required("Request")
     operation = next((op for op in OPERATIONS if op.lower() == request.lower()), None)
     if operation is None:
-        message = f"Request {request!r} is not supported; use one of {list(OPERATIONS)}"
+        message = f"Request {_shown(request)} is not supported; use one of {list(OPERATIONS)}"
         raise WmtsRequestError("OperationNotSupported", "Request", message)
     accepted = [v.strip() for v in kvp.optional("AcceptVersions").split(",") if v.strip()]
     if operation == "GetCapabilities" and accepted and WMTS_VERSION not in accepted:
@@ -153,7 +170,7 @@ def _expect(kvp: _Kvp, expected: str) -> None:
         raise invalid_value("Request", f"expected Request={expected}, got {operation}")
     version = kvp.required("Version")
     if version != WMTS_VERSION:
-        raise invalid_value("Version", f"Version must be {WMTS_VERSION}, got {version!r}")
+        raise invalid_value("Version", f"Version must be {WMTS_VERSION}, got {_shown(version)}")
 
 
 def parse_kvp_tile_request(params: Mapping[str, str]) -> GetTileRequest:
@@ -184,7 +201,7 @@ def _tile_request(kvp: _Kvp) -> GetTileRequest:
     levels = grids.level_range(tms_id)
     tile_matrix = kvp.required("TileMatrix")
     if tile_matrix not in {str(level) for level in levels}:
-        message = f"TileMatrix {tile_matrix!r} is not a level of {tms_id} ({_span(levels)})"
+        message = f"TileMatrix {_shown(tile_matrix)} is not a level of {tms_id} ({_span(levels)})"
         raise invalid_value("TileMatrix", message)
     level = int(tile_matrix)
     row, col = kvp.natural("TileRow"), kvp.natural("TileCol")
@@ -263,7 +280,8 @@ def _rest_params(
     media_type = EXTENSION_FORMATS.get(extension.lower().lstrip("."))
     if media_type is None:
         message = (
-            f"file extension {extension!r} is not supported; use one of {list(EXTENSION_FORMATS)}"
+            f"file extension {_shown(extension)} is not supported;"
+            f" use one of {list(EXTENSION_FORMATS)}"
         )
         raise invalid_value(format_key, message)
     return {
@@ -279,8 +297,18 @@ def _rest_params(
     }
 
 
+def _xml_safe(text: str) -> str:
+    """Characters XML 1.0 cannot carry (C0 controls such as a ``%00`` of a request) as
+    ``\\xNN``, so an error about them is still a well-formed document."""
+    return _XML_UNSAFE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def exception_report_xml(code: str, locator: str, text: str) -> bytes:
     """An OWS 1.1 ExceptionReport, the body of every WMTS error; an empty locator is left out."""
+    locator, text = _xml_safe(locator), _xml_safe(text)
     root = ET.Element(
         f"{{{OWS_NS}}}ExceptionReport",
         {

@@ -12,7 +12,7 @@ from layers.catalog import Layer
 from ogc import html
 from ogc.crs import collection_crs_uris
 from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
-from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link
+from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
 from ogc.negotiation import language, output_format
 
 SCHEMA_JSON = "application/schema+json"
@@ -53,6 +53,7 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
             link(f"{href}?f=html", "alternate", HTML, "This collection as HTML"),
             link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, "Queryables"),
             link(f"{base}/collections", "collection", JSON, "All collections"),
+            *style_links(href, layer.kind),
         ],
         "onemap:layer": layer_properties(layer),
     }

@@ -1,8 +1,10 @@
 """OGC API – Tiles 1.0: tile matrix sets, vector (MVT) and map (PNG) tiles, TileJSON, styles.
 
-Empty tiles are answered 204 No Content (OGC API – Tiles allows it; MapLibre, OpenLayers and
-GDAL treat it as "nothing here"). WMTS, whose clients expect an image, gets a transparent PNG
-instead (see ``ogc/routers/wmts.py``). Tiles outside the grid are 404 with the valid range.
+A tile outside the grid, or outside the tileset's ``tileMatrixSetLimits`` (the tiles that can
+hold the layer's data), is a 404 naming the index and its range. Inside the limits an empty
+vector tile is 204 No Content (MapLibre, OpenLayers and GDAL read it as "nothing here") and an
+empty map tile is a transparent PNG, as in WMTS (Leaflet and many viewers show a 204 image as
+a broken tile).
 Every tile carries a strong ETag computed from its cache key (layer version, style version,
 grid, tile, format), so revalidation is a 304 without touching the cache or the database.
 """
@@ -20,9 +22,10 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter
 from ogc.deps import BaseUrlDep, LayerDep, SettingsDep, StateDep
-from ogc.links import CRS84, JSON, epsg_uri, link
+from ogc.links import CRS84, JSON, STYLE_JSON, TILEJSON, epsg_uri, link, style_links
 from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
+from tiles.render import transparent_png
 from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, tile_key
 from tiles.styles import maplibre_style, tilejson
 
@@ -34,8 +37,6 @@ OGC_TMS_IDS = {"WebMercatorQuad", "WorldCRS84Quad"}
 REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 REL_TILESETS_MAP = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"
-TILEJSON = "application/vnd.mapbox.tile+json"
-STYLE_JSON = "application/vnd.mapbox.style+json"
 PNG = "image/png"
 
 TmsId = Annotated[str, Path(alias="tileMatrixSetId", description="Tile matrix set id")]
@@ -141,8 +142,20 @@ async def _disconnected(request: Request) -> None:
         pass
 
 
+def check_in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> None:
+    """404 for a tile outside the grid or outside the limits the tileset document lists."""
+    if layer.extent:
+        grids.check_within_limits(tms_id, layer.extent, z, row, col)
+    else:
+        grids.check_tile(tms_id, z, row, col)
+
+
 async def serve_tile(
-    request: Request, key: TileKey, max_age: int, work: Coroutine[Any, Any, Tile]
+    request: Request,
+    key: TileKey,
+    max_age: int,
+    work: Coroutine[Any, Any, Tile],
+    empty_body: bytes | None = None,
 ) -> Response:
     cached = not_modified(request, key, max_age)
     if cached is not None:
@@ -152,7 +165,7 @@ async def serve_tile(
         tile = await unless_disconnected(request, work)
     except ClientGone:
         return Response(status_code=499)
-    return tile_response(request, tile, max_age)
+    return tile_response(request, tile, max_age, empty_body)
 
 
 # --- tile matrix sets -------------------------------------------------------------------
@@ -174,9 +187,26 @@ def list_tile_matrix_sets(base: BaseUrlDep) -> dict[str, Any]:
     }
 
 
+TMS1_COMPAT = "tms1"
+
+
+def tiling_scheme_link(base: str, tms_id: str) -> dict[str, str]:
+    """The tileset's link to its tile matrix set, with the TMS 1.0 members GDAL < 3.7 needs."""
+    href = f"{base}/tileMatrixSets/{tms_id}?compat={TMS1_COMPAT}"
+    return link(href, REL_TILING_SCHEME, JSON, tms_id)
+
+
 @router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (TMS 2.0 JSON)")
-def get_tile_matrix_set(tms_id: TmsId) -> dict[str, Any]:
-    return grids.tms_json(tms_id)
+def get_tile_matrix_set(
+    tms_id: TmsId,
+    compat: Annotated[
+        str | None,
+        Query(description="tms1: add the TMS 1.0 JSON members (for GDAL before 3.7)"),
+    ] = None,
+) -> dict[str, Any]:
+    if compat not in (None, TMS1_COMPAT):
+        raise InvalidParameter(f"compat must be {TMS1_COMPAT!r} or absent")
+    return grids.tms_json(tms_id, tms1_members=compat == TMS1_COMPAT)
 
 
 # --- tileset metadata -------------------------------------------------------------------
@@ -192,7 +222,7 @@ def tileset_summary(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str
         "tileMatrixSetURI": tms_uri(tms_id, base),
         "links": [
             link(href, "self", JSON, f"{kind} tileset on {tms_id}"),
-            link(f"{base}/tileMatrixSets/{tms_id}", REL_TILING_SCHEME, JSON, tms_id),
+            tiling_scheme_link(base, tms_id),
         ],
     }
 
@@ -208,6 +238,7 @@ def tileset_metadata(layer: Layer, tms_id: str, base: str, kind: str) -> dict[st
         doc |= limits_and_box(tms_id, layer.extent)
     if kind == "vector":
         doc["layers"] = [vector_layer(layer)]
+        doc["links"] += style_links(f"{base}/collections/{layer.id}", layer.kind, tms_id)
     return doc
 
 
@@ -300,7 +331,7 @@ def _require_vector(layer: Layer) -> None:
 
 @router.get(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
-    summary="A vector tile (Mapbox Vector Tile); 204 when empty",
+    summary="A vector tile (Mapbox Vector Tile); 204 when empty, 404 outside the limits",
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "Empty tile"}},
 )
@@ -316,6 +347,7 @@ async def vector_tile(
     properties: Annotated[str | None, Query(description="Comma-separated attributes")] = None,
 ) -> Response:
     _require_vector(layer)
+    check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
     key = tile_key(layer, tms_id, z, row, col, "mvt", selected)
     work = producer.vector_tile(layer, tms_id, z, row, col, selected)
@@ -324,9 +356,9 @@ async def vector_tile(
 
 @router.get(
     "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
-    summary="A styled map tile (PNG, transparent background); 204 when empty",
+    summary="A styled map tile (PNG, transparent background; fully transparent when empty)",
     response_class=Response,
-    responses={200: {"content": {PNG: {}}}, 204: {"description": "Empty tile"}},
+    responses={200: {"content": {PNG: {}}}, 404: {"description": "Outside the limits"}},
 )
 async def map_tile(
     request: Request,
@@ -338,9 +370,10 @@ async def map_tile(
     row: Row,
     col: Col,
 ) -> Response:
+    check_in_limits(layer, tms_id, z, row, col)
     key = tile_key(layer, tms_id, z, row, col, "png")
     work = producer.map_tile(layer, tms_id, z, row, col)
-    return await serve_tile(request, key, settings.tile_cache_max_age, work)
+    return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
 
 
 # --- TileJSON and style -----------------------------------------------------------------

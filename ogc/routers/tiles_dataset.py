@@ -19,9 +19,8 @@ from fastapi.responses import Response
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter
 from ogc.deps import BaseUrlDep, CatalogDep, SettingsDep, layer_of
-from ogc.links import JSON, link, with_query
+from ogc.links import link, with_query
 from ogc.routers.tiles import (
-    REL_TILING_SCHEME,
     ClientGone,
     Col,
     Level,
@@ -33,6 +32,7 @@ from ogc.routers.tiles import (
     crs_uri,
     limits_and_box,
     tile_template,
+    tiling_scheme_link,
     tms_uri,
     unless_disconnected,
     vector_layer,
@@ -81,7 +81,7 @@ def dataset_summary(tms_id: str, base: str, collections: str | None) -> dict[str
         "tileMatrixSetURI": tms_uri(tms_id, base),
         "links": [
             link(with_query(f"{base}/tiles/{tms_id}", {"collections": collections}), "self"),
-            link(f"{base}/tileMatrixSets/{tms_id}", REL_TILING_SCHEME, JSON, tms_id),
+            tiling_scheme_link(base, tms_id),
         ],
     }
 
@@ -132,6 +132,9 @@ async def dataset_tile(
     collections: Annotated[str, Query(description="Comma-separated collection ids")],
 ) -> Response:
     layers = selected_layers(catalog, collections)
+    extent = joint_extent(layers)
+    if extent:
+        grids.check_within_limits(tms_id, extent, z, row, col)
     work = asyncio.gather(
         *(producer.vector_tile(layer, tms_id, z, row, col, layer.field_names) for layer in layers)
     )

@@ -21,7 +21,9 @@ from collections import OrderedDict
 from typing import Any
 
 from layers.catalog import Layer
+from layers.errors import NotFound
 from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
+from tiles import grids
 from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 from tiles.styles import style_of
@@ -69,7 +71,7 @@ class Hit:
         self.data = data
         self.for_wmts = for_wmts
         self.gzipped = key.fmt == "mvt"  # stored gzip-compressed
-        self.short = [(b"etag", self.etag), *common]  # 304 and 204
+        self.short = [(b"etag", self.etag), *common]  # 304
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
         self.headers = [
             *self.short,
@@ -132,7 +134,9 @@ class TileCacheFastPath:
                 await _respond(send, 304, [(b"etag", key.etag().encode()), *self._common], b"")
                 return True  # the client holds these bytes: nothing to read
             data = cache.get(key)
-            if data is None:
+            if not data:
+                # Missing, or empty: the routes decide empty answers (a 404 outside the
+                # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
                 return False
             hit = Hit(key, data, for_wmts, self._common)
             self._hot.put(path, hit)
@@ -150,6 +154,8 @@ class TileCacheFastPath:
             return None
         style = self._style_version(layer) if fmt == "png" else NO_STYLE
         z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
+        if not for_wmts and not _in_limits(layer, found["tms"], z, row, col):
+            return None  # the route answers 404 (even to a revalidation)
         key = TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
         return key, for_wmts
 
@@ -172,15 +178,11 @@ class TileCacheFastPath:
 
 
 async def _answer(scope: Scope, send: Send, hit: Hit) -> bool:
-    """304, 204 or the tile; False where the routes answer differently (WMTS empty PNG,
-    an MVT for a client that refuses gzip)."""
+    """304 or the tile; False where the routes answer differently (an MVT
+    for a client that refuses gzip; empty tiles never get here)."""
     match, accept = _conditional_and_encoding(scope)
     if match == hit.etag:
         await _respond(send, 304, hit.short, b"")
-    elif not hit.data:
-        if hit.for_wmts:
-            return False  # WMTS answers empty PNG tiles with an image; let the route do it
-        await _respond(send, 204, hit.short, b"")
     elif hit.gzipped and b"gzip" not in accept:
         return False
     else:
@@ -217,6 +219,18 @@ class HotTiles:
     def clear(self) -> None:
         self._tiles.clear()
         self.size = 0
+
+
+def _in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> bool:
+    """Whether OGC API – Tiles serves this tile at all (the routes' ``check_in_limits``)."""
+    try:
+        if layer.extent:
+            grids.check_within_limits(tms_id, layer.extent, z, row, col)
+        else:
+            grids.check_tile(tms_id, z, row, col)
+    except NotFound:
+        return False
+    return True
 
 
 def _route(path: str) -> tuple[re.Match[str], str, bool] | None:

@@ -15,19 +15,17 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.params import Path
 from fastapi.responses import Response
-from PIL import Image
 
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, SettingsDep
 from ogc.routers.tiles import ProducerDep, not_modified, tile_response
 from tiles import featureinfo, grids, raster, wmts
-from tiles.render import png_bytes
+from tiles.render import transparent_png
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
 
 router = APIRouter(tags=["WMTS"])
 XML = "application/xml"
-TRANSPARENT_PNG = png_bytes(Image.new("RGBA", (256, 256), (0, 0, 0, 0)))
 REST = "/wmts/1.0.0/{layer}/{style}/{tms}/{matrix}/{row}"
 
 
@@ -109,7 +107,7 @@ async def get_tile(
         tile = await producer.vector_tile(
             layer, parsed.tile_matrix_set, z, row, col, layer.field_names
         )
-    return tile_response(request, tile, max_age, TRANSPARENT_PNG if fmt == "png" else None)
+    return tile_response(request, tile, max_age, transparent_png() if fmt == "png" else None)
 
 
 async def get_feature_info(

@@ -90,6 +90,35 @@ def test_fast_path_in_front_of_the_app_remembers_hits_and_marks_misses(
     assert len(passed) == 1 and passed[0][PASSED]
 
 
+def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
+    tiles_client: TestClient,
+) -> None:
+    """WMTS caches empty PNG tiles outside the tileset's limits under the keys OGC API uses;
+    the fast path must not answer them (404 there) nor empty tiles (204 / transparent PNG)."""
+    outside = "/collections/gd-cities/map/tiles/WebMercatorQuad/9/0/0"
+    wmts = tiles_client.get("/wmts/1.0.0/gd-cities/default/WebMercatorQuad/9/0/0.png")
+    assert wmts.status_code == 200  # a transparent tile, now cached empty
+    row, col = tile_at("WebMercatorQuad", 10, 117.2, 20.3)
+    inside = f"/collections/gd-cities/tiles/WebMercatorQuad/10/{row}/{col}"
+    inside_map = inside.replace("/tiles/", "/map/tiles/")
+    routed = {path: tiles_client.get(path) for path in (outside, inside, inside_map)}
+    assert [r.status_code for r in routed.values()] == [404, 204, 200]
+    passed: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        passed.append(scope["path"])
+
+    fast = in_front_of(tiles_client.app, inner)
+    for path in routed:
+        assert _call(None, fast, path) == [] and passed[-1] == path
+    etag = wmts.headers["etag"].encode()
+    assert _call(None, fast, outside, etag=etag) == []  # no 304 where the route says 404
+    assert (
+        tiles_client.get(outside, headers={"If-None-Match": wmts.headers["etag"]}).status_code
+        == 404
+    )
+
+
 def _key(z: int, row: int, col: int, version: int = 1) -> TileKey:
     return TileKey("demo", version, "WebMercatorQuad", z, row, col, "mvt")
 

@@ -13,10 +13,10 @@ from tiles import grids
 
 # Published by 天地图 in its WMTS capabilities (e.g. t0.tianditu.gov.cn/vec_c/wmts?
 # request=GetCapabilities): TileMatrixSet "c", TileMatrix "1" → 2×1 tiles, ScaleDenominator
-# 2.958293554545656E8, TopLeftCorner "90.0 -180.0"; TileMatrix "18" → 262144×131072 tiles,
-# ScaleDenominator 2256.998866688275. Its "w" set uses the same numbers for levels 1 and 18.
-TIANDITU_LEVEL_1_SCALE = 2.958293554545656e8
-TIANDITU_LEVEL_18_SCALE = 2256.998866688275
+# 2.958293554545656E8 (a 96-DPI pixel), TopLeftCorner "90.0 -180.0"; TileMatrix "18" →
+# 262144×131072 tiles. Its level-1 cell is 0.703125°.
+TIANDITU_LEVEL_1_SCALE_96DPI = 2.958293554545656e8
+TIANDITU_LEVEL_1_CELL_DEGREES = 0.703125
 
 
 def test_registry_lists_the_five_grids() -> None:
@@ -24,8 +24,8 @@ def test_registry_lists_the_five_grids() -> None:
         "WebMercatorQuad",
         "WorldCRS84Quad",
         "CGCS2000Quad",
-        "CGCS2000Quad96dpi",
-        "WebMercatorQuad96dpi",
+        "TiandituCGCS2000",
+        "TiandituWebMercator",
     ]
     for tms_id in grids.list_tms():
         assert grids.get_tms(tms_id).id == tms_id
@@ -52,10 +52,11 @@ def test_registry_is_built_once_and_read_only() -> None:
         ("WorldCRS84Quad", 0, 279541132.0143589),
         ("CGCS2000Quad", 0, 279541132.0143589),
         ("CGCS2000Quad", 17, 279541132.0143589 / 2**17),
-        ("CGCS2000Quad96dpi", 1, TIANDITU_LEVEL_1_SCALE),
-        ("CGCS2000Quad96dpi", 18, TIANDITU_LEVEL_18_SCALE),
-        ("WebMercatorQuad96dpi", 1, TIANDITU_LEVEL_1_SCALE),
-        ("WebMercatorQuad96dpi", 18, TIANDITU_LEVEL_18_SCALE),
+        # 天地图 grids: their tiles, the OGC scale of those tiles (clients derive cells from it).
+        ("TiandituCGCS2000", 1, 279541132.0143589),
+        ("TiandituCGCS2000", 18, 279541132.0143589 / 2**17),
+        ("TiandituWebMercator", 1, 559082264.0287178 / 2),
+        ("TiandituWebMercator", 18, 559082264.0287178 / 2**18),
     ],
 )
 def test_scale_denominators(tms_id: str, level: int, expected: float) -> None:
@@ -66,16 +67,33 @@ def test_metres_per_degree_is_the_ogc_convention() -> None:
     assert math.isclose(grids.METRES_PER_DEGREE, 111319.49079327358, rel_tol=1e-15)
 
 
-def test_96dpi_scale_follows_the_spec_formula() -> None:
-    """scale = cell size (°) × m/° ÷ pixel size (m), with a 0.0254/96 m pixel."""
-    for level in (1, 5, 18):
-        cell = grids.get_tms("CGCS2000Quad96dpi").matrix(level).cellSize
-        expected = cell * 111319.49079327358 / (0.0254 / 96)
-        assert grids.scale_denominator("CGCS2000Quad96dpi", level) == pytest.approx(expected)
-    ratio = grids.scale_denominator("CGCS2000Quad96dpi", 1) / grids.scale_denominator(
-        "CGCS2000Quad", 0
+@pytest.mark.parametrize("tms_id", grids.list_tms())
+def test_cell_size_is_what_clients_derive_from_the_scale(tms_id: str) -> None:
+    """WMTS 1.0 and TMS 2.0 readers (GDAL, QGIS, OpenLayers) compute the cell size as
+    scale × 0.28 mm ÷ metres per unit and ignore ``cellSize``: the two must agree, or every
+    tile they ask for lies elsewhere (the 96-DPI variants rendered nothing)."""
+    grid = grids.get_tms(tms_id)
+    per_unit = 1.0 if grid.crs.to_epsg() == 3857 else 111319.49079327358
+    for matrix in grid.tileMatrices:
+        derived = matrix.scaleDenominator * 0.28e-3 / per_unit
+        assert derived == pytest.approx(matrix.cellSize, rel=1e-12), (tms_id, matrix.id)
+
+
+def test_tianditu_c_keeps_tianditus_cells_not_its_96dpi_scale() -> None:
+    first = grids.get_tms("TiandituCGCS2000").matrix(1)
+    assert first.cellSize == TIANDITU_LEVEL_1_CELL_DEGREES
+    # 天地图's own value would make 0.28 mm readers compute 5.8 % larger cells.
+    assert first.scaleDenominator != pytest.approx(TIANDITU_LEVEL_1_SCALE_96DPI)
+    assert TIANDITU_LEVEL_1_SCALE_96DPI / first.scaleDenominator == pytest.approx(
+        0.28e-3 / (0.0254 / 96)
     )
-    assert ratio == pytest.approx(0.28e-3 / (0.0254 / 96))
+
+
+def test_no_grid_id_contains_another() -> None:
+    """GDAL selects a tileset whose URI contains the requested id (substring match)."""
+    ids = grids.list_tms()
+    for tms_id in ids:
+        assert [other for other in ids if tms_id in other] == [tms_id]
 
 
 def test_cgcs2000_quad_has_worldcrs84quad_numbering_and_tiles() -> None:
@@ -88,13 +106,13 @@ def test_cgcs2000_quad_has_worldcrs84quad_numbering_and_tiles() -> None:
 
 
 def test_tianditu_c_level_n_is_cgcs2000_quad_level_n_minus_1() -> None:
-    assert grids.level_range("CGCS2000Quad96dpi") == range(1, 25)
+    assert grids.level_range("TiandituCGCS2000") == range(1, 25)
     for level in range(1, 19):
-        assert grids.matrix_shape("CGCS2000Quad96dpi", level) == (2**level, 2 ** (level - 1))
+        assert grids.matrix_shape("TiandituCGCS2000", level) == (2**level, 2 ** (level - 1))
         assert grids.matrix_shape("CGCS2000Quad", level - 1) == (2**level, 2 ** (level - 1))
-    assert grids.matrix_shape("CGCS2000Quad96dpi", 18) == (262144, 131072)
+    assert grids.matrix_shape("TiandituCGCS2000", 18) == (262144, 131072)
     # 天地图 c level 2, column 3, row 0: the north-east quarter of the eastern hemisphere.
-    assert grids.tile_bounds("CGCS2000Quad96dpi", 2, 0, 3) == (90.0, 0.0, 180.0, 90.0)
+    assert grids.tile_bounds("TiandituCGCS2000", 2, 0, 3) == (90.0, 0.0, 180.0, 90.0)
     assert grids.tile_bounds("CGCS2000Quad", 1, 0, 3) == (90.0, 0.0, 180.0, 90.0)
 
 
@@ -103,15 +121,15 @@ def test_tianditu_c_tile_of_guangzhou() -> None:
     lon, lat, level = 113.264, 23.129, 10
     width = 360 / 2**level
     col, row = math.floor((lon + 180) / width), math.floor((90 - lat) / width)
-    west, south, east, north = grids.tile_bounds("CGCS2000Quad96dpi", level, row, col)
+    west, south, east, north = grids.tile_bounds("TiandituCGCS2000", level, row, col)
     assert west <= lon < east and south <= lat < north
     assert (west, north) == pytest.approx((-180 + col * width, 90 - row * width))
 
 
 def test_tianditu_w_numbering_is_web_mercator_numbering() -> None:
-    assert grids.level_range("WebMercatorQuad96dpi") == range(0, 25)
+    assert grids.level_range("TiandituWebMercator") == range(0, 25)
     for level, row, col in [(1, 0, 1), (18, 114000, 213000)]:
-        assert grids.tile_bounds("WebMercatorQuad96dpi", level, row, col) == pytest.approx(
+        assert grids.tile_bounds("TiandituWebMercator", level, row, col) == pytest.approx(
             grids.tile_bounds("WebMercatorQuad", level, row, col)
         )
 
@@ -126,7 +144,7 @@ def test_cgcs2000_tms_json_follows_the_latitude_first_axis_order() -> None:
     assert first["pointOfOrigin"] == [90.0, -180.0]
     assert (first["matrixWidth"], first["matrixHeight"]) == (2, 1)
     assert first["cellSize"] == 0.703125
-    assert grids.tms_json("CGCS2000Quad96dpi")["tileMatrices"][0]["id"] == "1"
+    assert grids.tms_json("TiandituCGCS2000")["tileMatrices"][0]["id"] == "1"
 
 
 @pytest.mark.parametrize("tms_id", grids.list_tms())
@@ -153,8 +171,8 @@ def test_srids_for_postgis() -> None:
         "WebMercatorQuad": 3857,
         "WorldCRS84Quad": 4326,
         "CGCS2000Quad": 4490,
-        "CGCS2000Quad96dpi": 4490,
-        "WebMercatorQuad96dpi": 3857,
+        "TiandituCGCS2000": 4490,
+        "TiandituWebMercator": 3857,
     }
 
 
@@ -167,7 +185,7 @@ def test_srids_for_postgis() -> None:
         ("CGCS2000Quad", 0, 1, 0, "tile row 1 is outside 0..0 at level 0 of CGCS2000Quad"),
         ("WebMercatorQuad", -1, 0, 0, "level -1 is outside 0..24 of WebMercatorQuad"),
         ("WebMercatorQuad", 25, 0, 0, "level 25 is outside 0..24 of WebMercatorQuad"),
-        ("CGCS2000Quad96dpi", 0, 0, 0, "level 0 is outside 1..24 of CGCS2000Quad96dpi"),
+        ("TiandituCGCS2000", 0, 0, 0, "level 0 is outside 1..24 of TiandituCGCS2000"),
     ],
 )
 def test_out_of_range_tiles_are_not_found(
@@ -193,7 +211,7 @@ def test_pixel_center() -> None:
 
 def test_matrix_limits_of_guangdong_on_the_tianditu_grid() -> None:
     guangdong = (109.6, 20.1, 117.3, 25.6)
-    limits = grids.matrix_limits("CGCS2000Quad96dpi", guangdong, [1, 2, 3])
+    limits = grids.matrix_limits("TiandituCGCS2000", guangdong, [1, 2, 3])
     assert limits == [
         grids.TileMatrixLimits("1", 0, 0, 1, 1),
         grids.TileMatrixLimits("2", 0, 0, 3, 3),

@@ -31,7 +31,7 @@ def test_map_tile_is_a_transparent_antialiased_png(tiles_client: TestClient) -> 
     assert 0 < opaque_pixels(png_pixels(coast.content)) < 256 * 256
 
 
-@pytest.mark.parametrize("tms", ["CGCS2000Quad", "CGCS2000Quad96dpi", "WorldCRS84Quad"])
+@pytest.mark.parametrize("tms", ["CGCS2000Quad", "TiandituCGCS2000", "WorldCRS84Quad"])
 def test_map_tiles_on_geographic_grids(tiles_client: TestClient, tms: str) -> None:
     row, col = tile_at(tms, 8)
     response = tiles_client.get(f"/collections/gd-counties/map/tiles/{tms}/8/{row}/{col}")
@@ -48,11 +48,16 @@ def test_chinese_labels_are_drawn(tiles_client: TestClient) -> None:
     assert dark, "label text (dark on a halo) expected"
 
 
-def test_empty_map_tile_is_204(tiles_client: TestClient) -> None:
-    assert (
-        tiles_client.get("/collections/gd-cities/map/tiles/WebMercatorQuad/9/0/0").status_code
-        == 204
-    )
+def test_empty_map_tile_is_transparent_and_outside_the_limits_is_404(
+    tiles_client: TestClient,
+) -> None:
+    row, col = tile_at("WebMercatorQuad", 10, 117.2, 20.3)  # sea inside gd-cities' bbox
+    empty = tiles_client.get(f"/collections/gd-cities/map/tiles/WebMercatorQuad/10/{row}/{col}")
+    assert empty.status_code == 200 and empty.headers["content-type"] == "image/png"
+    image = png_pixels(empty.content)
+    assert image.size == (256, 256) and opaque_pixels(image) == 0
+    outside = tiles_client.get("/collections/gd-cities/map/tiles/WebMercatorQuad/9/0/0")
+    assert outside.status_code == 404 and "limits" in outside.json()["detail"]
 
 
 def _publish(url: str, tmp: Path, values: list[int]) -> None:

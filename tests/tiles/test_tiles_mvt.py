@@ -77,9 +77,22 @@ def test_tile_features_match_the_layer(tiles_client: TestClient, sample_url: str
         assert names[feature["id"]] == feature["properties"]["name"]
 
 
+SEA_IN_GUANGDONG_BBOX = (117.2, 20.3)  # inside gd-cities' bbox, no city there
+
+
 def test_empty_tile_is_204_and_out_of_range_is_404(tiles_client: TestClient) -> None:
-    empty = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 10, 10, 10))
+    row, col = tile_at("WebMercatorQuad", 10, *SEA_IN_GUANGDONG_BBOX)
+    empty = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 10, row, col))
     assert empty.status_code == 204 and not empty.content
+    beyond = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 10, 10, 10))
+    assert beyond.status_code == 404
+    assert "tileRow 10 is outside the tileset's limits" in beyond.json()["detail"]
+    limits = tiles_client.get("/collections/gd-cities/tiles/WebMercatorQuad").json()
+    (level,) = [m for m in limits["tileMatrixSetLimits"] if m["tileMatrix"] == "10"]
+    assert level["minTileRow"] <= row <= level["maxTileRow"]
+    assert level["minTileCol"] <= col <= level["maxTileCol"]
+    after = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 10, row, level["maxTileCol"] + 1))
+    assert after.status_code == 404 and "tileCol" in after.json()["detail"]
     outside = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 3, 8, 0))
     assert outside.status_code == 404
     assert "row 8 is outside 0..7" in outside.json()["detail"]

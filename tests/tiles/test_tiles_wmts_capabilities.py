@@ -32,8 +32,8 @@ ADMIN = wmts.WmtsLayer(
     abstract="County-level administrative units",
     wgs84_bbox=GUANGDONG,
     formats=["image/png", MVT],
-    tms_ids=["WebMercatorQuad", "CGCS2000Quad96dpi"],
-    limits={"CGCS2000Quad96dpi": grids.matrix_limits("CGCS2000Quad96dpi", GUANGDONG, [1, 2, 3])},
+    tms_ids=["WebMercatorQuad", "TiandituCGCS2000"],
+    limits={"TiandituCGCS2000": grids.matrix_limits("TiandituCGCS2000", GUANGDONG, [1, 2, 3])},
 )
 RIVERS = wmts.WmtsLayer(
     identifier="rivers 2024",
@@ -41,7 +41,7 @@ RIVERS = wmts.WmtsLayer(
     abstract="",
     wgs84_bbox=GUANGDONG,
     formats=[MVT],
-    tms_ids=["WebMercatorQuad96dpi"],
+    tms_ids=["TiandituWebMercator"],
     info_formats=["application/json"],
 )
 
@@ -88,8 +88,8 @@ def test_owslib_reads_the_layers(owslib_service: WebMapTileService) -> None:
     assert admin.formats == ["image/png", MVT]
     assert admin.infoformats == ["application/json", "text/html"]
     assert admin.styles == {"default": {"isDefault": True}}
-    assert set(admin.tilematrixsetlinks) == {"WebMercatorQuad", "CGCS2000Quad96dpi"}
-    limits = admin.tilematrixsetlinks["CGCS2000Quad96dpi"].tilematrixlimits
+    assert set(admin.tilematrixsetlinks) == {"WebMercatorQuad", "TiandituCGCS2000"}
+    limits = admin.tilematrixsetlinks["TiandituCGCS2000"].tilematrixlimits
     assert sorted(limits) == ["1", "2", "3"]
     assert (limits["3"].mintilerow, limits["3"].maxtilerow) == (1, 1)
     assert (limits["3"].mintilecol, limits["3"].maxtilecol) == (6, 6)
@@ -110,9 +110,9 @@ def test_resource_url_templates(owslib_service: WebMapTileService) -> None:
         ("FeatureInfo", "text/html"): f"{tile}/{{J}}/{{I}}.html",
     }
     url = owslib_service.buildTileResource(
-        layer="admin_county", tilematrixset="CGCS2000Quad96dpi", tilematrix="2", row=0, column=3
+        layer="admin_county", tilematrixset="TiandituCGCS2000", tilematrix="2", row=0, column=3
     )
-    assert url.startswith(f"{BASE}/wmts/1.0.0/admin_county/default/CGCS2000Quad96dpi/2/0/3.")
+    assert url.startswith(f"{BASE}/wmts/1.0.0/admin_county/default/TiandituCGCS2000/2/0/3.")
 
 
 def test_layer_identifiers_are_escaped_in_templates(owslib_service: WebMapTileService) -> None:
@@ -127,8 +127,8 @@ def test_every_listed_or_linked_grid_is_described(owslib_service: WebMapTileServ
         "WebMercatorQuad",
         "WorldCRS84Quad",
         "CGCS2000Quad",
-        "CGCS2000Quad96dpi",
-        "WebMercatorQuad96dpi",
+        "TiandituCGCS2000",
+        "TiandituWebMercator",
     }
 
 
@@ -143,9 +143,9 @@ def test_every_listed_or_linked_grid_is_described(owslib_service: WebMapTileServ
         ),
         ("WorldCRS84Quad", "urn:ogc:def:crs:OGC:1.3:CRS84", "-180 90", "0"),
         ("CGCS2000Quad", "urn:ogc:def:crs:EPSG::4490", "90 -180", "0"),
-        ("CGCS2000Quad96dpi", "urn:ogc:def:crs:EPSG::4490", "90 -180", "1"),
+        ("TiandituCGCS2000", "urn:ogc:def:crs:EPSG::4490", "90 -180", "1"),
         (
-            "WebMercatorQuad96dpi",
+            "TiandituWebMercator",
             "urn:ogc:def:crs:EPSG::3857",
             "-20037508.342789244 20037508.342789244",
             "0",
@@ -171,9 +171,9 @@ def test_tile_matrix_sets_use_the_crs_axis_order(
         ("WebMercatorQuad", "0", 559082264.0287178, (1, 1)),
         ("WorldCRS84Quad", "0", 279541132.0143589, (2, 1)),
         ("CGCS2000Quad", "0", 279541132.0143589, (2, 1)),
-        ("CGCS2000Quad96dpi", "1", 2.958293554545656e8, (2, 1)),
-        ("CGCS2000Quad96dpi", "18", 2256.998866688275, (262144, 131072)),
-        ("WebMercatorQuad96dpi", "1", 2.958293554545656e8, (2, 2)),
+        ("TiandituCGCS2000", "1", 279541132.0143589, (2, 1)),
+        ("TiandituCGCS2000", "18", 279541132.0143589 / 2**17, (262144, 131072)),
+        ("TiandituWebMercator", "1", 559082264.0287178 / 2, (2, 2)),
     ],
 )
 def test_scale_denominators_and_matrix_sizes(

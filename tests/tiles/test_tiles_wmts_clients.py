@@ -20,8 +20,8 @@ def test_owslib_parses_capabilities_and_fetches_tiles(live_server: str) -> None:
     service = WebMapTileService(f"{live_server}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities")
     assert "gd-cities" in service.contents
     layer = service.contents["gd-cities"]
-    assert {"WebMercatorQuad", "CGCS2000Quad", "CGCS2000Quad96dpi"} <= set(layer.tilematrixsetlinks)
-    for tms, z in (("WebMercatorQuad", 8), ("CGCS2000Quad", 8), ("CGCS2000Quad96dpi", 9)):
+    assert {"WebMercatorQuad", "CGCS2000Quad", "TiandituCGCS2000"} <= set(layer.tilematrixsetlinks)
+    for tms, z in (("WebMercatorQuad", 8), ("CGCS2000Quad", 8), ("TiandituCGCS2000", 9)):
         row, col = tile_at(tms, z)
         tile = service.gettile(
             layer="gd-cities",
@@ -56,7 +56,16 @@ def test_rest_tile_feature_info_and_exception_report(live_server: str) -> None:
     assert ET.fromstring(out.content)[0].get("exceptionCode") == "TileOutOfRange"
 
 
-@pytest.mark.parametrize("tms", ["WebMercatorQuad", "CGCS2000Quad"])
+@pytest.mark.parametrize(
+    "tms",
+    [
+        "WebMercatorQuad",
+        "WorldCRS84Quad",
+        "CGCS2000Quad",
+        "TiandituCGCS2000",
+        "TiandituWebMercator",
+    ],
+)
 def test_gdal_wmts_driver_reads_pixels_where_data_is(
     live_server: str, tmp_path: Path, tms: str
 ) -> None:

@@ -15,7 +15,7 @@ GET_TILE = {
     "LAYER": "admin_county",
     "STYLE": "default",
     "FORMAT": "image/png",
-    "TILEMATRIXSET": "CGCS2000Quad96dpi",
+    "TILEMATRIXSET": "TiandituCGCS2000",
     "TILEMATRIX": "10",
     "TILEROW": "190",
     "TILECOL": "834",
@@ -33,10 +33,10 @@ LAYER = wmts.WmtsLayer(
     abstract="",
     wgs84_bbox=(109.6, 20.1, 117.3, 25.6),
     formats=["image/png"],
-    tms_ids=["WebMercatorQuad", "CGCS2000Quad96dpi"],
+    tms_ids=["WebMercatorQuad", "TiandituCGCS2000"],
     limits={
-        "CGCS2000Quad96dpi": grids.matrix_limits(
-            "CGCS2000Quad96dpi", (109.6, 20.1, 117.3, 25.6), range(1, 19)
+        "TiandituCGCS2000": grids.matrix_limits(
+            "TiandituCGCS2000", (109.6, 20.1, 117.3, 25.6), range(1, 19)
         )
     },
     info_formats=["application/json"],
@@ -54,7 +54,7 @@ def test_get_tile_is_parsed() -> None:
         layer="admin_county",
         style="default",
         format="image/png",
-        tile_matrix_set="CGCS2000Quad96dpi",
+        tile_matrix_set="TiandituCGCS2000",
         tile_matrix=10,
         tile_row=190,
         tile_col=834,
@@ -121,7 +121,7 @@ def test_missing_or_empty_parameters(key: str, locator: str) -> None:
             "TILEMATRIX",
             "0",
             "TileMatrix",
-            "TileMatrix '0' is not a level of CGCS2000Quad96dpi (1..24)",
+            "TileMatrix '0' is not a level of TiandituCGCS2000 (1..24)",
         ),
         ("TILEMATRIX", "010", "TileMatrix", "not a level"),
         ("TILEROW", "-1", "TileRow", "TileRow must be a whole number ≥ 0, got '-1'"),
@@ -206,7 +206,7 @@ def test_get_feature_info_errors(changes: dict[str, str], code: str, locator: st
 
 
 def test_restful_paths_are_validated_like_kvp() -> None:
-    path = {"layer": "admin_county", "style": "default", "tms_id": "CGCS2000Quad96dpi",
+    path = {"layer": "admin_county", "style": "default", "tms_id": "TiandituCGCS2000",
             "tile_matrix": "10", "row": "190", "col": "834"}  # fmt: skip
     assert wmts.parse_rest_tile_request(**path, extension="png") == wmts.parse_kvp_tile_request(
         GET_TILE
