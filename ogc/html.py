@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import orjson
 from fastapi import Request
@@ -53,6 +55,20 @@ TEXT = {
 }  # fmt: skip
 
 
+RENDER_THREADS = 4  # pages drawn at once; the default thread pool stays free for the rest
+_render_limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("html")
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """This event loop's limiter of page-rendering threads (made on first use, per loop)."""
+    try:
+        return _render_limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(RENDER_THREADS)
+        _render_limiter.set(limiter)
+        return limiter
+
+
 class ThreadRenderedHTML(HTMLResponse):
     """An HTML response whose body is made by ``make_page`` in a worker thread when sent."""
 
@@ -61,7 +77,8 @@ class ThreadRenderedHTML(HTMLResponse):
         self.make_page = make_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.body = self.render(await anyio.to_thread.run_sync(self.make_page))
+        page = await anyio.to_thread.run_sync(self.make_page, limiter=_limiter())
+        self.body = self.render(page)
         length = (b"content-length", str(len(self.body)).encode())
         self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"] + [length]
         await super().__call__(scope, receive, send)
