@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -10,13 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from ingest.sample import SAMPLE_LAYERS, SYNTHETIC_LAYERS
+from layers.catalog import load_catalog
+from layers.features import Binder
+from layers.features.page import geojson_page_sql
 from layers.settings import ServiceSettings
 from ogc import html
+from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.html_map import MAX_VERTICES, svg_map
+from ogc.items_request import items_query
 
 PAGES = [
     "/",
@@ -207,3 +214,22 @@ def test_points_are_merged_per_pixel_only_beyond_the_budget() -> None:
     many = [{"type": "Point", "coordinates": [i % 100 / 10, i // 100 / 10]} for i in range(5000)]
     assert (svg_map(many) or "").count("<circle") == 5000
     assert 0 < (svg_map(many, budget=1000) or "").count("<circle") <= 1000
+
+
+def test_html_pages_read_simplified_geometries_whatever_was_read_before(
+    sample_url: str, settings: ServiceSettings
+) -> None:
+    """The statement frames are memoised per output shape: the HTML page's simplification is
+    part of that shape, so a JSON page read first (same layer, CRS and limit) does not hand
+    its full-resolution statement to the HTML page."""
+    with psycopg.connect(sample_url) as conn:
+        catalog = load_catalog(conn)
+    layer = catalog.get("gd-counties")
+    query = items_query(layer, {"limit": "1000"}, settings, catalog)
+    query = dataclasses.replace(query, output_crs=DEFAULT_CRS)
+    drawn = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
+    for first, then in ((query, drawn), (drawn, query)):
+        before = geojson_page_sql(layer, first, Binder(literal=False)).as_string(None)
+        after = geojson_page_sql(layer, then, Binder(literal=False)).as_string(None)
+        assert ("ST_Simplify" in before) == (first is drawn)
+        assert ("ST_Simplify" in after) == (then is drawn)
