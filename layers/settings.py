@@ -104,6 +104,7 @@ class ServiceSettings(IngestSettings):
         "within=<adcode> resolves areas from.",
     )
     cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
+    gzip_level: int = Field(default=5, ge=1, le=9, description="gzip level of responses.")
     log_level: str = "info"
     access_log: bool = Field(
         default=False,

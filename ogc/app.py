@@ -55,7 +55,7 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
     )
     app.state.onemap = state
     install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.gzip_level)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],

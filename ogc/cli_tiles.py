@@ -52,7 +52,7 @@ async def _produce(
     pool = open_pool_lazily(url, min_size=1, max_size=CONCURRENCY, statement_timeout_ms=0)
     await pool.open(wait=True)
     try:
-        producer = TileProducer(pool, TileCache(settings.tiles_dir))
+        producer = TileProducer(pool, TileCache(settings.tiles_dir), settings.gzip_level)
         make = seed.maker(producer, layer, tms_id, fmt)
         gate = asyncio.Semaphore(CONCURRENCY)
         made: list[Tile] = []

@@ -1,21 +1,34 @@
 """HTML pages for every resource, in Chinese and English, with an inline SVG map.
 
-The map is drawn server-side as SVG from the page's GeoJSON (CRS84), so pages
-work offline with no JavaScript library and no tile server. Not a hot path.
+The map is drawn server-side as SVG from the page's GeoJSON (CRS84, ``ogc.html_map``:
+linear time, a bounded number of vertices), so pages work offline with no JavaScript
+library and no tile server. The template and the map are rendered in a worker thread
+when the response is sent, never on the event loop: a large page does not hold up the
+requests beside it.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.types import Receive, Scope, Send
 
 from layers.catalog import Layer
+from ogc.html_map import MAP_WIDTH, svg_map
 from ogc.negotiation import language
+
+__all__ = [
+    "MAP_DETAIL", "ThreadRenderedHTML", "feature_page", "items_page", "render", "svg_map",
+    "title_of",
+]  # fmt: skip
 
 _ENV = Environment(loader=PackageLoader("ogc", "templates"), autoescape=select_autoescape())
 
@@ -42,22 +55,66 @@ TEXT = {
 }  # fmt: skip
 
 
+RENDER_THREADS = 4  # pages drawn at once; the default thread pool stays free for the rest
+_render_limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("html")
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """This event loop's limiter of page-rendering threads (made on first use, per loop)."""
+    try:
+        return _render_limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(RENDER_THREADS)
+        _render_limiter.set(limiter)
+        return limiter
+
+
+class ThreadRenderedHTML(HTMLResponse):
+    """An HTML response whose body is made by ``make_page`` in a worker thread when sent."""
+
+    def __init__(self, make_page: Callable[[], str], headers: dict[str, str] | None) -> None:
+        super().__init__(b"", headers=headers)
+        self.make_page = make_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        page = await anyio.to_thread.run_sync(self.make_page, limiter=_limiter())
+        self.body = self.render(page)
+        length = (b"content-length", str(len(self.body)).encode())
+        self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"] + [length]
+        await super().__call__(scope, receive, send)
+
+
+MAP_DETAIL = MAP_WIDTH  # geometries come simplified to 1/n of their own extent: < 1 px
+
+PageContext = Callable[[], dict[str, Any]]
+
+
 def render(
-    request: Request, template: str, headers: dict[str, str] | None = None, **context: Any
+    request: Request,
+    template: str,
+    headers: dict[str, str] | None = None,
+    page_context: PageContext | None = None,
+    **context: Any,
 ) -> HTMLResponse:
+    """The page of ``template``; ``page_context`` (parsing, the map) runs in the worker thread."""
     lang = language(request)
     other = "en" if lang == "zh" else "zh"
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "f")]
     query = "&".join(f"{k}={v}" for k, v in params)
-    page = _ENV.get_template(template).render(
-        t=TEXT[lang],
-        lang=lang,
-        base=str(request.base_url).rstrip("/"),
-        json_href=f"{request.url.path}?{query}&f=json" if query else f"{request.url.path}?f=json",
-        other_lang_href=f"{request.url.path}?{query}&f=html&lang={other}".replace("?&", "?"),
-        **context,
-    )
-    return HTMLResponse(page, headers=headers)
+    path = request.url.path
+    context |= {
+        "t": TEXT[lang],
+        "lang": lang,
+        "base": str(request.base_url).rstrip("/"),
+        "json_href": f"{path}?{query}&f=json" if query else f"{path}?f=json",
+        "other_lang_href": f"{path}?{query}&f=html&lang={other}".replace("?&", "?"),
+    }
+
+    def make_page() -> str:
+        extra = page_context() if page_context is not None else {}
+        return _ENV.get_template(template).render(**context, **extra)
+
+    return ThreadRenderedHTML(make_page, headers)
 
 
 def title_of(layer: Layer, lang: str) -> str:
@@ -65,36 +122,49 @@ def title_of(layer: Layer, lang: str) -> str:
 
 
 def items_page(
-    request: Request, layer: Layer, document: dict[str, Any], headers: dict[str, str]
+    request: Request, layer: Layer, body: bytes, headers: dict[str, str]
 ) -> HTMLResponse:
-    features = document.get("features", [])
-    links = {link["rel"]: link["href"] for link in document.get("links", [])}
+    """The page of a FeatureCollection's bytes (parsed and drawn off the event loop)."""
+
+    def page_context() -> dict[str, Any]:
+        document = orjson.loads(body)
+        features = document.get("features", [])
+        links = {link["rel"]: link["href"] for link in document.get("links", [])}
+        return {
+            "document": document,
+            "features": features,
+            "next_href": _as_html(links.get("next")),
+            "prev_href": _as_html(links.get("prev")),
+            "svg": svg_map([f.get("geometry") for f in features]),
+        }
+
     return render(
         request,
         "items.html",
         headers,
+        page_context,
         layer=layer,
         title=title_of(layer, language(request)),
-        document=document,
-        features=features,
         fields=[f.name for f in layer.fields],
-        next_href=_as_html(links.get("next")),
-        prev_href=_as_html(links.get("prev")),
-        svg=svg_map([f.get("geometry") for f in features]),
     )
 
 
 def feature_page(
-    request: Request, layer: Layer, feature: dict[str, Any], headers: dict[str, str]
+    request: Request, layer: Layer, body: bytes, headers: dict[str, str]
 ) -> HTMLResponse:
+    """The page of a Feature's bytes (parsed and drawn off the event loop)."""
+
+    def page_context() -> dict[str, Any]:
+        feature = orjson.loads(body)
+        return {"feature": feature, "svg": svg_map([feature.get("geometry")])}
+
     return render(
         request,
         "feature.html",
         headers,
+        page_context,
         layer=layer,
         title=title_of(layer, language(request)),
-        feature=feature,
-        svg=svg_map([feature.get("geometry")]),
     )
 
 
@@ -102,55 +172,3 @@ def _as_html(href: str | None) -> str | None:
     if href is None:
         return None
     return href.replace("?", "?f=html&", 1) if "?" in href else f"{href}?f=html"
-
-
-def _positions(geometry: Any) -> Iterator[list[list[float]]]:
-    """Every ring/line (as a list of positions) of a GeoJSON geometry."""
-    if not geometry:
-        return
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
-    if kind == "Point":
-        yield [coords]
-    elif kind in ("MultiPoint", "LineString"):
-        yield coords
-    elif kind in ("MultiLineString", "Polygon"):
-        yield from coords
-    elif kind == "MultiPolygon":
-        for polygon in coords:
-            yield from polygon
-    elif kind == "GeometryCollection":
-        for part in geometry.get("geometries", []):
-            yield from _positions(part)
-
-
-def svg_map(geometries: Iterable[Any], width: int = 640, height: int = 400) -> str | None:
-    """Path data for the geometries in a width×height box (equirectangular, north up)."""
-    shapes = [(g.get("type", ""), list(_positions(g))) for g in geometries if g]
-    points = [p for _, rings in shapes for ring in rings for p in ring]
-    if not points:
-        return None
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    aspect = math.cos(math.radians((min(ys) + max(ys)) / 2))
-    span_x = max((max(xs) - min(xs)) * aspect, 1e-9)
-    span_y = max(max(ys) - min(ys), 1e-9)
-    scale = 0.92 * min(width / span_x, height / span_y)
-
-    def xy(p: list[float]) -> str:
-        x = (p[0] - min(xs)) * aspect * scale + (width - span_x * scale) / 2
-        y = (max(ys) - p[1]) * scale + (height - span_y * scale) / 2
-        return f"{x:.1f},{y:.1f}"
-
-    parts = []
-    for kind, rings in shapes:
-        if kind.endswith("Point"):
-            parts += [f'<circle cx="{xy(p).split(",")[0]}" cy="{xy(p).split(",")[1]}" r="3"/>'
-                      for ring in rings for p in ring]  # fmt: skip
-            continue
-        closed = "Z" if "Polygon" in kind else ""
-        d = " ".join("M" + " L".join(xy(p) for p in ring) + closed for ring in rings if ring)
-        parts.append(f'<path d="{d}" fill-rule="evenodd"/>')
-    return (
-        f'<svg class="map" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
-        + "".join(parts)
-        + "</svg>"
-    )

@@ -126,7 +126,7 @@ def _frame(
     """The statement around ``WHERE ... LIMIT n OFFSET m``, as pre-rendered text."""
     key = (
         layer.id, layer.version, item_kind, query.output_crs.uri, query.properties,
-        query.skip_geometry, query.sort, backwards, query.limit, separator,
+        query.skip_geometry, query.sort, backwards, query.limit, separator, query.map_detail,
     )  # fmt: skip
     found = _FRAMES.get(key)
     if found is None:

@@ -96,6 +96,7 @@ class ItemsQuery:
     sort: tuple[SortKey, ...] = ()
     properties: tuple[str, ...] | None = None  # None: every field
     skip_geometry: bool = False
+    map_detail: int | None = None  # HTML maps: each geometry simplified to 1/n of its extent
 
     @property
     def filtered(self) -> bool:

@@ -56,9 +56,18 @@ def selected_fields(layer: Layer, query: ItemsQuery) -> tuple[FieldInfo, ...]:
     return tuple(f for f in layer.fields if f.name in wanted)
 
 
-def geometry_in(layer: Layer, crs: CrsInfo) -> sql.Composable:
-    """The stored geometry moved to ``crs`` and put in that CRS's axis order."""
+def geometry_in(layer: Layer, crs: CrsInfo, map_detail: int | None = None) -> sql.Composable:
+    """The stored geometry moved to ``crs`` and put in that CRS's axis order.
+
+    With ``map_detail`` n (a drawn map), it is first simplified (Douglas-Peucker) to 1/n
+    of its own extent: a feature the map shows n/2 pixels across keeps half-pixel detail.
+    """
     geometry: sql.Composable = sql.Identifier(GEOMETRY_COLUMN)
+    if map_detail:
+        geometry = sql.SQL(
+            "ST_Simplify({g}, greatest(ST_XMax({g}) - ST_XMin({g}), ST_YMax({g}) - ST_YMin({g}))"
+            " / {n})"
+        ).format(g=geometry, n=sql.Literal(map_detail))
     if not (crs.same_as_storage or crs.srid == layer.storage_srid):
         geometry = sql.SQL("ST_Transform({}, {})").format(geometry, sql.Literal(crs.srid))
     if crs.swap_axes:
@@ -101,7 +110,10 @@ def feature_json(layer: Layer, query: ItemsQuery) -> sql.Composable:
     The expression holds only catalog names and constants, so it is rendered to
     text once and reused; composing it per request cost about a millisecond.
     """
-    key = (layer.id, layer.version, query.output_crs.uri, query.properties, query.skip_geometry)
+    key = (
+        layer.id, layer.version, query.output_crs.uri, query.properties, query.skip_geometry,
+        query.map_detail,
+    )  # fmt: skip
     found = _FEATURE_SQL.get(key)
     if found is None:
         if len(_FEATURE_SQL) > 4096:
@@ -118,7 +130,8 @@ def _feature_json(layer: Layer, query: ItemsQuery) -> sql.Composable:
         geometry: sql.Composable = sql.SQL("'null'")
     else:
         geometry = sql.SQL("COALESCE(ST_AsGeoJSON({}, {}, 0), 'null')").format(
-            geometry_in(layer, query.output_crs), sql.Literal(query.output_crs.decimals)
+            geometry_in(layer, query.output_crs, query.map_detail),
+            sql.Literal(query.output_crs.decimals),
         )
     return sql.SQL(
         '\'{{"type":"Feature","id":\' || fid || \',"geometry":\' || {geometry} '

@@ -107,15 +107,18 @@ class FeatureFastPath:
             (b"vary", b"Accept, Accept-Language"),
         ]
         if _not_modified(request.get(b"if-none-match"), headers[0][1]):
-            await _finish(send, request, 304, headers, b"", "")
+            await _finish(send, request, 304, headers, b"", "", state.settings.gzip_level)
             return True
         feature = await _read(state.pool, plan.statement, int(feature_id))
         if feature is None:
-            await _not_found(scope, send, request, missing_feature(layer, feature_id).message)
+            detail = missing_feature(layer, feature_id).message
+            await _not_found(scope, send, request, detail, state.settings.gzip_level)
             return True
         body = feature_document(feature, self._base(scope, request, state), layer, feature_id)
         headers.append((b"content-crs", CONTENT_CRS))
-        await _finish(send, request, 200, headers, body, "application/geo+json")
+        await _finish(
+            send, request, 200, headers, body, "application/geo+json", state.settings.gzip_level
+        )
         return True
 
     def _plan(self, layer: Layer) -> LayerPlan:
@@ -219,11 +222,14 @@ async def _read(pool: AsyncConnectionPool, statement: bytes, fid: int) -> str | 
     return None if row is None else str(row[0])
 
 
-async def _not_found(scope: Scope, send: Send, request: dict[bytes, bytes], detail: str) -> None:
+async def _not_found(
+    scope: Scope, send: Send, request: dict[bytes, bytes], detail: str, gzip_level: int
+) -> None:
     """The problem document of ``ogc.errors.problem``, serialised as its JSONResponse does."""
     document = exception_body(404, detail, Request(scope))
     body = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    await _finish(send, request, 404, [], body.encode(), "application/problem+json")
+    problem = "application/problem+json"
+    await _finish(send, request, 404, [], body.encode(), problem, gzip_level)
 
 
 async def _finish(
@@ -233,6 +239,7 @@ async def _finish(
     headers: Headers,
     body: bytes,
     media_type: str,
+    gzip_level: int,
 ) -> None:
     """Starlette's Response headers, then what GZipMiddleware and CORSMiddleware add."""
     if status != 304:
@@ -241,7 +248,7 @@ async def _finish(
     if len(body) >= GZIP_MINIMUM:  # GZipMiddleware adds Vary even when it does not compress
         _add_vary(headers, b"Accept-Encoding")
         if b"gzip" in request.get(b"accept-encoding", b""):
-            body = gzip_body(body, headers)
+            body = gzip_body(body, headers, gzip_level)
     if b"origin" in request:
         headers.append((b"access-control-allow-origin", b"*"))
         headers.append((b"access-control-expose-headers", CORS_EXPOSED))
@@ -250,9 +257,9 @@ async def _finish(
     await send({"type": "http.response.body", "body": body})
 
 
-def gzip_body(body: bytes, headers: Headers) -> bytes:
-    """Compressed as GZipMiddleware does (level 9) with its header changes."""
-    compressed = gzip.compress(body, compresslevel=9)
+def gzip_body(body: bytes, headers: Headers, level: int) -> bytes:
+    """Compressed as GZipMiddleware does (at ``ONEMAP_GZIP_LEVEL``) with its header changes."""
+    compressed = gzip.compress(body, compresslevel=level)
     headers.append((b"content-encoding", b"gzip"))
     at = next(i for i, (name, _) in enumerate(headers) if name == b"content-length")
     headers[at] = (b"content-length", str(len(compressed)).encode())

@@ -71,10 +71,10 @@ async def get_items(request: Request, layer: FeatureLayerDep) -> Response:
         await _require_admin_area(pool, query)
     if output == "csv":
         return await _csv(layer, query, pool, headers)
-    if output == "html":  # the page's map is drawn in CRS84
-        query = dataclasses.replace(query, output_crs=DEFAULT_CRS)
-        document = orjson.loads(await _geojson_bytes(request, layer, query, pool, settings, base))
-        return html.items_page(request, layer, document, headers)
+    if output == "html":  # the page's map is drawn in CRS84, from geometries sized for it
+        query = dataclasses.replace(query, output_crs=DEFAULT_CRS, map_detail=html.MAP_DETAIL)
+        body = await _geojson_bytes(request, layer, query, pool, settings, base)
+        return html.items_page(request, layer, body, headers)
     if output == "jsonseq":
         return await _geojson_seq(layer, query, pool, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
@@ -287,6 +287,8 @@ async def get_feature(
     if cached is not None:
         return cached
     query = feature_query(layer, request.query_params)
+    if output == "html":
+        query = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
     fid = parse_feature_id(feature_id)
     if fid is None:
         raise NotFound(
@@ -300,7 +302,7 @@ async def get_feature(
         raise missing_feature(layer, feature_id)
     body = feature_document(row[0], base, layer, feature_id)
     if output == "html":
-        return html.feature_page(request, layer, orjson.loads(body), headers)
+        return html.feature_page(request, layer, body, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     return Response(body, media_type=GEOJSON, headers=headers)
 

@@ -52,7 +52,9 @@ async def get_producer(state: StateDep) -> TileProducer:
     if producer is None or producer.pool is not state.pool:
         if state.pool is None:
             raise DatabaseUnavailable("the database pool is not open yet; retry shortly")
-        producer = TileProducer(state.pool, TileCache(state.settings.tiles_dir))
+        producer = TileProducer(
+            state.pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level
+        )
         state.tile_producer = producer  # type: ignore[attr-defined]
     store = state.store
     if store is not None and store.loaded and producer.swept_generation != store.generation:

@@ -153,6 +153,8 @@ async def dataset_tile(
         return Response(status_code=204, headers=headers)
     if gzipped:
         headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-        return Response(gzip_tile(plain), media_type=MVT_MEDIA_TYPE, headers=headers)
+        return Response(
+            gzip_tile(plain, settings.gzip_level), media_type=MVT_MEDIA_TYPE, headers=headers
+        )
     headers["Content-Encoding"] = "identity"
     return Response(plain, media_type=MVT_MEDIA_TYPE, headers=headers)
