@@ -224,7 +224,9 @@ def check_level(tms_id: str, z: int) -> None:
     """Raise NotFound unless ``z`` is a level of the grid (no over-zoom: it would be made up)."""
     levels = level_range(tms_id)
     if z not in levels:
-        raise NotFound(f"level {z} is outside {levels.start}..{levels.stop - 1} of {tms_id}")
+        raise NotFound(
+            f"level {_shown(z)} is outside {levels.start}..{levels.stop - 1} of {tms_id}"
+        )
 
 
 def matrix_shape(tms_id: str, z: int) -> tuple[int, int]:
@@ -238,9 +240,21 @@ def check_tile(tms_id: str, z: int, row: int, col: int) -> None:
     """Raise NotFound, saying which index is off and its range, unless the tile exists."""
     columns, rows = matrix_shape(tms_id, z)
     if not 0 <= row < rows:
-        raise NotFound(f"tile row {row} is outside 0..{rows - 1} at level {z} of {tms_id}")
+        raise NotFound(f"tile row (tileRow) {_shown(row)} is outside 0..{rows - 1}{_at(z, tms_id)}")
     if not 0 <= col < columns:
-        raise NotFound(f"tile column {col} is outside 0..{columns - 1} at level {z} of {tms_id}")
+        raise NotFound(
+            f"tile column (tileCol) {_shown(col)} is outside 0..{columns - 1}{_at(z, tms_id)}"
+        )
+
+
+def _at(z: int, tms_id: str) -> str:
+    return f" at level {z} of {tms_id}"
+
+
+def _shown(index: int) -> str:
+    """An index as a person can read it back: absurdly long numbers are not echoed whole."""
+    text = str(index)
+    return text if len(text) <= 12 else f"{text[:6]}…({len(text)} digits)"
 
 
 def scale_denominator(tms_id: str, z: int) -> float:

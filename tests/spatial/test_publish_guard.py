@@ -16,6 +16,7 @@ from layers.catalog_write import LayerMeta
 from layers.errors import Conflict
 from layers.versions import rollback
 from ogc.processes.publish import check_target
+from tests.conftest import PUBLISHER
 
 BUFFER_RUN: dict[str, Any] = {
     "inputs": {
@@ -40,7 +41,7 @@ def _catalog_row(url: str, layer_id: str) -> tuple[Any, ...]:
 
 def _publish(client: TestClient, collection: str) -> Any:
     body = BUFFER_RUN | {"publish": {"collection": collection, "output": "violations"}}
-    return client.post("/processes/buffer-zones/execution", json=body)
+    return client.post("/processes/buffer-zones/execution", json=body, headers=PUBLISHER)
 
 
 def test_a_result_cannot_replace_a_department_layer(client: TestClient, sample_url: str) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import rasterio
 from fastapi.testclient import TestClient
 
+from tests.conftest import PUBLISHER
+
 
 def _surface(client: TestClient) -> bytes:
     response = client.post(
@@ -34,6 +36,7 @@ def test_an_analysis_geotiff_is_published_as_a_raster_layer(client: TestClient) 
         "/ingest",
         files={"file": ("pm25_surface.tif", surface, "image/tiff")},
         data={"id": "test-pm25-surface", "title": "PM2.5 插值"},
+        headers=PUBLISHER,
     )
     assert response.status_code == 201, response.text
     deadline = time.monotonic() + 10
