@@ -240,11 +240,9 @@ def check_tile(tms_id: str, z: int, row: int, col: int) -> None:
     """Raise NotFound, saying which index is off and its range, unless the tile exists."""
     columns, rows = matrix_shape(tms_id, z)
     if not 0 <= row < rows:
-        raise NotFound(f"tile row (tileRow) {_shown(row)} is outside 0..{rows - 1}{_at(z, tms_id)}")
+        raise NotFound(f"tileRow {_shown(row)} is outside 0..{rows - 1}{_at(z, tms_id)}")
     if not 0 <= col < columns:
-        raise NotFound(
-            f"tile column (tileCol) {_shown(col)} is outside 0..{columns - 1}{_at(z, tms_id)}"
-        )
+        raise NotFound(f"tileCol {_shown(col)} is outside 0..{columns - 1}{_at(z, tms_id)}")
 
 
 def _at(z: int, tms_id: str) -> str:

@@ -179,10 +179,10 @@ def test_srids_for_postgis() -> None:
 @pytest.mark.parametrize(
     ("tms_id", "level", "row", "col", "message"),
     [
-        ("WebMercatorQuad", 3, 9, 0, "tileRow) 9 is outside 0..7 at level 3 of WebMercatorQuad"),
-        ("WebMercatorQuad", 3, 0, 8, "tileCol) 8 is outside 0..7 at level 3 of WebMercatorQuad"),
-        ("WebMercatorQuad", 3, -1, 0, "tile row (tileRow) -1 is outside 0..7"),
-        ("CGCS2000Quad", 0, 1, 0, "tileRow) 1 is outside 0..0 at level 0 of CGCS2000Quad"),
+        ("WebMercatorQuad", 3, 9, 0, "tileRow 9 is outside 0..7 at level 3 of WebMercatorQuad"),
+        ("WebMercatorQuad", 3, 0, 8, "tileCol 8 is outside 0..7 at level 3 of WebMercatorQuad"),
+        ("WebMercatorQuad", 3, -1, 0, "tileRow -1 is outside 0..7"),
+        ("CGCS2000Quad", 0, 1, 0, "tileRow 1 is outside 0..0 at level 0 of CGCS2000Quad"),
         ("WebMercatorQuad", -1, 0, 0, "level -1 is outside 0..24 of WebMercatorQuad"),
         ("WebMercatorQuad", 25, 0, 0, "level 25 is outside 0..24 of WebMercatorQuad"),
         ("TiandituCGCS2000", 0, 0, 0, "level 0 is outside 1..24 of TiandituCGCS2000"),

@@ -95,7 +95,7 @@ def test_empty_tile_is_204_and_out_of_range_is_404(tiles_client: TestClient) -> 
     assert after.status_code == 404 and "tileCol" in after.json()["detail"]
     outside = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 3, 8, 0))
     assert outside.status_code == 404
-    assert "row 8 is outside 0..7" in outside.json()["detail"]
+    assert "tileRow 8 is outside 0..7" in outside.json()["detail"]
     deep = tiles_client.get(_url("gd-cities", "WebMercatorQuad", 30, 0, 0))
     assert deep.status_code == 404 and "level 30" in deep.json()["detail"]
     unknown = tiles_client.get(_url("gd-cities", "NoSuchGrid", 3, 0, 0))
