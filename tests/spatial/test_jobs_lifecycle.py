@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.routers.processes import get_registry
 from spatial import DEFAULT_REGISTRY, Analysis, AnalysisResult, Context, OutputSpec
 from tests.spatial.test_processes_api import wait_for
 
@@ -44,9 +43,7 @@ REGISTRY = DEFAULT_REGISTRY.register(SLEEP)
 
 
 def app_with_sleep(settings: ServiceSettings) -> FastAPI:
-    app = create_app(settings)
-    app.dependency_overrides[get_registry] = lambda: REGISTRY
-    return app
+    return create_app(settings, registry=REGISTRY)
 
 
 @pytest.fixture()
