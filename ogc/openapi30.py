@@ -102,6 +102,11 @@ class OpenApiDocuments:
             self._base = as_openapi_30(self._generate())
         return self._base
 
+    @property
+    def latest(self) -> Rendered | None:
+        """The document of the last snapshot rendered (``None`` before the first)."""
+        return self._current
+
     def refresh(self, catalog: Catalog, layers: Iterable[Layer]) -> None:
         """A catalog subscriber: render the new snapshot's document now."""
         self._current = self._render(catalog, layers)

@@ -1,0 +1,131 @@
+"""The lifespan owns every per-app service: built in order at start-up, stopped in reverse,
+threads and pool released; catalog changes reach their subscribers with no request made."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from layers.catalog import Catalog
+from layers.settings import ServiceSettings
+from ogc.app import create_app
+from ogc.services import SERVICES
+from ogc.state import AppState
+from tests.spatial.test_jobs_lifecycle import REGISTRY, job_sessions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def state_of(client: TestClient) -> AppState:
+    state: AppState = client.app.state.onemap  # type: ignore[attr-defined]
+    return state
+
+
+def until(check: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_services_start_in_order_and_stop_in_reverse(
+    settings: ServiceSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="onemap.app")
+    with TestClient(create_app(settings)) as client:
+        state = state_of(client)
+        assert state.pool is not None and state.store is not None and state.store.loaded
+        assert state.tile_producer is not None and state.tile_producer.pool is state.pool
+        assert state.jobs is not None and state.jobs.registry is state.registry
+        started = [m.removeprefix("service started: ") for m in caplog.messages if "started" in m]
+    stopped = [m.removeprefix("service stopped: ") for m in caplog.messages if "stopped:" in m]
+    names = [name for name, _ in SERVICES]
+    assert names[:3] == ["pool", "catalog-store", "tile-producer"]
+    assert started == names
+    assert stopped == names[::-1]
+    assert (state.pool, state.store, state.tile_producer, state.jobs) == (None,) * 4
+
+
+def test_shutdown_interrupts_jobs_joins_threads_and_closes_the_pool(
+    settings: ServiceSettings, sample_url: str
+) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    with TestClient(create_app(settings, registry=REGISTRY)) as client:
+        state = state_of(client)
+        pool = state.pool
+        job_id = client.post(
+            "/processes/sleep/execution",
+            json={"inputs": {"seconds": 30}},
+            headers={"Prefer": "respond-async"},
+        ).json()["jobID"]
+        until(lambda: job_sessions(sample_url, job_id))  # running in a job thread
+        assert any(t.name.startswith("onemap-job") for t in threading.enumerate())
+        started = time.monotonic()
+    assert time.monotonic() - started < 8, "shutdown waited for the job"
+    assert pool is not None and pool.closed
+    left = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert not [t.name for t in left if t.name.startswith("onemap-job")]
+    assert not [t.name for t in left if not t.daemon], "a non-daemon thread outlived the app"
+    with psycopg.connect(sample_url, autocommit=True) as conn:
+        row = conn.execute("SELECT status, message FROM onemap.jobs WHERE id = %s", (job_id,))
+        status, message = row.fetchone() or (None, None)
+    assert status == "failed" and "interrupted" in message
+    assert not job_sessions(sample_url, job_id)
+
+
+def test_catalog_changes_reach_subscribers_without_a_request(
+    settings: ServiceSettings, sample_url: str, tmp_path: Path
+) -> None:
+    tiles = tmp_path / "tiles"
+    (tiles / "gone-layer" / "v1").mkdir(parents=True)  # a layer deleted while we were down
+    app = create_app(settings.model_copy(update={"tile_cache_dir": tiles}))
+    with TestClient(app) as client:
+        state = state_of(client)
+        assert state.store is not None and state.openapi is not None
+        until(lambda: not (tiles / "gone-layer").exists())  # swept after the first load
+        layer = next(iter(state.store.current))
+        stale = tiles / layer.id / f"v{layer.version + 100}"
+        stale.mkdir(parents=True)
+        seen: list[Catalog] = []
+        unsubscribe = state.store.on_change(seen.append)
+        generation = state.store.generation
+        with psycopg.connect(sample_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_notify('onemap_catalog', %s)", (layer.id,))
+        until(lambda: state.store is not None and state.store.generation > generation)
+        assert seen[-1] is state.store.current  # called with the new snapshot
+        rendered = state.openapi.latest
+        assert rendered is not None and rendered.catalog is state.store.current
+        until(lambda: not stale.exists())  # the old version's tiles, swept by a subscriber
+        unsubscribe()
+
+
+def test_no_service_is_made_by_a_request() -> None:
+    """No ad-hoc ``app.state`` attribute or ``type: ignore`` for a service is left."""
+    service_files = [
+        "ogc/app.py",
+        "ogc/deps.py",
+        "ogc/services.py",
+        "ogc/state.py",
+        "ogc/routers/processes.py",
+        "ogc/routers/tiles.py",
+        "ogc/routers/tiles_dataset.py",
+        "ogc/routers/wmts.py",
+    ]
+    for name in service_files:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert "type: ignore" not in text, name
+        assert not re.search(r"getattr\([^)]*state", text), name
+    for path in (ROOT / "ogc").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assigned = re.findall(r"app\.state\.(\w+)\s*=", text)
+        assert set(assigned) <= {"onemap"}, (path, assigned)
+        if path.name != "services.py":  # the one place services are built
+            built = re.findall(r"state\.(pool|store|tile_producer|jobs)\s*=[^=]", text)
+            assert not built, (path, built)
