@@ -23,7 +23,7 @@ from layers.catalog import Catalog, load_catalog_async
 from layers.db import with_options
 
 CHANNEL = "onemap_catalog"
-ChangeCallback = Callable[[Catalog], None]
+ChangeCallback = Callable[[Catalog], object]  # a return value is ignored
 log = logging.getLogger("onemap.catalog")
 
 

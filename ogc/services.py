@@ -5,8 +5,9 @@
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the tile cache's sweep,
-the OpenAPI document) are registered before the listener loads the first snapshot, so they
-see every snapshot, the first one included.
+the OpenAPI document, the road networks of superseded versions) are registered before the
+listener loads the first snapshot, so they see every snapshot, the first one included; slow
+ones run as background tasks.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
+import psycopg
+
 from layers.catalog import Catalog
-from layers.db import open_pool_lazily
+from layers.db import open_pool_lazily, with_options
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.deps import catalog_of, listed_layers
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
+from spatial.network import drop_superseded_networks
 from tiles.cache import TileCache
 from tiles.service import TileProducer
 
@@ -109,11 +113,25 @@ async def job_runner(state: AppState) -> AsyncIterator[None]:
         raster_dir=s.raster_dir,
         raster_roots=(s.data_dir.resolve(), sample_dir),
     )
+    assert state.store is not None
+    unsubscribe = state.store.on_change(
+        lambda catalog: state.background.spawn(
+            asyncio.to_thread(_drop_superseded_networks, state.database_url, catalog),
+            "network-sweep",
+        )
+    )
     try:
         yield
     finally:
+        unsubscribe()
         runner, state.jobs = state.jobs, None
         await asyncio.to_thread(runner.shutdown)  # interrupts running jobs, joins the threads
+
+
+def _drop_superseded_networks(database_url: str, catalog: Catalog) -> None:
+    """Processes' per-layer-version state: road networks of versions no longer current."""
+    with psycopg.connect(with_options(database_url), autocommit=True) as conn:
+        drop_superseded_networks(conn, catalog)
 
 
 @contextlib.asynccontextmanager

@@ -12,12 +12,15 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
+from psycopg.sql import Identifier
 
 from layers.catalog import Catalog
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from ogc.services import SERVICES
 from ogc.state import AppState
+from spatial.network import SCHEMA, network_names
 from tests.spatial.test_jobs_lifecycle import REGISTRY, job_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,6 +107,39 @@ def test_catalog_changes_reach_subscribers_without_a_request(
         assert rendered is not None and rendered.catalog is state.store.current
         until(lambda: not stale.exists())  # the old version's tiles, swept by a subscriber
         unsubscribe()
+
+
+def network_tables(url: str) -> set[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = 'onemap_net'"
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
+def test_networks_of_superseded_versions_go_on_a_catalog_change(
+    settings: ServiceSettings, sample_url: str
+) -> None:
+    with TestClient(create_app(settings)) as client:
+        state = state_of(client)
+        assert state.store is not None
+        layer = next(iter(state.store.current))
+        current, _ = network_names(layer, "constant:40.0")
+        superseded = "edges_" + "0" * 12 + current[18:]  # another version's key
+        gone = "edges_" + "1" * 12 + "_gonelayr"  # a network of a deleted layer
+        with psycopg.connect(sample_url, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS onemap_net")
+            for name in (current, superseded, gone):
+                conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(Identifier(SCHEMA, name)))
+                owner = "gone-layer" if "1" * 12 in name else layer.id
+                comment = sql.SQL("COMMENT ON TABLE {} IS {}")
+                conn.execute(comment.format(Identifier(SCHEMA, name), sql.Literal(owner)))
+            conn.execute("SELECT pg_notify('onemap_catalog', %s)", (layer.id,))
+        until(lambda: not {superseded, gone} & network_tables(sample_url))  # no request made
+        assert current in network_tables(sample_url)
+        with psycopg.connect(sample_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP TABLE {}").format(Identifier(SCHEMA, current)))
 
 
 def test_no_service_is_made_by_a_request() -> None:
