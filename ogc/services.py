@@ -89,12 +89,17 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def openapi(state: AppState) -> AsyncIterator[None]:
-    """``/api`` is rebuilt when the catalog changes, not by the first request after it."""
+    """``/api`` is rebuilt when the catalog changes (in a worker thread, off the event loop),
+    not by the first request after it. The routes' part is built once, here."""
     assert state.store is not None and state.openapi is not None
     documents = state.openapi
-    unsubscribe = state.store.on_change(
-        lambda catalog: documents.refresh(catalog, listed_layers(catalog))
-    )
+    documents.base()
+
+    def refresh(catalog: Catalog) -> None:
+        work = asyncio.to_thread(documents.refresh, catalog, listed_layers(catalog))
+        state.background.spawn(work, "openapi-refresh")
+
+    unsubscribe = state.store.on_change(refresh)
     try:
         yield
     finally:

@@ -103,8 +103,8 @@ def test_catalog_changes_reach_subscribers_without_a_request(
             conn.execute("SELECT pg_notify('onemap_catalog', %s)", (layer.id,))
         until(lambda: state.store is not None and state.store.generation > generation)
         assert seen[-1] is state.store.current  # called with the new snapshot
-        rendered = state.openapi.latest
-        assert rendered is not None and rendered.catalog is state.store.current
+        documents = state.openapi
+        until(lambda: getattr(documents.latest, "catalog", None) is seen[-1])  # /api rebuilt
         until(lambda: not stale.exists())  # the old version's tiles, swept by a subscriber
         unsubscribe()
 
