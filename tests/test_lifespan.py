@@ -3,6 +3,7 @@ threads and pool released; catalog changes reach their subscribers with no reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
@@ -14,9 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 from psycopg.sql import Identifier
+from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Catalog
 from layers.settings import ServiceSettings
+from layers.watch import CatalogStore
 from ogc.app import create_app
 from ogc.services import SERVICES
 from ogc.state import AppState
@@ -165,3 +168,32 @@ def test_no_service_is_made_by_a_request() -> None:
         if path.name != "services.py":  # the one place services are built
             built = re.findall(r"state\.(pool|store|tile_producer|jobs)\s*=[^=]", text)
             assert not built, (path, built)
+
+
+def test_on_change_calls_each_subscriber_despite_a_failing_one(sample_url: str) -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        calls: list[str] = []
+        pool = AsyncConnectionPool(sample_url, min_size=1, max_size=1, open=False)
+        await pool.open()
+        try:
+            store = CatalogStore(pool)
+
+            def broken(_: Catalog) -> None:
+                raise RuntimeError("a subscriber's bug")
+
+            store.on_change(broken)
+            stop_first = store.on_change(lambda c: calls.append(f"first:{len(c)}"))
+            store.on_change(lambda c: calls.append("second"))
+            snapshot = await store.reload()
+            stop_first()
+            await store.reload()
+            late: list[str] = []
+            store.on_change(lambda c: late.append("late"))  # a loaded store: called at once
+            assert len(snapshot) > 0
+            return calls, late
+        finally:
+            await pool.close()
+
+    calls, late = asyncio.run(scenario())
+    assert calls[0].startswith("first:") and calls[1:] == ["second", "second"]
+    assert late == ["late"]
