@@ -4,6 +4,10 @@ Every write to ``onemap.layers`` fires ``pg_notify('onemap_catalog', id)`` (see 
 migration), so every worker and replica on the database reloads at once, with no
 timer. If the listening connection drops, it reconnects and reloads, since
 notifications sent while it was away are lost.
+
+Whatever depends on the catalog (the tile cache's sweep, the OpenAPI document, ...)
+subscribes with ``CatalogStore.on_change`` and is called with each new snapshot, so
+nothing waits for a request to notice that the catalog changed.
 """
 
 from __future__ import annotations
@@ -19,16 +23,30 @@ from layers.catalog import Catalog, load_catalog_async
 from layers.db import with_options
 
 CHANNEL = "onemap_catalog"
+ChangeCallback = Callable[[Catalog], object]  # a return value is ignored
 log = logging.getLogger("onemap.catalog")
 
 
 class CatalogStore:
-    """Holds the current catalog snapshot; swapping it is a single assignment."""
+    """Holds the current catalog snapshot; swapping it is a single assignment, after which
+    every subscriber is called with the new snapshot, in the order they subscribed."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
         self.current = Catalog()
         self.generation = 0
+        self._subscribers: list[ChangeCallback] = []
+
+    def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
+        """Call ``callback(snapshot)`` after each reload (and at once if one is loaded).
+
+        A callback must be quick: slow work (disk, database) goes to a background task.
+        Returns a function that unsubscribes it.
+        """
+        self._subscribers.append(callback)
+        if self.loaded:
+            self._notify(callback, self.current)
+        return lambda: self._subscribers.remove(callback)
 
     @property
     def loaded(self) -> bool:
@@ -40,7 +58,16 @@ class CatalogStore:
         self.current = snapshot
         self.generation += 1
         log.info("catalog loaded: %d layers (generation %d)", len(snapshot), self.generation)
+        for callback in list(self._subscribers):
+            self._notify(callback, snapshot)
         return snapshot
+
+    @staticmethod
+    def _notify(callback: ChangeCallback, snapshot: Catalog) -> None:
+        try:
+            callback(snapshot)
+        except Exception:  # one failing subscriber must not stop the others or the listener
+            log.exception("catalog subscriber %r failed", callback)
 
 
 async def listen_for_changes(

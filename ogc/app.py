@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from ingest.workdirs import sweep
-from layers.db import open_pool_lazily
 from layers.settings import ServiceSettings
-from layers.watch import CatalogStore, listen_for_changes
+from ogc import services
 from ogc.errors import install_error_handlers
 from ogc.head_requests import HeadAsGet
 from ogc.openapi30 import serve_openapi_30
@@ -34,16 +33,22 @@ from ogc.routers.feature_fastpath import install_feature_fast_path
 from ogc.routers.tiles_fastpath import install_fast_path
 from ogc.state import AppState
 from ogc.write_guard import WriteGuard
+from spatial import DEFAULT_REGISTRY, AnalysisRegistry
 
 log = logging.getLogger("onemap.app")
 
 
-def create_app(settings: ServiceSettings, database_url: str | None = None) -> FastAPI:
-    """Build the app; ``database_url`` overrides settings (the embedded cluster's URL)."""
+def create_app(
+    settings: ServiceSettings,
+    database_url: str | None = None,
+    registry: AnalysisRegistry = DEFAULT_REGISTRY,
+) -> FastAPI:
+    """Build the app; ``database_url`` overrides settings (the embedded cluster's URL),
+    ``registry`` holds the analyses offered as processes."""
     url = database_url or settings.database_url
     if not url:
         raise ValueError("create_app needs a database URL (start the embedded cluster first)")
-    state = AppState(settings=settings, database_url=url)
+    state = AppState(settings=settings, database_url=url, registry=registry)
     app = FastAPI(
         title=settings.title,
         description=settings.description,
@@ -84,37 +89,14 @@ def create_app(settings: ServiceSettings, database_url: str | None = None) -> Fa
     return app
 
 
-def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
+def _lifespan(state: AppState) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start every per-app service in order (``ogc.services.SERVICES``), stop in reverse."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        s = state.settings
-        sweep(s.upload_dir)  # temp folders of ingests killed with an earlier server
-        state.pool = open_pool_lazily(
-            state.database_url,
-            min_size=s.pool_min_size,
-            max_size=s.pool_max_size,
-            statement_timeout_ms=s.statement_timeout_ms,
-        )
-        await state.pool.open(wait=False)
-        state.store = CatalogStore(state.pool)
-        # The listener loads the catalog as soon as the database answers and again on
-        # every change; until then /readyz says 503 and catalog routes say 503.
-        listener = listen_for_changes(
-            state.database_url, state.store.reload, ready=state.listener_ready
-        )
-        state.tasks.append(asyncio.create_task(listener, name="catalog-listener"))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.listener_ready.wait(), timeout=10)
-        try:
+        sweep(state.settings.upload_dir)  # temp folders of ingests killed with an earlier server
+        async with services.running(state):
             yield
-        finally:
-            jobs = getattr(app.state, "onemap_jobs", None)  # ogc.processes' runner, if made
-            if jobs is not None:  # stop running jobs now rather than wait for them
-                await asyncio.to_thread(jobs.shutdown)
-            for task in state.tasks:
-                task.cancel()
-            await asyncio.gather(*state.tasks, return_exceptions=True)
-            await state.pool.close()
 
     return lifespan
 

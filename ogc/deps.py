@@ -3,6 +3,8 @@
 The dependency functions are ``async`` on purpose: FastAPI runs a plain ``def``
 dependency in a worker thread, a hop that cost more than the work itself on fast
 routes. The plain helpers below them are for code that already holds the state.
+Every dependency only reads ``AppState``: the services are built by the lifespan
+(``ogc/services.py``), never by the first request that needs one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from psycopg_pool import AsyncConnectionPool
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
+from ogc.processes.runner import JobRunner
 from ogc.state import AppState
+from spatial.registry import AnalysisRegistry
+from tiles.service import TileProducer
 
 
 def state_of(request: Request) -> AppState:
@@ -45,6 +50,18 @@ def listed_layers(catalog: Catalog) -> list[Layer]:
     return list(catalog)
 
 
+def producer_of(state: AppState) -> TileProducer:
+    if state.tile_producer is None:
+        raise DatabaseUnavailable("the tile service is not started yet; retry shortly")
+    return state.tile_producer
+
+
+def runner_of(state: AppState) -> JobRunner:
+    if state.jobs is None:
+        raise DatabaseUnavailable("the job runner is not started yet; retry shortly")
+    return state.jobs
+
+
 def base_url_of(request: Request, settings: ServiceSettings) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")
@@ -65,6 +82,21 @@ async def get_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConne
 
 async def get_catalog(state: Annotated[AppState, Depends(get_state)]) -> Catalog:
     return catalog_of(state)
+
+
+async def get_registry(state: Annotated[AppState, Depends(get_state)]) -> AnalysisRegistry:
+    """The analyses offered as processes (``create_app(settings, registry=...)``)."""
+    return state.registry
+
+
+async def get_producer(state: Annotated[AppState, Depends(get_state)]) -> TileProducer:
+    """The app's tile producer (its cache is swept by a catalog subscriber)."""
+    return producer_of(state)
+
+
+async def get_runner(state: Annotated[AppState, Depends(get_state)]) -> JobRunner:
+    """The app's job runner (jobs a stopped server left were recovered at start-up)."""
+    return runner_of(state)
 
 
 async def get_layer(
@@ -97,3 +129,6 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 LayerDep = Annotated[Layer, Depends(get_layer)]
 FeatureLayerDep = Annotated[Layer, Depends(get_feature_layer)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
+RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
+ProducerDep = Annotated[TileProducer, Depends(get_producer)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]

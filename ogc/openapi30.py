@@ -86,8 +86,9 @@ class OpenApiDocuments:
     ``/collections/<id>/items`` path per collection with its queryables as parameters —
     the path GDAL's OAPIF driver reads to send ``name=value`` filters to the server.
 
-    The document is rebuilt when the catalog snapshot changes (a publish, a rollback);
-    when access control arrives, the caller's scope joins the cache key.
+    The document is rebuilt when the catalog snapshot changes (a publish, a rollback):
+    ``refresh`` subscribes to the catalog store (``ogc/services.py``). When access control
+    arrives, the caller's scope joins the cache key.
     """
 
     def __init__(self, generate: Callable[[], dict[str, Any]], settings: ServiceSettings) -> None:
@@ -101,14 +102,26 @@ class OpenApiDocuments:
             self._base = as_openapi_30(self._generate())
         return self._base
 
+    @property
+    def latest(self) -> Rendered | None:
+        """The document of the last snapshot rendered (``None`` before the first)."""
+        return self._current
+
+    def refresh(self, catalog: Catalog, layers: Iterable[Layer]) -> None:
+        """A catalog subscriber: render the new snapshot's document now."""
+        self._current = self._render(catalog, layers)
+
     def rendered(self, catalog: Catalog, layers: Iterable[Layer]) -> Rendered:
         current = self._current
-        if current is None or current.catalog is not catalog:
-            document = with_collections(self.base(), layers, self._settings)
-            body = orjson.dumps(document)
-            digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-            current = self._current = Rendered(catalog, document, body, digest)
+        if current is None or current.catalog is not catalog:  # a snapshot not yet refreshed
+            current = self._current = self._render(catalog, layers)
         return current
+
+    def _render(self, catalog: Catalog, layers: Iterable[Layer]) -> Rendered:
+        document = with_collections(self.base(), layers, self._settings)
+        body = orjson.dumps(document)
+        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+        return Rendered(catalog, document, body, digest)
 
 
 def with_collections(

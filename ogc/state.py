@@ -1,23 +1,69 @@
-"""What one running app holds: settings, the pool and the catalog store."""
+"""What one running app holds: settings and every per-app service.
+
+``create_app`` fills the first fields; the lifespan (``ogc/services.py``) builds the rest in
+order at start-up and stops them in reverse at shutdown. Nothing here is created by a
+request: a service that is ``None`` is not started yet (or already stopped), and the
+dependencies in ``ogc/deps.py`` answer 503 for it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
 from ogc.openapi30 import OpenApiDocuments
+from ogc.processes.runner import JobRunner
+from spatial.registry import AnalysisRegistry
+from tiles.service import TileProducer
+
+log = logging.getLogger("onemap.app")
+
+
+class BackgroundTasks:
+    """The app's background tasks (catalog listener, job recovery, cache sweeps): each is
+    held until it ends, and ``close`` cancels and awaits whatever still runs."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(task.get_name() for task in self._tasks)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass
 class AppState:
     settings: ServiceSettings
     database_url: str
+    registry: AnalysisRegistry
+    openapi: OpenApiDocuments | None = None
     pool: AsyncConnectionPool | None = None
     store: CatalogStore | None = None
-    openapi: OpenApiDocuments | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tile_producer: TileProducer | None = None
+    jobs: JobRunner | None = None
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)

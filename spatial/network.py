@@ -3,7 +3,8 @@
 The routable network (edges + nodes) is built on first use from the layer's current version
 table and kept in schema ``onemap_net`` under a name derived from that table and from every
 parameter that changes the network (the speed field), so a new version of the road layer,
-or another speed field, gets a network of its own.
+or another speed field, gets a network of its own. After a catalog change, the networks of
+superseded versions are dropped (``drop_superseded_networks``, a catalog subscriber of the app).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from layers.catalog import Layer
+from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter
 from layers.features import table_of
 from spatial.errors import LINEAR, check_geometry_types
@@ -95,6 +96,15 @@ def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | No
         )
         _drop_stale_networks(conn, layer.id, _digest(layer.table_name, 12))
     return network
+
+
+def drop_superseded_networks(conn: psycopg.Connection, catalog: Catalog) -> None:
+    """After a catalog change: networks of road-layer versions no longer current, and of
+    layers that are gone, are dropped (networks of the current version stay)."""
+    for (layer_id,) in conn.execute(_sql("network_layers")).fetchall():
+        layer = catalog.layers.get(layer_id)
+        current = _digest(layer.table_name, 12) if layer is not None else ""
+        _drop_stale_networks(conn, layer_id, current)
 
 
 def _drop_stale_networks(conn: psycopg.Connection, layer_id: str, version_key: str) -> None:

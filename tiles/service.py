@@ -84,7 +84,10 @@ def tile_key(
 
 
 class TileProducer:
-    """Makes tiles for one app (or one seeding run): a pool, a cache, an overview registry."""
+    """Makes tiles for one app (or one seeding run): a pool, a cache, an overview registry.
+
+    The app builds one at start-up (``ogc/services.py``), which also subscribes the sweep of
+    old versions' cached files to catalog changes."""
 
     def __init__(self, pool: AsyncConnectionPool, cache: TileCache, gzip_level: int) -> None:
         self.pool = pool
@@ -92,7 +95,6 @@ class TileProducer:
         self.gzip_level = gzip_level
         self.overviews = overview.OverviewRegistry()
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
-        self.swept_generation = -1  # catalog generation whose stale cache files were swept
 
     async def vector_tile(
         self, layer: Layer, tms_id: str, z: int, row: int, col: int, properties: tuple[str, ...]

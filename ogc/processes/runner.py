@@ -62,6 +62,7 @@ INTERRUPT = """
            message = 'interrupted: the server stopped while this job ran; submit it again'
     WHERE id = ANY(%s::uuid[]) AND status = 'running'"""
 DB_CHECK_INTERVAL_S = 1.0  # how often a checkpoint asks the database about a dismissal
+SHUTDOWN_WAIT_S = 10.0  # how long a stopping server waits for interrupted jobs to stop
 
 
 class InternalJobError(OneMapError):
@@ -105,20 +106,27 @@ class JobRunner:
         if event is not None:
             event.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_s: float = SHUTDOWN_WAIT_S) -> None:
         """Stop at once: queued jobs stay accepted (the next start runs them), running ones
         are marked interrupted, their SQL is cancelled and their Python stops at a checkpoint.
+        Then the worker threads are joined (within ``timeout_s``), so none outlives the app.
         """
         self.stopping.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
         running = list(self.running)
-        if not running:
+        if running:
+            with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
+                conn.execute(INTERRUPT, (running,))
+                for job_id in running:
+                    conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
+            log.warning("server stopping: %d running jobs interrupted", len(running))
+        deadline = time.monotonic() + timeout_s
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.02)  # each job stops at its next checkpoint
+        if self.running:
+            log.warning("%d jobs still stopping after %.0f s", len(self.running), timeout_s)
             return
-        with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
-            conn.execute(INTERRUPT, (running,))
-            for job_id in running:
-                conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
-        log.warning("server stopping: %d running jobs interrupted", len(running))
+        self.executor.shutdown(wait=True)  # idle workers exit at once
 
     def submit(self, job_id: str, analysis: Analysis[Any]) -> None:
         self.executor.submit(self.run, job_id, analysis)

@@ -7,19 +7,16 @@ thread on its own session with a statement timeout (longer for asynchronous jobs
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from layers.catalog import Catalog
-from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError
-from ogc.deps import BaseUrlDep, PoolDep, StateDep
+from layers.errors import InvalidParameter, OneMapError
+from ogc.deps import BaseUrlDep, PoolDep, RegistryDep, RunnerDep, StateDep
 from ogc.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
@@ -34,52 +31,15 @@ from ogc.processes.exceptions import (
     count_parameter,
 )
 from ogc.processes.publish import PublishRequest, check_target
-from ogc.processes.runner import InternalJobError, JobRunner
+from ogc.processes.runner import InternalJobError
 from ogc.routers.publish import require_publisher
-from spatial import DEFAULT_REGISTRY, AnalysisRegistry
+from spatial import AnalysisRegistry
 from spatial.errors import check_finite
 from spatial.registry import Analysis, describe_validation
 
 router = APIRouter(tags=["Processes"])
-ASYNC_TIMEOUT_FACTOR = 10  # asynchronous jobs may run 10× the request statement timeout
 ProcessId = Annotated[str, PathParam(alias="processId", description="Process id")]
 JobId = Annotated[str, PathParam(alias="jobId", description="Job id (UUID)")]
-
-
-def get_registry() -> AnalysisRegistry:
-    """The analyses offered as processes (override in tests or deployments)."""
-    return DEFAULT_REGISTRY
-
-
-RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
-
-
-def get_runner(request: Request, state: StateDep, registry: RegistryDep) -> JobRunner:
-    """One runner per app, made on first use; it then recovers jobs left by a restart."""
-    runner: JobRunner | None = getattr(request.app.state, "onemap_jobs", None)
-    if runner is None:
-        settings = state.settings
-        sample_dir = Path(str(resources.files("ingest") / "sample")).resolve()
-
-        def catalog() -> Catalog:
-            if state.store is None or not state.store.loaded:
-                raise DatabaseUnavailable("the layer catalog is not loaded yet; retry shortly")
-            return state.store.current
-
-        runner = JobRunner(
-            database_url=state.database_url,
-            registry=registry,
-            catalog=catalog,
-            statement_timeout_ms=settings.statement_timeout_ms * ASYNC_TIMEOUT_FACTOR,
-            raster_dir=settings.raster_dir,
-            raster_roots=(settings.data_dir.resolve(), sample_dir),
-        )
-        request.app.state.onemap_jobs = runner
-        runner.recover()
-    return runner
-
-
-RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
 class ExecuteRequest(BaseModel):
@@ -195,7 +155,6 @@ def _results_response(
 async def list_jobs(
     pool: PoolDep,
     base: BaseUrlDep,
-    _runner: RunnerDep,  # made on first use: recovers jobs a stopped server left behind
     limit: Annotated[str | None, Query(description="Jobs per page, 1..1000")] = None,
     offset: Annotated[str | None, Query(description="Jobs to skip, 0..1e9")] = None,
 ) -> dict[str, Any]:
@@ -211,9 +170,7 @@ async def list_jobs(
 
 
 @router.get("/jobs/{jobId}", summary="A job's status and progress")
-async def job_status(
-    pool: PoolDep, base: BaseUrlDep, job_id: JobId, _runner: RunnerDep
-) -> dict[str, Any]:
+async def job_status(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
     job = await job_store.get_job(pool, job_id)
     return job.status_info(base)
 

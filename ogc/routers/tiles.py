@@ -16,17 +16,17 @@ from collections.abc import Awaitable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from layers.catalog import Layer
-from layers.errors import DatabaseUnavailable, InvalidParameter
-from ogc.deps import BaseUrlDep, LayerDep, SettingsDep, StateDep
+from layers.errors import InvalidParameter
+from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep
 from ogc.links import CRS84, JSON, STYLE_JSON, TILEJSON, epsg_uri, link, style_links
 from tiles import grids, mvt
-from tiles.cache import TileCache, TileKey
+from tiles.cache import TileKey
 from tiles.render import transparent_png
-from tiles.service import MVT_MEDIA_TYPE, Tile, TileProducer, tile_key
+from tiles.service import MVT_MEDIA_TYPE, Tile, tile_key
 from tiles.styles import maplibre_style, tilejson
 
 router = APIRouter(tags=["Tiles"])
@@ -43,37 +43,6 @@ TmsId = Annotated[str, Path(alias="tileMatrixSetId", description="Tile matrix se
 Level = Annotated[int, Path(alias="tileMatrix", description="Level (tile matrix id)")]
 Row = Annotated[int, Path(alias="tileRow")]
 Col = Annotated[int, Path(alias="tileCol")]
-
-
-async def get_producer(state: StateDep) -> TileProducer:
-    """One producer per app: the pool, the disk cache and the overview registry. After each
-    catalog change, old versions' cached files are swept away in a background thread."""
-    producer: TileProducer | None = getattr(state, "tile_producer", None)
-    if producer is None or producer.pool is not state.pool:
-        if state.pool is None:
-            raise DatabaseUnavailable("the database pool is not open yet; retry shortly")
-        producer = TileProducer(
-            state.pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level
-        )
-        state.tile_producer = producer  # type: ignore[attr-defined]
-    store = state.store
-    if store is not None and store.loaded and producer.swept_generation != store.generation:
-        producer.swept_generation = store.generation
-        versions = {layer.id: layer.version for layer in store.current}
-        _background(asyncio.to_thread(producer.cache.sweep, versions))
-    return producer
-
-
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _background(work: Coroutine[Any, Any, Any]) -> None:
-    task = asyncio.ensure_future(work)
-    _tasks.add(task)  # keep a reference until it finishes
-    task.add_done_callback(_tasks.discard)
-
-
-ProducerDep = Annotated[TileProducer, Depends(get_producer)]
 
 
 def crs_uri(tms_id: str) -> str:

@@ -18,13 +18,12 @@ from fastapi.responses import Response
 
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter
-from ogc.deps import BaseUrlDep, CatalogDep, SettingsDep, layer_of
+from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
 from ogc.links import link, with_query
 from ogc.routers.tiles import (
     ClientGone,
     Col,
     Level,
-    ProducerDep,
     Row,
     TmsId,
     accepts_gzip,

@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.routers.processes import get_registry
 from spatial import DEFAULT_REGISTRY, Analysis, AnalysisResult, Context, OutputSpec
 from tests.conftest import free_port
 
@@ -41,8 +40,7 @@ BUG = Analysis(
 
 @pytest.fixture(scope="module")
 def server(settings: ServiceSettings) -> Iterator[int]:
-    app = create_app(settings)
-    app.dependency_overrides[get_registry] = lambda: DEFAULT_REGISTRY.register(BUG)
+    app = create_app(settings, registry=DEFAULT_REGISTRY.register(BUG))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
     served = uvicorn.Server(config)

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.routers.processes import get_registry
 from spatial import DEFAULT_REGISTRY, Analysis, AnalysisResult, Context, OutputSpec
 from tests.spatial.test_processes_api import wait_for
 
@@ -44,9 +43,7 @@ REGISTRY = DEFAULT_REGISTRY.register(SLEEP)
 
 
 def app_with_sleep(settings: ServiceSettings) -> FastAPI:
-    app = create_app(settings)
-    app.dependency_overrides[get_registry] = lambda: REGISTRY
-    return app
+    return create_app(settings, registry=REGISTRY)
 
 
 @pytest.fixture()
@@ -126,3 +123,33 @@ def test_jobs_survive_a_restart(settings: ServiceSettings, sample_url: str) -> N
         lost = second.get(f"/jobs/{orphan}").json()
         assert lost["status"] == "failed" and "submit it again" in lost["message"]
         assert wait_for(second, waiting)["status"] == "successful"
+
+
+def job_row(url: str, job_id: str) -> tuple[str, str | None]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT status, message FROM onemap.jobs WHERE id = %s", (job_id,))
+        found = row.fetchone()
+    assert found is not None
+    return found[0], found[1]
+
+
+def test_start_up_recovers_jobs_without_a_request(
+    settings: ServiceSettings, sample_url: str
+) -> None:
+    """A killed server left one job running and one waiting: the next app's start-up alone
+    fails the first (with the reason) and runs the second; no request is made."""
+    orphan, waiting = str(uuid.uuid4()), str(uuid.uuid4())
+    with psycopg.connect(sample_url, autocommit=True) as conn:
+        for job, status in ((orphan, "running"), (waiting, "accepted")):
+            conn.execute(
+                "INSERT INTO onemap.jobs (id, process_id, status, request) "
+                "VALUES (%s, 'sleep', %s, %s)",
+                (job, status, Jsonb({"inputs": {"seconds": 0.1}})),
+            )
+    with TestClient(app_with_sleep(settings)):
+        status, message = job_row(sample_url, orphan)
+        assert status == "failed" and "server stopped while this job ran" in (message or "")
+        deadline = time.monotonic() + 20
+        while job_row(sample_url, waiting)[0] != "successful":
+            assert time.monotonic() < deadline, job_row(sample_url, waiting)
+            time.sleep(0.05)

@@ -1,0 +1,225 @@
+"""The per-app services, started in order by the lifespan and stopped in reverse.
+
+    pool → catalog store → tile producer → OpenAPI subscription → job runner
+         → catalog listener → job recovery
+
+Each step is an async context manager that builds one service onto ``AppState`` and takes it
+down again; ``SERVICES`` is the order. Subscribers to catalog changes (the tile cache's sweep,
+the OpenAPI document, the road networks of superseded versions) are registered before the
+listener loads the first snapshot, so they see every snapshot, the first one included; slow
+ones run as background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+
+from layers.catalog import Catalog
+from layers.db import open_pool_lazily, with_options
+from layers.watch import CatalogStore, listen_for_changes
+from ogc.deps import catalog_of, listed_layers
+from ogc.processes.runner import JobRunner
+from ogc.state import AppState
+from spatial.network import drop_superseded_networks
+from tiles.cache import TileCache
+from tiles.service import TileProducer
+
+log = logging.getLogger("onemap.app")
+ASYNC_TIMEOUT_FACTOR = 10  # asynchronous jobs may run 10× the request statement timeout
+LISTENER_WAIT_S = 10.0  # start-up waits this long for the first catalog, then serves 503s
+RECOVERY_RETRY_S = 2.0
+
+
+@contextlib.asynccontextmanager
+async def pool(state: AppState) -> AsyncIterator[None]:
+    s = state.settings
+    state.pool = open_pool_lazily(
+        state.database_url,
+        min_size=s.pool_min_size,
+        max_size=s.pool_max_size,
+        statement_timeout_ms=s.statement_timeout_ms,
+    )
+    await state.pool.open(wait=False)  # keeps reconnecting while the database is down
+    try:
+        yield
+    finally:
+        await state.pool.close()
+        state.pool = None
+
+
+@contextlib.asynccontextmanager
+async def catalog_store(state: AppState) -> AsyncIterator[None]:
+    assert state.pool is not None
+    state.store = CatalogStore(state.pool)
+    try:
+        yield
+    finally:
+        state.store = None
+
+
+@contextlib.asynccontextmanager
+async def tile_producer(state: AppState) -> AsyncIterator[None]:
+    """The producer, and a sweep of old versions' cached tiles after each catalog change."""
+    assert state.pool is not None and state.store is not None
+    producer = TileProducer(
+        state.pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level
+    )
+
+    def sweep(catalog: Catalog) -> None:
+        versions = {layer.id: layer.version for layer in catalog}
+        state.background.spawn(asyncio.to_thread(producer.cache.sweep, versions), "tile-sweep")
+
+    state.tile_producer = producer
+    unsubscribe = state.store.on_change(sweep)
+    try:
+        yield
+    finally:
+        unsubscribe()
+        state.tile_producer = None
+
+
+@contextlib.asynccontextmanager
+async def openapi(state: AppState) -> AsyncIterator[None]:
+    """``/api`` is rebuilt when the catalog changes (in a worker thread, off the event loop),
+    not by the first request after it. The routes' part is built once, here."""
+    assert state.store is not None and state.openapi is not None
+    documents = state.openapi
+    documents.base()
+
+    def refresh(catalog: Catalog) -> None:
+        work = asyncio.to_thread(documents.refresh, catalog, listed_layers(catalog))
+        state.background.spawn(work, "openapi-refresh")
+
+    unsubscribe = state.store.on_change(refresh)
+    try:
+        yield
+    finally:
+        unsubscribe()
+
+
+@contextlib.asynccontextmanager
+async def job_runner(state: AppState) -> AsyncIterator[None]:
+    s = state.settings
+    sample_dir = Path(str(resources.files("ingest") / "sample")).resolve()
+    state.jobs = JobRunner(
+        database_url=state.database_url,
+        registry=state.registry,
+        catalog=partial(catalog_of, state),
+        statement_timeout_ms=s.statement_timeout_ms * ASYNC_TIMEOUT_FACTOR,
+        raster_dir=s.raster_dir,
+        raster_roots=(s.data_dir.resolve(), sample_dir),
+    )
+    assert state.store is not None
+    unsubscribe = state.store.on_change(
+        lambda catalog: state.background.spawn(
+            asyncio.to_thread(_drop_superseded_networks, state.database_url, catalog),
+            "network-sweep",
+        )
+    )
+    try:
+        yield
+    finally:
+        unsubscribe()
+        runner, state.jobs = state.jobs, None
+        await asyncio.to_thread(runner.shutdown)  # interrupts running jobs, joins the threads
+
+
+def _drop_superseded_networks(database_url: str, catalog: Catalog) -> None:
+    """Processes' per-layer-version state: road networks of versions no longer current."""
+    with psycopg.connect(with_options(database_url), autocommit=True) as conn:
+        drop_superseded_networks(conn, catalog)
+
+
+@contextlib.asynccontextmanager
+async def catalog_listener(state: AppState) -> AsyncIterator[None]:
+    """Loads the catalog as soon as the database answers and again on every change; until
+    then /readyz and catalog routes say 503."""
+    assert state.store is not None
+    state.listener_ready = asyncio.Event()
+    task = state.background.spawn(
+        listen_for_changes(state.database_url, state.store.reload, ready=state.listener_ready),
+        "catalog-listener",
+    )
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(state.listener_ready.wait(), timeout=LISTENER_WAIT_S)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def job_recovery(state: AppState) -> AsyncIterator[None]:
+    """Jobs a stopped server left: running ones failed with a reason, waiting ones queued —
+    before the first request when the database answers, else as soon as it does."""
+    task = None
+    if not (state.listener_ready.is_set() and await _recover_once(state)):
+        task = state.background.spawn(_recover(state), "job-recovery")
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def _recover(state: AppState) -> None:
+    await state.listener_ready.wait()  # the database answers
+    while not await _recover_once(state):
+        await asyncio.sleep(RECOVERY_RETRY_S)
+
+
+async def _recover_once(state: AppState) -> bool:
+    """Whether recovery is done (or there is no runner to recover for)."""
+    if state.jobs is None:
+        return True
+    try:
+        await asyncio.to_thread(state.jobs.recover)
+        return True
+    except Exception as exc:  # the database went away again: retry, keep serving
+        log.warning("job recovery failed (%s); retrying in %.0fs", exc, RECOVERY_RETRY_S)
+        return False
+
+
+Service = Callable[[AppState], AbstractAsyncContextManager[None]]
+SERVICES: tuple[tuple[str, Service], ...] = (
+    ("pool", pool),
+    ("catalog-store", catalog_store),
+    ("tile-producer", tile_producer),
+    ("openapi", openapi),
+    ("job-runner", job_runner),
+    ("catalog-listener", catalog_listener),
+    ("job-recovery", job_recovery),
+)
+
+
+@contextlib.asynccontextmanager
+async def running(state: AppState) -> AsyncIterator[None]:
+    """Every service of ``SERVICES`` in order; on the way out, each stopped in reverse,
+    then the background tasks still running (cache sweeps)."""
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(state.background.close)
+        for name, service in SERVICES:
+            await stack.enter_async_context(_logged(name, service(state)))
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _logged(name: str, service: AbstractAsyncContextManager[None]) -> AsyncIterator[None]:
+    async with service:
+        log.info("service started: %s", name)
+        try:
+            yield
+        finally:
+            log.info("service stopping: %s", name)
+    log.info("service stopped: %s", name)
