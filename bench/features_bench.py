@@ -94,7 +94,7 @@ def onemap_name(server: str) -> str:
 
 
 def onemap_starter(url: str, workers: int, server: str) -> Callable[[], Server]:
-    port = 18201 if server == "granian" else 18204
+    port = 18204
     return lambda: start_onemap(url, port, workers, server)
 
 

@@ -52,12 +52,12 @@ def _start(name: str, args: list[str], env: dict[str, str], port: int, ready: st
     raise RuntimeError(f"{name} did not start; see {path}")
 
 
-SERVERS = ("uvicorn", "granian")
+SERVERS = ("uvicorn",)
 
 
 def start_onemap(url: str, port: int, workers: int, server: str = "uvicorn") -> Server:
     """OneMap's app served as ``onemap serve`` serves it (``ogc.serve.serve_http``: uvicorn
-    with its one-write protocol by default, or granian), started directly because
+    with its one-write protocol by default) started directly because
     ``onemap serve`` would also migrate and drop orphan tables and rasters."""
     env = {
         "ONEMAP_DATABASE_URL": url,

@@ -445,7 +445,7 @@ def print_table(report: dict[str, Any]) -> None:
                 f"{layer_id} largest tile per zoom, KB (gzip on the wire): "
                 + ", ".join(f"z{z} {sizes[z] / 1000:.1f} ({wire[z] / 1000:.1f})" for z in sizes)
             )
-            for name in ("granian", "uvicorn"):
+            for name in ("uvicorn",):
                 other = r.get(f"onemap_cached_{name}")
                 if other:
                     share = other["req_s"] / r["nginx"]["req_s"]
@@ -473,7 +473,7 @@ def main() -> None:
     parser.add_argument("--layers", default=",".join(LAYERS))
     parser.add_argument(
         "--compare-server",
-        choices=["granian", "uvicorn"],
+        choices=["uvicorn"],
         help="also measure cache hits with the app under this ONEMAP_SERVER",
     )
     args = parser.parse_args()

@@ -73,11 +73,6 @@ class ServiceSettings(IngestSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, description="HTTP worker processes.")
-    server: Literal["uvicorn", "granian"] = Field(
-        default="uvicorn",
-        description="HTTP server of `onemap serve` (the same app either way); uvicorn runs with "
-        "ogc.http_protocol, which sends a response's head and body in one write.",
-    )
     public_url: str | None = Field(
         default=None, description="Base URL used in links; default: from the request."
     )

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from ingest.workdirs import sweep
@@ -16,6 +15,8 @@ from layers.settings import ServiceSettings
 from ogc import services
 from ogc.errors import install_error_handlers
 from ogc.head_requests import HeadAsGet
+from ogc.http.cors import CorsMiddleware
+from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
 from ogc.openapi30 import serve_openapi_30
 from ogc.routers import (
     collections,
@@ -29,8 +30,8 @@ from ogc.routers import (
     tiles_dataset,
     wmts,
 )
-from ogc.routers.feature_fastpath import install_feature_fast_path
-from ogc.routers.tiles_fastpath import install_fast_path
+from ogc.routers.feature_fastpath import FeatureFastPath
+from ogc.routers.tiles_fastpath import TileCacheFastPath
 from ogc.state import AppState
 from ogc.write_guard import WriteGuard
 from spatial import DEFAULT_REGISTRY, AnalysisRegistry
@@ -42,9 +43,12 @@ def create_app(
     settings: ServiceSettings,
     database_url: str | None = None,
     registry: AnalysisRegistry = DEFAULT_REGISTRY,
+    *,
+    fast_layer: bool = True,
 ) -> FastAPI:
     """Build the app; ``database_url`` overrides settings (the embedded cluster's URL),
-    ``registry`` holds the analyses offered as processes."""
+    ``registry`` holds the analyses offered as processes; ``fast_layer=False`` leaves out
+    the raw ASGI fast paths (the tests compare the two)."""
     url = database_url or settings.database_url
     if not url:
         raise ValueError("create_app needs a database URL (start the embedded cluster first)")
@@ -60,18 +64,14 @@ def create_app(
     )
     app.state.onemap = state
     install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.gzip_level)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
-        allow_methods=["GET", "HEAD", "OPTIONS", "POST"],  # POST: processes; WriteGuard: the rest
-        allow_headers=["*"],
-        expose_headers=["ETag", "Last-Modified", "Content-Crs", "Link"],
-    )
+    policy = ResponsePolicy.of(settings)  # ogc/http: the routes and the fast layer share it
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=policy.gzip_level)
+    app.add_middleware(CorsMiddleware, policy=policy)
     app.add_middleware(WriteGuard, settings=settings)  # writes: same origin; uploads: token
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
-    install_feature_fast_path(app)  # single public features skip the framework
-    install_fast_path(app)  # outermost: cached public tiles skip the framework
+    if fast_layer:  # added last = outermost; cached tiles are the cheapest thing served
+        app.add_middleware(FeatureFastPath, policy=policy)
+        app.add_middleware(TileCacheFastPath, policy=policy)
     state.openapi = serve_openapi_30(app, settings)
     for module in (
         landing,

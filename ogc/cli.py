@@ -54,14 +54,11 @@ def cli(verbose: bool) -> None:
 @click.option("--host", help="Interface to bind (ONEMAP_HOST).")
 @click.option("--port", type=int, help="TCP port (ONEMAP_PORT).")
 @click.option("--workers", type=int, help="Worker processes (ONEMAP_WORKERS).")
-@click.option(
-    "--server", type=click.Choice(["uvicorn", "granian"]), help="HTTP server (ONEMAP_SERVER)."
-)
-def serve(host: str | None, port: int | None, workers: int | None, server: str | None) -> None:
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Start the database if embedded, migrate, load sample data, and serve HTTP."""
     from ogc.serve import serve as run
 
-    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers, "server": server}
+    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers}
     settings = _settings().model_copy(update={k: v for k, v in overrides.items() if v})
     try:
         run(settings)

@@ -7,7 +7,6 @@ the tag. When access control arrives, the caller's scope joins the key here.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -16,6 +15,7 @@ from fastapi.responses import Response
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
+from ogc.http.conditional import first_accepted, matches, weak_etag
 
 FORMATS = {
     "json": "application/geo+json",
@@ -25,7 +25,7 @@ FORMATS = {
     "geojsonseq": "application/geo+json-seq",
     "csv": "text/csv",
 }
-_ACCEPTED = {
+ACCEPTED = {
     "application/geo+json": "json",
     "application/json": "json",
     "text/html": "html",
@@ -45,13 +45,7 @@ def output_format(request: Request, allowed: tuple[str, ...] = tuple(FORMATS)) -
                 f"f={requested!r} is not offered here; use one of: {', '.join(allowed)}"
             )
         return "json" if name == "geojson" else "jsonseq" if name == "geojsonseq" else name
-    accept = request.headers.get("accept", "")
-    for part in accept.split(","):
-        media = part.split(";")[0].strip().lower()
-        accepted = _ACCEPTED.get(media)
-        if accepted is not None and accepted in allowed:
-            return accepted
-    return "json"
+    return first_accepted(request.headers.get("accept", ""), ACCEPTED, allowed) or "json"
 
 
 def language(request: Request) -> str:
@@ -68,10 +62,8 @@ def language(request: Request) -> str:
 def layer_etag(layer: Layer, request: Request, output: str) -> str:
     """A weak tag of (layer, version, query, format, language)."""
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    key = f"{layer.id}\x00{layer.version}\x00{request.url.path}\x00{query}\x00{output}"
-    if output == "html":
-        key += "\x00" + language(request)
-    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+    parts = [layer.id, str(layer.version), request.url.path, query, output]
+    return weak_etag(*parts, *([language(request)] if output == "html" else []))
 
 
 def validators(layer: Layer, request: Request, output: str) -> dict[str, str]:
@@ -87,8 +79,7 @@ def not_modified(request: Request, headers: dict[str, str], modified: datetime) 
     """A 304 when the client's copy is current (If-None-Match wins over If-Modified-Since)."""
     tags = request.headers.get("if-none-match")
     if tags is not None:
-        wanted = {t.strip().removeprefix("W/") for t in tags.split(",")}
-        if "*" in wanted or headers["ETag"].removeprefix("W/") in wanted:
+        if matches(tags, headers["ETag"]):
             return Response(status_code=304, headers=headers)
         return None
     since = request.headers.get("if-modified-since")

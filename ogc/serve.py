@@ -1,22 +1,17 @@
 """``onemap serve``: database (embedded or given), migrations, sample data, HTTP.
 
-The HTTP server is granian by default (``ONEMAP_SERVER``), uvicorn on request: the same app
-either way, with the tile-cache fast path in front of FastAPI (docs/adr/0004-tiles.md).
+The HTTP server is uvicorn with the one-write protocol (``ogc/http_protocol.py``); the app is
+``create_app``'s, fast layer included (docs/adr/0004-tiles.md).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
 from typing import Any
 
 import uvicorn
-from granian.constants import Interfaces
-from granian.log import LogLevels
-from granian.server import MPServer as Granian  # worker processes, as with uvicorn
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.supervisors import Multiprocess
 
 from ingest.sample import load_sample_data
@@ -27,13 +22,8 @@ from layers.versions import drop_orphans
 from ogc.app import create_app
 from ogc.database import database
 from ogc.http_protocol import CoalescingHttpToolsProtocol
-from ogc.routers.tiles_fastpath import in_front_of
 
 log = logging.getLogger("onemap.serve")
-
-# A worker that has not finished its lifespan shutdown by then is killed, so that the
-# embedded cluster is still stopped (granian would otherwise wait for ever).
-WORKER_STOP_TIMEOUT_S = 30
 
 
 def prepare(url: str, settings: ServiceSettings) -> None:
@@ -54,7 +44,6 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def serve(settings: ServiceSettings) -> None:
     # Until the HTTP server installs its own handlers (and after uvicorn restores this one
     # and re-raises SIGTERM), SIGTERM becomes SystemExit, so the cluster is stopped.
-    # granian handles SIGINT/SIGTERM itself: ``serve()`` returns after its workers stopped.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings) as url:
         prepare(url, settings)
@@ -64,11 +53,7 @@ def serve(settings: ServiceSettings) -> None:
 
 def serve_http(settings: ServiceSettings, url: str) -> None:
     """Serve the app on ``url`` until SIGINT/SIGTERM (also what bench/tiles_bench.py runs)."""
-    if settings.server == "uvicorn":
-        run_uvicorn(uvicorn_config(settings, url))
-    else:
-        loader = functools.partial(proxied_app, settings, url)
-        granian_server(settings).serve(target_loader=loader, wrap_loader=False)
+    run_uvicorn(uvicorn_config(settings, url))
 
 
 def run_uvicorn(config: uvicorn.Config) -> None:
@@ -80,36 +65,9 @@ def run_uvicorn(config: uvicorn.Config) -> None:
         uvicorn.Server(config).run()
 
 
-def proxied_app(settings: ServiceSettings, url: str) -> Any:
-    """The app as each granian worker builds it (a picklable loader: no environment
-    round trip, so command-line overrides reach the workers too). X-Forwarded-Proto/-For
-    are honoured exactly as uvicorn's ``proxy_headers=True`` does (granian's own wrapper
-    ignores the scheme unless X-Forwarded-For is also sent)."""
-    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")  # uvicorn's default
-    app: Any = create_app(settings, url)  # Starlette's and uvicorn's ASGI types differ
-    # Tile-cache hits need neither the client address nor the scheme: they go first.
-    proxied: Any = ProxyHeadersMiddleware(app, trusted_hosts=trusted)
-    return in_front_of(app, proxied)
-
-
 def app_from_environment() -> Any:
     """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
-    return in_front_of(create_app(ServiceSettings()))
-
-
-def granian_server(settings: ServiceSettings) -> Granian:
-    level = settings.log_level.lower()
-    return Granian(
-        "ogc.app:create_app",  # names the processes; the app comes from the loader
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,  # with lifespan: the pool and catalog listener live there
-        workers=settings.workers,
-        websockets=False,
-        log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.debug,
-        log_access=settings.access_log,
-        workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
-    )
+    return create_app(ServiceSettings())
 
 
 def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
@@ -118,7 +76,7 @@ def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
         os.environ["ONEMAP_DATABASE_URL"] = url
         app: Any = "ogc.serve:app_from_environment"
     else:
-        app = in_front_of(create_app(settings, url))
+        app = create_app(settings, url)
     return uvicorn.Config(
         app,
         host=settings.host,

@@ -1,5 +1,5 @@
 """`onemap serve` as a user runs it: embedded PostGIS, sample data, clean stop, restart,
-under uvicorn (the default) with several workers, and under granian."""
+under uvicorn with several workers."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from ingest.sample import SYNTHETIC_LAYERS
 from layers.pg_host import cluster_root, relocated_root
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.serve import granian_server
+from ogc.serve import uvicorn_config
 from tests.conftest import free_port, world_readable_tempdir
 
 TILE = "/collections/gd-counties/tiles/WebMercatorQuad/7/55/104"
@@ -125,30 +125,12 @@ def test_workers_serve_and_stop_the_cluster_on_sigterm(tmp_path: Path) -> None:
     assert log.read_text().count("Finished server process") == 2  # each worker shut down
 
 
-@pytest.mark.slow
-def test_granian_stays_selectable(tmp_path: Path) -> None:
-    data_dir = world_readable_tempdir("onemap-serve-")
-    http_port, pg_port, log = free_port(), free_port(), tmp_path / "serve.log"
-    proc = _start(data_dir, http_port, pg_port, log, "--server", "granian", "--workers", "2")
-    _wait_ready(http_port, proc, log)
-    headers = {"Accept-Encoding": "gzip"}
-    first = httpx.get(f"http://127.0.0.1:{http_port}{TILE}", headers=headers)
-    again = httpx.get(f"http://127.0.0.1:{http_port}{TILE}", headers=headers)
-    assert first.status_code == again.status_code == 200 and first.headers["server"] == "granian"
-    assert again.content == first.content
-    assert _stop(proc) == 0
-    assert _cluster_stopped(data_dir / "pg", pg_port), "cluster left running"
-
-
-def test_granian_settings_follow_the_service_settings() -> None:
-    settings = ServiceSettings(
-        host="0.0.0.0", port=8123, workers=3, log_level="TRACE", access_log=True
-    )
-    server = granian_server(settings)
-    assert (server.bind_addr, server.bind_port, server.workers) == ("0.0.0.0", 8123, 3)
-    assert server.log_level == "debug" and server.log_access  # uvicorn's trace has no twin
-    assert not granian_server(ServiceSettings()).log_access
-    assert ServiceSettings().server == "uvicorn"
+def test_uvicorn_settings_follow_the_service_settings() -> None:
+    settings = ServiceSettings(host="0.0.0.0", port=8123, log_level="warning", access_log=True)
+    config = uvicorn_config(settings, "postgresql://nobody@127.0.0.1:1/none")
+    assert (config.host, config.port, config.workers) == ("0.0.0.0", 8123, 1)
+    assert config.access_log and config.proxy_headers and not config.factory
+    assert config.http.__name__ == "CoalescingHttpToolsProtocol"  # type: ignore[union-attr]
 
 
 def test_readyz_is_503_without_a_database() -> None:

@@ -6,15 +6,13 @@ cost several times the query. This path answers the common case itself — no qu
 string or ``f=json``, Accept not asking for HTML — with the bytes and headers the route
 sends (``items.feature_document`` builds both bodies; tests compare the two whole
 responses), including 304 on If-None-Match, the 404 problem for an unknown id, gzip and
-CORS. Anything else — other parameters, HTML, If-Modified-Since, an Origin the CORS
-policy does not allow everywhere, layers that are not public or not vector, errors —
+CORS (the rules of ``ogc.http``, which the route's side calls too). Anything else — other
+parameters, HTML, If-Modified-Since, layers that are not public or not vector, errors —
 falls through to the route.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import logging
 import re
@@ -32,28 +30,18 @@ from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.crs import content_crs_header
 from ogc.errors import exception_body
+from ogc.http.conditional import first_accepted, matches, weak_etag
+from ogc.http.policy import ResponsePolicy
 from ogc.items_request import feature_query
+from ogc.negotiation import ACCEPTED
 from ogc.routers.items import feature_document, missing_feature
 
 log = logging.getLogger("onemap.features")
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).
 PATH = re.compile(r"^/collections/([A-Za-z0-9][A-Za-z0-9_-]*)/items/([0-9]{1,18})$")
 FORMAT_QUERIES = {b"": "", b"f=json": "f=json", b"f=geojson": "f=geojson"}
-ACCEPTED = {"application/geo+json": "json", "application/json": "json", "text/html": "html"}
-GZIP_MINIMUM = 1024  # as ogc.app's GZipMiddleware
-CORS_EXPOSED = b"ETag, Last-Modified, Content-Crs, Link"  # as ogc.app's CORSMiddleware
+OUTPUTS = ("json", "html")  # what the single-feature route offers
 CONTENT_CRS = content_crs_header(DEFAULT_CRS).encode()
-
-
-def install_feature_fast_path(app: Any) -> None:
-    """Wrap the app's middleware stack (called before the tile fast path is installed,
-    which then wraps this one: tile hits stay the cheapest thing the app serves)."""
-    build = app.build_middleware_stack
-
-    def build_with_fast_path() -> ASGIApp:
-        return FeatureFastPath(build())
-
-    app.build_middleware_stack = build_with_fast_path
 
 
 @dataclass(frozen=True)
@@ -67,8 +55,9 @@ class LayerPlan:
 class FeatureFastPath:
     """Serve single public features with one prepared statement; pass everything else on."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: ResponsePolicy) -> None:
         self.app = app
+        self.policy = policy
         self.served = 0  # responses answered here (the tests check which path answered)
         self._plans: dict[tuple[str, int], LayerPlan] = {}
         self._bases: dict[tuple[Any, ...], str] = {}
@@ -96,7 +85,7 @@ class FeatureFastPath:
         request = _headers_of(scope)
         state: Any = getattr(scope["app"].state, "onemap", None)
         layer = _public_vector_layer(state, layer_id)
-        if layer is None or state.pool is None or not _simple_request(request, query, state):
+        if layer is None or state.pool is None or not _simple_request(request, query):
             return False
         plan = self._plan(layer)
         if plan.statement is None:
@@ -107,19 +96,43 @@ class FeatureFastPath:
             (b"vary", b"Accept, Accept-Language"),
         ]
         if _not_modified(request.get(b"if-none-match"), headers[0][1]):
-            await _finish(send, request, 304, headers, b"", "", state.settings.gzip_level)
+            await self._finish(send, request, 304, headers, b"", "")
             return True
         feature = await _read(state.pool, plan.statement, int(feature_id))
         if feature is None:
             detail = missing_feature(layer, feature_id).message
-            await _not_found(scope, send, request, detail, state.settings.gzip_level)
+            await self._not_found(scope, send, request, detail)
             return True
         body = feature_document(feature, self._base(scope, request, state), layer, feature_id)
         headers.append((b"content-crs", CONTENT_CRS))
-        await _finish(
-            send, request, 200, headers, body, "application/geo+json", state.settings.gzip_level
-        )
+        await self._finish(send, request, 200, headers, body, "application/geo+json")
         return True
+
+    async def _not_found(
+        self, scope: Scope, send: Send, request: dict[bytes, bytes], detail: str
+    ) -> None:
+        """The problem document of ``ogc.errors.problem``, serialised as its JSONResponse does."""
+        document = exception_body(404, detail, Request(scope))
+        body = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        await self._finish(send, request, 404, [], body.encode(), "application/problem+json")
+
+    async def _finish(
+        self,
+        send: Send,
+        request: dict[bytes, bytes],
+        status: int,
+        headers: Headers,
+        body: bytes,
+        media_type: str,
+    ) -> None:
+        """Starlette's Response headers, then the policy's gzip and CORS (the app's order)."""
+        if status != 304:
+            headers.append((b"content-length", str(len(body)).encode()))
+            headers.append((b"content-type", media_type.encode()))
+        body = self.policy.gzip(body, headers, request.get(b"accept-encoding", b""))
+        self.policy.cors(request.get(b"origin"), headers)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _plan(self, layer: Layer) -> LayerPlan:
         key = (layer.id, layer.version)
@@ -163,42 +176,24 @@ def _public_vector_layer(state: Any, layer_id: str) -> Layer | None:
     return layer
 
 
-def _simple_request(request: dict[bytes, bytes], query: str, state: Any) -> bool:
-    """GeoJSON asked for, no date validator, and CORS headers this path can write."""
-    if not query and _wants_html(request.get(b"accept", b"").decode("latin-1")):
+def _simple_request(request: dict[bytes, bytes], query: str) -> bool:
+    """GeoJSON asked for (``ogc.negotiation.output_format``'s rule) and no date validator."""
+    accept = request.get(b"accept", b"").decode("latin-1")
+    if not query and first_accepted(accept, ACCEPTED, OUTPUTS) == "html":
         return False
-    if b"if-modified-since" in request and b"if-none-match" not in request:
-        return False
-    return b"origin" not in request or _cors_everywhere(state)
-
-
-def _wants_html(accept: str) -> bool:
-    """The route's negotiation (``ogc.negotiation.output_format``) for this resource."""
-    for part in accept.split(","):
-        output = ACCEPTED.get(part.split(";")[0].strip().lower())
-        if output is not None:
-            return output == "html"
-    return False
-
-
-def _cors_everywhere(state: Any) -> bool:
-    origins = [o.strip() for o in state.settings.cors_origins.split(",") if o.strip()]
-    return "*" in origins
+    return b"if-modified-since" not in request or b"if-none-match" in request
 
 
 def _etag(layer: Layer, path: str, query: str) -> str:
     """``ogc.negotiation.layer_etag`` for GeoJSON and at most one ``f`` parameter."""
-    key = f"{layer.id}\x00{layer.version}\x00{path}\x00{query}\x00json"
-    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+    return weak_etag(layer.id, str(layer.version), path, query, "json")
 
 
 def _not_modified(if_none_match: bytes | None, etag: bytes) -> bool:
     """``ogc.negotiation.not_modified`` for If-None-Match (weak comparison, ``*``)."""
     if if_none_match is None:
         return False
-    tags = if_none_match.decode("latin-1")
-    wanted = {t.strip().removeprefix("W/") for t in tags.split(",")}
-    return "*" in wanted or etag.decode().removeprefix("W/") in wanted
+    return matches(if_none_match.decode("latin-1"), etag.decode())
 
 
 def _layer_plan(layer: Layer) -> LayerPlan:
@@ -220,55 +215,3 @@ async def _read(pool: AsyncConnectionPool, statement: bytes, fid: int) -> str | 
     finally:
         await pool.putconn(conn)
     return None if row is None else str(row[0])
-
-
-async def _not_found(
-    scope: Scope, send: Send, request: dict[bytes, bytes], detail: str, gzip_level: int
-) -> None:
-    """The problem document of ``ogc.errors.problem``, serialised as its JSONResponse does."""
-    document = exception_body(404, detail, Request(scope))
-    body = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    problem = "application/problem+json"
-    await _finish(send, request, 404, [], body.encode(), problem, gzip_level)
-
-
-async def _finish(
-    send: Send,
-    request: dict[bytes, bytes],
-    status: int,
-    headers: Headers,
-    body: bytes,
-    media_type: str,
-    gzip_level: int,
-) -> None:
-    """Starlette's Response headers, then what GZipMiddleware and CORSMiddleware add."""
-    if status != 304:
-        headers.append((b"content-length", str(len(body)).encode()))
-        headers.append((b"content-type", media_type.encode()))
-    if len(body) >= GZIP_MINIMUM:  # GZipMiddleware adds Vary even when it does not compress
-        _add_vary(headers, b"Accept-Encoding")
-        if b"gzip" in request.get(b"accept-encoding", b""):
-            body = gzip_body(body, headers, gzip_level)
-    if b"origin" in request:
-        headers.append((b"access-control-allow-origin", b"*"))
-        headers.append((b"access-control-expose-headers", CORS_EXPOSED))
-    _add_vary(headers, b"Origin")
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def gzip_body(body: bytes, headers: Headers, level: int) -> bytes:
-    """Compressed as GZipMiddleware does (at ``ONEMAP_GZIP_LEVEL``) with its header changes."""
-    compressed = gzip.compress(body, compresslevel=level)
-    headers.append((b"content-encoding", b"gzip"))
-    at = next(i for i, (name, _) in enumerate(headers) if name == b"content-length")
-    headers[at] = (b"content-length", str(len(compressed)).encode())
-    return compressed
-
-
-def _add_vary(headers: Headers, name: bytes) -> None:
-    for i, (key, value) in enumerate(headers):
-        if key == b"vary":
-            headers[i] = (key, value + b", " + name)
-            return
-    headers.append((b"vary", name))

@@ -2,12 +2,11 @@
 
 A cached public tile needs a catalog lookup (layer -> current version), one ``open``/``read``
 of a small file and two ASGI messages. Doing that before FastAPI's routing, dependency
-injection and the CORS/GZip middlewares removes most of the per-request Python work.
-``onemap serve`` puts it in front of FastAPI itself (``in_front_of``: FastAPI and Starlette
-also do per-request work, e.g. a telemetry check) and the copy inside the middleware stack
-(for in-process clients) then passes requests on. The hottest tiles are remembered per
-request path with their response headers ready (``HotTiles``), so a repeated hit is a dict
-lookup and two sends (about 2 µs of Python), dropped on every catalog change. Everything
+injection and the CORS/GZip middlewares removes most of the per-request Python work; the
+app adds it as its outermost middleware (``ogc.app.create_app``). The hottest tiles are
+remembered per request path with their response headers ready (``HotTiles``), so a repeated
+hit is a dict lookup and two sends, dropped on every catalog change. CORS and Cache-Control
+come from ``ogc.http.policy``, the rules the routes' middleware follows. Everything
 else — misses, query strings, unknown layers, layers that are not public (access checks live
 in ``LayerDep``), errors — falls through to the routes, which produce the same bytes and
 headers. The ETag comes from the key, so revalidations are answered 304 without reading.
@@ -23,6 +22,7 @@ from typing import Any
 from layers.catalog import Layer
 from layers.errors import NotFound
 from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
+from ogc.http.policy import ResponsePolicy
 from tiles import grids
 from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
@@ -39,56 +39,56 @@ ROUTES = (
 log = logging.getLogger("onemap.tiles")
 MEMORY_BYTES = 64 * 2**20  # per worker process
 ENTRY_OVERHEAD = 512  # bytes counted per remembered tile beside its data (empty tiles too)
-PASSED = "onemap.tile_fast_path_passed"  # scope key: a fast path already looked
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
-
-
-def install_fast_path(app: Any) -> None:
-    """Put the fast path outside every other middleware of a Starlette/FastAPI app
-    (outside even the error and telemetry layers), so a hit costs as little as possible."""
-    build = app.build_middleware_stack
-
-    def build_with_fast_path() -> ASGIApp:
-        return TileCacheFastPath(build())
-
-    app.build_middleware_stack = build_with_fast_path
-
-
-def in_front_of(app: Any, wrapped: ASGIApp | None = None) -> ASGIApp:
-    """A fast path in front of the whole app (``wrapped``: the app, possibly behind other
-    ASGI wrappers), as ``onemap serve`` runs it: a hit then skips even FastAPI's and
-    Starlette's own per-request work. The copy inside the stack passes requests on."""
-    return TileCacheFastPath(wrapped or app, owner=app)
 
 
 class Hit:
     """A cached tile ready to send: its headers are built once, the bytes kept."""
 
-    __slots__ = ("data", "etag", "for_wmts", "gzipped", "headers", "short")
+    __slots__ = ("_by_origin", "data", "etag", "gzipped", "headers", "short")
 
-    def __init__(self, key: TileKey, data: bytes, for_wmts: bool, common: Headers) -> None:
+    def __init__(self, key: TileKey, data: bytes, policy: ResponsePolicy) -> None:
         self.etag = key.etag().encode()
         self.data = data
-        self.for_wmts = for_wmts
         self.gzipped = key.fmt == "mvt"  # stored gzip-compressed
-        self.short = [(b"etag", self.etag), *common]  # 304
+        self.short = not_modified_headers(key, policy)  # 304, before CORS
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
-        self.headers = [
+        self.headers = [  # ogc.routers.tiles.tile_response's, in its order
             *self.short,
-            *(encoding if self.gzipped else []),
-            (b"content-type", MEDIA[key.fmt]),
+            *(encoding if self.gzipped else [(b"content-encoding", b"identity")]),
             (b"content-length", str(len(data)).encode()),
+            (b"content-type", MEDIA[key.fmt]),
         ]
+        self._by_origin: dict[tuple[bool, bytes | None], Headers] = {}
+
+    def headers_for(self, full: bool, origin: bytes | None, policy: ResponsePolicy) -> Headers:
+        """The headers with the policy's CORS for ``origin`` (a few origins remembered)."""
+        found = self._by_origin.get((full, origin))
+        if found is None:
+            found = list(self.headers if full else self.short)
+            policy.cors(origin, found)
+            if len(self._by_origin) < 16:
+                self._by_origin[(full, origin)] = found
+        return found
+
+
+def not_modified_headers(key: TileKey, policy: ResponsePolicy) -> Headers:
+    """``ogc.routers.tiles.cache_headers`` of a stored tile, before CORS."""
+    return [
+        (b"etag", key.etag().encode()),
+        (b"cache-control", policy.tile_cache_control().encode()),
+    ]
 
 
 class TileCacheFastPath:
     """Serve cached public tiles straight from disk or memory; pass everything else on."""
 
-    def __init__(self, app: ASGIApp, memory_bytes: int = MEMORY_BYTES, owner: Any = None) -> None:
+    def __init__(
+        self, app: ASGIApp, policy: ResponsePolicy, memory_bytes: int = MEMORY_BYTES
+    ) -> None:
         self.app = app
-        self.owner = owner  # the app whose state holds the catalog; None: scope["app"]
+        self.policy = policy
         self._cache: TileCache | None = None
-        self._common: Headers = []
         self._hot = HotTiles(memory_bytes)
         self._generation = -1
         self._styles: dict[str, str] = {}
@@ -98,7 +98,6 @@ class TileCacheFastPath:
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or scope["query_string"]
-            or PASSED in scope
         ):
             return await self.app(scope, receive, send)
         try:
@@ -107,14 +106,13 @@ class TileCacheFastPath:
             log.exception("tile fast path failed on %s; handing over to the app", scope["path"])
             served = False
         if not served:
-            scope[PASSED] = True  # a fast path further in need not look again
             await self.app(scope, receive, send)
 
     async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
         if not (path.startswith("/collections/") or path.startswith("/wmts/1.0.0/")):
             return False
-        state = getattr((self.owner or scope["app"]).state, "onemap", None)
+        state = getattr(scope["app"].state, "onemap", None)
         store = getattr(state, "store", None)
         if store is None or not store.loaded:
             return False
@@ -128,21 +126,37 @@ class TileCacheFastPath:
             found = self._match(path, store)
             if found is None:
                 return False
-            key, for_wmts = found
+            key = found
             cache = self._cache_for(state)
-            if _header(scope, b"if-none-match") == key.etag().encode():
-                await _respond(send, 304, [(b"etag", key.etag().encode()), *self._common], b"")
+            match, _, origin = _request_headers(scope)
+            if match == key.etag().encode():
+                headers = not_modified_headers(key, self.policy)
+                self.policy.cors(origin, headers)
+                await _respond(send, 304, headers, b"")
                 return True  # the client holds these bytes: nothing to read
             data = cache.get(key)
             if not data:
                 # Missing, or empty: the routes decide empty answers (a 404 outside the
                 # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
                 return False
-            hit = Hit(key, data, for_wmts, self._common)
+            hit = Hit(key, data, self.policy)
             self._hot.put(path, hit)
-        return await _answer(scope, send, hit)
+        return await self._answer(scope, send, hit)
 
-    def _match(self, path: str, store: Any) -> tuple[TileKey, bool] | None:
+    async def _answer(self, scope: Scope, send: Send, hit: Hit) -> bool:
+        """304 or the tile; False where the routes answer differently (an MVT
+        for a client that refuses gzip; empty tiles never get here)."""
+        match, accept, origin = _request_headers(scope)
+        if match == hit.etag:
+            await _respond(send, 304, hit.headers_for(False, origin, self.policy), b"")
+        elif hit.gzipped and b"gzip" not in accept:
+            return False
+        else:
+            body = b"" if scope["method"] == "HEAD" else hit.data
+            await _respond(send, 200, hit.headers_for(True, origin, self.policy), body)
+        return True
+
+    def _match(self, path: str, store: Any) -> TileKey | None:
         route = _route(path)
         if route is None:
             return None
@@ -156,8 +170,7 @@ class TileCacheFastPath:
         z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
         if not for_wmts and not _in_limits(layer, found["tms"], z, row, col):
             return None  # the route answers 404 (even to a revalidation)
-        key = TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
-        return key, for_wmts
+        return TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
 
     def _style_version(self, layer: Layer) -> str:
         version = self._styles.get(layer.id)
@@ -167,27 +180,8 @@ class TileCacheFastPath:
 
     def _cache_for(self, state: Any) -> TileCache:
         if self._cache is None:
-            settings = state.settings
-            self._cache = TileCache(settings.tiles_dir)
-            age = settings.tile_cache_max_age
-            control = f"public, max-age={age}" if age > 0 else "public, no-cache"
-            self._common = [(b"cache-control", control.encode())]
-            if settings.cors_origins.strip() == "*":
-                self._common.append((b"access-control-allow-origin", b"*"))
+            self._cache = TileCache(state.settings.tiles_dir)
         return self._cache
-
-
-async def _answer(scope: Scope, send: Send, hit: Hit) -> bool:
-    """304 or the tile; False where the routes answer differently (an MVT
-    for a client that refuses gzip; empty tiles never get here)."""
-    match, accept = _conditional_and_encoding(scope)
-    if match == hit.etag:
-        await _respond(send, 304, hit.short, b"")
-    elif hit.gzipped and b"gzip" not in accept:
-        return False
-    else:
-        await _respond(send, 200, hit.headers, b"" if scope["method"] == "HEAD" else hit.data)
-    return True
 
 
 class HotTiles:
@@ -241,22 +235,17 @@ def _route(path: str) -> tuple[re.Match[str], str, bool] | None:
     return None
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
-def _conditional_and_encoding(scope: Scope) -> tuple[bytes | None, bytes]:
-    """If-None-Match and Accept-Encoding in one pass over the headers."""
-    match, accept = None, b""
+def _request_headers(scope: Scope) -> tuple[bytes | None, bytes, bytes | None]:
+    """If-None-Match, Accept-Encoding and Origin in one pass over the headers."""
+    match, accept, origin = None, b"", None
     for key, value in scope["headers"]:
         if key == b"if-none-match":
             match = value
         elif key == b"accept-encoding":
             accept = value
-    return match, accept
+        elif key == b"origin" and origin is None:
+            origin = bytes(value)
+    return match, accept, origin
 
 
 async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:

@@ -38,10 +38,7 @@ FROM onemap.layer_versions WHERE layer_id = 'feat-events' AND version = 1
 @pytest.fixture(scope="module")
 def route_client(settings: ServiceSettings) -> Iterator[TestClient]:
     """The same app without the feature fast path: what the route alone answers."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ogc.app, "install_feature_fast_path", lambda app: None)
-        app = ogc.app.create_app(settings)
-    with TestClient(app) as test_client:
+    with TestClient(ogc.app.create_app(settings, fast_layer=False)) as test_client:
         yield test_client
 
 

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ogc.routers.tiles_fastpath import PASSED, TileCacheFastPath, in_front_of
+from ogc.http.policy import ResponsePolicy
+from ogc.routers.tiles_fastpath import TileCacheFastPath
 from tests.tiles.conftest import DENSE_LAYER
 from tests.tiles.helpers import decode, tile_at
 from tiles import grids, mvt, overview
@@ -51,7 +52,7 @@ def test_cache_hits_are_served_before_the_framework(tiles_client: TestClient) ->
     async def must_not_be_called(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("a cache hit reached the framework")
 
-    fast = TileCacheFastPath(must_not_be_called)
+    fast = TileCacheFastPath(must_not_be_called, _policy(tiles_client))
     start, body = _call(tiles_client.app, fast, path)
     headers = dict(start["headers"])
     assert start["status"] == 200 and gzip.decompress(body["body"]) == routed.content
@@ -65,14 +66,19 @@ def test_cache_hits_are_served_before_the_framework(tiles_client: TestClient) ->
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         calls.append(scope["path"])
 
-    _call(tiles_client.app, TileCacheFastPath(inner), path.replace("/9/", "/12/"))
+    _call(
+        tiles_client.app,
+        TileCacheFastPath(inner, _policy(tiles_client)),
+        path.replace("/9/", "/12/"),
+    )
     assert calls
 
 
-def test_fast_path_in_front_of_the_app_remembers_hits_and_marks_misses(
-    tiles_client: TestClient,
-) -> None:
-    """As `onemap serve` runs it: ahead of FastAPI itself, with the scope's "app" unset."""
+def _policy(client: TestClient) -> ResponsePolicy:
+    return ResponsePolicy.of(client.app.state.onemap.settings)  # type: ignore[attr-defined]
+
+
+def test_fast_path_remembers_hits_and_passes_misses_on(tiles_client: TestClient) -> None:
     row, col = tile_at("WebMercatorQuad", 10)
     path = f"/collections/gd-counties/tiles/WebMercatorQuad/10/{row}/{col}"
     routed = tiles_client.get(path)
@@ -81,13 +87,19 @@ def test_fast_path_in_front_of_the_app_remembers_hits_and_marks_misses(
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         passed.append(scope)
 
-    fast = in_front_of(tiles_client.app, inner)
-    first, again = _call(None, fast, path), _call(None, fast, path)  # disk, then memory
+    fast = TileCacheFastPath(inner, _policy(tiles_client))
+    first, again = (
+        _call(tiles_client.app, fast, path),
+        _call(tiles_client.app, fast, path),
+    )  # disk, then memory
     assert first == again and gzip.decompress(first[1]["body"]) == routed.content
     assert first[0]["status"] == 200 and not passed
-    assert _call(None, fast, path, etag=routed.headers["etag"].encode())[0]["status"] == 304
-    _call(None, fast, path.replace("/10/", "/13/"))  # not cached: the app answers
-    assert len(passed) == 1 and passed[0][PASSED]
+    assert (
+        _call(tiles_client.app, fast, path, etag=routed.headers["etag"].encode())[0]["status"]
+        == 304
+    )
+    _call(tiles_client.app, fast, path.replace("/10/", "/13/"))  # not cached: the app answers
+    assert len(passed) == 1
 
 
 def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
@@ -108,11 +120,13 @@ def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         passed.append(scope["path"])
 
-    fast = in_front_of(tiles_client.app, inner)
+    fast = TileCacheFastPath(inner, _policy(tiles_client))
     for path in routed:
-        assert _call(None, fast, path) == [] and passed[-1] == path
+        assert _call(tiles_client.app, fast, path) == [] and passed[-1] == path
     etag = wmts.headers["etag"].encode()
-    assert _call(None, fast, outside, etag=etag) == []  # no 304 where the route says 404
+    assert (
+        _call(tiles_client.app, fast, outside, etag=etag) == []
+    )  # no 304 where the route says 404
     assert (
         tiles_client.get(outside, headers={"If-None-Match": wmts.headers["etag"]}).status_code
         == 404

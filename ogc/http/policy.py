@@ -1,0 +1,83 @@
+"""The response policy: CORS, gzip and Vary, tile Cache-Control — from the settings, once.
+
+``cors`` is Starlette's ``CORSMiddleware`` rule for simple (non-preflight) responses
+without credentials: ``Vary: Origin`` always; with an Origin, the exposed headers and
+``Access-Control-Allow-Origin`` (``*`` when every origin is allowed, the origin itself when
+it is listed, none otherwise). The app's middleware (``ogc.http.cors.CorsMiddleware``) and the fast
+layer both write it, so a cached tile and a routed one carry the same headers.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+
+from layers.settings import ServiceSettings
+from ogc.asgi_types import Headers
+
+GZIP_MINIMUM = 1024  # bytes: smaller bodies are sent as they are
+CORS_METHODS = ("GET", "HEAD", "OPTIONS", "POST")  # POST: processes; WriteGuard: the rest
+CORS_EXPOSED = ("ETag", "Last-Modified", "Content-Crs", "Link")
+_EXPOSED = ", ".join(CORS_EXPOSED).encode()
+
+
+@dataclass(frozen=True)
+class ResponsePolicy:
+    origins: tuple[str, ...]
+    gzip_level: int
+    tile_max_age: int
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> ResponsePolicy:
+        origins = tuple(o.strip() for o in settings.cors_origins.split(",") if o.strip())
+        return cls(origins, settings.gzip_level, settings.tile_cache_max_age)
+
+    @property
+    def every_origin(self) -> bool:
+        return "*" in self.origins
+
+    def cors(self, origin: bytes | None, headers: Headers) -> None:
+        """Add the CORS headers of a simple response for a request from ``origin``."""
+        if origin is not None:
+            set_header(headers, b"access-control-expose-headers", _EXPOSED)
+            if self.every_origin:
+                set_header(headers, b"access-control-allow-origin", b"*")
+            elif origin.decode("latin-1") in self.origins:
+                set_header(headers, b"access-control-allow-origin", origin)
+        add_vary(headers, b"Origin")
+
+    def gzip(self, body: bytes, headers: Headers, accept_encoding: bytes) -> bytes:
+        """GZipMiddleware's rule for a whole body: from ``GZIP_MINIMUM`` bytes on, Vary on
+        Accept-Encoding and, when the client takes gzip, the body compressed."""
+        if len(body) < GZIP_MINIMUM:
+            return body
+        add_vary(headers, b"Accept-Encoding")
+        if b"gzip" not in accept_encoding:
+            return body
+        compressed = gzip.compress(body, compresslevel=self.gzip_level)
+        set_header(headers, b"content-encoding", b"gzip")
+        set_header(headers, b"content-length", str(len(compressed)).encode())
+        return compressed
+
+    def tile_cache_control(self) -> str:
+        age = self.tile_max_age
+        return f"public, max-age={age}" if age > 0 else "public, no-cache"
+
+
+def set_header(headers: Headers, name: bytes, value: bytes) -> None:
+    """Replace the first ``name`` in place (dropping the others) or append it."""
+    at = [i for i, (key, _) in enumerate(headers) if key == name]
+    if not at:
+        headers.append((name, value))
+        return
+    headers[at[0]] = (name, value)
+    for i in reversed(at[1:]):
+        del headers[i]
+
+
+def add_vary(headers: Headers, name: bytes) -> None:
+    for i, (key, value) in enumerate(headers):
+        if key == b"vary":
+            headers[i] = (key, value + b", " + name)
+            return
+    headers.append((b"vary", name))
