@@ -76,7 +76,7 @@ def test_html_pages_are_compressed_at_the_setting(level_client: TestClient) -> N
 def test_the_single_feature_fast_path_compresses_at_the_setting(
     level_client: TestClient,
 ) -> None:
-    layer: Any = level_client.app.middleware_stack  # type: ignore[attr-defined]
+    layer: Any = level_client.app.fast_layer  # type: ignore[attr-defined]
     while not isinstance(layer, FeatureFastPath):
         layer = layer.app
     fid = level_client.get("/collections/gd-counties/items").json()["features"][0]["id"]

@@ -3,7 +3,7 @@
 A cached public tile needs a catalog lookup (layer -> current version), one ``open``/``read``
 of a small file and two ASGI messages. Doing that before FastAPI's routing, dependency
 injection and the CORS/GZip middlewares removes most of the per-request Python work; the
-app adds it as its outermost middleware (``ogc.app.create_app``). The hottest tiles are
+app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest tiles are
 remembered per request path with their response headers ready (``HotTiles``), so a repeated
 hit is a dict lookup and two sends, dropped on every catalog change. CORS and Cache-Control
 come from ``ogc.http.policy``, the rules the routes' middleware follows. Everything

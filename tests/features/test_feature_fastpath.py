@@ -74,7 +74,7 @@ def _wait_for(client: TestClient, route_client: TestClient, *, present: bool) ->
 
 
 def fast_path(client: TestClient) -> FeatureFastPath:
-    layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
+    layer: Any = client.app.fast_layer  # type: ignore[attr-defined]
     while not isinstance(layer, FeatureFastPath):
         layer = layer.app
     return layer
