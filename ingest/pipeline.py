@@ -51,9 +51,9 @@ from ingest.wkb_header import WkbHeaders
 from ingest.workdirs import work_dir
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
+from layers.platform import STORAGE_SRID
 from layers.rollup import refresh_rollups_for_layer
 
-STORAGE_SRID = 4490  # CGCS2000, the platform's legal datum (docs/adr/0002-storage-crs.md)
 log = logging.getLogger("onemap.ingest")
 
 __all__ = ["IngestOptions", "IngestResult", "LayerMeta", "ingest_file", "ingest_vector"]

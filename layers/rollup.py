@@ -17,7 +17,8 @@ from psycopg.rows import dict_row
 
 from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version, sql_text
-from layers.versions import DATA_SCHEMA, replace_stable_view
+from layers.platform import DATA_SCHEMA
+from layers.versions import replace_stable_view
 
 LEVEL_NAMES = {"city": ("市级汇总", "city roll-up"), "province": ("省级汇总", "province roll-up")}
 

@@ -11,8 +11,8 @@ from psycopg import sql
 
 from layers.catalog_write import sql_text
 from layers.errors import InvalidParameter, NotFound
+from layers.platform import DATA_SCHEMA
 
-DATA_SCHEMA = "onemap_data"
 log = logging.getLogger("onemap.versions")
 RASTER_GRACE_SECONDS = 3600
 
