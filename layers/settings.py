@@ -1,7 +1,8 @@
 """Settings classes (environment variables with the ``ONEMAP_`` prefix).
 
-They are instantiated only by the CLI and the app factory and passed down;
-no module keeps a global instance.
+They are instantiated by the CLI and the app factory and passed down, and
+``AdminSettings`` by an analysis ``Context`` that is given no admin layers (a job,
+a notebook); no module keeps a global instance.
 """
 
 from __future__ import annotations

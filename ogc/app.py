@@ -117,8 +117,3 @@ def _lifespan(state: AppState):  # type: ignore[no-untyped-def]
             await state.pool.close()
 
     return lifespan
-
-
-def create_app_from_environment() -> FastAPI:
-    """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
-    return create_app(ServiceSettings())
