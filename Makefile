@@ -26,10 +26,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint:
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . notebooks/onemap_client.py
 
 typecheck:
 	$(BIN)/mypy
+	$(BIN)/mypy notebooks/onemap_client.py
 
 imports:
 	$(BIN)/lint-imports

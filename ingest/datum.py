@@ -26,8 +26,8 @@ from pyproj.exceptions import CRSError, ProjError
 
 from ingest.crs import Bounds, classify_datum, gauss_kruger_epsg, gauss_kruger_zone, lonlat_bounds
 from layers.errors import IngestError
+from layers.platform import STORAGE_SRID
 
-STORAGE_EPSG = 4490
 Policy = Literal["warn", "refuse"]
 Coords = NDArray[np.float64]
 CoordinateTransform = Callable[[Coords, Coords], tuple[Coords, Coords]]
@@ -246,7 +246,7 @@ def _to_radians_step(source_crs: CRS, ellipsoid_shape: str) -> str:
 
 
 def _proj_plan(source_crs: CRS) -> TransformPlan:
-    transformer = Transformer.from_crs(source_crs, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+    transformer = Transformer.from_crs(source_crs, CRS.from_epsg(STORAGE_SRID), always_xy=True)
     ballpark = "ballpark" in transformer.description.lower()
     description = f"PROJ: {transformer.description} [{transformer.definition}]"
     identity = transformer.definition.split(" ")[0] == "proj=noop"
@@ -278,7 +278,7 @@ def _plane_plan(
     target_epsg = gauss_kruger_epsg("cgcs2000", *zone)
     to_fitted = Transformer.from_crs(source_crs, fitted, always_xy=True)
     from_target = Transformer.from_crs(
-        CRS.from_epsg(target_epsg), CRS.from_epsg(STORAGE_EPSG), always_xy=True
+        CRS.from_epsg(target_epsg), CRS.from_epsg(STORAGE_SRID), always_xy=True
     )
 
     def transform(x: Coords, y: Coords) -> tuple[Coords, Coords]:

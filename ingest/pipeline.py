@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +52,13 @@ from ingest.wkb_header import WkbHeaders
 from ingest.workdirs import work_dir
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
+from layers.platform import STORAGE_SRID
 from layers.rollup import refresh_rollups_for_layer
 
-STORAGE_SRID = 4490  # CGCS2000, the platform's legal datum (docs/adr/0002-storage-crs.md)
 log = logging.getLogger("onemap.ingest")
+_FINGERPRINT_VERSION = resources.files("ingest") / "sql" / "fingerprint_version.sql"
 
-__all__ = ["IngestOptions", "IngestResult", "LayerMeta", "ingest_file", "ingest_vector"]
+__all__ = ["IngestOptions", "IngestResult", "LayerMeta", "ingest_file"]
 
 
 def ingest_file(
@@ -78,9 +80,6 @@ def ingest_file(
         record_run(conn, database_url, record)
     log.info(result.summary())
     return result
-
-
-ingest_vector = ingest_file  # the name the sample loader and analyses know
 
 
 def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRecord:
@@ -127,10 +126,7 @@ def published_version_with_fingerprint(
     conn: psycopg.Connection, layer_id: str, fingerprint: str
 ) -> int | None:
     row = conn.execute(
-        "SELECT v.version FROM onemap.layers l JOIN onemap.layer_versions v "
-        "ON v.layer_id = l.id AND v.version = l.current_version "
-        "WHERE l.id = %s AND v.source_fingerprint = %s",
-        (layer_id, fingerprint),
+        _FINGERPRINT_VERSION.read_bytes(), {"layer": layer_id, "fingerprint": fingerprint}
     ).fetchone()
     return int(row[0]) if row else None
 

@@ -26,11 +26,11 @@ from ingest.geometry import Bounds, GeometryArray, bounds_of, union_bounds
 from ingest.temporal import LayerTime
 from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
+from layers.platform import DATA_SCHEMA
 from layers.versions import replace_stable_view
 
 __all__ = ["LayerMeta", "VersionWriter", "publish_version"]
 
-DATA_SCHEMA = "onemap_data"
 # WKB, the shapely type id of each geometry to store as a one-part multi (-1: as it is),
 # and which geometries have Z (None: none).
 GeometryColumn = tuple[pa.Array, NDArray[np.int32], NDArray[np.bool_] | None]

@@ -21,8 +21,8 @@ from rasterio.shutil import copy as rio_copy
 from rasterio.vrt import WarpedVRT
 
 from layers.errors import IngestError
+from layers.platform import STORAGE_SRID
 
-STORAGE_EPSG = 4490
 COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "512", "OVERVIEWS": "AUTO"}
 
 
@@ -80,9 +80,9 @@ def write_cog(source: Path, target: Path, source_crs: str | None = None) -> Rast
 def _write(src: Any, crs: RioCRS, partial: Path) -> None:
     # WGS 84 → CGCS2000 is a sub-metre null shift, so the grid is only relabelled
     # (nearest keeps the values exact); a real reprojection resamples bilinearly.
-    storage = RioCRS.from_epsg(STORAGE_EPSG)
+    storage = RioCRS.from_epsg(STORAGE_SRID)
     grid: dict[str, Any] = {"resampling": Resampling.bilinear}
-    if crs.to_epsg() in (4326, STORAGE_EPSG):
+    if crs.to_epsg() in (4326, STORAGE_SRID):
         grid = {
             "resampling": Resampling.nearest,
             "transform": src.transform,

@@ -18,8 +18,7 @@ from psycopg.types.json import Jsonb
 
 from layers.catalog import FieldInfo
 from layers.errors import Conflict, NotFound
-
-STORAGE_SRID = 4490
+from layers.platform import STORAGE_SRID
 
 
 def sql_text(name: str) -> bytes:

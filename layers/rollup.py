@@ -17,7 +17,8 @@ from psycopg.rows import dict_row
 
 from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version, sql_text
-from layers.versions import DATA_SCHEMA, replace_stable_view
+from layers.platform import DATA_SCHEMA
+from layers.versions import replace_stable_view
 
 LEVEL_NAMES = {"city": ("市级汇总", "city roll-up"), "province": ("省级汇总", "province roll-up")}
 
@@ -32,11 +33,7 @@ def rollup_targets(county_adcode: str) -> list[tuple[str, str, str]]:
 
 def refresh_rollups_for_layer(conn: psycopg.Connection, layer_id: str) -> list[str]:
     """After a county layer of a theme changes version, refresh its roll-ups."""
-    row = conn.execute(
-        "SELECT theme, adcode FROM onemap.layers "
-        "WHERE id = %s AND level = 'county' AND theme IS NOT NULL AND rollup_of IS NULL",
-        (layer_id,),
-    ).fetchone()
+    row = conn.execute(sql_text("county_theme"), {"layer": layer_id}).fetchone()
     return refresh_rollups(conn, row[0], row[1]) if row else []
 
 

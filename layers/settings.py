@@ -1,7 +1,8 @@
 """Settings classes (environment variables with the ``ONEMAP_`` prefix).
 
-They are instantiated only by the CLI and the app factory and passed down;
-no module keeps a global instance.
+They are instantiated by the CLI and the app factory and passed down, and
+``AdminSettings`` by an analysis ``Context`` that is given no admin layers (a job,
+a notebook); no module keeps a global instance.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 
 
 class DatabaseSettings(BaseSettings):
@@ -67,7 +70,23 @@ class IngestSettings(DatabaseSettings):
         return self.data_dir / "uploads"
 
 
-class ServiceSettings(IngestSettings):
+class AdminSettings(BaseSettings):
+    """Where administrative units are published (``within=``, analyses, tile seeding)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    admin_layers: str = Field(
+        default=DEFAULT_ADMIN_LAYERS,
+        description="Province, city and county layers (with an adcode field) that "
+        "within=<adcode>, analyses and `onemap tiles seed --adcode` resolve areas from.",
+    )
+
+    @property
+    def admin(self) -> AdminLayers:
+        return admin_layers(self.admin_layers)
+
+
+class ServiceSettings(IngestSettings, AdminSettings):
     """Everything the web service needs."""
 
     host: str = "127.0.0.1"
@@ -92,11 +111,6 @@ class ServiceSettings(IngestSettings):
         default=10_000,
         description="Filtered items are counted exactly up to this many; beyond, numberMatched "
         "is omitted and the planner's estimate is given as onemap:numberMatchedEstimate.",
-    )
-    admin_layers: str = Field(
-        default="gd-province,gd-cities,gd-counties",
-        description="Province, city and county layers (with an adcode field) that "
-        "within=<adcode> resolves areas from.",
     )
     cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
     gzip_level: int = Field(default=5, ge=1, le=9, description="gzip level of responses.")

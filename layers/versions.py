@@ -11,8 +11,8 @@ from psycopg import sql
 
 from layers.catalog_write import sql_text
 from layers.errors import InvalidParameter, NotFound
+from layers.platform import DATA_SCHEMA
 
-DATA_SCHEMA = "onemap_data"
 log = logging.getLogger("onemap.versions")
 RASTER_GRACE_SECONDS = 3600
 
@@ -34,16 +34,13 @@ def rollback(conn: psycopg.Connection, layer_id: str, to_version: int | None = N
     The version's catalog metadata (title, licence, attribution, metadata) comes back with
     its rows; versions published before metadata was kept per version leave it as it is.
     """
-    row = conn.execute(
-        "SELECT current_version, kind FROM onemap.layers WHERE id = %s FOR UPDATE", (layer_id,)
-    ).fetchone()
+    row = conn.execute(sql_text("lock_layer"), {"layer": layer_id}).fetchone()
     if row is None:
         raise NotFound(f"layer '{layer_id}' does not exist; see `onemap layers list`")
     current, kind = row
     target = to_version if to_version is not None else _previous_version(conn, layer_id, current)
     table = conn.execute(
-        "SELECT table_name FROM onemap.layer_versions WHERE layer_id = %s AND version = %s",
-        (layer_id, target),
+        sql_text("version_table"), {"layer": layer_id, "version": target}
     ).fetchone()
     if table is None:
         raise NotFound(f"layer '{layer_id}' has no version {target}; see `onemap layers history`")
@@ -63,8 +60,7 @@ def rollback(conn: psycopg.Connection, layer_id: str, to_version: int | None = N
 
 def _previous_version(conn: psycopg.Connection, layer_id: str, current: int) -> int:
     row = conn.execute(
-        "SELECT max(version) FROM onemap.layer_versions WHERE layer_id = %s AND version < %s",
-        (layer_id, current),
+        sql_text("previous_version"), {"layer": layer_id, "version": current}
     ).fetchone()
     if row is None or row[0] is None:
         raise InvalidParameter(f"layer '{layer_id}' has no version before {current}")
@@ -79,16 +75,7 @@ def drop_orphans(conn: psycopg.Connection, raster_dir: Path | None = None) -> li
     Uncommitted tables of an ingest in progress are invisible here, so it is safe to run
     while others ingest.
     """
-    orphans = [
-        row[0]
-        for row in conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname NOT IN "
-            "(SELECT table_name FROM onemap.layer_versions) AND c.relname NOT IN "
-            "(SELECT table_name FROM onemap.tile_overviews)",  # tiles' derived tables
-            (DATA_SCHEMA,),
-        )
-    ]
+    orphans = [row[0] for row in conn.execute(sql_text("orphan_tables"), {"schema": DATA_SCHEMA})]
     for name in orphans:
         conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(DATA_SCHEMA, name)))
         log.warning("dropped orphaned table %s.%s", DATA_SCHEMA, name)
@@ -98,12 +85,7 @@ def drop_orphans(conn: psycopg.Connection, raster_dir: Path | None = None) -> li
 def _drop_orphan_rasters(conn: psycopg.Connection, raster_dir: Path | None) -> list[str]:
     if raster_dir is None or not raster_dir.exists():
         return []
-    used = {
-        row[0]
-        for row in conn.execute(
-            "SELECT asset_path FROM onemap.layer_versions WHERE asset_path IS NOT NULL"
-        )
-    }
+    used = {row[0] for row in conn.execute(sql_text("raster_assets"))}
     dropped = []
     settled = time.time() - RASTER_GRACE_SECONDS  # an ingest may be writing a newer file
     for path in raster_dir.rglob("*.tif*"):
@@ -116,25 +98,17 @@ def _drop_orphan_rasters(conn: psycopg.Connection, raster_dir: Path | None) -> l
 
 def history(conn: psycopg.Connection, layer_id: str) -> list[str]:
     """Human-readable lines: each version (current marked) and each ingest run."""
-    current = conn.execute(
-        "SELECT current_version FROM onemap.layers WHERE id = %s", (layer_id,)
-    ).fetchone()
+    current = conn.execute(sql_text("current_version"), {"layer": layer_id}).fetchone()
     if current is None:
         raise NotFound(f"layer '{layer_id}' does not exist; see `onemap layers list`")
     lines = [f"versions of {layer_id}:"]
     for version, created, count, sha in conn.execute(
-        "SELECT version, created_at, feature_count, source_sha256 FROM onemap.layer_versions "
-        "WHERE layer_id = %s ORDER BY version",
-        (layer_id,),
+        sql_text("version_history"), {"layer": layer_id}
     ):
         mark = "*" if version == current[0] else " "
         lines.append(f" {mark} v{version:<3} {created:%Y-%m-%d %H:%M} {count:>9} {sha or ''}")
     lines.append("ingest runs:")
-    for row in conn.execute(
-        "SELECT started_at, status, version, source_name, features_in, features_out, who, "
-        "coalesce(error, '') FROM onemap.ingest_runs WHERE layer_id = %s ORDER BY id",
-        (layer_id,),
-    ):
+    for row in conn.execute(sql_text("ingest_run_history"), {"layer": layer_id}):
         at, status, version, name, n_in, n_out, who, error = row
         lines.append(
             f"   {at:%Y-%m-%d %H:%M:%S} {status:<9} v{version or '-'} {name} "

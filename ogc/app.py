@@ -122,8 +122,3 @@ def _lifespan(state: AppState) -> Callable[[FastAPI], AbstractAsyncContextManage
             yield
 
     return lifespan
-
-
-def create_app_from_environment() -> FastAPI:
-    """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
-    return create_app(ServiceSettings())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from threading import RLock
 from typing import TYPE_CHECKING, Any, TextIO
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from ingest.digest import hash_in_background
-from layers.errors import IngestError
+from ingest.download import local_copy
 from layers.migrate import migrate
 from layers.settings import IngestSettings
 from ogc.lean_imports import exit_now, fresh_process, pandas_hidden
@@ -56,8 +55,8 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
     settings = IngestSettings()
     with pandas_hidden():  # the data stack is imported here, once the arguments are good
         from ingest.pipeline import ingest_file
+        from ingest.request import build_meta, build_options
         from ogc.database import database
-        from ogc.ingest_request import build_meta, build_options
 
     with local_copy(source, settings) as path, database(settings) as url:
         migrate(url)
@@ -184,41 +183,3 @@ def peak_memory_mb() -> int | None:
         return None
     line = next((ln for ln in status.splitlines() if ln.startswith("VmHWM:")), None)
     return int(line.split()[1]) // 1024 if line else None
-
-
-@contextmanager
-def local_copy(source: str, settings: IngestSettings | None = None) -> Iterator[Path]:
-    """The file itself, or a download of an http(s) URL (at most ONEMAP_MAX_UPLOAD_MB)."""
-    if not source.startswith(("http://", "https://")):
-        yield Path(source)
-        return
-    import httpx  # only downloads need it
-
-    from ingest.workdirs import work_dir
-
-    settings = settings or IngestSettings()
-    name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
-    with work_dir(settings.upload_dir, "download") as folder:
-        target = folder / name
-        try:
-            with httpx.stream("GET", source, follow_redirects=True, timeout=60) as response:
-                response.raise_for_status()
-                _download(response, target, settings.max_upload_mb, source)
-        except httpx.HTTPError as exc:
-            raise IngestError(f"{source}: download failed ({exc})") from exc
-        yield target
-
-
-def _download(response: Any, target: Path, max_mb: int, source: str) -> None:
-    """Write the body to ``target``, stopping at the first byte over ``max_mb``."""
-    limit, written = max_mb * 1024 * 1024, 0
-    declared = response.headers.get("content-length", "")
-    too_large = IngestError(f"{source} is larger than {max_mb} MB (ONEMAP_MAX_UPLOAD_MB)")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    with target.open("wb") as out:
-        for chunk in response.iter_bytes(1 << 20):
-            written += len(chunk)
-            if written > limit:
-                raise too_large
-            out.write(chunk)

@@ -26,7 +26,12 @@ def tiles_cli() -> None:
 
 
 def _area(
-    url: str, catalog: Catalog, layer: Layer, bbox: str | None, adcode: str | None
+    url: str,
+    settings: ServiceSettings,
+    catalog: Catalog,
+    layer: Layer,
+    bbox: str | None,
+    adcode: str | None,
 ) -> grids.Bounds:
     if bbox and adcode:
         raise InvalidParameter("give --bbox or --adcode, not both")
@@ -34,7 +39,7 @@ def _area(
         return seed.parse_bbox(bbox)
     if adcode:
         with connect(url) as conn:
-            return seed.adcode_bounds(conn, catalog, adcode)
+            return seed.adcode_bounds(conn, catalog, adcode, settings.admin)
     if layer.extent is None:
         raise InvalidParameter(f"'{layer.id}' has no extent; give --bbox")
     return layer.extent
@@ -95,7 +100,7 @@ def seed_command(
         with connect(url) as conn:
             catalog = load_catalog(conn)
         layer = catalog.get(layer_id)
-        area = _area(url, catalog, layer, bbox, adcode)
+        area = _area(url, settings, catalog, layer, bbox, adcode)
         addresses = list(seed.tiles_in(tms_id, area, seed.parse_zoom(zoom)))
         tiles = asyncio.run(_produce(url, settings, layer, tms_id, fmt, addresses, keep=True))
     stored = sum(1 for t in tiles if not t.empty)
@@ -129,7 +134,7 @@ def export_command(
         with connect(url) as conn:
             catalog = load_catalog(conn)
         layer = catalog.get(layer_id)
-        area = _area(url, catalog, layer, bbox, adcode)
+        area = _area(url, settings, catalog, layer, bbox, adcode)
         addresses = list(seed.tiles_in("WebMercatorQuad", area, levels))
         tiles = asyncio.run(
             _produce(url, settings, layer, "WebMercatorQuad", fmt, addresses, keep=True)

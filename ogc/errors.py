@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import tempfile
+from http import HTTPStatus
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -38,7 +39,9 @@ STATUS_OF: dict[type[OneMapError], int] = {
     DatabaseUnavailable: 503,
     EmbeddedClusterError: 503,
 }
-TITLES = {
+
+
+TITLES = {  # the statuses our errors map to, fixed across Python versions
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
@@ -48,6 +51,16 @@ TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+def title_of(status: int) -> str:
+    """The problem's title: ours above, else the standard reason phrase (405, 406, ...)."""
+    if status in TITLES:
+        return TITLES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def status_of(exc: OneMapError) -> int:
@@ -65,7 +78,7 @@ def exception_body(
     ``exception_type``: the URI a standard defines for this error (e.g. OGC API – Processes'
     ``.../no-such-job``); otherwise the status's generic one.
     """
-    title = TITLES.get(status, "Error")
+    title = title_of(status)
     if len(detail) > MAX_DETAIL:  # a huge parameter value quoted back
         detail = detail[:MAX_DETAIL] + "…"
     return {

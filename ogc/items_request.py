@@ -10,12 +10,12 @@ from collections.abc import Mapping
 
 from layers.catalog import Catalog, Layer
 from layers.cql2 import Queryable
+from layers.crs import crs_from_parameter, supported_srids
 from layers.errors import InvalidParameter
 from layers.features import AdminArea, ItemsQuery
 from layers.features import params as p
 from layers.features.filters import layer_queryables, request_condition, split_prefix_parameters
 from layers.settings import ServiceSettings
-from ogc.crs import FIRST_AXIS_NORTH_SRIDS, crs_from_parameter, supported_srids
 
 ITEMS_PARAMETERS = frozenset(
     {
@@ -84,7 +84,6 @@ def items_query(
         get("filter-lang"),
         get("filter-crs"),
         supported_srids=supported_srids(),
-        first_axis_north_srids=FIRST_AXIS_NORTH_SRIDS,
     )
     return ItemsQuery(
         limit=p.parse_limit(
@@ -126,13 +125,9 @@ def admin_area(code: str | None, settings: ServiceSettings, catalog: Catalog) ->
     if code is None:
         return None
     adcode = p.parse_adcode(code)
-    names = [n.strip() for n in settings.admin_layers.split(",") if n.strip()]
-    if len(names) != 3:
-        raise InvalidParameter("within is not configured (ONEMAP_ADMIN_LAYERS needs 3 layers)")
-    level = 0 if adcode.endswith("0000") else 1 if adcode.endswith("00") else 2
-    layer = catalog.layers.get(names[level])
+    level = "province" if adcode.endswith("0000") else "city" if adcode.endswith("00") else "county"
+    layer_id = settings.admin.for_level(level)
+    layer = catalog.layers.get(layer_id)
     if layer is None or layer.field("adcode") is None:
-        raise InvalidParameter(
-            f"within: the administrative layer '{names[level]}' is not published"
-        )
+        raise InvalidParameter(f"within: the administrative layer '{layer_id}' is not published")
     return AdminArea(layer.table_name, adcode)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from layers.platform import CRS84_URI
+from layers.platform import epsg_uri as epsg_uri
+
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 HTML = "text/html"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CRS84 = CRS84_URI
 TILEJSON = "application/vnd.mapbox.tile+json"
 STYLE_JSON = "application/vnd.mapbox.style+json"
 
@@ -23,10 +26,6 @@ def link(href: str, rel: str, media_type: str = JSON, title: str | None = None) 
 def with_query(url: str, params: dict[str, object]) -> str:
     kept = {k: v for k, v in params.items() if v is not None}
     return f"{url}?{urlencode(kept)}" if kept else url
-
-
-def epsg_uri(srid: int) -> str:
-    return f"http://www.opengis.net/def/crs/EPSG/0/{srid}"
 
 
 def style_links(

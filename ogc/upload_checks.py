@@ -16,6 +16,7 @@ from ingest.encoding import normalise_codepage
 from layers.catalog_write import sql_text
 from layers.db import connect
 from layers.errors import InvalidParameter
+from layers.platform import STORAGE_SRID
 
 LAYER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # as layers.id's CHECK
 THEME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # roll-ups are '<theme>-<adcode>' layer ids
@@ -72,7 +73,7 @@ def _check_source_crs(source_crs: str | None) -> None:
     from pyproj.exceptions import CRSError, ProjError
 
     try:
-        Transformer.from_crs(CRS.from_user_input(source_crs), CRS.from_epsg(4490))
+        Transformer.from_crs(CRS.from_user_input(source_crs), CRS.from_epsg(STORAGE_SRID))
     except (CRSError, ProjError):
         raise InvalidParameter(
             f"source_crs {source_crs[:60]!r} is not a CRS that can be transformed to CGCS2000; "

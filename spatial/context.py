@@ -8,7 +8,7 @@ statement timeout and progress reporting); a notebook builds one with ``Context.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +18,10 @@ import psycopg
 from layers.catalog import Catalog, Layer, load_catalog
 from layers.db import connect
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from layers.platform import AdminLayers
+from layers.settings import AdminSettings
 
 Progress = Callable[[int, str], None]  # (percent 0..100, message)
-
-# Where admin units of each level are published; real layers can replace the samples.
-ADMIN_LAYERS: Mapping[str, str] = {
-    "province": "gd-province",
-    "city": "gd-cities",
-    "county": "gd-counties",
-}
 
 
 def _ignore_progress(percent: int, message: str) -> None:
@@ -45,7 +40,8 @@ class Context:
     conn: psycopg.Connection | None = None
     catalog: Catalog = field(default_factory=Catalog)
     progress: Progress = _ignore_progress
-    admin_layers: Mapping[str, str] = field(default_factory=lambda: dict(ADMIN_LAYERS))
+    # Where admin units of each level are published (ONEMAP_ADMIN_LAYERS, as for within=).
+    admin_layers: AdminLayers = field(default_factory=lambda: AdminSettings().admin)
     # None: any raster path may be read (notebooks); a tuple: only files below these roots.
     raster_roots: tuple[Path, ...] | None = None
     used: dict[str, int] = field(default_factory=dict)  # layer id -> version read

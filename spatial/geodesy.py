@@ -19,8 +19,10 @@ import shapely.ops
 from numpy.typing import NDArray
 from pyproj import CRS, Geod, Transformer
 
+from layers.platform import STORAGE_SRID
+
 Checkpoint = Callable[[], None]  # called between steps; raises to stop (a dismissed job)
-STORAGE_CRS = CRS.from_epsg(4490)
+STORAGE_CRS = CRS.from_epsg(STORAGE_SRID)
 # Standard parallels bracket Guangdong (20.2°N–25.5°N); area is exact anywhere, shape best here.
 EQUAL_AREA_CRS = CRS.from_proj4(
     "+proj=aea +lat_0=0 +lon_0=113.5 +lat_1=21 +lat_2=25 +ellps=GRS80 +units=m +no_defs"

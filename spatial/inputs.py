@@ -99,7 +99,7 @@ def admin_level(adcode: str) -> str:
 
 def admin_unit(ctx: Context, adcode: str) -> shapely.Geometry:
     """The geometry of an admin unit, from the admin layer of its level."""
-    layer_id = ctx.admin_layers[admin_level(adcode)]
+    layer_id = ctx.admin_layers.for_level(admin_level(adcode))
     frame = read_collection(ctx, layer_id)
     if "adcode" not in frame.columns:
         raise InvalidParameter(f"admin layer '{layer_id}' has no 'adcode' field")

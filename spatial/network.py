@@ -22,6 +22,7 @@ from psycopg import sql
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter
 from layers.features import table_of
+from layers.platform import STORAGE_SRID
 from spatial.errors import LINEAR, check_geometry_types
 from spatial.geodesy import STORAGE_CRS
 from spatial.sqlparts import row_conditions
@@ -92,6 +93,7 @@ def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | No
                 source=table_of(layer),
                 speed=speed,
                 layer=sql.Literal(layer.id),
+                srid=sql.Literal(STORAGE_SRID),
             )
         )
         _drop_stale_networks(conn, layer.id, _digest(layer.table_name, 12))
@@ -143,7 +145,8 @@ def nearest_node(
     conn: psycopg.Connection, net: Network, lon: float, lat: float
 ) -> tuple[int, float]:
     row = conn.execute(
-        sql.SQL(_sql("nearest_node")).format(nodes=net.nodes), {"lon": lon, "lat": lat}
+        sql.SQL(_sql("nearest_node")).format(nodes=net.nodes),
+        {"lon": lon, "lat": lat, "srid": STORAGE_SRID},
     ).fetchone()
     if row is None:
         raise InvalidParameter("the road network has no nodes")

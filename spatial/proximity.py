@@ -15,6 +15,7 @@ from psycopg import sql
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
 from layers.features import table_of
+from layers.platform import STORAGE_SRID
 from spatial.errors import check_distance_m
 from spatial.geodesy import (
     STORAGE_CRS,
@@ -52,6 +53,7 @@ def _candidates_sql(
         where=where,
         lon=sql.Literal(lon),
         lat=sql.Literal(lat),
+        srid=sql.Literal(STORAGE_SRID),
         n=sql.Literal(n),
     )
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import shapely
 from psycopg import sql
 
+from layers.platform import STORAGE_SRID
+
 
 def inside_area(within: shapely.Geometry) -> sql.Composed:
     """Rows whose geometry lies in ``within`` (touching its edge only does not count).
 
     The area is a bound literal (WKB), like the values of a compiled CQL2 filter.
     """
-    area = sql.SQL("ST_GeomFromWKB({}, 4490)").format(sql.Literal(shapely.to_wkb(within)))
+    area = sql.SQL("ST_GeomFromWKB({}, {})").format(
+        sql.Literal(shapely.to_wkb(within)), sql.Literal(STORAGE_SRID)
+    )
     return sql.SQL("ST_Intersects(geom, {a}) AND NOT ST_Touches(geom, {a})").format(a=area)
 
 

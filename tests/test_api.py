@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
+from ogc.errors import title_of
+
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
@@ -190,3 +192,12 @@ def test_head_is_answered_wherever_get_is(client: TestClient) -> None:
         for name in ("content-type", "etag", "content-length"):
             assert head.headers.get(name) == got.headers.get(name), (path, name)
     assert client.head("/collections/nowhere").status_code == 404
+
+
+def test_problem_titles_name_every_status(client: TestClient) -> None:
+    assert title_of(403) == "Forbidden"
+    assert title_of(413) == "Payload Too Large"  # ours, whatever Python's phrase
+    assert title_of(499) == "Error"  # no standard phrase
+    response = client.delete("/collections")
+    assert response.status_code == 405
+    assert response.json()["title"] == "Method Not Allowed"

@@ -12,6 +12,7 @@ from typing import Any
 from psycopg import sql
 
 from layers.catalog import Layer
+from layers.platform import DATA_SCHEMA
 from tiles import grids, mvt
 
 PIXEL_TOLERANCE = 3
@@ -35,7 +36,7 @@ def feature_info_query(
     west, _, east, _ = grids.tile_bounds_lonlat(tms_id, z, row, col)
     template = (resources.files("tiles") / "sql" / "feature_info.sql").read_text("utf-8")
     statement = sql.SQL(template).format(
-        table=sql.Identifier(mvt.DATA_SCHEMA, layer.table_name),
+        table=sql.Identifier(DATA_SCHEMA, layer.table_name),
         srid=sql.Literal(layer.storage_srid),
     )
     tolerance = (east - west) / mvt.TILE_PX * PIXEL_TOLERANCE

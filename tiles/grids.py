@@ -53,6 +53,7 @@ import morecantile
 from morecantile import TileMatrixSet
 
 from layers.errors import InvalidParameter, NotFound
+from layers.platform import STORAGE_SRID, epsg_uri
 
 Bounds = tuple[float, float, float, float]
 
@@ -62,8 +63,8 @@ METRES_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_M / 360
 WEB_MERCATOR_HALF_WIDTH_M = math.pi * EARTH_RADIUS_M
 TILE_SIZE_PX = 256
 MAX_SHOWN_ID = 64  # longer unknown ids are not echoed back in error messages
-CGCS2000_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
-WEB_MERCATOR_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
+CGCS2000_CRS_URI = epsg_uri(STORAGE_SRID)
+WEB_MERCATOR_CRS_URI = epsg_uri(3857)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from psycopg import sql
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
+from layers.platform import DATA_SCHEMA, STORAGE_SRID
 from tiles import grids
 
-DATA_SCHEMA = "onemap_data"
 MVT_EXTENT = 4096
 MVT_BUFFER = 64  # 4 px of a 256-px tile: lines and symbols crossing the edge join up
 CELL_PX = 4
@@ -49,7 +49,7 @@ class Family:
 
 
 MERCATOR = Family("mercator", 3857)
-GEOGRAPHIC = Family("geographic", 4490)
+GEOGRAPHIC = Family("geographic", STORAGE_SRID)
 # tms id -> (family, offset to add to the tms level to get the family level)
 FAMILY_OF: dict[str, tuple[Family, int]] = {
     "WebMercatorQuad": (MERCATOR, 0),

@@ -21,6 +21,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
+from layers.platform import DATA_SCHEMA
 from tiles import grids, mvt
 
 MIN_FEATURES = 50_000
@@ -87,7 +88,7 @@ class OverviewRegistry:
             return None
         self._checked[name] = now
         async with pool.connection() as conn:
-            cursor = await conn.execute("SELECT to_regclass(%s)", [f"onemap_data.{name}"])
+            cursor = await conn.execute("SELECT to_regclass(%s)", [f"{DATA_SCHEMA}.{name}"])
             row = await cursor.fetchone()
         if row and row[0]:
             self._ready.add(name)
@@ -120,11 +121,11 @@ async def build_overview(conn: AsyncConnection, layer: Layer, family: mvt.Family
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = 0")
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
-        cursor = await conn.execute("SELECT to_regclass(%s)", [f"onemap_data.{name}"])
+        cursor = await conn.execute("SELECT to_regclass(%s)", [f"{DATA_SCHEMA}.{name}"])
         row = await cursor.fetchone()
         if row and row[0]:
             return
-        overview = sql.Identifier(mvt.DATA_SCHEMA, name)
+        overview = sql.Identifier(DATA_SCHEMA, name)
         await _create_table(conn, layer, family, overview)
         top = MAX_LEVEL[family.name]
         await _insert_level(conn, layer, family, overview, top, "overview_finest.sql")
@@ -177,7 +178,7 @@ async def _create_table(
             overview=overview,
             geom=_grid_geom(family),
             columns=columns,
-            table=sql.Identifier(mvt.DATA_SCHEMA, layer.table_name),
+            table=sql.Identifier(DATA_SCHEMA, layer.table_name),
         )
     )
 
@@ -203,7 +204,7 @@ async def _insert_level(
         columns=columns,
         grid_geom=_grid_geom(family),
         cell_key=mvt.cell_key(layer, key_family),
-        table=sql.Identifier(mvt.DATA_SCHEMA, layer.table_name),
+        table=sql.Identifier(DATA_SCHEMA, layer.table_name),
     )
     await conn.execute(statement, cell_params(family, level))
 
@@ -214,5 +215,5 @@ async def _drop_stale(conn: AsyncConnection, layer: Layer) -> None:
     )
     for (table_name,) in await cursor.fetchall():
         await conn.execute(
-            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(mvt.DATA_SCHEMA, table_name))
+            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(DATA_SCHEMA, table_name))
         )

@@ -10,11 +10,9 @@ from psycopg import sql
 
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter, NotFound
+from layers.platform import DATA_SCHEMA, AdminLayers
 from tiles import grids
-from tiles.mvt import DATA_SCHEMA
 from tiles.service import Tile, TileProducer
-
-ADMIN_LAYERS = ("gd-counties", "gd-cities", "gd-province")
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,13 @@ def parse_bbox(text: str) -> grids.Bounds:
     return west, south, east, north
 
 
-def adcode_bounds(conn: psycopg.Connection, catalog: Catalog, pattern: str) -> grids.Bounds:
-    """The lon/lat extent of the administrative units whose code matches '4401*'."""
+def adcode_bounds(
+    conn: psycopg.Connection, catalog: Catalog, pattern: str, admin: AdminLayers
+) -> grids.Bounds:
+    """The lon/lat extent of the administrative units whose code matches '4401*'
+    (in ``admin``'s layers, counties first)."""
     like = pattern.replace("*", "%")
-    for layer_id in ADMIN_LAYERS:
+    for layer_id in admin.finest_first():
         layer = catalog.layers.get(layer_id)
         if layer is None or layer.field("adcode") is None:
             continue

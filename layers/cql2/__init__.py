@@ -8,29 +8,26 @@ Serves OGC API - Features - Part 3 (``filter``, ``filter-lang``,
         "cql2-text",
         queryables,
         geometry_column="geom",
-        storage_srid=4490,
+        storage_srid=STORAGE_SRID,  # layers.platform
     )
     cursor.execute(sql.SQL("SELECT fid FROM {} WHERE {}").format(table, condition))
+
+``filter-crs`` values are read by ``layers.crs.filter_crs_from_uri``.
 """
 
 from layers.cql2.compiler import FILTER_LANGUAGES, compile_filter, parse_filter
 from layers.cql2.conformance import conformance_classes
-from layers.cql2.crs import CRS84, LAT_FIRST_SRIDS, FilterCrs, filter_crs_from_uri
 from layers.cql2.nodes import Node
 from layers.cql2.query_parameters import query_parameters_filter
 from layers.cql2.queryables import Queryable, QueryableType, queryables_json_schema
 
 __all__ = [
-    "CRS84",
     "FILTER_LANGUAGES",
-    "LAT_FIRST_SRIDS",
-    "FilterCrs",
     "Node",
     "Queryable",
     "QueryableType",
     "compile_filter",
     "conformance_classes",
-    "filter_crs_from_uri",
     "parse_filter",
     "query_parameters_filter",
     "queryables_json_schema",

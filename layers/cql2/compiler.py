@@ -66,7 +66,7 @@ def compile_filter(
 
     Geometry literals are in ``filter_srid``: CRS84 (lon/lat) by default; set
     ``filter_lat_first`` for a latitude-first CRS such as EPSG:4326 or 4490
-    (``filter_crs_from_uri`` gives both). They are transformed to
+    (``layers.crs.filter_crs_from_uri`` gives both). They are transformed to
     ``storage_srid``, the SRID of ``geometry_column``. Raises InvalidParameter
     for anything the client must fix.
     """

@@ -14,8 +14,8 @@ import shapely
 from psycopg import sql
 
 from layers.cql2.context import Compiler, FilterContext, Kind, Typed, describe, require_args
-from layers.cql2.crs import LAT_FIRST_SRIDS
 from layers.cql2.nodes import BBox, Geometry, Op
+from layers.crs import GEOGRAPHIC_SRIDS
 from layers.errors import InvalidParameter
 
 _FUNCTIONS = {
@@ -57,7 +57,7 @@ def _bbox_shape(bounds: tuple[float, ...], context: FilterContext) -> Any:
     In a geographic CRS a longitude minimum above its maximum means the box
     crosses the antimeridian; it becomes two boxes split at ±180°.
     """
-    geographic = context.filter_srid in LAT_FIRST_SRIDS
+    geographic = context.filter_srid in GEOGRAPHIC_SRIDS
     lon_axis = 1 if context.filter_lat_first else 0
     lows, highs = bounds[:2], bounds[2:]
     for axis in (0, 1):

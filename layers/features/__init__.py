@@ -6,18 +6,17 @@ catalog names (``sql.Identifier``) with every request value bound or quoted by
 psycopg, and ``render`` writes each feature's GeoJSON text in PostGIS.
 """
 
+from layers.crs import DEGREE_DECIMALS, METRE_DECIMALS, CrsInfo
 from layers.features.query import (
-    DEGREE_DECIMALS,
-    METRE_DECIMALS,
     AdminArea,
     BBox,
-    CrsInfo,
     ItemsQuery,
     Keyset,
     SortKey,
     TimeRange,
 )
-from layers.features.render import DATA_SCHEMA, GEOMETRY_COLUMN, Binder, table_of
+from layers.features.render import GEOMETRY_COLUMN, Binder, table_of
+from layers.platform import DATA_SCHEMA
 
 __all__ = [
     "DATA_SCHEMA",

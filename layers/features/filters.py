@@ -11,11 +11,11 @@ from layers.catalog import Layer
 from layers.cql2 import (
     Queryable,
     compile_filter,
-    filter_crs_from_uri,
     parse_filter,
     query_parameters_filter,
 )
 from layers.cql2.queryables import GeometryType, QueryableType
+from layers.crs import filter_crs_from_uri
 from layers.errors import InvalidParameter
 from layers.features.render import GEOMETRY_COLUMN
 
@@ -71,7 +71,6 @@ def request_condition(
     filter_crs: str | None,
     *,
     supported_srids: Collection[int],
-    first_axis_north_srids: Collection[int],
 ) -> sql.Composable | None:
     """The AND of ``?queryable=value`` equalities and the CQL2 ``filter``, compiled."""
     parts: list[sql.Composable] = []
@@ -80,7 +79,7 @@ def request_condition(
         parts.append(_compile(equality_tree, "cql2-text", layer, queryables))
     if filter_text is not None:
         lang = filter_lang or "cql2-text"
-        crs = filter_crs_from_uri(filter_crs, lat_first_srids=first_axis_north_srids)
+        crs = filter_crs_from_uri(filter_crs)
         if crs.srid not in supported_srids:
             raise InvalidParameter(
                 f"filter-crs {filter_crs!r} is not one of the CRSs of collection '{layer.id}'; "

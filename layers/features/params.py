@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from layers.catalog import Layer
+from layers.crs import CrsInfo
 from layers.errors import InvalidParameter
-from layers.features.query import BBox, CrsInfo, Keyset, SortKey, TimeRange
+from layers.features.query import BBox, Keyset, SortKey, TimeRange
 
 ADCODE = re.compile(r"^\d{6}$")
 FEATURE_ID = re.compile(r"^[0-9]{1,19}$")  # ASCII digits of a bigint

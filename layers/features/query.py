@@ -13,28 +13,7 @@ from typing import Any
 
 from psycopg import sql
 
-DEGREE_DECIMALS = 7  # ~1 cm at Guangdong's latitude
-METRE_DECIMALS = 2
-
-
-@dataclass(frozen=True)
-class CrsInfo:
-    """A CRS a collection is served in, and how its coordinates are written.
-
-    ``swap_axes``: the CRS's first axis is latitude or northing (EPSG:4326, 4490,
-    the Gauss-Krüger zones) while PostGIS keeps x = longitude/easting first.
-    ``same_as_storage``: the stored coordinates are already right (CRS84/4326/4490
-    over CGCS2000 storage: a null transformation, see ADR 0002), so no
-    ST_Transform is run per row.
-    """
-
-    uri: str
-    srid: int
-    swap_axes: bool
-    decimals: int
-    geographic: bool
-    same_as_storage: bool = False
-    title: str = ""
+from layers.crs import CrsInfo
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from typing import Any
 from psycopg import sql
 
 from layers.catalog import FieldInfo, Layer
-from layers.features.query import CrsInfo, ItemsQuery
+from layers.crs import CrsInfo
+from layers.features.query import ItemsQuery
+from layers.platform import DATA_SCHEMA
 
-DATA_SCHEMA = "onemap_data"
 GEOMETRY_COLUMN = "geom"
 JSON_BUILD_MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 

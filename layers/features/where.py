@@ -12,7 +12,8 @@ from psycopg import sql
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
 from layers.features.query import AdminArea, BBox, ItemsQuery, TimeRange
-from layers.features.render import DATA_SCHEMA, GEOMETRY_COLUMN, Binder
+from layers.features.render import GEOMETRY_COLUMN, Binder
+from layers.platform import DATA_SCHEMA
 
 GEOM = sql.Identifier(GEOMETRY_COLUMN)
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from layers.errors import InvalidParameter
+from layers.platform import STORAGE_SRID
 from spatial.registry import MEDIA_TYPES, Analysis
 from spatial.results import AnalysisResult
 
@@ -55,7 +56,7 @@ def encode(result: AnalysisResult, wanted: Iterable[str]) -> list[EncodedOutput]
     encoded = []
     for output_id in wanted:
         if output_id in result.features:
-            text = result.features[output_id].to_crs(4490).to_json(na="null", default=str)
+            text = result.features[output_id].to_crs(STORAGE_SRID).to_json(na="null", default=str)
             encoded.append(EncodedOutput(output_id, GEOJSON, text.encode()))
         elif output_id in result.rasters:
             encoded.append(

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from layers.catalog import Layer
+from layers.crs import collection_crs_uris
+from layers.platform import STORAGE_SRID
 from ogc import html
-from ogc.crs import collection_crs_uris
 from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
 from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
 from ogc.negotiation import language, output_format
@@ -69,7 +70,7 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
 def _as_coverage(doc: dict[str, Any], href: str) -> None:
     """A raster layer has no items, queryables or vector tiles: only map tiles."""
     doc.pop("itemType")
-    doc["crs"] = [epsg_uri(4490)]
+    doc["crs"] = [epsg_uri(STORAGE_SRID)]
     feature_only = (
         "items",
         QUERYABLES_REL,

@@ -25,10 +25,10 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
 from layers.catalog import Layer
+from layers.crs import DEFAULT as DEFAULT_CRS
+from layers.crs import content_crs_header
 from layers.features.page import feature_sql
 from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
-from ogc.crs import DEFAULT as DEFAULT_CRS
-from ogc.crs import content_crs_header
 from ogc.errors import exception_body
 from ogc.http.conditional import first_accepted, matches, weak_etag
 from ogc.http.policy import ResponsePolicy

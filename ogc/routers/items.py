@@ -18,6 +18,8 @@ from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Catalog, Layer
+from layers.crs import DEFAULT as DEFAULT_CRS
+from layers.crs import content_crs_header
 from layers.errors import NotFound
 from layers.features import Binder, ItemsQuery
 from layers.features.page import (
@@ -33,8 +35,6 @@ from layers.features.params import encode_keyset, parse_feature_id
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
 from ogc import deps, html
-from ogc.crs import DEFAULT as DEFAULT_CRS
-from ogc.crs import content_crs_header
 from ogc.deps import FeatureLayerDep
 from ogc.feature_pages import (
     PageSummary,

@@ -10,11 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ingest.pipeline import ingest_file
+from ingest.request import build_meta, build_options
 from ingest.workdirs import work_dir
 from layers.errors import InvalidParameter, PayloadTooLarge
 from ogc.deps import BaseUrlDep, SettingsDep, StateDep
 from ogc.errors import server_roots, without_server_paths
-from ogc.ingest_request import build_meta, build_options
 from ogc.upload_checks import check_department, check_upload_fields, safe_upload_name
 from ogc.write_guard import check_publisher
 

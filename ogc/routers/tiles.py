@@ -236,7 +236,7 @@ def limits_and_box(tms_id: str, extent: tuple[float, float, float, float]) -> di
         "boundingBox": {
             "lowerLeft": list(extent[:2]),
             "upperRight": list(extent[2:]),
-            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            "crs": CRS84,
         },
     }
 

@@ -1,6 +1,7 @@
 -- Build a routable network from a published line layer: one edge per line part; lines meet
 -- where their end points coincide to 1e-7°. Cost = seconds at the line's speed (-1 = closed).
--- {edges}, {nodes}, {source} are sql.Identifier; {speed} is an identifier or a literal.
+-- {edges}, {nodes}, {source} are sql.Identifier; {speed} is an identifier or a literal;
+-- {srid} is the storage SRID (layers.platform).
 CREATE TEMP TABLE net_parts ON COMMIT DROP AS
 SELECT fid, geom, GREATEST(COALESCE(speed_kmh, 0), 0) AS speed_kmh,
        ST_AsBinary(ST_SnapToGrid(ST_StartPoint(geom), 1e-7)) AS a,
@@ -9,7 +10,7 @@ FROM (SELECT fid, (ST_Dump(geom)).geom AS geom, ({speed})::float8 AS speed_kmh F
 WHERE ST_NPoints(geom) >= 2;
 
 CREATE TABLE {nodes} AS
-SELECT row_number() OVER (ORDER BY k)::bigint AS id, k, ST_GeomFromWKB(k, 4490) AS geom
+SELECT row_number() OVER (ORDER BY k)::bigint AS id, k, ST_GeomFromWKB(k, {srid}) AS geom
 FROM (SELECT a AS k FROM net_parts UNION SELECT b FROM net_parts) AS keys;
 
 CREATE TABLE {edges} AS

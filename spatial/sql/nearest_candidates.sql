@@ -5,7 +5,7 @@
 SELECT fid, {columns} ST_AsBinary(geom) AS wkb,
        ST_Distance(geom::geography, pt::geography, true) AS distance_m,
        geom <-> pt AS distance_deg
-FROM {table}, (SELECT ST_SetSRID(ST_MakePoint({lon}, {lat}), 4490) AS pt) AS q
+FROM {table}, (SELECT ST_SetSRID(ST_MakePoint({lon}, {lat}), {srid}) AS pt) AS q
 {where}
 ORDER BY geom <-> pt
 LIMIT {n}

@@ -15,16 +15,19 @@ import pytest
 from psycopg import sql
 
 from layers.cql2 import (
-    CRS84,
-    LAT_FIRST_SRIDS,
-    FilterCrs,
     Queryable,
     compile_filter,
     conformance_classes,
-    filter_crs_from_uri,
     parse_filter,
     query_parameters_filter,
     queryables_json_schema,
+)
+from layers.crs import (
+    CRS84,
+    FIRST_AXIS_NORTH_SRIDS,
+    GEOGRAPHIC_SRIDS,
+    FilterCrs,
+    filter_crs_from_uri,
 )
 from layers.errors import InvalidParameter
 
@@ -252,8 +255,13 @@ def test_filter_crs_lat_first_swaps_axes(cql2_db: psycopg.Connection[Any]) -> No
 def test_filter_crs_uris() -> None:
     assert filter_crs_from_uri(None) == CRS84
     assert filter_crs_from_uri("http://www.opengis.net/def/crs/OGC/1.3/CRS84") == CRS84
-    assert filter_crs_from_uri("EPSG:4547") == FilterCrs(4547, lat_first=False)
-    assert 4490 in LAT_FIRST_SRIDS
+    # one axis-order set for crs, bbox-crs and filter-crs: Gauss-Kruger is northing first
+    assert filter_crs_from_uri("EPSG:4547") == FilterCrs(4547, lat_first=True)
+    assert filter_crs_from_uri("EPSG:3857") == FilterCrs(3857, lat_first=False)
+    assert filter_crs_from_uri("https://www.opengis.net/def/crs/OGC/1.3/CRS84") == CRS84
+    assert 4490 in FIRST_AXIS_NORTH_SRIDS
+    assert 4490 in GEOGRAPHIC_SRIDS
+    assert 4547 not in GEOGRAPHIC_SRIDS
     with pytest.raises(InvalidParameter, match="filter-crs"):
         filter_crs_from_uri("urn:ogc:def:crs:EPSG::4326")
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import CRS, Transformer
 
-from ogc.crs import SUPPORTED
+from layers.crs import SUPPORTED
 
 EVENTS = "/collections/feat-events/items"
 CODES = [c.uri for c in SUPPORTED]

@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 
 from ingest.sample import SAMPLE_LAYERS, SYNTHETIC_LAYERS
 from layers.catalog import load_catalog
+from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.features import Binder
 from layers.features.page import geojson_page_sql
 from layers.settings import ServiceSettings
 from ogc import html
-from ogc.crs import DEFAULT as DEFAULT_CRS
 from ogc.html_map import MAX_VERTICES, svg_map
 from ogc.items_request import items_query
 

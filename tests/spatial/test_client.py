@@ -1,8 +1,8 @@
-"""The notebook client reads collections over HTTP into GeoDataFrames."""
+"""The notebook client (notebooks/onemap_client.py) reads collections into GeoDataFrames."""
 
 from __future__ import annotations
 
-from spatial.client import read_collection
+from onemap_client import read_collection  # notebooks/ (pytest pythonpath)
 
 
 def test_read_whole_collection_following_pages(live_url: str) -> None:

@@ -13,10 +13,11 @@ import shapely
 from affine import Affine
 
 from layers.errors import InvalidParameter
-from spatial import zonal_quantiles, zonal_scan
+from spatial.zonal import quantiles as zonal_quantiles
+from spatial.zonal import scan as zonal_scan
 from spatial.zonal import zonal_statistics
-from spatial.zonal_coverage import pieces
-from spatial.zonal_quantiles import weighted_quantiles
+from spatial.zonal.coverage import pieces
+from spatial.zonal.quantiles import weighted_quantiles
 
 GRID = Affine(0.37, 0, 10.0, 0, -0.29, 30.0)
 

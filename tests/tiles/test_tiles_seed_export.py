@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pmtiles.reader import MmapSource, Reader
 
+from layers.errors import NotFound
 from layers.settings import ServiceSettings
 from ogc.cli import cli
 from tests.tiles.helpers import decode
@@ -31,6 +32,15 @@ def test_seed_by_adcode_fills_the_cache(cli_env: dict[str, str], tmp_path: Path)
     assert result.exit_code == 0, result.output
     files = list((tmp_path / "cache" / "gd-counties").rglob("*.mvt"))
     assert files and any(f.stat().st_size > 0 for f in files)
+
+
+def test_seed_by_adcode_reads_onemap_admin_layers(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "ONEMAP_ADMIN_LAYERS": "no-province,no-cities,no-counties"}
+    result = CliRunner().invoke(
+        cli, ["tiles", "seed", "gd-counties", "--zoom", "6", "--adcode", "4401*"], env=env
+    )
+    assert isinstance(result.exception, NotFound)  # onemap's entry point prints it
+    assert "no administrative unit has a code matching '4401*'" in str(result.exception)
 
 
 def test_export_pmtiles_and_mbtiles_are_readable(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Turn an ingest request (CLI flags or upload form) into catalog fields and options."""
+"""Turn an ingest request (CLI flags or upload form) into catalog fields and options.
+
+Shared by ``onemap ingest`` and the upload route; no web framework here.
+"""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from rasterio.windows import Window
 
 from layers.errors import InvalidParameter
-from spatial.zonal_coverage import pieces
-from spatial.zonal_stats import ZoneStats
+from spatial.zonal.coverage import pieces
+from spatial.zonal.zone_stats import ZoneStats
 
 STRIP_CELLS = 1 << 18  # cells at once: small temporaries stay in cache and are reused
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spatial.zonal_quantiles import weighted_quantiles
+from spatial.zonal.quantiles import weighted_quantiles
 
 Values = NDArray[np.number[Any]]
 NAN = float("nan")

@@ -1,7 +1,7 @@
 """Zonal statistics of a raster per polygon, weighting each cell by its exact covered fraction.
 
 A cell half inside a county counts half towards that county's mean, std, percentiles and
-valid-cell count (the fractions are exactextract's, computed in ``spatial.zonal_coverage``).
+valid-cell count (the fractions are exactextract's, computed in ``spatial.zonal.coverage``).
 Each zone reads only its own window, in strips, so the raster size is not bounded by RAM;
 memory grows with the largest zone (its values are kept for the percentiles).
 """
@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from layers.errors import InvalidParameter
 from spatial.errors import POLYGONAL, check_geometry_types
-from spatial.zonal_scan import Grid, zone_row
+from spatial.zonal.scan import Grid, zone_row
 
 STATISTICS = ("valid_count", "min", "max", "mean", "std", "sum")
 

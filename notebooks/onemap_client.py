@@ -1,6 +1,7 @@
 """Read any OneMap collection into a GeoDataFrame over OGC API – Features.
 
 For analysts in notebooks: no web framework, only the standard library's HTTP client.
+It lives beside the notebooks, not in ``spatial``: the analyses stay free of HTTP.
 ``bbox``, ``filter`` (CQL2) and ``crs`` are passed to the server; pages are followed
 through their ``next`` links.
 
@@ -17,7 +18,9 @@ from typing import Any
 import geopandas as gpd
 from pyproj import CRS
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+from layers.platform import CRS84_URI
+
+CRS84 = CRS84_URI
 PAGE_SIZE = 1000
 
 

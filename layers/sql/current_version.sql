@@ -1,0 +1,1 @@
+SELECT current_version FROM onemap.layers WHERE id = %(layer)s
