@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -26,13 +26,20 @@ class HttpGetter(Protocol):
 
 
 def wait_for(
-    condition: Callable[[], T], message: str, *, timeout: float = 10.0, interval: float = 0.05
+    condition: Callable[[], T],
+    message: str | Callable[[], str],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
 ) -> T:
     """Call ``condition`` until it returns something truthy, and return that; fail with
-    ``message`` once ``timeout`` seconds have passed without it."""
+    ``message`` (or what it returns, for a message about the last attempt) once
+    ``timeout`` seconds have passed without it."""
     deadline = time.monotonic() + timeout
     while not (result := condition()):
-        assert time.monotonic() < deadline, f"{message} (waited {timeout:g} s)"
+        if time.monotonic() >= deadline:
+            text = message if isinstance(message, str) else message()
+            raise AssertionError(f"{text} (waited {timeout:g} s)")
         time.sleep(interval)
     return result
 
@@ -54,3 +61,21 @@ def wait_for_layer_gone(client: HttpGetter, layer_id: str, *, timeout: float = 1
         f"{layer_id} stayed in the catalog",
         timeout=timeout,
     )
+
+
+class _JsonResponse(_Response, Protocol):
+    def json(self) -> Any: ...
+
+
+class JsonGetter(Protocol):
+    def get(self, url: str) -> _JsonResponse: ...
+
+
+def wait_for_job(client: JsonGetter, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Wait until the job is no longer accepted or running; return its status document."""
+
+    def finished() -> dict[str, Any] | None:
+        info: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+        return None if info["status"] in ("accepted", "running") else info
+
+    return wait_for(finished, f"job {job_id} did not finish", timeout=timeout, interval=0.1)

@@ -12,7 +12,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from ingest.workdirs import sweep, work_dir
 from layers.errors import IngestError
 from layers.settings import ServiceSettings
 from tests.conftest import PUBLISHER
+from tests.helpers.wait import wait_for
 from tests.ingest import builders
 from tests.ingest.conftest import Publish
 
@@ -366,10 +366,12 @@ def test_a_killed_ingest_leaves_no_temp_folder_after_the_next_run(
     archive = builders.zipped([gpkg], tmp_path / "many.zip")
     data, uploads = tmp_path / "data", tmp_path / "data" / "uploads"
     proc = _onemap(sample_url, data, "ingest", str(archive), "--id", "killed-unzipped")
-    deadline = time.monotonic() + 60
-    while not list(uploads.glob(f"{proc.pid}-*/many/many.gpkg")):  # unpacked, now reading
-        assert proc.poll() is None and time.monotonic() < deadline, "never unpacked"
-        time.sleep(0.05)
+
+    def unpacked() -> bool:  # unpacked, now reading
+        assert proc.poll() is None, "the ingest ended before it unpacked"
+        return bool(list(uploads.glob(f"{proc.pid}-*/many/many.gpkg")))
+
+    wait_for(unpacked, "never unpacked", timeout=60)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     left = list(uploads.iterdir())

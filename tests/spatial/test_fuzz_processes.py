@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from ingest.pipeline import IngestOptions, ingest_file
 from layers.catalog_write import LayerMeta
+from tests.helpers.wait import wait_for_layer
 from tests.spatial.conftest import grid_node
 
 DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
@@ -141,11 +141,8 @@ def fuzz_client(
     )
     folder = tmp_path_factory.mktemp("fuzz-rasters")
     ingest_file(spatial_url, DEM, meta, IngestOptions(who="spatial-tests", raster_dir=folder))
-    deadline = time.monotonic() + 15
     for layer in ("fuzz-dem", "test-grid-roads", "test-grid-hospitals"):
-        while client.get(f"/collections/{layer}").status_code != 200:
-            assert time.monotonic() < deadline, f"{layer} never appeared"
-            time.sleep(0.1)
+        wait_for_layer(client, layer, timeout=15)
     return client
 
 
