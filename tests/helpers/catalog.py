@@ -1,14 +1,18 @@
-"""Fixture layers registered the way the product registers them: through
-``layers.catalog_write`` (the next version reserved under the layer's lock, the layer row
-and its version written by the catalog's own SQL), never by hand-written INSERTs."""
+"""Fixture layers registered the way the product registers them: files through the
+real ingest, hand-built tables through ``layers.catalog_write`` (the next version reserved
+under the layer's lock, the layer row and its version written by the catalog's own SQL),
+never by hand-written INSERTs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from ingest.options import IngestOptions
+from ingest.pipeline import ingest_file
 from layers.catalog import FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
 
@@ -17,6 +21,15 @@ def fixture_meta(layer_id: str, title_zh: str, title_en: str, **extra: Any) -> L
     """A province-level layer's catalog fields (override any with ``extra``)."""
     values: dict[str, Any] = {"level": "province", "adcode": "440000"} | extra
     return LayerMeta(id=layer_id, title_zh=title_zh, title_en=title_en, **values)
+
+
+SAMPLE_DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
+
+
+def publish_dem(database_url: str, layer_id: str, raster_dir: Path, who: str = "tests") -> None:
+    """Publish the bundled DEM as the raster layer ``layer_id`` through the real ingest."""
+    meta = fixture_meta(layer_id, "高程", "DEM", kind="raster")
+    ingest_file(database_url, SAMPLE_DEM, meta, IngestOptions(who=who, raster_dir=raster_dir))
 
 
 def register_table(

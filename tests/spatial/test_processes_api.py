@@ -11,13 +11,12 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 from rasterio.io import MemoryFile
 
-from ingest.pipeline import IngestOptions, ingest_file
-from layers.catalog_write import LayerMeta
 from tests.conftest import PUBLISHER
+from tests.helpers.catalog import SAMPLE_DEM as DEM
+from tests.helpers.catalog import publish_dem
 from tests.helpers.wait import wait_for_job, wait_for_layer
 
 GEOD = Geod(ellps="GRS80")
-DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
 PROCESSES_CORE = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core"
 
 
@@ -211,10 +210,7 @@ def test_zonal_statistics_of_a_published_raster_layer(
     client: TestClient, sample_url: str, tmp_path: Path
 ) -> None:
     """A raster layer id resolves to its version's COG through the catalog."""
-    meta = LayerMeta(
-        id="test-dem", title_zh="高程", title_en="DEM", level="province", adcode="440000"
-    )
-    ingest_file(sample_url, DEM, meta, IngestOptions(who="spatial-tests", raster_dir=tmp_path))
+    publish_dem(sample_url, "test-dem", tmp_path, "spatial-tests")
     wait_for_layer(client, "test-dem")
     body = {
         "inputs": {

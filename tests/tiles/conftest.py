@@ -15,6 +15,7 @@ from shapely import points
 from ingest.pipeline import LayerMeta, ingest_file
 from layers.settings import ServiceSettings
 from ogc.app import create_app
+from tests.helpers.catalog import SAMPLE_DEM
 from tests.helpers.live import live_server as serve_live
 from tests.helpers.wait import wait_for_layer
 
@@ -73,7 +74,6 @@ def dem_cog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled DEM converted to a Cloud-Optimised GeoTIFF."""
     import subprocess
 
-    source = Path(__file__).parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
     target = tmp_path_factory.mktemp("dem") / "dem_cog.tif"
-    subprocess.run(["gdal_translate", "-q", "-of", "COG", str(source), str(target)], check=True)
+    subprocess.run(["gdal_translate", "-q", "-of", "COG", str(SAMPLE_DEM), str(target)], check=True)
     return target

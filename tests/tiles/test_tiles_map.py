@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point
 
 from ingest.pipeline import LayerMeta, ingest_file
+from tests.helpers.catalog import publish_dem
 from tests.helpers.wait import wait_for, wait_for_layer
 from tests.tiles.helpers import decode, opaque_pixels, png_pixels, tile_at
 from tiles.raster import render_raster
@@ -145,18 +146,7 @@ def test_raster_layer_map_tiles_through_the_catalog(
     tiles_client: TestClient, sample_url: str, tmp_path: Path
 ) -> None:
     """The DEM ingested as a raster layer is served as PNG by OGC API Tiles and WMTS."""
-    from ingest.options import IngestOptions
-
-    source = Path(__file__).parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
-    meta = LayerMeta(
-        id="tiles-dem",
-        title_zh="高程",
-        title_en="DEM",
-        level="province",
-        adcode="440000",
-        kind="raster",
-    )
-    ingest_file(sample_url, source, meta, IngestOptions(raster_dir=tmp_path))
+    publish_dem(sample_url, "tiles-dem", tmp_path)
     wait_for_layer(tiles_client, "tiles-dem")
     row, col = tile_at("WebMercatorQuad", 7)
     response = tiles_client.get(f"/collections/tiles-dem/map/tiles/WebMercatorQuad/7/{row}/{col}")
