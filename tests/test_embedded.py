@@ -26,14 +26,8 @@ from layers.embedded import (
     postgis_available,
 )
 from layers.errors import EmbeddedClusterError
+from tests.conftest import free_port
 from tests.helpers.wait import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def postmaster_pid(cluster: EmbeddedCluster) -> int:

@@ -4,15 +4,19 @@ geopandas, raw sockets).
 ``live_server(app)`` runs it as ``onemap serve`` does — uvicorn with OneMap's one-write
 HTTP protocol and the tile fast path in front — on a free 127.0.0.1 port, in a thread;
 it yields once ``/readyz`` answers 200 and stops the server on the way out. A
-``RequestSpy`` records what the clients asked for.
+``RequestSpy`` records what the clients asked for. ``file_server(root)`` serves plain
+files, for ingest from a URL.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -96,3 +100,18 @@ def live_server(
         server.should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive(), "the live server did not stop within 10 s"
+
+
+@contextmanager
+def file_server(root: Path) -> Iterator[str]:
+    """Serve the files under ``root`` over HTTP on a free loopback port (for URL ingest)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="file-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from shapely import points
 from layers.catalog import Catalog
 from ogc.cli_ingest import ProgressBar
 from tests.conftest import PUBLISHER
+from tests.helpers.live import file_server as serve_files
 from tests.helpers.wait import wait_for
 from tests.ingest import builders
 from tests.ingest.conftest import Publish, rows
@@ -97,11 +96,8 @@ def test_cli_bad_input_exits_non_zero_naming_the_file(sample_url: str, tmp_path:
 
 @pytest.fixture
 def file_server(tmp_path: Path) -> Iterator[str]:
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_files(tmp_path) as url:
+        yield url
 
 
 def test_cli_ingests_from_a_url(sample_url: str, tmp_path: Path, file_server: str) -> None:

@@ -27,6 +27,7 @@ from ingest.workdirs import sweep, work_dir
 from layers.errors import IngestError
 from layers.settings import ServiceSettings
 from tests.conftest import PUBLISHER
+from tests.helpers.live import file_server
 from tests.helpers.wait import wait_for
 from tests.ingest import builders
 from tests.ingest.conftest import Publish
@@ -344,16 +345,10 @@ def test_download_stops_at_the_upload_limit(
 
 @pytest.fixture
 def file_server_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    import http.server
-    import threading
-
     root = tmp_path / "served"
     root.mkdir()
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(root))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
+    with file_server(root) as url:
+        yield url, root
 
 
 def test_a_killed_ingest_leaves_no_temp_folder_after_the_next_run(
