@@ -26,7 +26,7 @@ class HttpGetter(Protocol):
 
 
 def wait_for(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     message: str | Callable[[], str],
     *,
     timeout: float = 10.0,
