@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from layers.catalog import FieldInfo, load_catalog
+from layers.catalog_write import upsert_department
+from tests.helpers.catalog import fixture_meta, register_table
 
 FIELDS = [
     FieldInfo("adcode", "string", "ADCODE", "行政区划代码"),
@@ -16,47 +17,58 @@ FIELDS = [
 ]
 
 
+META = fixture_meta(
+    "roundtrip",
+    "天河区学校",
+    "Tianhe schools",
+    description_zh="描述",
+    description_en="Description",
+    level="county",
+    adcode="440106",
+    department_id="gz-nr",
+    keywords=["学校", "schools"],
+    license="CC-BY-4.0",
+    attribution="© 天河区",
+    access_level="internal",
+    metadata={"note": "测试"},
+)
+DEPARTMENT = {
+    "id": "gz-nr",
+    "name_zh": "广州市规划和自然资源局",
+    "name_en": "Guangzhou Planning and Natural Resources Bureau",
+    "level": "city",
+    "adcode": "440100",
+}
+
+
 def _publish(conn: psycopg.Connection, version: int) -> None:
-    table = sql.Identifier("onemap_data", f"roundtrip_v{version}")
+    table = f"roundtrip_v{version}"
     conn.execute(
         sql.SQL(
             "CREATE TABLE {} (fid bigint PRIMARY KEY, adcode text, pop bigint, "
             "geom geometry(MultiPolygon, 4490))"
-        ).format(table)
+        ).format(sql.Identifier("onemap_data", table))
     )
-    conn.execute(
-        "INSERT INTO onemap.layer_versions (layer_id, version, table_name, storage_srid, "
-        "geometry_type, extent, temporal_start, temporal_end, temporal_field, field_schema, "
-        "feature_count, source_sha256, lineage) VALUES ('roundtrip', %s, %s, 4490, 'MultiPolygon', "
-        "%s, %s, %s, 'observed', %s, 7, 'abc', %s)",
-        (
-            version,
-            f"roundtrip_v{version}",
-            [113.1, 22.9, 113.6, 23.4],
-            datetime(2024, 1, 1, tzinfo=UTC),
-            datetime(2024, 12, 31, tzinfo=UTC),
-            Jsonb([f.to_json() for f in FIELDS]),
-            Jsonb({"source": "x.shp"}),
-        ),
+    published = register_table(
+        conn,
+        META,
+        table,
+        FIELDS,
+        "MultiPolygon",
+        extent=[113.1, 22.9, 113.6, 23.4],
+        feature_count=7,
+        temporal_start=datetime(2024, 1, 1, tzinfo=UTC),
+        temporal_end=datetime(2024, 12, 31, tzinfo=UTC),
+        temporal_field="observed",
+        source_sha256="abc",
+        lineage={"source": "x.shp"},
     )
-    conn.execute("UPDATE onemap.layers SET current_version = %s WHERE id = 'roundtrip'", (version,))
+    assert published == version
 
 
 def test_every_catalog_field_round_trips(migrated_url: str) -> None:
     with psycopg.connect(migrated_url) as conn:
-        conn.execute(
-            "INSERT INTO onemap.departments (id, name_zh, name_en, level, adcode) VALUES "
-            "('gz-nr', '广州市规划和自然资源局', "
-            "'Guangzhou Planning and Natural Resources Bureau', 'city', '440100') "
-            "ON CONFLICT DO NOTHING"
-        )
-        conn.execute(
-            "INSERT INTO onemap.layers (id, title_zh, title_en, description_zh, description_en, "
-            "level, adcode, department_id, keywords, license, attribution, access_level, metadata) "
-            "VALUES ('roundtrip', '天河区学校', 'Tianhe schools', '描述', 'Description', 'county', "
-            "'440106', 'gz-nr', ARRAY['学校','schools'], 'CC-BY-4.0', '© 天河区', 'internal', %s)",
-            (Jsonb({"note": "测试"}),),
-        )
+        upsert_department(conn, DEPARTMENT)
         _publish(conn, 1)
         _publish(conn, 2)
         conn.commit()

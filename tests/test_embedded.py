@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,13 +26,8 @@ from layers.embedded import (
     postgis_available,
 )
 from layers.errors import EmbeddedClusterError
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.conftest import free_port
+from tests.helpers.wait import wait_for
 
 
 def postmaster_pid(cluster: EmbeddedCluster) -> int:
@@ -174,9 +168,12 @@ def test_start_after_kill_9(embedded_cluster: EmbeddedCluster) -> None:
         conn.execute("SET synchronous_commit = on")  # the cluster's default is off
         conn.execute("CREATE TABLE committed_before_kill AS SELECT 1 AS id")
     os.kill(postmaster_pid(embedded_cluster), signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while embedded_cluster.is_running() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(
+        lambda: not embedded_cluster.is_running(),
+        "postgres outlived SIGKILL",
+        timeout=5,
+        interval=0.01,
+    )
     assert not embedded_cluster.is_running()
     assert (embedded_cluster.pgdata / "postmaster.pid").exists()  # stale
 

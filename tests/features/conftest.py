@@ -1,4 +1,4 @@
-"""A temporal point layer for the features tests, registered straight in the catalog.
+"""A temporal point layer for the features tests, registered through ``catalog_write``.
 
 ``feat-events``: 40 points with names, adcodes, a magnitude (some NULL), a
 timestamp (the layer's temporal field) and a date. Five points lie in Tianhe
@@ -7,13 +7,15 @@ timestamp (the layer's temporal field) and a date. Five points lie in Tianhe
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+
+from layers.catalog_write import LayerMeta
+from tests.helpers.catalog import fields_from_json, fixture_meta, register_table
+from tests.helpers.wait import wait_for_layer
 
 EVENTS = "feat-events"
 EVENTS_TABLE = "feat_events_v1"
@@ -53,18 +55,26 @@ CREATE INDEX ON onemap_data.feat_events_v1 USING gist (geom);
 ANALYZE onemap_data.feat_events_v1;
 """
 
-REGISTER_LAYER = """
-INSERT INTO onemap.layers (id, title_zh, title_en, level, adcode, current_version)
-VALUES (%s, '测试事件', 'Test events', 'province', '440000', 1)
-"""
-REGISTER_VERSION = """
-INSERT INTO onemap.layer_versions (layer_id, version, table_name, storage_srid, geometry_type,
-    extent, temporal_start, temporal_end, temporal_field, field_schema, feature_count)
-SELECT %s, 1, %s, 4490, 'Point',
-       ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)], t0, t1, 'happened', %s::jsonb, n
-FROM (SELECT ST_Extent(geom) AS e, min(happened) AS t0, max(happened) AS t1, count(*) AS n
-      FROM onemap_data.feat_events_v1) AS stats
-"""
+EVENTS_META = fixture_meta(EVENTS, "测试事件", "Test events")
+TIME_RANGE = "SELECT min(happened), max(happened) FROM onemap_data.feat_events_v1"
+
+
+def register_events(
+    conn: psycopg.Connection, meta: LayerMeta, fields: list[dict[str, str]]
+) -> None:
+    """Publish ``feat_events_v1`` as a version of ``meta``'s layer, through catalog_write."""
+    row = conn.execute(TIME_RANGE).fetchone()
+    assert row is not None
+    register_table(
+        conn,
+        meta,
+        EVENTS_TABLE,
+        fields_from_json(fields),
+        "Point",
+        temporal_start=row[0],
+        temporal_end=row[1],
+        temporal_field="happened",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -73,13 +83,9 @@ def events_layer(sample_url: str, client: TestClient) -> Iterator[str]:
         exists = conn.execute("SELECT 1 FROM onemap.layers WHERE id = %s", [EVENTS]).fetchone()
         if not exists:
             conn.execute(CREATE)
-            conn.execute(REGISTER_LAYER, [EVENTS])
-            conn.execute(REGISTER_VERSION, [EVENTS, EVENTS_TABLE, json.dumps(FIELDS)])
+            register_events(conn, EVENTS_META, FIELDS)
         conn.commit()
-    deadline = time.monotonic() + 10
-    while client.get(f"/collections/{EVENTS}").status_code != 200:
-        assert time.monotonic() < deadline, "the catalog did not pick up the test layer"
-        time.sleep(0.05)
+    wait_for_layer(client, EVENTS)
     yield EVENTS
 
 

@@ -5,66 +5,27 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs
 
 import geopandas
-import httpx
 import pytest
-import uvicorn
 from owslib.ogcapi.features import Features
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.asgi_types import ASGIApp, Receive, Scope, Send
-from tests.conftest import free_port
-
-
-class RequestSpy:
-    """Records the path and query of every HTTP request the server receives."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.seen: list[tuple[str, dict[str, list[str]]]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = parse_qs(scope["query_string"].decode())
-            self.seen.append((scope["path"], query))
-        await self.app(scope, receive, send)
-
-    def items_requests(self, layer: str) -> list[dict[str, list[str]]]:
-        return [query for path, query in self.seen if path == f"/collections/{layer}/items"]
+from tests.helpers.live import RequestSpy, live_server
 
 
 @pytest.fixture(scope="module")
-def spy(settings: ServiceSettings) -> RequestSpy:
-    return RequestSpy(create_app(settings))
+def spy() -> RequestSpy:
+    return RequestSpy()
 
 
 @pytest.fixture(scope="module")
-def server(spy: RequestSpy, events_layer: str) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(spy, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, name="uvicorn-features", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "uvicorn did not become ready"
-        time.sleep(0.1)
-    yield base
-    instance.should_exit = True
-    thread.join(timeout=10)
+def server(settings: ServiceSettings, spy: RequestSpy, events_layer: str) -> Iterator[str]:
+    with live_server(create_app(settings), spy=spy) as live:
+        yield live.url
 
 
 def ogr(*args: str) -> str:

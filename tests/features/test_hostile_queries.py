@@ -5,17 +5,14 @@ parameter, never a 500 nor a reset (each case below answered 500 or a misleading
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from layers.settings import ServiceSettings
 from ogc.errors import MAX_DETAIL
-from tests.conftest import free_port
+from tests.helpers.live import live_server
 
 ITEMS = "/collections/feat-events/items"
 NUL = "\x00"
@@ -150,18 +147,8 @@ def test_hostile_paths(
 def live_port(settings: ServiceSettings) -> Iterator[int]:
     from ogc.app import create_app
 
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the live server did not start"
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(settings), log_level="error") as live:
+        yield live.port
 
 
 def _raw_get(port: int, target: bytes) -> bytes:

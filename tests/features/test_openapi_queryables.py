@@ -3,8 +3,6 @@ endpoint honours every one of them (OGC API - Features Part 1, §7.15.5)."""
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 import psycopg
@@ -14,7 +12,9 @@ from openapi_spec_validator import validate
 
 from ogc.items_request import ITEMS_PARAMETERS
 from ogc.openapi_params import ITEMS_PARAMETERS_DOC
-from tests.features.conftest import EVENTS_TABLE, FIELDS, REGISTER_VERSION
+from tests.features.conftest import FIELDS, register_events
+from tests.helpers.catalog import fixture_meta
+from tests.helpers.wait import wait_for, wait_for_layer
 
 LATE = "feat-late-layer"
 
@@ -109,17 +109,9 @@ def test_a_new_layer_appears_in_the_document_without_restart(
     assert f"/collections/{LATE}/items" not in before.json()["paths"]
     assert client.get("/api", headers={"If-None-Match": before.headers["etag"]}).status_code == 304
     with psycopg.connect(sample_url) as conn:
-        conn.execute(
-            "INSERT INTO onemap.layers (id, title_zh, title_en, level, adcode, current_version) "
-            "VALUES (%s, '后来的图层', 'Late layer', 'province', '440000', 1)",
-            [LATE],
-        )
-        conn.execute(REGISTER_VERSION, [LATE, EVENTS_TABLE, json.dumps(FIELDS[:2])])
+        register_events(conn, fixture_meta(LATE, "后来的图层", "Late layer"), FIELDS[:2])
     try:
-        deadline = time.monotonic() + 10
-        while client.get(f"/collections/{LATE}").status_code != 200:
-            assert time.monotonic() < deadline, "the catalog did not pick up the new layer"
-            time.sleep(0.05)
+        wait_for_layer(client, LATE)
         after = client.get("/api")
         assert after.headers["etag"] != before.headers["etag"]
         assert {"name", "adcode"} <= set(items_parameters(after.json(), LATE))
@@ -127,7 +119,7 @@ def test_a_new_layer_appears_in_the_document_without_restart(
     finally:
         with psycopg.connect(sample_url) as conn:
             conn.execute("DELETE FROM onemap.layers WHERE id = %s", [LATE])
-    deadline = time.monotonic() + 10
-    while f"/collections/{LATE}/items" in client.get("/api").json()["paths"]:
-        assert time.monotonic() < deadline, "a removed layer stayed in the document"
-        time.sleep(0.05)
+    wait_for(
+        lambda: f"/collections/{LATE}/items" not in client.get("/api").json()["paths"],
+        "a removed layer stayed in the document",
+    )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +22,8 @@ from shapely import points
 from layers.catalog import Catalog
 from ogc.cli_ingest import ProgressBar
 from tests.conftest import PUBLISHER
+from tests.helpers.live import file_server as serve_files
+from tests.helpers.wait import wait_for
 from tests.ingest import builders
 from tests.ingest.conftest import Publish, rows
 
@@ -96,11 +96,8 @@ def test_cli_bad_input_exits_non_zero_naming_the_file(sample_url: str, tmp_path:
 
 @pytest.fixture
 def file_server(tmp_path: Path) -> Iterator[str]:
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_files(tmp_path) as url:
+        yield url
 
 
 def test_cli_ingests_from_a_url(sample_url: str, tmp_path: Path, file_server: str) -> None:
@@ -182,14 +179,16 @@ def test_upload_without_a_configured_token_is_refused(settings: object) -> None:
 
 
 def _wait_for(client: TestClient, url: str, ready: Callable[[dict], bool]) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        response = client.get(url)
-        if response.status_code == 200 and ready(response.json()):
-            return response.json()  # type: ignore[no-any-return]
-        time.sleep(0.1)
-    raise AssertionError(
-        f"{url} did not become ready: {response.status_code} {response.text[:300]}"
+    last = []
+
+    def body() -> dict | None:  # type: ignore[type-arg]
+        last[:] = [response := client.get(url)]
+        return response.json() if response.status_code == 200 and ready(response.json()) else None
+
+    return wait_for(
+        body,
+        lambda: f"{url} did not become ready: {last[0].status_code} {last[0].text[:300]}",
+        interval=0.1,
     )
 
 
@@ -283,14 +282,12 @@ def test_killed_ingest_leaves_no_partial_layer(sample_url: str, tmp_path: Path) 
 
 
 def _wait_until_copying(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if rows(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s", "COPY%killed%")[
-            0
-        ][0]:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the ingest never started copying")
+    copying = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s"
+    wait_for(
+        lambda: rows(url, copying, "COPY%killed%")[0][0],
+        "the ingest never started copying",
+        timeout=60,
+    )
 
 
 def _peak_memory_mb(url: str, path: Path, layer_id: str) -> int:

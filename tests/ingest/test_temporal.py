@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from shapely.geometry import Point
 
 from layers.errors import IngestError, InvalidParameter
 from tests.conftest import PUBLISHER
+from tests.helpers.wait import wait_for
 from tests.ingest.conftest import Publish, rows
 
 UTC = dt.UTC
@@ -57,13 +57,12 @@ def upload(client: TestClient, path: Path, layer_id: str, **form: str) -> dict[s
 
 
 def served(client: TestClient, layer_id: str, version: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def collection() -> dict[str, Any] | None:
         response = client.get(f"/collections/{layer_id}")
-        if response.status_code == 200 and response.json()["onemap:layer"]["version"] == version:
-            return response.json()  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"{layer_id} v{version} was not served in time")
+        ok = response.status_code == 200 and response.json()["onemap:layer"]["version"] == version
+        return response.json() if ok else None  # type: ignore[no-any-return]
+
+    return wait_for(collection, f"{layer_id} v{version} was not served in time")
 
 
 def matched(client: TestClient, layer_id: str, when: str) -> list[int]:

@@ -12,7 +12,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,8 @@ from ingest.workdirs import sweep, work_dir
 from layers.errors import IngestError
 from layers.settings import ServiceSettings
 from tests.conftest import PUBLISHER
+from tests.helpers.live import file_server
+from tests.helpers.wait import wait_for
 from tests.ingest import builders
 from tests.ingest.conftest import Publish
 
@@ -344,16 +345,10 @@ def test_download_stops_at_the_upload_limit(
 
 @pytest.fixture
 def file_server_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    import http.server
-    import threading
-
     root = tmp_path / "served"
     root.mkdir()
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(root))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
+    with file_server(root) as url:
+        yield url, root
 
 
 def test_a_killed_ingest_leaves_no_temp_folder_after_the_next_run(
@@ -366,10 +361,12 @@ def test_a_killed_ingest_leaves_no_temp_folder_after_the_next_run(
     archive = builders.zipped([gpkg], tmp_path / "many.zip")
     data, uploads = tmp_path / "data", tmp_path / "data" / "uploads"
     proc = _onemap(sample_url, data, "ingest", str(archive), "--id", "killed-unzipped")
-    deadline = time.monotonic() + 60
-    while not list(uploads.glob(f"{proc.pid}-*/many/many.gpkg")):  # unpacked, now reading
-        assert proc.poll() is None and time.monotonic() < deadline, "never unpacked"
-        time.sleep(0.05)
+
+    def unpacked() -> bool:  # unpacked, now reading
+        assert proc.poll() is None, "the ingest ended before it unpacked"
+        return bool(list(uploads.glob(f"{proc.pid}-*/many/many.gpkg")))
+
+    wait_for(unpacked, "never unpacked", timeout=60)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     left = list(uploads.iterdir())

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
-import uvicorn
 
 from ingest.pipeline import IngestOptions, ingest_file
 from layers.catalog_write import LayerMeta
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from spatial.context import Context
-from tests.conftest import free_port
+from tests.helpers.live import live_server
 
 GRID_ORIGIN = (113.50, 22.80)  # open country south-east of Guangzhou
 GRID_STEP = 0.01
@@ -79,20 +76,5 @@ def ctx(spatial_url: str) -> Iterator[Context]:
 @pytest.fixture(scope="session")
 def live_url(settings: ServiceSettings) -> Iterator[str]:
     """The real app served over HTTP on a free loopback port (for the notebook client)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the live server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(create_app(settings)) as live:
+        yield live.url

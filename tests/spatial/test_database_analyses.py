@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from pathlib import Path
 
 import pytest
 import shapely
@@ -13,10 +12,10 @@ from layers.errors import InvalidParameter
 from spatial import DEFAULT_REGISTRY, Context
 from spatial.inputs import LayerInput, read_layer
 from spatial.proximity import nearest_features
+from tests.helpers.catalog import SAMPLE_DEM as DEM
 from tests.spatial.conftest import GRID_SIZE, GRID_SPEED_KMH, grid_node
 
 GEOD = Geod(ellps="GRS80")
-DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
 
 
 def run(analysis_id: str, ctx: Context, **inputs: object):  # type: ignore[no-untyped-def]

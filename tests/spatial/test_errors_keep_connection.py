@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from pydantic import BaseModel
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from spatial import DEFAULT_REGISTRY, Analysis, AnalysisResult, Context, OutputSpec
-from tests.conftest import free_port
+from tests.helpers.live import live_server
 
 
 class NoInputs(BaseModel):
@@ -41,18 +38,8 @@ BUG = Analysis(
 @pytest.fixture(scope="module")
 def server(settings: ServiceSettings) -> Iterator[int]:
     app = create_app(settings, registry=DEFAULT_REGISTRY.register(BUG))
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield port
-    served.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app, log_level="critical") as live:
+        yield live.port
 
 
 def _post(conn: http.client.HTTPConnection, path: str, body: str) -> tuple[int, dict[str, str]]:

@@ -11,18 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest.pipeline import IngestOptions, ingest_file
-from layers.catalog_write import LayerMeta
+from tests.helpers.catalog import publish_dem
+from tests.helpers.wait import wait_for_layer
 from tests.spatial.conftest import grid_node
 
-DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
 POINT = [113.2644, 23.1291]
 
 
@@ -136,16 +133,9 @@ EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
 def fuzz_client(
     client: TestClient, spatial_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> TestClient:
-    meta = LayerMeta(
-        id="fuzz-dem", title_zh="高程", title_en="DEM", level="province", adcode="440000"
-    )
-    folder = tmp_path_factory.mktemp("fuzz-rasters")
-    ingest_file(spatial_url, DEM, meta, IngestOptions(who="spatial-tests", raster_dir=folder))
-    deadline = time.monotonic() + 15
+    publish_dem(spatial_url, "fuzz-dem", tmp_path_factory.mktemp("fuzz-rasters"), "spatial-tests")
     for layer in ("fuzz-dem", "test-grid-roads", "test-grid-hospitals"):
-        while client.get(f"/collections/{layer}").status_code != 200:
-            assert time.monotonic() < deadline, f"{layer} never appeared"
-            time.sleep(0.1)
+        wait_for_layer(client, layer, timeout=15)
     return client
 
 

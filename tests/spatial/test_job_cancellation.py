@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from layers.settings import ServiceSettings
 from ogc.app import create_app
+from tests.helpers.wait import wait_for
 
 SITES = 400  # each line site's zone takes tens of milliseconds: the job would run for many seconds
 
@@ -52,18 +53,21 @@ def _start(client: TestClient) -> str:
     )
     assert response.status_code == 201, response.text
     job_id: str = response.json()["jobID"]
-    deadline = time.monotonic() + 20
-    while (info := client.get(f"/jobs/{job_id}").json())["progress"] < 10:
+
+    def at_its_buffers() -> bool:
+        info = client.get(f"/jobs/{job_id}").json()
+        if info["progress"] >= 10:
+            return True
         assert info["status"] in ("accepted", "running"), info
-        assert time.monotonic() < deadline, "the job never reached its buffers"
-        time.sleep(0.05)
+        return False
+
+    wait_for(at_its_buffers, "the job never reached its buffers", timeout=20)
     return job_id
 
 
 def _wait_gone(url: str, job_id: str, started: float, limit: float) -> float:
-    while _sessions(url, job_id):
-        assert time.monotonic() - started < limit, f"the job still ran {limit} s later"
-        time.sleep(0.05)
+    left = started + limit - time.monotonic()
+    wait_for(lambda: not _sessions(url, job_id), f"the job still ran {limit} s later", timeout=left)
     return time.monotonic() - started
 
 

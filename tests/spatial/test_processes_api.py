@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,16 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 from rasterio.io import MemoryFile
 
-from ingest.pipeline import IngestOptions, ingest_file
-from layers.catalog_write import LayerMeta
 from tests.conftest import PUBLISHER
+from tests.helpers.catalog import SAMPLE_DEM as DEM
+from tests.helpers.catalog import publish_dem
+from tests.helpers.wait import wait_for_job, wait_for_layer
 
 GEOD = Geod(ellps="GRS80")
-DEM = Path(__file__).resolve().parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
 PROCESSES_CORE = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core"
 
 
-def wait_for(client: TestClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
-        if info["status"] not in ("accepted", "running"):
-            return info
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout}s")
+wait_for = wait_for_job  # the name tests/spatial/test_jobs_lifecycle.py imports
 
 
 def test_processes_are_listed_linked_and_conformant(client: TestClient) -> None:
@@ -205,10 +197,7 @@ def test_result_published_as_a_layer_with_lineage(client: TestClient) -> None:
     assert any(
         link["href"].endswith("/collections/result-water-violations") for link in job["links"]
     )
-    deadline = time.monotonic() + 10
-    while client.get("/collections/result-water-violations").status_code != 200:
-        assert time.monotonic() < deadline, "the published layer never appeared"
-        time.sleep(0.1)
+    wait_for_layer(client, "result-water-violations")
     layer = client.get("/collections/result-water-violations").json()["onemap:layer"]
     derived = layer["metadata"]["derived_from"]
     assert derived["process"] == "buffer-zones"
@@ -221,14 +210,8 @@ def test_zonal_statistics_of_a_published_raster_layer(
     client: TestClient, sample_url: str, tmp_path: Path
 ) -> None:
     """A raster layer id resolves to its version's COG through the catalog."""
-    meta = LayerMeta(
-        id="test-dem", title_zh="高程", title_en="DEM", level="province", adcode="440000"
-    )
-    ingest_file(sample_url, DEM, meta, IngestOptions(who="spatial-tests", raster_dir=tmp_path))
-    deadline = time.monotonic() + 10
-    while client.get("/collections/test-dem").status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    publish_dem(sample_url, "test-dem", tmp_path, "spatial-tests")
+    wait_for_layer(client, "test-dem")
     body = {
         "inputs": {
             "raster": {"collection": "test-dem"},

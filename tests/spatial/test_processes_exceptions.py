@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -11,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from layers.settings import ServiceSettings
+from tests.helpers.wait import wait_for, wait_for_job
 from tests.spatial.test_jobs_lifecycle import app_with_sleep
-from tests.spatial.test_processes_api import wait_for
 
 BASE = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 INVALID_QUERY = "https://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
@@ -54,15 +53,15 @@ def _async(client: TestClient, process: str, inputs: dict[str, object]) -> str:
 
 def test_results_not_ready_not_available_and_no_such_output(sleepy: TestClient) -> None:
     running = _async(sleepy, "sleep", {"seconds": 20})
-    deadline = time.monotonic() + 10
-    while sleepy.get(f"/jobs/{running}").json()["status"] == "accepted":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(
+        lambda: sleepy.get(f"/jobs/{running}").json()["status"] != "accepted",
+        f"job {running} was never started",
+    )
     _problem(sleepy.get(f"/jobs/{running}/results"), 404, BASE + "result-not-ready")
     sleepy.delete(f"/jobs/{running}")
     _problem(sleepy.get(f"/jobs/{running}/results"), 404, BASE + "result-not-available")
     done = _async(sleepy, "sleep", {"seconds": 0})
-    assert wait_for(sleepy, done)["status"] == "successful"
+    assert wait_for_job(sleepy, done)["status"] == "successful"
     _problem(sleepy.get(f"/jobs/{done}/results/nothing"), 404, BASE + "no-such-output")
 
 
@@ -73,7 +72,7 @@ def test_a_failed_jobs_results_answer_with_its_failure(sleepy: TestClient) -> No
         "interpolation",
         {"readings": {"collection": "synthetic-stations"}, "value_field": "no_such"},
     )
-    info = wait_for(sleepy, job)
+    info = wait_for_job(sleepy, job)
     assert info["status"] == "failed"
     detail = _problem(sleepy.get(f"/jobs/{job}/results"), 400, "https://httpstatuses.io/400")
     assert "value_field" in detail and "no_such" in detail

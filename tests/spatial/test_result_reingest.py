@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import rasterio
 from fastapi.testclient import TestClient
 
 from tests.conftest import PUBLISHER
+from tests.helpers.wait import wait_for_layer
 
 
 def _surface(client: TestClient) -> bytes:
@@ -39,10 +39,8 @@ def test_an_analysis_geotiff_is_published_as_a_raster_layer(client: TestClient) 
         headers=PUBLISHER,
     )
     assert response.status_code == 201, response.text
-    deadline = time.monotonic() + 10
-    while (layer := client.get("/collections/test-pm25-surface")).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for_layer(client, "test-pm25-surface")
+    layer = client.get("/collections/test-pm25-surface")
     described: dict[str, Any] = layer.json()
     west, south, east, north = described["extent"]["spatial"]["bbox"][0]
     assert 112.8 < west < east < 114.2 and 22.3 < south < north < 24.0  # Guangzhou, in degrees

@@ -3,22 +3,21 @@ a dense point layer published through the real ingest path."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from shapely import points
 
 from ingest.pipeline import LayerMeta, ingest_file
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from tests.conftest import free_port
+from tests.helpers.catalog import SAMPLE_DEM
+from tests.helpers.live import live_server as serve_live
+from tests.helpers.wait import wait_for_layer
 
 DENSE_LAYER = "tiles-dense-points"
 DENSE_COUNT = 20_000
@@ -59,35 +58,15 @@ def dense_points(sample_url: str, tmp_path_factory: pytest.TempPathFactory) -> s
 @pytest.fixture(scope="session")
 def tiles_client(tile_settings: ServiceSettings, dense_points: str) -> Iterator[TestClient]:
     with TestClient(create_app(tile_settings)) as client:
-        _wait_for_layer(client, dense_points)
+        wait_for_layer(client, dense_points)
         yield client
-
-
-def _wait_for_layer(client: TestClient, layer_id: str) -> None:
-    for _ in range(100):
-        if client.get(f"/collections/{layer_id}").status_code == 200:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{layer_id} never appeared in the catalog")
 
 
 @pytest.fixture(scope="session")
 def live_server(tile_settings: ServiceSettings, dense_points: str) -> Iterator[str]:
     """The real app under uvicorn on a free 127.0.0.1 port, for OWSLib and GDAL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(tile_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_live(create_app(tile_settings)) as live:
+        yield live.url
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +74,6 @@ def dem_cog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled DEM converted to a Cloud-Optimised GeoTIFF."""
     import subprocess
 
-    source = Path(__file__).parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
     target = tmp_path_factory.mktemp("dem") / "dem_cog.tif"
-    subprocess.run(["gdal_translate", "-q", "-of", "COG", str(source), str(target)], check=True)
+    subprocess.run(["gdal_translate", "-q", "-of", "COG", str(SAMPLE_DEM), str(target)], check=True)
     return target

@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from ingest.options import IngestOptions
-from ingest.pipeline import LayerMeta, ingest_file
+from tests.helpers.catalog import publish_dem
+from tests.helpers.wait import wait_for_layer
 
 DEBIAN_GDAL_ERRORS = ("Destination buffer too small", "Invalid tiling matrix set name")
 GUANGDONG = (109.6, 20.2, 117.4, 25.6)
@@ -31,23 +29,10 @@ GUANGDONG = (109.6, 20.2, 117.4, 25.6)
 def dem_collection(
     live_server: str, sample_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
-    source = Path(__file__).parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
-    meta = LayerMeta(
-        id="ogcapi-dem",
-        title_zh="高程",
-        title_en="DEM",
-        level="province",
-        adcode="440000",
-        kind="raster",
-    )
-    raster_dir = tmp_path_factory.mktemp("ogcapi-dem")
-    ingest_file(sample_url, source, meta, IngestOptions(raster_dir=raster_dir))
-    url = f"{live_server}/collections/ogcapi-dem"
-    for _ in range(100):
-        if httpx.get(url).status_code == 200:
-            return url
-        time.sleep(0.05)
-    raise AssertionError("ogcapi-dem never appeared in the catalog")
+    publish_dem(sample_url, "ogcapi-dem", tmp_path_factory.mktemp("ogcapi-dem"))
+    with httpx.Client(base_url=live_server) as http:
+        wait_for_layer(http, "ogcapi-dem")
+    return f"{live_server}/collections/ogcapi-dem"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

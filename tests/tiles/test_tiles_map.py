@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +10,8 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point
 
 from ingest.pipeline import LayerMeta, ingest_file
+from tests.helpers.catalog import publish_dem
+from tests.helpers.wait import wait_for, wait_for_layer
 from tests.tiles.helpers import decode, opaque_pixels, png_pixels, tile_at
 from tiles.raster import render_raster
 from tiles.render import cjk_font_available
@@ -85,10 +86,7 @@ def _version(client: TestClient) -> int:
 
 def _wait_version(client: TestClient, version: int) -> None:
     """Wait for the running app to learn of ``version`` through LISTEN/NOTIFY."""
-    deadline = time.monotonic() + 10
-    while _version(client) < version and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _version(client) >= version, "the catalog did not reload on NOTIFY"
+    wait_for(lambda: _version(client) >= version, "the catalog did not reload on NOTIFY")
 
 
 def test_reingest_is_visible_on_the_next_tile_request(
@@ -148,19 +146,8 @@ def test_raster_layer_map_tiles_through_the_catalog(
     tiles_client: TestClient, sample_url: str, tmp_path: Path
 ) -> None:
     """The DEM ingested as a raster layer is served as PNG by OGC API Tiles and WMTS."""
-    from ingest.options import IngestOptions
-
-    source = Path(__file__).parents[2] / "ingest" / "sample" / "gd_dem_0p2deg_cnmaps.tif"
-    meta = LayerMeta(
-        id="tiles-dem",
-        title_zh="高程",
-        title_en="DEM",
-        level="province",
-        adcode="440000",
-        kind="raster",
-    )
-    ingest_file(sample_url, source, meta, IngestOptions(raster_dir=tmp_path))
-    _wait_for(tiles_client, "tiles-dem")
+    publish_dem(sample_url, "tiles-dem", tmp_path)
+    wait_for_layer(tiles_client, "tiles-dem")
     row, col = tile_at("WebMercatorQuad", 7)
     response = tiles_client.get(f"/collections/tiles-dem/map/tiles/WebMercatorQuad/7/{row}/{col}")
     assert response.status_code == 200
@@ -174,11 +161,3 @@ def test_raster_layer_map_tiles_through_the_catalog(
     )
     assert info.status_code == 200
     assert isinstance(info.json()["features"][0]["properties"]["value"], float)
-
-
-def _wait_for(client: TestClient, layer_id: str) -> None:
-    """Wait for the running app to learn of a new layer through LISTEN/NOTIFY."""
-    deadline = time.monotonic() + 10
-    while client.get(f"/collections/{layer_id}").status_code != 200:
-        assert time.monotonic() < deadline, "the catalog did not reload on NOTIFY"
-        time.sleep(0.05)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.helpers.wait import wait_for_layer
 from tests.tiles.conftest import DENSE_LAYER
 from tests.tiles.helpers import decode, tile_at
 from tiles import grids, mvt
@@ -183,10 +182,7 @@ def test_polygons_smaller_than_a_pixel_stay_visible(
         id="tiles-tiny", title_zh="小地块", title_en="Tiny", level="province", adcode="440000"
     )
     ingest_file(sample_url, tmp_path / "tiny.gpkg", meta)
-    deadline = time.monotonic() + 10  # the app learns of the layer through LISTEN/NOTIFY
-    while tiles_client.get("/collections/tiles-tiny").status_code != 200:
-        assert time.monotonic() < deadline, "the catalog did not reload on NOTIFY"
-        time.sleep(0.05)
+    wait_for_layer(tiles_client, "tiles-tiny")  # the app learns of it through LISTEN/NOTIFY
     row, col = tile_at("WebMercatorQuad", 5)
     response = tiles_client.get(_url("tiles-tiny", "WebMercatorQuad", 5, row, col))
     features = decode(response.content)["tiles-tiny"]["features"]
