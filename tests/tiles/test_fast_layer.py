@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from ogc.routers.tiles_fastpath import TileCacheFastPath
-from tests.tiles.conftest import _wait_for_layer
+from tests.helpers.wait import wait_for_layer
 from tests.tiles.helpers import tile_at
 from tiles import grids
 
@@ -31,7 +31,7 @@ def pair(
         TestClient(create_app(settings, fast_layer=False)) as routed,
     ):
         for client in (fast, routed):
-            _wait_for_layer(client, "gd-counties")
+            wait_for_layer(client, "gd-counties")
         yield fast, routed
 
 
@@ -87,7 +87,7 @@ def test_cached_tiles_keep_cors_under_restricted_origins(tile_settings: ServiceS
     row, col = tile_at("WebMercatorQuad", 8)
     path = f"/collections/gd-counties/tiles/WebMercatorQuad/8/{row}/{col}"
     with TestClient(create_app(settings)) as client:
-        _wait_for_layer(client, "gd-counties")
+        wait_for_layer(client, "gd-counties")
         client.get(path)  # now cached
         hit = client.get(path, headers={"Origin": LISTED})
         other = client.get(path, headers={"Origin": "https://elsewhere.example"})
