@@ -19,6 +19,7 @@ from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
+from ogc.write_guard import check_publisher
 from spatial.registry import AnalysisRegistry
 from tiles.service import TileProducer
 
@@ -132,3 +133,11 @@ BaseUrlDep = Annotated[str, Depends(get_base_url)]
 RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def require_publisher(request: Request, settings: SettingsDep) -> str:
+    """Who publishes: the holder of the publisher token (``ogc.write_guard``); else 403."""
+    return check_publisher(request.headers.get("authorization", ""), settings.publisher_token)
+
+
+PublisherDep = Annotated[str, Depends(require_publisher)]

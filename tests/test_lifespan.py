@@ -153,6 +153,7 @@ def test_no_service_is_made_by_a_request() -> None:
         "ogc/services.py",
         "ogc/state.py",
         "ogc/routers/processes.py",
+        "ogc/common/tiles.py",
         "ogc/routers/tiles.py",
         "ogc/routers/tiles_dataset.py",
         "ogc/routers/wmts.py",

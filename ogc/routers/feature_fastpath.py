@@ -29,12 +29,12 @@ from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
 from layers.features.page import feature_sql
 from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
+from ogc.common.features import feature_document, missing_feature
 from ogc.errors import exception_body
 from ogc.http.conditional import first_accepted, matches, weak_etag
 from ogc.http.policy import ResponsePolicy
 from ogc.items_request import feature_query
 from ogc.negotiation import ACCEPTED
-from ogc.routers.items import feature_document, missing_feature
 
 log = logging.getLogger("onemap.features")
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).

@@ -35,6 +35,7 @@ from layers.features.params import encode_keyset, parse_feature_id
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
 from ogc import deps, html
+from ogc.common.features import feature_document, missing_feature
 from ogc.deps import FeatureLayerDep
 from ogc.feature_pages import (
     PageSummary,
@@ -305,19 +306,3 @@ async def get_feature(
         return html.feature_page(request, layer, body, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     return Response(body, media_type=GEOJSON, headers=headers)
-
-
-def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:
-    """The Feature text PostGIS wrote, with the links spliced in before its closing brace
-    (shared with ``feature_fastpath`` so both answer the same bytes)."""
-    href = f"{base}/collections/{layer.id}"
-    links = [
-        link(f"{href}/items/{feature_id}", "self", GEOJSON, "This feature"),
-        link(f"{href}/items/{feature_id}?f=html", "alternate", HTML, "This feature as HTML"),
-        link(href, "collection", JSON, layer.title),
-    ]
-    return feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-
-
-def missing_feature(layer: Layer, feature_id: str) -> NotFound:
-    return NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")

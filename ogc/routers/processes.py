@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from layers.errors import InvalidParameter, OneMapError
-from ogc.deps import BaseUrlDep, PoolDep, RegistryDep, RunnerDep, StateDep
+from ogc.deps import BaseUrlDep, PoolDep, RegistryDep, RunnerDep, StateDep, require_publisher
 from ogc.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
@@ -32,7 +32,6 @@ from ogc.processes.exceptions import (
 )
 from ogc.processes.publish import PublishRequest, check_target
 from ogc.processes.runner import InternalJobError
-from ogc.routers.publish import require_publisher
 from spatial import AnalysisRegistry
 from spatial.errors import check_finite
 from spatial.registry import Analysis, describe_validation

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -13,19 +13,11 @@ from ingest.pipeline import ingest_file
 from ingest.request import build_meta, build_options
 from ingest.workdirs import work_dir
 from layers.errors import InvalidParameter, PayloadTooLarge
-from ogc.deps import BaseUrlDep, SettingsDep, StateDep
+from ogc.deps import BaseUrlDep, PublisherDep, SettingsDep, StateDep
 from ogc.errors import server_roots, without_server_paths
 from ogc.upload_checks import check_department, check_upload_fields, safe_upload_name
-from ogc.write_guard import check_publisher
 
 router = APIRouter(tags=["Publishing"])
-
-
-def require_publisher(request: Request, settings: SettingsDep) -> str:
-    return check_publisher(request.headers.get("authorization", ""), settings.publisher_token)
-
-
-PublisherDep = Annotated[str, Depends(require_publisher)]
 
 
 @router.post("/ingest", status_code=201, summary="Publish a file as a new layer or version")

@@ -11,135 +11,35 @@ grid, tile, format), so revalidation is a 304 without touching the cache or the 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from layers.catalog import Layer
 from layers.errors import InvalidParameter
+from ogc.common.tiles import (
+    PNG,
+    TMS1_COMPAT,
+    Col,
+    Level,
+    Row,
+    TmsId,
+    check_in_limits,
+    require_vector,
+    serve_tile,
+    tileset_metadata,
+    tilesets_document,
+    tms_uri,
+)
 from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep
-from ogc.links import CRS84, JSON, STYLE_JSON, TILEJSON, epsg_uri, link, style_links
+from ogc.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
-from tiles.cache import TileKey
 from tiles.render import transparent_png
-from tiles.service import MVT_MEDIA_TYPE, Tile, tile_key
+from tiles.service import MVT_MEDIA_TYPE, tile_key
 from tiles.styles import maplibre_style, tilejson
 
 router = APIRouter(tags=["Tiles"])
-T = TypeVar("T")
-
-TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
-OGC_TMS_IDS = {"WebMercatorQuad", "WorldCRS84Quad"}
-REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
-REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
-REL_TILESETS_MAP = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"
-PNG = "image/png"
-
-TmsId = Annotated[str, Path(alias="tileMatrixSetId", description="Tile matrix set id")]
-Level = Annotated[int, Path(alias="tileMatrix", description="Level (tile matrix id)")]
-Row = Annotated[int, Path(alias="tileRow")]
-Col = Annotated[int, Path(alias="tileCol")]
-
-
-def crs_uri(tms_id: str) -> str:
-    return CRS84 if tms_id == "WorldCRS84Quad" else epsg_uri(grids.tms_srid(tms_id))
-
-
-def tms_uri(tms_id: str, base: str) -> str:
-    return TMS_URI + tms_id if tms_id in OGC_TMS_IDS else f"{base}/tileMatrixSets/{tms_id}"
-
-
-def accepts_gzip(request: Request) -> bool:
-    return "gzip" in request.headers.get("accept-encoding", "")
-
-
-def cache_headers(key: TileKey, max_age: int, identity: bool = False) -> dict[str, str]:
-    control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
-    return {"ETag": key.etag(identity), "Cache-Control": control}
-
-
-def not_modified(request: Request, key: TileKey, max_age: int) -> Response | None:
-    """A 304 when the client already holds exactly this key's bytes."""
-    sent = request.headers.get("if-none-match")
-    if not sent:
-        return None
-    identity = key.fmt == "mvt" and not accepts_gzip(request)
-    if key.etag(identity) in {tag.strip() for tag in sent.split(",")}:
-        return Response(status_code=304, headers=cache_headers(key, max_age, identity))
-    return None
-
-
-def tile_response(
-    request: Request, tile: Tile, max_age: int, empty_body: bytes | None = None
-) -> Response:
-    """The tile as stored (gzip for MVT, which nearly every client accepts), decompressed
-    only for clients that refuse gzip; ``Content-Encoding`` is always set so the GZip
-    middleware never recompresses a tile. Empty: 204, or ``empty_body`` (WMTS PNG)."""
-    identity = tile.gzipped and not accepts_gzip(request)
-    headers = cache_headers(tile.key, max_age, identity)
-    if tile.empty and empty_body is None:
-        return Response(status_code=204, headers=headers)
-    if tile.gzipped and not identity:
-        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-        return Response(tile.data, media_type=tile.media_type, headers=headers)
-    headers["Content-Encoding"] = "identity"
-    body = tile.plain() if not tile.empty else empty_body or b""
-    return Response(body, media_type=tile.media_type, headers=headers)
-
-
-class ClientGone(Exception):
-    """The client disconnected while its tile was being made."""
-
-
-async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Run ``work``, cancelling it (and so its SQL, which psycopg cancels on the server)
-    if the client goes away first."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
-    done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        watcher.cancel()
-        return task.result()
-    task.cancel()
-    raise ClientGone
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-def check_in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> None:
-    """404 for a tile outside the grid or outside the limits the tileset document lists."""
-    if layer.extent:
-        grids.check_within_limits(tms_id, layer.extent, z, row, col)
-    else:
-        grids.check_tile(tms_id, z, row, col)
-
-
-async def serve_tile(
-    request: Request,
-    key: TileKey,
-    max_age: int,
-    work: Coroutine[Any, Any, Tile],
-    empty_body: bytes | None = None,
-) -> Response:
-    cached = not_modified(request, key, max_age)
-    if cached is not None:
-        work.close()  # never started: a 304 needs neither the cache nor the database
-        return cached
-    try:
-        tile = await unless_disconnected(request, work)
-    except ClientGone:
-        return Response(status_code=499)
-    return tile_response(request, tile, max_age, empty_body)
-
-
-# --- tile matrix sets -------------------------------------------------------------------
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets (tiling schemes) offered")
@@ -158,15 +58,6 @@ def list_tile_matrix_sets(base: BaseUrlDep) -> dict[str, Any]:
     }
 
 
-TMS1_COMPAT = "tms1"
-
-
-def tiling_scheme_link(base: str, tms_id: str) -> dict[str, str]:
-    """The tileset's link to its tile matrix set, with the TMS 1.0 members GDAL < 3.7 needs."""
-    href = f"{base}/tileMatrixSets/{tms_id}?compat={TMS1_COMPAT}"
-    return link(href, REL_TILING_SCHEME, JSON, tms_id)
-
-
 @router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (TMS 2.0 JSON)")
 def get_tile_matrix_set(
     tms_id: TmsId,
@@ -180,108 +71,20 @@ def get_tile_matrix_set(
     return grids.tms_json(tms_id, tms1_members=compat == TMS1_COMPAT)
 
 
-# --- tileset metadata -------------------------------------------------------------------
-
-
-def tileset_summary(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str, Any]:
-    tiles_path = "tiles" if kind == "vector" else "map/tiles"
-    href = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
-    return {
-        "title": f"{layer.title} ({tms_id})",
-        "dataType": kind,
-        "crs": crs_uri(tms_id),
-        "tileMatrixSetURI": tms_uri(tms_id, base),
-        "links": [
-            link(href, "self", JSON, f"{kind} tileset on {tms_id}"),
-            tiling_scheme_link(base, tms_id),
-        ],
-    }
-
-
-def tileset_metadata(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str, Any]:
-    doc = tileset_summary(layer, tms_id, base, kind)
-    tiles_path = "tiles" if kind == "vector" else "map/tiles"
-    template = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
-    template += "/{tileMatrix}/{tileRow}/{tileCol}"
-    media = MVT_MEDIA_TYPE if kind == "vector" else PNG
-    doc["links"].append(tile_template(template, media))
-    if layer.extent:
-        doc |= limits_and_box(tms_id, layer.extent)
-    if kind == "vector":
-        doc["layers"] = [vector_layer(layer)]
-        doc["links"] += style_links(f"{base}/collections/{layer.id}", layer.kind, tms_id)
-    return doc
-
-
-def tile_template(template: str, media: str) -> dict[str, Any]:
-    item: dict[str, Any] = link(template, "item", media, "Tiles")
-    item["templated"] = True
-    return item
-
-
-def limits_and_box(tms_id: str, extent: tuple[float, float, float, float]) -> dict[str, Any]:
-    """``tileMatrixSetLimits`` (tiles that can hold data, per level) and ``boundingBox``."""
-    limits = grids.matrix_limits(tms_id, extent, list(grids.level_range(tms_id)))
-    return {
-        "tileMatrixSetLimits": [
-            {
-                "tileMatrix": item.tile_matrix,
-                "minTileRow": item.min_row,
-                "maxTileRow": item.max_row,
-                "minTileCol": item.min_col,
-                "maxTileCol": item.max_col,
-            }
-            for item in limits
-        ],
-        "boundingBox": {
-            "lowerLeft": list(extent[:2]),
-            "upperRight": list(extent[2:]),
-            "crs": CRS84,
-        },
-    }
-
-
-def vector_layer(layer: Layer) -> dict[str, Any]:
-    """A layer of a vector tileset: its MVT layer name is the collection id."""
-    return {
-        "id": layer.id,
-        "title": layer.title,
-        "dataType": "vector",
-        "geometryDimension": _dimension(layer.geometry_type),
-        "propertiesSchema": {
-            "type": "object",
-            "properties": {f.name: {"type": f.type} for f in layer.fields},
-        },
-    }
-
-
-def _dimension(geometry_type: str | None) -> int | None:
-    kind = (geometry_type or "").upper()
-    return 2 if "POLYGON" in kind else 1 if "LINE" in kind else 0 if "POINT" in kind else None
-
-
-def _tilesets(layer: Layer, base: str, kind: str) -> dict[str, Any]:
-    tiles_path = "tiles" if kind == "vector" else "map/tiles"
-    return {
-        "links": [link(f"{base}/collections/{layer.id}/{tiles_path}", "self", JSON)],
-        "tilesets": [tileset_summary(layer, t, base, kind) for t in grids.list_tms()],
-    }
-
-
 @router.get("/collections/{collectionId}/tiles", summary="Vector tilesets of a collection")
 def vector_tilesets(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
-    _require_vector(layer)
-    return _tilesets(layer, base, "vector")
+    require_vector(layer)
+    return tilesets_document(layer, base, "vector")
 
 
 @router.get("/collections/{collectionId}/map/tiles", summary="Map tilesets of a collection")
 def map_tilesets(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
-    return _tilesets(layer, base, "map")
+    return tilesets_document(layer, base, "map")
 
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="Vector tileset")
 def vector_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, Any]:
-    _require_vector(layer)
+    require_vector(layer)
     grids.get_tms(tms_id)
     return tileset_metadata(layer, tms_id, base, "vector")
 
@@ -290,14 +93,6 @@ def vector_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str
 def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, Any]:
     grids.get_tms(tms_id)
     return tileset_metadata(layer, tms_id, base, "map")
-
-
-def _require_vector(layer: Layer) -> None:
-    if layer.kind != "vector":
-        raise InvalidParameter(f"'{layer.id}' is a raster layer; see its map tiles")
-
-
-# --- tiles ------------------------------------------------------------------------------
 
 
 @router.get(
@@ -317,7 +112,7 @@ async def vector_tile(
     col: Col,
     properties: Annotated[str | None, Query(description="Comma-separated attributes")] = None,
 ) -> Response:
-    _require_vector(layer)
+    require_vector(layer)
     check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
     key = tile_key(layer, tms_id, z, row, col, "mvt", selected)
@@ -347,15 +142,12 @@ async def map_tile(
     return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
 
 
-# --- TileJSON and style -----------------------------------------------------------------
-
-
 @router.get(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
     summary="TileJSON 3.0 of the vector tiles",
 )
 def collection_tilejson(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> Response:
-    _require_vector(layer)
+    require_vector(layer)
     levels = grids.level_range(tms_id)
     url = f"{base}/collections/{layer.id}/tiles/{tms_id}/{{z}}/{{y}}/{{x}}"
     doc = tilejson(layer, url, levels.start, min(levels.stop - 1, 22))
@@ -364,6 +156,6 @@ def collection_tilejson(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> Res
 
 @router.get("/collections/{collectionId}/style.json", summary="MapLibre style of the layer")
 def collection_style(layer: LayerDep, base: BaseUrlDep) -> Response:
-    _require_vector(layer)
+    require_vector(layer)
     url = f"{base}/collections/{layer.id}/tiles/WebMercatorQuad/tilejson.json"
     return Response(orjson.dumps(maplibre_style(layer, url)), media_type=STYLE_JSON)

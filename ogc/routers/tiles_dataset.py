@@ -18,9 +18,7 @@ from fastapi.responses import Response
 
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter
-from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
-from ogc.links import link, with_query
-from ogc.routers.tiles import (
+from ogc.common.tiles import (
     ClientGone,
     Col,
     Level,
@@ -36,6 +34,8 @@ from ogc.routers.tiles import (
     unless_disconnected,
     vector_layer,
 )
+from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
+from ogc.links import link, with_query
 from tiles import grids
 from tiles.service import MVT_MEDIA_TYPE, gzip_tile
 

@@ -18,8 +18,8 @@ from fastapi.responses import Response
 
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
+from ogc.common.tiles import not_modified, tile_response
 from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, ProducerDep, SettingsDep
-from ogc.routers.tiles import not_modified, tile_response
 from tiles import featureinfo, grids, raster, wmts
 from tiles.render import transparent_png
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key

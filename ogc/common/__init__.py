@@ -1,0 +1,1 @@
+"""Helpers shared by several routers (routers never import each other)."""

@@ -1,0 +1,26 @@
+"""Feature documents shared by the items route and the single-feature fast path, so both
+answer the same bytes."""
+
+from __future__ import annotations
+
+import orjson
+
+from layers.catalog import Layer
+from layers.errors import NotFound
+from ogc.links import GEOJSON, HTML, JSON, link
+
+
+def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:
+    """The Feature text PostGIS wrote, with the links spliced in before its closing brace
+    (shared with ``feature_fastpath`` so both answer the same bytes)."""
+    href = f"{base}/collections/{layer.id}"
+    links = [
+        link(f"{href}/items/{feature_id}", "self", GEOJSON, "This feature"),
+        link(f"{href}/items/{feature_id}?f=html", "alternate", HTML, "This feature as HTML"),
+        link(href, "collection", JSON, layer.title),
+    ]
+    return feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+
+
+def missing_feature(layer: Layer, feature_id: str) -> NotFound:
+    return NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")
