@@ -31,7 +31,7 @@ from layers.catalog import Catalog, load_catalog
 from layers.features import Binder
 from layers.features.page import count_sql, feature_sql, geojson_page_sql
 from layers.settings import ServiceSettings
-from ogc.items_request import feature_query, items_query
+from ogc.common.items_request import feature_query, items_query
 
 CONCURRENCY = 16
 TABLES = {"bench-points": "bench_points_v1", "bench-polygons": "bench_polygons_v1"}

@@ -56,7 +56,7 @@ SERVERS = ("uvicorn",)
 
 
 def start_onemap(url: str, port: int, workers: int, server: str = "uvicorn") -> Server:
-    """OneMap's app served as ``onemap serve`` serves it (``ogc.serve.serve_http``: uvicorn
+    """OneMap's app served as ``onemap serve`` serves it (``ogc.server.serve.serve_http``: uvicorn
     with its one-write protocol by default) started directly because
     ``onemap serve`` would also migrate and drop orphan tables and rasters."""
     env = {
@@ -73,7 +73,7 @@ def start_onemap(url: str, port: int, workers: int, server: str = "uvicorn") -> 
     }
     code = (
         "import sys; from layers.settings import ServiceSettings; "
-        "from ogc.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
+        "from ogc.server.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
     )
     args = [str(ROOT / ".venv/bin/python"), "-c", code, url]
     return _start(f"onemap ({server})", args, env, port, "/readyz")

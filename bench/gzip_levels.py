@@ -3,7 +3,7 @@
     .venv/bin/python bench/features_data.py $URL        # once: bench-points, bench-polygons
     flock /tmp/onemap-bench.lock .venv/bin/python -m bench.gzip_levels $URL [--chosen 5]
 
-(a) Responses as the server produces them: a live OneMap (``ogc.serve.serve_http``, one
+(a) Responses as the server produces them: a live OneMap (``ogc.server.serve.serve_http``, one
 worker) answers each workload of the features benchmark with ``Accept-Encoding: identity``,
 plus the 100-county page of the issue and the HTML items page of the cities; each body
 is then gzipped in this process at every level (CPU time, the least of --repeat runs).

@@ -156,7 +156,7 @@ class Server:
 
 
 def onemap_server(url: str, cache: Path, workdir: Path, server: str | None = None) -> Server:
-    """OneMap's app served exactly as `onemap serve` serves it (``ogc.serve.serve_http``,
+    """OneMap's app served exactly as `onemap serve` serves it (``ogc.server.serve.serve_http``,
     same settings), 2 workers like the others; ``server`` overrides ONEMAP_SERVER."""
     port = free_port()
     env = {
@@ -174,7 +174,7 @@ def onemap_server(url: str, cache: Path, workdir: Path, server: str | None = Non
         env["ONEMAP_SERVER"] = server
     code = (
         "import sys; from layers.settings import ServiceSettings; "
-        "from ogc.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
+        "from ogc.server.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
     )
     return Server([sys.executable, "-c", code, url], env, port, "/readyz", workdir / "onemap.log")
 

@@ -15,10 +15,11 @@ from ingest.workdirs import sweep
 from layers.settings import ServiceSettings
 from ogc import services
 from ogc.errors import install_error_handlers
-from ogc.head_requests import HeadAsGet
 from ogc.http.cors import CorsMiddleware
+from ogc.http.head_requests import HeadAsGet
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
-from ogc.openapi30 import serve_openapi_30
+from ogc.http.write_guard import WriteGuard
+from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
     collections,
     health,
@@ -34,7 +35,6 @@ from ogc.routers import (
 from ogc.routers.feature_fastpath import FeatureFastPath
 from ogc.routers.tiles_fastpath import TileCacheFastPath
 from ogc.state import AppState
-from ogc.write_guard import WriteGuard
 from spatial import DEFAULT_REGISTRY, AnalysisRegistry
 
 log = logging.getLogger("onemap.app")

@@ -17,9 +17,9 @@ from psycopg_pool import AsyncConnectionPool
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
+from ogc.http.write_guard import check_publisher
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
-from ogc.write_guard import check_publisher
 from spatial.registry import AnalysisRegistry
 from tiles.service import TileProducer
 
@@ -136,7 +136,7 @@ RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
 def require_publisher(request: Request, settings: SettingsDep) -> str:
-    """Who publishes: the holder of the publisher token (``ogc.write_guard``); else 403."""
+    """Who publishes: the holder of the publisher token (``ogc.http.write_guard``); else 403."""
     return check_publisher(request.headers.get("authorization", ""), settings.publisher_token)
 
 

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
-from ogc.openapi30 import OpenApiDocuments
+from ogc.openapi.v30 import OpenApiDocuments
 from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
 from tiles.service import TileProducer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ogc.http_protocol import JOIN_LIMIT, CoalescingTransport
+from ogc.server.http_protocol import JOIN_LIMIT, CoalescingTransport
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"
 

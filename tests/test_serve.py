@@ -21,7 +21,7 @@ from ingest.sample import SYNTHETIC_LAYERS
 from layers.pg_host import cluster_root, relocated_root
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.serve import uvicorn_config
+from ogc.server.serve import uvicorn_config
 from tests.conftest import free_port, world_readable_tempdir
 
 TILE = "/collections/gd-counties/tiles/WebMercatorQuad/7/55/104"
@@ -38,7 +38,10 @@ def _start(
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "ogc.cli", "serve", *options], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "ogc.cli.main", "serve", *options],
+            env=env,
+            stdout=out,
+            stderr=out,
         )
 
 

@@ -7,7 +7,7 @@ import orjson
 
 from layers.catalog import Layer
 from layers.errors import NotFound
-from ogc.links import GEOJSON, HTML, JSON, link
+from ogc.http.links import GEOJSON, HTML, JSON, link
 
 
 def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
-from ogc.links import CRS84, JSON, epsg_uri, link, style_links
+from ogc.http.links import CRS84, JSON, epsg_uri, link, style_links
 from tiles import grids
 from tiles.cache import TileKey
 from tiles.service import MVT_MEDIA_TYPE, Tile

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 
-from ogc.asgi_types import Message, Send
+from ogc.http.asgi_types import Message, Send
 from ogc.http.policy import CORS_EXPOSED, CORS_METHODS, ResponsePolicy
 
 

@@ -13,7 +13,7 @@ import gzip
 from dataclasses import dataclass
 
 from layers.settings import ServiceSettings
-from ogc.asgi_types import Headers
+from ogc.http.asgi_types import Headers
 
 GZIP_MINIMUM = 1024  # bytes: smaller bodies are sent as they are
 CORS_METHODS = ("GET", "HEAD", "OPTIONS", "POST")  # POST: processes; WriteGuard: the rest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ogc.links import JSON, link
+from ogc.http.links import JSON, link
 from spatial.registry import Analysis
 
 JOB_CONTROL = ["sync-execute", "async-execute", "dismiss"]

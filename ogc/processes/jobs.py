@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from ogc.links import JSON, link
+from ogc.http.links import JSON, link
 from ogc.processes.exceptions import NoSuchJob
 
 APPLICATION_PREFIX = "onemap-job-"

@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from layers.crs import collection_crs_uris
 from layers.platform import STORAGE_SRID
-from ogc import html
 from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
-from ogc.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
-from ogc.negotiation import language, output_format
+from ogc.html import pages as html
+from ogc.http.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
+from ogc.http.negotiation import language, output_format
 
 SCHEMA_JSON = "application/schema+json"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"

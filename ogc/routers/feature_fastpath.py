@@ -28,13 +28,13 @@ from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
 from layers.features.page import feature_sql
-from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.common.features import feature_document, missing_feature
+from ogc.common.items_request import feature_query
 from ogc.errors import exception_body
+from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
+from ogc.http.negotiation import ACCEPTED
 from ogc.http.policy import ResponsePolicy
-from ogc.items_request import feature_query
-from ogc.negotiation import ACCEPTED
 
 log = logging.getLogger("onemap.features")
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).
@@ -177,7 +177,7 @@ def _public_vector_layer(state: Any, layer_id: str) -> Layer | None:
 
 
 def _simple_request(request: dict[bytes, bytes], query: str) -> bool:
-    """GeoJSON asked for (``ogc.negotiation.output_format``'s rule) and no date validator."""
+    """GeoJSON asked for (``ogc.http.negotiation.output_format``'s rule) and no date validator."""
     accept = request.get(b"accept", b"").decode("latin-1")
     if not query and first_accepted(accept, ACCEPTED, OUTPUTS) == "html":
         return False
@@ -185,12 +185,12 @@ def _simple_request(request: dict[bytes, bytes], query: str) -> bool:
 
 
 def _etag(layer: Layer, path: str, query: str) -> str:
-    """``ogc.negotiation.layer_etag`` for GeoJSON and at most one ``f`` parameter."""
+    """``ogc.http.negotiation.layer_etag`` for GeoJSON and at most one ``f`` parameter."""
     return weak_etag(layer.id, str(layer.version), path, query, "json")
 
 
 def _not_modified(if_none_match: bytes | None, etag: bytes) -> bool:
-    """``ogc.negotiation.not_modified`` for If-None-Match (weak comparison, ``*``)."""
+    """``ogc.http.negotiation.not_modified`` for If-None-Match (weak comparison, ``*``)."""
     if if_none_match is None:
         return False
     return matches(if_none_match.decode("latin-1"), etag.decode())

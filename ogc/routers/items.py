@@ -34,10 +34,8 @@ from layers.features.page import (
 from layers.features.params import encode_keyset, parse_feature_id
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
-from ogc import deps, html
-from ogc.common.features import feature_document, missing_feature
-from ogc.deps import FeatureLayerDep
-from ogc.feature_pages import (
+from ogc import deps
+from ogc.common.feature_pages import (
     PageSummary,
     database_errors,
     fetch_page,
@@ -45,10 +43,13 @@ from ogc.feature_pages import (
     stream_copy,
     stream_page,
 )
-from ogc.items_request import feature_query, items_query
-from ogc.links import GEOJSON, HTML, JSON, link
-from ogc.negotiation import FORMATS, not_modified, output_format, validators
-from ogc.openapi_params import FEATURE_PARAMETERS_DOC, ITEMS_PARAMETERS_DOC
+from ogc.common.features import feature_document, missing_feature
+from ogc.common.items_request import feature_query, items_query
+from ogc.deps import FeatureLayerDep
+from ogc.html import pages as html
+from ogc.http.links import GEOJSON, HTML, JSON, link
+from ogc.http.negotiation import FORMATS, not_modified, output_format, validators
+from ogc.openapi.params import FEATURE_PARAMETERS_DOC, ITEMS_PARAMETERS_DOC
 
 router = APIRouter(tags=["Features"])
 HEAD = b'{"type":"FeatureCollection","features":['

@@ -9,11 +9,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 
 from layers.cql2 import conformance_classes
-from ogc import html
 from ogc.deps import BaseUrlDep, CatalogDep, SettingsDep, StateDep, listed_layers
-from ogc.links import GEOJSON, HTML, JSON, OPENAPI, link
-from ogc.negotiation import language, not_modified, output_format
-from ogc.openapi30 import openapi_media_type
+from ogc.html import pages as html
+from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, link
+from ogc.http.negotiation import language, not_modified, output_format
+from ogc.openapi.v30 import openapi_media_type
 
 router = APIRouter(tags=["Capabilities"])
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from layers.errors import InvalidParameter, OneMapError
 from ogc.deps import BaseUrlDep, PoolDep, RegistryDep, RunnerDep, StateDep, require_publisher
-from ogc.links import JSON, link
+from ogc.http.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs

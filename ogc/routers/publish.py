@@ -13,9 +13,9 @@ from ingest.pipeline import ingest_file
 from ingest.request import build_meta, build_options
 from ingest.workdirs import work_dir
 from layers.errors import InvalidParameter, PayloadTooLarge
+from ogc.common.upload_checks import check_department, check_upload_fields, safe_upload_name
 from ogc.deps import BaseUrlDep, PublisherDep, SettingsDep, StateDep
 from ogc.errors import server_roots, without_server_paths
-from ogc.upload_checks import check_department, check_upload_fields, safe_upload_name
 
 router = APIRouter(tags=["Publishing"])
 

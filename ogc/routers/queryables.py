@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from layers.cql2 import queryables_json_schema
-from ogc import html
+from ogc.common.items_request import queryables_of
 from ogc.deps import BaseUrlDep, FeatureLayerDep
-from ogc.items_request import queryables_of
-from ogc.negotiation import language, output_format
+from ogc.html import pages as html
+from ogc.http.negotiation import language, output_format
 
 router = APIRouter(tags=["Features"])
 

@@ -33,7 +33,7 @@ from ogc.common.tiles import (
     tms_uri,
 )
 from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep
-from ogc.links import JSON, STYLE_JSON, TILEJSON, link
+from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
 from tiles.render import transparent_png
 from tiles.service import MVT_MEDIA_TYPE, tile_key

@@ -35,7 +35,7 @@ from ogc.common.tiles import (
     vector_layer,
 )
 from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
-from ogc.links import link, with_query
+from ogc.http.links import link, with_query
 from tiles import grids
 from tiles.service import MVT_MEDIA_TYPE, gzip_tile
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from layers.catalog import Layer
 from layers.errors import NotFound
-from ogc.asgi_types import ASGIApp, Headers, Receive, Scope, Send
+from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.policy import ResponsePolicy
 from tiles import grids
 from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey

@@ -21,9 +21,9 @@ from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.features import Binder
 from layers.features.page import geojson_page_sql
 from layers.settings import ServiceSettings
-from ogc import html
-from ogc.html_map import MAX_VERTICES, svg_map
-from ogc.items_request import items_query
+from ogc.common.items_request import items_query
+from ogc.html import pages as html
+from ogc.html.svg_map import MAX_VERTICES, svg_map
 
 PAGES = [
     "/",

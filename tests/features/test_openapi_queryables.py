@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
-from ogc.items_request import ITEMS_PARAMETERS
-from ogc.openapi_params import ITEMS_PARAMETERS_DOC
+from ogc.common.items_request import ITEMS_PARAMETERS
+from ogc.openapi.params import ITEMS_PARAMETERS_DOC
 from tests.features.conftest import FIELDS, register_events
 from tests.helpers.catalog import fixture_meta
 from tests.helpers.wait import wait_for, wait_for_layer

@@ -23,8 +23,8 @@ from urllib.parse import parse_qs
 import httpx
 import uvicorn
 
-from ogc.asgi_types import ASGIApp, Receive, Scope, Send
-from ogc.http_protocol import CoalescingHttpToolsProtocol
+from ogc.http.asgi_types import ASGIApp, Receive, Scope, Send
+from ogc.server.http_protocol import CoalescingHttpToolsProtocol
 from tests.conftest import free_port
 from tests.helpers.wait import wait_for
 

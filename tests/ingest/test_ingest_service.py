@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from shapely import points
 
 from layers.catalog import Catalog
-from ogc.cli_ingest import ProgressBar
+from ogc.cli.ingest import ProgressBar
 from tests.conftest import PUBLISHER
 from tests.helpers.live import file_server as serve_files
 from tests.helpers.wait import wait_for
@@ -32,7 +32,7 @@ def onemap(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env["ONEMAP_DATABASE_URL"] = url
     return subprocess.run(
-        [sys.executable, "-m", "ogc.cli", *args],
+        [sys.executable, "-m", "ogc.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -262,7 +262,7 @@ def test_killed_ingest_leaves_no_partial_layer(sample_url: str, tmp_path: Path) 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env["ONEMAP_DATABASE_URL"] = sample_url
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ogc.cli", "ingest", str(big), "--id", "killed"],
+        [sys.executable, "-m", "ogc.cli.main", "ingest", str(big), "--id", "killed"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -295,7 +295,7 @@ def _peak_memory_mb(url: str, path: Path, layer_id: str) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env |= {"ONEMAP_DATABASE_URL": url, "ONEMAP_INGEST_BATCH_ROWS": "20000"}
     done = subprocess.run(
-        [sys.executable, "-m", "ogc.cli", "ingest", str(path), "--id", layer_id],
+        [sys.executable, "-m", "ogc.cli.main", "ingest", str(path), "--id", layer_id],
         env=env,
         capture_output=True,
         text=True,

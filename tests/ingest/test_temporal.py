@@ -332,7 +332,7 @@ def onemap(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env["ONEMAP_DATABASE_URL"] = url
     return subprocess.run(
-        [sys.executable, "-m", "ogc.cli", "ingest", *args],
+        [sys.executable, "-m", "ogc.cli.main", "ingest", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -322,7 +322,7 @@ def _onemap(url: str, data_dir: Path, *args: str, **env_extra: str) -> subproces
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env |= {"ONEMAP_DATABASE_URL": url, "ONEMAP_DATA_DIR": str(data_dir), **env_extra}
     return subprocess.Popen(
-        [sys.executable, "-m", "ogc.cli", *args],
+        [sys.executable, "-m", "ogc.cli.main", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -8,7 +8,7 @@ from pygeoapi.process.base import ProcessorExecuteError
 from pygeoapi.process.manager.dummy import DummyManager
 from pyproj import Geod
 
-import ogc.pygeoapi_plugins as plugins
+import ogc.processes.pygeoapi_plugins as plugins
 from spatial import DEFAULT_REGISTRY
 
 GEOD = Geod(ellps="GRS80")
@@ -35,8 +35,13 @@ def test_every_analysis_has_a_processor_class() -> None:
     assert named == set(DEFAULT_REGISTRY.ids())
 
 
+BUFFER_ZONES = "ogc.processes.pygeoapi_plugins.BufferZonesProcessor"
+
+
 def test_pygeoapi_loads_and_runs_a_processor_by_dotted_path() -> None:
-    processor = load_plugin("process", {"name": "ogc.pygeoapi_plugins.BufferZonesProcessor"})
+    processor = load_plugin(
+        "process", {"name": "ogc.processes.pygeoapi_plugins.BufferZonesProcessor"}
+    )
     assert processor.metadata["id"] == "buffer-zones"
     assert "distance_m" in processor.metadata["inputs"]
     media_type, zones = processor.execute(
@@ -55,7 +60,7 @@ def test_pygeoapi_manager_executes_with_a_database(sample_url: str) -> None:
                 "nearest": {
                     "type": "process",
                     "processor": {
-                        "name": "ogc.pygeoapi_plugins.NearestFacilitiesProcessor",
+                        "name": "ogc.processes.pygeoapi_plugins.NearestFacilitiesProcessor",
                         "database_url": sample_url,
                     },
                 }
@@ -76,6 +81,8 @@ def test_pygeoapi_manager_executes_with_a_database(sample_url: str) -> None:
 
 
 def test_bad_input_is_a_processor_error() -> None:
-    processor = load_plugin("process", {"name": "ogc.pygeoapi_plugins.BufferZonesProcessor"})
+    processor = load_plugin(
+        "process", {"name": "ogc.processes.pygeoapi_plugins.BufferZonesProcessor"}
+    )
     with pytest.raises(ProcessorExecuteError, match="metres"):
         processor.execute({"sites": {"features": SITE}, "distance_m": -1})

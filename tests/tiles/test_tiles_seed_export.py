@@ -12,7 +12,7 @@ from pmtiles.reader import MmapSource, Reader
 
 from layers.errors import NotFound
 from layers.settings import ServiceSettings
-from ogc.cli import cli
+from ogc.cli.main import cli
 from tests.tiles.helpers import decode
 
 

@@ -13,7 +13,7 @@ from ingest.digest import hash_in_background
 from ingest.download import local_copy
 from layers.migrate import migrate
 from layers.settings import IngestSettings
-from ogc.lean_imports import exit_now, fresh_process, pandas_hidden
+from ogc.cli.lean_imports import exit_now, fresh_process, pandas_hidden
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestOptions, IngestResult
@@ -56,7 +56,7 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
     with pandas_hidden():  # the data stack is imported here, once the arguments are good
         from ingest.pipeline import ingest_file
         from ingest.request import build_meta, build_options
-        from ogc.database import database
+        from ogc.cli.database import database
 
     with local_copy(source, settings) as path, database(settings) as url:
         migrate(url)

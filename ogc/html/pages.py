@@ -1,6 +1,6 @@
 """HTML pages for every resource, in Chinese and English, with an inline SVG map.
 
-The map is drawn server-side as SVG from the page's GeoJSON (CRS84, ``ogc.html_map``:
+The map is drawn server-side as SVG from the page's GeoJSON (CRS84, ``ogc.html.svg_map``:
 linear time, a bounded number of vertices), so pages work offline with no JavaScript
 library and no tile server. The template and the map are rendered in a worker thread
 when the response is sent, never on the event loop: a large page does not hold up the
@@ -22,15 +22,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.types import Receive, Scope, Send
 
 from layers.catalog import Layer
-from ogc.html_map import MAP_WIDTH, svg_map
-from ogc.negotiation import language
+from ogc.html.svg_map import MAP_WIDTH, svg_map
+from ogc.http.negotiation import language
 
 __all__ = [
     "MAP_DETAIL", "ThreadRenderedHTML", "feature_page", "items_page", "render", "svg_map",
     "title_of",
 ]  # fmt: skip
 
-_ENV = Environment(loader=PackageLoader("ogc", "templates"), autoescape=select_autoescape())
+_ENV = Environment(loader=PackageLoader("ogc.html", "templates"), autoescape=select_autoescape())
 
 TEXT = {
     "zh": {

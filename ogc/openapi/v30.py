@@ -19,9 +19,9 @@ from fastapi import FastAPI
 
 from layers.catalog import Catalog, Layer
 from layers.settings import ServiceSettings
-from ogc.items_request import ITEMS_PARAMETERS, queryables_of
-from ogc.links import JSON, OPENAPI
-from ogc.openapi_params import (
+from ogc.common.items_request import ITEMS_PARAMETERS, queryables_of
+from ogc.http.links import JSON, OPENAPI
+from ogc.openapi.params import (
     queryable_parameters,
     shared_items_parameters,
     shared_parameter_refs,

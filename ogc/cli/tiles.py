@@ -78,7 +78,7 @@ async def _produce(
 
 
 def _setup() -> tuple[ServiceSettings, AbstractContextManager[str]]:
-    from ogc.database import database
+    from ogc.cli.database import database
 
     settings = ServiceSettings()
     return settings, database(settings)

@@ -8,7 +8,7 @@ or line left with too few vertices (smaller than a grid cell) is left out. If th
 needs more than ``MAX_VERTICES`` vertices (points included), the grid is doubled until it
 fits, points then drawn once per grid cell; so the SVG of any page, however large its
 geometries, stays within a fixed size, and each pass costs time proportional to the
-vertices of the page. ``ogc.html`` calls this in a worker thread, never on the event loop.
+vertices of the page. ``ogc.html.pages`` calls this in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""OpenAPI descriptions of the items query parameters (parsed by ``ogc.items_request``)."""
+"""OpenAPI descriptions of the items query parameters (parsed by ``ogc.common.items_request``)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def shared_parameter_refs() -> list[dict[str, str]]:
 def queryable_parameters(
     queryables: Mapping[str, Queryable], reserved: Collection[str]
 ) -> list[dict[str, Any]]:
-    """``name=value`` per non-spatial queryable (Part 1, §7.15.5), as ``ogc.items_request`` parses.
+    """``name=value`` per non-spatial queryable (Part 1, §7.15.5), as ``items_request`` parses.
 
     A queryable named like a standard parameter (``limit``, ``f`` …) cannot be filtered
     that way and is left out (its name is the standard parameter's); so is the geometry.

@@ -6,7 +6,7 @@ A department running its own pygeoapi lists, e.g.::
       onemap-buffer-zones:
         type: process
         processor:
-          name: ogc.pygeoapi_plugins.BufferZonesProcessor
+          name: ogc.processes.pygeoapi_plugins.BufferZonesProcessor
           database_url: postgresql://...   # optional; else ONEMAP_DATABASE_URL; else inline only
 
 Inputs are those of ``/processes/{id}`` here; inputs naming collections read the OneMap

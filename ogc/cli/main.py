@@ -21,8 +21,8 @@ class LazyGroup(click.Group):
     """
 
     LAZY: ClassVar[dict[str, str]] = {
-        "ingest": "ogc.cli_ingest:ingest_command",
-        "tiles": "ogc.cli_tiles:tiles_cli",
+        "ingest": "ogc.cli.ingest:ingest_command",
+        "tiles": "ogc.cli.tiles:tiles_cli",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -56,7 +56,7 @@ def cli(verbose: bool) -> None:
 @click.option("--workers", type=int, help="Worker processes (ONEMAP_WORKERS).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Start the database if embedded, migrate, load sample data, and serve HTTP."""
-    from ogc.serve import serve as run
+    from ogc.server.serve import serve as run
 
     overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers}
     settings = _settings().model_copy(update={k: v for k, v in overrides.items() if v})
@@ -75,7 +75,7 @@ def db() -> None:
 def db_migrate() -> None:
     """Apply pending schema migrations."""
     from layers.migrate import migrate
-    from ogc.database import database
+    from ogc.cli.database import database
 
     with database(_settings()) as url:
         applied = migrate(url)
@@ -95,7 +95,7 @@ def layers_rollback(layer_id: str, to_version: int | None) -> None:
     from layers.db import connect
     from layers.rollup import refresh_rollups_for_layer
     from layers.versions import rollback
-    from ogc.database import database
+    from ogc.cli.database import database
 
     with database(_settings()) as url, connect(url) as conn, conn.transaction():
         version = rollback(conn, layer_id, to_version)
@@ -111,7 +111,7 @@ def layers_history(layer_id: str) -> None:
     """Versions and ingest runs of LAYER_ID (lineage)."""
     from layers.db import connect
     from layers.versions import history
-    from ogc.database import database
+    from ogc.cli.database import database
 
     with database(_settings()) as url, connect(url) as conn:
         for line in history(conn, layer_id):
@@ -123,7 +123,7 @@ def layers_list() -> None:
     """List published layers with their current version."""
     from layers.catalog import load_catalog
     from layers.db import connect
-    from ogc.database import database
+    from ogc.cli.database import database
 
     with database(_settings()) as url, connect(url) as conn:
         catalog = load_catalog(conn)
@@ -145,7 +145,7 @@ def sample_load(force: bool) -> None:
     """Publish the bundled sample layers (done automatically on first serve)."""
     from ingest.sample import load_sample_data
     from layers.migrate import migrate
-    from ogc.database import database
+    from ogc.cli.database import database
 
     with database(_settings()) as url:
         migrate(url)

@@ -8,7 +8,7 @@ dropped on the way out. Cached tiles answer HEAD in their fast path without this
 
 from __future__ import annotations
 
-from ogc.asgi_types import ASGIApp, Message, Receive, Scope, Send
+from ogc.http.asgi_types import ASGIApp, Message, Receive, Scope, Send
 
 
 class HeadAsGet:

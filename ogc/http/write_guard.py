@@ -23,8 +23,8 @@ from starlette.requests import Request
 
 from layers.errors import Forbidden, OneMapError, PayloadTooLarge
 from layers.settings import ServiceSettings
-from ogc.asgi_types import ASGIApp, Receive, Scope, Send
 from ogc.errors import exception_body, status_of
+from ogc.http.asgi_types import ASGIApp, Receive, Scope, Send
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UPLOAD_PATH = "/ingest"

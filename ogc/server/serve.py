@@ -1,6 +1,6 @@
 """``onemap serve``: database (embedded or given), migrations, sample data, HTTP.
 
-The HTTP server is uvicorn with the one-write protocol (``ogc/http_protocol.py``); the app is
+The HTTP server is uvicorn with the one-write protocol (``ogc/server/http_protocol.py``); the app is
 ``create_app``'s, fast layer included (docs/adr/0004-tiles.md).
 """
 
@@ -20,8 +20,8 @@ from layers.migrate import migrate
 from layers.settings import ServiceSettings
 from layers.versions import drop_orphans
 from ogc.app import create_app
-from ogc.database import database
-from ogc.http_protocol import CoalescingHttpToolsProtocol
+from ogc.cli.database import database
+from ogc.server.http_protocol import CoalescingHttpToolsProtocol
 
 log = logging.getLogger("onemap.serve")
 
@@ -74,7 +74,7 @@ def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
     if settings.workers > 1:
         # Worker processes build their own app from the environment.
         os.environ["ONEMAP_DATABASE_URL"] = url
-        app: Any = "ogc.serve:app_from_environment"
+        app: Any = "ogc.server.serve:app_from_environment"
     else:
         app = create_app(settings, url)
     return uvicorn.Config(

@@ -1,0 +1,1 @@
+"""The ``onemap`` command line: one module per command group."""

@@ -1,0 +1,1 @@
+"""HTML pages for every resource and the inline SVG map they draw."""
