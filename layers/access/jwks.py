@@ -98,6 +98,7 @@ class KeyStore:
         self._loaded_at: float | None = None  # last successful load
         self._tried_at: float | None = None  # last attempt, successful or not
         self._lock = asyncio.Lock()
+        self.generation = 0  # counts the key sets loaded; what was verified before is stale
 
     async def key(self, kid: str, algorithm: str) -> PyJWK | None:
         """The key a token names, refreshing the set when it is old or lacks ``kid``."""
@@ -139,6 +140,7 @@ class KeyStore:
             return  # the keys held so far stay in use
         self._keys = keys
         self._loaded_at = self._tried_at
+        self.generation += 1
 
     async def _document(self) -> object:
         settings = self._settings

@@ -4,7 +4,8 @@
 algorithms only, the one the key is bound to), ``iss``, ``aud``, ``exp`` (required) and
 ``nbf``/``iat`` with the configured clock skew, then maps the claims. Every failure is one
 ``AuthenticationFailed`` whose reason never quotes the token; the web layer answers 401.
-The key fetch is async; the signature check is CPU work of well under a millisecond.
+The key fetch is async; a verification is under a millisecond of CPU, and a token verified
+once is remembered (``verified_tokens.py``) for the requests that follow it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from layers.access.caller import Caller
 from layers.access.jwks import FetchJson, KeyStore, http_fetcher
 from layers.access.oidc_claims import caller_from_claims
 from layers.access.oidc_settings import OidcSettings
+from layers.access.verified_tokens import VerifiedTokens
 from layers.errors import AuthenticationFailed
 
 MAX_TOKEN_CHARS = 16_384  # far above real ID/access tokens; bounds the work a request can ask
@@ -63,16 +65,33 @@ class TokenVerifier:
         self._settings = settings
         fetch = fetch or http_fetcher(settings.http_timeout_seconds)
         self._keys = KeyStore(settings, fetch, clock)
+        self._verified = VerifiedTokens()
 
     async def verify(self, token: str) -> Caller:
         """The caller a bearer token names, or ``AuthenticationFailed``."""
+        remembered = self._verified.get(token, self._keys.generation)
+        if remembered is not None:
+            return remembered
         kid, algorithm = self._signing_key_id(token)
         key = await self._keys.key(kid, algorithm)
         if key is None:
             raise AuthenticationFailed(
                 "the token is signed with a key the identity provider does not publish"
             )
-        return caller_from_claims(self._verified_claims(token, key), self._settings)
+        claims = self._verified_claims(token, key)
+        caller = caller_from_claims(claims, self._settings)
+        self._remember(token, caller, claims)
+        return caller
+
+    def _remember(self, token: str, caller: Caller, claims: Mapping[str, Any]) -> None:
+        """Keep the caller while the token is valid (PyJWT's rule: ``now < exp + skew``) and
+        no longer than the key set's lifetime."""
+        settings = self._settings
+        valid_until = min(
+            float(claims["exp"]) + settings.clock_skew_seconds,
+            time.time() + settings.jwks_cache_seconds,
+        )
+        self._verified.put(token, caller, valid_until, self._keys.generation)
 
     def _signing_key_id(self, token: str) -> tuple[str, str]:
         """The (kid, alg) of the token's header, before any key is looked up."""

@@ -176,12 +176,12 @@ async def test_keys_expire_after_the_cache_lifetime(
     idp: IdentityProvider, rsa_key: SigningKey, clock: Clock
 ) -> None:
     verifier = TokenVerifier(oidc_settings(idp, jwks_cache_seconds=600), clock=clock)
-    await verifier.verify(rsa_key.sign(idp.claims()))
+    await verifier.verify(rsa_key.sign(idp.claims(sub="first")))
     clock.advance(599)
-    await verifier.verify(rsa_key.sign(idp.claims()))
+    await verifier.verify(rsa_key.sign(idp.claims(sub="second")))
     assert idp.hits[JWKS_PATH] == 1
     clock.advance(2)
-    await verifier.verify(rsa_key.sign(idp.claims()))
+    await verifier.verify(rsa_key.sign(idp.claims(sub="third")))
     assert idp.hits[JWKS_PATH] == 2
 
 
@@ -243,3 +243,31 @@ async def test_garbage_tokens(verifier: TokenVerifier, rsa_key: SigningKey) -> N
     for token in garbage:
         with pytest.raises(AuthenticationFailed):
             await verifier.verify(token)
+
+
+async def test_a_verified_token_is_remembered_while_valid(
+    idp: IdentityProvider, rsa_key: SigningKey, clock: Clock
+) -> None:
+    verifier = TokenVerifier(oidc_settings(idp, clock_skew_seconds=0), clock=clock)
+    expires = int(time.time()) + 2  # at least a second from now
+    token = rsa_key.sign(idp.claims(exp=expires))
+    assert (await verifier.verify(token)).subject == "user-1"
+    assert (await verifier.verify(token)).subject == "user-1"  # remembered
+    while time.time() < expires + 0.05:
+        await asyncio.sleep(0.05)
+    await rejected(verifier, token, "has expired")  # not remembered past exp
+
+
+async def test_remembered_tokens_are_dropped_with_the_key_set(
+    verifier: TokenVerifier,
+    idp: IdentityProvider,
+    rsa_key: SigningKey,
+    other_rsa_key: SigningKey,
+    clock: Clock,
+) -> None:
+    token = rsa_key.sign(idp.claims())
+    await verifier.verify(token)
+    idp.keys = [other_rsa_key]  # rsa-1 withdrawn (say, compromised)
+    clock.advance(31)
+    await verifier.verify(other_rsa_key.sign(idp.claims()))  # the new set is loaded
+    await rejected(verifier, token, "does not publish")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from layers.access.areas import area_prefixes
+from layers.access.caller import Caller
 from layers.access.oidc import TokenVerifier
+from layers.access.verified_tokens import VerifiedTokens
 from layers.errors import AuthenticationFailed
 from tests.access.conftest import Clock, oidc_settings
 from tests.helpers.idp import IdentityProvider, SigningKey
@@ -84,3 +86,19 @@ def test_area_prefixes_are_canonical() -> None:
     for bad in ["", "4", "1234567", "44a1", " 4401", "４４"]:
         with pytest.raises(ValueError, match="2 to 6 digits"):
             area_prefixes([bad])
+
+
+def test_verified_tokens_are_bounded_and_generation_bound() -> None:
+    now = [100.0]
+    remembered = VerifiedTokens(max_entries=2, now=lambda: now[0])
+    user = Caller(kind="user", subject="u")
+    for token in ("a", "b", "c"):
+        remembered.put(token, user, valid_until=200.0, generation=1)
+    assert len(remembered) == 2
+    assert remembered.get("a", 1) is None  # the least recently used went first
+    assert remembered.get("b", 1) == user
+    assert remembered.get("b", 2) is None  # another key set: verified afresh
+    assert remembered.get("b", 1) is None  # and dropped
+    now[0] = 200.0
+    assert remembered.get("c", 1) is None  # expired
+    assert len(remembered) == 0
