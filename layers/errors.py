@@ -45,3 +45,14 @@ class EmbeddedClusterError(OneMapError):
 
 class Forbidden(OneMapError):
     """The caller may not do this (HTTP 403)."""
+
+
+class AuthenticationFailed(OneMapError):
+    """A presented credential (a bearer token) is not valid (HTTP 401 with a Bearer challenge).
+
+    ``reason`` says what is wrong in words safe to show the caller: it never quotes the token.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid bearer token: {reason}")
+        self.reason = reason

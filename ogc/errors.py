@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
+    AuthenticationFailed,
     Conflict,
     DatabaseUnavailable,
     EmbeddedClusterError,
@@ -31,6 +32,7 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
+    AuthenticationFailed: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -43,6 +45,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
 
 TITLES = {  # the statuses our errors map to, fixed across Python versions
     400: "Bad Request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
@@ -61,6 +64,20 @@ def title_of(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def bearer_challenge(reason: str) -> str:
+    """The ``WWW-Authenticate`` value of a rejected bearer token (RFC 6750 §3); the
+    description keeps only the characters a quoted error_description may hold."""
+    description = "".join(c for c in reason if " " <= c <= "~" and c not in '"\\')
+    return f'Bearer realm="onemap", error="invalid_token", error_description="{description}"'
+
+
+def headers_of(exc: OneMapError) -> dict[str, str]:
+    """Headers an error's status requires beside the problem body: 401 names its scheme."""
+    if isinstance(exc, AuthenticationFailed):
+        return {"WWW-Authenticate": bearer_challenge(exc.reason)}
+    return {}
 
 
 def status_of(exc: OneMapError) -> int:
@@ -93,12 +110,17 @@ def exception_body(
 
 
 def problem(
-    status: int, detail: str, request: Request, exception_type: str | None = None
+    status: int,
+    detail: str,
+    request: Request,
+    exception_type: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
         exception_body(status, detail, request, exception_type),
         status_code=status,
         media_type="application/problem+json",
+        headers=headers,
     )
 
 
@@ -110,6 +132,7 @@ async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
         without_server_paths(exc.message, server_roots(request)),
         request,
         getattr(exc, "exception_type", None),
+        headers_of(exc),
     )
 
 
