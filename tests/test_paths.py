@@ -17,7 +17,8 @@ from ogc.routers.tiles_fastpath import ROUTES
 TEMPLATES = [
     value
     for name, value in vars(paths).items()
-    if name.isupper() and not name.startswith("_") and isinstance(value, str) and value.startswith("/")
+    if name.isupper() and not name.startswith("_")
+    if isinstance(value, str) and value.startswith("/")
 ]
 
 
