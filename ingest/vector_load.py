@@ -150,6 +150,10 @@ class VectorLoad:
             ) from exc
 
     def _new_writer(self, attributes: pa.Schema) -> VersionWriter:
+        # Binary COPY cannot say a timestamp without a time zone; ``LayerTime.plan`` has
+        # typed every date-time column as UTC, so none reaches the writer.
+        if not binary_copy_supports(attributes):
+            raise RuntimeError(f"{self.meta.id}: a naive timestamp column reached the writer")
         return VersionWriter(
             self.conn,
             self.meta.id,
@@ -158,7 +162,6 @@ class VectorLoad:
             STORAGE_SRID,
             ids=self.ids,
             expect_new=self.options.expect_new,
-            binary=binary_copy_supports(attributes),
         )
 
     def _require_features(self) -> None:
