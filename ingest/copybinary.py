@@ -8,7 +8,7 @@ SRID) instead of hex. The server spends about a third less time on the same rows
 Every field is a 4-byte big-endian length (-1 for NULL) followed by its bytes, so a
 batch is one Arrow join of [field count, length 1, value 1, length 2, value 2, ...].
 Naive timestamps are the one thing this cannot say (their meaning depends on the
-session's time zone): such layers are loaded with ``ingest.copytext``.
+session's time zone): ingest types every date-time column as UTC before it gets here.
 """
 
 from __future__ import annotations

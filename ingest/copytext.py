@@ -3,7 +3,8 @@
 Each attribute column is cast to text, escaped and null-filled by Arrow compute; the
 geometry goes as hex WKB straight from the source buffer (PostGIS fills in the column's
 SRID); the columns are joined into rows by Arrow, so a batch's payload is one buffer.
-That is what lets ingest keep pace with ogr2ogr.
+Ingest itself loads with binary COPY (``ingest.copybinary``, which shares the WKB helpers
+here); the text encoding is the reference the COPY tests hold the binary one to.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from numpy.typing import NDArray
 from psycopg import Copy, sql
 
 from ingest.copybinary import SIGNATURE, TRAILER, attribute_field, geometry_field, id_field, rows
-from ingest.copytext import geometry_column, payload, text_column, wkb_hex
 from ingest.feature_ids import FeatureIds
 from ingest.geometry import Bounds, GeometryArray, bounds_of, union_bounds
 from ingest.temporal import LayerTime
@@ -67,11 +66,9 @@ class VersionWriter:
         *,
         ids: FeatureIds,
         expect_new: bool | None,
-        binary: bool = True,
     ) -> None:
         self.conn = conn
         self.ids = ids
-        self.binary = binary
         self.layer_id = layer_id
         self.fields = list(fields)
         self.geometry_type = geometry_type
@@ -111,21 +108,15 @@ class VersionWriter:
         )
 
     def write(self, table: pa.RecordBatch, geometry: GeometryColumn) -> int:
-        """Send one batch down the open COPY (binary, or text for naive timestamps);
-        return the fid of its first feature (the others follow on).
+        """Send one batch down the open binary COPY; return the fid of its first feature
+        (the others follow on).
 
         One COPY runs for the whole load, so PostgreSQL parses a batch while the next
         one is read and prepared: the two cores work at once.
         """
         fids = self.ids.take(len(geometry[0]))
-        if self.binary:
-            fields = [attribute_field(table.column(f.source_name), f.type) for f in self.fields]
-            data = rows([id_field(fids), *fields, geometry_field(*geometry)])
-        else:
-            columns = [text_column(table.column(f.source_name), f.type) for f in self.fields]
-            wkb, promote_ids, has_z = geometry
-            geometry_text = geometry_column(wkb_hex(wkb), promote_ids, has_z)
-            data = payload([pa.array(fids).cast(pa.string()), *columns, geometry_text])
+        fields = [attribute_field(table.column(f.source_name), f.type) for f in self.fields]
+        data = rows([id_field(fids), *fields, geometry_field(*geometry)])
         self._open_copy().write(data)
         self.stats.feature_count += len(geometry[0])
         return int(fids[0]) if len(fids) else 0
@@ -135,19 +126,16 @@ class VersionWriter:
             names = [
                 sql.Identifier(name) for name in ("fid", *(f.name for f in self.fields), "geom")
             ]
-            statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-                self.table,
-                sql.SQL(", ").join(names),
-                sql.SQL(" WITH (FORMAT binary)" if self.binary else ""),
+            statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary)").format(
+                self.table, sql.SQL(", ").join(names)
             )
             self._copy = self._stream.enter_context(self.conn.cursor().copy(statement))
-            if self.binary:
-                self._copy.write(SIGNATURE)
+            self._copy.write(SIGNATURE)
         return self._copy
 
     def end_copy(self) -> None:
         """End the COPY; PostgreSQL reports here a row it rejects late."""
-        if self._copy is not None and self.binary:
+        if self._copy is not None:
             self._copy.write(TRAILER)
             self._copy = None
         self._stream.close()

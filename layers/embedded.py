@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from layers.embedded_conf import onemap_conf
 from layers.errors import EmbeddedClusterError
 from layers.pg_host import (
     FIX_HINT,
@@ -248,27 +249,8 @@ class EmbeddedCluster:
 
     def _write_settings(self) -> None:
         """Rewrite onemap.conf so a changed port takes effect at the next start."""
-        socket_dir = str(self.socket_dir).replace("'", "''")
         settings = self.pgdata / "onemap.conf"
-        settings.write_text(
-            "# Written by OneMap at every start: change ONEMAP_EMBEDDED_PORT, not this file.\n"
-            f"listen_addresses = '{HOST}'\n"
-            f"port = {self.port}\n"
-            f"unix_socket_directories = '{socket_dir}'\n"
-            "max_connections = 100\n"
-            "shared_buffers = '256MB'\n"
-            "work_mem = '16MB'\n"
-            "maintenance_work_mem = '256MB'\n"
-            "effective_cache_size = '1GB'\n"
-            "max_wal_size = '1GB'\n"
-            # A single node with no replicas or archive: minimal WAL. A version table that
-            # is created and loaded in one transaction (as ingest does) then skips WAL.
-            "wal_level = minimal\n"
-            "max_wal_senders = 0\n"
-            "synchronous_commit = off\n"  # dev cluster: a crash may lose the last commits
-            "logging_collector = off\n"  # pg_ctl -l already sends the server log to postgres.log
-            "log_line_prefix = '%m [%p] '\n"
-        )
+        settings.write_text(onemap_conf(HOST, self.port, self.socket_dir))
         hand_over(settings, service_account())
 
     def _pg_ctl_start(self, bindir: Path) -> None:
@@ -398,6 +380,3 @@ class EmbeddedCluster:
                     conn.execute(create.format(sql.Identifier(extension)))
                 else:
                     logger.info("Extension %s is not installed; continuing without it", extension)
-
-
-# --- helpers ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
+from ogc.http.paths import base_url
 from ogc.http.write_guard import check_publisher
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
@@ -64,9 +65,8 @@ def runner_of(state: AppState) -> JobRunner:
 
 
 def base_url_of(request: Request, settings: ServiceSettings) -> str:
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
+    """The root of the request's links (``ogc.http.paths.base_url``, the fast path's too)."""
+    return base_url(settings.public_url, request.scope)
 
 
 async def get_state(request: Request) -> AppState:

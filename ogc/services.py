@@ -116,6 +116,7 @@ async def job_runner(state: AppState) -> AsyncIterator[None]:
         catalog=partial(catalog_of, state),
         statement_timeout_ms=s.statement_timeout_ms * ASYNC_TIMEOUT_FACTOR,
         raster_dir=s.raster_dir,
+        admin_layers=s.admin,
         raster_roots=(s.data_dir.resolve(), sample_dir),
     )
     assert state.store is not None

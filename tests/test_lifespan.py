@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -24,6 +25,7 @@ from ogc.app import create_app
 from ogc.services import SERVICES
 from ogc.state import AppState
 from spatial.network import SCHEMA, network_names
+from tests.helpers.wait import wait_for
 from tests.spatial.test_jobs_lifecycle import REGISTRY, job_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +36,8 @@ def state_of(client: TestClient) -> AppState:
     return state
 
 
-def until(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+def until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    wait_for(check, "timed out", timeout=timeout)
 
 
 def test_services_start_in_order_and_stop_in_reverse(

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -23,6 +22,7 @@ from layers.settings import ServiceSettings
 from ogc.app import create_app
 from ogc.server.serve import uvicorn_config
 from tests.conftest import free_port, world_readable_tempdir
+from tests.helpers.wait import wait_for
 
 TILE = "/collections/gd-counties/tiles/WebMercatorQuad/7/55/104"
 
@@ -46,17 +46,15 @@ def _start(
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"onemap serve exited early:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"not ready in 90 s:\n{log.read_text()[-3000:]}")
+            return False
+
+    wait_for(ready, lambda: f"not ready:\n{log.read_text()[-3000:]}", timeout=90, interval=0.5)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int:

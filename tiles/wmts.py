@@ -142,19 +142,27 @@ def check_offered(layer: WmtsLayer, request: GetTileRequest | GetFeatureInfoRequ
         raise WmtsRequestError("TileOutOfRange", "TileMatrix", message)
 
 
+KVP_PATH = "/wmts"
+REST_ROOT = "/wmts/1.0.0"
+REST_CAPABILITIES = REST_ROOT + "/WMTSCapabilities.xml"
+# The RESTful resources; the web layer declares its routes from these (``ogc.http.paths``).
+REST_TILE = REST_ROOT + "/{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}"
+REST_FEATURE_INFO = REST_TILE + "/{J}/{I}"
+
+
 def kvp_url(base_url: str) -> str:
     """The KVP endpoint advertised in OperationsMetadata."""
-    return f"{base_url.rstrip('/')}/wmts"
+    return f"{base_url.rstrip('/')}{KVP_PATH}"
 
 
 def rest_root(base_url: str) -> str:
     """The root of the RESTful resources."""
-    return f"{base_url.rstrip('/')}/wmts/1.0.0"
+    return f"{base_url.rstrip('/')}{REST_ROOT}"
 
 
 def rest_capabilities_url(base_url: str) -> str:
     """The RESTful capabilities document (also the ServiceMetadataURL)."""
-    return f"{rest_root(base_url)}/WMTSCapabilities.xml"
+    return f"{base_url.rstrip('/')}{REST_CAPABILITIES}"
 
 
 def capabilities_xml(
@@ -293,16 +301,17 @@ def _tile_matrix_set_link(
 
 def _resource_urls(element: ET.Element, layer: WmtsLayer, base_url: str) -> None:
     """RESTful URL templates; the layer and style are fixed per layer, the rest are variables."""
-    tile = (
-        f"{rest_root(base_url)}/{quote(layer.identifier, safe='')}/{quote(layer.style, safe='')}"
-        "/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}"
-    )
+    fixed = {"{layer}": quote(layer.identifier, safe=""), "{style}": quote(layer.style, safe="")}
+    tile, info = REST_TILE, REST_FEATURE_INFO
+    for variable, value in fixed.items():
+        tile, info = tile.replace(variable, value), info.replace(variable, value)
+    root = base_url.rstrip("/")
     for tile_format in layer.formats:
-        template = f"{tile}.{TILE_FORMAT_EXTENSIONS[tile_format]}"
+        template = f"{root}{tile}.{TILE_FORMAT_EXTENSIONS[tile_format]}"
         attrs = {"format": tile_format, "resourceType": "tile", "template": template}
         _sub(element, _wmts("ResourceURL"), attrs)
     for info_format in layer.info_formats:
-        template = f"{tile}/{{J}}/{{I}}.{INFO_FORMAT_EXTENSIONS[info_format]}"
+        template = f"{root}{info}.{INFO_FORMAT_EXTENSIONS[info_format]}"
         attrs = {"format": info_format, "resourceType": "FeatureInfo", "template": template}
         _sub(element, _wmts("ResourceURL"), attrs)
 

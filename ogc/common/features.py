@@ -7,17 +7,19 @@ import orjson
 
 from layers.catalog import Layer
 from layers.errors import NotFound
+from ogc.http import paths
 from ogc.http.links import GEOJSON, HTML, JSON, link
 
 
 def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:
     """The Feature text PostGIS wrote, with the links spliced in before its closing brace
     (shared with ``feature_fastpath`` so both answer the same bytes)."""
-    href = f"{base}/collections/{layer.id}"
+    collection = paths.href(base, paths.COLLECTION, collectionId=layer.id)
+    item = paths.href(base, paths.ITEM, collectionId=layer.id, featureId=feature_id)
     links = [
-        link(f"{href}/items/{feature_id}", "self", GEOJSON, "This feature"),
-        link(f"{href}/items/{feature_id}?f=html", "alternate", HTML, "This feature as HTML"),
-        link(href, "collection", JSON, layer.title),
+        link(item, "self", GEOJSON, "This feature"),
+        link(f"{item}?f=html", "alternate", HTML, "This feature as HTML"),
+        link(collection, "collection", JSON, layer.title),
     ]
     return feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
+from ogc.http import paths
 from ogc.http.links import CRS84, JSON, epsg_uri, link, style_links
 from tiles import grids
 from tiles.cache import TileKey
@@ -55,7 +56,9 @@ def crs_uri(tms_id: str) -> str:
 
 
 def tms_uri(tms_id: str, base: str) -> str:
-    return TMS_URI + tms_id if tms_id in OGC_TMS_IDS else f"{base}/tileMatrixSets/{tms_id}"
+    if tms_id in OGC_TMS_IDS:
+        return TMS_URI + tms_id
+    return paths.href(base, paths.TILE_MATRIX_SET, tileMatrixSetId=tms_id)
 
 
 def accepts_gzip(request: Request) -> bool:
@@ -149,13 +152,14 @@ TMS1_COMPAT = "tms1"
 
 def tiling_scheme_link(base: str, tms_id: str) -> dict[str, str]:
     """The tileset's link to its tile matrix set, with the TMS 1.0 members GDAL < 3.7 needs."""
-    href = f"{base}/tileMatrixSets/{tms_id}?compat={TMS1_COMPAT}"
+    href = paths.href(base, paths.TILE_MATRIX_SET, tileMatrixSetId=tms_id)
+    href += f"?compat={TMS1_COMPAT}"
     return link(href, REL_TILING_SCHEME, JSON, tms_id)
 
 
 def tileset_summary(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str, Any]:
-    tiles_path = "tiles" if kind == "vector" else "map/tiles"
-    href = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
+    template = paths.COLLECTION_TILESET if kind == "vector" else paths.MAP_TILESET
+    href = paths.href(base, template, collectionId=layer.id, tileMatrixSetId=tms_id)
     return {
         "title": f"{layer.title} ({tms_id})",
         "dataType": kind,
@@ -170,16 +174,15 @@ def tileset_summary(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str
 
 def tileset_metadata(layer: Layer, tms_id: str, base: str, kind: str) -> dict[str, Any]:
     doc = tileset_summary(layer, tms_id, base, kind)
-    tiles_path = "tiles" if kind == "vector" else "map/tiles"
-    template = f"{base}/collections/{layer.id}/{tiles_path}/{tms_id}"
-    template += "/{tileMatrix}/{tileRow}/{tileCol}"
+    tiles = paths.COLLECTION_TILE if kind == "vector" else paths.MAP_TILE
+    template = paths.href(base, tiles, collectionId=layer.id, tileMatrixSetId=tms_id)
     media = MVT_MEDIA_TYPE if kind == "vector" else PNG
     doc["links"].append(tile_template(template, media))
     if layer.extent:
         doc |= limits_and_box(tms_id, layer.extent)
     if kind == "vector":
         doc["layers"] = [vector_layer(layer)]
-        doc["links"] += style_links(f"{base}/collections/{layer.id}", layer.kind, tms_id)
+        doc["links"] += style_links(base, layer.id, layer.kind, tms_id)
     return doc
 
 
@@ -231,9 +234,9 @@ def _dimension(geometry_type: str | None) -> int | None:
 
 
 def tilesets_document(layer: Layer, base: str, kind: str) -> dict[str, Any]:
-    tiles_path = "tiles" if kind == "vector" else "map/tiles"
+    tilesets = paths.COLLECTION_TILESETS if kind == "vector" else paths.MAP_TILESETS
     return {
-        "links": [link(f"{base}/collections/{layer.id}/{tiles_path}", "self", JSON)],
+        "links": [link(paths.href(base, tilesets, collectionId=layer.id), "self", JSON)],
         "tilesets": [tileset_summary(layer, t, base, kind) for t in grids.list_tms()],
     }
 

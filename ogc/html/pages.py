@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import anyio.lowlevel
@@ -22,8 +23,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.types import Receive, Scope, Send
 
 from layers.catalog import Layer
+from ogc.deps import base_url_of, state_of
 from ogc.html.svg_map import MAP_WIDTH, svg_map
 from ogc.http.negotiation import language
+from ogc.http.paths import route_path
 
 __all__ = [
     "MAP_DETAIL", "ThreadRenderedHTML", "feature_page", "items_page", "render", "svg_map",
@@ -96,18 +99,20 @@ def render(
     page_context: PageContext | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """The page of ``template``; ``page_context`` (parsing, the map) runs in the worker thread."""
+    """The page of ``template``; ``page_context`` (parsing, the map) runs in the worker thread.
+
+    Every link starts with the base URL (``ONEMAP_PUBLIC_URL`` behind a proxy), as in JSON."""
     lang = language(request)
     other = "en" if lang == "zh" else "zh"
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "f")]
-    query = "&".join(f"{k}={v}" for k, v in params)
-    path = request.url.path
+    base = base_url_of(request, state_of(request).settings)
+    here = base + route_path(request.scope)
     context |= {
         "t": TEXT[lang],
         "lang": lang,
-        "base": str(request.base_url).rstrip("/"),
-        "json_href": f"{path}?{query}&f=json" if query else f"{path}?f=json",
-        "other_lang_href": f"{path}?{query}&f=html&lang={other}".replace("?&", "?"),
+        "base": base,
+        "json_href": f"{here}?{urlencode([*params, ('f', 'json')])}",
+        "other_lang_href": f"{here}?{urlencode([*params, ('f', 'html'), ('lang', other)])}",
     }
 
     def make_page() -> str:

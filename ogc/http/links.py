@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from layers.platform import CRS84_URI
 from layers.platform import epsg_uri as epsg_uri
+from ogc.http.paths import COLLECTION_TILEJSON, STYLE, href
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -29,16 +30,17 @@ def with_query(url: str, params: dict[str, object]) -> str:
 
 
 def style_links(
-    collection_href: str, kind: str, tms_id: str = "WebMercatorQuad"
+    base: str, collection_id: str, kind: str, tms_id: str = "WebMercatorQuad"
 ) -> list[dict[str, str]]:
     """The MapLibre style (``rel=stylesheet``) and the TileJSON of the vector tiles on
     ``tms_id`` (``rel=describedby``) of a collection; none for a raster layer (no MVT)."""
     if kind != "vector":
         return []
+    style = href(base, STYLE, collectionId=collection_id)
     return [
-        link(f"{collection_href}/style.json", "stylesheet", STYLE_JSON, "MapLibre style"),
+        link(style, "stylesheet", STYLE_JSON, "MapLibre style"),
         link(
-            f"{collection_href}/tiles/{tms_id}/tilejson.json",
+            href(base, COLLECTION_TILEJSON, collectionId=collection_id, tileMatrixSetId=tms_id),
             "describedby",
             TILEJSON,
             f"TileJSON of the vector tiles on {tms_id}",

@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 from layers.catalog import Catalog
 from layers.db import with_options
 from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError, PayloadTooLarge
+from layers.platform import AdminLayers
 from ogc.errors import status_of
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND
@@ -91,6 +92,7 @@ class JobRunner:
     catalog: Callable[[], Catalog]
     statement_timeout_ms: int
     raster_dir: Path
+    admin_layers: AdminLayers  # the app's ONEMAP_ADMIN_LAYERS, not the process environment's
     raster_roots: tuple[Path, ...] | None = None
     workers: int = 2
     executor: ThreadPoolExecutor = field(init=False)
@@ -178,6 +180,7 @@ class JobRunner:
             conn=conn,
             catalog=self.catalog(),
             progress=self._reporter(conn, job_id, should_stop),
+            admin_layers=self.admin_layers,
             raster_roots=self.raster_roots,
             should_stop=should_stop,
         )

@@ -13,6 +13,7 @@ from layers.crs import collection_crs_uris
 from layers.platform import STORAGE_SRID
 from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
 from ogc.html import pages as html
+from ogc.http import paths
 from ogc.http.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
 from ogc.http.negotiation import language, output_format
 
@@ -23,7 +24,12 @@ router = APIRouter(tags=["Collections"])
 
 
 def collection_json(layer: Layer, base: str) -> dict[str, Any]:
-    href = f"{base}/collections/{layer.id}"
+    href = paths.href(base, paths.COLLECTION, collectionId=layer.id)
+
+    def at(template: str) -> str:
+        return paths.href(base, template, collectionId=layer.id)
+
+    items = at(paths.ITEMS)
     doc: dict[str, Any] = {
         "id": layer.id,
         "title": layer.title,
@@ -35,26 +41,26 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
         "extent": extent_json(layer),
         "links": [
             link(href, "self", JSON, layer.title),
-            link(f"{href}/items", "items", GEOJSON, "Features as GeoJSON"),
+            link(items, "items", GEOJSON, "Features as GeoJSON"),
             link(
-                f"{href}/tiles",
+                at(paths.COLLECTION_TILESETS),
                 "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                 JSON,
                 "Vector tilesets (MVT)",
             ),
             link(
-                f"{href}/map/tiles",
+                at(paths.MAP_TILESETS),
                 "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
                 JSON,
                 "Map tilesets (PNG)",
             ),
-            link(f"{href}/items?f=html", "items", HTML, "Features as HTML"),
-            link(f"{href}/items?f=jsonseq", "items", "application/geo+json-seq", "GeoJSON-seq"),
-            link(f"{href}/items?f=csv", "items", "text/csv", "Features as CSV"),
+            link(f"{items}?f=html", "items", HTML, "Features as HTML"),
+            link(f"{items}?f=jsonseq", "items", "application/geo+json-seq", "GeoJSON-seq"),
+            link(f"{items}?f=csv", "items", "text/csv", "Features as CSV"),
             link(f"{href}?f=html", "alternate", HTML, "This collection as HTML"),
-            link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, "Queryables"),
-            link(f"{base}/collections", "collection", JSON, "All collections"),
-            *style_links(href, layer.kind),
+            link(at(paths.QUERYABLES), QUERYABLES_REL, SCHEMA_JSON, "Queryables"),
+            link(base + paths.COLLECTIONS, "collection", JSON, "All collections"),
+            *style_links(base, layer.id, layer.kind),
         ],
         "onemap:layer": layer_properties(layer),
     }
@@ -119,7 +125,7 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
     }
 
 
-@router.get("/collections", summary="The published layers", response_model=None)
+@router.get(paths.COLLECTIONS, summary="The published layers", response_model=None)
 def list_collections(
     request: Request, catalog: CatalogDep, base: BaseUrlDep
 ) -> dict[str, Any] | Response:
@@ -142,7 +148,7 @@ def list_collections(
     return document
 
 
-@router.get("/collections/{collectionId}", summary="One published layer", response_model=None)
+@router.get(paths.COLLECTION, summary="One published layer", response_model=None)
 def describe_collection(
     request: Request, layer: LayerDep, base: BaseUrlDep
 ) -> dict[str, Any] | Response:

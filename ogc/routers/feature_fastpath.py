@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
@@ -31,6 +30,7 @@ from layers.features.page import feature_sql
 from ogc.common.features import feature_document, missing_feature
 from ogc.common.items_request import feature_query
 from ogc.errors import exception_body
+from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
 from ogc.http.negotiation import ACCEPTED
@@ -38,7 +38,9 @@ from ogc.http.policy import ResponsePolicy
 
 log = logging.getLogger("onemap.features")
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).
-PATH = re.compile(r"^/collections/([A-Za-z0-9][A-Za-z0-9_-]*)/items/([0-9]{1,18})$")
+PATH = paths.matcher(
+    paths.ITEM, {"collectionId": r"[A-Za-z0-9][A-Za-z0-9_-]*", "featureId": r"[0-9]{1,18}"}
+)
 FORMAT_QUERIES = {b"": "", b"f=json": "f=json", b"f=geojson": "f=geojson"}
 OUTPUTS = ("json", "html")  # what the single-feature route offers
 CONTENT_CRS = content_crs_header(DEFAULT_CRS).encode()
@@ -144,16 +146,16 @@ class FeatureFastPath:
         return plan
 
     def _base(self, scope: Scope, request: dict[bytes, bytes], state: Any) -> str:
-        """The base URL of links, as ``ogc.deps.base_url_of`` computes it (memoised)."""
+        """The base URL of links: ``ogc.http.paths.base_url``, as the route (memoised)."""
         if state.settings.public_url:
-            return str(state.settings.public_url).rstrip("/")
+            return paths.base_url(state.settings.public_url, scope)
         server = scope.get("server")  # a list under some servers: not hashable
         key = (scope.get("scheme"), request.get(b"host"), tuple(server) if server else None)
         base = self._bases.get(key)
         if base is None:
             if len(self._bases) > 256:
                 self._bases.clear()
-            base = self._bases[key] = str(Request(scope).base_url).rstrip("/")
+            base = self._bases[key] = paths.base_url(None, scope)
         return base
 
 

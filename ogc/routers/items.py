@@ -47,6 +47,7 @@ from ogc.common.features import feature_document, missing_feature
 from ogc.common.items_request import feature_query, items_query
 from ogc.deps import FeatureLayerDep
 from ogc.html import pages as html
+from ogc.http import paths
 from ogc.http.links import GEOJSON, HTML, JSON, link
 from ogc.http.negotiation import FORMATS, not_modified, output_format, validators
 from ogc.openapi.params import FEATURE_PARAMETERS_DOC, ITEMS_PARAMETERS_DOC
@@ -57,7 +58,7 @@ PAGING = ("after", "before", "offset")
 
 
 @router.get(
-    "/collections/{collectionId}/items",
+    paths.ITEMS,
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
 )
@@ -210,13 +211,13 @@ async def _count_or_estimate(
 def page_links(
     request: Request, layer: Layer, query: ItemsQuery, base: str, summary: PageSummary
 ) -> list[dict[str, str]]:
-    href = f"{base}/collections/{layer.id}/items"
+    href = paths.href(base, paths.ITEMS, collectionId=layer.id)
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in (*PAGING, "f")]
     current = request.url.query
     links = [
         link(f"{href}?{current}" if current else href, "self", GEOJSON, "This page"),
         link(_with(href, kept, ("f", "html")), "alternate", HTML, "This page as HTML"),
-        link(f"{base}/collections/{layer.id}", "collection", JSON, layer.title),
+        link(href.removesuffix("/items"), "collection", JSON, layer.title),
     ]
     backwards = query.keyset.backwards if query.keyset else False
     first, last = summary.edge_keys(backwards=backwards)
@@ -275,7 +276,7 @@ async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> N
 
 
 @router.get(
-    "/collections/{collectionId}/items/{featureId}",
+    paths.ITEM,
     summary="One feature",
     openapi_extra={"parameters": FEATURE_PARAMETERS_DOC},
 )

@@ -10,13 +10,14 @@ from layers.cql2 import queryables_json_schema
 from ogc.common.items_request import queryables_of
 from ogc.deps import BaseUrlDep, FeatureLayerDep
 from ogc.html import pages as html
+from ogc.http import paths
 from ogc.http.negotiation import language, output_format
 
 router = APIRouter(tags=["Features"])
 
 
 @router.get(
-    "/collections/{collectionId}/queryables",
+    paths.QUERYABLES,
     summary="The properties a filter may name (JSON Schema)",
     response_class=Response,
 )

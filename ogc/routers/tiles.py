@@ -33,6 +33,7 @@ from ogc.common.tiles import (
     tms_uri,
 )
 from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep
+from ogc.http import paths
 from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
 from tiles.render import transparent_png
@@ -42,7 +43,11 @@ from tiles.styles import maplibre_style, tilejson
 router = APIRouter(tags=["Tiles"])
 
 
-@router.get("/tileMatrixSets", summary="Tile matrix sets (tiling schemes) offered")
+def tms_href(base: str, tms_id: str) -> str:
+    return paths.href(base, paths.TILE_MATRIX_SET, tileMatrixSetId=tms_id)
+
+
+@router.get(paths.TILE_MATRIX_SETS, summary="Tile matrix sets (tiling schemes) offered")
 def list_tile_matrix_sets(base: BaseUrlDep) -> dict[str, Any]:
     return {
         "tileMatrixSets": [
@@ -50,15 +55,15 @@ def list_tile_matrix_sets(base: BaseUrlDep) -> dict[str, Any]:
                 "id": tms_id,
                 "title": grids.get_tms(tms_id).title,
                 "uri": tms_uri(tms_id, base),
-                "links": [link(f"{base}/tileMatrixSets/{tms_id}", "self", JSON, tms_id)],
+                "links": [link(tms_href(base, tms_id), "self", JSON, tms_id)],
             }
             for tms_id in grids.list_tms()
         ],
-        "links": [link(f"{base}/tileMatrixSets", "self", JSON)],
+        "links": [link(base + paths.TILE_MATRIX_SETS, "self", JSON)],
     }
 
 
-@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (TMS 2.0 JSON)")
+@router.get(paths.TILE_MATRIX_SET, summary="One tile matrix set (TMS 2.0 JSON)")
 def get_tile_matrix_set(
     tms_id: TmsId,
     compat: Annotated[
@@ -71,32 +76,32 @@ def get_tile_matrix_set(
     return grids.tms_json(tms_id, tms1_members=compat == TMS1_COMPAT)
 
 
-@router.get("/collections/{collectionId}/tiles", summary="Vector tilesets of a collection")
+@router.get(paths.COLLECTION_TILESETS, summary="Vector tilesets of a collection")
 def vector_tilesets(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
     require_vector(layer)
     return tilesets_document(layer, base, "vector")
 
 
-@router.get("/collections/{collectionId}/map/tiles", summary="Map tilesets of a collection")
+@router.get(paths.MAP_TILESETS, summary="Map tilesets of a collection")
 def map_tilesets(layer: LayerDep, base: BaseUrlDep) -> dict[str, Any]:
     return tilesets_document(layer, base, "map")
 
 
-@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="Vector tileset")
+@router.get(paths.COLLECTION_TILESET, summary="Vector tileset")
 def vector_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, Any]:
     require_vector(layer)
     grids.get_tms(tms_id)
     return tileset_metadata(layer, tms_id, base, "vector")
 
 
-@router.get("/collections/{collectionId}/map/tiles/{tileMatrixSetId}", summary="Map tileset")
+@router.get(paths.MAP_TILESET, summary="Map tileset")
 def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, Any]:
     grids.get_tms(tms_id)
     return tileset_metadata(layer, tms_id, base, "map")
 
 
 @router.get(
-    "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    paths.COLLECTION_TILE,
     summary="A vector tile (Mapbox Vector Tile); 204 when empty, 404 outside the limits",
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "Empty tile"}},
@@ -121,7 +126,7 @@ async def vector_tile(
 
 
 @router.get(
-    "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    paths.MAP_TILE,
     summary="A styled map tile (PNG, transparent background; fully transparent when empty)",
     response_class=Response,
     responses={200: {"content": {PNG: {}}}, 404: {"description": "Outside the limits"}},
@@ -143,19 +148,22 @@ async def map_tile(
 
 
 @router.get(
-    "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+    paths.COLLECTION_TILEJSON,
     summary="TileJSON 3.0 of the vector tiles",
 )
 def collection_tilejson(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> Response:
     require_vector(layer)
     levels = grids.level_range(tms_id)
-    url = f"{base}/collections/{layer.id}/tiles/{tms_id}/{{z}}/{{y}}/{{x}}"
+    template = paths.renamed(paths.COLLECTION_TILE, paths.TILEJSON_VARIABLES)
+    url = paths.href(base, template, collectionId=layer.id, tileMatrixSetId=tms_id)
     doc = tilejson(layer, url, levels.start, min(levels.stop - 1, 22))
     return Response(orjson.dumps(doc), media_type=TILEJSON)
 
 
-@router.get("/collections/{collectionId}/style.json", summary="MapLibre style of the layer")
+@router.get(paths.STYLE, summary="MapLibre style of the layer")
 def collection_style(layer: LayerDep, base: BaseUrlDep) -> Response:
     require_vector(layer)
-    url = f"{base}/collections/{layer.id}/tiles/WebMercatorQuad/tilejson.json"
+    url = paths.href(
+        base, paths.COLLECTION_TILEJSON, collectionId=layer.id, tileMatrixSetId="WebMercatorQuad"
+    )
     return Response(orjson.dumps(maplibre_style(layer, url)), media_type=STYLE_JSON)

@@ -35,6 +35,7 @@ from ogc.common.tiles import (
     vector_layer,
 )
 from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
+from ogc.http import paths
 from ogc.http.links import link, with_query
 from tiles import grids
 from tiles.service import MVT_MEDIA_TYPE, gzip_tile
@@ -79,24 +80,34 @@ def dataset_summary(tms_id: str, base: str, collections: str | None) -> dict[str
         "crs": crs_uri(tms_id),
         "tileMatrixSetURI": tms_uri(tms_id, base),
         "links": [
-            link(with_query(f"{base}/tiles/{tms_id}", {"collections": collections}), "self"),
+            link(
+                with_query(
+                    paths.href(base, paths.DATASET_TILESET, tileMatrixSetId=tms_id),
+                    {"collections": collections},
+                ),
+                "self",
+            ),
             tiling_scheme_link(base, tms_id),
         ],
     }
 
 
-@router.get("/tiles", summary="Dataset vector tilesets (several collections in one tile)")
+@router.get(
+    paths.DATASET_TILESETS, summary="Dataset vector tilesets (several collections in one tile)"
+)
 def dataset_tilesets(
     catalog: CatalogDep, base: BaseUrlDep, collections: CollectionsParam = None
 ) -> dict[str, Any]:
     selected_layers(catalog, collections)  # 400/404 for a bad selection, as everywhere
     return {
-        "links": [link(with_query(f"{base}/tiles", {"collections": collections}), "self")],
+        "links": [
+            link(with_query(base + paths.DATASET_TILESETS, {"collections": collections}), "self")
+        ],
         "tilesets": [dataset_summary(t, base, collections) for t in grids.list_tms()],
     }
 
 
-@router.get("/tiles/{tileMatrixSetId}", summary="Dataset vector tileset")
+@router.get(paths.DATASET_TILESET, summary="Dataset vector tileset")
 def dataset_tileset(
     catalog: CatalogDep, tms_id: TmsId, base: BaseUrlDep, collections: CollectionsParam = None
 ) -> dict[str, Any]:
@@ -104,7 +115,8 @@ def dataset_tileset(
     layers = selected_layers(catalog, collections)
     doc = dataset_summary(tms_id, base, collections)
     ids = ",".join(layer.id for layer in layers)
-    template = f"{base}/tiles/{tms_id}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?collections={ids}"
+    template = paths.href(base, paths.DATASET_TILE, tileMatrixSetId=tms_id)
+    template += f"?collections={ids}"
     doc["links"].append(tile_template(template, MVT_MEDIA_TYPE))
     extent = joint_extent(layers)
     if extent:
@@ -114,7 +126,7 @@ def dataset_tileset(
 
 
 @router.get(
-    "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    paths.DATASET_TILE,
     summary="Dataset vector tile: one MVT layer per collection; 204 when all are empty",
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "Empty tile"}},

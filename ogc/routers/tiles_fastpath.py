@@ -21,6 +21,7 @@ from typing import Any
 
 from layers.catalog import Layer
 from layers.errors import NotFound
+from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.policy import ResponsePolicy
 from tiles import grids
@@ -29,12 +30,18 @@ from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 from tiles.styles import style_of
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
-_TILE = rf"(?P<tms>{_NAME})/(?P<z>\d{{1,2}})/(?P<row>\d{{1,9}})/(?P<col>\d{{1,9}})"
+_LEVEL, _INDEX = r"\d{1,2}", r"\d{1,9}"
+_OGC = {"collectionId": _NAME, "tileMatrixSetId": _NAME, "tileMatrix": _LEVEL}
+_OGC |= {"tileRow": _INDEX, "tileCol": _INDEX}
+_WMTS = {"layer": _NAME, "TileMatrixSet": _NAME, "TileMatrix": _LEVEL}
+_WMTS |= {"TileRow": _INDEX, "TileCol": _INDEX}
+_DEFAULT_STYLE = {"style": "default"}
+# Each pattern's groups are, in order: layer, grid, level, row, column.
 ROUTES = (
-    (re.compile(rf"^/collections/(?P<layer>{_NAME})/tiles/{_TILE}$"), "mvt", False),
-    (re.compile(rf"^/collections/(?P<layer>{_NAME})/map/tiles/{_TILE}$"), "png", False),
-    (re.compile(rf"^/wmts/1\.0\.0/(?P<layer>{_NAME})/default/{_TILE}\.png$"), "png", True),
-    (re.compile(rf"^/wmts/1\.0\.0/(?P<layer>{_NAME})/default/{_TILE}\.(?:pbf|mvt)$"), "mvt", True),
+    (paths.matcher(paths.COLLECTION_TILE, _OGC), "mvt", False),
+    (paths.matcher(paths.MAP_TILE, _OGC), "png", False),
+    (paths.matcher(paths.WMTS_TILE, _WMTS, r"\.png", _DEFAULT_STYLE), "png", True),
+    (paths.matcher(paths.WMTS_TILE, _WMTS, r"\.(?:pbf|mvt)", _DEFAULT_STYLE), "mvt", True),
 )
 log = logging.getLogger("onemap.tiles")
 MEMORY_BYTES = 64 * 2**20  # per worker process
@@ -161,16 +168,17 @@ class TileCacheFastPath:
         if route is None:
             return None
         found, fmt, for_wmts = route
-        layer = store.current.layers.get(found["layer"])
+        layer_id, tms_id, level, tile_row, tile_col = found.groups()
+        layer = store.current.layers.get(layer_id)
         if layer is None or layer.access_level != "public":
             return None
         if fmt == "mvt" and layer.kind != "vector":
             return None
         style = self._style_version(layer) if fmt == "png" else NO_STYLE
-        z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
-        if not for_wmts and not _in_limits(layer, found["tms"], z, row, col):
+        z, row, col = int(level), int(tile_row), int(tile_col)
+        if not for_wmts and not _in_limits(layer, tms_id, z, row, col):
             return None  # the route answers 404 (even to a revalidation)
-        return TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
+        return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, PUBLIC_SCOPE)
 
     def _style_version(self, layer: Layer) -> str:
         version = self._styles.get(layer.id)

@@ -20,13 +20,13 @@ from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.common.tiles import not_modified, tile_response
 from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, ProducerDep, SettingsDep
+from ogc.http import paths
 from tiles import featureinfo, grids, raster, wmts
 from tiles.render import transparent_png
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
 
 router = APIRouter(tags=["WMTS"])
 XML = "application/xml"
-REST = "/wmts/1.0.0/{layer}/{style}/{tms}/{matrix}/{row}"
 
 
 def wmts_layer(layer: Layer) -> wmts.WmtsLayer:
@@ -150,7 +150,7 @@ async def raster_info(layer: Layer, parsed: wmts.GetFeatureInfoRequest) -> Respo
     return Response(featureinfo.feature_collection(features), media_type="application/json")
 
 
-@router.get("/wmts", summary="WMTS 1.0.0 KVP (GetCapabilities, GetTile, GetFeatureInfo)")
+@router.get(paths.WMTS_KVP, summary="WMTS 1.0.0 KVP (GetCapabilities, GetTile, GetFeatureInfo)")
 async def wmts_kvp(
     request: Request,
     catalog: CatalogDep,
@@ -173,7 +173,7 @@ async def wmts_kvp(
         return as_exception_report(exc)
 
 
-@router.get("/wmts/1.0.0/WMTSCapabilities.xml", summary="WMTS capabilities (RESTful)")
+@router.get(paths.WMTS_CAPABILITIES, summary="WMTS capabilities (RESTful)")
 def wmts_rest_capabilities(
     catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep
 ) -> Response:
@@ -186,9 +186,14 @@ def _split(name: str) -> tuple[str, str]:
 
 
 Segment = Annotated[str, Path()]
+# The last segment carries the extension ("3.png", "7.json"): split by ``_split``.
+TmsSegment = Annotated[str, Path(alias="TileMatrixSet")]
+MatrixSegment = Annotated[str, Path(alias="TileMatrix")]
+RowSegment = Annotated[str, Path(alias="TileRow")]
+ColSegment = Annotated[str, Path(alias="TileCol")]
 
 
-@router.get(REST + "/{col_ext}", summary="WMTS GetTile (RESTful)")
+@router.get(paths.WMTS_TILE, summary="WMTS GetTile (RESTful)")
 async def wmts_rest_tile(
     request: Request,
     catalog: CatalogDep,
@@ -196,10 +201,10 @@ async def wmts_rest_tile(
     settings: SettingsDep,
     layer: Segment,
     style: Segment,
-    tms: Segment,
-    matrix: Segment,
-    row: Segment,
-    col_ext: Segment,
+    tms: TmsSegment,
+    matrix: MatrixSegment,
+    row: RowSegment,
+    col_ext: ColSegment,
 ) -> Response:
     col, extension = _split(col_ext)
     try:
@@ -217,18 +222,18 @@ async def wmts_rest_tile(
         return as_exception_report(exc)
 
 
-@router.get(REST + "/{col}/{j}/{i_ext}", summary="WMTS GetFeatureInfo (RESTful)")
+@router.get(paths.WMTS_FEATURE_INFO, summary="WMTS GetFeatureInfo (RESTful)")
 async def wmts_rest_feature_info(
     catalog: CatalogDep,
     pool: PoolDep,
     layer: Segment,
     style: Segment,
-    tms: Segment,
-    matrix: Segment,
-    row: Segment,
-    col: Segment,
-    j: Segment,
-    i_ext: Segment,
+    tms: TmsSegment,
+    matrix: MatrixSegment,
+    row: RowSegment,
+    col: ColSegment,
+    j: Annotated[str, Path(alias="J")],
+    i_ext: Annotated[str, Path(alias="I")],
 ) -> Response:
     i, extension = _split(i_ext)
     try:

@@ -9,7 +9,6 @@ took and which it handed over.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,19 +19,13 @@ from fastapi.testclient import TestClient
 import ogc.app
 from layers.settings import ServiceSettings
 from ogc.routers.feature_fastpath import FeatureFastPath
+from tests.features.conftest import FIELDS
+from tests.helpers.catalog import fields_from_json, fixture_meta, register_table
+from tests.helpers.wait import wait_for
 
 EVENTS_TABLE = "feat_events_v1"
 RASTER = "feat-fast-raster"
 INTERNAL = "feat-fast-internal"
-REGISTER = """
-INSERT INTO onemap.layers (id, kind, title_zh, title_en, level, adcode, access_level,
-                           current_version)
-VALUES (%(id)s, %(kind)s, '快速', 'Fast', 'province', '440000', %(access)s, 1);
-INSERT INTO onemap.layer_versions (layer_id, version, table_name, storage_srid, geometry_type,
-                                   field_schema, feature_count)
-SELECT %(id)s, 1, %(table)s, 4490, 'Point', field_schema, feature_count
-FROM onemap.layer_versions WHERE layer_id = 'feat-events' AND version = 1
-"""
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +46,8 @@ def odd_layers(
             (RASTER, "raster", "public"),
             (INTERNAL, "vector", "internal"),
         ):
-            statement = REGISTER.encode()
-            for part in statement.split(b";\n"):
-                conn.execute(
-                    part, {"id": layer_id, "kind": kind, "access": access, "table": EVENTS_TABLE}
-                )
+            meta = fixture_meta(layer_id, "快速", "Fast", kind=kind, access_level=access)
+            register_table(conn, meta, EVENTS_TABLE, fields_from_json(FIELDS), "Point")
     _wait_for(client, route_client, present=True)
     yield
     with psycopg.connect(sample_url) as conn:
@@ -66,11 +56,11 @@ def odd_layers(
 
 
 def _wait_for(client: TestClient, route_client: TestClient, *, present: bool) -> None:
-    deadline = time.monotonic() + 10
     for each in (client, route_client):
-        while (each.get(f"/collections/{INTERNAL}").status_code == 200) != present:
-            assert time.monotonic() < deadline, "the catalog did not pick up the change"
-            time.sleep(0.05)
+        wait_for(
+            lambda app=each: (app.get(f"/collections/{INTERNAL}").status_code == 200) == present,
+            "the catalog did not pick up the change",
+        )
 
 
 def fast_path(client: TestClient) -> FeatureFastPath:

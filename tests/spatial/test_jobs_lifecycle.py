@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from spatial import DEFAULT_REGISTRY, Analysis, AnalysisResult, Context, OutputSpec
-from tests.spatial.test_processes_api import wait_for
+from tests.helpers.wait import wait_for, wait_for_job
 
 
 class SleepInputs(BaseModel):
@@ -68,18 +68,21 @@ def test_running_job_is_cancelled_by_dismissal(fresh_client: TestClient, sample_
         headers={"Prefer": "respond-async"},
     )
     job_id = response.json()["jobID"]
-    deadline = time.monotonic() + 10
     # Sleeping: its progress says so and its statement is active (not just being claimed).
-    while fresh_client.get(f"/jobs/{job_id}").json()["progress"] != 10 or not job_sessions(
-        sample_url, job_id
-    ):
-        assert time.monotonic() < deadline, "the job never started"
-        time.sleep(0.05)
+    wait_for(
+        lambda: (
+            fresh_client.get(f"/jobs/{job_id}").json()["progress"] == 10
+            and bool(job_sessions(sample_url, job_id))
+        ),
+        "the job never started",
+    )
     started = time.monotonic()
     assert fresh_client.delete(f"/jobs/{job_id}").json()["status"] == "dismissed"
-    while job_sessions(sample_url, job_id):
-        assert time.monotonic() - started < 5, "dismissal did not cancel the statement"
-        time.sleep(0.05)
+    wait_for(
+        lambda: not job_sessions(sample_url, job_id),
+        "dismissal did not cancel the statement",
+        timeout=5 - (time.monotonic() - started),
+    )
     time.sleep(0.2)
     assert fresh_client.get(f"/jobs/{job_id}").json()["status"] == "dismissed"
 
@@ -97,7 +100,7 @@ def test_statement_timeout_bounds_a_job(sample_url: str) -> None:
             json={"inputs": {"seconds": 9}},
             headers={"Prefer": "respond-async"},
         ).json()["jobID"]
-        info = wait_for(client, async_job, timeout=20)  # async jobs get 10× the timeout: 3 s
+        info = wait_for_job(client, async_job, timeout=20)  # async jobs get 10× the timeout: 3 s
         assert info["status"] == "failed" and "statement timeout of 3 s" in info["message"]
 
 
@@ -108,7 +111,7 @@ def test_jobs_survive_a_restart(settings: ServiceSettings, sample_url: str) -> N
             json={"inputs": {"seconds": 0.1}},
             headers={"Prefer": "respond-async"},
         ).json()["jobID"]
-        assert wait_for(first, job_id)["status"] == "successful"
+        assert wait_for_job(first, job_id)["status"] == "successful"
     orphan, waiting = str(uuid.uuid4()), str(uuid.uuid4())
     with psycopg.connect(sample_url, autocommit=True) as conn:  # a server died mid-job
         for job, status in ((orphan, "running"), (waiting, "accepted")):
@@ -122,7 +125,7 @@ def test_jobs_survive_a_restart(settings: ServiceSettings, sample_url: str) -> N
         assert second.get(f"/jobs/{job_id}/results").json() == {"slept": 0.1}
         lost = second.get(f"/jobs/{orphan}").json()
         assert lost["status"] == "failed" and "submit it again" in lost["message"]
-        assert wait_for(second, waiting)["status"] == "successful"
+        assert wait_for_job(second, waiting)["status"] == "successful"
 
 
 def job_row(url: str, job_id: str) -> tuple[str, str | None]:
@@ -149,7 +152,8 @@ def test_start_up_recovers_jobs_without_a_request(
     with TestClient(app_with_sleep(settings)):
         status, message = job_row(sample_url, orphan)
         assert status == "failed" and "server stopped while this job ran" in (message or "")
-        deadline = time.monotonic() + 20
-        while job_row(sample_url, waiting)[0] != "successful":
-            assert time.monotonic() < deadline, job_row(sample_url, waiting)
-            time.sleep(0.05)
+        wait_for(
+            lambda: job_row(sample_url, waiting)[0] == "successful",
+            lambda: str(job_row(sample_url, waiting)),
+            timeout=20,
+        )

@@ -8,6 +8,7 @@ from layers.errors import InvalidParameter
 from layers.platform import AdminLayers, admin_layers
 from layers.settings import ServiceSettings
 from spatial.context import Context
+from tests.helpers.catalog import SAMPLE_DEM
 
 
 def test_default_admin_layers_are_the_guangdong_samples() -> None:
@@ -24,3 +25,26 @@ def test_analyses_and_within_read_the_same_setting(monkeypatch: pytest.MonkeyPat
 def test_admin_layers_need_three_ids() -> None:
     with pytest.raises(InvalidParameter, match="ONEMAP_ADMIN_LAYERS needs 3 layers"):
         admin_layers("a,b")
+
+
+def test_jobs_take_the_apps_admin_layers_not_the_environments(
+    settings: ServiceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job resolves ``adcode`` zones from the app's ONEMAP_ADMIN_LAYERS (here a city layer
+    that does not exist), whatever the process environment says."""
+    from fastapi.testclient import TestClient
+
+    from ogc.app import create_app
+
+    monkeypatch.setenv("ONEMAP_ADMIN_LAYERS", "gd-province,gd-cities,gd-counties")
+    custom = settings.model_copy(update={"admin_layers": "gd-province,gd-no-cities,gd-counties"})
+    body = {
+        "inputs": {
+            "raster": {"path": str(SAMPLE_DEM)},
+            "zones": {"collection": "gd-counties", "adcode": "440100"},
+        }
+    }
+    with TestClient(create_app(custom)) as client:
+        response = client.post("/processes/zonal-statistics/execution", json=body)
+    assert response.status_code == 400, response.text[:300]
+    assert "gd-no-cities" in response.json()["detail"]

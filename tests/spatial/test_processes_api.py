@@ -20,9 +20,6 @@ GEOD = Geod(ellps="GRS80")
 PROCESSES_CORE = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core"
 
 
-wait_for = wait_for_job  # the name tests/spatial/test_jobs_lifecycle.py imports
-
-
 def test_processes_are_listed_linked_and_conformant(client: TestClient) -> None:
     ids = {p["id"] for p in client.get("/processes").json()["processes"]}
     assert {
@@ -141,7 +138,7 @@ def test_async_job_with_geotiff_result(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     job_id = response.json()["jobID"]
     assert response.headers["Location"].endswith(f"/jobs/{job_id}")
-    info = wait_for(client, job_id)
+    info = wait_for_job(client, job_id)
     assert info["status"] == "successful", info
     assert info["progress"] == 100
     assert any(job["jobID"] == job_id for job in client.get("/jobs").json()["jobs"])
@@ -168,7 +165,7 @@ def test_dismissed_job_has_no_results(client: TestClient) -> None:
         },
     )
     job_id = response.json()["jobID"]
-    wait_for(client, job_id)
+    wait_for_job(client, job_id)
     assert client.delete(f"/jobs/{job_id}").json()["status"] == "dismissed"
     assert client.get(f"/jobs/{job_id}/results").status_code == 404
     assert client.get("/jobs/not-a-uuid").status_code == 404

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from ogc.http.policy import ResponsePolicy
 from ogc.routers.tiles_fastpath import TileCacheFastPath
+from tests.helpers.wait import wait_for
 from tests.tiles.conftest import DENSE_LAYER
 from tests.tiles.helpers import decode, tile_at
 from tiles import grids, mvt, overview
@@ -233,10 +233,7 @@ def test_first_low_zoom_request_builds_the_overview_in_the_background(
     row, col = tile_at("CGCS2000Quad", 6)
     first = tiles_client.get(f"/collections/{DENSE_LAYER}/tiles/CGCS2000Quad/6/{row}/{col}")
     assert first.status_code == 200  # answered from the version table meanwhile
-    deadline = time.monotonic() + 60
-    while not _exists(sample_url, name):
-        assert time.monotonic() < deadline, "overview never built"
-        time.sleep(0.2)
+    wait_for(lambda: _exists(sample_url, name), "overview never built", timeout=60, interval=0.2)
     row, col = tile_at("CGCS2000Quad", 7)
     second = tiles_client.get(f"/collections/{DENSE_LAYER}/tiles/CGCS2000Quad/7/{row}/{col}")
     features = decode(second.content)[DENSE_LAYER]["features"]
