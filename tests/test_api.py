@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
@@ -68,6 +70,19 @@ def test_api_html_for_browsers_and_400_for_unknown_formats(client: TestClient) -
         assert "swagger" in response.text.lower() and "/api?f=json" in response.text
     bad = client.get("/api?f=xml")
     assert bad.status_code == 400 and "f=" in bad.json()["description"]
+
+
+def test_api_html_fetches_nothing_from_a_third_party(client: TestClient) -> None:
+    page = client.get("/api.html").text
+    urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page)
+    assert len(urls) >= 4, urls  # script, stylesheet, icon, the API document
+    base = str(client.base_url)
+    assert all(url.startswith(base) for url in urls), urls
+    for url in urls[:-1] if urls[-1].endswith("f=json") else urls:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 500, url
+    assert client.get("/assets/swagger-ui/index.html").status_code == 404
+    assert client.get("/assets/swagger-ui/..%2Fpyproject.toml").status_code == 404
 
 
 def test_api_head_and_revalidation(client: TestClient) -> None:

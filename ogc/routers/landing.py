@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from layers.cql2 import conformance_classes
+from layers.errors import NotFound
 from ogc.deps import BaseUrlDep, CatalogDep, SettingsDep, StateDep, listed_layers
 from ogc.html import pages as html
 from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, link
@@ -141,8 +144,34 @@ async def api_documentation(settings: SettingsDep, base: BaseUrlDep) -> Response
     return api_html(settings.title, base)
 
 
+# Swagger UI's files are served from the package, not a CDN: government networks (政务网)
+# often reach no internet, and a browser should fetch nothing from a third party.
+SWAGGER_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+_SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+
+
 def api_html(title: str, base: str) -> Response:
-    return get_swagger_ui_html(openapi_url=f"{base}/api?f=json", title=f"{title} — API")
+    assets = f"{base}/assets/swagger-ui"
+    return get_swagger_ui_html(
+        openapi_url=f"{base}/api?f=json",
+        title=f"{title} — API",
+        swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+        swagger_css_url=f"{assets}/swagger-ui.css",
+        swagger_favicon_url=f"{assets}/favicon-32x32.png",
+    )
+
+
+@router.get("/assets/swagger-ui/{name}", include_in_schema=False)
+async def swagger_asset(name: str) -> FileResponse:
+    media_type = SWAGGER_ASSETS.get(name)
+    if media_type is None:
+        raise NotFound(f"no such file: {name}")
+    headers = {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(_SWAGGER_DIR / name, media_type=media_type, headers=headers)
 
 
 __all__ = ["CONFORMANCE", "GEOJSON", "router"]
