@@ -45,3 +45,21 @@ class EmbeddedClusterError(OneMapError):
 
 class Forbidden(OneMapError):
     """The caller may not do this (HTTP 403)."""
+
+
+class Unauthenticated(OneMapError):
+    """The credentials sent are unknown, revoked or expired (HTTP 401 with
+    ``WWW-Authenticate: <challenge>``) — never treated as an anonymous request."""
+
+    def __init__(self, message: str, challenge: str = 'Bearer realm="onemap"') -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class QuotaExceeded(OneMapError):
+    """A key used up its daily quota of a service (HTTP 429 with ``Retry-After``: the
+    seconds until the quota resets)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

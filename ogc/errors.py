@@ -6,8 +6,10 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +26,8 @@ from layers.errors import (
     NotFound,
     OneMapError,
     PayloadTooLarge,
+    QuotaExceeded,
+    Unauthenticated,
 )
 
 log = logging.getLogger("onemap.http")
@@ -31,23 +35,32 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
+    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
     IngestError: 422,
+    QuotaExceeded: 429,
     DatabaseUnavailable: 503,
     EmbeddedClusterError: 503,
+}
+
+HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
+    Unauthenticated: lambda exc: {"WWW-Authenticate": exc.challenge},
+    QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
 }
 
 
 TITLES = {  # the statuses our errors map to, fixed across Python versions
     400: "Bad Request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     413: "Payload Too Large",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -68,6 +81,15 @@ def status_of(exc: OneMapError) -> int:
         if cls in STATUS_OF:
             return STATUS_OF[cls]
     return 500
+
+
+def headers_of(exc: OneMapError) -> dict[str, str]:
+    """The headers an error's status needs (``WWW-Authenticate`` on 401, ``Retry-After`` on
+    429), from the same class hierarchy as ``status_of``."""
+    for cls in type(exc).__mro__:
+        if cls in HEADERS_OF:
+            return HEADERS_OF[cls](exc)
+    return {}
 
 
 def exception_body(
@@ -93,12 +115,17 @@ def exception_body(
 
 
 def problem(
-    status: int, detail: str, request: Request, exception_type: str | None = None
+    status: int,
+    detail: str,
+    request: Request,
+    exception_type: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
         exception_body(status, detail, request, exception_type),
         status_code=status,
         media_type="application/problem+json",
+        headers=headers,
     )
 
 
@@ -110,6 +137,7 @@ async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
         without_server_paths(exc.message, server_roots(request)),
         request,
         getattr(exc, "exception_type", None),
+        headers_of(exc),
     )
 
 
