@@ -220,7 +220,12 @@ Conn = psycopg.AsyncConnection[Any]
 
 
 async def create_key(
-    conn: Conn, spec: KeySpec, actor: Caller, now: datetime | None = None
+    conn: Conn,
+    spec: KeySpec,
+    actor: Caller,
+    now: datetime | None = None,
+    *,
+    client_addr: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Store a new key and its audit row in one transaction; return it and its secret
     (shown this once — it cannot be recovered)."""
@@ -234,7 +239,7 @@ async def create_key(
             row = await cur.fetchone()
             assert row is not None
             key = ApiKey.from_row(row)
-            await write_event(conn, _change_event("key.create", key, actor))
+            await write_event(conn, _change_event("key.create", key, actor, client_addr))
     except psycopg.errors.ForeignKeyViolation:
         raise InvalidParameter(
             f"department {spec.department_id[:60]!r} is not registered "
@@ -243,7 +248,9 @@ async def create_key(
     return key, secret
 
 
-async def revoke_key(conn: Conn, key_id: uuid.UUID, actor: Caller) -> ApiKey:
+async def revoke_key(
+    conn: Conn, key_id: uuid.UUID, actor: Caller, *, client_addr: str | None = None
+) -> ApiKey:
     """Revoke a key (every process stops accepting it at once); revoking it again changes
     nothing and records nothing."""
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
@@ -252,7 +259,7 @@ async def revoke_key(conn: Conn, key_id: uuid.UUID, actor: Caller) -> ApiKey:
         if row is None:
             return await get_key(conn, key_id)
         key = ApiKey.from_row(row)
-        await write_event(conn, _change_event("key.revoke", key, actor))
+        await write_event(conn, _change_event("key.revoke", key, actor, client_addr))
     return key
 
 
@@ -276,13 +283,13 @@ async def list_keys(
 
 async def key_usage(
     conn: Conn, key_id: uuid.UUID, since: date, until: date
-) -> list[tuple[date, str, int]]:
+) -> list[tuple[date, Service, int]]:
     """Counted requests of a key per Asia/Shanghai day and service (flushed counts)."""
     await get_key(conn, key_id)  # an unknown key is a 404, not an empty list
     cur = await conn.execute(
         access_sql("key_usage"), {"id": key_id, "since": since, "until": until}
     )
-    return [(day, service, count) for day, service, count in await cur.fetchall()]
+    return [(day, cast(Service, service), count) for day, service, count in await cur.fetchall()]
 
 
 async def find_key(conn: Conn, secret: str, day: date) -> tuple[ApiKey, dict[str, int]] | None:
@@ -350,8 +357,10 @@ def _who(actor: Caller) -> str:
     return actor.subject or actor.kind
 
 
-def _change_event(operation: str, key: ApiKey, actor: Caller) -> AuditEvent:
+def _change_event(
+    operation: str, key: ApiKey, actor: Caller, client_addr: str | None
+) -> AuditEvent:
     detail: dict[str, Any] = {"key_id": str(key.id), "name": key.name}
     detail["department"] = key.department_id
     detail |= {"type": key.type, "roles": sorted(key.roles), "areas": list(key.areas)}
-    return AuditEvent(operation=operation, actor=actor, detail=detail)
+    return AuditEvent(operation=operation, actor=actor, client_addr=client_addr, detail=detail)

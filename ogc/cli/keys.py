@@ -10,7 +10,7 @@ import asyncio
 import getpass
 import os
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -21,7 +21,9 @@ from layers.access.keys import (
     KEY_TYPES,
     ROLES,
     SERVICES,
+    ApiKey,
     KeySpec,
+    Service,
     create_key,
     get_key,
     key_usage,
@@ -188,7 +190,7 @@ def usage_command(key_id: str, since: str | None, until: str | None, as_json: bo
     if first > last:
         raise click.BadParameter("--since is after --until", param_hint="--since")
 
-    async def work(conn: Any) -> tuple[Any, list[tuple[Any, str, int]]]:
+    async def work(conn: Any) -> tuple[ApiKey, list[tuple[date, Service, int]]]:
         return await get_key(conn, parsed), await key_usage(conn, parsed, first, last)
 
     key, rows = run_on_database(work)
