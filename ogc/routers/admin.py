@@ -53,12 +53,22 @@ class KeyRequest(BaseModel):
     department: str = Field(max_length=48, description="Registered department id")
     name: str = Field(max_length=200, description="What the key is for")
     type: Literal["browser", "server"] = "server"
-    referers: list[str] = Field(default_factory=list, max_length=100, examples=[["*.gd.gov.cn"]])
-    ip_ranges: list[str] = Field(default_factory=list, max_length=100, alias="ipRanges")
+    referers: list[str] = Field(
+        default_factory=list, max_length=100, description="Browser keys: hosts, e.g. *.gd.gov.cn"
+    )
+    ip_ranges: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        alias="ipRanges",
+        description="Server keys: addresses or CIDR ranges, e.g. 10.44.0.0/16",
+    )
     roles: list[Literal["government", "member", "publisher", "admin"]] = Field(default_factory=list)
-    areas: list[str] = Field(default_factory=list, max_length=100, examples=[["440106"]])
-    quotas: dict[Literal["tiles", "features", "processes"], int | None] = Field(
-        default_factory=dict, examples=[{"tiles": 100000, "features": 10000}]
+    areas: list[str] = Field(
+        default_factory=list, max_length=100, description="Adcode prefixes, e.g. 440106"
+    )
+    quotas: dict[str, int | None] = Field(
+        default_factory=dict,
+        description='Per day and service (tiles, features, processes), e.g. {"tiles": 100000}',
     )
     expires_at: datetime | None = Field(default=None, alias="expiresAt")
 
@@ -71,7 +81,7 @@ class KeyRequest(BaseModel):
             ip_ranges=tuple(self.ip_ranges),
             roles=tuple(self.roles),
             areas=tuple(self.areas),
-            quotas={str(service): quota for service, quota in self.quotas.items()},
+            quotas=self.quotas,
             expires_at=self.expires_at,
         )
 

@@ -92,6 +92,8 @@ def test_create_list_usage_revoke_over_http(client: TestClient) -> None:
         ("POST", "/admin/keys", NEW_KEY | {"department": "nobody"}, 400),
         ("POST", "/admin/keys", NEW_KEY | {"colour": "red"}, 400),
         ("POST", "/admin/keys", NEW_KEY | {"roles": ["root"]}, 400),
+        ("POST", "/admin/keys", NEW_KEY | {"quotas": {"wms": 1}}, 400),
+        ("POST", "/admin/keys", NEW_KEY | {"quotas": {"tiles": -5}}, 400),
         ("POST", "/admin/keys", NEW_KEY | {"expiresAt": "2020-01-01T00:00:00Z"}, 400),
         ("POST", "/admin/keys", {"name": "no department"}, 400),
         ("DELETE", "/admin/keys/not-a-uuid", None, 400),
