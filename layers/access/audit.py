@@ -96,7 +96,7 @@ async def record(pool: AsyncConnectionPool, event: AuditEvent) -> bool:
         return False
 
 
-ReadKey = tuple[datetime, str, str, str, str]  # hour, kind, subject, layer, departments
+ReadKey = tuple[datetime, str, str, str]  # hour, caller kind, subject, layer (the table's key)
 
 
 class ReadCounter:
@@ -105,12 +105,13 @@ class ReadCounter:
 
     def __init__(self) -> None:
         self._pending: dict[ReadKey, int] = {}
+        self._departments: dict[ReadKey, str] = {}  # as last seen for the caller
 
     def count(self, caller: Caller, layer_id: str, at: datetime | None = None) -> None:
         hour = (at or utc_now()).replace(minute=0, second=0, microsecond=0)
-        departments = ",".join(sorted(caller.departments))
-        key = (hour, caller.kind, caller.subject or "", layer_id, departments)
+        key = (hour, caller.kind, caller.subject or "", layer_id)
         self._pending[key] = self._pending.get(key, 0) + 1
+        self._departments[key] = ",".join(sorted(caller.departments))
 
     @property
     def pending(self) -> int:
@@ -119,15 +120,16 @@ class ReadCounter:
     async def flush(self, pool: AsyncConnectionPool) -> None:
         """Write what was counted; on a database error keep it for the next flush."""
         batch, self._pending = self._pending, {}
+        departments, self._departments = self._departments, {}
         if not batch:
             return
-        columns = list(zip(*batch.keys(), strict=True))
+        hours, kinds, subjects, layers = (list(column) for column in zip(*batch, strict=True))
         params = {
-            "hours": list(columns[0]),
-            "kinds": list(columns[1]),
-            "subjects": list(columns[2]),
-            "layers": list(columns[3]),
-            "departments": list(columns[4]),
+            "hours": hours,
+            "kinds": kinds,
+            "subjects": subjects,
+            "layers": layers,
+            "departments": [departments[key] for key in batch],
             "counts": list(batch.values()),
         }
         try:
@@ -137,6 +139,7 @@ class ReadCounter:
             log.warning("restricted-read counts not flushed (%s); kept for the next flush", exc)
             for key, n in batch.items():
                 self._pending[key] = self._pending.get(key, 0) + n
+                self._departments.setdefault(key, departments[key])
 
 
 @dataclass(frozen=True)

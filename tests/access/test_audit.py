@@ -138,3 +138,27 @@ async def test_reads_are_kept_when_the_database_is_away() -> None:
 def test_bad_audit_queries_are_refused(query: AuditQuery, message: str) -> None:
     with pytest.raises(InvalidParameter, match=message):
         query.params()
+
+
+async def test_a_caller_whose_departments_change_within_the_hour_is_one_row(
+    access_url: str, aconn: psycopg.AsyncConnection
+) -> None:
+    counter = ReadCounter()
+    hour = datetime(2025, 6, 11, 9, 0, tzinfo=UTC)
+    moved = Caller(kind="user", subject="u-2002", departments=frozenset({"gz-plan"}))
+    counter.count(moved, "gz-restricted", hour)
+    counter.count(
+        Caller(kind="user", subject="u-2002", departments=frozenset({"gd-nr"})),
+        "gz-restricted",
+        hour,
+    )
+    pool = open_pool_lazily(access_url, min_size=1, max_size=1, statement_timeout_ms=5000)
+    await pool.open(wait=True)
+    try:
+        await counter.flush(pool)
+    finally:
+        await pool.close()
+    cur = await aconn.execute(
+        "SELECT count, actor_departments FROM onemap.audit_reads WHERE actor_subject = 'u-2002'"
+    )
+    assert await cur.fetchall() == [(2, ["gd-nr"])]

@@ -6,4 +6,4 @@ FROM unnest(%(hours)s::timestamptz[], %(kinds)s::text[], %(subjects)s::text[],
             %(layers)s::text[], %(departments)s::text[], %(counts)s::bigint[])
      AS t (hour, kind, subject, layer, departments, n)
 ON CONFLICT (hour, actor_kind, actor_subject, layer_id)
-DO UPDATE SET count = r.count + EXCLUDED.count
+DO UPDATE SET count = r.count + EXCLUDED.count, actor_departments = EXCLUDED.actor_departments
