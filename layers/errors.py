@@ -48,8 +48,9 @@ class Forbidden(OneMapError):
 
 
 class Unauthenticated(OneMapError):
-    """The credentials sent are unknown, revoked or expired (HTTP 401 with
-    ``WWW-Authenticate: <challenge>``) — never treated as an anonymous request."""
+    """An API key sent is unknown, revoked or expired (HTTP 401 with
+    ``WWW-Authenticate: <challenge>``) — never treated as an anonymous request. (A bearer
+    token that fails verification is ``AuthenticationFailed``.)"""
 
     def __init__(self, message: str, challenge: str = 'Bearer realm="onemap"') -> None:
         super().__init__(message)
@@ -63,3 +64,14 @@ class QuotaExceeded(OneMapError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class AuthenticationFailed(OneMapError):
+    """A presented credential (a bearer token) is not valid (HTTP 401 with a Bearer challenge).
+
+    ``reason`` says what is wrong in words safe to show the caller: it never quotes the token.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid bearer token: {reason}")
+        self.reason = reason

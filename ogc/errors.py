@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
+    AuthenticationFailed,
     Conflict,
     DatabaseUnavailable,
     EmbeddedClusterError,
@@ -35,6 +36,7 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
+    AuthenticationFailed: 401,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -47,6 +49,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
 }
 
 HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
+    AuthenticationFailed: lambda exc: {"WWW-Authenticate": bearer_challenge(exc.reason)},
     Unauthenticated: lambda exc: {"WWW-Authenticate": exc.challenge},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
 }
@@ -74,6 +77,13 @@ def title_of(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def bearer_challenge(reason: str) -> str:
+    """The ``WWW-Authenticate`` value of a rejected bearer token (RFC 6750 §3); the
+    description keeps only the characters a quoted error_description may hold."""
+    description = "".join(c for c in reason if " " <= c <= "~" and c not in '"\\')
+    return f'Bearer realm="onemap", error="invalid_token", error_description="{description}"'
 
 
 def status_of(exc: OneMapError) -> int:
