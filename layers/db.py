@@ -71,3 +71,17 @@ def redact(database_url: str) -> str:
         return "<invalid database URL>"
     params.pop("password", None)
     return make_conninfo(**params)  # type: ignore[arg-type]
+
+
+async def connect_async(
+    database_url: str, *, autocommit: bool = False
+) -> psycopg.AsyncConnection[tuple[object, ...]]:
+    """An async connection (one-shot commands on async code), failing as ``connect`` does."""
+    try:
+        return await psycopg.AsyncConnection.connect(
+            with_options(database_url), autocommit=autocommit
+        )
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {redact(database_url)}: {exc}".strip()
+        ) from exc

@@ -47,6 +47,25 @@ class Forbidden(OneMapError):
     """The caller may not do this (HTTP 403)."""
 
 
+class Unauthenticated(OneMapError):
+    """An API key sent is unknown, revoked or expired (HTTP 401 with
+    ``WWW-Authenticate: <challenge>``) — never treated as an anonymous request. (A bearer
+    token that fails verification is ``AuthenticationFailed``.)"""
+
+    def __init__(self, message: str, challenge: str = 'Bearer realm="onemap"') -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class QuotaExceeded(OneMapError):
+    """A key used up its daily quota of a service (HTTP 429 with ``Retry-After``: the
+    seconds until the quota resets)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class AuthenticationFailed(OneMapError):
     """A presented credential (a bearer token) is not valid (HTTP 401 with a Bearer challenge).
 

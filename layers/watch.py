@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Catalog, load_catalog_async
@@ -76,14 +77,16 @@ async def listen_for_changes(
     *,
     ready: asyncio.Event | None = None,
     retry_seconds: float = 2.0,
+    channel: str = CHANNEL,
 ) -> None:
-    """LISTEN on the catalog channel forever; call ``on_change`` after each burst."""
+    """LISTEN on ``channel`` (the catalog's by default) forever; call ``on_change`` after
+    each burst, and on every (re)connection for what was missed while away."""
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(
                 with_options(database_url), autocommit=True
             ) as conn:
-                await conn.execute("LISTEN onemap_catalog")
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                 await on_change()  # catch up on anything missed while disconnected
                 if ready is not None:
                     ready.set()
@@ -95,7 +98,7 @@ async def listen_for_changes(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # keep serving the last snapshot; retry the listener
-            log.warning("catalog listener lost (%s); retrying in %.0fs", exc, retry_seconds)
+            log.warning("listener on %s lost (%s); retrying in %.0fs", channel, exc, retry_seconds)
             await asyncio.sleep(retry_seconds)
 
 

@@ -21,6 +21,7 @@ from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
 from ogc.http.write_guard import WriteGuard
 from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
+    admin,
     collections,
     health,
     items,
@@ -107,6 +108,7 @@ def create_app(
         tiles_dataset,
         wmts,
         processes,
+        admin,
     ):
         app.include_router(module.router)
     return app

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from psycopg_pool import AsyncConnectionPool
 
+from layers.access.service import AccessService
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
@@ -50,6 +51,13 @@ def layer_of(catalog: Catalog, collection_id: str) -> Layer:
 def listed_layers(catalog: Catalog) -> list[Layer]:
     """The layers a listing shows (``/collections``, ``/api``); the access gate filters here."""
     return list(catalog)
+
+
+def access_of(state: AppState) -> AccessService:
+    """API keys and quotas on the request path (``layers.access.service``)."""
+    if state.access is None:
+        raise DatabaseUnavailable("the key service is not started yet; retry shortly")
+    return state.access
 
 
 def producer_of(state: AppState) -> TileProducer:

@@ -6,8 +6,10 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +27,8 @@ from layers.errors import (
     NotFound,
     OneMapError,
     PayloadTooLarge,
+    QuotaExceeded,
+    Unauthenticated,
 )
 
 log = logging.getLogger("onemap.http")
@@ -33,13 +37,21 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
     AuthenticationFailed: 401,
+    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
     IngestError: 422,
+    QuotaExceeded: 429,
     DatabaseUnavailable: 503,
     EmbeddedClusterError: 503,
+}
+
+HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
+    AuthenticationFailed: lambda exc: {"WWW-Authenticate": bearer_challenge(exc.reason)},
+    Unauthenticated: lambda exc: {"WWW-Authenticate": exc.challenge},
+    QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
 }
 
 
@@ -51,6 +63,7 @@ TITLES = {  # the statuses our errors map to, fixed across Python versions
     409: "Conflict",
     413: "Payload Too Large",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -73,18 +86,20 @@ def bearer_challenge(reason: str) -> str:
     return f'Bearer realm="onemap", error="invalid_token", error_description="{description}"'
 
 
-def headers_of(exc: OneMapError) -> dict[str, str]:
-    """Headers an error's status requires beside the problem body: 401 names its scheme."""
-    if isinstance(exc, AuthenticationFailed):
-        return {"WWW-Authenticate": bearer_challenge(exc.reason)}
-    return {}
-
-
 def status_of(exc: OneMapError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
             return STATUS_OF[cls]
     return 500
+
+
+def headers_of(exc: OneMapError) -> dict[str, str]:
+    """The headers an error's status needs (``WWW-Authenticate`` on 401, ``Retry-After`` on
+    429), from the same class hierarchy as ``status_of``."""
+    for cls in type(exc).__mro__:
+        if cls in HEADERS_OF:
+            return HEADERS_OF[cls](exc)
+    return {}
 
 
 def exception_body(

@@ -1,7 +1,7 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
     pool → catalog store → tile producer → OpenAPI subscription → job runner
-         → catalog listener → job recovery
+         → catalog listener → job recovery → access (API keys, quotas, audit counts)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the tile cache's sweep,
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 
+from layers.access.service import AccessService
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.watch import CatalogStore, listen_for_changes
@@ -54,6 +55,21 @@ async def pool(state: AppState) -> AsyncIterator[None]:
     finally:
         await state.pool.close()
         state.pool = None
+
+
+@contextlib.asynccontextmanager
+async def access(state: AppState) -> AsyncIterator[None]:
+    """API keys on the request path: the lookup cache (dropped on ``onemap_keys``), quota
+    and restricted-read counts flushed every second and, on the way out, once more."""
+    assert state.pool is not None
+    service = AccessService(state.pool, state.database_url)
+    await service.start()
+    state.access = service
+    try:
+        yield
+    finally:
+        state.access = None
+        await service.stop()
 
 
 @contextlib.asynccontextmanager
@@ -201,6 +217,7 @@ SERVICES: tuple[tuple[str, Service], ...] = (
     ("job-runner", job_runner),
     ("catalog-listener", catalog_listener),
     ("job-recovery", job_recovery),
+    ("access", access),
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from layers.access.service import AccessService
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
 from ogc.openapi.v30 import OpenApiDocuments
@@ -62,6 +63,7 @@ class AppState:
     registry: AnalysisRegistry
     openapi: OpenApiDocuments | None = None
     pool: AsyncConnectionPool | None = None
+    access: AccessService | None = None
     store: CatalogStore | None = None
     tile_producer: TileProducer | None = None
     jobs: JobRunner | None = None

@@ -21,7 +21,9 @@ class LazyGroup(click.Group):
     """
 
     LAZY: ClassVar[dict[str, str]] = {
+        "audit": "ogc.cli.audit:audit_command",
         "ingest": "ogc.cli.ingest:ingest_command",
+        "keys": "ogc.cli.keys:keys_cli",
         "tiles": "ogc.cli.tiles:tiles_cli",
     }
 

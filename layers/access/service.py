@@ -1,0 +1,148 @@
+"""API keys on the request path, as one service the app's lifespan starts and stops.
+
+``authenticate`` answers from memory when it can: a small key-lookup cache (a TTL, and
+dropped whole whenever PostgreSQL says a key changed — ``onemap_keys`` — so a revocation
+takes effect on every replica at once) and the quota counter of ``layers.access.quota``.
+Only a key not seen for ``cache_ttl_s`` costs a database round trip; a cached tile served
+with a key costs none. Counts (quota usage, restricted-layer reads) are flushed every
+``flush_interval_s`` and when the service stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from layers.access.audit import ReadCounter
+from layers.access.caller import Caller
+from layers.access.days import shanghai_day, utc_now
+from layers.access.keys import KEY_CHALLENGE, ApiKey, Service, check_key, find_key, secret_hash
+from layers.access.quota import UsageCounter
+from layers.errors import DatabaseUnavailable, Unauthenticated
+from layers.watch import listen_for_changes
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger("onemap.keys")
+KEYS_CHANNEL = "onemap_keys"
+CacheEntry = tuple[ApiKey | None, float]  # the key (None: no such key), when to look again
+
+
+class AccessService:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        database_url: str,
+        *,
+        flush_interval_s: float = 1.0,
+        cache_ttl_s: float = 60.0,
+        cache_size: int = 10_000,
+    ) -> None:
+        self._pool, self._database_url = pool, database_url
+        self.flush_interval_s, self.cache_ttl_s, self.cache_size = (
+            flush_interval_s,
+            cache_ttl_s,
+            cache_size,
+        )
+        self.usage = UsageCounter()
+        self.reads = ReadCounter()
+        self._cache: dict[bytes, CacheEntry] = {}
+        self._generation = 0  # bumped by every key change: lookups started before it are stale
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listening = asyncio.Event()
+
+    async def start(self) -> None:
+        """Listen for key changes and flush counts periodically (in background tasks)."""
+        listener = listen_for_changes(
+            self._database_url, self._keys_changed, ready=self.listening, channel=KEYS_CHANNEL
+        )
+        self._tasks = [
+            asyncio.create_task(listener, name="key-listener"),
+            asyncio.create_task(self._flush_periodically(), name="access-flush"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the tasks, then flush what was counted since the last flush."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.flush()
+
+    async def authenticate(
+        self,
+        secret: str,
+        service: Service,
+        referer: str | None = None,
+        client_ip: str | None = None,
+        now: datetime | None = None,
+    ) -> Caller:
+        """The caller a key's secret makes of a request to ``service`` — counted against its
+        quota — or the domain error that refuses it (``keys.check_key``)."""
+        now = now or utc_now()
+        day = shanghai_day(now)
+        key = await self._lookup(secret, day)
+        if key is None:
+            raise Unauthenticated("unknown API key", KEY_CHALLENGE)
+        used = self.usage.used(key.id, day, service)
+        caller = check_key(key, service, referer, client_ip, now, used)
+        self.usage.add(key.id, day, service)
+        return caller
+
+    def count_restricted_read(self, caller: Caller, layer_id: str) -> None:
+        """Count a read of a restricted layer for the aggregated audit (no I/O)."""
+        self.reads.count(caller, layer_id)
+
+    async def flush(self, now: datetime | None = None) -> None:
+        today = shanghai_day(now or utc_now())
+        await self.usage.flush(self._pool, self.cached_key_ids(), today)
+        await self.reads.flush(self._pool)
+
+    def forget_keys(self) -> None:
+        """Drop every cached key: the next request with each looks it up again."""
+        self._generation += 1
+        self._cache.clear()
+
+    async def _keys_changed(self) -> None:
+        self.forget_keys()
+
+    async def _lookup(self, secret: str, day: date) -> ApiKey | None:
+        digest = secret_hash(secret)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        generation = self._generation
+        try:
+            async with self._pool.connection() as conn:
+                found = await find_key(conn, secret, day)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"API keys cannot be checked now ({exc}); retry") from exc
+        key = None
+        if found is not None:
+            key, totals = found
+            self.usage.learn(key.id, day, totals)
+        if generation == self._generation:  # no key changed while we looked
+            self._remember(digest, key)
+        return key
+
+    def _remember(self, digest: bytes, key: ApiKey | None) -> None:
+        if len(self._cache) >= self.cache_size:  # drop the oldest entry (insertion order)
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[digest] = (key, time.monotonic() + self.cache_ttl_s)
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval_s)
+            with contextlib.suppress(Exception):  # each counter logs its own failures
+                await self.flush()
+
+    def cached_key_ids(self) -> list[uuid.UUID]:
+        return [key.id for key, _ in self._cache.values() if key is not None]

@@ -1,0 +1,173 @@
+"""The admin API: API keys and the audit log (``layers.access``).
+
+Guarded for now by the publisher token (``PublisherDep``); the gate's admin check replaces
+it. Writes pass ``ogc/http/write_guard.py`` like every other write (same origin only).
+Responses are ``Cache-Control: no-store``: they are about who may do what.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from layers.access.audit import MAX_PAGE, AuditQuery, query_events
+from layers.access.caller import Caller
+from layers.access.days import shanghai_day, utc_now
+from layers.access.keys import (
+    KeySpec,
+    create_key,
+    get_key,
+    key_usage,
+    list_keys,
+    parse_key_id,
+    revoke_key,
+)
+from layers.errors import InvalidParameter
+from ogc.deps import BaseUrlDep, PoolDep, PublisherDep
+
+router = APIRouter(prefix="/admin", tags=["Administration"])
+NO_STORE = {"Cache-Control": "no-store"}
+KeyId = Annotated[str, PathParam(alias="keyId", description="Key id (UUID)")]
+USAGE_DAYS = 7
+
+
+def admin_caller(who: PublisherDep) -> Caller:
+    """Who administers: for now the holder of the publisher token."""
+    return Caller(kind="user", subject=f"publisher-{who}", roles=frozenset({"admin"}))
+
+
+AdminDep = Annotated[Caller, Depends(admin_caller)]
+
+
+class KeyRequest(BaseModel):
+    """A new API key. Quotas are per Asia/Shanghai day (absent/null: unlimited, 0: refused)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    department: str = Field(max_length=48, description="Registered department id")
+    name: str = Field(max_length=200, description="What the key is for")
+    type: Literal["browser", "server"] = "server"
+    referers: list[str] = Field(
+        default_factory=list, max_length=100, description="Browser keys: hosts, e.g. *.gd.gov.cn"
+    )
+    ip_ranges: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        alias="ipRanges",
+        description="Server keys: addresses or CIDR ranges, e.g. 10.44.0.0/16",
+    )
+    roles: list[Literal["government", "member", "publisher", "admin"]] = Field(default_factory=list)
+    areas: list[str] = Field(
+        default_factory=list, max_length=100, description="Adcode prefixes, e.g. 440106"
+    )
+    quotas: dict[str, int | None] = Field(
+        default_factory=dict,
+        description='Per day and service (tiles, features, processes), e.g. {"tiles": 100000}',
+    )
+    expires_at: datetime | None = Field(default=None, alias="expiresAt")
+
+    def spec(self) -> KeySpec:
+        return KeySpec(
+            department_id=self.department,
+            name=self.name,
+            type=self.type,
+            referers=tuple(self.referers),
+            ip_ranges=tuple(self.ip_ranges),
+            roles=tuple(self.roles),
+            areas=tuple(self.areas),
+            quotas=self.quotas,
+            expires_at=self.expires_at,
+        )
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.get("/keys", summary="API keys (never their secrets)")
+async def keys_list(
+    pool: PoolDep,
+    admin: AdminDep,
+    department: Annotated[str | None, Query(max_length=48)] = None,
+    include_revoked: Annotated[bool, Query(alias="includeRevoked")] = False,
+) -> JSONResponse:
+    async with pool.connection() as conn:
+        keys = await list_keys(conn, department, include_revoked)
+    return JSONResponse({"keys": [key.to_json() for key in keys]}, headers=NO_STORE)
+
+
+@router.post(
+    "/keys", status_code=201, summary="Create an API key; its secret is in this answer only"
+)
+async def keys_create(
+    request: Request, pool: PoolDep, admin: AdminDep, body: KeyRequest
+) -> JSONResponse:
+    async with pool.connection() as conn:
+        key, secret = await create_key(conn, body.spec(), admin, client_addr=_client(request))
+    return JSONResponse({"key": key.to_json(), "secret": secret}, status_code=201, headers=NO_STORE)
+
+
+@router.delete("/keys/{keyId}", summary="Revoke an API key (every server refuses it at once)")
+async def keys_revoke(
+    request: Request, pool: PoolDep, admin: AdminDep, key_id: KeyId
+) -> JSONResponse:
+    parsed = parse_key_id(key_id)
+    async with pool.connection() as conn:
+        key = await revoke_key(conn, parsed, admin, client_addr=_client(request))
+    return JSONResponse(key.to_json(), headers=NO_STORE)
+
+
+@router.get("/keys/{keyId}/usage", summary="A key's counted requests per day and service")
+async def keys_usage(
+    pool: PoolDep,
+    admin: AdminDep,
+    key_id: KeyId,
+    since: Annotated[date | None, Query(description="First day (CST); default 6 days ago")] = None,
+    until: Annotated[date | None, Query(description="Last day (CST); default today")] = None,
+) -> JSONResponse:
+    parsed = parse_key_id(key_id)
+    last = until or shanghai_day(utc_now())
+    first = since or last - timedelta(days=USAGE_DAYS - 1)
+    if first > last:
+        raise InvalidParameter("since is after until")
+    async with pool.connection() as conn:
+        key = await get_key(conn, parsed)
+        rows = await key_usage(conn, parsed, first, last)
+    usage = [
+        {"day": day.isoformat(), "service": service, "count": count, "quota": key.quotas[service]}
+        for day, service, count in rows
+    ]
+    document = {"key": key.to_json(), "since": first.isoformat(), "until": last.isoformat()}
+    return JSONResponse(document | {"usage": usage}, headers=NO_STORE)
+
+
+@router.get("/audit", summary="Audit events, newest first")
+async def audit_events(
+    request: Request,
+    pool: PoolDep,
+    base: BaseUrlDep,
+    admin: AdminDep,
+    since: Annotated[datetime | None, Query(description="From (with an offset)")] = None,
+    until: Annotated[datetime | None, Query(description="Before (with an offset)")] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    layer: Annotated[str | None, Query(max_length=48)] = None,
+    operation: Annotated[str | None, Query(max_length=100)] = None,
+    outcome: Annotated[Literal["ok", "denied", "failed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> JSONResponse:
+    query = AuditQuery(since, until, actor, layer, operation, outcome, limit, offset)
+    async with pool.connection() as conn:
+        events = await query_events(conn, query)
+    document: dict[str, Any] = {"events": events, "limit": limit, "offset": offset}
+    if len(events) == limit:
+        params = dict(request.query_params) | {"offset": str(offset + limit)}
+        next_page = f"{base}/admin/audit?{urlencode(params)}"
+        document["links"] = [{"rel": "next", "href": next_page}]
+    return JSONResponse(document, headers=NO_STORE)
