@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
 from ogc.openapi.v30 import OpenApiDocuments
+from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
 from tiles.service import TileProducer
@@ -63,6 +64,7 @@ class AppState:
     openapi: OpenApiDocuments | None = None
     pool: AsyncConnectionPool | None = None
     store: CatalogStore | None = None
+    snapshot: Snapshot | None = None  # the catalog and its plans, replaced on each change
     tile_producer: TileProducer | None = None
     jobs: JobRunner | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
