@@ -64,8 +64,9 @@ def plans_layer(sample_url: str, client: TestClient) -> Iterator[str]:
     publish(sample_url, 1, colour=False)
     wait_for_layer(client, LAYER)
     yield LAYER
-    with psycopg.connect(sample_url) as conn:
+    with psycopg.connect(sample_url) as conn:  # leave no layer and no orphan table behind
         conn.execute("DELETE FROM onemap.layers WHERE id = %s", [LAYER])
+        conn.execute("DROP TABLE IF EXISTS onemap_data.feat_plans_v1, onemap_data.feat_plans_v2")
 
 
 def first_feature(client: TestClient) -> dict:  # type: ignore[type-arg]
