@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
-from layers.catalog import Catalog, Layer
+from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
 from layers.errors import NotFound
@@ -39,7 +39,7 @@ from layers.settings import ServiceSettings
 from ogc import deps
 from ogc.common.features import feature_document, missing_feature
 from ogc.common.items_request import feature_query, items_query
-from ogc.deps import FeaturePlanDep
+from ogc.deps import FeaturePlanDep, SnapshotDep
 from ogc.html import pages as html
 from ogc.http.links import GEOJSON, HTML, JSON, link
 from ogc.http.negotiation import FORMATS, not_modified, output_format, validators
@@ -55,9 +55,9 @@ PAGING = ("after", "before", "offset")
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
 )
-async def get_items(request: Request, plan: FeaturePlanDep) -> Response:
-    pool, settings, catalog, base = _context(request)
-    layer = plan.layer
+async def get_items(request: Request, snapshot: SnapshotDep, plan: FeaturePlanDep) -> Response:
+    pool, settings, base = _context(request)
+    layer, catalog = plan.layer, snapshot.catalog  # one snapshot: the plan is of its layer
     output = output_format(request)
     headers = validators(layer, request, output)
     cached = not_modified(request, headers, layer.version_created_at)
@@ -97,20 +97,16 @@ def reusable_plan(query: ItemsQuery) -> bool | None:
     return None if not query.filtered else False
 
 
-def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, Catalog, str]:
-    """Pool, settings, catalog and base URL by plain calls of the ``ogc.deps`` helpers.
+def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, str]:
+    """Pool, settings and base URL by plain calls of the ``ogc.deps`` helpers.
 
-    The layer's plan comes through ``FeaturePlanDep`` (its layer through ``FeatureLayerDep``,
+    The catalog snapshot and the layer's plan come through ``SnapshotDep``/``FeaturePlanDep``
+    (FastAPI resolves the snapshot once per request; the layer passes ``FeatureLayerDep``,
     the one place access checks will live).
     """
     state = deps.state_of(request)
     settings = state.settings
-    return (
-        deps.pool_of(state),
-        settings,
-        deps.catalog_of(state),
-        deps.base_url_of(request, settings),
-    )
+    return deps.pool_of(state), settings, deps.base_url_of(request, settings)
 
 
 async def _geojson_bytes(
@@ -227,7 +223,7 @@ async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> N
 async def get_feature(
     request: Request, plan: FeaturePlanDep, feature_id: Annotated[str, Path(alias="featureId")]
 ) -> Response:
-    pool, _, _, base = _context(request)
+    pool, _, base = _context(request)
     layer = plan.layer
     output = output_format(request, ("json", "geojson", "html"))
     headers = validators(layer, request, output)
