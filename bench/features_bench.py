@@ -29,7 +29,8 @@ import psycopg
 from bench.features_peers import SERVERS, Server, start_onemap, start_pygeoapi, start_tipg
 from layers.catalog import Catalog, load_catalog
 from layers.features import Binder
-from layers.features.page import count_sql, feature_sql, geojson_page_sql
+from layers.features.page import count_sql
+from layers.features.plan import FeaturePlan
 from layers.settings import ServiceSettings
 from ogc.common.items_request import feature_query, items_query
 
@@ -144,15 +145,16 @@ def run_wrk(url: str, duration: int) -> Result:
 def floor_sql(url: str, catalog: Catalog, work: Workload) -> str:
     """OneMap's statements for this request, with literals, as one pgbench transaction."""
     layer = catalog.get(work.collection)
+    plan = FeaturePlan.of(layer)
     settings = ServiceSettings(database_url=url, max_limit=10000)
     with psycopg.connect(url) as conn:
         if work.feature_id is not None:
             query = feature_query(layer, {})
             cursor = psycopg.ClientCursor(conn)
-            return cursor.mogrify(feature_sql(layer, query), [work.feature_id]) + ";\n"
-        query = items_query(layer, work.onemap, settings, catalog)
-        page = geojson_page_sql(layer, query, Binder(literal=True)).as_string(conn)
-    # OneMap memoises counts per layer version, so a warm request runs the page only;
+            return cursor.mogrify(plan.feature_sql(query), [work.feature_id]) + ";\n"
+        query = items_query(plan, work.onemap, settings, catalog)
+        page = plan.geojson_page_sql(query, Binder(literal=True)).as_string(conn)
+    # OneMap keeps counts in the layer version's plan, so a warm request runs the page only;
     # the cold count is reported separately (cold_count_ms).
     return page.replace("\n", " ") + ";\n"
 
@@ -163,7 +165,7 @@ def cold_count_ms(url: str, catalog: Catalog, work: Workload) -> float:
         return 0.0
     layer = catalog.get(work.collection)
     settings = ServiceSettings(database_url=url, max_limit=10000)
-    query = items_query(layer, work.onemap, settings, catalog)
+    query = items_query(FeaturePlan.of(layer), work.onemap, settings, catalog)
     if not query.filtered:
         return 0.0
     with psycopg.connect(url) as conn:

@@ -17,9 +17,11 @@ from psycopg_pool import AsyncConnectionPool
 from layers.access.service import AccessService
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
+from layers.features.plan import FeaturePlan
 from layers.settings import ServiceSettings
 from ogc.http.paths import base_url
 from ogc.http.write_guard import check_publisher
+from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.registry import AnalysisRegistry
@@ -37,10 +39,15 @@ def pool_of(state: AppState) -> AsyncConnectionPool:
     return state.pool
 
 
-def catalog_of(state: AppState) -> Catalog:
-    if state.store is None or not state.store.loaded:
+def snapshot_of(state: AppState) -> Snapshot:
+    """The current catalog and its plans, as one object (``ogc.plans``)."""
+    if state.snapshot is None:
         raise DatabaseUnavailable("the layer catalog is not loaded yet; retry shortly")
-    return state.store.current
+    return state.snapshot
+
+
+def catalog_of(state: AppState) -> Catalog:
+    return snapshot_of(state).catalog
 
 
 def layer_of(catalog: Catalog, collection_id: str) -> Layer:
@@ -89,8 +96,14 @@ async def get_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConne
     return pool_of(state)
 
 
-async def get_catalog(state: Annotated[AppState, Depends(get_state)]) -> Catalog:
-    return catalog_of(state)
+async def get_snapshot(state: Annotated[AppState, Depends(get_state)]) -> Snapshot:
+    """Read once per request (FastAPI caches it): the catalog, the layer and its plan
+    all come from this one snapshot, whatever reload happens during the request."""
+    return snapshot_of(state)
+
+
+async def get_catalog(snapshot: Annotated[Snapshot, Depends(get_snapshot)]) -> Catalog:
+    return snapshot.catalog
 
 
 async def get_registry(state: Annotated[AppState, Depends(get_state)]) -> AnalysisRegistry:
@@ -125,6 +138,14 @@ async def get_feature_layer(layer: Annotated[Layer, Depends(get_layer)]) -> Laye
     return layer
 
 
+async def get_feature_plan(
+    snapshot: Annotated[Snapshot, Depends(get_snapshot)],
+    layer: Annotated[Layer, Depends(get_feature_layer)],
+) -> FeaturePlan:
+    """The feature plan of the requested layer's version (the layer passed the checks)."""
+    return snapshot.plan(layer).features
+
+
 async def get_base_url(
     request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
 ) -> str:
@@ -134,9 +155,11 @@ async def get_base_url(
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 LayerDep = Annotated[Layer, Depends(get_layer)]
 FeatureLayerDep = Annotated[Layer, Depends(get_feature_layer)]
+FeaturePlanDep = Annotated[FeaturePlan, Depends(get_feature_plan)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
 RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]

@@ -139,15 +139,22 @@ def problem(
     )
 
 
+def problem_of(exc: OneMapError, request: Request) -> tuple[int, dict[str, object]]:
+    """A domain error's status and problem document (the route's and the fast path's)."""
+    status = getattr(exc, "http_status", None)  # an error carrying its own (a failed job)
+    status = status if isinstance(status, int) else status_of(exc)
+    detail = without_server_paths(exc.message, server_roots(request))
+    return status, exception_body(status, detail, request, getattr(exc, "exception_type", None))
+
+
 async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OneMapError)
-    status = getattr(exc, "http_status", None)  # an error carrying its own (a failed job)
-    return problem(
-        status if isinstance(status, int) else status_of(exc),
-        without_server_paths(exc.message, server_roots(request)),
-        request,
-        getattr(exc, "exception_type", None),
-        headers_of(exc),
+    status, document = problem_of(exc, request)
+    return JSONResponse(
+        document,
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers_of(exc),
     )
 
 

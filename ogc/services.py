@@ -1,7 +1,8 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
-    pool → catalog store → tile producer → OpenAPI subscription → job runner
-         → catalog listener → job recovery → access (API keys, quotas, audit counts)
+    pool → catalog store (and the snapshot of catalog + plans) → tile producer
+         → OpenAPI subscription → job runner → catalog listener → job recovery
+         → access (API keys, quotas, audit counts)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the tile cache's sweep,
@@ -27,7 +28,8 @@ from layers.access.service import AccessService
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.watch import CatalogStore, listen_for_changes
-from ogc.deps import catalog_of, listed_layers
+from ogc.deps import catalog_of, listed_layers, snapshot_of
+from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.network import drop_superseded_networks
@@ -74,12 +76,22 @@ async def access(state: AppState) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def catalog_store(state: AppState) -> AsyncIterator[None]:
+    """The store, and its first subscriber: a new ``Snapshot`` (catalog + plans) for each
+    catalog, so requests read both from one object and the later subscribers (called in
+    order) already see the snapshot of the catalog they are given."""
     assert state.pool is not None
     state.store = CatalogStore(state.pool)
+
+    def replace_snapshot(catalog: Catalog) -> None:
+        state.snapshot = Snapshot(catalog)
+
+    unsubscribe = state.store.on_change(replace_snapshot)
     try:
         yield
     finally:
+        unsubscribe()
         state.store = None
+        state.snapshot = None
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +124,9 @@ async def openapi(state: AppState) -> AsyncIterator[None]:
     documents.base()
 
     def refresh(catalog: Catalog) -> None:
-        work = asyncio.to_thread(documents.refresh, catalog, listed_layers(catalog))
+        snapshot = snapshot_of(state)  # the catalog store's first subscriber built it
+        assert snapshot.catalog is catalog
+        work = asyncio.to_thread(documents.refresh, snapshot, listed_layers(catalog))
         state.background.spawn(work, "openapi-refresh")
 
     unsubscribe = state.store.on_change(refresh)

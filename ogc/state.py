@@ -20,6 +20,7 @@ from layers.access.service import AccessService
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
 from ogc.openapi.v30 import OpenApiDocuments
+from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
 from tiles.service import TileProducer
@@ -65,6 +66,7 @@ class AppState:
     pool: AsyncConnectionPool | None = None
     access: AccessService | None = None
     store: CatalogStore | None = None
+    snapshot: Snapshot | None = None  # the catalog and its plans, replaced on each change
     tile_producer: TileProducer | None = None
     jobs: JobRunner | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from layers.catalog import Layer
 from layers.features.query import ItemsQuery, Keyset, SortKey
-from layers.features.render import Binder, csv_columns, feature_json, selected_fields, table_of
+from layers.features.render import Binder, csv_columns, prerendered, selected_fields, table_of
 from layers.features.where import conditions, where_clause
 
 CHUNK_ROWS = 200
@@ -80,25 +80,20 @@ def key_expression(sort: Sequence[SortKey]) -> sql.Composable:
     return sql.SQL("json_build_array({}, fid)::text").format(sql.SQL(", ").join(columns))
 
 
-def page_sql(
-    layer: Layer,
-    query: ItemsQuery,
-    binder: Binder,
-    *,
-    item: sql.Composable,
-    item_kind: str,
-    separator: str,
-) -> sql.Composed:
+Frame = tuple[sql.Composable, sql.Composable, sql.Composable]
+
+
+def page_sql(layer: Layer, query: ItemsQuery, binder: Binder, frame: Frame) -> sql.Composed:
     """Rows of (text, returned, more, min rn, key at min rn, max rn, key at max rn).
 
-    Only the WHERE clause, LIMIT and OFFSET change per request; the frame around
-    them is rendered once per layer version and output shape (see ``_frame``).
+    Only the WHERE clause, LIMIT and OFFSET change per request; ``frame`` is the
+    statement around them (``page_frame``), which the layer's ``FeaturePlan`` keeps
+    per output shape.
     """
-    backwards = query.keyset.backwards if query.keyset else False
     parts = conditions(layer, query, binder)
     if query.keyset is not None:
         parts.append(keyset_condition(query.sort, query.keyset, binder))
-    head, middle, tail = _frame(layer, query, item, item_kind, separator, backwards=backwards)
+    head, middle, tail = frame
     return sql.Composed(
         [
             head,
@@ -111,36 +106,12 @@ def page_sql(
     )
 
 
-_FRAMES: dict[tuple[Any, ...], tuple[sql.Composable, sql.Composable, sql.Composable]] = {}
-
-
-def _frame(
-    layer: Layer,
-    query: ItemsQuery,
-    item: sql.Composable,
-    item_kind: str,
-    separator: str,
-    *,
-    backwards: bool,
-) -> tuple[sql.Composable, sql.Composable, sql.Composable]:
+def page_frame(
+    layer: Layer, query: ItemsQuery, item: sql.Composable, separator: str, *, backwards: bool
+) -> Frame:
     """The statement around ``WHERE ... LIMIT n OFFSET m``, as pre-rendered text."""
-    key = (
-        layer.id, layer.version, item_kind, query.output_crs.uri, query.properties,
-        query.skip_geometry, query.sort, backwards, query.limit, separator, query.map_detail,
-    )  # fmt: skip
-    found = _FRAMES.get(key)
-    if found is None:
-        if len(_FRAMES) > 4096:
-            _FRAMES.clear()
-        head, middle, tail = _frame_parts(layer, query, item, separator, backwards=backwards)
-        found = (_prerendered(head), _prerendered(middle), _prerendered(tail))
-        _FRAMES[key] = found
-    return found
-
-
-def _prerendered(part: sql.Composed) -> sql.Composable:
-    text = part.as_string(None)
-    return part if "%" in text else sql.SQL(text)  # a literal % would read as a placeholder
+    head, middle, tail = _frame_parts(layer, query, item, separator, backwards=backwards)
+    return prerendered(head), prerendered(middle), prerendered(tail)
 
 
 def _frame_parts(
@@ -189,17 +160,6 @@ def _needed_columns(layer: Layer, query: ItemsQuery) -> list[sql.Composable]:
     return [sql.Identifier(n) for n in names]
 
 
-def geojson_page_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Composed:
-    item = feature_json(layer, query)
-    return page_sql(layer, query, binder, item=item, item_kind="geojson", separator=",")
-
-
-def geojson_seq_page_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Composed:
-    """RFC 8142 text sequence: each feature after a record separator, ending in a newline."""
-    item = sql.SQL("chr(30) || {} || chr(10)").format(feature_json(layer, query))
-    return page_sql(layer, query, binder, item=item, item_kind="seq", separator="")
-
-
 def csv_copy_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Composed:
     """COPY of one page as CSV with a header (PostgreSQL writes and quotes the CSV)."""
     backwards = query.keyset.backwards if query.keyset else False
@@ -220,11 +180,9 @@ def csv_copy_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Compose
     )
 
 
-def feature_sql(layer: Layer, query: ItemsQuery) -> sql.Composed:
-    """One feature by fid (a single placeholder)."""
-    return sql.SQL("SELECT {} FROM {} WHERE fid = %s").format(
-        feature_json(layer, query), table_of(layer)
-    )
+def feature_sql(layer: Layer, item: sql.Composable) -> sql.Composed:
+    """One feature by fid (a single placeholder), ``item`` being its rendered expression."""
+    return sql.SQL("SELECT {} FROM {} WHERE fid = %s").format(item, table_of(layer))
 
 
 def count_sql(layer: Layer, query: ItemsQuery, binder: Binder, at_most: int) -> sql.Composed:

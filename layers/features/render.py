@@ -102,31 +102,24 @@ def properties_json(fields: Sequence[FieldInfo]) -> sql.Composable:
     return sql.SQL(" || ',' || ").join(spliced)
 
 
-_FEATURE_SQL: dict[tuple[Any, ...], sql.Composable] = {}
-
-
 def feature_json(layer: Layer, query: ItemsQuery) -> sql.Composable:
-    """One row's GeoJSON Feature as text, composed once per layer version and output shape.
+    """One row's GeoJSON Feature as text, for the query's output shape.
 
-    The expression holds only catalog names and constants, so it is rendered to
-    text once and reused; composing it per request cost about a millisecond.
+    The expression holds only catalog names and constants, so it is rendered to text
+    here; ``FeaturePlan`` keeps it per shape (composing it per request cost about a
+    millisecond).
     """
-    key = (
-        layer.id, layer.version, query.output_crs.uri, query.properties, query.skip_geometry,
-        query.map_detail,
-    )  # fmt: skip
-    found = _FEATURE_SQL.get(key)
-    if found is None:
-        if len(_FEATURE_SQL) > 4096:
-            _FEATURE_SQL.clear()
-        composed = _feature_json(layer, query)
-        text = composed.as_string(None)
-        found = composed if "%" in text else sql.SQL(text)
-        _FEATURE_SQL[key] = found
-    return found
+    return prerendered(_feature_json(layer, query))
 
 
-def _feature_json(layer: Layer, query: ItemsQuery) -> sql.Composable:
+def prerendered(composed: sql.Composed) -> sql.Composable:
+    """Composed SQL as one literal text fragment, unless it holds a ``%`` (which psycopg
+    would read as a placeholder); nothing in it may be bound."""
+    text = composed.as_string(None)
+    return composed if "%" in text else sql.SQL(text)
+
+
+def _feature_json(layer: Layer, query: ItemsQuery) -> sql.Composed:
     if query.skip_geometry:
         geometry: sql.Composable = sql.SQL("'null'")
     else:

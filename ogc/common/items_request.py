@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from layers.catalog import Catalog, Layer
-from layers.cql2 import Queryable
 from layers.crs import crs_from_parameter, supported_srids
 from layers.errors import InvalidParameter
 from layers.features import AdminArea, ItemsQuery
 from layers.features import params as p
-from layers.features.filters import layer_queryables, request_condition, split_prefix_parameters
+from layers.features.filters import request_condition, split_prefix_parameters
+from layers.features.plan import FeaturePlan
 from layers.settings import ServiceSettings
 
 ITEMS_PARAMETERS = frozenset(
@@ -27,22 +27,8 @@ ITEMS_PARAMETERS = frozenset(
 FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "lang"})
 
 
-_QUERYABLES: dict[tuple[str, int], dict[str, Queryable]] = {}
-
-
-def queryables_of(layer: Layer) -> dict[str, Queryable]:
-    """Built once per layer version (derived from the catalog, so replicas agree)."""
-    key = (layer.id, layer.version)
-    found = _QUERYABLES.get(key)
-    if found is None:
-        if len(_QUERYABLES) > 1024:
-            _QUERYABLES.clear()
-        found = _QUERYABLES[key] = layer_queryables(layer)
-    return found
-
-
-def check_known(parameters: Mapping[str, str], known: frozenset[str], layer: Layer) -> None:
-    queryables = queryables_of(layer)
+def check_known(parameters: Mapping[str, str], known: frozenset[str], plan: FeaturePlan) -> None:
+    queryables, layer = plan.queryables, plan.layer
     unknown = [k for k in parameters if k not in known and k not in queryables]
     if unknown:
         raise InvalidParameter(
@@ -53,12 +39,13 @@ def check_known(parameters: Mapping[str, str], known: frozenset[str], layer: Lay
 
 
 def items_query(
-    layer: Layer, parameters: Mapping[str, str], settings: ServiceSettings, catalog: Catalog
+    plan: FeaturePlan, parameters: Mapping[str, str], settings: ServiceSettings, catalog: Catalog
 ) -> ItemsQuery:
+    """The request on ``plan``'s layer version; its queryables are the plan's."""
     p.reject_nul(parameters)
-    check_known(parameters, ITEMS_PARAMETERS, layer)
+    check_known(parameters, ITEMS_PARAMETERS, plan)
     get = parameters.get
-    queryables = queryables_of(layer)
+    layer, queryables = plan.layer, plan.queryables
     sort = p.parse_sortby(get("sortby"), layer)
     keyset = None
     if get("after") and get("before"):

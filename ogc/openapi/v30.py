@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +18,16 @@ import orjson
 from fastapi import FastAPI
 
 from layers.catalog import Catalog, Layer
+from layers.cql2 import Queryable
 from layers.settings import ServiceSettings
-from ogc.common.items_request import ITEMS_PARAMETERS, queryables_of
+from ogc.common.items_request import ITEMS_PARAMETERS
 from ogc.http.links import JSON, OPENAPI
 from ogc.openapi.params import (
     queryable_parameters,
     shared_items_parameters,
     shared_parameter_refs,
 )
+from ogc.plans import Snapshot
 
 NULL = {"type": "null"}
 GENERIC_ITEMS_PATH = "/collections/{collectionId}/items"
@@ -107,32 +109,36 @@ class OpenApiDocuments:
         """The document of the last snapshot rendered (``None`` before the first)."""
         return self._current
 
-    def refresh(self, catalog: Catalog, layers: Iterable[Layer]) -> None:
+    def refresh(self, snapshot: Snapshot, layers: Iterable[Layer]) -> None:
         """A catalog subscriber: render the new snapshot's document now."""
-        self._current = self._render(catalog, layers)
+        self._current = self._render(snapshot, layers)
 
-    def rendered(self, catalog: Catalog, layers: Iterable[Layer]) -> Rendered:
+    def rendered(self, snapshot: Snapshot, layers: Iterable[Layer]) -> Rendered:
         current = self._current
-        if current is None or current.catalog is not catalog:  # a snapshot not yet refreshed
-            current = self._current = self._render(catalog, layers)
+        if current is None or current.catalog is not snapshot.catalog:  # not yet refreshed
+            current = self._current = self._render(snapshot, layers)
         return current
 
-    def _render(self, catalog: Catalog, layers: Iterable[Layer]) -> Rendered:
-        document = with_collections(self.base(), layers, self._settings)
+    def _render(self, snapshot: Snapshot, layers: Iterable[Layer]) -> Rendered:
+        document = with_collections(self.base(), snapshot, layers, self._settings)
         body = orjson.dumps(document)
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-        return Rendered(catalog, document, body, digest)
+        return Rendered(snapshot.catalog, document, body, digest)
 
 
 def with_collections(
-    base: dict[str, Any], layers: Iterable[Layer], settings: ServiceSettings
+    base: dict[str, Any], snapshot: Snapshot, layers: Iterable[Layer], settings: ServiceSettings
 ) -> dict[str, Any]:
-    """``base`` plus each vector layer's items path; ``base`` itself is left untouched."""
+    """``base`` plus each vector layer's items path (its queryables from the layer's plan);
+    ``base`` itself is left untouched."""
     generic = base["paths"][GENERIC_ITEMS_PATH]["get"]
     paths = dict(base["paths"])
     for layer in layers:
         if layer.kind == "vector":
-            paths[f"/collections/{layer.id}/items"] = {"get": _items_operation(layer, generic)}
+            queryables = snapshot.plan(layer).features.queryables
+            paths[f"/collections/{layer.id}/items"] = {
+                "get": _items_operation(layer, queryables, generic)
+            }
     components = dict(base.get("components", {}))
     components["parameters"] = {
         **components.get("parameters", {}),
@@ -141,7 +147,9 @@ def with_collections(
     return {**base, "paths": paths, "components": components}
 
 
-def _items_operation(layer: Layer, generic: dict[str, Any]) -> dict[str, Any]:
+def _items_operation(
+    layer: Layer, queryables: Mapping[str, Queryable], generic: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "tags": generic.get("tags", ["Features"]),
         "summary": f"Features of {layer.id} ({layer.title})",
@@ -151,7 +159,7 @@ def _items_operation(layer: Layer, generic: dict[str, Any]) -> dict[str, Any]:
         "operationId": f"getItems_{layer.id}",
         "parameters": [
             *shared_parameter_refs(),
-            *queryable_parameters(queryables_of(layer), reserved=ITEMS_PARAMETERS),
+            *queryable_parameters(queryables, reserved=ITEMS_PARAMETERS),
         ],
         "responses": generic["responses"],
     }

@@ -5,36 +5,36 @@ PostGIS renders; FastAPI's routing, dependency injection and the GZip/CORS middl
 cost several times the query. This path answers the common case itself — no query
 string or ``f=json``, Accept not asking for HTML — with the bytes and headers the route
 sends (``items.feature_document`` builds both bodies; tests compare the two whole
-responses), including 304 on If-None-Match, the 404 problem for an unknown id, gzip and
-CORS (the rules of ``ogc.http``, which the route's side calls too). Anything else — other
-parameters, HTML, If-Modified-Since, layers that are not public or not vector, errors —
-falls through to the route.
+responses), including 304 on If-None-Match, the 404 problem for an unknown id, the 503
+of a statement timeout (``layers.features.execute``'s error map, ``ogc.errors``' table), gzip
+and CORS (the rules of ``ogc.http``, which the route's side calls too). The statement is the
+layer plan's (``ogc.plans``), rendered once per layer version. Anything else — other
+parameters, HTML, If-Modified-Since, layers that are not public or not vector, unexpected
+errors — falls through to the route.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from datetime import UTC
-from email.utils import format_datetime
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
 from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
-from layers.features.page import feature_sql
+from layers.errors import OneMapError
+from layers.features.execute import read_feature
+from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
-from ogc.common.items_request import feature_query
-from ogc.errors import exception_body
+from ogc.errors import problem_of
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
 from ogc.http.negotiation import ACCEPTED
 from ogc.http.policy import ResponsePolicy
+from ogc.plans import Snapshot
 
 log = logging.getLogger("onemap.features")
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits (route's job).
@@ -46,14 +46,6 @@ OUTPUTS = ("json", "html")  # what the single-feature route offers
 CONTENT_CRS = content_crs_header(DEFAULT_CRS).encode()
 
 
-@dataclass(frozen=True)
-class LayerPlan:
-    """What every request for one layer version shares."""
-
-    statement: bytes | None  # None when a name holds a '%' (the route composes those)
-    last_modified: bytes
-
-
 class FeatureFastPath:
     """Serve single public features with one prepared statement; pass everything else on."""
 
@@ -61,7 +53,6 @@ class FeatureFastPath:
         self.app = app
         self.policy = policy
         self.served = 0  # responses answered here (the tests check which path answered)
-        self._plans: dict[tuple[str, int], LayerPlan] = {}
         self._bases: dict[tuple[Any, ...], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,37 +77,41 @@ class FeatureFastPath:
     ) -> bool:
         request = _headers_of(scope)
         state: Any = getattr(scope["app"].state, "onemap", None)
-        layer = _public_vector_layer(state, layer_id)
-        if layer is None or state.pool is None or not _simple_request(request, query):
+        plan = _public_vector_plan(state, layer_id)
+        if plan is None or state.pool is None or not _simple_request(request, query):
             return False
-        plan = self._plan(layer)
-        if plan.statement is None:
+        if plan.single_feature_text is None:
             return False
+        layer = plan.layer
         headers: Headers = [
             (b"etag", _etag(layer, scope["path"], query).encode()),
-            (b"last-modified", plan.last_modified),
+            (b"last-modified", plan.last_modified.encode()),
             (b"vary", b"Accept, Accept-Language"),
         ]
         if _not_modified(request.get(b"if-none-match"), headers[0][1]):
             await self._finish(send, request, 304, headers, b"", "")
             return True
-        feature = await _read(state.pool, plan.statement, int(feature_id))
+        try:
+            feature = await read_feature(state.pool, plan.single_feature_text, int(feature_id))
+        except OneMapError as exc:  # a statement timeout: the route would answer the same
+            await self._problem(scope, send, request, exc)
+            return True
         if feature is None:
-            detail = missing_feature(layer, feature_id).message
-            await self._not_found(scope, send, request, detail)
+            await self._problem(scope, send, request, missing_feature(layer, feature_id))
             return True
         body = feature_document(feature, self._base(scope, request, state), layer, feature_id)
         headers.append((b"content-crs", CONTENT_CRS))
         await self._finish(send, request, 200, headers, body, "application/geo+json")
         return True
 
-    async def _not_found(
-        self, scope: Scope, send: Send, request: dict[bytes, bytes], detail: str
+    async def _problem(
+        self, scope: Scope, send: Send, request: dict[bytes, bytes], exc: OneMapError
     ) -> None:
-        """The problem document of ``ogc.errors.problem``, serialised as its JSONResponse does."""
-        document = exception_body(404, detail, Request(scope))
+        """A domain error as the app's handler answers it (``ogc.errors``' one table), the
+        document serialised as its JSONResponse does."""
+        status, document = problem_of(exc, Request(scope))
         body = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        await self._finish(send, request, 404, [], body.encode(), "application/problem+json")
+        await self._finish(send, request, status, [], body.encode(), "application/problem+json")
 
     async def _finish(
         self,
@@ -135,15 +130,6 @@ class FeatureFastPath:
         self.policy.cors(request.get(b"origin"), headers)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-    def _plan(self, layer: Layer) -> LayerPlan:
-        key = (layer.id, layer.version)
-        plan = self._plans.get(key)
-        if plan is None:
-            if len(self._plans) > 1024:
-                self._plans.clear()
-            plan = self._plans[key] = _layer_plan(layer)
-        return plan
 
     def _base(self, scope: Scope, request: dict[bytes, bytes], state: Any) -> str:
         """The base URL of links: ``ogc.http.paths.base_url``, as the route (memoised)."""
@@ -167,15 +153,16 @@ def _headers_of(scope: Scope) -> dict[bytes, bytes]:
     return headers
 
 
-def _public_vector_layer(state: Any, layer_id: str) -> Layer | None:
-    """Only public layers: access checks live in the route's ``LayerDep``."""
-    store = getattr(state, "store", None)
-    if store is None or not store.loaded:
+def _public_vector_plan(state: Any, layer_id: str) -> FeaturePlan | None:
+    """Only public layers: access checks live in the route's ``LayerDep``. The layer and its
+    plan come from one snapshot (``ogc.plans``)."""
+    snapshot: Snapshot | None = getattr(state, "snapshot", None)
+    if snapshot is None:
         return None
-    layer: Layer | None = store.current.layers.get(layer_id)
+    layer = snapshot.catalog.layers.get(layer_id)
     if layer is None or layer.access_level != "public" or layer.kind != "vector":
         return None
-    return layer
+    return snapshot.plan(layer).features
 
 
 def _simple_request(request: dict[bytes, bytes], query: str) -> bool:
@@ -196,24 +183,3 @@ def _not_modified(if_none_match: bytes | None, etag: bytes) -> bool:
     if if_none_match is None:
         return False
     return matches(if_none_match.decode("latin-1"), etag.decode())
-
-
-def _layer_plan(layer: Layer) -> LayerPlan:
-    text = feature_sql(layer, feature_query(layer, {})).as_string(None)
-    # Only the placeholder: send the text, which psycopg converts once and then caches.
-    statement = text.encode() if text.count("%") == 1 else None
-    modified = format_datetime(layer.version_created_at.astimezone(UTC), usegmt=True)
-    return LayerPlan(statement, modified.encode())
-
-
-async def _read(pool: AsyncConnectionPool, statement: bytes, fid: int) -> str | None:
-    """One prepared execute. ``getconn``/``putconn`` rather than ``pool.connection()``:
-    its ``async with conn`` adds a commit round of Python (autocommit: nothing to commit)
-    that cost a quarter of the read; ``putconn`` still resets or drops a broken one."""
-    conn = await pool.getconn()
-    try:
-        cursor = await conn.execute(statement, [fid], prepare=True)
-        row = await cursor.fetchone()
-    finally:
-        await pool.putconn(conn)
-    return None if row is None else str(row[0])

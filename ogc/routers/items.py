@@ -17,35 +17,29 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
-from layers.catalog import Catalog, Layer
+from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
 from layers.errors import NotFound
 from layers.features import Binder, ItemsQuery
-from layers.features.page import (
-    CHUNK_ROWS,
-    count_sql,
-    csv_copy_sql,
-    estimate_sql,
-    feature_sql,
-    geojson_page_sql,
-    geojson_seq_page_sql,
-)
-from layers.features.params import encode_keyset, parse_feature_id
-from layers.features.where import admin_exists_sql
-from layers.settings import ServiceSettings
-from ogc import deps
-from ogc.common.feature_pages import (
+from layers.features.count import matched
+from layers.features.execute import (
     PageSummary,
-    database_errors,
     fetch_page,
     primed,
+    read_feature,
     stream_copy,
     stream_page,
 )
+from layers.features.page import CHUNK_ROWS, csv_copy_sql
+from layers.features.params import encode_keyset, parse_feature_id
+from layers.features.plan import FeaturePlan
+from layers.features.where import admin_exists_sql
+from layers.settings import ServiceSettings
+from ogc import deps
 from ogc.common.features import feature_document, missing_feature
 from ogc.common.items_request import feature_query, items_query
-from ogc.deps import FeatureLayerDep
+from ogc.deps import FeaturePlanDep, SnapshotDep
 from ogc.html import pages as html
 from ogc.http import paths
 from ogc.http.links import GEOJSON, HTML, JSON, link
@@ -62,36 +56,37 @@ PAGING = ("after", "before", "offset")
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
 )
-async def get_items(request: Request, layer: FeatureLayerDep) -> Response:
-    pool, settings, catalog, base = _context(request)
+async def get_items(request: Request, snapshot: SnapshotDep, plan: FeaturePlanDep) -> Response:
+    pool, settings, base = _context(request)
+    layer, catalog = plan.layer, snapshot.catalog  # one snapshot: the plan is of its layer
     output = output_format(request)
     headers = validators(layer, request, output)
     cached = not_modified(request, headers, layer.version_created_at)
     if cached is not None:
         return cached
-    query = items_query(layer, request.query_params, settings, catalog)
+    query = items_query(plan, request.query_params, settings, catalog)
     if query.within is not None:
         await _require_admin_area(pool, query)
     if output == "csv":
         return await _csv(layer, query, pool, headers)
     if output == "html":  # the page's map is drawn in CRS84, from geometries sized for it
         query = dataclasses.replace(query, output_crs=DEFAULT_CRS, map_detail=html.MAP_DETAIL)
-        body = await _geojson_bytes(request, layer, query, pool, settings, base)
+        body = await _geojson_bytes(request, plan, query, pool, settings, base)
         return html.items_page(request, layer, body, headers)
     if output == "jsonseq":
-        return await _geojson_seq(layer, query, pool, headers)
+        return await _geojson_seq(plan, query, pool, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     if query.limit + 1 <= CHUNK_ROWS:
-        body = await _geojson_bytes(request, layer, query, pool, settings, base)
+        body = await _geojson_bytes(request, plan, query, pool, settings, base)
         return Response(body, media_type=GEOJSON, headers=headers)
     binder = Binder(literal=query.condition is not None)
     chunks = stream_page(
         pool,
-        geojson_page_sql(layer, query, binder),
+        plan.geojson_page_sql(query, binder),
         binder.bound,
         head=HEAD,
         separator=b",",
-        tail=lambda conn, summary: _tail(request, layer, query, settings, base, conn, summary),
+        tail=lambda conn, summary: _tail(request, plan, query, settings, base, conn, summary),
     )
     return StreamingResponse(await primed(chunks), media_type=GEOJSON, headers=headers)
 
@@ -103,24 +98,21 @@ def reusable_plan(query: ItemsQuery) -> bool | None:
     return None if not query.filtered else False
 
 
-def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, Catalog, str]:
-    """Pool, settings, catalog and base URL by plain calls of the ``ogc.deps`` helpers.
+def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, str]:
+    """Pool, settings and base URL by plain calls of the ``ogc.deps`` helpers.
 
-    The layer itself comes through ``FeatureLayerDep``, the one place access checks will live.
+    The catalog snapshot and the layer's plan come through ``SnapshotDep``/``FeaturePlanDep``
+    (FastAPI resolves the snapshot once per request; the layer passes ``FeatureLayerDep``,
+    the one place access checks will live).
     """
     state = deps.state_of(request)
     settings = state.settings
-    return (
-        deps.pool_of(state),
-        settings,
-        deps.catalog_of(state),
-        deps.base_url_of(request, settings),
-    )
+    return deps.pool_of(state), settings, deps.base_url_of(request, settings)
 
 
 async def _geojson_bytes(
     request: Request,
-    layer: Layer,
+    plan: FeaturePlan,
     query: ItemsQuery,
     pool: AsyncConnectionPool,
     settings: ServiceSettings,
@@ -128,7 +120,7 @@ async def _geojson_bytes(
 ) -> bytes:
     """A page small enough to be one chunk row, as a whole FeatureCollection."""
     binder = Binder(literal=query.condition is not None)
-    statement = geojson_page_sql(layer, query, binder)
+    statement = plan.geojson_page_sql(query, binder)
     summary = PageSummary()
     parts = [HEAD]
     async with pool.connection() as conn:
@@ -136,13 +128,13 @@ async def _geojson_bytes(
             summary.add(row)
             if row[0] is not None:
                 parts.append(row[0].encode() if len(parts) == 1 else b"," + row[0].encode())
-        parts.append(await _tail(request, layer, query, settings, base, conn, summary))
+        parts.append(await _tail(request, plan, query, settings, base, conn, summary))
     return b"".join(parts)
 
 
 async def _tail(
     request: Request,
-    layer: Layer,
+    plan: FeaturePlan,
     query: ItemsQuery,
     settings: ServiceSettings,
     base: str,
@@ -151,61 +143,10 @@ async def _tail(
 ) -> bytes:
     """``],`` then the members that depend on the whole page: counts, time stamp, links."""
     members: dict[str, Any] = {"numberReturned": summary.returned}
-    members.update(await _matched(layer, query, settings, conn, summary))
+    members.update(await matched(plan, query, settings.exact_count_max, conn, summary))
     members["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    members["links"] = page_links(request, layer, query, base, summary)
+    members["links"] = page_links(request, plan.layer, query, base, summary)
     return b"]," + orjson.dumps(members)[1:]
-
-
-async def _matched(
-    layer: Layer,
-    query: ItemsQuery,
-    settings: ServiceSettings,
-    conn: psycopg.AsyncConnection[Any],
-    summary: PageSummary,
-) -> dict[str, Any]:
-    """numberMatched: the catalog's exact count, a bounded exact count, or a flagged estimate."""
-    if not query.filtered:
-        return {"numberMatched": layer.feature_count}
-    if query.keyset is None and not query.offset and not summary.more:
-        return {"numberMatched": summary.returned}  # the whole selection is on this page
-    binder = Binder(literal=query.condition is not None)
-    statement = count_sql(layer, query, binder, settings.exact_count_max)
-    key = (layer.id, layer.version, statement.as_bytes(conn), repr(binder.bound))
-    found = _COUNTS.get(key)
-    if found is None:
-        found = await _count_or_estimate(layer, query, settings, conn, statement, binder)
-        if len(_COUNTS) >= COUNT_CACHE_SIZE:
-            _COUNTS.pop(next(iter(_COUNTS)))
-        _COUNTS[key] = found
-    return found
-
-
-# A count depends only on the layer version and the selection, so it is memoised per
-# process: every replica computes the same value, and a new version is a new key.
-COUNT_CACHE_SIZE = 10_000
-_COUNTS: dict[tuple[Any, ...], dict[str, int]] = {}
-
-
-async def _count_or_estimate(
-    layer: Layer,
-    query: ItemsQuery,
-    settings: ServiceSettings,
-    conn: psycopg.AsyncConnection[Any],
-    statement: Any,
-    binder: Binder,
-) -> dict[str, int]:
-    with database_errors():
-        row = await (await conn.execute(statement, binder.bound, prepare=False)).fetchone()
-    assert row is not None
-    if int(row[0]) <= settings.exact_count_max:
-        return {"numberMatched": int(row[0])}
-    explain = Binder(literal=True)
-    with database_errors():
-        plan = await (await conn.execute(estimate_sql(layer, query, explain))).fetchone()
-    assert plan is not None
-    estimate = int(plan[0][0]["Plan"]["Plan Rows"])
-    return {"onemap:numberMatchedEstimate": max(estimate, settings.exact_count_max + 1)}
 
 
 def page_links(
@@ -237,7 +178,7 @@ def _with(href: str, kept: list[tuple[str, str]], extra: tuple[str, str]) -> str
 
 
 async def _geojson_seq(
-    layer: Layer, query: ItemsQuery, pool: AsyncConnectionPool, headers: dict[str, str]
+    plan: FeaturePlan, query: ItemsQuery, pool: AsyncConnectionPool, headers: dict[str, str]
 ) -> Response:
     binder = Binder(literal=query.condition is not None)
 
@@ -246,7 +187,7 @@ async def _geojson_seq(
 
     chunks = stream_page(
         pool,
-        geojson_seq_page_sql(layer, query, binder),
+        plan.geojson_seq_page_sql(query, binder),
         binder.bound,
         head=b"",
         separator=b"",
@@ -281,9 +222,10 @@ async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> N
     openapi_extra={"parameters": FEATURE_PARAMETERS_DOC},
 )
 async def get_feature(
-    request: Request, layer: FeatureLayerDep, feature_id: Annotated[str, Path(alias="featureId")]
+    request: Request, plan: FeaturePlanDep, feature_id: Annotated[str, Path(alias="featureId")]
 ) -> Response:
-    pool, _, _, base = _context(request)
+    pool, _, base = _context(request)
+    layer = plan.layer
     output = output_format(request, ("json", "geojson", "html"))
     headers = validators(layer, request, output)
     cached = not_modified(request, headers, layer.version_created_at)
@@ -297,13 +239,10 @@ async def get_feature(
         raise NotFound(
             f"feature {feature_id[:40]!r} does not exist in '{layer.id}' (ids are integers)"
         )
-    async with pool.connection() as conn:
-        with database_errors():
-            cursor = await conn.execute(feature_sql(layer, query), [fid])
-            row = await cursor.fetchone()
-    if row is None:
+    feature = await read_feature(pool, plan.feature_sql(query), fid)
+    if feature is None:
         raise missing_feature(layer, feature_id)
-    body = feature_document(row[0], base, layer, feature_id)
+    body = feature_document(feature, base, layer, feature_id)
     if output == "html":
         return html.feature_page(request, layer, body, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from layers.cql2 import queryables_json_schema
-from ogc.common.items_request import queryables_of
-from ogc.deps import BaseUrlDep, FeatureLayerDep
+from ogc.deps import BaseUrlDep, FeaturePlanDep
 from ogc.html import pages as html
 from ogc.http import paths
 from ogc.http.negotiation import language, output_format
@@ -21,10 +20,11 @@ router = APIRouter(tags=["Features"])
     summary="The properties a filter may name (JSON Schema)",
     response_class=Response,
 )
-def get_queryables(request: Request, layer: FeatureLayerDep, base: BaseUrlDep) -> Response:
+def get_queryables(request: Request, plan: FeaturePlanDep, base: BaseUrlDep) -> Response:
     zh = language(request) == "zh"
+    layer = plan.layer
     schema = queryables_json_schema(
-        layer.id, queryables_of(layer), base, title=layer.title_zh if zh else layer.title_en
+        layer.id, plan.queryables, base, title=layer.title_zh if zh else layer.title_en
     )
     if output_format(request, ("json", "html")) == "html":
         return html.render(request, "queryables.html", title=schema.get("title", ""), schema=schema)

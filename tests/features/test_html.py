@@ -19,7 +19,7 @@ from ingest.sample import SAMPLE_LAYERS, SYNTHETIC_LAYERS
 from layers.catalog import load_catalog
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.features import Binder
-from layers.features.page import geojson_page_sql
+from layers.features.plan import FeaturePlan
 from layers.settings import ServiceSettings
 from ogc.common.items_request import items_query
 from ogc.html import pages as html
@@ -219,17 +219,18 @@ def test_points_are_merged_per_pixel_only_beyond_the_budget() -> None:
 def test_html_pages_read_simplified_geometries_whatever_was_read_before(
     sample_url: str, settings: ServiceSettings
 ) -> None:
-    """The statement frames are memoised per output shape: the HTML page's simplification is
-    part of that shape, so a JSON page read first (same layer, CRS and limit) does not hand
-    its full-resolution statement to the HTML page."""
+    """The statement frames are kept per output shape in the layer's plan: the HTML page's
+    simplification is part of that shape, so a JSON page read first (same layer, CRS and
+    limit) does not hand its full-resolution statement to the HTML page."""
     with psycopg.connect(sample_url) as conn:
         catalog = load_catalog(conn)
     layer = catalog.get("gd-counties")
-    query = items_query(layer, {"limit": "1000"}, settings, catalog)
+    plan = FeaturePlan.of(layer)
+    query = items_query(plan, {"limit": "1000"}, settings, catalog)
     query = dataclasses.replace(query, output_crs=DEFAULT_CRS)
     drawn = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
     for first, then in ((query, drawn), (drawn, query)):
-        before = geojson_page_sql(layer, first, Binder(literal=False)).as_string(None)
-        after = geojson_page_sql(layer, then, Binder(literal=False)).as_string(None)
+        before = plan.geojson_page_sql(first, Binder(literal=False)).as_string(None)
+        after = plan.geojson_page_sql(then, Binder(literal=False)).as_string(None)
         assert ("ST_Simplify" in before) == (first is drawn)
         assert ("ST_Simplify" in after) == (then is drawn)

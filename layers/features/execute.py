@@ -1,8 +1,10 @@
-"""Running an items statement and turning its chunk rows into response bytes.
+"""Running feature statements, and the one map of their database errors.
 
-PostGIS renders each chunk of features as text; this module only joins chunks,
-adds the FeatureCollection members that depend on the page (counts, links),
-and streams large pages so memory stays flat whatever ``limit`` is.
+PostGIS renders each chunk of features as text; this module only runs the
+statements, joins chunks (the caller adds the FeatureCollection members that depend
+on the page: counts, links) and streams large pages so memory stays flat whatever
+``limit`` is. Every statement runs inside ``database_errors``, so a bad value is a
+400 and a statement timeout or a cancelled query a 503, on every path alike.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
 
 from layers.errors import DatabaseUnavailable, InvalidParameter
+
+if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never import it
+    from psycopg_pool import AsyncConnectionPool
 
 Row = Sequence[Any]
 
@@ -39,9 +43,10 @@ def database_errors() -> Iterator[None]:
             "axis order (EPSG:4326/4490 are lat,lon; Gauss-Kruger is northing,easting) and that "
             "the zone covers the data"
         ) from None
-    except psycopg.errors.QueryCanceled:
+    except psycopg.errors.QueryCanceled:  # the statement timeout, or a cancel
         raise DatabaseUnavailable(
-            "the query ran longer than the statement timeout; narrow it (bbox, filter, limit)"
+            "the query ran longer than the statement timeout or was cancelled; narrow it "
+            "(bbox, filter, limit) or retry"
         ) from None
 
 
@@ -87,6 +92,23 @@ async def fetch_page(
     with database_errors():
         cursor = await conn.execute(statement, params, prepare=prepare)
         return list(await cursor.fetchall())
+
+
+async def read_feature(
+    pool: AsyncConnectionPool, statement: bytes | sql.Composed, fid: int
+) -> str | None:
+    """One feature's text by fid, with one prepared execute. ``getconn``/``putconn`` rather
+    than ``pool.connection()``: its ``async with conn`` adds a commit round of Python
+    (autocommit: nothing to commit) that cost a quarter of the read; ``putconn`` still
+    resets or drops a broken connection."""
+    conn = await pool.getconn()
+    try:
+        with database_errors():
+            cursor = await conn.execute(statement, [fid], prepare=True)
+            row = await cursor.fetchone()
+    finally:
+        await pool.putconn(conn)
+    return None if row is None else str(row[0])
 
 
 async def primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
