@@ -18,9 +18,11 @@ from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.settings import ServiceSettings
 from ogc.http.write_guard import check_publisher
+from ogc.plans import Plans
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.registry import AnalysisRegistry
+from tiles.plan import TilePlan
 from tiles.service import TileProducer
 
 
@@ -49,6 +51,12 @@ def layer_of(catalog: Catalog, collection_id: str) -> Layer:
 def listed_layers(catalog: Catalog) -> list[Layer]:
     """The layers a listing shows (``/collections``, ``/api``); the access gate filters here."""
     return list(catalog)
+
+
+def plans_of(state: AppState) -> Plans:
+    if state.plans is None:
+        raise DatabaseUnavailable("the layer catalog is not loaded yet; retry shortly")
+    return state.plans
 
 
 def producer_of(state: AppState) -> TileProducer:
@@ -107,6 +115,18 @@ async def get_layer(
     return layer_of(catalog, collection_id)
 
 
+async def get_plans(state: Annotated[AppState, Depends(get_state)]) -> Plans:
+    """The plans of the current catalog snapshot (replaced with it)."""
+    return plans_of(state)
+
+
+async def get_tile_plan(
+    state: Annotated[AppState, Depends(get_state)], layer: Annotated[Layer, Depends(get_layer)]
+) -> TilePlan:
+    """The tile plan of the path's layer version (the layer passed ``get_layer``)."""
+    return plans_of(state).tiles(layer)
+
+
 async def get_feature_layer(layer: Annotated[Layer, Depends(get_layer)]) -> Layer:
     """A layer that has features: a raster layer's items do not exist."""
     if layer.kind != "vector":
@@ -132,6 +152,8 @@ FeatureLayerDep = Annotated[Layer, Depends(get_feature_layer)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
 RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]
+PlansDep = Annotated[Plans, Depends(get_plans)]
+TilePlanDep = Annotated[TilePlan, Depends(get_tile_plan)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 

@@ -1,13 +1,14 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
-    pool → catalog store → tile producer → OpenAPI subscription → job runner
+    pool → catalog store → tile producer → plans → OpenAPI subscription → job runner
          → catalog listener → job recovery
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
-down again; ``SERVICES`` is the order. Subscribers to catalog changes (the tile cache's sweep,
-the OpenAPI document, the road networks of superseded versions) are registered before the
-listener loads the first snapshot, so they see every snapshot, the first one included; slow
-ones run as background tasks.
+down again; ``SERVICES`` is the order. Subscribers to catalog changes (the plans of each
+snapshot, the tile cache's sweep and the overviews of new versions, the fast layer's hot
+tiles, the OpenAPI document, the road networks of superseded versions) are registered
+before the listener loads the first snapshot, so they see every snapshot, the first one
+included; slow ones run as background tasks.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.deps import catalog_of, listed_layers
+from ogc.plans import Plans
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.network import drop_superseded_networks
@@ -60,31 +62,59 @@ async def pool(state: AppState) -> AsyncIterator[None]:
 async def catalog_store(state: AppState) -> AsyncIterator[None]:
     assert state.pool is not None
     state.store = CatalogStore(state.pool)
+    unsubscribers = [state.store.on_change(c) for c in state.catalog_subscribers]
     try:
         yield
     finally:
+        for unsubscribe in unsubscribers:
+            unsubscribe()
         state.store = None
 
 
 @contextlib.asynccontextmanager
 async def tile_producer(state: AppState) -> AsyncIterator[None]:
-    """The producer, and a sweep of old versions' cached tiles after each catalog change."""
+    """The producer; after each catalog change, a sweep of old versions' cached tiles and
+    the overviews of new versions (background tasks, cancelled on shutdown)."""
     assert state.pool is not None and state.store is not None
-    producer = TileProducer(
-        state.pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level
-    )
+    pool = state.pool
+    producer = TileProducer(pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level)
 
-    def sweep(catalog: Catalog) -> None:
+    builds: set[asyncio.Task[None]] = set()
+
+    def after_change(catalog: Catalog) -> None:
         versions = {layer.id: layer.version for layer in catalog}
         state.background.spawn(asyncio.to_thread(producer.cache.sweep, versions), "tile-sweep")
+        build = producer.overviews.build_missing(pool, list(catalog))
+        task = state.background.spawn(build, "tile-overviews")
+        builds.add(task)
+        task.add_done_callback(builds.discard)
 
     state.tile_producer = producer
-    unsubscribe = state.store.on_change(sweep)
+    unsubscribe = state.store.on_change(after_change)
     try:
         yield
     finally:
         unsubscribe()
+        for task in list(builds):  # a build in progress rolls back; the pool closes after
+            task.cancel()
+        await asyncio.gather(*builds, return_exceptions=True)
         state.tile_producer = None
+
+
+@contextlib.asynccontextmanager
+async def plans(state: AppState) -> AsyncIterator[None]:
+    """The plans of each catalog snapshot (``ogc/plans.py``), replaced with it."""
+    assert state.store is not None
+
+    def rebuild(catalog: Catalog) -> None:
+        state.plans = Plans.of(catalog, state.plans)
+
+    unsubscribe = state.store.on_change(rebuild)
+    try:
+        yield
+    finally:
+        unsubscribe()
+        state.plans = None
 
 
 @contextlib.asynccontextmanager
@@ -196,6 +226,7 @@ SERVICES: tuple[tuple[str, Service], ...] = (
     ("pool", pool),
     ("catalog-store", catalog_store),
     ("tile-producer", tile_producer),
+    ("plans", plans),
     ("openapi", openapi),
     ("job-runner", job_runner),
     ("catalog-listener", catalog_listener),

@@ -17,8 +17,9 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from layers.settings import ServiceSettings
-from layers.watch import CatalogStore
+from layers.watch import CatalogStore, ChangeCallback
 from ogc.openapi.v30 import OpenApiDocuments
+from ogc.plans import Plans
 from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
 from tiles.service import TileProducer
@@ -63,7 +64,11 @@ class AppState:
     openapi: OpenApiDocuments | None = None
     pool: AsyncConnectionPool | None = None
     store: CatalogStore | None = None
+    plans: Plans | None = None  # replaced with each catalog snapshot
     tile_producer: TileProducer | None = None
     jobs: JobRunner | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Catalog subscribers the composition root adds while building the app (the fast
+    # layer's memory of hot tiles); the lifespan subscribes them to the store.
+    catalog_subscribers: list[ChangeCallback] = field(default_factory=list)
