@@ -95,7 +95,9 @@ def create_app(
     app.add_middleware(WriteGuard, settings=settings)  # writes: same origin; uploads: token
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     if fast_layer:  # outermost; cached tiles are the cheapest thing served
-        app.fast_layer = TileCacheFastPath(FeatureFastPath(app.framework, policy), policy)
+        tiles_fast = TileCacheFastPath(FeatureFastPath(app.framework, policy), policy)
+        state.catalog_subscribers.append(tiles_fast.catalog_changed)
+        app.fast_layer = tiles_fast
     state.openapi = serve_openapi_30(app, settings)
     for module in (
         landing,

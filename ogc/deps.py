@@ -25,6 +25,7 @@ from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.registry import AnalysisRegistry
+from tiles.plan import TilePlan
 from tiles.service import TileProducer
 
 
@@ -128,6 +129,14 @@ async def get_layer(
     return layer_of(catalog, collection_id)
 
 
+async def get_tile_plan(
+    snapshot: Annotated[Snapshot, Depends(get_snapshot)],
+    layer: Annotated[Layer, Depends(get_layer)],
+) -> TilePlan:
+    """The tile plan of the path's layer version (the layer passed ``get_layer``)."""
+    return snapshot.tiles(layer)
+
+
 async def get_feature_layer(layer: Annotated[Layer, Depends(get_layer)]) -> Layer:
     """A layer that has features: a raster layer's items do not exist."""
     if layer.kind != "vector":
@@ -163,6 +172,7 @@ FeaturePlanDep = Annotated[FeaturePlan, Depends(get_feature_plan)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
 RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]
+TilePlanDep = Annotated[TilePlan, Depends(get_tile_plan)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 

@@ -1,57 +1,72 @@
 """Plans per catalog snapshot: what every request for one layer version shares.
 
-A ``Snapshot`` pairs a ``Catalog`` with the plans of its layers. It is built by the
-catalog store's first subscriber (``ogc/services.py``) for each new catalog and replaced
-whole, never mutated — the shape of morecantile's ``defaults.py`` registry — so a request
-that reads ``AppState.snapshot`` once gets a catalog and plans that agree whatever reload
-happens meanwhile, and a new layer version simply is a new plan in a new snapshot.
-
-A layer's plan is built the first time a request needs it, not when the catalog loads:
-the store's subscribers stay quick with hundreds of layers, and the plan is a pure
-function of the snapshot's own (frozen) layer, so building it later changes nothing a
-reader could see. ``LayerPlan`` holds one plan per concern (features; tiles to come).
+A ``Snapshot`` pairs a ``Catalog`` with the plans of its layers, built when the catalog
+loads (``Snapshot.of``, by the catalog store's first subscriber in ``ogc/services.py``) and
+replaced whole, never mutated — the shape of morecantile's ``defaults.py`` registry. A
+request that reads ``AppState.snapshot`` once gets a catalog and plans that agree whatever
+reload happens meanwhile, and a new layer version simply is a new plan in a new snapshot.
+A layer that did not change between snapshots keeps its plan (nothing recomposed), so a
+reload after one publish composes one layer's SQL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from layers.catalog import Catalog, Layer
 from layers.features.plan import FeaturePlan
+from tiles.plan import TilePlan
 
 
 @dataclass(frozen=True, eq=False)
 class LayerPlan:
-    """Everything compiled once for one layer version."""
+    """Everything compiled once for one layer version, one field per concern."""
 
     layer: Layer
     features: FeaturePlan
+    tiles: TilePlan
 
     @classmethod
     def of(cls, layer: Layer) -> LayerPlan:
-        return cls(layer=layer, features=FeaturePlan.of(layer))
+        return cls(layer=layer, features=FeaturePlan.of(layer), tiles=TilePlan.of(layer))
+
+    def for_layer(self, layer: Layer) -> LayerPlan:
+        """This plan for an equal layer of a newer snapshot (the same version, unchanged)."""
+        return LayerPlan(layer=layer, features=self.features, tiles=self.tiles.for_layer(layer))
 
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """One catalog snapshot and the plans of its layers (built on first use, then kept)."""
+    """One catalog snapshot and the plans of all its layers."""
 
     catalog: Catalog
-    _plans: dict[str, LayerPlan] = field(default_factory=dict, repr=False)
+    layers: Mapping[str, LayerPlan]
+
+    @classmethod
+    def of(cls, catalog: Catalog, previous: Snapshot | None = None) -> Snapshot:
+        kept = previous.layers if previous is not None else {}
+        plans = {layer.id: _plan(layer, kept.get(layer.id)) for layer in catalog}
+        return cls(catalog, MappingProxyType(plans))
 
     def plan(self, layer: Layer) -> LayerPlan:
         """The plan of ``layer``, which must be this snapshot's own (from ``catalog``)."""
-        found = self._plans.get(layer.id)
-        if found is None:
-            if self.catalog.layers.get(layer.id) is not layer:
-                raise ValueError(f"layer {layer.id!r} is not from this catalog snapshot")
-            # setdefault: a thread (the OpenAPI rebuild) racing us keeps one plan per layer
-            found = self._plans.setdefault(layer.id, LayerPlan.of(layer))
-        elif found.layer is not layer:
+        found = self.layers.get(layer.id)
+        if found is None or found.layer is not layer:
             raise ValueError(f"layer {layer.id!r} is not from this catalog snapshot")
         return found
 
+    def tiles(self, layer: Layer) -> TilePlan:
+        return self.plan(layer).tiles
+
     @property
     def planned(self) -> int:
-        """How many layers have a plan built so far."""
-        return len(self._plans)
+        """How many layers have a plan."""
+        return len(self.layers)
+
+
+def _plan(layer: Layer, previous: LayerPlan | None) -> LayerPlan:
+    if previous is not None and previous.layer == layer:
+        return previous.for_layer(layer)
+    return LayerPlan.of(layer)

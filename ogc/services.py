@@ -1,14 +1,15 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
-    pool → catalog store (and the snapshot of catalog + plans) → tile producer
-         → OpenAPI subscription → job runner → catalog listener → job recovery
-         → access (API keys, quotas, audit counts)
+    pool → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
+         → tile producer → OpenAPI subscription → job runner → catalog listener
+         → job recovery → access (API keys, quotas, audit counts)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
-down again; ``SERVICES`` is the order. Subscribers to catalog changes (the tile cache's sweep,
-the OpenAPI document, the road networks of superseded versions) are registered before the
-listener loads the first snapshot, so they see every snapshot, the first one included; slow
-ones run as background tasks.
+down again; ``SERVICES`` is the order. Subscribers to catalog changes (the plans of each
+snapshot, the tile cache's sweep and the overviews of new versions, the fast layer's hot
+tiles, the OpenAPI document, the road networks of superseded versions) are registered
+before the listener loads the first snapshot, so they see every snapshot, the first one
+included; slow ones run as background tasks.
 """
 
 from __future__ import annotations
@@ -76,42 +77,54 @@ async def access(state: AppState) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def catalog_store(state: AppState) -> AsyncIterator[None]:
-    """The store, and its first subscriber: a new ``Snapshot`` (catalog + plans) for each
-    catalog, so requests read both from one object and the later subscribers (called in
-    order) already see the snapshot of the catalog they are given."""
+    """The store, and its first subscriber: a new ``Snapshot`` (catalog + plans, reusing
+    the plans of unchanged layers) for each catalog, so requests read both from one object
+    and the later subscribers (the app's own, e.g. the fast layer's hot tiles, then the
+    services') already see the snapshot of the catalog they are given."""
     assert state.pool is not None
     state.store = CatalogStore(state.pool)
 
     def replace_snapshot(catalog: Catalog) -> None:
-        state.snapshot = Snapshot(catalog)
+        state.snapshot = Snapshot.of(catalog, state.snapshot)
 
-    unsubscribe = state.store.on_change(replace_snapshot)
+    subscribers = [replace_snapshot, *state.catalog_subscribers]
+    unsubscribers = [state.store.on_change(callback) for callback in subscribers]
     try:
         yield
     finally:
-        unsubscribe()
+        for unsubscribe in unsubscribers:
+            unsubscribe()
         state.store = None
         state.snapshot = None
 
 
 @contextlib.asynccontextmanager
 async def tile_producer(state: AppState) -> AsyncIterator[None]:
-    """The producer, and a sweep of old versions' cached tiles after each catalog change."""
+    """The producer; after each catalog change, a sweep of old versions' cached tiles and
+    the overviews of new versions (background tasks, cancelled on shutdown)."""
     assert state.pool is not None and state.store is not None
-    producer = TileProducer(
-        state.pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level
-    )
+    pool = state.pool
+    producer = TileProducer(pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level)
 
-    def sweep(catalog: Catalog) -> None:
+    builds: set[asyncio.Task[None]] = set()
+
+    def after_change(catalog: Catalog) -> None:
         versions = {layer.id: layer.version for layer in catalog}
         state.background.spawn(asyncio.to_thread(producer.cache.sweep, versions), "tile-sweep")
+        build = producer.overviews.build_missing(pool, list(catalog))
+        task = state.background.spawn(build, "tile-overviews")
+        builds.add(task)
+        task.add_done_callback(builds.discard)
 
     state.tile_producer = producer
-    unsubscribe = state.store.on_change(sweep)
+    unsubscribe = state.store.on_change(after_change)
     try:
         yield
     finally:
         unsubscribe()
+        for task in list(builds):  # a build in progress rolls back; the pool closes after
+            task.cancel()
+        await asyncio.gather(*builds, return_exceptions=True)
         state.tile_producer = None
 
 

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.access.service import AccessService
 from layers.settings import ServiceSettings
-from layers.watch import CatalogStore
+from layers.watch import CatalogStore, ChangeCallback
 from ogc.openapi.v30 import OpenApiDocuments
 from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
@@ -71,3 +71,6 @@ class AppState:
     jobs: JobRunner | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Catalog subscribers the composition root adds while building the app (the fast
+    # layer's memory of hot tiles); the lifespan subscribes them to the store.
+    catalog_subscribers: list[ChangeCallback] = field(default_factory=list)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -142,6 +143,7 @@ def is_point_layer(layer: Layer) -> bool:
     return (layer.geometry_type or "").upper() == "POINT"
 
 
+@cache  # the package's fixed SQL files, read once
 def _template(name: str) -> str:
     return (resources.files("tiles") / "sql" / name).read_text(encoding="utf-8")
 
@@ -259,18 +261,6 @@ def _render_columns(
     ).format(label=sql.Identifier(alias, label), geom=grid_geom, extent=sql.Literal(extent))
 
 
-@dataclass(frozen=True)
-class TileSqlKey:
-    """Everything a composed tile statement depends on (all of it from the catalog)."""
-
-    layer_id: str
-    version: int
-    family: str
-    output: Output
-    properties: tuple[str, ...]
-    overview_table: str | None = None
-
-
 def compose_tile_sql(
     layer: Layer,
     family: Family,
@@ -278,47 +268,27 @@ def compose_tile_sql(
     properties: tuple[str, ...],
     overview_table: str | None = None,
 ) -> str:
-    """The tile statement for one layer version and family, as text ready to prepare."""
-    return _compose_cached(
-        TileSqlKey(layer.id, layer.version, family.name, output, properties, overview_table),
-        layer,
-    )
+    """The tile statement for one layer version and family, as text ready to prepare.
 
-
-_composed: dict[TileSqlKey, str] = {}
-_COMPOSED_LIMIT = 2048
-
-
-def _compose_cached(key: TileSqlKey, layer: Layer) -> str:
-    text = _composed.get(key)
-    if text is None:
-        if len(_composed) >= _COMPOSED_LIMIT:
-            _composed.clear()  # a new catalog generation; cheap to rebuild
-        text = _compose(key, layer)
-        _composed[key] = text
-    return text
-
-
-def _compose(key: TileSqlKey, layer: Layer) -> str:
-    family = MERCATOR if key.family == MERCATOR.name else GEOGRAPHIC
-    aggregate, extent = _aggregate(layer, key.output)
+    Called when a layer version's plan is built (``tiles.plan``), not per request."""
+    aggregate, extent = _aggregate(layer, output)
     buffer = MVT_BUFFER * extent // MVT_EXTENT
-    alias = "t" if key.overview_table is None else "o"
-    transform = None if family is GEOGRAPHIC or key.overview_table else family.srid
+    alias = "t" if overview_table is None else "o"
+    transform = None if family is GEOGRAPHIC or overview_table else family.srid
     grid_geom = _transformed(sql.Identifier(alias, "geom"), transform)
-    if key.output == "mvt":
-        columns = _columns(alias, key.properties)
+    if output == "mvt":
+        columns = _columns(alias, properties)
     else:
-        label = key.properties[0] if key.properties else None
+        label = properties[0] if properties else None
         columns = _render_columns(alias, label, grid_geom, extent)
     common = {
         "aggregate": aggregate,
         "mvt_geom": mvt_geom(layer, grid_geom, extent, buffer),
         "columns": columns,
     }
-    if key.overview_table is not None:
+    if overview_table is not None:
         statement = sql.SQL(_template("mvt_overview.sql")).format(
-            table=sql.Identifier(DATA_SCHEMA, key.overview_table),
+            table=sql.Identifier(DATA_SCHEMA, overview_table),
             grid_srid=sql.Literal(family.srid),
             **common,
         )

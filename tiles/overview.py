@@ -3,18 +3,21 @@
 For a layer version with at least ``MIN_FEATURES`` features, one table per grid family holds,
 for every level 0..``MAX_LEVEL``, the features that survive thinning at that level (one small
 feature per 4×4-pixel cell, every bigger one), already in the grid's CRS, with a GiST index
-on (level, geometry). It is built once per version, in one transaction (readers see all or
-nothing), under an advisory lock (replicas build it once between them), and registered in
-``onemap.tile_overviews``; older versions' overviews are dropped after a build. Until it
-exists, tiles come from the version table with the same thinning, just slower.
+on (level, geometry). It is built once per version when the version is published (a
+background task of the app started by the catalog change, ``ogc/services.py``; the seeding
+command builds it before seeding), never by a tile request; in one transaction (readers see
+all or nothing), under an advisory lock (replicas build it once between them: the others
+wait and find it), and registered in ``onemap.tile_overviews``; older versions' overviews
+are dropped after a build. Until it exists, tiles come from the version table with the same
+thinning, just slower.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from importlib import resources
 
 from psycopg import AsyncConnection, sql
@@ -34,7 +37,6 @@ LEVEL0_TILE_WIDTH = {
     mvt.MERCATOR.name: 2 * grids.WEB_MERCATOR_HALF_WIDTH_M,
     mvt.GEOGRAPHIC.name: 180.0,
 }
-RECHECK_SECONDS = 5.0
 log = logging.getLogger("onemap.tiles.overview")
 
 
@@ -67,34 +69,50 @@ def cell_params(family: mvt.Family, level: int) -> dict[str, float | int]:
 
 
 class OverviewRegistry:
-    """Which overviews exist (per process), and building the missing ones in the background."""
+    """Which overviews this process knows to exist, and building them for new versions.
+
+    ``build_missing(pool, layers)`` is called on every catalog change (as a background task,
+    ``ogc/services.py``) and by the seeding command. One build loop runs at a time and always
+    takes the next overview from the newest layers it was given, so a version superseded
+    while others build is skipped. Tile requests only ask ``table_for``: they never build
+    nor look for an overview."""
 
     def __init__(self) -> None:
         self._ready: set[str] = set()
-        self._checked: dict[str, float] = {}
-        self._building: dict[str, asyncio.Task[None]] = {}
+        self._taken: set[tuple[str, int, str]] = set()  # (layer, version, family)
+        self._failed: set[tuple[str, int, str]] = set()  # retried on the next call
+        self._layers: tuple[Layer, ...] = ()
+        self._running = False
 
-    async def table_for(
-        self, pool: AsyncConnectionPool, layer: Layer, spec: mvt.TileSpec
-    ) -> str | None:
+    def table_for(self, layer: Layer, spec: mvt.TileSpec) -> str | None:
         """The overview to read this tile from, or None (read the version table)."""
         if not wants_overview(layer, spec.family, spec.level):
             return None
         name = overview_table_name(layer, spec.family)
-        if name in self._ready:
-            return name
-        now = time.monotonic()
-        if now - self._checked.get(name, 0.0) < RECHECK_SECONDS or name in self._building:
-            return None
-        self._checked[name] = now
-        async with pool.connection() as conn:
-            cursor = await conn.execute("SELECT to_regclass(%s)", [f"{DATA_SCHEMA}.{name}"])
-            row = await cursor.fetchone()
-        if row and row[0]:
-            self._ready.add(name)
-            return name
-        task = asyncio.create_task(self._build(pool, layer, spec.family))
-        self._building[name] = task
+        return name if name in self._ready else None
+
+    async def build_missing(self, pool: AsyncConnectionPool, layers: Iterable[Layer]) -> None:
+        """Build (or find, when another process built it) every overview ``layers`` want;
+        returns at once if a build loop is running already (it takes these layers up)."""
+        self._layers = tuple(layers)
+        self._taken -= self._failed
+        self._failed.clear()
+        if self._running:
+            return
+        self._running = True
+        try:
+            while (item := self._next()) is not None:
+                await self._build(pool, *item)
+        finally:
+            self._running = False
+
+    def _next(self) -> tuple[Layer, mvt.Family] | None:
+        for layer in self._layers:
+            for family in (mvt.MERCATOR, mvt.GEOGRAPHIC):
+                taken = (layer.id, layer.version, family.name)
+                if wants_overview(layer, family, 0) and taken not in self._taken:
+                    self._taken.add(taken)
+                    return layer, family
         return None
 
     async def _build(self, pool: AsyncConnectionPool, layer: Layer, family: mvt.Family) -> None:
@@ -103,15 +121,9 @@ class OverviewRegistry:
             async with pool.connection() as conn:
                 await build_overview(conn, layer, family)
             self._ready.add(name)
-        except Exception:  # tiles keep coming from the version table; retried later
+        except Exception:  # tiles keep coming from the version table; retried on a change
+            self._failed.add((layer.id, layer.version, family.name))
             log.exception("building overview %s of %s v%s failed", name, layer.id, layer.version)
-        finally:
-            self._building.pop(name, None)
-
-    async def wait(self) -> None:
-        """Wait for the builds in progress (tests, seeding)."""
-        if self._building:
-            await asyncio.gather(*self._building.values(), return_exceptions=True)
 
 
 async def build_overview(conn: AsyncConnection, layer: Layer, family: mvt.Family) -> None:

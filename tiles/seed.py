@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from layers.catalog import Catalog, Layer
+from layers.catalog import Catalog
 from layers.errors import InvalidParameter, NotFound
 from layers.platform import DATA_SCHEMA, AdminLayers
 from tiles import grids
+from tiles.plan import TilePlan
 from tiles.service import Tile, TileProducer
 
 
@@ -78,15 +79,15 @@ def count_tiles(tms_id: str, bbox: grids.Bounds, levels: range) -> int:
 
 
 def maker(
-    producer: TileProducer, layer: Layer, tms_id: str, fmt: str
+    producer: TileProducer, plan: TilePlan, tms_id: str, fmt: str
 ) -> Callable[[TileAddress], Awaitable[Tile]]:
     """The coroutine function making one tile in the requested format."""
 
     async def make(address: TileAddress) -> Tile:
         if fmt == "png":
-            return await producer.map_tile(layer, tms_id, address.z, address.row, address.col)
+            return await producer.map_tile(plan, tms_id, address.z, address.row, address.col)
         return await producer.vector_tile(
-            layer, tms_id, address.z, address.row, address.col, layer.field_names
+            plan, tms_id, address.z, address.row, address.col, plan.layer.field_names
         )
 
     return make

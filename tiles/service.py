@@ -1,8 +1,10 @@
 """Producing tiles: cache first, then PostGIS (vector) or rio-tiler (raster), then cache.
 
 Used by the web routers, the WMTS routes and the seeding command alike, so every path
-agrees on keys and bytes. The statement of a layer version and grid is composed once
-(``tiles.mvt``) and executed with ``prepare=True``, so each pooled connection plans it once.
+agrees on keys and bytes. Each takes the layer version's plan (``tiles.plan``), whose tile
+statements were composed when the catalog loaded; a request binds the tile's bounds and
+executes with ``prepare=True``, so each pooled connection plans a statement once. A tile
+query cut by the statement timeout is a 503 (``DatabaseUnavailable``), as a page of items is.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
-from layers.errors import InvalidParameter, NotFound
+from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from tiles import mvt, overview, raster, render
 from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
-from tiles.styles import style_of
+from tiles.plan import TilePlan
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 PNG_MEDIA_TYPE = "image/png"
@@ -69,7 +72,7 @@ def properties_variant(layer: Layer, properties: tuple[str, ...]) -> str:
 
 
 def tile_key(
-    layer: Layer,
+    plan: TilePlan,
     tms_id: str,
     z: int,
     row: int,
@@ -78,7 +81,8 @@ def tile_key(
     properties: tuple[str, ...] | None = None,
     scope: str = PUBLIC_SCOPE,
 ) -> TileKey:
-    style = style_of(layer).version if fmt == "png" else NO_STYLE
+    layer = plan.layer
+    style = plan.style.version if fmt == "png" else NO_STYLE
     variant = properties_variant(layer, properties) if properties is not None else ""
     return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, scope, variant)
 
@@ -87,7 +91,8 @@ class TileProducer:
     """Makes tiles for one app (or one seeding run): a pool, a cache, an overview registry.
 
     The app builds one at start-up (``ogc/services.py``), which also subscribes the sweep of
-    old versions' cached files to catalog changes."""
+    old versions' cached files and the building of new versions' overviews to catalog
+    changes."""
 
     def __init__(self, pool: AsyncConnectionPool, cache: TileCache, gzip_level: int) -> None:
         self.pool = pool
@@ -97,16 +102,16 @@ class TileProducer:
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
 
     async def vector_tile(
-        self, layer: Layer, tms_id: str, z: int, row: int, col: int, properties: tuple[str, ...]
+        self, plan: TilePlan, tms_id: str, z: int, row: int, col: int, properties: tuple[str, ...]
     ) -> Tile:
-        key = tile_key(layer, tms_id, z, row, col, "mvt", properties)
+        key = tile_key(plan, tms_id, z, row, col, "mvt", properties)
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)
         spec = mvt.TileSpec.of(tms_id, z, row, col)
         data = b""
-        if _is_vector(layer) and spec.intersects(layer.extent):
-            rows = await self._run(layer, spec, "mvt", properties)
+        if _is_vector(plan.layer) and spec.intersects(plan.layer.extent):
+            rows = await self._run(plan, spec, "mvt", properties)
             raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
             data = await self._compress_and_store(key, raw)
             return Tile(key, data)
@@ -126,24 +131,23 @@ class TileProducer:
             return work()
         return await asyncio.to_thread(work)
 
-    async def map_tile(self, layer: Layer, tms_id: str, z: int, row: int, col: int) -> Tile:
-        key = tile_key(layer, tms_id, z, row, col, "png")
+    async def map_tile(self, plan: TilePlan, tms_id: str, z: int, row: int, col: int) -> Tile:
+        key = tile_key(plan, tms_id, z, row, col, "png")
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)
-        if layer.kind == "raster":
-            data = await self._raster_png(layer, tms_id, z, row, col)
+        if plan.layer.kind == "raster":
+            data = await self._raster_png(plan.layer, tms_id, z, row, col)
         else:
-            data = await self._vector_png(layer, mvt.TileSpec.of(tms_id, z, row, col))
+            data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col))
         self.cache.put(key, data)
         return Tile(key, data)
 
-    async def _vector_png(self, layer: Layer, spec: mvt.TileSpec) -> bytes:
-        if not spec.intersects(layer.extent):
+    async def _vector_png(self, plan: TilePlan, spec: mvt.TileSpec) -> bytes:
+        if not spec.intersects(plan.layer.extent):
             return b""
-        style = style_of(layer)
-        label = (style.label_field,) if style.label_field else ()
-        rows = await self._run(layer, spec, "wkb", label)
+        style = plan.style
+        rows = await self._run(plan, spec, "wkb", plan.label)
         features = [(bytes(g) if g else b"", text, bytes(a) if a else None) for g, text, a in rows]
         # A geographic level N has the scale of Web Mercator level N + 1 (at the equator).
         mercator_level = spec.level + (1 if spec.family is mvt.GEOGRAPHIC else 0)
@@ -159,16 +163,22 @@ class TileProducer:
         return png or b""
 
     async def _run(
-        self, layer: Layer, spec: mvt.TileSpec, output: mvt.Output, properties: tuple[str, ...]
+        self, plan: TilePlan, spec: mvt.TileSpec, output: mvt.Output, properties: tuple[str, ...]
     ) -> Sequence[tuple[Any, ...]]:
-        table = await self.overviews.table_for(self.pool, layer, spec)
-        statement = mvt.compose_tile_sql(layer, spec.family, output, properties, table)
+        table = self.overviews.table_for(plan.layer, spec)
+        statement = plan.statement(spec.family, output, properties, table)
         async with self.pool.connection() as conn:
             if conn not in self._configured:
                 await configure(conn)
                 self._configured.add(conn)
-            cursor = await conn.execute(statement, spec.params(), prepare=True, binary=True)
-            return await cursor.fetchall()
+            try:
+                cursor = await conn.execute(statement, spec.params(), prepare=True, binary=True)
+                return await cursor.fetchall()
+            except psycopg.errors.QueryCanceled:
+                raise DatabaseUnavailable(
+                    f"the tile {spec.tms_id}/{spec.z}/{spec.row}/{spec.col} of "
+                    f"'{plan.layer.id}' took longer than the statement timeout; retry later"
+                ) from None
 
 
 async def configure(conn: AsyncConnection) -> None:

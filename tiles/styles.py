@@ -4,6 +4,7 @@ A layer's style is ``metadata["style"]`` in the catalog (any subset of :class:`S
 fields); what is missing comes from a default derived from the geometry type and a colour
 picked from the layer id. The *style version* is a short digest of the effective style, so a
 style change (a catalog change, NOTIFYed to every replica) gives map tiles a new cache key.
+Each layer version's plan (``tiles.plan``) computes its style once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
+from functools import cached_property
 from typing import Any
 
 from layers.catalog import Layer
@@ -36,7 +38,7 @@ class Style:
     label_size: int = 12  # pixels
     label_min_zoom: int = 6  # WebMercatorQuad-equivalent level from which labels show
 
-    @property
+    @cached_property  # per style object: a plan's style is asked on every map tile
     def version(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
         return hashlib.sha1(text.encode()).hexdigest()[:10]
@@ -57,20 +59,9 @@ def default_style(layer: Layer) -> Style:
     return Style(fill=colour, stroke="#ffffff", stroke_width=1.0, fill_opacity=0.9)
 
 
-_cache: dict[tuple[str, int, str], Style] = {}
-
-
 def style_of(layer: Layer) -> Style:
-    """The effective style of a layer (memoised per version and metadata)."""
-    custom = layer.metadata.get("style") or {}
-    key = (layer.id, layer.version, json.dumps(custom, sort_keys=True, default=str))
-    style = _cache.get(key)
-    if style is None:
-        if len(_cache) > 4096:
-            _cache.clear()
-        style = _merge(default_style(layer), custom, layer)
-        _cache[key] = style
-    return style
+    """The effective style of a layer version (its plan holds it: ``tiles.plan``)."""
+    return _merge(default_style(layer), layer.metadata.get("style") or {}, layer)
 
 
 def _merge(base: Style, custom: Mapping[str, Any], layer: Layer) -> Style:
@@ -112,10 +103,9 @@ def tilejson(layer: Layer, tile_url: str, minzoom: int, maxzoom: int) -> dict[st
 
 
 def maplibre_style(
-    layer: Layer, tilejson_url: str, glyphs_url: str | None = None
+    layer: Layer, style: Style, tilejson_url: str, glyphs_url: str | None = None
 ) -> dict[str, Any]:
-    """A MapLibre GL style (v8) drawing the layer's vector tiles with its style."""
-    style = style_of(layer)
+    """A MapLibre GL style (v8) drawing the layer's vector tiles with ``style``."""
     source = layer.id
     layers: list[dict[str, Any]] = []
     geometry = (layer.geometry_type or "").upper()

@@ -26,10 +26,12 @@ from urllib.parse import quote
 
 from morecantile.models import TileMatrix
 
+from layers.catalog import Layer
 from tiles import grids
 from tiles.grids import Bounds, TileMatrixLimits
 from tiles.wmts_requests import (
     INFO_FORMAT_EXTENSIONS,
+    MVT,
     OPERATIONS,
     OWS_NS,
     TILE_FORMAT_EXTENSIONS,
@@ -55,6 +57,7 @@ __all__ = [
     "WmtsRequestError",
     "capabilities_xml",
     "check_offered",
+    "describe",
     "exception_report_xml",
     "kvp_operation",
     "ogc_urn",
@@ -65,6 +68,7 @@ __all__ = [
     "rest_capabilities_url",
 ]
 
+PNG = "image/png"
 WMTS_NS = "http://www.opengis.net/wmts/1.0"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 GML_NS = "http://www.opengis.net/gml"
@@ -108,6 +112,23 @@ class WmtsLayer:
         _require_known("info format", self.info_formats, INFO_FORMAT_EXTENSIONS)
         _require_known("tile matrix set", self.tms_ids, grids.list_tms())
         _require_known("limits tile matrix set", self.limits, self.tms_ids)
+
+
+def describe(layer: Layer) -> WmtsLayer:
+    """A catalog layer as WMTS offers it: every grid; PNG, and MVT for vector layers."""
+    formats = (PNG, MVT) if layer.kind == "vector" else (PNG,)
+    bbox = layer.extent or (-180.0, -90.0, 180.0, 90.0)
+    tms_ids = grids.list_tms()
+    limits = {t: grids.matrix_limits(t, bbox, grids.level_range(t)) for t in tms_ids}
+    return WmtsLayer(
+        identifier=layer.id,
+        title=layer.title,
+        abstract=f"{layer.description_zh}\n{layer.description_en}".strip(),
+        wgs84_bbox=bbox,
+        formats=formats,
+        tms_ids=tms_ids,
+        limits=limits,
+    )
 
 
 def _require_known(what: str, values: Iterable[str], known: Collection[str]) -> None:

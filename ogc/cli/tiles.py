@@ -15,6 +15,7 @@ from layers.errors import InvalidParameter
 from layers.settings import ServiceSettings
 from tiles import export, grids, seed
 from tiles.cache import TileCache
+from tiles.plan import TilePlan
 from tiles.service import Tile, TileProducer
 
 CONCURRENCY = 4
@@ -58,7 +59,10 @@ async def _produce(
     await pool.open(wait=True)
     try:
         producer = TileProducer(pool, TileCache(settings.tiles_dir), settings.gzip_level)
-        make = seed.maker(producer, layer, tms_id, fmt)
+        # The layer's overviews first (as the server builds them at publish time), so low
+        # levels are seeded from them; a no-op when the server has built them already.
+        await producer.overviews.build_missing(pool, [layer])
+        make = seed.maker(producer, TilePlan.of(layer), tms_id, fmt)
         gate = asyncio.Semaphore(CONCURRENCY)
         made: list[Tile] = []
         with tqdm(total=len(addresses), unit="tile", desc=f"{layer.id} {tms_id}") as bar:
@@ -71,7 +75,6 @@ async def _produce(
                     made.append(tile)
 
             await asyncio.gather(*(one(a) for a in addresses))
-        await producer.overviews.wait()
         return made
     finally:
         await pool.close()

@@ -32,7 +32,7 @@ from ogc.common.tiles import (
     tilesets_document,
     tms_uri,
 )
-from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep
+from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep, TilePlanDep
 from ogc.http import paths
 from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
@@ -108,7 +108,7 @@ def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, A
 )
 async def vector_tile(
     request: Request,
-    layer: LayerDep,
+    plan: TilePlanDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -117,11 +117,12 @@ async def vector_tile(
     col: Col,
     properties: Annotated[str | None, Query(description="Comma-separated attributes")] = None,
 ) -> Response:
+    layer = plan.layer
     require_vector(layer)
     check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
-    key = tile_key(layer, tms_id, z, row, col, "mvt", selected)
-    work = producer.vector_tile(layer, tms_id, z, row, col, selected)
+    key = tile_key(plan, tms_id, z, row, col, "mvt", selected)
+    work = producer.vector_tile(plan, tms_id, z, row, col, selected)
     return await serve_tile(request, key, settings.tile_cache_max_age, work)
 
 
@@ -133,7 +134,7 @@ async def vector_tile(
 )
 async def map_tile(
     request: Request,
-    layer: LayerDep,
+    plan: TilePlanDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -141,9 +142,9 @@ async def map_tile(
     row: Row,
     col: Col,
 ) -> Response:
-    check_in_limits(layer, tms_id, z, row, col)
-    key = tile_key(layer, tms_id, z, row, col, "png")
-    work = producer.map_tile(layer, tms_id, z, row, col)
+    check_in_limits(plan.layer, tms_id, z, row, col)
+    key = tile_key(plan, tms_id, z, row, col, "png")
+    work = producer.map_tile(plan, tms_id, z, row, col)
     return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
 
 
@@ -161,9 +162,10 @@ def collection_tilejson(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> Res
 
 
 @router.get(paths.STYLE, summary="MapLibre style of the layer")
-def collection_style(layer: LayerDep, base: BaseUrlDep) -> Response:
+def collection_style(plan: TilePlanDep, base: BaseUrlDep) -> Response:
+    layer = plan.layer
     require_vector(layer)
     url = paths.href(
         base, paths.COLLECTION_TILEJSON, collectionId=layer.id, tileMatrixSetId="WebMercatorQuad"
     )
-    return Response(orjson.dumps(maplibre_style(layer, url)), media_type=STYLE_JSON)
+    return Response(orjson.dumps(maplibre_style(layer, plan.style, url)), media_type=STYLE_JSON)

@@ -34,7 +34,7 @@ from ogc.common.tiles import (
     unless_disconnected,
     vector_layer,
 )
-from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
+from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, SnapshotDep, layer_of
 from ogc.http import paths
 from ogc.http.links import link, with_query
 from tiles import grids
@@ -134,6 +134,7 @@ def dataset_tileset(
 async def dataset_tile(
     request: Request,
     catalog: CatalogDep,
+    plans: SnapshotDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -146,8 +147,9 @@ async def dataset_tile(
     extent = joint_extent(layers)
     if extent:
         grids.check_within_limits(tms_id, extent, z, row, col)
+    tile_plans = [plans.tiles(layer) for layer in layers]
     work = asyncio.gather(
-        *(producer.vector_tile(layer, tms_id, z, row, col, layer.field_names) for layer in layers)
+        *(producer.vector_tile(p, tms_id, z, row, col, p.layer.field_names) for p in tile_plans)
     )
     try:
         tiles = await unless_disconnected(request, work)

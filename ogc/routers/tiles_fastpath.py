@@ -5,8 +5,11 @@ of a small file and two ASGI messages. Doing that before FastAPI's routing, depe
 injection and the CORS/GZip middlewares removes most of the per-request Python work; the
 app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest tiles are
 remembered per request path with their response headers ready (``HotTiles``), so a repeated
-hit is a dict lookup and two sends, dropped on every catalog change. CORS and Cache-Control
-come from ``ogc.http.policy``, the rules the routes' middleware follows. Everything
+hit is a dict lookup and two sends, dropped on every catalog change (the app subscribes
+``catalog_changed``; nothing is polled per request). Layers, style versions and the tile
+cache come from the app's state: the current snapshot's plans (``ogc/plans.py``) and the one
+tile producer's cache. CORS and Cache-Control come from ``ogc.http.policy``, the rules the
+routes' middleware follows. Everything
 else — misses, query strings, unknown layers, layers that are not public (access checks live
 in ``LayerDep``), errors — falls through to the routes, which produce the same bytes and
 headers. The ETag comes from the key, so revalidations are answered 304 without reading.
@@ -17,17 +20,17 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from typing import Any
 
-from layers.catalog import Layer
-from layers.errors import NotFound
+from layers.catalog import Catalog, Layer
+from layers.errors import InvalidParameter, NotFound
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.policy import ResponsePolicy
+from ogc.plans import Snapshot
 from tiles import grids
-from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
+from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileKey
+from tiles.plan import TilePlan
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
-from tiles.styles import style_of
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 _LEVEL, _INDEX = r"\d{1,2}", r"\d{1,9}"
@@ -95,10 +98,11 @@ class TileCacheFastPath:
     ) -> None:
         self.app = app
         self.policy = policy
-        self._cache: TileCache | None = None
         self._hot = HotTiles(memory_bytes)
-        self._generation = -1
-        self._styles: dict[str, str] = {}
+
+    def catalog_changed(self, catalog: Catalog) -> None:
+        """A catalog change (publish, rollback, restyle, edits): forget the hot tiles."""
+        self._hot.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -119,29 +123,25 @@ class TileCacheFastPath:
         path: str = scope["path"]
         if not (path.startswith("/collections/") or path.startswith("/wmts/1.0.0/")):
             return False
-        state = getattr(scope["app"].state, "onemap", None)
-        store = getattr(state, "store", None)
-        if store is None or not store.loaded:
-            return False
-        if store.generation != self._generation:
-            # Any catalog change (publish, rollback, restyle, later edits): forget hot tiles.
-            self._hot.clear()
-            self._styles.clear()
-            self._generation = store.generation
         hit = self._hot.get(path)
         if hit is None:
-            found = self._match(path, store)
-            if found is None:
+            state = getattr(scope["app"].state, "onemap", None)
+            plans, producer = (
+                getattr(state, "snapshot", None),
+                getattr(state, "tile_producer", None),
+            )
+            if plans is None or producer is None:
+                return False  # not started: the routes answer 503
+            key = self._match(path, plans)
+            if key is None:
                 return False
-            key = found
-            cache = self._cache_for(state)
             match, _, origin = _request_headers(scope)
             if match == key.etag().encode():
                 headers = not_modified_headers(key, self.policy)
                 self.policy.cors(origin, headers)
                 await _respond(send, 304, headers, b"")
                 return True  # the client holds these bytes: nothing to read
-            data = cache.get(key)
+            data = producer.cache.get(key)
             if not data:
                 # Missing, or empty: the routes decide empty answers (a 404 outside the
                 # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
@@ -163,33 +163,35 @@ class TileCacheFastPath:
             await _respond(send, 200, hit.headers_for(True, origin, self.policy), body)
         return True
 
-    def _match(self, path: str, store: Any) -> TileKey | None:
+    def _match(self, path: str, plans: Snapshot) -> TileKey | None:
         route = _route(path)
         if route is None:
             return None
         found, fmt, for_wmts = route
         layer_id, tms_id, level, tile_row, tile_col = found.groups()
-        layer = store.current.layers.get(layer_id)
-        if layer is None or layer.access_level != "public":
+        planned = plans.layers.get(layer_id)
+        if planned is None:
+            return None
+        plan = planned.tiles
+        layer = plan.layer
+        if layer.access_level != "public":
             return None
         if fmt == "mvt" and layer.kind != "vector":
             return None
-        style = self._style_version(layer) if fmt == "png" else NO_STYLE
+        style = _style_version(plan) if fmt == "png" else NO_STYLE
+        if style is None:
+            return None  # an invalid style: the route says why (400)
         z, row, col = int(level), int(tile_row), int(tile_col)
         if not for_wmts and not _in_limits(layer, tms_id, z, row, col):
             return None  # the route answers 404 (even to a revalidation)
         return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, PUBLIC_SCOPE)
 
-    def _style_version(self, layer: Layer) -> str:
-        version = self._styles.get(layer.id)
-        if version is None:
-            version = self._styles[layer.id] = style_of(layer).version
-        return version
 
-    def _cache_for(self, state: Any) -> TileCache:
-        if self._cache is None:
-            self._cache = TileCache(state.settings.tiles_dir)
-        return self._cache
+def _style_version(plan: TilePlan) -> str | None:
+    try:
+        return plan.style.version
+    except InvalidParameter:
+        return None
 
 
 class HotTiles:

@@ -19,40 +19,15 @@ from fastapi.responses import Response
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.common.tiles import not_modified, tile_response
-from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, ProducerDep, SettingsDep
+from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, ProducerDep, SettingsDep, SnapshotDep
 from ogc.http import paths
+from ogc.plans import Snapshot
 from tiles import featureinfo, grids, raster, wmts
 from tiles.render import transparent_png
-from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
+from tiles.service import PNG_MEDIA_TYPE, TileProducer, tile_key
 
 router = APIRouter(tags=["WMTS"])
 XML = "application/xml"
-
-
-def wmts_layer(layer: Layer) -> wmts.WmtsLayer:
-    formats = (PNG_MEDIA_TYPE, MVT_MEDIA_TYPE) if layer.kind == "vector" else (PNG_MEDIA_TYPE,)
-    bbox = layer.extent or (-180.0, -90.0, 180.0, 90.0)
-    tms_ids = grids.list_tms()
-    limits = {t: grids.matrix_limits(t, bbox, grids.level_range(t)) for t in tms_ids}
-    return wmts.WmtsLayer(
-        identifier=layer.id,
-        title=layer.title,
-        abstract=f"{layer.description_zh}\n{layer.description_en}".strip(),
-        wgs84_bbox=bbox,
-        formats=formats,
-        tms_ids=tms_ids,
-        limits=limits,
-    )
-
-
-_layers_memo: dict[tuple[str, int], wmts.WmtsLayer] = {}
-
-
-def described(layer: Layer) -> wmts.WmtsLayer:
-    key = (layer.id, layer.version)
-    if key not in _layers_memo:
-        _layers_memo[key] = wmts_layer(layer)
-    return _layers_memo[key]
 
 
 def xml_error(code: str, locator: str, text: str, status: int) -> Response:
@@ -69,7 +44,7 @@ def as_exception_report(exc: OneMapError) -> Response:
     return xml_error("InvalidParameterValue", "", exc.message, 400)
 
 
-def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response:
+def capabilities(catalog: Catalog, plans: Snapshot, settings: SettingsDep, base: str) -> Response:
     service = wmts.ServiceInfo(
         title=settings.title,
         abstract=settings.description,
@@ -79,7 +54,7 @@ def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response
         contact_email=settings.contact_email,
         base_url=base,
     )
-    layers = [described(layer) for layer in catalog]
+    layers = [plans.tiles(layer).wmts for layer in catalog]
     body = wmts.capabilities_xml(service, layers, grids.list_tms())
     return Response(body, media_type=XML)
 
@@ -87,34 +62,32 @@ def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response
 async def get_tile(
     request: Request,
     catalog: Catalog,
+    plans: Snapshot,
     producer: TileProducer,
     max_age: int,
     parsed: wmts.GetTileRequest,
 ) -> Response:
-    layer = catalog.get(parsed.layer)
-    wmts.check_offered(described(layer), parsed)
-    z, row, col = parsed.tile_matrix, parsed.tile_row, parsed.tile_col
+    plan = plans.tiles(catalog.get(parsed.layer))
+    wmts.check_offered(plan.wmts, parsed)
+    z, row, col, tms = parsed.tile_matrix, parsed.tile_row, parsed.tile_col, parsed.tile_matrix_set
     fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
-    key = tile_key(
-        layer, parsed.tile_matrix_set, z, row, col, fmt, layer.field_names if fmt == "mvt" else None
-    )
+    fields = plan.layer.field_names
+    key = tile_key(plan, tms, z, row, col, fmt, fields if fmt == "mvt" else None)
     cached = not_modified(request, key, max_age)
     if cached is not None:
         return cached
     if fmt == "png":
-        tile = await producer.map_tile(layer, parsed.tile_matrix_set, z, row, col)
+        tile = await producer.map_tile(plan, tms, z, row, col)
     else:
-        tile = await producer.vector_tile(
-            layer, parsed.tile_matrix_set, z, row, col, layer.field_names
-        )
+        tile = await producer.vector_tile(plan, tms, z, row, col, fields)
     return tile_response(request, tile, max_age, transparent_png() if fmt == "png" else None)
 
 
 async def get_feature_info(
-    catalog: Catalog, pool: PoolDep, parsed: wmts.GetFeatureInfoRequest
+    catalog: Catalog, plans: Snapshot, pool: PoolDep, parsed: wmts.GetFeatureInfoRequest
 ) -> Response:
     layer = catalog.get(parsed.tile.layer)
-    wmts.check_offered(described(layer), parsed)
+    wmts.check_offered(plans.tiles(layer).wmts, parsed)
     tile = parsed.tile
     if layer.kind == "raster":
         return await raster_info(layer, parsed)
@@ -154,6 +127,7 @@ async def raster_info(layer: Layer, parsed: wmts.GetFeatureInfoRequest) -> Respo
 async def wmts_kvp(
     request: Request,
     catalog: CatalogDep,
+    plans: SnapshotDep,
     producer: ProducerDep,
     pool: PoolDep,
     settings: SettingsDep,
@@ -163,21 +137,22 @@ async def wmts_kvp(
     try:
         operation = wmts.kvp_operation(params)
         if operation == "GetCapabilities":
-            return capabilities(catalog, settings, base)
+            return capabilities(catalog, plans, settings, base)
+        max_age = settings.tile_cache_max_age
         if operation == "GetTile":
             parsed = wmts.parse_kvp_tile_request(params)
-            return await get_tile(request, catalog, producer, settings.tile_cache_max_age, parsed)
+            return await get_tile(request, catalog, plans, producer, max_age, parsed)
         info = wmts.parse_kvp_feature_info_request(params)
-        return await get_feature_info(catalog, pool, info)
+        return await get_feature_info(catalog, plans, pool, info)
     except OneMapError as exc:
         return as_exception_report(exc)
 
 
 @router.get(paths.WMTS_CAPABILITIES, summary="WMTS capabilities (RESTful)")
 def wmts_rest_capabilities(
-    catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep
+    catalog: CatalogDep, plans: SnapshotDep, settings: SettingsDep, base: BaseUrlDep
 ) -> Response:
-    return capabilities(catalog, settings, base)
+    return capabilities(catalog, plans, settings, base)
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -197,6 +172,7 @@ ColSegment = Annotated[str, Path(alias="TileCol")]
 async def wmts_rest_tile(
     request: Request,
     catalog: CatalogDep,
+    plans: SnapshotDep,
     producer: ProducerDep,
     settings: SettingsDep,
     layer: Segment,
@@ -217,7 +193,8 @@ async def wmts_rest_tile(
             col=col,
             extension=extension,
         )
-        return await get_tile(request, catalog, producer, settings.tile_cache_max_age, parsed)
+        max_age = settings.tile_cache_max_age
+        return await get_tile(request, catalog, plans, producer, max_age, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)
 
@@ -225,6 +202,7 @@ async def wmts_rest_tile(
 @router.get(paths.WMTS_FEATURE_INFO, summary="WMTS GetFeatureInfo (RESTful)")
 async def wmts_rest_feature_info(
     catalog: CatalogDep,
+    plans: SnapshotDep,
     pool: PoolDep,
     layer: Segment,
     style: Segment,
@@ -248,6 +226,6 @@ async def wmts_rest_feature_info(
             i=i,
             extension=extension,
         )
-        return await get_feature_info(catalog, pool, parsed)
+        return await get_feature_info(catalog, plans, pool, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)

@@ -1,4 +1,5 @@
-"""The tile cache: fast-path hits, purges by layer, version and bounds, and overviews."""
+"""The tile cache: fast-path hits, purges by layer, version and bounds, and overview tiles
+(when overviews are built: tests/tiles/test_tiles_plans.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
 from ogc.http.policy import ResponsePolicy
 from ogc.routers.tiles_fastpath import TileCacheFastPath
-from tests.helpers.wait import wait_for
 from tests.tiles.conftest import DENSE_LAYER
 from tests.tiles.helpers import decode, tile_at
 from tiles import grids, mvt, overview
@@ -222,25 +221,3 @@ def test_sweep_keeps_only_current_versions(tmp_path: Path) -> None:
     assert cache.get(_key(3, 1, 1, version=2)) == b"new"
     assert cache.get(_key(3, 1, 1, version=1)) is None
     assert not (tmp_path / "gone").exists()
-
-
-def test_first_low_zoom_request_builds_the_overview_in_the_background(
-    tiles_client: TestClient, sample_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(overview, "MIN_FEATURES", 1000)
-    layer = tiles_client.app.state.onemap.store.current.get(DENSE_LAYER)  # type: ignore[attr-defined]
-    name = overview.overview_table_name(layer, mvt.GEOGRAPHIC)
-    row, col = tile_at("CGCS2000Quad", 6)
-    first = tiles_client.get(f"/collections/{DENSE_LAYER}/tiles/CGCS2000Quad/6/{row}/{col}")
-    assert first.status_code == 200  # answered from the version table meanwhile
-    wait_for(lambda: _exists(sample_url, name), "overview never built", timeout=60, interval=0.2)
-    row, col = tile_at("CGCS2000Quad", 7)
-    second = tiles_client.get(f"/collections/{DENSE_LAYER}/tiles/CGCS2000Quad/7/{row}/{col}")
-    features = decode(second.content)[DENSE_LAYER]["features"]
-    assert 0 < len(features) <= mvt.CELLS_PER_TILE**2
-
-
-def _exists(url: str, table: str) -> bool:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT to_regclass(%s)", [f"onemap_data.{table}"]).fetchone()
-    return bool(row and row[0])
