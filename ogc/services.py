@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 
+from layers.access.caller import ANONYMOUS
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.watch import CatalogStore, listen_for_changes
@@ -96,7 +97,7 @@ async def openapi(state: AppState) -> AsyncIterator[None]:
     documents.base()
 
     def refresh(catalog: Catalog) -> None:
-        work = asyncio.to_thread(documents.refresh, catalog, listed_layers(catalog))
+        work = asyncio.to_thread(documents.refresh, catalog, listed_layers(catalog, ANONYMOUS))
         state.background.spawn(work, "openapi-refresh")
 
     unsubscribe = state.store.on_change(refresh)

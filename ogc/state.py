@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
+from ogc.gate.caller import CallerResolver
 from ogc.openapi.v30 import OpenApiDocuments
 from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
@@ -67,3 +68,7 @@ class AppState:
     jobs: JobRunner | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    callers: CallerResolver = field(init=False)  # who is calling (ogc/gate/caller.py)
+
+    def __post_init__(self) -> None:
+        self.callers = CallerResolver(self.settings)

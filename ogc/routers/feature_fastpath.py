@@ -6,9 +6,10 @@ cost several times the query. This path answers the common case itself — no qu
 string or ``f=json``, Accept not asking for HTML — with the bytes and headers the route
 sends (``items.feature_document`` builds both bodies; tests compare the two whole
 responses), including 304 on If-None-Match, the 404 problem for an unknown id, gzip and
-CORS (the rules of ``ogc.http``, which the route's side calls too). Anything else — other
-parameters, HTML, If-Modified-Since, layers that are not public or not vector, errors —
-falls through to the route.
+CORS (the rules of ``ogc.http``, which the route's side calls too). Only callers who see what
+the public sees are answered here (the gate, ``ogc.gate``), and only layers they may see.
+Anything else — other parameters, HTML, If-Modified-Since, hidden or raster layers, callers
+whose answers are private, errors — falls through to the route.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
+from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
@@ -31,6 +33,8 @@ from layers.features.page import feature_sql
 from ogc.common.features import feature_document, missing_feature
 from ogc.common.items_request import feature_query
 from ogc.errors import exception_body
+from ogc.gate.caller import caller_in
+from ogc.gate.visible import may_read
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
 from ogc.http.negotiation import ACCEPTED
@@ -84,7 +88,10 @@ class FeatureFastPath:
     ) -> bool:
         request = _headers_of(scope)
         state: Any = getattr(scope["app"].state, "onemap", None)
-        layer = _public_vector_layer(state, layer_id)
+        if state is None:
+            return False
+        caller = await caller_in(scope, state.callers)
+        layer = _public_vector_layer(state, layer_id, caller)
         if layer is None or state.pool is None or not _simple_request(request, query):
             return False
         plan = self._plan(layer)
@@ -165,13 +172,13 @@ def _headers_of(scope: Scope) -> dict[bytes, bytes]:
     return headers
 
 
-def _public_vector_layer(state: Any, layer_id: str) -> Layer | None:
-    """Only public layers: access checks live in the route's ``LayerDep``."""
+def _public_vector_layer(state: Any, layer_id: str, caller: Caller) -> Layer | None:
+    """A vector layer the caller may see, for a caller whose answers are public."""
     store = getattr(state, "store", None)
-    if store is None or not store.loaded:
+    if store is None or not store.loaded or caller.scope != PUBLIC_SCOPE:
         return None
     layer: Layer | None = store.current.layers.get(layer_id)
-    if layer is None or layer.access_level != "public" or layer.kind != "vector":
+    if layer is None or not may_read(layer, caller) or layer.kind != "vector":
         return None
     return layer
 

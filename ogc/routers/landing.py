@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 
 from layers.cql2 import conformance_classes
-from ogc.deps import BaseUrlDep, CatalogDep, SettingsDep, StateDep, listed_layers
+from ogc.deps import BaseUrlDep, CallerDep, CatalogDep, SettingsDep, StateDep, listed_layers
 from ogc.html import pages as html
 from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, link
 from ogc.http.negotiation import language, not_modified, output_format
@@ -119,14 +119,14 @@ def conformance(request: Request) -> dict[str, list[str]] | Response:
 
 @router.get("/api", summary="The API definition (OpenAPI 3.0)", response_class=Response)
 async def api_definition(
-    request: Request, state: StateDep, catalog: CatalogDep, base: BaseUrlDep
+    request: Request, state: StateDep, catalog: CatalogDep, caller: CallerDep, base: BaseUrlDep
 ) -> Response:
     """JSON as ``application/vnd.oai.openapi+json;version=3.0``; a browser gets the HTML view."""
     if output_format(request, ("json", "html")) == "html":
         return api_html(state.settings.title, base)
     if state.openapi is None:
         raise RuntimeError("create_app did not install the OpenAPI documents")
-    rendered = state.openapi.rendered(catalog, listed_layers(catalog))
+    rendered = state.openapi.rendered(catalog, caller.scope, listed_layers(catalog, caller))
     media_type = openapi_media_type(request.headers.get("accept", ""))
     headers = {"ETag": rendered.etag(media_type), "Vary": "Accept"}
     if catalog.loaded_at is not None:

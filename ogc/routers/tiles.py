@@ -32,7 +32,8 @@ from ogc.common.tiles import (
     tilesets_document,
     tms_uri,
 )
-from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep
+from ogc.deps import BaseUrlDep, CallerDep, LayerDep, ProducerDep, SettingsDep
+from ogc.gate.visible import cache_scope
 from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
 from tiles.render import transparent_png
@@ -104,6 +105,7 @@ def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, A
 async def vector_tile(
     request: Request,
     layer: LayerDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -115,8 +117,9 @@ async def vector_tile(
     require_vector(layer)
     check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
-    key = tile_key(layer, tms_id, z, row, col, "mvt", selected)
-    work = producer.vector_tile(layer, tms_id, z, row, col, selected)
+    scope = cache_scope(layer, caller)
+    key = tile_key(layer, tms_id, z, row, col, "mvt", selected, scope=scope)
+    work = producer.vector_tile(layer, tms_id, z, row, col, selected, scope=scope)
     return await serve_tile(request, key, settings.tile_cache_max_age, work)
 
 
@@ -129,6 +132,7 @@ async def vector_tile(
 async def map_tile(
     request: Request,
     layer: LayerDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -137,8 +141,9 @@ async def map_tile(
     col: Col,
 ) -> Response:
     check_in_limits(layer, tms_id, z, row, col)
-    key = tile_key(layer, tms_id, z, row, col, "png")
-    work = producer.map_tile(layer, tms_id, z, row, col)
+    scope = cache_scope(layer, caller)
+    key = tile_key(layer, tms_id, z, row, col, "png", scope=scope)
+    work = producer.map_tile(layer, tms_id, z, row, col, scope=scope)
     return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
 
 

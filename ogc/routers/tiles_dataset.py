@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter
 from ogc.common.tiles import (
@@ -34,7 +35,16 @@ from ogc.common.tiles import (
     unless_disconnected,
     vector_layer,
 )
-from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, layer_of
+from ogc.deps import (
+    BaseUrlDep,
+    CallerDep,
+    CatalogDep,
+    ProducerDep,
+    SettingsDep,
+    layer_of,
+    listed_layers,
+)
+from ogc.gate.visible import cache_scope
 from ogc.http.links import link, with_query
 from tiles import grids
 from tiles.service import MVT_MEDIA_TYPE, gzip_tile
@@ -47,13 +57,14 @@ CollectionsParam = Annotated[
 ]
 
 
-def selected_layers(catalog: Catalog, collections: str | None) -> list[Layer]:
+def selected_layers(catalog: Catalog, caller: Caller, collections: str | None) -> list[Layer]:
+    """The selected collections (default: every vector one), as the caller sees them."""
     if collections is None:
-        return [layer for layer in catalog if layer.kind == "vector"]
+        return [layer for layer in listed_layers(catalog, caller) if layer.kind == "vector"]
     ids = [c.strip() for c in collections.split(",") if c.strip()]
     if not ids:
         raise InvalidParameter("collections must name at least one collection")
-    layers = [layer_of(catalog, layer_id) for layer_id in ids]
+    layers = [layer_of(catalog, layer_id, caller) for layer_id in ids]
     for layer in layers:
         if layer.kind != "vector":
             raise InvalidParameter(f"'{layer.id}' is a raster layer; see its map tiles")
@@ -87,9 +98,9 @@ def dataset_summary(tms_id: str, base: str, collections: str | None) -> dict[str
 
 @router.get("/tiles", summary="Dataset vector tilesets (several collections in one tile)")
 def dataset_tilesets(
-    catalog: CatalogDep, base: BaseUrlDep, collections: CollectionsParam = None
+    catalog: CatalogDep, caller: CallerDep, base: BaseUrlDep, collections: CollectionsParam = None
 ) -> dict[str, Any]:
-    selected_layers(catalog, collections)  # 400/404 for a bad selection, as everywhere
+    selected_layers(catalog, caller, collections)  # 400/404 for a bad selection, as everywhere
     return {
         "links": [link(with_query(f"{base}/tiles", {"collections": collections}), "self")],
         "tilesets": [dataset_summary(t, base, collections) for t in grids.list_tms()],
@@ -98,10 +109,14 @@ def dataset_tilesets(
 
 @router.get("/tiles/{tileMatrixSetId}", summary="Dataset vector tileset")
 def dataset_tileset(
-    catalog: CatalogDep, tms_id: TmsId, base: BaseUrlDep, collections: CollectionsParam = None
+    catalog: CatalogDep,
+    caller: CallerDep,
+    tms_id: TmsId,
+    base: BaseUrlDep,
+    collections: CollectionsParam = None,
 ) -> dict[str, Any]:
     grids.get_tms(tms_id)
-    layers = selected_layers(catalog, collections)
+    layers = selected_layers(catalog, caller, collections)
     doc = dataset_summary(tms_id, base, collections)
     ids = ",".join(layer.id for layer in layers)
     template = f"{base}/tiles/{tms_id}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?collections={ids}"
@@ -122,6 +137,7 @@ def dataset_tileset(
 async def dataset_tile(
     request: Request,
     catalog: CatalogDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -130,12 +146,17 @@ async def dataset_tile(
     col: Col,
     collections: Annotated[str, Query(description="Comma-separated collection ids")],
 ) -> Response:
-    layers = selected_layers(catalog, collections)
+    layers = selected_layers(catalog, caller, collections)
     extent = joint_extent(layers)
     if extent:
         grids.check_within_limits(tms_id, extent, z, row, col)
     work = asyncio.gather(
-        *(producer.vector_tile(layer, tms_id, z, row, col, layer.field_names) for layer in layers)
+        *(
+            producer.vector_tile(
+                layer, tms_id, z, row, col, layer.field_names, scope=cache_scope(layer, caller)
+            )
+            for layer in layers
+        )
     )
     try:
         tiles = await unless_disconnected(request, work)

@@ -6,10 +6,12 @@ injection and the CORS/GZip middlewares removes most of the per-request Python w
 app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest tiles are
 remembered per request path with their response headers ready (``HotTiles``), so a repeated
 hit is a dict lookup and two sends, dropped on every catalog change. CORS and Cache-Control
-come from ``ogc.http.policy``, the rules the routes' middleware follows. Everything
-else — misses, query strings, unknown layers, layers that are not public (access checks live
-in ``LayerDep``), errors — falls through to the routes, which produce the same bytes and
-headers. The ETag comes from the key, so revalidations are answered 304 without reading.
+come from ``ogc.http.policy``, the rules the routes' middleware follows. The caller comes
+from the gate (``ogc.gate``): only callers who see what the public sees are answered here,
+tiles of layers they may see, under the key of their scope. Everything else — misses, query
+strings, unknown or hidden layers, callers whose answers are private, errors — falls through
+to the routes, which produce the same bytes and headers. The ETag comes from the key, so
+revalidations are answered 304 without reading.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import re
 from collections import OrderedDict
 from typing import Any
 
+from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Layer
 from layers.errors import NotFound
+from ogc.gate.caller import caller_in
+from ogc.gate.visible import cache_scope, may_read
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.policy import ResponsePolicy
 from tiles import grids
-from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
+from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 from tiles.styles import style_of
 
@@ -112,10 +117,13 @@ class TileCacheFastPath:
         path: str = scope["path"]
         if not (path.startswith("/collections/") or path.startswith("/wmts/1.0.0/")):
             return False
-        state = getattr(scope["app"].state, "onemap", None)
+        state: Any = getattr(scope["app"].state, "onemap", None)
         store = getattr(state, "store", None)
         if store is None or not store.loaded:
             return False
+        caller = await caller_in(scope, state.callers)
+        if caller.scope != PUBLIC_SCOPE:
+            return False  # private answers (ogc.http.policy.make_private): the routes'
         if store.generation != self._generation:
             # Any catalog change (publish, rollback, restyle, later edits): forget hot tiles.
             self._hot.clear()
@@ -123,7 +131,7 @@ class TileCacheFastPath:
             self._generation = store.generation
         hit = self._hot.get(path)
         if hit is None:
-            found = self._match(path, store)
+            found = self._match(path, store, caller)
             if found is None:
                 return False
             key = found
@@ -156,21 +164,22 @@ class TileCacheFastPath:
             await _respond(send, 200, hit.headers_for(True, origin, self.policy), body)
         return True
 
-    def _match(self, path: str, store: Any) -> TileKey | None:
+    def _match(self, path: str, store: Any, caller: Caller) -> TileKey | None:
         route = _route(path)
         if route is None:
             return None
         found, fmt, for_wmts = route
         layer = store.current.layers.get(found["layer"])
-        if layer is None or layer.access_level != "public":
-            return None
+        if layer is None or not may_read(layer, caller):
+            return None  # the routes answer (a 404, as for an unknown id)
         if fmt == "mvt" and layer.kind != "vector":
             return None
         style = self._style_version(layer) if fmt == "png" else NO_STYLE
         z, row, col = int(found["z"]), int(found["row"]), int(found["col"])
         if not for_wmts and not _in_limits(layer, found["tms"], z, row, col):
             return None  # the route answers 404 (even to a revalidation)
-        return TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, PUBLIC_SCOPE)
+        scope = cache_scope(layer, caller)
+        return TileKey(layer.id, layer.version, found["tms"], z, row, col, fmt, style, scope)
 
     def _style_version(self, layer: Layer) -> str:
         version = self._styles.get(layer.id)

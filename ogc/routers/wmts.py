@@ -16,10 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.params import Path
 from fastapi.responses import Response
 
+from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.common.tiles import not_modified, tile_response
-from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, ProducerDep, SettingsDep
+from ogc.deps import BaseUrlDep, CallerDep, CatalogDep, PoolDep, ProducerDep, SettingsDep
+from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from tiles import featureinfo, grids, raster, wmts
 from tiles.render import transparent_png
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE, TileProducer, tile_key
@@ -69,7 +71,7 @@ def as_exception_report(exc: OneMapError) -> Response:
     return xml_error("InvalidParameterValue", "", exc.message, 400)
 
 
-def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response:
+def capabilities(catalog: Catalog, caller: Caller, settings: SettingsDep, base: str) -> Response:
     service = wmts.ServiceInfo(
         title=settings.title,
         abstract=settings.description,
@@ -79,7 +81,7 @@ def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response
         contact_email=settings.contact_email,
         base_url=base,
     )
-    layers = [described(layer) for layer in catalog]
+    layers = [described(layer) for layer in visible_layers(catalog, caller)]
     body = wmts.capabilities_xml(service, layers, grids.list_tms())
     return Response(body, media_type=XML)
 
@@ -87,33 +89,34 @@ def capabilities(catalog: Catalog, settings: SettingsDep, base: str) -> Response
 async def get_tile(
     request: Request,
     catalog: Catalog,
+    caller: Caller,
     producer: TileProducer,
     max_age: int,
     parsed: wmts.GetTileRequest,
 ) -> Response:
-    layer = catalog.get(parsed.layer)
+    layer = visible_layer(catalog, parsed.layer, caller)
     wmts.check_offered(described(layer), parsed)
     z, row, col = parsed.tile_matrix, parsed.tile_row, parsed.tile_col
     fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
-    key = tile_key(
-        layer, parsed.tile_matrix_set, z, row, col, fmt, layer.field_names if fmt == "mvt" else None
-    )
+    properties = layer.field_names if fmt == "mvt" else None
+    scope = cache_scope(layer, caller)
+    key = tile_key(layer, parsed.tile_matrix_set, z, row, col, fmt, properties, scope=scope)
     cached = not_modified(request, key, max_age)
     if cached is not None:
         return cached
     if fmt == "png":
-        tile = await producer.map_tile(layer, parsed.tile_matrix_set, z, row, col)
+        tile = await producer.map_tile(layer, parsed.tile_matrix_set, z, row, col, scope=scope)
     else:
         tile = await producer.vector_tile(
-            layer, parsed.tile_matrix_set, z, row, col, layer.field_names
+            layer, parsed.tile_matrix_set, z, row, col, layer.field_names, scope=scope
         )
     return tile_response(request, tile, max_age, transparent_png() if fmt == "png" else None)
 
 
 async def get_feature_info(
-    catalog: Catalog, pool: PoolDep, parsed: wmts.GetFeatureInfoRequest
+    catalog: Catalog, caller: Caller, pool: PoolDep, parsed: wmts.GetFeatureInfoRequest
 ) -> Response:
-    layer = catalog.get(parsed.tile.layer)
+    layer = visible_layer(catalog, parsed.tile.layer, caller)
     wmts.check_offered(described(layer), parsed)
     tile = parsed.tile
     if layer.kind == "raster":
@@ -154,6 +157,7 @@ async def raster_info(layer: Layer, parsed: wmts.GetFeatureInfoRequest) -> Respo
 async def wmts_kvp(
     request: Request,
     catalog: CatalogDep,
+    caller: CallerDep,
     producer: ProducerDep,
     pool: PoolDep,
     settings: SettingsDep,
@@ -163,21 +167,22 @@ async def wmts_kvp(
     try:
         operation = wmts.kvp_operation(params)
         if operation == "GetCapabilities":
-            return capabilities(catalog, settings, base)
+            return capabilities(catalog, caller, settings, base)
         if operation == "GetTile":
             parsed = wmts.parse_kvp_tile_request(params)
-            return await get_tile(request, catalog, producer, settings.tile_cache_max_age, parsed)
+            max_age = settings.tile_cache_max_age
+            return await get_tile(request, catalog, caller, producer, max_age, parsed)
         info = wmts.parse_kvp_feature_info_request(params)
-        return await get_feature_info(catalog, pool, info)
+        return await get_feature_info(catalog, caller, pool, info)
     except OneMapError as exc:
         return as_exception_report(exc)
 
 
 @router.get("/wmts/1.0.0/WMTSCapabilities.xml", summary="WMTS capabilities (RESTful)")
 def wmts_rest_capabilities(
-    catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep
+    catalog: CatalogDep, caller: CallerDep, settings: SettingsDep, base: BaseUrlDep
 ) -> Response:
-    return capabilities(catalog, settings, base)
+    return capabilities(catalog, caller, settings, base)
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -192,6 +197,7 @@ Segment = Annotated[str, Path()]
 async def wmts_rest_tile(
     request: Request,
     catalog: CatalogDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     layer: Segment,
@@ -212,7 +218,8 @@ async def wmts_rest_tile(
             col=col,
             extension=extension,
         )
-        return await get_tile(request, catalog, producer, settings.tile_cache_max_age, parsed)
+        max_age = settings.tile_cache_max_age
+        return await get_tile(request, catalog, caller, producer, max_age, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)
 
@@ -220,6 +227,7 @@ async def wmts_rest_tile(
 @router.get(REST + "/{col}/{j}/{i_ext}", summary="WMTS GetFeatureInfo (RESTful)")
 async def wmts_rest_feature_info(
     catalog: CatalogDep,
+    caller: CallerDep,
     pool: PoolDep,
     layer: Segment,
     style: Segment,
@@ -243,6 +251,6 @@ async def wmts_rest_feature_info(
             i=i,
             extension=extension,
         )
-        return await get_feature_info(catalog, pool, parsed)
+        return await get_feature_info(catalog, caller, pool, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)

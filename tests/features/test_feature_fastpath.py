@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 import ogc.app
 from layers.settings import ServiceSettings
 from ogc.routers.feature_fastpath import FeatureFastPath
+from tests.conftest import PUBLISHER
 
 EVENTS_TABLE = "feat_events_v1"
 RASTER = "feat-fast-raster"
@@ -68,7 +69,8 @@ def odd_layers(
 def _wait_for(client: TestClient, route_client: TestClient, *, present: bool) -> None:
     deadline = time.monotonic() + 10
     for each in (client, route_client):
-        while (each.get(f"/collections/{INTERNAL}").status_code == 200) != present:
+        url = f"/collections/{INTERNAL}"
+        while (each.get(url, headers=PUBLISHER).status_code == 200) != present:
             assert time.monotonic() < deadline, "the catalog did not pick up the change"
             time.sleep(0.05)
 
@@ -191,9 +193,13 @@ def test_raster_and_internal_layers_keep_their_answers(
     fid = first_id(client, "feat-events")
     raster = compare(client, route_client, f"/collections/{RASTER}/items/{fid}", fast=False)
     assert raster.status_code == 404
-    internal = compare(client, route_client, f"/collections/{INTERNAL}/items/{fid}", fast=False)
-    assert internal.status_code == 200  # no access control yet: the route serves it
+    url = f"/collections/{INTERNAL}/items/{fid}"
+    hidden = compare(client, route_client, url, fast=False)
+    assert hidden.status_code == 404  # the gate: an internal layer does not exist for anonymous
+    internal = compare(client, route_client, url, PUBLISHER, fast=False)
+    assert internal.status_code == 200  # the publisher sees it; its answer is private
     assert json.loads(internal.content)["id"] == fid
+    assert internal.headers["cache-control"].startswith("private")
 
 
 def test_head_goes_to_the_route(client: TestClient) -> None:
