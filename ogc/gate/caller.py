@@ -9,7 +9,7 @@ where ``ogc.deps.CallerDep`` finds it. Today the only credential is the publishe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 
 from layers.access.caller import ANONYMOUS, Caller
 from layers.settings import ServiceSettings
@@ -17,6 +17,7 @@ from ogc.http.asgi_types import Scope
 from ogc.http.write_guard import holds_publisher_token
 
 CALLER_KEY = "onemap.caller"  # where a request's resolved caller is kept in its ASGI scope
+RawHeaders = Iterable[tuple[bytes, bytes]]
 # The holder of the publisher token; "token" is the owner name jobs and results stored for it.
 PUBLISHER = Caller(kind="key", subject="token", roles=frozenset({"publisher", "admin"}))
 # The command line (seeding, exports): a local admin, as the operator of the machine.
@@ -29,11 +30,12 @@ class CallerResolver:
     def __init__(self, settings: ServiceSettings) -> None:
         self._publisher_token = settings.publisher_token
 
-    async def caller_of(self, headers: Mapping[bytes, bytes], query: bytes) -> Caller:
-        """The caller of a request with these headers (lower-case names) and query string.
+    async def caller_of(self, headers: RawHeaders, query: bytes) -> Caller:
+        """The caller of a request with these raw headers (lower-case names, as ASGI gives
+        them; the first of a repeated name counts) and query string.
 
         Credentials that are not recognised make an anonymous caller for now."""
-        authorization = headers.get(b"authorization")
+        authorization = first_header(headers, b"authorization")
         if authorization and holds_publisher_token(
             authorization.decode("latin-1"), self._publisher_token
         ):
@@ -41,19 +43,20 @@ class CallerResolver:
         return ANONYMOUS
 
 
-def headers_of(scope: Scope) -> dict[bytes, bytes]:
-    """Request headers by name; the first of repeated names wins, as Starlette's ``get``."""
-    headers: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(bytes(name), bytes(value))
-    return headers
+def first_header(headers: RawHeaders, name: bytes) -> bytes | None:
+    """One header's value; a plain scan, as cheap as it gets for the few headers a request
+    has (the fast layer asks on every cached tile)."""
+    for key, value in headers:
+        if key == name:
+            return bytes(value)
+    return None
 
 
 async def caller_in(scope: Scope, resolver: CallerResolver) -> Caller:
     """The caller of the request ``scope`` describes, resolved once and kept in the scope."""
     caller: Caller | None = scope.get(CALLER_KEY)
     if caller is None:
-        caller = await resolver.caller_of(headers_of(scope), scope.get("query_string", b""))
+        caller = await resolver.caller_of(scope["headers"], scope.get("query_string", b""))
         scope[CALLER_KEY] = caller
     return caller
 
