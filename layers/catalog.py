@@ -114,15 +114,18 @@ class Catalog:
         try:
             return self.layers[layer_id]
         except KeyError:
-            raise NotFound(
-                f"collection '{layer_id}' does not exist; see /collections for the list"
-            ) from None
+            raise no_such_layer(layer_id) from None
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers.values())
 
     def __len__(self) -> int:
         return len(self.layers)
+
+
+def no_such_layer(layer_id: str) -> NotFound:
+    """The error of an unknown layer id (and of a layer the caller may not see)."""
+    return NotFound(f"collection '{layer_id}' does not exist; see /collections for the list")
 
 
 def _catalog_sql() -> bytes:

@@ -15,6 +15,7 @@ from ingest.workdirs import sweep
 from layers.settings import ServiceSettings
 from ogc import services
 from ogc.errors import install_error_handlers
+from ogc.gate.middleware import CallerMiddleware
 from ogc.http.cors import CorsMiddleware
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
@@ -93,6 +94,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=policy.gzip_level)
     app.add_middleware(CorsMiddleware, policy=policy)
     app.add_middleware(WriteGuard, settings=settings)  # writes: same origin; uploads: token
+    app.add_middleware(CallerMiddleware, resolver=state.callers)  # who asks; private answers
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     if fast_layer:  # outermost; cached tiles are the cheapest thing served
         tiles_fast = TileCacheFastPath(FeatureFastPath(app.framework, policy), policy)

@@ -14,11 +14,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from psycopg_pool import AsyncConnectionPool
 
+from layers.access.caller import Caller
 from layers.access.service import AccessService
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.features.plan import FeaturePlan
 from layers.settings import ServiceSettings
+from ogc.gate.caller import caller_in
+from ogc.gate.visible import hidden_layer_ids, visible_layer, visible_layers
 from ogc.http.paths import base_url
 from ogc.http.write_guard import check_publisher
 from ogc.plans import Snapshot
@@ -51,14 +54,15 @@ def catalog_of(state: AppState) -> Catalog:
     return snapshot_of(state).catalog
 
 
-def layer_of(catalog: Catalog, collection_id: str) -> Layer:
-    """The single place a collection id becomes a layer (access checks will live here)."""
-    return catalog.get(collection_id)
+def layer_of(catalog: Catalog, collection_id: str, caller: Caller) -> Layer:
+    """The single place a collection id becomes a layer: through the gate (404 for a
+    layer the caller may not see, as for an unknown id)."""
+    return visible_layer(catalog, collection_id, caller)
 
 
-def listed_layers(catalog: Catalog) -> list[Layer]:
-    """The layers a listing shows (``/collections``, ``/api``); the access gate filters here."""
-    return list(catalog)
+def listed_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
+    """The layers a listing shows (``/collections``, ``/api``, WMTS): those the caller sees."""
+    return visible_layers(catalog, caller)
 
 
 def access_of(state: AppState) -> AccessService:
@@ -107,6 +111,20 @@ async def get_catalog(snapshot: Annotated[Snapshot, Depends(get_snapshot)]) -> C
     return snapshot.catalog
 
 
+async def get_caller(request: Request) -> Caller:
+    """Who is calling (``ogc.gate.caller``): resolved once per request by the gate's
+    middleware, or here when a request reaches a route without it."""
+    return await caller_in(request.scope, state_of(request).callers)
+
+
+async def get_hidden_layers(
+    catalog: Annotated[Catalog, Depends(get_catalog)],
+    caller: Annotated[Caller, Depends(get_caller)],
+) -> list[str]:
+    """The ids of the layers hidden from the caller (jobs naming one do not exist for them)."""
+    return hidden_layer_ids(catalog, caller)
+
+
 async def get_registry(state: Annotated[AppState, Depends(get_state)]) -> AnalysisRegistry:
     """The analyses offered as processes (``create_app(settings, registry=...)``)."""
     return state.registry
@@ -124,9 +142,10 @@ async def get_runner(state: Annotated[AppState, Depends(get_state)]) -> JobRunne
 
 async def get_layer(
     catalog: Annotated[Catalog, Depends(get_catalog)],
+    caller: Annotated[Caller, Depends(get_caller)],
     collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
 ) -> Layer:
-    return layer_of(catalog, collection_id)
+    return layer_of(catalog, collection_id, caller)
 
 
 async def get_tile_plan(
@@ -166,6 +185,8 @@ SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+HiddenLayersDep = Annotated[list[str], Depends(get_hidden_layers)]
 LayerDep = Annotated[Layer, Depends(get_layer)]
 FeatureLayerDep = Annotated[Layer, Depends(get_feature_layer)]
 FeaturePlanDep = Annotated[FeaturePlan, Depends(get_feature_plan)]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 
+from layers.access.caller import ANONYMOUS
 from layers.access.service import AccessService
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
@@ -139,7 +140,8 @@ async def openapi(state: AppState) -> AsyncIterator[None]:
     def refresh(catalog: Catalog) -> None:
         snapshot = snapshot_of(state)  # the catalog store's first subscriber built it
         assert snapshot.catalog is catalog
-        work = asyncio.to_thread(documents.refresh, snapshot, listed_layers(catalog))
+        layers = listed_layers(catalog, ANONYMOUS)
+        work = asyncio.to_thread(documents.refresh, snapshot, layers)
         state.background.spawn(work, "openapi-refresh")
 
     unsubscribe = state.store.on_change(refresh)

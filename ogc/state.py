@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from layers.access.service import AccessService
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, ChangeCallback
+from ogc.gate.caller import CallerResolver
 from ogc.openapi.v30 import OpenApiDocuments
 from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
@@ -74,3 +75,7 @@ class AppState:
     # Catalog subscribers the composition root adds while building the app (the fast
     # layer's memory of hot tiles); the lifespan subscribes them to the store.
     catalog_subscribers: list[ChangeCallback] = field(default_factory=list)
+    callers: CallerResolver = field(init=False)  # who is calling (ogc/gate/caller.py)
+
+    def __post_init__(self) -> None:
+        self.callers = CallerResolver(self.settings)

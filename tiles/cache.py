@@ -23,10 +23,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from layers.access.caller import PUBLIC_SCOPE
 from tiles import grids
 
 EXTENSIONS = {"mvt": "mvt", "png": "png"}
-PUBLIC_SCOPE = "public"
 NO_STYLE = "-"
 
 
@@ -40,7 +40,7 @@ class TileKey:
     col: int
     fmt: str  # "mvt" or "png"
     style: str = NO_STYLE  # style version of map tiles
-    scope: str = PUBLIC_SCOPE  # the caller's access scope, once access control exists
+    scope: str = PUBLIC_SCOPE  # what the caller sees (layers.access.rules.cache_scope)
     variant: str = ""  # e.g. a hash of the selected properties; "" for the default tile
 
     def relative_path(self) -> str:

@@ -79,15 +79,17 @@ def count_tiles(tms_id: str, bbox: grids.Bounds, levels: range) -> int:
 
 
 def maker(
-    producer: TileProducer, plan: TilePlan, tms_id: str, fmt: str
+    producer: TileProducer, plan: TilePlan, tms_id: str, fmt: str, scope: str
 ) -> Callable[[TileAddress], Awaitable[Tile]]:
-    """The coroutine function making one tile in the requested format."""
+    """The coroutine function making one tile in the requested format, as the callers of
+    ``scope`` see it."""
 
     async def make(address: TileAddress) -> Tile:
+        z, row, col = address.z, address.row, address.col
         if fmt == "png":
-            return await producer.map_tile(plan, tms_id, address.z, address.row, address.col)
+            return await producer.map_tile(plan, tms_id, z, row, col, scope=scope)
         return await producer.vector_tile(
-            plan, tms_id, address.z, address.row, address.col, plan.layer.field_names
+            plan, tms_id, z, row, col, plan.layer.field_names, scope=scope
         )
 
     return make

@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from layers.catalog import Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from tiles import mvt, overview, raster, render
-from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileCache, TileKey
+from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.plan import TilePlan
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -79,7 +79,8 @@ def tile_key(
     col: int,
     fmt: str,
     properties: tuple[str, ...] | None = None,
-    scope: str = PUBLIC_SCOPE,
+    *,
+    scope: str,
 ) -> TileKey:
     layer = plan.layer
     style = plan.style.version if fmt == "png" else NO_STYLE
@@ -102,9 +103,18 @@ class TileProducer:
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
 
     async def vector_tile(
-        self, plan: TilePlan, tms_id: str, z: int, row: int, col: int, properties: tuple[str, ...]
+        self,
+        plan: TilePlan,
+        tms_id: str,
+        z: int,
+        row: int,
+        col: int,
+        properties: tuple[str, ...],
+        *,
+        scope: str,
     ) -> Tile:
-        key = tile_key(plan, tms_id, z, row, col, "mvt", properties)
+        """The tile as the callers of ``scope`` see it (``layers.access.rules.cache_scope``)."""
+        key = tile_key(plan, tms_id, z, row, col, "mvt", properties, scope=scope)
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)
@@ -131,8 +141,10 @@ class TileProducer:
             return work()
         return await asyncio.to_thread(work)
 
-    async def map_tile(self, plan: TilePlan, tms_id: str, z: int, row: int, col: int) -> Tile:
-        key = tile_key(plan, tms_id, z, row, col, "png")
+    async def map_tile(
+        self, plan: TilePlan, tms_id: str, z: int, row: int, col: int, *, scope: str
+    ) -> Tile:
+        key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)

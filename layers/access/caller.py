@@ -7,6 +7,7 @@ from typing import Literal
 
 CallerKind = Literal["anonymous", "user", "key", "local"]
 Role = Literal["government", "member", "publisher", "admin"]
+PUBLIC_SCOPE = "public"  # the scope of everyone who sees only public data
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Caller:
         ETags) that keeps one caller's responses from another's. Callers who see the same
         things share a scope; everyone who sees only public data shares ``"public"``."""
         if not self.roles:
-            return "public"
+            return PUBLIC_SCOPE
         roles = ",".join(sorted(self.roles))
         departments = ",".join(sorted(self.departments))
         areas = ",".join(self.areas)

@@ -1,4 +1,8 @@
-"""``onemap tiles seed`` and ``onemap tiles export``."""
+"""``onemap tiles seed`` and ``onemap tiles export``.
+
+The command line acts as a local admin (``ogc.gate.caller.LOCAL_ADMIN``): it may seed and
+export every layer, and stores each tile under the scope that caller sees it in, so seeded
+tiles of public layers are the ones public requests read."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from layers.catalog import Catalog, Layer, load_catalog
 from layers.db import connect, open_pool_lazily
 from layers.errors import InvalidParameter
 from layers.settings import ServiceSettings
+from ogc.gate.caller import LOCAL_ADMIN
+from ogc.gate.visible import cache_scope, visible_layer
 from tiles import export, grids, seed
 from tiles.cache import TileCache
 from tiles.plan import TilePlan
@@ -62,7 +68,9 @@ async def _produce(
         # The layer's overviews first (as the server builds them at publish time), so low
         # levels are seeded from them; a no-op when the server has built them already.
         await producer.overviews.build_missing(pool, [layer])
-        make = seed.maker(producer, TilePlan.of(layer), tms_id, fmt)
+        make = seed.maker(
+            producer, TilePlan.of(layer), tms_id, fmt, cache_scope(layer, LOCAL_ADMIN)
+        )
         gate = asyncio.Semaphore(CONCURRENCY)
         made: list[Tile] = []
         with tqdm(total=len(addresses), unit="tile", desc=f"{layer.id} {tms_id}") as bar:
@@ -102,7 +110,7 @@ def seed_command(
     with db as url:
         with connect(url) as conn:
             catalog = load_catalog(conn)
-        layer = catalog.get(layer_id)
+        layer = visible_layer(catalog, layer_id, LOCAL_ADMIN)
         area = _area(url, settings, catalog, layer, bbox, adcode)
         addresses = list(seed.tiles_in(tms_id, area, seed.parse_zoom(zoom)))
         tiles = asyncio.run(_produce(url, settings, layer, tms_id, fmt, addresses, keep=True))
@@ -136,7 +144,7 @@ def export_command(
     with db as url:
         with connect(url) as conn:
             catalog = load_catalog(conn)
-        layer = catalog.get(layer_id)
+        layer = visible_layer(catalog, layer_id, LOCAL_ADMIN)
         area = _area(url, settings, catalog, layer, bbox, adcode)
         addresses = list(seed.tiles_in("WebMercatorQuad", area, levels))
         tiles = asyncio.run(

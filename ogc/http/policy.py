@@ -5,6 +5,11 @@ without credentials: ``Vary: Origin`` always; with an Origin, the exposed header
 ``Access-Control-Allow-Origin`` (``*`` when every origin is allowed, the origin itself when
 it is listed, none otherwise). The app's middleware (``ogc.http.cors.CorsMiddleware``) and the fast
 layer both write it, so a cached tile and a routed one carry the same headers.
+
+``make_private`` is the rule for responses made for a caller who sees more than the public
+(``Caller.scope`` other than ``"public"``): no shared cache may keep them, and they vary
+with the credentials. The gate's middleware (``ogc.gate.middleware``) applies it to every
+routed response and the fast layer to the tiles it serves.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ GZIP_MINIMUM = 1024  # bytes: smaller bodies are sent as they are
 CORS_METHODS = ("GET", "HEAD", "OPTIONS", "POST")  # POST: processes; WriteGuard: the rest
 CORS_EXPOSED = ("ETag", "Last-Modified", "Content-Crs", "Link")
 _EXPOSED = ", ".join(CORS_EXPOSED).encode()
+CREDENTIALS_HEADER = b"Authorization"  # what a private response varies with
+SHARED_ONLY = (b"public", b"s-maxage")  # Cache-Control directives a private response drops
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,16 @@ class ResponsePolicy:
     def tile_cache_control(self) -> str:
         age = self.tile_max_age
         return f"public, max-age={age}" if age > 0 else "public, no-cache"
+
+
+def make_private(headers: Headers) -> None:
+    """A response for a caller who sees more than the public: ``Cache-Control: private``
+    (its max-age or no-cache kept) and ``Vary: Authorization``."""
+    control = next((value for key, value in headers if key == b"cache-control"), b"")
+    kept = [d.strip() for d in control.split(b",") if d.strip()]
+    kept = [d for d in kept if d.split(b"=")[0].lower() not in (*SHARED_ONLY, b"private")]
+    set_header(headers, b"cache-control", b", ".join([b"private", *kept]))
+    add_vary(headers, CREDENTIALS_HEADER)
 
 
 def set_header(headers: Headers, name: bytes, value: bytes) -> None:

@@ -44,10 +44,15 @@ def check_publisher(authorization: str, token: str | None) -> str:
     """
     if not token:
         raise Forbidden(NO_TOKEN)
-    given = authorization.removeprefix("Bearer ").strip()
-    if given and secrets.compare_digest(given.encode(), token.encode()):
+    if holds_publisher_token(authorization, token):
         return "token"
     raise Forbidden("publishing needs 'Authorization: Bearer <ONEMAP_PUBLISHER_TOKEN>'")
+
+
+def holds_publisher_token(authorization: str, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries the publisher token (none configured: no)."""
+    given = authorization.removeprefix("Bearer ").strip()
+    return bool(token and given) and secrets.compare_digest(given.encode(), str(token).encode())
 
 
 class WriteGuard:

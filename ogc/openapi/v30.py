@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 
+from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Catalog, Layer
 from layers.cql2 import Queryable
 from layers.settings import ServiceSettings
@@ -32,6 +33,7 @@ from ogc.plans import Snapshot
 NULL = {"type": "null"}
 GENERIC_ITEMS_PATH = "/collections/{collectionId}/items"
 OPENAPI_VERSION = "3.0.3"
+SCOPED_DOCUMENTS = 64  # documents of non-public scopes kept for the current snapshot
 
 
 def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
@@ -88,9 +90,10 @@ class OpenApiDocuments:
     ``/collections/<id>/items`` path per collection with its queryables as parameters —
     the path GDAL's OAPIF driver reads to send ``name=value`` filters to the server.
 
-    The document is rebuilt when the catalog snapshot changes (a publish, a rollback):
-    ``refresh`` subscribes to the catalog store (``ogc/services.py``). When access control
-    arrives, the caller's scope joins the cache key.
+    A caller's document lists the collections they may see, so it is kept per access
+    scope (``Caller.scope``). The public one is rebuilt when the catalog snapshot changes (a
+    publish, a rollback): ``refresh`` subscribes to the catalog store (``ogc/services.py``);
+    the others are rendered on first request per snapshot, a bounded few at a time.
     """
 
     def __init__(self, generate: Callable[[], dict[str, Any]], settings: ServiceSettings) -> None:
@@ -98,6 +101,7 @@ class OpenApiDocuments:
         self._settings = settings
         self._base: dict[str, Any] | None = None
         self._current: Rendered | None = None
+        self._scoped: dict[str, Rendered] = {}
 
     def base(self) -> dict[str, Any]:
         if self._base is None:
@@ -106,18 +110,27 @@ class OpenApiDocuments:
 
     @property
     def latest(self) -> Rendered | None:
-        """The document of the last snapshot rendered (``None`` before the first)."""
+        """The public document of the last snapshot rendered (``None`` before the first)."""
         return self._current
 
-    def refresh(self, snapshot: Snapshot, layers: Iterable[Layer]) -> None:
-        """A catalog subscriber: render the new snapshot's document now."""
-        self._current = self._render(snapshot, layers)
+    def refresh(self, snapshot: Snapshot, public_layers: Iterable[Layer]) -> None:
+        """A catalog subscriber: render the new snapshot's public document now."""
+        self._current = self._render(snapshot, public_layers)
 
-    def rendered(self, snapshot: Snapshot, layers: Iterable[Layer]) -> Rendered:
-        current = self._current
-        if current is None or current.catalog is not snapshot.catalog:  # not yet refreshed
-            current = self._current = self._render(snapshot, layers)
-        return current
+    def rendered(self, snapshot: Snapshot, scope: str, layers: Iterable[Layer]) -> Rendered:
+        """The document of ``snapshot`` for callers of ``scope``, who see ``layers``."""
+        catalog = snapshot.catalog
+        if scope == PUBLIC_SCOPE:
+            current = self._current
+            if current is None or current.catalog is not catalog:  # not yet refreshed
+                current = self._current = self._render(snapshot, layers)
+            return current
+        found = self._scoped.get(scope)
+        if found is None or found.catalog is not catalog:
+            if len(self._scoped) >= SCOPED_DOCUMENTS:
+                self._scoped.clear()
+            found = self._scoped[scope] = self._render(snapshot, layers)
+        return found
 
     def _render(self, snapshot: Snapshot, layers: Iterable[Layer]) -> Rendered:
         document = with_collections(self.base(), snapshot, layers, self._settings)

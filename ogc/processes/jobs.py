@@ -7,6 +7,7 @@ fetched or dismissed through any other, and survives a restart of the app.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,14 +24,28 @@ INSERT = """
     INSERT INTO onemap.jobs (id, process_id, request, caller) VALUES (%s, %s, %s, %s)
     RETURNING id, process_id, status, message, progress, created_at, started_at, finished_at,
               updated_at, published_layer, lineage, failure_status, failure_type"""
+# A job names layers in its request (inputs, publish target: every "collection" member),
+# its lineage (the versions it read) and its published layer; a caller sees a job only when
+# none of them is a layer hidden from them (the gate's ``hidden_layer_ids``, bound as %s).
 SELECT_ONE = """
     SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
            updated_at, published_layer, lineage, failure_status, failure_type
-    FROM onemap.jobs WHERE id = %s"""
+    FROM onemap.jobs AS j
+    WHERE id = %s AND NOT (ARRAY(
+        SELECT ref #>> '{}' FROM jsonb_path_query(j.request, 'lax $.**.collection') AS ref
+        UNION ALL
+        SELECT ref #>> '{}' FROM jsonb_path_query(j.lineage, 'lax $[*].layer') AS ref
+    ) || j.published_layer) && %s::text[]"""
 SELECT_PAGE = """
     SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
            updated_at, published_layer, lineage, failure_status, failure_type
-    FROM onemap.jobs ORDER BY created_at DESC LIMIT %s OFFSET %s"""
+    FROM onemap.jobs AS j
+    WHERE NOT (ARRAY(
+        SELECT ref #>> '{}' FROM jsonb_path_query(j.request, 'lax $.**.collection') AS ref
+        UNION ALL
+        SELECT ref #>> '{}' FROM jsonb_path_query(j.lineage, 'lax $[*].layer') AS ref
+    ) || j.published_layer) && %s::text[]
+    ORDER BY created_at DESC LIMIT %s OFFSET %s"""
 SELECT_RESULTS = """
     SELECT output_id, media_type, body FROM onemap.job_results WHERE job_id = %s
     ORDER BY output_id"""
@@ -124,19 +139,23 @@ async def create_job(
     return Job.from_row(row)
 
 
-async def get_job(pool: AsyncConnectionPool, job_id: str) -> Job:
+async def get_job(pool: AsyncConnectionPool, job_id: str, hidden: Sequence[str]) -> Job:
+    """The job ``job_id`` unless it names a layer of ``hidden`` (then it does not exist)."""
     job_id = parse_job_id(job_id)
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(SELECT_ONE, (job_id,))
+        await cur.execute(SELECT_ONE, (job_id, list(hidden)))
         row = await cur.fetchone()
     if row is None:
         raise NoSuchJob(f"job '{job_id}' does not exist; see /jobs")
     return Job.from_row(row)
 
 
-async def list_jobs(pool: AsyncConnectionPool, limit: int, offset: int) -> list[Job]:
+async def list_jobs(
+    pool: AsyncConnectionPool, limit: int, offset: int, hidden: Sequence[str]
+) -> list[Job]:
+    """A page of the jobs that name no layer of ``hidden``, newest first."""
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(SELECT_PAGE, (limit, offset))
+        await cur.execute(SELECT_PAGE, (list(hidden), limit, offset))
         rows = await cur.fetchall()
     return [Job.from_row(r) for r in rows]
 
@@ -148,9 +167,9 @@ async def job_results(pool: AsyncConnectionPool, job_id: str) -> list[tuple[str,
     return [(r[0], r[1], bytes(r[2])) for r in rows]
 
 
-async def dismiss_job(pool: AsyncConnectionPool, job_id: str) -> Job:
+async def dismiss_job(pool: AsyncConnectionPool, job_id: str, hidden: Sequence[str]) -> Job:
     """Mark dismissed, drop the results and cancel the job's running statement, if any."""
-    await get_job(pool, job_id)
+    await get_job(pool, job_id, hidden)
     async with pool.connection() as conn:
         async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(DISMISS, (job_id,))

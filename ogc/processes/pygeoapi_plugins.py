@@ -8,24 +8,33 @@ A department running its own pygeoapi lists, e.g.::
         processor:
           name: ogc.processes.pygeoapi_plugins.BufferZonesProcessor
           database_url: postgresql://...   # optional; else ONEMAP_DATABASE_URL; else inline only
+          caller: anonymous                # or local-admin: which layers inputs may name
 
 Inputs are those of ``/processes/{id}`` here; inputs naming collections read the OneMap
-database, inline GeoJSON ``features`` need none. Only ``ogc`` may import pygeoapi (ADR 0003).
+database, inline GeoJSON ``features`` need none. Inputs may name only the layers the caller
+sees (the gate, ``ogc.gate``): public ones unless the processor is configured as
+``local-admin``. Only ``ogc`` may import pygeoapi (ADR 0003).
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import orjson
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
+from layers.access.caller import ANONYMOUS, Caller
 from layers.errors import OneMapError
+from ogc.gate.caller import LOCAL_ADMIN
+from ogc.gate.visible import visible_catalog
 from ogc.processes.describe import process_description
 from ogc.processes.encode import encode, selected_outputs
 from spatial import DEFAULT_REGISTRY, Context
+
+CALLERS: dict[str, Caller] = {"anonymous": ANONYMOUS, "local-admin": LOCAL_ADMIN}
 
 
 class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
@@ -41,11 +50,16 @@ class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
         self.database_url: str | None = processor_def.get("database_url") or os.environ.get(
             "ONEMAP_DATABASE_URL"
         )
+        self.caller = caller_named(processor_def.get("caller", "anonymous"))
 
-    def _context(self) -> AbstractContextManager[Context]:
-        if self.database_url:
-            return Context.open(self.database_url)
-        return nullcontext(Context())
+    @contextmanager
+    def _context(self) -> Iterator[Context]:
+        if not self.database_url:
+            yield Context()
+            return
+        with Context.open(self.database_url) as ctx:
+            ctx.catalog = visible_catalog(ctx.catalog, self.caller)
+            yield ctx
 
     def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> Any:
         """pygeoapi's contract: (media type, value) — one output raw, several as a JSON map."""
@@ -65,6 +79,13 @@ class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<OneMapProcessor> {self.analysis_id}"
+
+
+def caller_named(name: object) -> Caller:
+    """The caller a processor's ``caller:`` setting names (a typo fails at start-up)."""
+    if not isinstance(name, str) or name not in CALLERS:
+        raise ValueError(f"processor caller must be one of {sorted(CALLERS)}, not {name!r}")
+    return CALLERS[name]
 
 
 class AffectedAreaProcessor(OneMapProcessor):

@@ -29,6 +29,8 @@ from layers.db import with_options
 from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError, PayloadTooLarge
 from layers.platform import AdminLayers
 from ogc.errors import status_of
+from ogc.gate.caller import owner_caller
+from ogc.gate.visible import visible_catalog
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND
 from ogc.processes.publish import PublishRequest, publish_features
@@ -178,7 +180,7 @@ class JobRunner:
         should_stop = self._stopper(conn, job_id)
         ctx = Context(
             conn=conn,
-            catalog=self.catalog(),
+            catalog=visible_catalog(self.catalog(), owner_caller(caller)),  # the owner's view
             progress=self._reporter(conn, job_id, should_stop),
             admin_layers=self.admin_layers,
             raster_roots=self.raster_roots,

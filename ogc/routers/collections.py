@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from layers.crs import collection_crs_uris
 from layers.platform import STORAGE_SRID
-from ogc.deps import BaseUrlDep, CatalogDep, LayerDep, listed_layers
+from ogc.deps import BaseUrlDep, CallerDep, CatalogDep, LayerDep, listed_layers
 from ogc.html import pages as html
 from ogc.http import paths
 from ogc.http.links import CRS84, GEOJSON, HTML, JSON, epsg_uri, link, style_links
@@ -127,9 +127,9 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
 
 @router.get(paths.COLLECTIONS, summary="The published layers", response_model=None)
 def list_collections(
-    request: Request, catalog: CatalogDep, base: BaseUrlDep
+    request: Request, catalog: CatalogDep, caller: CallerDep, base: BaseUrlDep
 ) -> dict[str, Any] | Response:
-    layers = listed_layers(catalog)
+    layers = listed_layers(catalog, caller)
     document = {
         "links": [
             link(f"{base}/collections", "self", JSON, "Collections"),

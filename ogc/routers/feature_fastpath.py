@@ -8,9 +8,10 @@ sends (``items.feature_document`` builds both bodies; tests compare the two whol
 responses), including 304 on If-None-Match, the 404 problem for an unknown id, the 503
 of a statement timeout (``layers.features.execute``'s error map, ``ogc.errors``' table), gzip
 and CORS (the rules of ``ogc.http``, which the route's side calls too). The statement is the
-layer plan's (``ogc.plans``), rendered once per layer version. Anything else — other
-parameters, HTML, If-Modified-Since, layers that are not public or not vector, unexpected
-errors — falls through to the route.
+layer plan's (``ogc.plans``), rendered once per layer version. Only callers who see what the
+public sees are answered here (the gate, ``ogc.gate``), and only layers they may see.
+Anything else — other parameters, HTML, If-Modified-Since, hidden or raster layers, callers
+whose answers are private, errors — falls through to the route.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
@@ -29,6 +31,8 @@ from layers.features.execute import read_feature
 from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
 from ogc.errors import problem_of
+from ogc.gate.caller import caller_in
+from ogc.gate.visible import may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
@@ -77,7 +81,10 @@ class FeatureFastPath:
     ) -> bool:
         request = _headers_of(scope)
         state: Any = getattr(scope["app"].state, "onemap", None)
-        plan = _public_vector_plan(state, layer_id)
+        if state is None:
+            return False
+        caller = await caller_in(scope, state.callers)
+        plan = _public_vector_plan(state, layer_id, caller)
         if plan is None or state.pool is None or not _simple_request(request, query):
             return False
         if plan.single_feature_text is None:
@@ -153,14 +160,14 @@ def _headers_of(scope: Scope) -> dict[bytes, bytes]:
     return headers
 
 
-def _public_vector_plan(state: Any, layer_id: str) -> FeaturePlan | None:
-    """Only public layers: access checks live in the route's ``LayerDep``. The layer and its
-    plan come from one snapshot (``ogc.plans``)."""
+def _public_vector_plan(state: Any, layer_id: str, caller: Caller) -> FeaturePlan | None:
+    """A vector layer the caller may see, for a caller whose answers are public. The layer
+    and its plan come from one snapshot (``ogc.plans``)."""
     snapshot: Snapshot | None = getattr(state, "snapshot", None)
-    if snapshot is None:
+    if snapshot is None or caller.scope != PUBLIC_SCOPE:
         return None
     layer = snapshot.catalog.layers.get(layer_id)
-    if layer is None or layer.access_level != "public" or layer.kind != "vector":
+    if layer is None or not may_read(layer, caller) or layer.kind != "vector":
         return None
     return snapshot.plan(layer).features
 

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 
 from layers.cql2 import conformance_classes
 from layers.errors import NotFound
-from ogc.deps import BaseUrlDep, SettingsDep, SnapshotDep, StateDep, listed_layers
+from ogc.deps import BaseUrlDep, CallerDep, SettingsDep, SnapshotDep, StateDep, listed_layers
 from ogc.html import pages as html
 from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, link
 from ogc.http.negotiation import language, not_modified, output_format
@@ -122,7 +122,7 @@ def conformance(request: Request) -> dict[str, list[str]] | Response:
 
 @router.get("/api", summary="The API definition (OpenAPI 3.0)", response_class=Response)
 async def api_definition(
-    request: Request, state: StateDep, snapshot: SnapshotDep, base: BaseUrlDep
+    request: Request, state: StateDep, snapshot: SnapshotDep, caller: CallerDep, base: BaseUrlDep
 ) -> Response:
     """JSON as ``application/vnd.oai.openapi+json;version=3.0``; a browser gets the HTML view."""
     if output_format(request, ("json", "html")) == "html":
@@ -130,7 +130,7 @@ async def api_definition(
     if state.openapi is None:
         raise RuntimeError("create_app did not install the OpenAPI documents")
     catalog = snapshot.catalog
-    rendered = state.openapi.rendered(snapshot, listed_layers(catalog))
+    rendered = state.openapi.rendered(snapshot, caller.scope, listed_layers(catalog, caller))
     media_type = openapi_media_type(request.headers.get("accept", ""))
     headers = {"ETag": rendered.etag(media_type), "Vary": "Accept"}
     if catalog.loaded_at is not None:

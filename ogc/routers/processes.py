@@ -16,7 +16,17 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from layers.errors import InvalidParameter, OneMapError
-from ogc.deps import BaseUrlDep, PoolDep, RegistryDep, RunnerDep, StateDep, require_publisher
+from ogc.deps import (
+    BaseUrlDep,
+    CallerDep,
+    HiddenLayersDep,
+    PoolDep,
+    RegistryDep,
+    RunnerDep,
+    StateDep,
+    require_publisher,
+)
+from ogc.gate.caller import job_owner
 from ogc.http.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
@@ -109,17 +119,18 @@ async def execute(
     runner: RunnerDep,
     pool: PoolDep,
     state: StateDep,
+    caller: CallerDep,
     base: BaseUrlDep,
     process_id: ProcessId,
     prefer: Annotated[str | None, Header()] = None,
 ) -> Response:
     analysis = _process(registry, process_id)
     _validated(analysis, body)
-    caller = "anonymous"
+    owner = job_owner(caller)  # the job runs as its owner: inputs it may not see do not exist
     if body.publish is not None:
-        caller = require_publisher(request, state.settings)  # publishing needs a publisher
-        _check_publish_target(state, body.publish["collection"], caller)
-    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
+        owner = require_publisher(request, state.settings)  # publishing needs a publisher
+        _check_publish_target(state, body.publish["collection"], owner)
+    job = await job_store.create_job(pool, analysis.id, body.model_dump(), owner)
     if prefer and "respond-async" in prefer:
         runner.submit(job.id, analysis)
         return JSONResponse(
@@ -154,6 +165,7 @@ def _results_response(
 async def list_jobs(
     pool: PoolDep,
     base: BaseUrlDep,
+    hidden: HiddenLayersDep,
     limit: Annotated[str | None, Query(description="Jobs per page, 1..1000")] = None,
     offset: Annotated[str | None, Query(description="Jobs to skip, 0..1e9")] = None,
 ) -> dict[str, Any]:
@@ -161,6 +173,7 @@ async def list_jobs(
         pool,
         count_parameter("limit", limit, 100, 1, 1000),
         count_parameter("offset", offset, 0, 0, MAX_OFFSET),
+        hidden,
     )
     return {
         "jobs": [job.status_info(base) for job in jobs],
@@ -169,22 +182,24 @@ async def list_jobs(
 
 
 @router.get("/jobs/{jobId}", summary="A job's status and progress")
-async def job_status(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> dict[str, Any]:
-    job = await job_store.get_job(pool, job_id)
+async def job_status(
+    pool: PoolDep, base: BaseUrlDep, hidden: HiddenLayersDep, job_id: JobId
+) -> dict[str, Any]:
+    job = await job_store.get_job(pool, job_id, hidden)
     return job.status_info(base)
 
 
 @router.delete("/jobs/{jobId}", summary="Dismiss a job (cancels it if it is running)")
 async def dismiss(
-    pool: PoolDep, base: BaseUrlDep, job_id: JobId, runner: RunnerDep
+    pool: PoolDep, base: BaseUrlDep, hidden: HiddenLayersDep, job_id: JobId, runner: RunnerDep
 ) -> dict[str, Any]:
-    job = await job_store.dismiss_job(pool, job_id)
+    job = await job_store.dismiss_job(pool, job_id, hidden)
     runner.cancel(job.id)  # running here: stops at its next checkpoint (elsewhere: within 1 s)
     return job.status_info(base)
 
 
-async def _finished_outputs(pool: PoolDep, job_id: str) -> list[EncodedOutput]:
-    job = await job_store.get_job(pool, job_id)
+async def _finished_outputs(pool: PoolDep, job_id: str, hidden: list[str]) -> list[EncodedOutput]:
+    job = await job_store.get_job(pool, job_id, hidden)
     if job.status in ("accepted", "running"):
         raise ResultNotReady(f"job {job.id} is {job.status} ({job.progress}%); results come later")
     if job.status == "failed" and job.failure_status is not None:
@@ -196,16 +211,21 @@ async def _finished_outputs(pool: PoolDep, job_id: str) -> list[EncodedOutput]:
 
 
 @router.get("/jobs/{jobId}/results", summary="A finished job's results document")
-async def job_results(pool: PoolDep, base: BaseUrlDep, job_id: JobId) -> Response:
-    outputs = await _finished_outputs(pool, job_id)
+async def job_results(
+    pool: PoolDep, base: BaseUrlDep, hidden: HiddenLayersDep, job_id: JobId
+) -> Response:
+    outputs = await _finished_outputs(pool, job_id, hidden)
     return JSONResponse(results_document(outputs, f"{base}/jobs/{job_store.parse_job_id(job_id)}"))
 
 
 @router.get("/jobs/{jobId}/results/{outputId}", summary="One output of a finished job, raw")
 async def job_output(
-    pool: PoolDep, job_id: JobId, output_id: Annotated[str, PathParam(alias="outputId")]
+    pool: PoolDep,
+    hidden: HiddenLayersDep,
+    job_id: JobId,
+    output_id: Annotated[str, PathParam(alias="outputId")],
 ) -> Response:
-    for out in await _finished_outputs(pool, job_id):
+    for out in await _finished_outputs(pool, job_id, hidden):
         if out.output_id == output_id:
             return Response(out.body, media_type=out.media_type)
     raise NoSuchOutput(f"job {job_id} has no output '{output_id[:80]}'")

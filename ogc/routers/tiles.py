@@ -32,7 +32,8 @@ from ogc.common.tiles import (
     tilesets_document,
     tms_uri,
 )
-from ogc.deps import BaseUrlDep, LayerDep, ProducerDep, SettingsDep, TilePlanDep
+from ogc.deps import BaseUrlDep, CallerDep, LayerDep, ProducerDep, SettingsDep, TilePlanDep
+from ogc.gate.visible import cache_scope
 from ogc.http import paths
 from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
@@ -109,6 +110,7 @@ def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, A
 async def vector_tile(
     request: Request,
     plan: TilePlanDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -121,8 +123,9 @@ async def vector_tile(
     require_vector(layer)
     check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
-    key = tile_key(plan, tms_id, z, row, col, "mvt", selected)
-    work = producer.vector_tile(plan, tms_id, z, row, col, selected)
+    scope = cache_scope(plan.layer, caller)
+    key = tile_key(plan, tms_id, z, row, col, "mvt", selected, scope=scope)
+    work = producer.vector_tile(plan, tms_id, z, row, col, selected, scope=scope)
     return await serve_tile(request, key, settings.tile_cache_max_age, work)
 
 
@@ -135,6 +138,7 @@ async def vector_tile(
 async def map_tile(
     request: Request,
     plan: TilePlanDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -143,8 +147,9 @@ async def map_tile(
     col: Col,
 ) -> Response:
     check_in_limits(plan.layer, tms_id, z, row, col)
-    key = tile_key(plan, tms_id, z, row, col, "png")
-    work = producer.map_tile(plan, tms_id, z, row, col)
+    scope = cache_scope(plan.layer, caller)
+    key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
+    work = producer.map_tile(plan, tms_id, z, row, col, scope=scope)
     return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter
 from ogc.common.tiles import (
@@ -34,7 +35,17 @@ from ogc.common.tiles import (
     unless_disconnected,
     vector_layer,
 )
-from ogc.deps import BaseUrlDep, CatalogDep, ProducerDep, SettingsDep, SnapshotDep, layer_of
+from ogc.deps import (
+    BaseUrlDep,
+    CallerDep,
+    CatalogDep,
+    ProducerDep,
+    SettingsDep,
+    SnapshotDep,
+    layer_of,
+    listed_layers,
+)
+from ogc.gate.visible import cache_scope
 from ogc.http import paths
 from ogc.http.links import link, with_query
 from tiles import grids
@@ -48,13 +59,14 @@ CollectionsParam = Annotated[
 ]
 
 
-def selected_layers(catalog: Catalog, collections: str | None) -> list[Layer]:
+def selected_layers(catalog: Catalog, caller: Caller, collections: str | None) -> list[Layer]:
+    """The selected collections (default: every vector one), as the caller sees them."""
     if collections is None:
-        return [layer for layer in catalog if layer.kind == "vector"]
+        return [layer for layer in listed_layers(catalog, caller) if layer.kind == "vector"]
     ids = [c.strip() for c in collections.split(",") if c.strip()]
     if not ids:
         raise InvalidParameter("collections must name at least one collection")
-    layers = [layer_of(catalog, layer_id) for layer_id in ids]
+    layers = [layer_of(catalog, layer_id, caller) for layer_id in ids]
     for layer in layers:
         if layer.kind != "vector":
             raise InvalidParameter(f"'{layer.id}' is a raster layer; see its map tiles")
@@ -96,9 +108,9 @@ def dataset_summary(tms_id: str, base: str, collections: str | None) -> dict[str
     paths.DATASET_TILESETS, summary="Dataset vector tilesets (several collections in one tile)"
 )
 def dataset_tilesets(
-    catalog: CatalogDep, base: BaseUrlDep, collections: CollectionsParam = None
+    catalog: CatalogDep, caller: CallerDep, base: BaseUrlDep, collections: CollectionsParam = None
 ) -> dict[str, Any]:
-    selected_layers(catalog, collections)  # 400/404 for a bad selection, as everywhere
+    selected_layers(catalog, caller, collections)  # 400/404 for a bad selection, as everywhere
     return {
         "links": [
             link(with_query(base + paths.DATASET_TILESETS, {"collections": collections}), "self")
@@ -109,10 +121,14 @@ def dataset_tilesets(
 
 @router.get(paths.DATASET_TILESET, summary="Dataset vector tileset")
 def dataset_tileset(
-    catalog: CatalogDep, tms_id: TmsId, base: BaseUrlDep, collections: CollectionsParam = None
+    catalog: CatalogDep,
+    caller: CallerDep,
+    tms_id: TmsId,
+    base: BaseUrlDep,
+    collections: CollectionsParam = None,
 ) -> dict[str, Any]:
     grids.get_tms(tms_id)
-    layers = selected_layers(catalog, collections)
+    layers = selected_layers(catalog, caller, collections)
     doc = dataset_summary(tms_id, base, collections)
     ids = ",".join(layer.id for layer in layers)
     template = paths.href(base, paths.DATASET_TILE, tileMatrixSetId=tms_id)
@@ -135,6 +151,7 @@ async def dataset_tile(
     request: Request,
     catalog: CatalogDep,
     plans: SnapshotDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -143,13 +160,18 @@ async def dataset_tile(
     col: Col,
     collections: Annotated[str, Query(description="Comma-separated collection ids")],
 ) -> Response:
-    layers = selected_layers(catalog, collections)
+    layers = selected_layers(catalog, caller, collections)
     extent = joint_extent(layers)
     if extent:
         grids.check_within_limits(tms_id, extent, z, row, col)
     tile_plans = [plans.tiles(layer) for layer in layers]
     work = asyncio.gather(
-        *(producer.vector_tile(p, tms_id, z, row, col, p.layer.field_names) for p in tile_plans)
+        *(
+            producer.vector_tile(
+                p, tms_id, z, row, col, p.layer.field_names, scope=cache_scope(p.layer, caller)
+            )
+            for p in tile_plans
+        )
     )
     try:
         tiles = await unless_disconnected(request, work)

@@ -9,9 +9,10 @@ hit is a dict lookup and two sends, dropped on every catalog change (the app sub
 ``catalog_changed``; nothing is polled per request). Layers, style versions and the tile
 cache come from the app's state: the current snapshot's plans (``ogc/plans.py``) and the one
 tile producer's cache. CORS and Cache-Control come from ``ogc.http.policy``, the rules the
-routes' middleware follows. Everything
-else — misses, query strings, unknown layers, layers that are not public (access checks live
-in ``LayerDep``), errors — falls through to the routes, which produce the same bytes and
+routes' middleware follows. The caller comes from the gate (``ogc.gate``): only callers who
+see what the public sees are answered here, tiles of layers they may see, under the key of
+their scope. Everything else — misses, query strings, unknown or hidden layers, callers whose
+answers are private, errors — falls through to the routes, which produce the same bytes and
 headers. The ETag comes from the key, so revalidations are answered 304 without reading.
 """
 
@@ -20,15 +21,19 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from typing import Any
 
+from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter, NotFound
+from ogc.gate.caller import caller_in
+from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.policy import ResponsePolicy
 from ogc.plans import Snapshot
 from tiles import grids
-from tiles.cache import NO_STYLE, PUBLIC_SCOPE, TileKey
+from tiles.cache import NO_STYLE, TileKey
 from tiles.plan import TilePlan
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 
@@ -123,16 +128,19 @@ class TileCacheFastPath:
         path: str = scope["path"]
         if not (path.startswith("/collections/") or path.startswith("/wmts/1.0.0/")):
             return False
+        state: Any = getattr(scope["app"].state, "onemap", None)
+        if state is None:
+            return False
+        caller = await caller_in(scope, state.callers)
+        if caller.scope != PUBLIC_SCOPE:
+            return False  # private answers (ogc.http.policy.make_private): the routes'
         hit = self._hot.get(path)
         if hit is None:
-            state = getattr(scope["app"].state, "onemap", None)
-            plans, producer = (
-                getattr(state, "snapshot", None),
-                getattr(state, "tile_producer", None),
-            )
-            if plans is None or producer is None:
+            snapshot = getattr(state, "snapshot", None)
+            producer = getattr(state, "tile_producer", None)
+            if snapshot is None or producer is None:
                 return False  # not started: the routes answer 503
-            key = self._match(path, plans)
+            key = self._match(path, snapshot, caller)
             if key is None:
                 return False
             match, _, origin = _request_headers(scope)
@@ -163,19 +171,19 @@ class TileCacheFastPath:
             await _respond(send, 200, hit.headers_for(True, origin, self.policy), body)
         return True
 
-    def _match(self, path: str, plans: Snapshot) -> TileKey | None:
+    def _match(self, path: str, snapshot: Snapshot, caller: Caller) -> TileKey | None:
         route = _route(path)
         if route is None:
             return None
         found, fmt, for_wmts = route
         layer_id, tms_id, level, tile_row, tile_col = found.groups()
-        planned = plans.layers.get(layer_id)
+        planned = snapshot.layers.get(layer_id)
         if planned is None:
             return None
         plan = planned.tiles
         layer = plan.layer
-        if layer.access_level != "public":
-            return None
+        if not may_read(layer, caller):
+            return None  # the routes answer (a 404, as for an unknown id)
         if fmt == "mvt" and layer.kind != "vector":
             return None
         style = _style_version(plan) if fmt == "png" else NO_STYLE
@@ -184,7 +192,8 @@ class TileCacheFastPath:
         z, row, col = int(level), int(tile_row), int(tile_col)
         if not for_wmts and not _in_limits(layer, tms_id, z, row, col):
             return None  # the route answers 404 (even to a revalidation)
-        return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, PUBLIC_SCOPE)
+        scope = cache_scope(layer, caller)
+        return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, scope)
 
 
 def _style_version(plan: TilePlan) -> str | None:

@@ -16,10 +16,20 @@ from fastapi import APIRouter, Request
 from fastapi.params import Path
 from fastapi.responses import Response
 
+from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
 from ogc.common.tiles import not_modified, tile_response
-from ogc.deps import BaseUrlDep, CatalogDep, PoolDep, ProducerDep, SettingsDep, SnapshotDep
+from ogc.deps import (
+    BaseUrlDep,
+    CallerDep,
+    CatalogDep,
+    PoolDep,
+    ProducerDep,
+    SettingsDep,
+    SnapshotDep,
+)
+from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from ogc.http import paths
 from ogc.plans import Snapshot
 from tiles import featureinfo, grids, raster, wmts
@@ -44,7 +54,9 @@ def as_exception_report(exc: OneMapError) -> Response:
     return xml_error("InvalidParameterValue", "", exc.message, 400)
 
 
-def capabilities(catalog: Catalog, plans: Snapshot, settings: SettingsDep, base: str) -> Response:
+def capabilities(
+    catalog: Catalog, plans: Snapshot, caller: Caller, settings: SettingsDep, base: str
+) -> Response:
     service = wmts.ServiceInfo(
         title=settings.title,
         abstract=settings.description,
@@ -54,7 +66,7 @@ def capabilities(catalog: Catalog, plans: Snapshot, settings: SettingsDep, base:
         contact_email=settings.contact_email,
         base_url=base,
     )
-    layers = [plans.tiles(layer).wmts for layer in catalog]
+    layers = [plans.tiles(layer).wmts for layer in visible_layers(catalog, caller)]
     body = wmts.capabilities_xml(service, layers, grids.list_tms())
     return Response(body, media_type=XML)
 
@@ -63,30 +75,37 @@ async def get_tile(
     request: Request,
     catalog: Catalog,
     plans: Snapshot,
+    caller: Caller,
     producer: TileProducer,
     max_age: int,
     parsed: wmts.GetTileRequest,
 ) -> Response:
-    plan = plans.tiles(catalog.get(parsed.layer))
+    layer = visible_layer(catalog, parsed.layer, caller)
+    plan = plans.tiles(layer)
     wmts.check_offered(plan.wmts, parsed)
     z, row, col, tms = parsed.tile_matrix, parsed.tile_row, parsed.tile_col, parsed.tile_matrix_set
     fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
-    fields = plan.layer.field_names
-    key = tile_key(plan, tms, z, row, col, fmt, fields if fmt == "mvt" else None)
+    fields = layer.field_names
+    scope = cache_scope(layer, caller)
+    key = tile_key(plan, tms, z, row, col, fmt, fields if fmt == "mvt" else None, scope=scope)
     cached = not_modified(request, key, max_age)
     if cached is not None:
         return cached
     if fmt == "png":
-        tile = await producer.map_tile(plan, tms, z, row, col)
+        tile = await producer.map_tile(plan, tms, z, row, col, scope=scope)
     else:
-        tile = await producer.vector_tile(plan, tms, z, row, col, fields)
+        tile = await producer.vector_tile(plan, tms, z, row, col, fields, scope=scope)
     return tile_response(request, tile, max_age, transparent_png() if fmt == "png" else None)
 
 
 async def get_feature_info(
-    catalog: Catalog, plans: Snapshot, pool: PoolDep, parsed: wmts.GetFeatureInfoRequest
+    catalog: Catalog,
+    plans: Snapshot,
+    caller: Caller,
+    pool: PoolDep,
+    parsed: wmts.GetFeatureInfoRequest,
 ) -> Response:
-    layer = catalog.get(parsed.tile.layer)
+    layer = visible_layer(catalog, parsed.tile.layer, caller)
     wmts.check_offered(plans.tiles(layer).wmts, parsed)
     tile = parsed.tile
     if layer.kind == "raster":
@@ -128,6 +147,7 @@ async def wmts_kvp(
     request: Request,
     catalog: CatalogDep,
     plans: SnapshotDep,
+    caller: CallerDep,
     producer: ProducerDep,
     pool: PoolDep,
     settings: SettingsDep,
@@ -137,22 +157,26 @@ async def wmts_kvp(
     try:
         operation = wmts.kvp_operation(params)
         if operation == "GetCapabilities":
-            return capabilities(catalog, plans, settings, base)
+            return capabilities(catalog, plans, caller, settings, base)
         max_age = settings.tile_cache_max_age
         if operation == "GetTile":
             parsed = wmts.parse_kvp_tile_request(params)
-            return await get_tile(request, catalog, plans, producer, max_age, parsed)
+            return await get_tile(request, catalog, plans, caller, producer, max_age, parsed)
         info = wmts.parse_kvp_feature_info_request(params)
-        return await get_feature_info(catalog, plans, pool, info)
+        return await get_feature_info(catalog, plans, caller, pool, info)
     except OneMapError as exc:
         return as_exception_report(exc)
 
 
 @router.get(paths.WMTS_CAPABILITIES, summary="WMTS capabilities (RESTful)")
 def wmts_rest_capabilities(
-    catalog: CatalogDep, plans: SnapshotDep, settings: SettingsDep, base: BaseUrlDep
+    catalog: CatalogDep,
+    plans: SnapshotDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    base: BaseUrlDep,
 ) -> Response:
-    return capabilities(catalog, plans, settings, base)
+    return capabilities(catalog, plans, caller, settings, base)
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -173,6 +197,7 @@ async def wmts_rest_tile(
     request: Request,
     catalog: CatalogDep,
     plans: SnapshotDep,
+    caller: CallerDep,
     producer: ProducerDep,
     settings: SettingsDep,
     layer: Segment,
@@ -194,7 +219,7 @@ async def wmts_rest_tile(
             extension=extension,
         )
         max_age = settings.tile_cache_max_age
-        return await get_tile(request, catalog, plans, producer, max_age, parsed)
+        return await get_tile(request, catalog, plans, caller, producer, max_age, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)
 
@@ -203,6 +228,7 @@ async def wmts_rest_tile(
 async def wmts_rest_feature_info(
     catalog: CatalogDep,
     plans: SnapshotDep,
+    caller: CallerDep,
     pool: PoolDep,
     layer: Segment,
     style: Segment,
@@ -226,6 +252,6 @@ async def wmts_rest_feature_info(
             i=i,
             extension=extension,
         )
-        return await get_feature_info(catalog, plans, pool, parsed)
+        return await get_feature_info(catalog, plans, caller, pool, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)

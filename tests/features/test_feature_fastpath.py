@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 import ogc.app
 from layers.settings import ServiceSettings
 from ogc.routers.feature_fastpath import FeatureFastPath
+from tests.conftest import PUBLISHER
 from tests.features.conftest import FIELDS
 from tests.helpers.catalog import fields_from_json, fixture_meta, register_table
 from tests.helpers.wait import wait_for
@@ -56,9 +57,10 @@ def odd_layers(
 
 
 def _wait_for(client: TestClient, route_client: TestClient, *, present: bool) -> None:
+    url = f"/collections/{INTERNAL}"
     for each in (client, route_client):
         wait_for(
-            lambda app=each: (app.get(f"/collections/{INTERNAL}").status_code == 200) == present,
+            lambda app=each: (app.get(url, headers=PUBLISHER).status_code == 200) == present,
             "the catalog did not pick up the change",
         )
 
@@ -181,9 +183,13 @@ def test_raster_and_internal_layers_keep_their_answers(
     fid = first_id(client, "feat-events")
     raster = compare(client, route_client, f"/collections/{RASTER}/items/{fid}", fast=False)
     assert raster.status_code == 404
-    internal = compare(client, route_client, f"/collections/{INTERNAL}/items/{fid}", fast=False)
-    assert internal.status_code == 200  # no access control yet: the route serves it
+    url = f"/collections/{INTERNAL}/items/{fid}"
+    hidden = compare(client, route_client, url, fast=False)
+    assert hidden.status_code == 404  # the gate: an internal layer does not exist for anonymous
+    internal = compare(client, route_client, url, PUBLISHER, fast=False)
+    assert internal.status_code == 200  # the publisher sees it; its answer is private
     assert json.loads(internal.content)["id"] == fid
+    assert internal.headers["cache-control"].startswith("private")
 
 
 def test_head_goes_to_the_route(client: TestClient) -> None:

@@ -1,0 +1,51 @@
+"""Which layers exist for a caller: the gate every path goes through.
+
+A layer the caller may not see does not exist for them — the same not-found error as an
+unknown id (404 on OGC API paths, "no such layer" for process inputs, absent from every
+listing), never a 403 that would confirm it is there. The rule itself is
+``layers.access.rules.may_read``; this module applies it to the catalog. ``cache_scope``
+(the scope a response about a layer is cached under, e.g. a tile) comes from the rules too;
+the fast layer asks ``may_read`` itself, as a miss there is a hand-over, not an error.
+"""
+
+from __future__ import annotations
+
+from layers.access.caller import Caller
+from layers.access.rules import cache_scope, may_read
+from layers.catalog import Catalog, Layer, no_such_layer
+
+
+def visible_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
+    """The layer ``layer_id`` if ``caller`` may see it; else the unknown id's NotFound."""
+    layer = catalog.layers.get(layer_id)
+    if layer is None or not may_read(layer, caller):
+        raise no_such_layer(layer_id)
+    return layer
+
+
+def visible_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
+    """The layers of ``catalog`` that ``caller`` may see, in catalog order."""
+    return [layer for layer in catalog if may_read(layer, caller)]
+
+
+def visible_catalog(catalog: Catalog, caller: Caller) -> Catalog:
+    """The catalog as ``caller`` sees it (what an analysis run for them may read)."""
+    if caller.is_admin:
+        return catalog
+    layers = {layer.id: layer for layer in visible_layers(catalog, caller)}
+    return Catalog(layers=layers, loaded_at=catalog.loaded_at)
+
+
+def hidden_layer_ids(catalog: Catalog, caller: Caller) -> list[str]:
+    """The ids of the layers ``caller`` may not see (what a job listing must not show)."""
+    return [layer.id for layer in catalog if not may_read(layer, caller)]
+
+
+__all__ = [
+    "cache_scope",
+    "hidden_layer_ids",
+    "may_read",
+    "visible_catalog",
+    "visible_layer",
+    "visible_layers",
+]
