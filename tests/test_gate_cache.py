@@ -23,6 +23,7 @@ from tests.conftest import PUBLISHER_TOKEN
 from tests.gate_fixtures import INTERNAL, PUBLIC, catalog_of, gate_client
 from tests.tiles.helpers import decode, tile_at
 from tiles.cache import TileCache
+from tiles.plan import TilePlan
 from tiles.service import tile_key
 
 __all__ = ["gate_client"]  # the fixture
@@ -36,7 +37,8 @@ def _cache(client: TestClient) -> TileCache:
 def _plant(client: TestClient, layer_id: str, z: int, row: int, col: int, scope: str) -> None:
     """A tile whose only layer is named 'planted', where ``scope``'s tile of ``layer_id`` goes."""
     layer = catalog_of(client).layers[layer_id]
-    key = tile_key(layer, TMS, z, row, col, "mvt", layer.field_names, scope=scope)
+    plan = TilePlan.of(layer)
+    key = tile_key(plan, TMS, z, row, col, "mvt", layer.field_names, scope=scope)
     marker = {"name": "planted", "features": [{"geometry": "POINT(1 1)", "properties": {}}]}
     _cache(client).put(key, gzip.compress(mapbox_vector_tile.encode([marker])))
 
@@ -78,7 +80,8 @@ def test_a_hidden_layers_cached_tile_is_not_served_to_the_public(
     path = f"/collections/{INTERNAL}/tiles/{TMS}/9/{row}/{col}"
     assert _layers_of(gate_client, path, PUBLISHER_HEADERS) == {INTERNAL}  # cached now
     layer = catalog_of(gate_client).layers[INTERNAL]
-    stored = tile_key(layer, TMS, 9, row, col, "mvt", layer.field_names, scope=PUBLISHER.scope)
+    plan = TilePlan.of(layer)
+    stored = tile_key(plan, TMS, 9, row, col, "mvt", layer.field_names, scope=PUBLISHER.scope)
     assert _cache(gate_client).get(stored)  # under the publisher's scope
     _plant(gate_client, INTERNAL, 9, row, col, "public")  # even a tile under the public key
     for _ in range(2):
