@@ -8,10 +8,10 @@ a notebook); no module keeps a global instance.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 
@@ -58,7 +58,8 @@ class IngestSettings(DatabaseSettings):
     )
     publisher_token: str | None = Field(
         default=None,
-        description="Bearer token for uploads; unset = uploads only from this machine (loopback).",
+        description="Bearer token of the local publisher/admin credential (scripts, uploads); "
+        "unset = no such credential.",
     )
 
     @property
@@ -86,8 +87,20 @@ class AdminSettings(BaseSettings):
         return admin_layers(self.admin_layers)
 
 
-class ServiceSettings(IngestSettings, AdminSettings):
-    """Everything the web service needs."""
+def _comma_separated(value: object) -> object:
+    """``a,b , c`` → ``["a", "b", "c"]`` (a list given as a list passes as it is)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
+
+
+class HttpSettings(BaseSettings):
+    """How the service listens and answers over HTTP."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -95,24 +108,9 @@ class ServiceSettings(IngestSettings, AdminSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in links; default: from the request."
     )
-    title: str = "OneMap — 广东省地理信息公共平台 一张图"
-    description: str = (
-        "Guangdong Geographic Information Public Platform: one electronic map "
-        "served by OGC API and WMTS."
+    cors_origins: CommaList = Field(
+        default=["*"], description="CORS origins, comma-separated (`*`: any)."
     )
-    provider_name: str = "OneMap"
-    contact_email: str = "onemap@example.org"
-    load_sample_data: bool = Field(
-        default=True, description="Load the bundled Guangdong layers on first start."
-    )
-    default_limit: int = 10
-    max_limit: int = Field(default=10_000, description="Largest items page; larger is clamped.")
-    exact_count_max: int = Field(
-        default=10_000,
-        description="Filtered items are counted exactly up to this many; beyond, numberMatched "
-        "is omitted and the planner's estimate is given as onemap:numberMatchedEstimate.",
-    )
-    cors_origins: str = Field(default="*", description="Comma-separated CORS origins.")
     gzip_level: int = Field(default=5, ge=1, le=9, description="gzip level of responses.")
     log_level: str = "info"
     access_log: bool = Field(
@@ -120,6 +118,44 @@ class ServiceSettings(IngestSettings, AdminSettings):
         description="Log every request (a Python call each, costly next to a cached tile); "
         "a reverse proxy usually keeps the access log.",
     )
+
+
+class ServiceDescription(BaseSettings):
+    """What the service says about itself (landing page, WMTS ServiceIdentification)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    title: str = "OneMap — 广东省地理信息公共平台 一张图"
+    description: str = (
+        "Guangdong Geographic Information Public Platform: one electronic map "
+        "served by OGC API and WMTS."
+    )
+    provider_name: str = "OneMap"
+    contact_email: str = "onemap@example.org"
+    provider_site: str = Field(default="", description="Service provider web site (WMTS).")
+    service_keywords: CommaList = Field(
+        default=["广东", "Guangdong", "一张图", "WMTS", "OGC API"],
+        description="Service keywords, comma-separated (WMTS capabilities).",
+    )
+
+
+class FeatureSettings(BaseSettings):
+    """Pages of features."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    default_limit: int = 10
+    max_limit: int = Field(default=10_000, description="Largest items page; larger is clamped.")
+    exact_count_max: int = Field(
+        default=10_000,
+        description="Filtered items are counted exactly up to this many; beyond, numberMatched "
+        "is omitted and the planner's estimate is given as onemap:numberMatchedEstimate.",
+    )
+
+
+class TileSettings(DatabaseSettings):
+    """The tile cache (it lives in ``data_dir`` unless told otherwise)."""
+
     tile_cache_dir: Path | None = Field(
         default=None,
         description="Tile cache directory (shared storage for replicas); default data_dir/tiles.",
@@ -129,12 +165,23 @@ class ServiceSettings(IngestSettings, AdminSettings):
         description="Cache-Control max-age of tiles in seconds; 0 = revalidate with the ETag "
         "every time, so a new layer version shows on the very next request.",
     )
-    provider_site: str = Field(default="", description="Service provider web site (WMTS).")
-    service_keywords: str = Field(
-        default="广东,Guangdong,一张图,WMTS,OGC API",
-        description="Comma-separated service keywords (WMTS capabilities).",
-    )
 
     @property
     def tiles_dir(self) -> Path:
         return self.tile_cache_dir or self.data_dir / "tiles"
+
+
+class ServiceSettings(
+    HttpSettings,
+    ServiceDescription,
+    FeatureSettings,
+    TileSettings,
+    IngestSettings,
+    AdminSettings,
+):
+    """Everything the web service needs: the per-concern classes above, composed in one
+    (each also usable alone, e.g. ``TileSettings`` by a seeding run)."""
+
+    load_sample_data: bool = Field(
+        default=True, description="Load the bundled Guangdong layers on first start."
+    )

@@ -36,7 +36,7 @@ class ResponsePolicy:
 
     @classmethod
     def of(cls, settings: ServiceSettings) -> ResponsePolicy:
-        origins = tuple(o.strip() for o in settings.cors_origins.split(",") if o.strip())
+        origins = tuple(settings.cors_origins)
         return cls(origins, settings.gzip_level, settings.tile_cache_max_age)
 
     @property

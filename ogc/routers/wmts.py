@@ -60,7 +60,7 @@ def capabilities(
     service = wmts.ServiceInfo(
         title=settings.title,
         abstract=settings.description,
-        keywords=[k.strip() for k in settings.service_keywords.split(",") if k.strip()],
+        keywords=list(settings.service_keywords),
         provider_name=settings.provider_name,
         provider_site=settings.provider_site or base,
         contact_email=settings.contact_email,
