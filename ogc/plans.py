@@ -63,8 +63,9 @@ class LayerPlan:
     def for_view(self, view: Layer) -> LayerPlan | None:
         """The variant for ``view``, a field-limited view of this plan's layer (None when
         ``view`` is no such view)."""
-        if view.id != self.layer.id or view.version != self.layer.version:
-            return None
+        same_version = view.id == self.layer.id and view.version == self.layer.version
+        if not same_version or len(view.fields) >= len(self.layer.fields):
+            return None  # a whole layer must be this snapshot's own object
         variant = self.views.get_or_build(view.field_names, lambda: LayerPlan.of(view))
         return variant if variant.layer == view else None
 

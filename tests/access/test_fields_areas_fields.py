@@ -4,13 +4,19 @@ callers on every path, and present for a government user."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import sqlite3
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from layers.settings import ServiceSettings
+from ogc.cli.main import cli
 from tests.access.fields_areas_helpers import as_caller, callers
 from tests.gate_fixtures import PUBLIC, gate_client
 from tests.tiles.helpers import decode, tile_at
@@ -159,3 +165,38 @@ def test_etags_carry_the_scope(callers: TestClient) -> None:
 def test_wmts_capabilities_parse(callers: TestClient) -> None:
     root = ET.fromstring(callers.get("/wmts/1.0.0/WMTSCapabilities.xml").content)
     assert root.tag.endswith("Capabilities")
+
+
+def test_public_edition_exports_have_no_hidden_field(
+    settings: ServiceSettings, gate_client: TestClient, tmp_path: Path
+) -> None:
+    """``onemap tiles export --public``: the metadata and every tile without ``secret``."""
+    assert settings.database_url
+    env = {"ONEMAP_DATABASE_URL": settings.database_url, "ONEMAP_TILE_CACHE_DIR": str(tmp_path)}
+    found: dict[bool, set[str]] = {}
+    for public in (True, False):
+        target = tmp_path / f"export-{public}.mbtiles"
+        args = [
+            "tiles",
+            "export",
+            PUBLIC,
+            "--format",
+            "mbtiles",
+            "--zoom",
+            "8-10",
+            "-o",
+            str(target),
+        ]
+        exported = CliRunner().invoke(cli, [*args, *(["--public"] if public else [])], env=env)
+        assert exported.exit_code == 0, exported.output
+        with sqlite3.connect(target) as db:
+            meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
+            blobs = [row[0] for row in db.execute("SELECT tile_data FROM tiles").fetchall()]
+        fields = set(json.loads(meta["json"])["vector_layers"][0]["fields"])
+        attributes = {
+            key for blob in blobs for layer in decode(gzip.decompress(blob)).values()
+            for feature in layer["features"] for key in feature["properties"]
+        }  # fmt: skip
+        assert blobs
+        found[public] = fields | attributes
+    assert found[True] == {"name"} and found[False] == {"name", "secret"}
