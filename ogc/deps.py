@@ -19,7 +19,9 @@ from layers.access.service import AccessService
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.features.plan import FeaturePlan
+from layers.features.query import AreaClip
 from layers.settings import ServiceSettings
+from ogc.gate.areas import clip_for
 from ogc.gate.caller import caller_in
 from ogc.gate.visible import hidden_layer_ids, visible_layer, visible_layers
 from ogc.http.paths import base_url
@@ -58,6 +60,13 @@ def layer_of(catalog: Catalog, collection_id: str, caller: Caller) -> Layer:
     """The single place a collection id becomes a layer: through the gate (404 for a
     layer the caller may not see, as for an unknown id)."""
     return visible_layer(catalog, collection_id, caller)
+
+
+async def clip_of(
+    state: AppState, snapshot: Snapshot, layer: Layer, caller: Caller
+) -> AreaClip | None:
+    """The area ``caller`` sees ``layer``'s features in (None: all of them), ``ogc.gate.areas``."""
+    return await clip_for(snapshot, layer, caller, pool_of(state), state.settings.admin)
 
 
 def listed_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
@@ -174,6 +183,16 @@ async def get_feature_plan(
     return snapshot.plan(layer).features
 
 
+async def get_clip(
+    state: Annotated[AppState, Depends(get_state)],
+    snapshot: Annotated[Snapshot, Depends(get_snapshot)],
+    layer: Annotated[Layer, Depends(get_layer)],
+    caller: Annotated[Caller, Depends(get_caller)],
+) -> AreaClip | None:
+    """The area-limited caller's clip of the path's layer (None for everyone else)."""
+    return await clip_of(state, snapshot, layer, caller)
+
+
 async def get_base_url(
     request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
 ) -> str:
@@ -191,6 +210,7 @@ LayerDep = Annotated[Layer, Depends(get_layer)]
 FeatureLayerDep = Annotated[Layer, Depends(get_feature_layer)]
 FeaturePlanDep = Annotated[FeaturePlan, Depends(get_feature_plan)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
+ClipDep = Annotated[AreaClip | None, Depends(get_clip)]
 RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]
 TilePlanDep = Annotated[TilePlan, Depends(get_tile_plan)]

@@ -8,7 +8,7 @@ statement timeout and progress reporting); a notebook builds one with ``Context.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,9 @@ class Context:
     # None: any raster path may be read (notebooks); a tuple: only files below these roots.
     raster_roots: tuple[Path, ...] | None = None
     used: dict[str, int] = field(default_factory=dict)  # layer id -> version read
+    # layer id -> EWKB of the areas an area-limited caller may read it in (absent: all of it);
+    # made by the web layer's gate (ogc.gate.areas), applied in SQL by spatial.inputs.
+    clips: Mapping[str, bytes] = field(default_factory=dict)
     # Raises when the work must stop (a dismissed job, a stopping server); cheap to call.
     should_stop: Callable[[], None] = _never_stop
     _checked_at: float = 0.0

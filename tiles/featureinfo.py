@@ -12,6 +12,9 @@ from typing import Any
 from psycopg import sql
 
 from layers.catalog import Layer
+from layers.features.query import AreaClip
+from layers.features.render import properties_json
+from layers.features.where import area_condition
 from layers.platform import DATA_SCHEMA
 from tiles import grids, mvt
 
@@ -30,17 +33,32 @@ def pixel_lonlat(tms_id: str, z: int, row: int, col: int, i: int, j: int) -> tup
 
 
 def feature_info_query(
-    layer: Layer, tms_id: str, z: int, row: int, col: int, i: int, j: int
+    layer: Layer,
+    tms_id: str,
+    z: int,
+    row: int,
+    col: int,
+    i: int,
+    j: int,
+    clip: AreaClip | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters of the features under pixel (i, j): only ``layer``'s
+    fields (a caller's view of a layer has no internal ones), inside ``clip`` if given."""
     lon, lat = pixel_lonlat(tms_id, z, row, col, i, j)
     west, _, east, _ = grids.tile_bounds_lonlat(tms_id, z, row, col)
     template = (resources.files("tiles") / "sql" / "feature_info.sql").read_text("utf-8")
+    area = sql.SQL(" AND {}").format(area_condition(sql.SQL("t.geom"), sql.SQL("%(area)s")))
     statement = sql.SQL(template).format(
         table=sql.Identifier(DATA_SCHEMA, layer.table_name),
         srid=sql.Literal(layer.storage_srid),
+        properties=properties_json(layer.fields),
+        clip=area if clip is not None else sql.SQL(""),
     )
     tolerance = (east - west) / mvt.TILE_PX * PIXEL_TOLERANCE
-    params = {"lon": lon, "lat": lat, "tolerance": tolerance, "limit": MAX_FEATURES}
+    params: dict[str, Any] = {"lon": lon, "lat": lat, "tolerance": tolerance}
+    params["limit"] = MAX_FEATURES
+    if clip is not None:
+        params["area"] = clip.geometry
     return statement.as_string(), params
 
 

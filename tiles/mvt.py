@@ -23,6 +23,7 @@ from psycopg import sql
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
+from layers.features.where import area_condition
 from layers.platform import DATA_SCHEMA, STORAGE_SRID
 from tiles import grids
 
@@ -39,6 +40,7 @@ BIG_FEATURE_KEY_BASE = -(2**40)  # keys of cell-sized-or-bigger features never m
 CELL_ROW_STRIDE = 2**20
 
 Output = Literal["mvt", "wkb"]
+AREA = sql.SQL("%(area)s")  # an area-limited caller's areas, EWKB (tiles.service binds it)
 
 
 @dataclass(frozen=True)
@@ -267,10 +269,16 @@ def compose_tile_sql(
     output: Output,
     properties: tuple[str, ...],
     overview_table: str | None = None,
+    clipped: bool = False,
 ) -> str:
     """The tile statement for one layer version and family, as text ready to prepare.
+    ``clipped``: for area-limited callers, with an ``%(area)s`` parameter (their areas'
+    union) the features must intersect; never on an overview table, whose thinned rows
+    were chosen without it.
 
     Called when a layer version's plan is built (``tiles.plan``), not per request."""
+    if clipped and overview_table is not None:
+        raise ValueError("an area clip needs the version table, not an overview")
     aggregate, extent = _aggregate(layer, output)
     buffer = MVT_BUFFER * extent // MVT_EXTENT
     alias = "t" if overview_table is None else "o"
@@ -293,8 +301,10 @@ def compose_tile_sql(
             **common,
         )
     else:
+        area = sql.SQL(" AND {}").format(area_condition(sql.SQL("t.geom"), AREA))
         statement = sql.SQL(_template("mvt_table.sql")).format(
             cell_key=cell_key(layer, family),
+            clip=area if clipped else sql.SQL(""),
             table=sql.Identifier(DATA_SCHEMA, layer.table_name),
             storage_srid=sql.Literal(layer.storage_srid),
             **common,

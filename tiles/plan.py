@@ -76,6 +76,7 @@ class StatementKey:
     output: mvt.Output
     properties: tuple[str, ...]
     overview_table: str | None = None
+    clipped: bool = False  # for an area-limited caller (an %(area)s parameter)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,10 +125,12 @@ class TilePlan:
         output: mvt.Output,
         properties: tuple[str, ...],
         overview_table: str | None = None,
+        *,
+        clipped: bool = False,
     ) -> str:
         """The tile statement, composed when the plan was built (or, for an attribute
-        subset, on first use)."""
-        key = StatementKey(family.name, output, properties, overview_table)
+        subset or an area clip, on first use)."""
+        key = StatementKey(family.name, output, properties, overview_table, clipped)
         found = self.statements.get(key)
         if found is not None:
             return found
@@ -156,4 +159,6 @@ def default_keys(layer: Layer, style: Style | str) -> list[StatementKey]:
 
 def compose(layer: Layer, key: StatementKey) -> str:
     family = mvt.MERCATOR if key.family == mvt.MERCATOR.name else mvt.GEOGRAPHIC
-    return mvt.compose_tile_sql(layer, family, key.output, key.properties, key.overview_table)
+    return mvt.compose_tile_sql(
+        layer, family, key.output, key.properties, key.overview_table, key.clipped
+    )

@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from layers.features.query import AreaClip
 from tiles import mvt, overview, raster, render
 from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.plan import TilePlan
@@ -112,8 +113,11 @@ class TileProducer:
         properties: tuple[str, ...],
         *,
         scope: str,
+        clip: AreaClip | None = None,
     ) -> Tile:
-        """The tile as the callers of ``scope`` see it (``layers.access.rules.cache_scope``)."""
+        """The tile as the callers of ``scope`` see it (``layers.access.rules.cache_scope``);
+        ``clip``: only the features intersecting an area-limited caller's areas (their
+        scope names the areas, so the key does too)."""
         key = tile_key(plan, tms_id, z, row, col, "mvt", properties, scope=scope)
         cached = self.cache.get(key)
         if cached is not None:
@@ -121,7 +125,7 @@ class TileProducer:
         spec = mvt.TileSpec.of(tms_id, z, row, col)
         data = b""
         if _is_vector(plan.layer) and spec.intersects(plan.layer.extent):
-            rows = await self._run(plan, spec, "mvt", properties)
+            rows = await self._run(plan, spec, "mvt", properties, clip)
             raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
             data = await self._compress_and_store(key, raw)
             return Tile(key, data)
@@ -142,7 +146,15 @@ class TileProducer:
         return await asyncio.to_thread(work)
 
     async def map_tile(
-        self, plan: TilePlan, tms_id: str, z: int, row: int, col: int, *, scope: str
+        self,
+        plan: TilePlan,
+        tms_id: str,
+        z: int,
+        row: int,
+        col: int,
+        *,
+        scope: str,
+        clip: AreaClip | None = None,
     ) -> Tile:
         key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
         cached = self.cache.get(key)
@@ -151,15 +163,15 @@ class TileProducer:
         if plan.layer.kind == "raster":
             data = await self._raster_png(plan.layer, tms_id, z, row, col)
         else:
-            data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col))
+            data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col), clip)
         self.cache.put(key, data)
         return Tile(key, data)
 
-    async def _vector_png(self, plan: TilePlan, spec: mvt.TileSpec) -> bytes:
+    async def _vector_png(self, plan: TilePlan, spec: mvt.TileSpec, clip: AreaClip | None) -> bytes:
         if not spec.intersects(plan.layer.extent):
             return b""
         style = plan.style
-        rows = await self._run(plan, spec, "wkb", plan.label)
+        rows = await self._run(plan, spec, "wkb", plan.label, clip)
         features = [(bytes(g) if g else b"", text, bytes(a) if a else None) for g, text, a in rows]
         # A geographic level N has the scale of Web Mercator level N + 1 (at the equator).
         mercator_level = spec.level + (1 if spec.family is mvt.GEOGRAPHIC else 0)
@@ -175,16 +187,26 @@ class TileProducer:
         return png or b""
 
     async def _run(
-        self, plan: TilePlan, spec: mvt.TileSpec, output: mvt.Output, properties: tuple[str, ...]
+        self,
+        plan: TilePlan,
+        spec: mvt.TileSpec,
+        output: mvt.Output,
+        properties: tuple[str, ...],
+        clip: AreaClip | None,
     ) -> Sequence[tuple[Any, ...]]:
-        table = self.overviews.table_for(plan.layer, spec)
-        statement = plan.statement(spec.family, output, properties, table)
+        params = spec.params()
+        if clip is None:
+            table = self.overviews.table_for(plan.layer, spec)
+            statement = plan.statement(spec.family, output, properties, table)
+        else:  # the version table: an overview's rows were thinned without the area
+            statement = plan.statement(spec.family, output, properties, clipped=True)
+            params["area"] = clip.geometry
         async with self.pool.connection() as conn:
             if conn not in self._configured:
                 await configure(conn)
                 self._configured.add(conn)
             try:
-                cursor = await conn.execute(statement, spec.params(), prepare=True, binary=True)
+                cursor = await conn.execute(statement, params, prepare=True, binary=True)
                 return await cursor.fetchall()
             except psycopg.errors.QueryCanceled:
                 raise DatabaseUnavailable(

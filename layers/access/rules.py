@@ -9,16 +9,21 @@ Every path asks these (through ``ogc/gate`` on the web side), so one place decid
 
 A field can be marked internal in the layer's metadata (``metadata.internal_fields``: a
 list of field names): callers below the internal level — those without a role — do not
-see it. An access level the rule does not know hides the layer from everyone but admins.
+see it; ``caller_view`` is the layer as they see it (``layers.access.views``). An access
+level the rule does not know hides the layer from everyone but admins.
+
+A caller limited to administrative areas (``Caller.areas``) sees the features of internal
+and restricted layers only where they intersect those areas (``area_limited``); public
+layers are whole for them, as for anyone.
 """
 
 from __future__ import annotations
 
 from layers.access.caller import PUBLIC_SCOPE, Caller, Role
+from layers.access.views import INTERNAL_FIELDS, without_fields
 from layers.catalog import FieldInfo, Layer
 
 PUBLIC, INTERNAL, RESTRICTED = "public", "internal", "restricted"
-INTERNAL_FIELDS = "internal_fields"  # the metadata key naming a layer's internal fields
 DEPARTMENT_ROLES: frozenset[Role] = frozenset({"member", "publisher"})
 
 
@@ -59,18 +64,30 @@ def readable_fields(layer: Layer, caller: Caller) -> tuple[FieldInfo, ...]:
     return tuple(f for f in layer.fields if f.name not in hidden)
 
 
+def caller_view(layer: Layer, caller: Caller) -> Layer:
+    """``layer`` as ``caller`` sees it: the layer itself, or for a caller below the internal
+    level a view without the internal fields. Costs a metadata lookup when nothing is hidden."""
+    if caller.roles:
+        return layer
+    hidden = internal_field_names(layer) & set(layer.field_names)
+    return without_fields(layer, hidden) if hidden else layer
+
+
+def area_limited(layer: Layer, caller: Caller) -> bool:
+    """Whether ``caller`` sees ``layer``'s features only inside their areas."""
+    return bool(caller.areas) and layer.access_level != PUBLIC
+
+
 def cache_scope(layer: Layer, caller: Caller) -> str:
     """The scope a response about ``layer`` made for ``caller`` is cached under.
 
     ``caller.scope`` — except that a caller who sees exactly what an anonymous one sees of
-    this layer (a public layer, every field the public reads, no area limit) shares the
-    public scope, so public tiles are made and cached once for everyone."""
+    this layer (a public layer — never clipped to areas — with no internal field) shares
+    the public scope, so public tiles are made and cached once for everyone."""
     scope = caller.scope
     if scope == PUBLIC_SCOPE:
         return PUBLIC_SCOPE
-    same_as_public = (
-        layer.access_level == PUBLIC
-        and not caller.areas
-        and not internal_field_names(layer) & set(layer.field_names)
+    same_as_public = layer.access_level == PUBLIC and not internal_field_names(layer) & set(
+        layer.field_names
     )
     return PUBLIC_SCOPE if same_as_public else scope

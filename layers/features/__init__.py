@@ -9,6 +9,7 @@ psycopg, and ``render`` writes each feature's GeoJSON text in PostGIS.
 from layers.crs import DEGREE_DECIMALS, METRE_DECIMALS, CrsInfo
 from layers.features.query import (
     AdminArea,
+    AreaClip,
     BBox,
     ItemsQuery,
     Keyset,
@@ -24,6 +25,7 @@ __all__ = [
     "GEOMETRY_COLUMN",
     "METRE_DECIMALS",
     "AdminArea",
+    "AreaClip",
     "BBox",
     "Binder",
     "CrsInfo",

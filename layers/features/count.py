@@ -8,6 +8,7 @@ every replica computes the same value, and a new version is a new plan.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import psycopg
@@ -36,7 +37,9 @@ async def matched(
         return {"numberMatched": summary.returned}  # the whole selection is on this page
     binder = Binder(literal=query.condition is not None)
     statement = count_sql(plan.layer, query, binder, exact_count_max)
-    key = (statement.as_bytes(conn), repr(binder.bound), exact_count_max)
+    # A digest: an area-limited caller's statement carries their area's geometry.
+    text = statement.as_bytes(conn) + repr(binder.bound).encode()
+    key = (hashlib.sha256(text).digest(), exact_count_max)
     found = plan.counts.get(key)
     if found is None:
         found = await _count_or_estimate(plan, query, exact_count_max, conn, statement, binder)

@@ -95,16 +95,18 @@ async def fetch_page(
 
 
 async def read_feature(
-    pool: AsyncConnectionPool, statement: bytes | sql.Composed, fid: int
+    pool: AsyncConnectionPool, statement: bytes | sql.Composed, fid: int, area: bytes | None = None
 ) -> str | None:
     """One feature's text by fid, with one prepared execute. ``getconn``/``putconn`` rather
     than ``pool.connection()``: its ``async with conn`` adds a commit round of Python
     (autocommit: nothing to commit) that cost a quarter of the read; ``putconn`` still
-    resets or drops a broken connection."""
+    resets or drops a broken connection. ``area``: an area-limited caller's clip, for the
+    statement's second placeholder."""
+    params: list[Any] = [fid] if area is None else [fid, area]
     conn = await pool.getconn()
     try:
         with database_errors():
-            cursor = await conn.execute(statement, [fid], prepare=True)
+            cursor = await conn.execute(statement, params, prepare=True)
             row = await cursor.fetchone()
     finally:
         await pool.putconn(conn)

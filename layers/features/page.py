@@ -19,7 +19,7 @@ from psycopg import sql
 from layers.catalog import Layer
 from layers.features.query import ItemsQuery, Keyset, SortKey
 from layers.features.render import Binder, csv_columns, prerendered, selected_fields, table_of
-from layers.features.where import conditions, where_clause
+from layers.features.where import area_condition, conditions, where_clause
 
 CHUNK_ROWS = 200
 FID = sql.Identifier("fid")
@@ -180,9 +180,13 @@ def csv_copy_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Compose
     )
 
 
-def feature_sql(layer: Layer, item: sql.Composable) -> sql.Composed:
-    """One feature by fid (a single placeholder), ``item`` being its rendered expression."""
-    return sql.SQL("SELECT {} FROM {} WHERE fid = %s").format(item, table_of(layer))
+def feature_sql(layer: Layer, item: sql.Composable, *, clipped: bool = False) -> sql.Composed:
+    """One feature by fid (a single placeholder), ``item`` being its rendered expression;
+    ``clipped``: only inside an area-limited caller's areas (a second placeholder)."""
+    statement = sql.SQL("SELECT {} FROM {} WHERE fid = %s").format(item, table_of(layer))
+    if clipped:
+        statement += sql.SQL(" AND ") + area_condition(sql.Identifier("geom"), sql.SQL("%s"))
+    return statement
 
 
 def count_sql(layer: Layer, query: ItemsQuery, binder: Binder, at_most: int) -> sql.Composed:

@@ -73,7 +73,10 @@ class FeaturePlan:
         return self.shapes.get_or_build(shape_key(query), lambda: feature_json(self.layer, query))
 
     def feature_sql(self, query: ItemsQuery) -> sql.Composed:
-        """One feature by fid in the query's output shape (a single placeholder)."""
+        """One feature by fid in the query's output shape (a single placeholder; a second
+        one, the area, for an area-limited caller's query)."""
+        if query.clip is not None:
+            return feature_sql(self.layer, self.feature_json(query), clipped=True)
         if shape_key(query) == shape_key(DEFAULT_SHAPE):
             return self.single_feature
         return feature_sql(self.layer, self.feature_json(query))

@@ -59,6 +59,18 @@ class AdminArea:
 
 
 @dataclass(frozen=True)
+class AreaClip:
+    """The union of an area-limited caller's areas: features must intersect it.
+
+    ``geometry`` is EWKB in the storage CRS, read once per catalog snapshot and set of areas
+    (``ogc.plans.Snapshot.areas``) and bound with each statement; an empty geometry when the
+    areas match no administrative unit, so such a caller sees nothing."""
+
+    areas: tuple[str, ...]
+    geometry: bytes
+
+
+@dataclass(frozen=True)
 class ItemsQuery:
     """A validated items request (selection, order, paging and output shape)."""
 
@@ -76,11 +88,12 @@ class ItemsQuery:
     properties: tuple[str, ...] | None = None  # None: every field
     skip_geometry: bool = False
     map_detail: int | None = None  # HTML maps: each geometry simplified to 1/n of its extent
+    clip: AreaClip | None = None  # an area-limited caller's areas (layers.access.rules)
 
     @property
     def filtered(self) -> bool:
         """True when rows are selected (so the catalog's count is not the answer)."""
         return bool(
             self.bbox or self.time or self.text or self.within or self.prefixes
-            or self.condition is not None
+            or self.condition is not None or self.clip is not None
         )  # fmt: skip

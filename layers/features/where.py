@@ -1,4 +1,6 @@
-"""The WHERE clause of an items request: bbox, datetime, q, within, prefixes, CQL2.
+"""The WHERE clause of an items request: bbox, datetime, q, within, prefixes, CQL2, and
+the area clip of an area-limited caller (``area_condition``, which tiles and
+GetFeatureInfo use too).
 
 Every request value goes through a ``Binder``; names are catalog identifiers.
 """
@@ -34,7 +36,15 @@ def conditions(layer: Layer, query: ItemsQuery, binder: Binder) -> list[sql.Comp
         found.append(sql.SQL("{} LIKE {}").format(sql.Identifier(name), binder.value(pattern)))
     if query.condition is not None:
         found.append(query.condition)
+    if query.clip is not None:
+        found.append(area_condition(GEOM, binder.value(query.clip.geometry)))
     return found
+
+
+def area_condition(geometry: sql.Composable, area: sql.Composable) -> sql.Composable:
+    """A feature is inside an area-limited caller's areas when it intersects their union
+    (``area``: EWKB bytes, bound)."""
+    return sql.SQL("ST_Intersects({}, {}::geometry)").format(geometry, area)
 
 
 def where_clause(parts: list[sql.Composable]) -> sql.Composable:

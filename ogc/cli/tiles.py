@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from layers.access.caller import ANONYMOUS, Caller
 from layers.catalog import Catalog, Layer, load_catalog
 from layers.db import connect, open_pool_lazily
 from layers.errors import InvalidParameter
@@ -60,6 +61,7 @@ async def _produce(
     fmt: str,
     addresses: list[seed.TileAddress],
     keep: bool,
+    caller: Caller = LOCAL_ADMIN,
 ) -> list[Tile]:
     pool = open_pool_lazily(url, min_size=1, max_size=CONCURRENCY, statement_timeout_ms=0)
     await pool.open(wait=True)
@@ -68,9 +70,7 @@ async def _produce(
         # The layer's overviews first (as the server builds them at publish time), so low
         # levels are seeded from them; a no-op when the server has built them already.
         await producer.overviews.build_missing(pool, [layer])
-        make = seed.maker(
-            producer, TilePlan.of(layer), tms_id, fmt, cache_scope(layer, LOCAL_ADMIN)
-        )
+        make = seed.maker(producer, TilePlan.of(layer), tms_id, fmt, cache_scope(layer, caller))
         gate = asyncio.Semaphore(CONCURRENCY)
         made: list[Tile] = []
         with tqdm(total=len(addresses), unit="tile", desc=f"{layer.id} {tms_id}") as bar:
@@ -128,6 +128,12 @@ def seed_command(
 @click.option("--bbox", help="west,south,east,north in lon/lat.")
 @click.option("--adcode", help="Administrative code pattern, e.g. 4401*.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file.")
+@click.option(
+    "--public",
+    "public_edition",
+    is_flag=True,
+    help="The public edition (公众版): a public layer without its internal fields.",
+)
 def export_command(
     layer_id: str,
     package: str,
@@ -136,19 +142,22 @@ def export_command(
     bbox: str | None,
     adcode: str | None,
     output: Path | None,
+    public_edition: bool,
 ) -> None:
-    """Package LAYER_ID's WebMercatorQuad tiles for offline use."""
+    """Package LAYER_ID's WebMercatorQuad tiles for offline use (every field, as the local
+    admin; ``--public``: as an anonymous caller sees the layer)."""
     settings, db = _setup()
     levels = seed.parse_zoom(zoom)
     target = output or Path(f"{layer_id}.{package}")
     with db as url:
         with connect(url) as conn:
             catalog = load_catalog(conn)
-        layer = visible_layer(catalog, layer_id, LOCAL_ADMIN)
+        caller = ANONYMOUS if public_edition else LOCAL_ADMIN
+        layer = visible_layer(catalog, layer_id, caller)  # the view: no internal field
         area = _area(url, settings, catalog, layer, bbox, adcode)
         addresses = list(seed.tiles_in("WebMercatorQuad", area, levels))
         tiles = asyncio.run(
-            _produce(url, settings, layer, "WebMercatorQuad", fmt, addresses, keep=True)
+            _produce(url, settings, layer, "WebMercatorQuad", fmt, addresses, True, caller)
         )
     records = [(t.key.z, t.key.col, t.key.row, t.data) for t in tiles]
     write = export.write_pmtiles if package == "pmtiles" else export.write_mbtiles

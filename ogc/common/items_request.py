@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from layers.catalog import Catalog, Layer
 from layers.crs import crs_from_parameter, supported_srids
 from layers.errors import InvalidParameter
-from layers.features import AdminArea, ItemsQuery
+from layers.features import AdminArea, AreaClip, ItemsQuery
 from layers.features import params as p
 from layers.features.filters import request_condition, split_prefix_parameters
 from layers.features.plan import FeaturePlan
@@ -39,9 +39,14 @@ def check_known(parameters: Mapping[str, str], known: frozenset[str], plan: Feat
 
 
 def items_query(
-    plan: FeaturePlan, parameters: Mapping[str, str], settings: ServiceSettings, catalog: Catalog
+    plan: FeaturePlan,
+    parameters: Mapping[str, str],
+    settings: ServiceSettings,
+    catalog: Catalog,
+    clip: AreaClip | None = None,
 ) -> ItemsQuery:
-    """The request on ``plan``'s layer version; its queryables are the plan's."""
+    """The request on ``plan``'s layer version; its queryables are the plan's (a caller's
+    view's plan knows no hidden field). ``clip``: an area-limited caller's areas."""
     p.reject_nul(parameters)
     check_known(parameters, ITEMS_PARAMETERS, plan)
     get = parameters.get
@@ -88,6 +93,7 @@ def items_query(
         sort=sort,
         properties=p.parse_properties(get("properties"), layer),
         skip_geometry=p.parse_boolean(get("skipGeometry"), "skipGeometry"),
+        clip=clip,
     )
 
 

@@ -6,26 +6,31 @@ listing), never a 403 that would confirm it is there. The rule itself is
 ``layers.access.rules.may_read``; this module applies it to the catalog. ``cache_scope``
 (the scope a response about a layer is cached under, e.g. a tile) comes from the rules too;
 the fast layer asks ``may_read`` itself, as a miss there is a hand-over, not an error.
+
+What the gate hands out is the caller's view of each layer (``caller_view``): without the
+internal fields for a caller below the internal level, so no path downstream can name them.
+The plans of such a view are the layer plan's variants (``ogc.plans``).
 """
 
 from __future__ import annotations
 
 from layers.access.caller import Caller
-from layers.access.rules import cache_scope, may_read
+from layers.access.rules import area_limited, cache_scope, caller_view, may_read
 from layers.catalog import Catalog, Layer, no_such_layer
 
 
 def visible_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
-    """The layer ``layer_id`` if ``caller`` may see it; else the unknown id's NotFound."""
+    """The layer ``layer_id`` as ``caller`` sees it, if they may; else the unknown id's
+    NotFound."""
     layer = catalog.layers.get(layer_id)
     if layer is None or not may_read(layer, caller):
         raise no_such_layer(layer_id)
-    return layer
+    return caller_view(layer, caller)
 
 
 def visible_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
-    """The layers of ``catalog`` that ``caller`` may see, in catalog order."""
-    return [layer for layer in catalog if may_read(layer, caller)]
+    """The layers of ``catalog`` that ``caller`` may see, as they see them, in catalog order."""
+    return [caller_view(layer, caller) for layer in catalog if may_read(layer, caller)]
 
 
 def visible_catalog(catalog: Catalog, caller: Caller) -> Catalog:
@@ -42,7 +47,9 @@ def hidden_layer_ids(catalog: Catalog, caller: Caller) -> list[str]:
 
 
 __all__ = [
+    "area_limited",
     "cache_scope",
+    "caller_view",
     "hidden_layer_ids",
     "may_read",
     "visible_catalog",

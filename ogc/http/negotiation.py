@@ -2,7 +2,7 @@
 
 Validators come from the layer version, so any publish or edit (which bumps
 the version) changes them; the query string and negotiated format are part of
-the tag. When access control arrives, the caller's scope joins the key here.
+the tag, and so is the caller's scope when it is not the public's.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from fastapi import Request
 from fastapi.responses import Response
 
+from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
 from ogc.http.conditional import first_accepted, matches, weak_etag
@@ -59,17 +60,23 @@ def language(request: Request) -> str:
     return "zh"
 
 
-def layer_etag(layer: Layer, request: Request, output: str) -> str:
-    """A weak tag of (layer, version, query, format, language)."""
+def layer_etag(layer: Layer, request: Request, output: str, scope: str = PUBLIC_SCOPE) -> str:
+    """A weak tag of (layer, version, query, format, language) and, for a caller who sees
+    more or less than the public, their scope: one URL's answers to two scopes differ, so
+    a copy made for one is never revalidated (304) for the other."""
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     parts = [layer.id, str(layer.version), request.url.path, query, output]
+    if scope != PUBLIC_SCOPE:
+        parts.append(scope)
     return weak_etag(*parts, *([language(request)] if output == "html" else []))
 
 
-def validators(layer: Layer, request: Request, output: str) -> dict[str, str]:
+def validators(
+    layer: Layer, request: Request, output: str, scope: str = PUBLIC_SCOPE
+) -> dict[str, str]:
     modified = layer.version_created_at.astimezone(UTC)
     return {
-        "ETag": layer_etag(layer, request, output),
+        "ETag": layer_etag(layer, request, output, scope),
         "Last-Modified": format_datetime(modified, usegmt=True),
         "Vary": "Accept, Accept-Language",
     }

@@ -32,7 +32,7 @@ from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
 from ogc.errors import problem_of
 from ogc.gate.caller import caller_in
-from ogc.gate.visible import may_read
+from ogc.gate.visible import caller_view, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
@@ -161,15 +161,16 @@ def _headers_of(scope: Scope) -> dict[bytes, bytes]:
 
 
 def _public_vector_plan(state: Any, layer_id: str, caller: Caller) -> FeaturePlan | None:
-    """A vector layer the caller may see, for a caller whose answers are public. The layer
-    and its plan come from one snapshot (``ogc.plans``)."""
+    """A vector layer the caller may see, for a caller whose answers are public: the plan
+    of their view of it (no internal field). The layer and its plan come from one snapshot
+    (``ogc.plans``)."""
     snapshot: Snapshot | None = getattr(state, "snapshot", None)
     if snapshot is None or caller.scope != PUBLIC_SCOPE:
         return None
     layer = snapshot.catalog.layers.get(layer_id)
     if layer is None or not may_read(layer, caller) or layer.kind != "vector":
         return None
-    return snapshot.plan(layer).features
+    return snapshot.plan(caller_view(layer, caller)).features
 
 
 def _simple_request(request: dict[bytes, bytes], query: str) -> bool:

@@ -39,7 +39,8 @@ from layers.settings import ServiceSettings
 from ogc import deps
 from ogc.common.features import feature_document, missing_feature
 from ogc.common.items_request import feature_query, items_query
-from ogc.deps import FeaturePlanDep, SnapshotDep
+from ogc.deps import CallerDep, ClipDep, FeaturePlanDep, SnapshotDep
+from ogc.gate.visible import cache_scope
 from ogc.html import pages as html
 from ogc.http import paths
 from ogc.http.links import GEOJSON, HTML, JSON, link
@@ -56,15 +57,17 @@ PAGING = ("after", "before", "offset")
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
 )
-async def get_items(request: Request, snapshot: SnapshotDep, plan: FeaturePlanDep) -> Response:
+async def get_items(
+    request: Request, snapshot: SnapshotDep, plan: FeaturePlanDep, caller: CallerDep, clip: ClipDep
+) -> Response:
     pool, settings, base = _context(request)
     layer, catalog = plan.layer, snapshot.catalog  # one snapshot: the plan is of its layer
     output = output_format(request)
-    headers = validators(layer, request, output)
+    headers = validators(layer, request, output, cache_scope(layer, caller))
     cached = not_modified(request, headers, layer.version_created_at)
     if cached is not None:
         return cached
-    query = items_query(plan, request.query_params, settings, catalog)
+    query = items_query(plan, request.query_params, settings, catalog, clip)
     if query.within is not None:
         await _require_admin_area(pool, query)
     if output == "csv":
@@ -222,16 +225,20 @@ async def _require_admin_area(pool: AsyncConnectionPool, query: ItemsQuery) -> N
     openapi_extra={"parameters": FEATURE_PARAMETERS_DOC},
 )
 async def get_feature(
-    request: Request, plan: FeaturePlanDep, feature_id: Annotated[str, Path(alias="featureId")]
+    request: Request,
+    plan: FeaturePlanDep,
+    caller: CallerDep,
+    clip: ClipDep,
+    feature_id: Annotated[str, Path(alias="featureId")],
 ) -> Response:
     pool, _, base = _context(request)
     layer = plan.layer
     output = output_format(request, ("json", "geojson", "html"))
-    headers = validators(layer, request, output)
+    headers = validators(layer, request, output, cache_scope(layer, caller))
     cached = not_modified(request, headers, layer.version_created_at)
     if cached is not None:
         return cached
-    query = feature_query(layer, request.query_params)
+    query = dataclasses.replace(feature_query(layer, request.query_params), clip=clip)
     if output == "html":
         query = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
     fid = parse_feature_id(feature_id)
@@ -239,7 +246,8 @@ async def get_feature(
         raise NotFound(
             f"feature {feature_id[:40]!r} does not exist in '{layer.id}' (ids are integers)"
         )
-    feature = await read_feature(pool, plan.feature_sql(query), fid)
+    area = clip.geometry if clip is not None else None
+    feature = await read_feature(pool, plan.feature_sql(query), fid, area)
     if feature is None:
         raise missing_feature(layer, feature_id)
     body = feature_document(feature, base, layer, feature_id)

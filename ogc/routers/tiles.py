@@ -32,7 +32,15 @@ from ogc.common.tiles import (
     tilesets_document,
     tms_uri,
 )
-from ogc.deps import BaseUrlDep, CallerDep, LayerDep, ProducerDep, SettingsDep, TilePlanDep
+from ogc.deps import (
+    BaseUrlDep,
+    CallerDep,
+    ClipDep,
+    LayerDep,
+    ProducerDep,
+    SettingsDep,
+    TilePlanDep,
+)
 from ogc.gate.visible import cache_scope
 from ogc.http import paths
 from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
@@ -111,6 +119,7 @@ async def vector_tile(
     request: Request,
     plan: TilePlanDep,
     caller: CallerDep,
+    clip: ClipDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -125,7 +134,7 @@ async def vector_tile(
     selected = mvt.select_properties(layer, properties)
     scope = cache_scope(plan.layer, caller)
     key = tile_key(plan, tms_id, z, row, col, "mvt", selected, scope=scope)
-    work = producer.vector_tile(plan, tms_id, z, row, col, selected, scope=scope)
+    work = producer.vector_tile(plan, tms_id, z, row, col, selected, scope=scope, clip=clip)
     return await serve_tile(request, key, settings.tile_cache_max_age, work)
 
 
@@ -139,6 +148,7 @@ async def map_tile(
     request: Request,
     plan: TilePlanDep,
     caller: CallerDep,
+    clip: ClipDep,
     producer: ProducerDep,
     settings: SettingsDep,
     tms_id: TmsId,
@@ -149,7 +159,7 @@ async def map_tile(
     check_in_limits(plan.layer, tms_id, z, row, col)
     scope = cache_scope(plan.layer, caller)
     key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
-    work = producer.map_tile(plan, tms_id, z, row, col, scope=scope)
+    work = producer.map_tile(plan, tms_id, z, row, col, scope=scope, clip=clip)
     return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
 
 

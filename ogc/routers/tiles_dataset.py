@@ -42,8 +42,10 @@ from ogc.deps import (
     ProducerDep,
     SettingsDep,
     SnapshotDep,
+    clip_of,
     layer_of,
     listed_layers,
+    state_of,
 )
 from ogc.gate.visible import cache_scope
 from ogc.http import paths
@@ -164,13 +166,22 @@ async def dataset_tile(
     extent = joint_extent(layers)
     if extent:
         grids.check_within_limits(tms_id, extent, z, row, col)
+    state = state_of(request)
+    clips = [await clip_of(state, plans, layer, caller) for layer in layers]
     tile_plans = [plans.tiles(layer) for layer in layers]
     work = asyncio.gather(
         *(
             producer.vector_tile(
-                p, tms_id, z, row, col, p.layer.field_names, scope=cache_scope(p.layer, caller)
+                p,
+                tms_id,
+                z,
+                row,
+                col,
+                p.layer.field_names,
+                scope=cache_scope(p.layer, caller),
+                clip=clip,
             )
-            for p in tile_plans
+            for p, clip in zip(tile_plans, clips, strict=True)
         )
     )
     try:

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
+from layers.platform import AdminLayers
 from ogc.common.tiles import not_modified, tile_response
 from ogc.deps import (
     BaseUrlDep,
@@ -28,7 +29,9 @@ from ogc.deps import (
     ProducerDep,
     SettingsDep,
     SnapshotDep,
+    state_of,
 )
+from ogc.gate.areas import clip_for
 from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from ogc.http import paths
 from ogc.plans import Snapshot
@@ -83,6 +86,8 @@ async def get_tile(
     layer = visible_layer(catalog, parsed.layer, caller)
     plan = plans.tiles(layer)
     wmts.check_offered(plan.wmts, parsed)
+    admin = state_of(request).settings.admin
+    clip = await clip_for(plans, layer, caller, producer.pool, admin)
     z, row, col, tms = parsed.tile_matrix, parsed.tile_row, parsed.tile_col, parsed.tile_matrix_set
     fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
     fields = layer.field_names
@@ -92,9 +97,9 @@ async def get_tile(
     if cached is not None:
         return cached
     if fmt == "png":
-        tile = await producer.map_tile(plan, tms, z, row, col, scope=scope)
+        tile = await producer.map_tile(plan, tms, z, row, col, scope=scope, clip=clip)
     else:
-        tile = await producer.vector_tile(plan, tms, z, row, col, fields, scope=scope)
+        tile = await producer.vector_tile(plan, tms, z, row, col, fields, scope=scope, clip=clip)
     return tile_response(request, tile, max_age, transparent_png() if fmt == "png" else None)
 
 
@@ -103,6 +108,7 @@ async def get_feature_info(
     plans: Snapshot,
     caller: Caller,
     pool: PoolDep,
+    admin: AdminLayers,
     parsed: wmts.GetFeatureInfoRequest,
 ) -> Response:
     layer = visible_layer(catalog, parsed.tile.layer, caller)
@@ -118,6 +124,7 @@ async def get_feature_info(
         tile.tile_col,
         parsed.i,
         parsed.j,
+        await clip_for(plans, layer, caller, pool, admin),
     )
     async with pool.connection() as conn:
         rows = await (await conn.execute(statement, params)).fetchall()
@@ -163,7 +170,7 @@ async def wmts_kvp(
             parsed = wmts.parse_kvp_tile_request(params)
             return await get_tile(request, catalog, plans, caller, producer, max_age, parsed)
         info = wmts.parse_kvp_feature_info_request(params)
-        return await get_feature_info(catalog, plans, caller, pool, info)
+        return await get_feature_info(catalog, plans, caller, pool, settings.admin, info)
     except OneMapError as exc:
         return as_exception_report(exc)
 
@@ -230,6 +237,7 @@ async def wmts_rest_feature_info(
     plans: SnapshotDep,
     caller: CallerDep,
     pool: PoolDep,
+    settings: SettingsDep,
     layer: Segment,
     style: Segment,
     tms: TmsSegment,
@@ -252,6 +260,6 @@ async def wmts_rest_feature_info(
             i=i,
             extension=extension,
         )
-        return await get_feature_info(catalog, plans, caller, pool, parsed)
+        return await get_feature_info(catalog, plans, caller, pool, settings.admin, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)

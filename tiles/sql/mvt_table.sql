@@ -3,13 +3,14 @@
 -- "kept" thins the tile: every feature smaller than a 4×4-pixel cell competes for its cell and
 -- the lowest fid wins, so every cell that holds data keeps exactly one feature; features larger
 -- than a cell are all kept (they are visible at this zoom). Only the survivors are transformed,
--- simplified and clipped.
+-- simplified and clipped. The clip is nothing, or an area-limited caller's area test: only the
+-- features intersecting their areas compete (whole geometries: the rule of their items).
 WITH kept AS (
     SELECT min(fid) AS fid
     FROM (
         SELECT t.fid, {cell_key} AS cell
         FROM {table} AS t
-        WHERE t.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, {storage_srid})
+        WHERE t.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, {storage_srid}){clip}
     ) AS inside
     GROUP BY cell
     LIMIT %(limit)s

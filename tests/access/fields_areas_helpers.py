@@ -1,0 +1,57 @@
+"""Callers for the internal-fields and area tests, chosen per request by a test header.
+
+The gate's resolver is replaced on the test app's instance only (``monkeypatch``), so a test
+can be any caller; production resolves callers from credentials alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from layers.access.caller import ANONYMOUS, Caller
+from ogc.gate.caller import RawHeaders, first_header
+from tests.gate_fixtures import DEPARTMENT
+
+GOVERNMENT = Caller(kind="user", subject="gov", roles=frozenset({"government"}))
+MEMBER = Caller(
+    kind="user", subject="m", departments=frozenset({DEPARTMENT}), roles=frozenset({"member"})
+)
+COUNTY_MEMBER = Caller(
+    kind="user",
+    subject="county",
+    departments=frozenset({DEPARTMENT}),
+    roles=frozenset({"member"}),
+    areas=("440106",),
+)
+ELSEWHERE_MEMBER = Caller(
+    kind="user",
+    subject="shenzhen",
+    departments=frozenset({DEPARTMENT}),
+    roles=frozenset({"member"}),
+    areas=("4403",),
+)
+CALLERS = {
+    "government": GOVERNMENT,
+    "member": MEMBER,
+    "county": COUNTY_MEMBER,
+    "elsewhere": ELSEWHERE_MEMBER,
+}
+
+
+def as_caller(name: str) -> dict[str, str]:
+    return {"x-test-caller": name}
+
+
+@pytest.fixture
+def callers(gate_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """``gate_client`` whose requests are made by the caller their test header names."""
+    resolver = gate_client.app.state.onemap.callers  # type: ignore[attr-defined]
+
+    async def caller_of(headers: RawHeaders, query: bytes) -> Caller:
+        name = first_header(headers, b"x-test-caller")
+        return CALLERS[name.decode()] if name else ANONYMOUS
+
+    monkeypatch.setattr(resolver, "caller_of", caller_of)
+    yield gate_client
