@@ -66,6 +66,8 @@ async def upload(
     name = safe_upload_name(file.filename)
     async with audited(pool, request, caller, "layer.ingest", layer or id) as note:
         note.detail |= {"file": name, "new_layer": layer is None}
+        if layer is not None and layer not in catalog.layers and state.store is not None:
+            catalog = await state.store.reload()  # published a moment ago, not yet heard of
         known = await run_in_threadpool(known_departments, state.database_url)
         department = _owning_department(catalog, caller, layer, department, known)
         fields = {
