@@ -8,6 +8,7 @@ same commit that creates its data (see ``ingest.publish``), and the trigger on
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -17,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from layers.catalog import FieldInfo
-from layers.errors import Conflict, NotFound
+from layers.errors import Conflict, InvalidParameter, NotFound
 from layers.platform import STORAGE_SRID
 
 
@@ -108,6 +109,20 @@ def make_current(
         sql_text("update_layer" if layer_exists else "insert_layer"), meta.params(record.version)
     )
     conn.execute(sql_text("insert_version"), record.params())
+
+
+def department_ids(conn: psycopg.Connection) -> list[str]:
+    """The registered departments' ids (a layer's department must be one of them)."""
+    return [row[0] for row in conn.execute(sql_text("department_ids"))]
+
+
+def require_registered(department: str | None, known: Collection[str]) -> None:
+    """A department a layer is given must be registered (a 400 listing those that are)."""
+    if department is not None and department not in known:
+        listed = ", ".join(sorted(known)[:20]) or "none yet"
+        raise InvalidParameter(
+            f"department {department[:60]!r} is not registered; registered: {listed}"
+        )
 
 
 def upsert_department(conn: psycopg.Connection, department: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from layers.settings import ServiceSettings
 from ogc import services
 from ogc.errors import install_error_handlers
 from ogc.gate.middleware import CallerMiddleware
+from ogc.gate.ownership import may_publish_in
 from ogc.http.cors import CorsMiddleware
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
@@ -23,6 +24,7 @@ from ogc.http.write_guard import WriteGuard
 from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
     admin,
+    admin_layers,
     collections,
     health,
     items,
@@ -93,7 +95,8 @@ def create_app(
     policy = ResponsePolicy.of(settings)  # ogc/http: the routes and the fast layer share it
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=policy.gzip_level)
     app.add_middleware(CorsMiddleware, policy=policy)
-    app.add_middleware(WriteGuard, settings=settings)  # writes: same origin; uploads: token
+    # writes: same origin; uploads: only from callers who may publish (the gate's caller)
+    app.add_middleware(WriteGuard, settings=settings, may_upload=may_publish_in)
     app.add_middleware(CallerMiddleware, resolver=state.callers)  # who asks; private answers
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     if fast_layer:  # outermost; cached tiles are the cheapest thing served
@@ -113,6 +116,7 @@ def create_app(
         wmts,
         processes,
         admin,
+        admin_layers,
     ):
         app.include_router(module.router)
     return app

@@ -64,7 +64,9 @@ def test_a_job_naming_a_hidden_layer_does_not_exist_for_anonymous(
     assert layer_id in {entry["layer"] for entry in info["onemap:lineage"]}
     public = gate_client.post(BUFFER, json=_buffer(PUBLIC)).headers["x-onemap-job"]
     assert job_id in _listed(gate_client, PUBLISHER_HEADERS)
-    assert job_id not in _listed(gate_client, {}) and public in _listed(gate_client, {})
+    # Anonymous jobs are nobody's to list (issue 13): reached only through their own URL.
+    assert job_id not in _listed(gate_client, {}) and public not in _listed(gate_client, {})
+    assert gate_client.get(f"/jobs/{public}").status_code == 200
     for suffix in ("", "/results", "/results/zones"):
         assert gate_client.get(f"/jobs/{job_id}{suffix}").status_code == 404, suffix
         mine = gate_client.get(f"/jobs/{job_id}{suffix}", headers=PUBLISHER_HEADERS)

@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from layers.access.caller import Caller
 from layers.access.days import utc_now
 from layers.access.sqlfiles import access_sql
+from layers.db import connect
 from layers.errors import InvalidParameter
 
 if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never import it
@@ -37,7 +38,8 @@ MAX_PAGE = 1000
 @dataclass(frozen=True)
 class AuditEvent:
     """One thing that happened. ``operation`` is a dotted name (``key.create``,
-    ``key.revoke``, ``layer.publish``, ``request.denied``); ``detail`` is JSON."""
+    ``key.revoke``, ``layer.ingest``, ``layer.publish``, ``layer.rollback``,
+    ``layer.access``, ``job.dismiss``, ``request.denied``); ``detail`` is JSON."""
 
     operation: str
     actor: Caller
@@ -90,6 +92,23 @@ async def record(pool: AsyncConnectionPool, event: AuditEvent) -> bool:
     try:
         async with pool.connection() as conn:
             await write_event(conn, event)
+        return True
+    except Exception:
+        log.exception("audit event %s by %s not recorded", event.operation, event.actor.subject)
+        return False
+
+
+def write_event_sync(conn: psycopg.Connection[Any], event: AuditEvent) -> None:
+    """``write_event`` on a synchronous connection (the command line, job workers): inside
+    the caller's transaction, so a rollback and its audit row commit together."""
+    conn.execute(access_sql("insert_audit_event"), event.params())
+
+
+def record_sync(database_url: str, event: AuditEvent) -> bool:
+    """``record`` for synchronous code: its own connection; never raises."""
+    try:
+        with connect(database_url, autocommit=True) as conn:
+            write_event_sync(conn, event)
         return True
     except Exception:
         log.exception("audit event %s by %s not recorded", event.operation, event.actor.subject)

@@ -15,16 +15,28 @@ level the rule does not know hides the layer from everyone but admins.
 A caller limited to administrative areas (``Caller.areas``) sees the features of internal
 and restricted layers only where they intersect those areas (``area_limited``); public
 layers are whole for them, as for anyone.
+
+Writes (ingest, new version, publish of a result, rollback, metadata and access changes,
+delete) are for admins and for publishers of the owning department (``may_write``); a new
+layer's department comes from its creator (``new_layer_department``). Jobs belong to
+whoever submitted them (``jobs_of``), and a result layer is at least as closed as the
+strictest of its inputs (``strictest_level``).
 """
 
 from __future__ import annotations
 
-from layers.access.caller import PUBLIC_SCOPE, Caller, Role
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+
+from layers.access.caller import PUBLIC_SCOPE, Caller, CallerKind, Role
 from layers.access.views import INTERNAL_FIELDS, without_fields
 from layers.catalog import FieldInfo, Layer
+from layers.catalog_write import LayerMeta, require_registered
+from layers.errors import Forbidden, InvalidParameter
 
 PUBLIC, INTERNAL, RESTRICTED = "public", "internal", "restricted"
 DEPARTMENT_ROLES: frozenset[Role] = frozenset({"member", "publisher"})
+LEVELS = (PUBLIC, INTERNAL, RESTRICTED)  # from open to closed
 
 
 def may_read(layer: Layer, caller: Caller) -> bool:
@@ -91,3 +103,110 @@ def cache_scope(layer: Layer, caller: Caller) -> str:
         layer.field_names
     )
     return PUBLIC_SCOPE if same_as_public else scope
+
+
+def may_write(target: Layer | str | None, caller: Caller) -> bool:
+    """Whether ``caller`` may change a layer (or publish for a department id): admins,
+    and publishers of the owning department. A layer without a department is admins' only."""
+    if caller.is_admin:
+        return True
+    department = target.department_id if isinstance(target, Layer) else target
+    return (
+        department is not None and "publisher" in caller.roles and department in caller.departments
+    )
+
+
+def may_publish(caller: Caller) -> bool:
+    """Whether ``caller`` may write anything at all (checked before an upload is read)."""
+    return caller.is_admin or ("publisher" in caller.roles and bool(caller.departments))
+
+
+def new_layer_department(caller: Caller, named: str | None, known: Collection[str]) -> str | None:
+    """The department a layer ``caller`` creates belongs to.
+
+    An admin may name any registered department (or none); a publisher's own department is
+    taken, and one of several must be named. An unregistered name is a 400, a department
+    that is not the caller's a 403."""
+    require_registered(named, known)
+    if caller.is_admin:
+        return named
+    if "publisher" not in caller.roles or not caller.departments:
+        raise Forbidden("creating a layer needs a publisher of a department or an admin")
+    if named is not None:
+        if named not in caller.departments:
+            raise Forbidden(f"you publish for {_listed(caller.departments)}, not {named!r}")
+        return named
+    if len(caller.departments) > 1:
+        raise InvalidParameter(
+            f"you publish for several departments ({_listed(caller.departments)}); "
+            "name the new layer's department"
+        )
+    return next(iter(caller.departments))
+
+
+def _listed(departments: Iterable[str]) -> str:
+    return ", ".join(sorted(departments))
+
+
+def may_change_owner(caller: Caller) -> bool:
+    """Moving a layer to another department is an admin's decision."""
+    return caller.is_admin
+
+
+def result_level(inputs: Iterable[Layer | None], existing_level: str | None) -> str:
+    """A result layer's level: the strictest of its input layers' (an input no longer in
+    the catalog, None, counts as restricted) and, for a new version, of its own level —
+    a level an owner tightened is never relaxed by republishing."""
+    levels = [RESTRICTED if layer is None else layer.access_level for layer in inputs]
+    return strictest_level([*levels, *([existing_level] if existing_level else [])])
+
+
+def as_result_layer(
+    meta: LayerMeta,
+    inputs: Iterable[Layer | None],
+    existing_level: str | None,
+    department: str | None,
+) -> LayerMeta:
+    """``meta`` of a layer a process publishes: owned by ``department``, at ``result_level``."""
+    return replace(
+        meta, department_id=department, access_level=result_level(inputs, existing_level)
+    )
+
+
+def strictest_level(levels: Iterable[str]) -> str:
+    """The most closed of ``levels`` (restricted > internal > public); none: public.
+    A level the rule does not know counts as restricted."""
+    rank = max((LEVELS.index(lv) if lv in LEVELS else 2 for lv in levels), default=0)
+    return LEVELS[rank]
+
+
+@dataclass(frozen=True, slots=True)
+class JobScope:
+    """Which jobs a caller may follow, read and dismiss, as bound SQL parameters.
+
+    Admins: every job. Anyone else: the jobs they submitted (same kind and subject).
+    Anonymous callers are all the same nobody, so their jobs are never listed: such a job
+    is reached only through its URL (an unguessable UUID), by whoever holds it."""
+
+    every_owner: bool
+    owner_kind: CallerKind
+    owner_subject: str | None
+    listable: bool
+
+    def params(self) -> dict[str, object]:
+        return {
+            "every_owner": self.every_owner,
+            "owner_kind": self.owner_kind,
+            "owner_subject": self.owner_subject,
+            "listable": self.listable,
+        }
+
+
+def jobs_of(caller: Caller) -> JobScope:
+    """The jobs ``caller`` may see (``JobScope``)."""
+    return JobScope(
+        every_owner=caller.is_admin,
+        owner_kind=caller.kind,
+        owner_subject=None if caller.is_anonymous else caller.subject,
+        listable=caller.is_admin or not caller.is_anonymous,
+    )

@@ -13,6 +13,7 @@ from ingest.digest import hash_in_background
 from ingest.download import local_copy
 from layers.migrate import migrate
 from layers.settings import IngestSettings
+from ogc.cli.actor import AS_OPTION, audited_command, local_admin
 from ogc.cli.lean_imports import exit_now, fresh_process, pandas_hidden
 
 if TYPE_CHECKING:
@@ -47,40 +48,68 @@ LEVELS = click.Choice(["province", "city", "county"])
 @click.option(
     "--naive-timezone", help="Time zone of date-times without an offset (default: Asia/Shanghai)."
 )
+@AS_OPTION
 def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fields: Any) -> None:
-    """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version."""
+    """Publish SOURCE (a file, zip or http(s) URL) as a new layer or a new version.
+
+    Acts as a local admin (audited under $USER or --as): any registered department."""
     one_shot = fresh_process()
     if one_shot:  # hashed while the data stack is imported
         hash_in_background(Path(source))
     settings = IngestSettings()
     with pandas_hidden():  # the data stack is imported here, once the arguments are good
-        from ingest.pipeline import ingest_file
-        from ingest.request import build_meta, build_options
+        import ingest.pipeline
+        import ingest.request  # noqa: F401
         from ogc.cli.database import database
 
+    actor = local_admin(fields["as_name"])
     with local_copy(source, settings) as path, database(settings) as url:
         migrate(url)
-        overrides = fields | {
-            "title_zh": fields["title"],
-            "description_zh": fields["description"],
-            "department_id": fields["department"],
-            "license": fields["license_"],
-        }
-        meta = build_meta(url, path, layer_id, new_id, overrides)
-        options = build_options(
-            settings,
-            expect_new=layer_id is None,
-            source_layer=fields["source_layer"],
-            encoding=fields["encoding"],
-            source_crs=fields["source_crs"],
-            keep_z=fields["keep_z"],
-            **time_options(fields),
-        )
-        click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")
-        result = _with_progress(ingest_file, url, path, meta, options)
+        with audited_command(url, actor, "layer.ingest", layer_id or new_id) as note:
+            note.detail |= {"file": path.name, "new_layer": layer_id is None}
+            result = _ingest(url, path, layer_id, new_id, fields, settings, actor.subject)
+            note.layer_id, note.version = result.layer_id, result.version
+            note.detail["unchanged"] = result.skipped
     _report(result)
     if one_shot:
         exit_now()
+
+
+def _ingest(
+    url: str,
+    path: Path,
+    layer_id: str | None,
+    new_id: str | None,
+    fields: dict[str, Any],
+    settings: IngestSettings,
+    who: str | None,
+) -> IngestResult:
+    from ingest.pipeline import ingest_file
+    from ingest.request import build_meta, build_options
+    from layers.catalog_write import department_ids, require_registered
+    from layers.db import connect
+
+    with connect(url) as conn:  # the local admin may name any registered department
+        require_registered(fields["department"], department_ids(conn))
+    overrides = fields | {
+        "title_zh": fields["title"],
+        "description_zh": fields["description"],
+        "department_id": fields["department"],
+        "license": fields["license_"],
+    }
+    meta = build_meta(url, path, layer_id, new_id, overrides)
+    options = build_options(
+        settings,
+        expect_new=layer_id is None,
+        who=who,
+        source_layer=fields["source_layer"],
+        encoding=fields["encoding"],
+        source_crs=fields["source_crs"],
+        keep_z=fields["keep_z"],
+        **time_options(fields),
+    )
+    click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")
+    return _with_progress(ingest_file, url, path, meta, options)
 
 
 TIME_OPTIONS = (

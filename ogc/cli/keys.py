@@ -7,15 +7,12 @@ and every key change it makes is in the audit log under that name.
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
 
-from layers.access.caller import Caller
 from layers.access.days import shanghai_day, utc_now
 from layers.access.keys import (
     KEY_TYPES,
@@ -33,6 +30,7 @@ from layers.access.keys import (
 )
 from layers.db import connect_async
 from layers.settings import DatabaseSettings
+from ogc.cli.actor import local_admin
 from ogc.cli.output import echo_json, echo_table
 from ogc.cli.when import parse_day, parse_when
 
@@ -49,12 +47,6 @@ KEY_COLUMNS = [
     ("EXPIRES", "expiresAt"),
     ("CREATED BY", "createdBy"),
 ]
-
-
-def local_admin(as_name: str | None) -> Caller:
-    """The person at the command line, as the audit log names them."""
-    name = as_name or os.environ.get("USER") or getpass.getuser()
-    return Caller(kind="local", subject=name, roles=frozenset({"admin"}))
 
 
 def run_on_database(work: Callable[[Any], Awaitable[T]]) -> T:

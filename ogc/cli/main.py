@@ -92,19 +92,66 @@ def layers() -> None:
 @layers.command("rollback")
 @click.argument("layer_id")
 @click.option("--to", "to_version", type=int, help="Version to restore (default: the previous).")
-def layers_rollback(layer_id: str, to_version: int | None) -> None:
+@click.option("--as", "as_name", help="Admin name recorded in the audit log (default: $USER).")
+def layers_rollback(layer_id: str, to_version: int | None, as_name: str | None) -> None:
     """Make an earlier version of LAYER_ID current again (every server sees it at once)."""
+    from layers.access.audit import AuditEvent, write_event_sync
     from layers.db import connect
     from layers.rollup import refresh_rollups_for_layer
     from layers.versions import rollback
+    from ogc.cli.actor import audited_command, local_admin
     from ogc.cli.database import database
 
-    with database(_settings()) as url, connect(url) as conn, conn.transaction():
-        version = rollback(conn, layer_id, to_version)
-        rollups = refresh_rollups_for_layer(conn, layer_id)
+    actor = local_admin(as_name)
+    with database(_settings()) as url:
+        failures = audited_command(url, actor, "layer.rollback", layer_id, refusals_only=True)
+        with failures, connect(url) as conn, conn.transaction():
+            version = rollback(conn, layer_id, to_version)
+            rollups = refresh_rollups_for_layer(conn, layer_id)
+            done = AuditEvent("layer.rollback", actor, layer_id=layer_id, version=version)
+            write_event_sync(conn, done)  # commits with the rollback
     click.echo(f"{layer_id}: version {version} is current again")
     for rollup in rollups:
         click.echo(f"  refreshed roll-up layer '{rollup}'")
+
+
+@layers.command("access")
+@click.argument("layer_id")
+@click.option("--level", type=click.Choice(["public", "internal", "restricted"]))
+@click.option("--department", help="Owning department id (registered).")
+@click.option("--internal-fields", help="Fields hidden below internal: a,b ('' clears).")
+@click.option("--as", "as_name", help="Admin name recorded in the audit log (default: $USER).")
+def layers_access(
+    layer_id: str,
+    level: str | None,
+    department: str | None,
+    internal_fields: str | None,
+    as_name: str | None,
+) -> None:
+    """Change who may see LAYER_ID: access level, owner, internal fields (audited)."""
+    from layers.access.layer_access import AccessChange, change_layer_access
+    from layers.catalog import load_catalog_async, no_such_layer
+    from ogc.cli.actor import local_admin
+    from ogc.cli.keys import run_on_database
+
+    fields = None
+    if internal_fields is not None:
+        fields = tuple(name.strip() for name in internal_fields.split(",") if name.strip())
+    change = AccessChange(level, department, fields)
+    actor = local_admin(as_name)
+
+    async def work(conn: Any) -> dict[str, Any]:
+        layer = (await load_catalog_async(conn)).layers.get(layer_id)
+        if layer is None:
+            raise no_such_layer(layer_id)
+        return await change_layer_access(conn, layer, change, actor)
+
+    after = run_on_database(work)
+    shown = ", ".join(after["internalFields"]) or "none"
+    click.echo(
+        f"{layer_id}: {after['accessLevel']}, department {after['department'] or '-'}, "
+        f"internal fields: {shown}"
+    )
 
 
 @layers.command("history")

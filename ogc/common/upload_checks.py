@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from ingest.encoding import normalise_codepage
-from layers.catalog_write import sql_text
+from layers.catalog_write import department_ids
 from layers.db import connect
 from layers.errors import InvalidParameter
 from layers.platform import STORAGE_SRID
@@ -81,17 +81,10 @@ def _check_source_crs(source_crs: str | None) -> None:
         ) from None
 
 
-def check_department(database_url: str, department: str | None) -> None:
-    """A department given on an upload must be registered (layers reference it)."""
-    if not department:
-        return
+def known_departments(database_url: str) -> list[str]:
+    """The registered department ids (a new layer's department must be one of them)."""
     with connect(database_url) as conn:
-        known = [row[0] for row in conn.execute(sql_text("department_ids"))]
-    if department not in known:
-        listed = ", ".join(known[:20]) or "none yet"
-        raise InvalidParameter(
-            f"department {department[:60]!r} is not registered; registered: {listed}"
-        )
+        return department_ids(conn)
 
 
 def safe_upload_name(filename: str | None) -> str:

@@ -18,7 +18,7 @@ from ogc.http.write_guard import holds_publisher_token
 
 CALLER_KEY = "onemap.caller"  # where a request's resolved caller is kept in its ASGI scope
 RawHeaders = Iterable[tuple[bytes, bytes]]
-# The holder of the publisher token; "token" is the owner name jobs and results stored for it.
+# The holder of the publisher token (jobs it submitted are owned by key "token").
 PUBLISHER = Caller(kind="key", subject="token", roles=frozenset({"publisher", "admin"}))
 # The command line (seeding, exports): a local admin, as the operator of the machine.
 LOCAL_ADMIN = Caller(kind="local", subject="local", roles=frozenset({"admin"}))
@@ -59,13 +59,3 @@ async def caller_in(scope: Scope, resolver: CallerResolver) -> Caller:
         caller = await resolver.caller_of(scope["headers"], scope.get("query_string", b""))
         scope[CALLER_KEY] = caller
     return caller
-
-
-def job_owner(caller: Caller) -> str:
-    """The name a job records for the caller who submitted it."""
-    return caller.subject or "anonymous"
-
-
-def owner_caller(owner: str | None) -> Caller:
-    """The caller a job runs as, from the owner it recorded (a job outlives its request)."""
-    return PUBLISHER if owner == PUBLISHER.subject else ANONYMOUS

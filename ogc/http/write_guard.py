@@ -7,15 +7,16 @@ its CORS preflight. Running an analysis (``POST /processes/{id}/execution``) com
 changes nothing published, so web apps of other origins may call it; publishing its result
 still needs the publisher token, which a foreign page cannot borrow from the browser.
 Clients that are not browsers (the CLI, curl, GDAL, notebooks) send neither header and
-pass. ``POST /ingest`` is also refused before its body is spooled when the publisher
-token is missing or wrong, or when ``Content-Length`` already exceeds
-``ONEMAP_MAX_UPLOAD_MB``.
+pass. ``POST /ingest`` is also refused before its body is spooled when its caller may
+publish nothing (the gate answers: ``ogc.gate.ownership.may_publish_in``, given to the
+guard by the app), or when ``Content-Length`` already exceeds ``ONEMAP_MAX_UPLOAD_MB``.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import orjson
@@ -35,6 +36,10 @@ NO_TOKEN = (
     "on the server and send 'Authorization: Bearer <token>', or publish on the server's "
     "machine with the command line (onemap ingest FILE)"
 )
+NOT_A_PUBLISHER = (
+    "publishing needs a publisher of a department or an admin ('Authorization: Bearer <token>')"
+)
+MayUpload = Callable[[Scope], bool]  # whether the request's caller may publish at all
 
 
 def check_publisher(authorization: str, token: str | None) -> str:
@@ -56,8 +61,8 @@ def holds_publisher_token(authorization: str, token: str | None) -> bool:
 
 
 class WriteGuard:
-    def __init__(self, app: ASGIApp, settings: ServiceSettings) -> None:
-        self.app, self.settings = app, settings
+    def __init__(self, app: ASGIApp, settings: ServiceSettings, may_upload: MayUpload) -> None:
+        self.app, self.settings, self.may_upload = app, settings, may_upload
         public = urlsplit(settings.public_url) if settings.public_url else None
         self.public_origin = f"{public.scheme}://{public.netloc}" if public else None
 
@@ -71,7 +76,7 @@ class WriteGuard:
                 raise Forbidden("cross-origin writes are not allowed: preflight refused")
             self._check_origin(scope, headers)
             if scope["path"] == UPLOAD_PATH:
-                self._check_upload(headers)
+                self._check_upload(scope, headers)
         except OneMapError as exc:
             await _refuse(scope, send, exc)
             return
@@ -94,9 +99,9 @@ class WriteGuard:
         host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
         return f"{scope.get('scheme', 'http')}://{host}"
 
-    def _check_upload(self, headers: dict[bytes, bytes]) -> None:
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        check_publisher(authorization, self.settings.publisher_token)
+    def _check_upload(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
+        if not self.may_upload(scope):
+            raise Forbidden(NO_TOKEN if not self.settings.publisher_token else NOT_A_PUBLISHER)
         declared = headers.get(b"content-length", b"")
         limit = self.settings.max_upload_mb * 1024 * 1024
         if declared.isdigit() and int(declared) > limit + 1024 * 1024:  # + the form's own parts

@@ -1,62 +1,62 @@
 """Jobs in PostgreSQL (``onemap.jobs``): create, read, list, results, dismiss.
 
 Every replica reads the same rows, so a job submitted to one replica can be followed,
-fetched or dismissed through any other, and survives a restart of the app.
+fetched or dismissed through any other, and survives a restart of the app. A job belongs
+to the caller who submitted it: only they (and admins) see, read and dismiss it, and it
+runs as them (``owner_from``), whichever replica picks it up.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from importlib import resources
+from typing import Any, cast
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from layers.access.caller import Caller, CallerKind, Role
+from ogc.gate.ownership import JobScope
 from ogc.http.links import JSON, link
 from ogc.processes.exceptions import NoSuchJob
 
 APPLICATION_PREFIX = "onemap-job-"
-INSERT = """
-    INSERT INTO onemap.jobs (id, process_id, request, caller) VALUES (%s, %s, %s, %s)
-    RETURNING id, process_id, status, message, progress, created_at, started_at, finished_at,
-              updated_at, published_layer, lineage, failure_status, failure_type"""
-# A job names layers in its request (inputs, publish target: every "collection" member),
-# its lineage (the versions it read) and its published layer; a caller sees a job only when
-# none of them is a layer hidden from them (the gate's ``hidden_layer_ids``, bound as %s).
-SELECT_ONE = """
-    SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
-           updated_at, published_layer, lineage, failure_status, failure_type
-    FROM onemap.jobs AS j
-    WHERE id = %s AND NOT (ARRAY(
-        SELECT ref #>> '{}' FROM jsonb_path_query(j.request, 'lax $.**.collection') AS ref
-        UNION ALL
-        SELECT ref #>> '{}' FROM jsonb_path_query(j.lineage, 'lax $[*].layer') AS ref
-    ) || j.published_layer) && %s::text[]"""
-SELECT_PAGE = """
-    SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
-           updated_at, published_layer, lineage, failure_status, failure_type
-    FROM onemap.jobs AS j
-    WHERE NOT (ARRAY(
-        SELECT ref #>> '{}' FROM jsonb_path_query(j.request, 'lax $.**.collection') AS ref
-        UNION ALL
-        SELECT ref #>> '{}' FROM jsonb_path_query(j.lineage, 'lax $[*].layer') AS ref
-    ) || j.published_layer) && %s::text[]
-    ORDER BY created_at DESC LIMIT %s OFFSET %s"""
-SELECT_RESULTS = """
-    SELECT output_id, media_type, body FROM onemap.job_results WHERE job_id = %s
-    ORDER BY output_id"""
-DISMISS = """
-    UPDATE onemap.jobs SET status = 'dismissed', message = 'dismissed by the client',
-           finished_at = COALESCE(finished_at, now()), updated_at = now()
-    WHERE id = %s
-    RETURNING id, process_id, status, message, progress, created_at, started_at, finished_at,
-              updated_at, published_layer, lineage, failure_status, failure_type"""
-DELETE_RESULTS = "DELETE FROM onemap.job_results WHERE job_id = %s"
 CANCEL_BACKEND = "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+
+
+@functools.cache
+def processes_sql(name: str) -> bytes:
+    """The fixed SQL of jobs and result publishing (``ogc/processes/sql/<name>.sql``)."""
+    return (resources.files("ogc.processes") / "sql" / f"{name}.sql").read_bytes()
+
+
+def owner_params(caller: Caller) -> dict[str, Any]:
+    """The owner columns of a job ``caller`` submits (``layers/migrations/0010``)."""
+    return {
+        "owner_kind": caller.kind,
+        "owner_subject": caller.subject,
+        "owner_departments": sorted(caller.departments),
+        "owner_roles": sorted(caller.roles),
+        "owner_areas": list(caller.areas),
+    }
+
+
+def owner_from(
+    kind: str, subject: str | None, departments: list[str], roles: list[str], areas: list[str]
+) -> Caller:
+    """The caller a job runs as, from the owner it recorded (a job outlives its request)."""
+    return Caller(
+        kind=cast(CallerKind, kind),
+        subject=subject,
+        departments=frozenset(departments),
+        roles=frozenset(cast(list[Role], roles)),
+        areas=tuple(areas),
+    )
 
 
 @dataclass(frozen=True)
@@ -130,20 +130,26 @@ def parse_job_id(text: str) -> str:
 
 
 async def create_job(
-    pool: AsyncConnectionPool, process_id: str, request: dict[str, Any], caller: str
+    pool: AsyncConnectionPool, process_id: str, request: dict[str, Any], owner: Caller
 ) -> Job:
+    """A new job of ``process_id``, owned by (and later run as) ``owner``."""
+    params = {"id": uuid.uuid4(), "process_id": process_id, "request": Jsonb(request)}
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(INSERT, (uuid.uuid4(), process_id, Jsonb(request), caller))
+        await cur.execute(processes_sql("insert_job"), params | owner_params(owner))
         row = await cur.fetchone()
     assert row is not None
     return Job.from_row(row)
 
 
-async def get_job(pool: AsyncConnectionPool, job_id: str, hidden: Sequence[str]) -> Job:
-    """The job ``job_id`` unless it names a layer of ``hidden`` (then it does not exist)."""
+async def get_job(
+    pool: AsyncConnectionPool, job_id: str, whose: JobScope, hidden: Sequence[str]
+) -> Job:
+    """The job ``job_id`` if ``whose`` covers its owner and it names no layer of ``hidden``
+    (else it does not exist for the caller)."""
     job_id = parse_job_id(job_id)
+    params = {"id": job_id, "hidden": list(hidden)} | whose.params()
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(SELECT_ONE, (job_id, list(hidden)))
+        await cur.execute(processes_sql("job_by_id"), params)
         row = await cur.fetchone()
     if row is None:
         raise NoSuchJob(f"job '{job_id}' does not exist; see /jobs")
@@ -151,30 +157,33 @@ async def get_job(pool: AsyncConnectionPool, job_id: str, hidden: Sequence[str])
 
 
 async def list_jobs(
-    pool: AsyncConnectionPool, limit: int, offset: int, hidden: Sequence[str]
+    pool: AsyncConnectionPool, limit: int, offset: int, whose: JobScope, hidden: Sequence[str]
 ) -> list[Job]:
-    """A page of the jobs that name no layer of ``hidden``, newest first."""
+    """A page of the caller's jobs (``whose``) that name no layer of ``hidden``, newest first."""
+    params = {"hidden": list(hidden), "limit": limit, "offset": offset} | whose.params()
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(SELECT_PAGE, (list(hidden), limit, offset))
+        await cur.execute(processes_sql("jobs_page"), params)
         rows = await cur.fetchall()
     return [Job.from_row(r) for r in rows]
 
 
 async def job_results(pool: AsyncConnectionPool, job_id: str) -> list[tuple[str, str, bytes]]:
     async with pool.connection() as conn:
-        cur = await conn.execute(SELECT_RESULTS, (job_id,))
+        cur = await conn.execute(processes_sql("job_results"), {"id": job_id})
         rows = await cur.fetchall()
     return [(r[0], r[1], bytes(r[2])) for r in rows]
 
 
-async def dismiss_job(pool: AsyncConnectionPool, job_id: str, hidden: Sequence[str]) -> Job:
+async def dismiss_job(
+    pool: AsyncConnectionPool, job_id: str, whose: JobScope, hidden: Sequence[str]
+) -> Job:
     """Mark dismissed, drop the results and cancel the job's running statement, if any."""
-    await get_job(pool, job_id, hidden)
+    job = await get_job(pool, job_id, whose, hidden)
     async with pool.connection() as conn:
         async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(DISMISS, (job_id,))
+            await cur.execute(processes_sql("dismiss_job"), {"id": job.id})
             row = await cur.fetchone()
-            await cur.execute(DELETE_RESULTS, (job_id,))
-        await conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
+            await cur.execute(processes_sql("delete_job_results"), {"id": job.id})
+        await conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job.id,))
     assert row is not None
     return Job.from_row(row)

@@ -4,6 +4,10 @@ A result may become a new layer, or a new version of a layer that an analysis pu
 created for the same caller (``metadata.origin == "analysis"``, ``derived_from.owner``).
 Any other existing layer is refused with 409, as ``POST /ingest`` refuses an id clash:
 an analysis must never replace a department's layer or its metadata.
+
+Publishing is a write (``ogc.gate.ownership``): the job's owner must be a publisher or an
+admin, the result layer belongs to the owner's department (or keeps its own), and its access
+level is the strictest of its input layers' — a result of a restricted layer is restricted.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import geopandas as gpd
 from pydantic import BaseModel, Field
 
 from ingest.pipeline import IngestOptions, ingest_file
-from layers.catalog_write import LayerMeta
+from layers.access.caller import Caller
+from layers.catalog import Catalog
+from layers.catalog_write import LayerMeta, department_ids
 from layers.db import connect
-from layers.errors import Conflict, InvalidParameter
+from layers.errors import Conflict, Forbidden, InvalidParameter
+from ogc.gate.ownership import may_write, new_layer_department, result_meta
+from ogc.processes.jobs import processes_sql
 
 ORIGIN = "analysis"  # metadata.origin of a layer an analysis publish created
-TARGET = "SELECT metadata FROM onemap.layers WHERE id = %s"
+NOT_A_PUBLISHER = "publishing a result needs a publisher of a department or an admin"
 
 
 class PublishRequest(BaseModel):
@@ -33,6 +41,37 @@ class PublishRequest(BaseModel):
     title_en: str | None = None
     level: str = "province"
     adcode: str = Field("440000", pattern=r"^[0-9]{6}$")
+    department: str | None = Field(
+        None, max_length=48, description="The new layer's department (if you publish for several)"
+    )
+
+
+def owner_label(caller: Caller) -> str:
+    """The name a result layer records for the caller who published it
+    (``metadata.derived_from.owner``; ``"token"`` for the publisher token's holder)."""
+    return caller.subject or "anonymous"
+
+
+def check_may_publish(
+    layer_id: str,
+    existing: tuple[dict[str, Any], str | None] | None,
+    caller: Caller,
+    named_department: str | None,
+    known: list[str],
+) -> str | None:
+    """The department the result layer belongs to — or the 403/409/400 refusing it.
+
+    ``existing`` is the target layer's (metadata, department), None when it is new."""
+    if existing is None:
+        try:
+            return new_layer_department(caller, named_department, known)
+        except Forbidden as exc:
+            raise Forbidden(f"{NOT_A_PUBLISHER}: {exc.message}") from None
+    metadata, department = existing
+    check_target(layer_id, metadata, owner_label(caller))  # 409: no result layer, or another's
+    if not may_write(department, caller):
+        raise Forbidden(f"{NOT_A_PUBLISHER} of the layer's department ({department})")
+    return department
 
 
 def check_target(layer_id: str, existing: dict[str, Any] | None, caller: str) -> bool:
@@ -74,20 +113,26 @@ def publish_features(
     process_id: str,
     job_id: str,
     lineage: list[dict[str, object]],
-    caller: str,
+    owner: Caller,
+    catalog: Catalog,
     raster_dir: Path,
 ) -> int:
-    """Publish ``frame`` as ``request.collection``; return the version published."""
+    """Publish ``frame`` as ``request.collection`` for ``owner``; return the version published.
+
+    The checks run again here, on the database's current rows: the job may have waited."""
     if frame.empty:
         raise InvalidParameter(f"output '{request.output}' is empty; there is nothing to publish")
     with connect(database_url, autocommit=True) as conn:
-        row = conn.execute(TARGET, (request.collection,)).fetchone()
-    exists = check_target(request.collection, None if row is None else row[0], caller)
+        row = conn.execute(processes_sql("publish_target"), (request.collection,)).fetchone()
+        known = department_ids(conn)
+    existing = None if row is None else (row[0], row[1])
+    department = check_may_publish(request.collection, existing, owner, request.department, known)
+    inputs = [str(entry["layer"]) for entry in lineage if "layer" in entry]
     derived: dict[str, Any] = {
         "process": process_id,
         "job": job_id,
         "inputs": lineage,
-        "owner": caller,
+        "owner": owner_label(owner),
     }
     meta = LayerMeta(
         id=request.collection,
@@ -99,6 +144,7 @@ def publish_features(
         keywords=["analysis result", process_id],
         metadata={"origin": ORIGIN, "derived_from": derived},
     )
+    meta = result_meta(meta, catalog, inputs, None if row is None else row[2], department)
     with tempfile.TemporaryDirectory(prefix="onemap-result-") as folder:
         path = Path(folder) / f"{request.collection}.gpkg"
         _writable(frame).to_file(path, driver="GPKG")
@@ -106,6 +152,8 @@ def publish_features(
             database_url,
             path,
             meta,
-            IngestOptions(who=caller, raster_dir=raster_dir, expect_new=not exists),
+            IngestOptions(
+                who=owner_label(owner), raster_dir=raster_dir, expect_new=existing is None
+            ),
         )
     return result.version

@@ -17,31 +17,36 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from layers.access.audit import AuditEvent, record_sync
+from layers.access.audit import Outcome as AuditOutcome
+from layers.access.caller import Caller
 from layers.catalog import Catalog
 from layers.db import with_options
-from layers.errors import DatabaseUnavailable, InvalidParameter, OneMapError, PayloadTooLarge
+from layers.errors import (
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidParameter,
+    OneMapError,
+    PayloadTooLarge,
+)
 from layers.platform import AdminLayers
 from ogc.errors import status_of
-from ogc.gate.caller import owner_caller
 from ogc.gate.visible import visible_catalog
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
-from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND
+from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND, owner_from, processes_sql
 from ogc.processes.publish import PublishRequest, publish_features
 from spatial.context import Context
 from spatial.registry import Analysis, AnalysisRegistry
 
 log = logging.getLogger("onemap.jobs")
 
-CLAIM = """
-    UPDATE onemap.jobs SET status = 'running', started_at = now(), updated_at = now()
-    WHERE id = %s AND status = 'accepted' RETURNING request, caller"""
 PROGRESS = """
     UPDATE onemap.jobs SET progress = %s, message = %s, updated_at = now()
     WHERE id = %s AND status = 'running' RETURNING 1"""
@@ -173,21 +178,21 @@ class JobRunner:
     def _run_claimed(
         self, conn: psycopg.Connection, job_id: str, analysis: Analysis[Any], timeout_ms: int
     ) -> Outcome:
-        claimed = conn.execute(CLAIM, (job_id,)).fetchone()
+        claimed = conn.execute(processes_sql("claim_job"), (job_id,)).fetchone()
         if claimed is None:
             return Outcome("dismissed")  # taken by another replica, or dismissed meanwhile
-        request, caller = claimed
+        request, owner = claimed[0], owner_from(*claimed[1:])  # the job runs as its owner
         should_stop = self._stopper(conn, job_id)
         ctx = Context(
             conn=conn,
-            catalog=visible_catalog(self.catalog(), owner_caller(caller)),  # the owner's view
+            catalog=visible_catalog(self.catalog(), owner),  # the owner's view
             progress=self._reporter(conn, job_id, should_stop),
             admin_layers=self.admin_layers,
             raster_roots=self.raster_roots,
             should_stop=should_stop,
         )
         try:
-            outputs, published = self._execute(ctx, job_id, analysis, request, caller or "")
+            outputs, published = self._execute(ctx, job_id, analysis, request, owner)
         except (JobDismissed, JobInterrupted, psycopg.errors.QueryCanceled) as exc:
             return self._stopped(conn, job_id, ctx, exc, timeout_ms)
         except OneMapError as exc:
@@ -211,7 +216,7 @@ class JobRunner:
         job_id: str,
         analysis: Analysis[Any],
         request: dict[str, Any],
-        caller: str,
+        owner: Caller,
     ) -> tuple[list[EncodedOutput], str | None]:
         wanted = selected_outputs(analysis, list(request.get("outputs") or {}))
         result = analysis.execute(request.get("inputs") or {}, ctx)
@@ -221,16 +226,30 @@ class JobRunner:
             publish = PublishRequest.model_validate(request["publish"])
             if publish.output not in result.features:
                 raise InvalidParameter(f"output '{publish.output}' is not a features output")
-            publish_features(
-                self.database_url,
-                result.features[publish.output],
-                publish,
-                process_id=analysis.id,
-                job_id=job_id,
-                lineage=ctx.lineage(),
-                caller=caller,
-                raster_dir=self.raster_dir,
+            event = AuditEvent(
+                "layer.publish",
+                owner,
+                layer_id=publish.collection,
+                detail={"job": job_id, "process": analysis.id},
             )
+            try:
+                version = publish_features(
+                    self.database_url,
+                    result.features[publish.output],
+                    publish,
+                    process_id=analysis.id,
+                    job_id=job_id,
+                    lineage=ctx.lineage(),
+                    owner=owner,
+                    catalog=self.catalog(),
+                    raster_dir=self.raster_dir,
+                )
+            except OneMapError as exc:
+                outcome: AuditOutcome = "denied" if isinstance(exc, Forbidden) else "failed"
+                detail = dict(event.detail) | {"reason": exc.message[:500]}
+                record_sync(self.database_url, replace(event, outcome=outcome, detail=detail))
+                raise
+            record_sync(self.database_url, replace(event, version=version))
             published = publish.collection
         return encode(result, wanted), published
 

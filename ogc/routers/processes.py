@@ -15,7 +15,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from layers.access.caller import Caller
 from layers.errors import InvalidParameter, OneMapError
+from ogc.common.audit import audited
+from ogc.common.upload_checks import known_departments
 from ogc.deps import (
     BaseUrlDep,
     CallerDep,
@@ -24,9 +27,8 @@ from ogc.deps import (
     RegistryDep,
     RunnerDep,
     StateDep,
-    require_publisher,
 )
-from ogc.gate.caller import job_owner
+from ogc.gate.ownership import jobs_of
 from ogc.http.links import JSON, link
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
@@ -40,7 +42,7 @@ from ogc.processes.exceptions import (
     ResultNotReady,
     count_parameter,
 )
-from ogc.processes.publish import PublishRequest, check_target
+from ogc.processes.publish import PublishRequest, check_may_publish
 from ogc.processes.runner import InternalJobError
 from spatial import AnalysisRegistry
 from spatial.errors import check_finite
@@ -100,11 +102,16 @@ def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
             )
 
 
-def _check_publish_target(state: StateDep, layer_id: str, caller: str) -> None:
-    """409 before a job exists when the result may not go to that layer (re-checked at publish)."""
-    if state.store is not None and state.store.loaded:
-        existing = state.store.current.layers.get(layer_id)
-        check_target(layer_id, None if existing is None else dict(existing.metadata), caller)
+async def _check_publish_target(state: StateDep, publish: dict[str, Any], caller: Caller) -> None:
+    """403/409/400 before a job exists when the caller may not publish the result there
+    (checked again at publish time, on the database's rows)."""
+    if state.store is None or not state.store.loaded:
+        return
+    layer_id = publish["collection"]
+    existing = state.store.current.layers.get(layer_id)
+    target = None if existing is None else (dict(existing.metadata), existing.department_id)
+    known = await run_in_threadpool(known_departments, state.database_url)
+    check_may_publish(layer_id, target, caller, publish.get("department"), known)
 
 
 @router.post(
@@ -126,11 +133,12 @@ async def execute(
 ) -> Response:
     analysis = _process(registry, process_id)
     _validated(analysis, body)
-    owner = job_owner(caller)  # the job runs as its owner: inputs it may not see do not exist
-    if body.publish is not None:
-        owner = require_publisher(request, state.settings)  # publishing needs a publisher
-        _check_publish_target(state, body.publish["collection"], owner)
-    job = await job_store.create_job(pool, analysis.id, body.model_dump(), owner)
+    if body.publish is not None:  # a write: refused (and audited) before a job exists
+        target = body.publish["collection"]
+        async with audited(pool, request, caller, "layer.publish", target, refusals_only=True):
+            await _check_publish_target(state, body.publish, caller)
+    # the job is the caller's, and runs as them: inputs they may not see do not exist
+    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
     if prefer and "respond-async" in prefer:
         runner.submit(job.id, analysis)
         return JSONResponse(
@@ -165,6 +173,7 @@ def _results_response(
 async def list_jobs(
     pool: PoolDep,
     base: BaseUrlDep,
+    caller: CallerDep,
     hidden: HiddenLayersDep,
     limit: Annotated[str | None, Query(description="Jobs per page, 1..1000")] = None,
     offset: Annotated[str | None, Query(description="Jobs to skip, 0..1e9")] = None,
@@ -173,6 +182,7 @@ async def list_jobs(
         pool,
         count_parameter("limit", limit, 100, 1, 1000),
         count_parameter("offset", offset, 0, 0, MAX_OFFSET),
+        jobs_of(caller),
         hidden,
     )
     return {
@@ -183,23 +193,34 @@ async def list_jobs(
 
 @router.get("/jobs/{jobId}", summary="A job's status and progress")
 async def job_status(
-    pool: PoolDep, base: BaseUrlDep, hidden: HiddenLayersDep, job_id: JobId
+    pool: PoolDep, base: BaseUrlDep, caller: CallerDep, hidden: HiddenLayersDep, job_id: JobId
 ) -> dict[str, Any]:
-    job = await job_store.get_job(pool, job_id, hidden)
+    job = await job_store.get_job(pool, job_id, jobs_of(caller), hidden)
     return job.status_info(base)
 
 
 @router.delete("/jobs/{jobId}", summary="Dismiss a job (cancels it if it is running)")
 async def dismiss(
-    pool: PoolDep, base: BaseUrlDep, hidden: HiddenLayersDep, job_id: JobId, runner: RunnerDep
+    request: Request,
+    pool: PoolDep,
+    base: BaseUrlDep,
+    caller: CallerDep,
+    hidden: HiddenLayersDep,
+    job_id: JobId,
+    runner: RunnerDep,
 ) -> dict[str, Any]:
-    job = await job_store.dismiss_job(pool, job_id, hidden)
+    async with audited(pool, request, caller, "job.dismiss") as note:
+        note.detail["job"] = job_id[:80]
+        job = await job_store.dismiss_job(pool, job_id, jobs_of(caller), hidden)
+        note.layer_id = job.published_layer
     runner.cancel(job.id)  # running here: stops at its next checkpoint (elsewhere: within 1 s)
     return job.status_info(base)
 
 
-async def _finished_outputs(pool: PoolDep, job_id: str, hidden: list[str]) -> list[EncodedOutput]:
-    job = await job_store.get_job(pool, job_id, hidden)
+async def _finished_outputs(
+    pool: PoolDep, job_id: str, caller: Caller, hidden: list[str]
+) -> list[EncodedOutput]:
+    job = await job_store.get_job(pool, job_id, jobs_of(caller), hidden)
     if job.status in ("accepted", "running"):
         raise ResultNotReady(f"job {job.id} is {job.status} ({job.progress}%); results come later")
     if job.status == "failed" and job.failure_status is not None:
@@ -212,20 +233,21 @@ async def _finished_outputs(pool: PoolDep, job_id: str, hidden: list[str]) -> li
 
 @router.get("/jobs/{jobId}/results", summary="A finished job's results document")
 async def job_results(
-    pool: PoolDep, base: BaseUrlDep, hidden: HiddenLayersDep, job_id: JobId
+    pool: PoolDep, base: BaseUrlDep, caller: CallerDep, hidden: HiddenLayersDep, job_id: JobId
 ) -> Response:
-    outputs = await _finished_outputs(pool, job_id, hidden)
+    outputs = await _finished_outputs(pool, job_id, caller, hidden)
     return JSONResponse(results_document(outputs, f"{base}/jobs/{job_store.parse_job_id(job_id)}"))
 
 
 @router.get("/jobs/{jobId}/results/{outputId}", summary="One output of a finished job, raw")
 async def job_output(
     pool: PoolDep,
+    caller: CallerDep,
     hidden: HiddenLayersDep,
     job_id: JobId,
     output_id: Annotated[str, PathParam(alias="outputId")],
 ) -> Response:
-    for out in await _finished_outputs(pool, job_id, hidden):
+    for out in await _finished_outputs(pool, job_id, caller, hidden):
         if out.output_id == output_id:
             return Response(out.body, media_type=out.media_type)
     raise NoSuchOutput(f"job {job_id} has no output '{output_id[:80]}'")

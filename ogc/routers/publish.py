@@ -1,4 +1,9 @@
-"""Upload endpoint: departments publish a file over HTTP, through the same ingest path."""
+"""Upload endpoint: departments publish a file over HTTP, through the same ingest path.
+
+Who may (``ogc.gate.ownership``): a new version only by a publisher of the layer's
+department or an admin (404 for a layer the caller cannot see, 403 for one they see but
+do not own); a new layer belongs to its creator's department. Every upload is audited.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,15 @@ from fastapi.responses import JSONResponse
 from ingest.pipeline import ingest_file
 from ingest.request import build_meta, build_options
 from ingest.workdirs import work_dir
+from layers.access.caller import Caller
+from layers.catalog import Catalog
+from layers.catalog_write import require_registered
 from layers.errors import InvalidParameter, PayloadTooLarge
-from ogc.common.upload_checks import check_department, check_upload_fields, safe_upload_name
-from ogc.deps import BaseUrlDep, PublisherDep, SettingsDep, StateDep
+from ogc.common.audit import audited
+from ogc.common.upload_checks import check_upload_fields, known_departments, safe_upload_name
+from ogc.deps import BaseUrlDep, CallerDep, CatalogDep, PoolDep, SettingsDep, StateDep
 from ogc.errors import server_roots, without_server_paths
+from ogc.gate.ownership import check_owner_kept, new_layer_department, writable_layer
 
 router = APIRouter(tags=["Publishing"])
 
@@ -26,7 +36,9 @@ async def upload(
     state: StateDep,
     settings: SettingsDep,
     base: BaseUrlDep,
-    who: PublisherDep,
+    caller: CallerDep,
+    catalog: CatalogDep,
+    pool: PoolDep,
     file: Annotated[UploadFile, File(description="Shapefile as .zip, GeoPackage, GeoJSON, …")],
     layer: Annotated[str | None, Form(description="Existing layer to version")] = None,
     id: Annotated[str | None, Form(description="Id of a new layer")] = None,
@@ -52,32 +64,39 @@ async def upload(
     form |= {"datetime_end_field": datetime_end_field, "naive_timezone": naive_timezone}
     check_upload_fields(form)
     name = safe_upload_name(file.filename)
-    fields = {
-        "title_zh": title,
-        "title_en": title_en,
-        "level": level,
-        "adcode": adcode,
-        "department_id": department,
-        "theme": theme,
-    }
-    options = build_options(
-        settings,
-        expect_new=layer is None,
-        who=who,
-        source_layer=source_layer,
-        encoding=encoding,
-        source_crs=source_crs,
-        datetime_field=datetime_field,
-        datetime_start_field=datetime_start_field,
-        datetime_end_field=datetime_end_field,
-        no_datetime=no_datetime or None,
-        naive_timezone=naive_timezone,
-    )
-    with work_dir(settings.upload_dir, "upload") as folder:
-        path = await _save(file, folder / name, settings.max_upload_mb)
-        await run_in_threadpool(check_department, state.database_url, department)
-        meta = await run_in_threadpool(build_meta, state.database_url, path, layer, id, fields)
-        result = await run_in_threadpool(ingest_file, state.database_url, path, meta, options)
+    async with audited(pool, request, caller, "layer.ingest", layer or id) as note:
+        note.detail |= {"file": name, "new_layer": layer is None}
+        if layer is not None and layer not in catalog.layers and state.store is not None:
+            catalog = await state.store.reload()  # published a moment ago, not yet heard of
+        known = await run_in_threadpool(known_departments, state.database_url)
+        department = _owning_department(catalog, caller, layer, department, known)
+        fields = {
+            "title_zh": title,
+            "title_en": title_en,
+            "level": level,
+            "adcode": adcode,
+            "department_id": department,
+            "theme": theme,
+        }
+        options = build_options(
+            settings,
+            expect_new=layer is None,
+            who=caller.subject or caller.kind,
+            source_layer=source_layer,
+            encoding=encoding,
+            source_crs=source_crs,
+            datetime_field=datetime_field,
+            datetime_start_field=datetime_start_field,
+            datetime_end_field=datetime_end_field,
+            no_datetime=no_datetime or None,
+            naive_timezone=naive_timezone,
+        )
+        with work_dir(settings.upload_dir, "upload") as folder:
+            path = await _save(file, folder / name, settings.max_upload_mb)
+            meta = await run_in_threadpool(build_meta, state.database_url, path, layer, id, fields)
+            note.layer_id = meta.id
+            result = await run_in_threadpool(ingest_file, state.database_url, path, meta, options)
+        note.version, note.detail["unchanged"] = result.version, result.skipped
     roots = server_roots(request)
     body: dict[str, Any] = {
         "layer": result.layer_id,
@@ -96,6 +115,18 @@ async def upload(
     return JSONResponse(
         body, status_code=status, headers={"Location": f"{base}/collections/{result.layer_id}"}
     )
+
+
+def _owning_department(
+    catalog: Catalog, caller: Caller, layer_id: str | None, named: str | None, known: list[str]
+) -> str | None:
+    """The department the upload publishes for (None: the layer keeps its own), or the
+    refusal: 404/403 for a layer the caller may not see/change, 400/403 for a department."""
+    if layer_id is None:
+        return new_layer_department(caller, named, known)
+    require_registered(named, known)
+    check_owner_kept(writable_layer(catalog, layer_id, caller), named, caller)
+    return named
 
 
 async def _save(file: UploadFile, target: Path, max_mb: int) -> Path:

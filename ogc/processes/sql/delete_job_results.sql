@@ -1,0 +1,1 @@
+DELETE FROM onemap.job_results WHERE job_id = %(id)s
