@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from layers.access.oidc_settings import OidcSettings
 from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 
 
@@ -87,8 +88,13 @@ class AdminSettings(BaseSettings):
 
 
 class ServiceSettings(IngestSettings, AdminSettings):
-    """Everything the web service needs."""
+    """Everything the web service needs; the identity provider's settings are their own
+    class (``ONEMAP_OIDC_*``), composed here."""
 
+    oidc: OidcSettings = Field(
+        default_factory=OidcSettings,
+        description="Bearer-token identity (ONEMAP_OIDC_*); unset issuer = no bearer tokens.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, description="HTTP worker processes.")

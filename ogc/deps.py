@@ -14,14 +14,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from psycopg_pool import AsyncConnectionPool
 
-from layers.access.caller import Caller
+from layers.access.caller import Caller, Role
 from layers.access.service import AccessService
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.features.plan import FeaturePlan
 from layers.settings import ServiceSettings
-from ogc.gate.caller import caller_in
-from ogc.gate.visible import hidden_layer_ids, visible_layer, visible_layers
+from ogc.gate.caller import CALLER_KEY, caller_in, job_owner
+from ogc.gate.visible import hidden_layer_ids, is_restricted, visible_layer, visible_layers
 from ogc.http.paths import base_url
 from ogc.http.write_guard import check_publisher
 from ogc.plans import Snapshot
@@ -58,6 +58,13 @@ def layer_of(catalog: Catalog, collection_id: str, caller: Caller) -> Layer:
     """The single place a collection id becomes a layer: through the gate (404 for a
     layer the caller may not see, as for an unknown id)."""
     return visible_layer(catalog, collection_id, caller)
+
+
+def count_restricted_read(state: AppState, layer: Layer, caller: Caller) -> None:
+    """A read of a restricted layer, counted for the audit per caller × layer × hour (in
+    memory; ``AccessService`` flushes it). Other layers cost nothing."""
+    if is_restricted(layer) and state.access is not None:
+        state.access.count_restricted_read(caller, layer.id)
 
 
 def listed_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
@@ -141,11 +148,14 @@ async def get_runner(state: Annotated[AppState, Depends(get_state)]) -> JobRunne
 
 
 async def get_layer(
+    state: Annotated[AppState, Depends(get_state)],
     catalog: Annotated[Catalog, Depends(get_catalog)],
     caller: Annotated[Caller, Depends(get_caller)],
     collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
 ) -> Layer:
-    return layer_of(catalog, collection_id, caller)
+    layer = layer_of(catalog, collection_id, caller)
+    count_restricted_read(state, layer, caller)
+    return layer
 
 
 async def get_tile_plan(
@@ -197,8 +207,16 @@ TilePlanDep = Annotated[TilePlan, Depends(get_tile_plan)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
+PUBLISHING_ROLES: frozenset[Role] = frozenset({"publisher", "admin"})
+
+
 def require_publisher(request: Request, settings: SettingsDep) -> str:
-    """Who publishes: the holder of the publisher token (``ogc.http.write_guard``); else 403."""
+    """Who publishes: a caller with the publisher or admin role (the gate's; the holder of
+    the publisher token is one), by the name jobs record; anyone else gets the publisher
+    check's 403 (``ogc.http.write_guard``)."""
+    caller: Caller | None = request.scope.get(CALLER_KEY)  # resolved by the gate
+    if caller is not None and caller.roles & PUBLISHING_ROLES:
+        return job_owner(caller)
     return check_publisher(request.headers.get("authorization", ""), settings.publisher_token)
 
 

@@ -11,16 +11,29 @@ the fast layer asks ``may_read`` itself, as a miss there is a hand-over, not an 
 from __future__ import annotations
 
 from layers.access.caller import Caller
-from layers.access.rules import cache_scope, may_read
+from layers.access.rules import RESTRICTED, cache_scope, may_read
 from layers.catalog import Catalog, Layer, no_such_layer
+from layers.errors import NotFound
+
+
+class HiddenLayer(NotFound):
+    """A layer the caller may not see: answered exactly as an unknown id (the same 404 and
+    message); the class only tells the audit (``ogc.gate.denials``) it was a denial."""
 
 
 def visible_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     """The layer ``layer_id`` if ``caller`` may see it; else the unknown id's NotFound."""
     layer = catalog.layers.get(layer_id)
-    if layer is None or not may_read(layer, caller):
+    if layer is None:
         raise no_such_layer(layer_id)
+    if not may_read(layer, caller):
+        raise HiddenLayer(no_such_layer(layer_id).message)
     return layer
+
+
+def is_restricted(layer: Layer) -> bool:
+    """Whether reads of ``layer`` are audited (restricted to named departments)."""
+    return layer.access_level == RESTRICTED
 
 
 def visible_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
@@ -42,8 +55,10 @@ def hidden_layer_ids(catalog: Catalog, caller: Caller) -> list[str]:
 
 
 __all__ = [
+    "HiddenLayer",
     "cache_scope",
     "hidden_layer_ids",
+    "is_restricted",
     "may_read",
     "visible_catalog",
     "visible_layer",

@@ -28,6 +28,8 @@ from ogc.deps import (
     ProducerDep,
     SettingsDep,
     SnapshotDep,
+    count_restricted_read,
+    state_of,
 )
 from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from ogc.http import paths
@@ -81,6 +83,7 @@ async def get_tile(
     parsed: wmts.GetTileRequest,
 ) -> Response:
     layer = visible_layer(catalog, parsed.layer, caller)
+    count_restricted_read(state_of(request), layer, caller)
     plan = plans.tiles(layer)
     wmts.check_offered(plan.wmts, parsed)
     z, row, col, tms = parsed.tile_matrix, parsed.tile_row, parsed.tile_col, parsed.tile_matrix_set
