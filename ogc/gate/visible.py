@@ -11,7 +11,7 @@ the fast layer asks ``may_read`` itself, as a miss there is a hand-over, not an 
 from __future__ import annotations
 
 from layers.access.caller import Caller
-from layers.access.rules import RESTRICTED, cache_scope, may_read
+from layers.access.rules import cache_scope, is_restricted, may_read
 from layers.catalog import Catalog, Layer, no_such_layer
 from layers.errors import NotFound
 
@@ -29,11 +29,6 @@ def visible_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     if not may_read(layer, caller):
         raise HiddenLayer(no_such_layer(layer_id).message)
     return layer
-
-
-def is_restricted(layer: Layer) -> bool:
-    """Whether reads of ``layer`` are audited (restricted to named departments)."""
-    return layer.access_level == RESTRICTED
 
 
 def visible_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
