@@ -45,9 +45,6 @@ WMTS_CAPABILITIES = REST_CAPABILITIES
 WMTS_TILE = REST_TILE  # .../{TileCol}, then ".png" / ".pbf" / ".mvt"
 WMTS_FEATURE_INFO = REST_FEATURE_INFO  # .../{TileCol}/{J}/{I}, then ".json" / ".html"
 
-PROCESSES = "/processes"
-JOBS = "/jobs"
-
 TILEJSON_VARIABLES = {"tileMatrix": "z", "tileRow": "y", "tileCol": "x"}
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -94,6 +91,7 @@ def matcher(
 
 # The service an API key's quota counts a request against, by the path's first segment(s).
 _TILE_ROOTS = (DATASET_TILESETS, TILE_MATRIX_SETS, WMTS_KVP)
+_PROCESS_ROOTS = ("/processes", "/jobs")  # OGC API – Processes (ogc/routers/processes.py)
 _TILE_PARTS = ("tiles", "map", STYLE.rsplit("/", 1)[1])  # below /collections/{collectionId}
 
 
@@ -108,7 +106,7 @@ def service_of(path: str) -> Service | None:
         return "tiles" if len(below) > 1 and below[1] in _TILE_PARTS else "features"
     if root in _TILE_ROOTS:
         return "tiles"
-    if root in (PROCESSES, JOBS):
+    if root in _PROCESS_ROOTS:
         return "processes"
     return None
 
