@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from layers.access.oidc_settings import OidcSettings
 from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 
 
@@ -180,7 +181,13 @@ class ServiceSettings(
     AdminSettings,
 ):
     """Everything the web service needs: the per-concern classes above, composed in one
-    (each also usable alone, e.g. ``TileSettings`` by a seeding run)."""
+    (each also usable alone, e.g. ``TileSettings`` by a seeding run); the identity
+    provider's settings are their own class (``ONEMAP_OIDC_*``), held as ``oidc``."""
+
+    oidc: OidcSettings = Field(
+        default_factory=OidcSettings,
+        description="Bearer-token identity (ONEMAP_OIDC_*); unset issuer = no bearer tokens.",
+    )
 
     load_sample_data: bool = Field(
         default=True, description="Load the bundled Guangdong layers on first start."

@@ -7,18 +7,21 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import Receive, Scope, Send
 
 from ingest.workdirs import sweep
+from layers.errors import OneMapError
 from layers.settings import ServiceSettings
 from ogc import services
-from ogc.errors import install_error_handlers
+from ogc.errors import ErrorObserver, install_error_handlers
+from ogc.gate.denials import count_error
 from ogc.gate.middleware import CallerMiddleware
 from ogc.gate.ownership import may_publish_in
 from ogc.http.cors import CorsMiddleware
 from ogc.http.head_requests import HeadAsGet
+from ogc.http.keyed_links import KeyedLinks
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
 from ogc.http.write_guard import WriteGuard
 from ogc.openapi.v30 import serve_openapi_30
@@ -91,13 +94,15 @@ def create_app(
         lifespan=_lifespan(state),
     )
     app.state.onemap = state
-    install_error_handlers(app)
+    install_error_handlers(app, observe=_denials_of(state))
     policy = ResponsePolicy.of(settings)  # ogc/http: the routes and the fast layer share it
+    app.add_middleware(KeyedLinks, public_url=settings.public_url)  # tk= kept in links
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=policy.gzip_level)
     app.add_middleware(CorsMiddleware, policy=policy)
     # writes: same origin; uploads: only from callers who may publish (the gate's caller)
     app.add_middleware(WriteGuard, settings=settings, may_upload=may_publish_in)
-    app.add_middleware(CallerMiddleware, resolver=state.callers)  # who asks; private answers
+    # Who asks; refusals answered, private answers marked.
+    app.add_middleware(CallerMiddleware, resolver=state.callers, policy=policy)
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     if fast_layer:  # outermost; cached tiles are the cheapest thing served
         tiles_fast = TileCacheFastPath(FeatureFastPath(app.framework, policy), policy)
@@ -120,6 +125,15 @@ def create_app(
     ):
         app.include_router(module.router)
     return app
+
+
+def _denials_of(state: AppState) -> ErrorObserver:
+    """Route errors that deny a request, counted for the audit (``ogc.gate.denials``)."""
+
+    def observe(request: Request, exc: OneMapError, status: int) -> None:
+        count_error(state.access, request.scope, exc, status)
+
+    return observe
 
 
 def _lifespan(state: AppState) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:

@@ -23,9 +23,8 @@ from layers.features.query import AreaClip
 from layers.settings import ServiceSettings
 from ogc.gate.areas import clip_for
 from ogc.gate.caller import caller_in
-from ogc.gate.visible import hidden_layer_ids, visible_layer, visible_layers
+from ogc.gate.visible import hidden_layer_ids, is_restricted, visible_layer, visible_layers
 from ogc.http.paths import base_url
-from ogc.http.write_guard import check_publisher
 from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
@@ -67,6 +66,13 @@ async def clip_of(
 ) -> AreaClip | None:
     """The area ``caller`` sees ``layer``'s features in (None: all of them), ``ogc.gate.areas``."""
     return await clip_for(snapshot, layer, caller, pool_of(state), state.settings.admin)
+
+
+def count_restricted_read(state: AppState, layer: Layer, caller: Caller) -> None:
+    """A read of a restricted layer, counted for the audit per caller × layer × hour (in
+    memory; ``AccessService`` flushes it). Other layers cost nothing."""
+    if is_restricted(layer) and state.access is not None:
+        state.access.count_restricted_read(caller, layer.id)
 
 
 def listed_layers(catalog: Catalog, caller: Caller) -> list[Layer]:
@@ -150,11 +156,14 @@ async def get_runner(state: Annotated[AppState, Depends(get_state)]) -> JobRunne
 
 
 async def get_layer(
+    state: Annotated[AppState, Depends(get_state)],
     catalog: Annotated[Catalog, Depends(get_catalog)],
     caller: Annotated[Caller, Depends(get_caller)],
     collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
 ) -> Layer:
-    return layer_of(catalog, collection_id, caller)
+    layer = layer_of(catalog, collection_id, caller)
+    count_restricted_read(state, layer, caller)
+    return layer
 
 
 async def get_tile_plan(
@@ -215,11 +224,3 @@ RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]
 TilePlanDep = Annotated[TilePlan, Depends(get_tile_plan)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
-
-
-def require_publisher(request: Request, settings: SettingsDep) -> str:
-    """Who publishes: the holder of the publisher token (``ogc.http.write_guard``); else 403."""
-    return check_publisher(request.headers.get("authorization", ""), settings.publisher_token)
-
-
-PublisherDep = Annotated[str, Depends(require_publisher)]

@@ -147,15 +147,23 @@ def problem_of(exc: OneMapError, request: Request) -> tuple[int, dict[str, objec
     return status, exception_body(status, detail, request, getattr(exc, "exception_type", None))
 
 
-async def _onemap_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OneMapError)
-    status, document = problem_of(exc, request)
-    return JSONResponse(
-        document,
-        status_code=status,
-        media_type="application/problem+json",
-        headers=headers_of(exc),
-    )
+ErrorObserver = Callable[[Request, OneMapError, int], None]
+
+
+def _onemap_error(observe: ErrorObserver | None) -> Callable[[Request, Exception], Any]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OneMapError)
+        status, document = problem_of(exc, request)
+        if observe is not None:
+            observe(request, exc, status)
+        return JSONResponse(
+            document,
+            status_code=status,
+            media_type="application/problem+json",
+            headers=headers_of(exc),
+        )
+
+    return handle
 
 
 def without_server_paths(text: str, roots: list[str]) -> str:
@@ -197,8 +205,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal error; the server log has the details", request)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(OneMapError, _onemap_error)
+def install_error_handlers(app: FastAPI, observe: ErrorObserver | None = None) -> None:
+    """The handlers of the one table; ``observe`` sees every domain error answered (the
+    app counts denials for the audit with it: ``ogc.gate.denials``)."""
+    app.add_exception_handler(OneMapError, _onemap_error(observe))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

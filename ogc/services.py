@@ -2,7 +2,7 @@
 
     pool → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
          → tile producer → OpenAPI subscription → job runner → catalog listener
-         → job recovery → access (API keys, quotas, audit counts)
+         → job recovery → access (API keys, quotas, audit counts) → identity (bearer tokens)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the plans of each
@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from layers.access.caller import ANONYMOUS
+from layers.access.oidc import TokenVerifier
 from layers.access.service import AccessService
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
@@ -68,12 +69,24 @@ async def access(state: AppState) -> AsyncIterator[None]:
     assert state.pool is not None
     service = AccessService(state.pool, state.database_url)
     await service.start()
-    state.access = service
+    state.access = state.callers.keys = service
     try:
         yield
     finally:
-        state.access = None
+        state.access = state.callers.keys = None
         await service.stop()
+
+
+@contextlib.asynccontextmanager
+async def identity(state: AppState) -> AsyncIterator[None]:
+    """Bearer tokens: the app's one verifier (it caches the identity provider's keys and
+    the tokens it verified), handed to the gate when an issuer is configured."""
+    oidc = state.settings.oidc
+    state.callers.verifier = TokenVerifier(oidc) if oidc.enabled else None
+    try:
+        yield
+    finally:
+        state.callers.verifier = None
 
 
 @contextlib.asynccontextmanager
@@ -247,6 +260,7 @@ SERVICES: tuple[tuple[str, Service], ...] = (
     ("catalog-listener", catalog_listener),
     ("job-recovery", job_recovery),
     ("access", access),
+    ("identity", identity),
 )
 
 

@@ -309,7 +309,7 @@ async def find_key(conn: Conn, secret: str, day: date) -> tuple[ApiKey, dict[str
 
 def check_key(
     key: ApiKey,
-    service: Service,
+    service: Service | None,
     referer: str | None,
     client_ip: str | None,
     now: datetime,
@@ -325,6 +325,8 @@ def check_key(
             f"this API key expired at {key.expires_at.isoformat()}", KEY_CHALLENGE
         )
     _check_binding(key, referer, client_ip)
+    if service is None:  # a path of no service: no quota applies
+        return key.caller
     quota = key.quotas.get(service)
     if quota == 0:
         raise Forbidden(f"this API key may not use the {service} service")

@@ -57,6 +57,11 @@ def may_read(layer: Layer, caller: Caller) -> bool:
     return False
 
 
+def is_restricted(layer: Layer) -> bool:
+    """Whether ``layer`` is restricted to named departments (its reads are audited)."""
+    return layer.access_level == RESTRICTED
+
+
 def internal_field_names(layer: Layer) -> frozenset[str]:
     """The fields the layer's metadata marks internal (a malformed marking marks none)."""
     marked = layer.metadata.get(INTERNAL_FIELDS)

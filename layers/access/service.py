@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from layers.access.audit import ReadCounter
+from layers.access.audit import DenialCounter, ReadCounter
 from layers.access.caller import Caller
 from layers.access.days import shanghai_day, utc_now
 from layers.access.keys import KEY_CHALLENGE, ApiKey, Service, check_key, find_key, secret_hash
@@ -54,6 +54,7 @@ class AccessService:
         )
         self.usage = UsageCounter()
         self.reads = ReadCounter()
+        self.denials = DenialCounter()
         self._cache: dict[bytes, CacheEntry] = {}
         self._generation = 0  # bumped by every key change: lookups started before it are stale
         self._tasks: list[asyncio.Task[None]] = []
@@ -80,22 +81,31 @@ class AccessService:
     async def authenticate(
         self,
         secret: str,
-        service: Service,
+        service: Service | None,
         referer: str | None = None,
         client_ip: str | None = None,
         now: datetime | None = None,
     ) -> Caller:
         """The caller a key's secret makes of a request to ``service`` — counted against its
-        quota — or the domain error that refuses it (``keys.check_key``)."""
+        quota — or the domain error that refuses it (``keys.check_key``). A request that
+        belongs to no service (``None``: the landing page, the API document) checks the key
+        and its binding but counts against no quota."""
         now = now or utc_now()
         day = shanghai_day(now)
         key = await self._lookup(secret, day)
         if key is None:
             raise Unauthenticated("unknown API key", KEY_CHALLENGE)
+        if service is None:
+            return check_key(key, None, referer, client_ip, now)
         used = self.usage.used(key.id, day, service)
         caller = check_key(key, service, referer, client_ip, now, used)
         self.usage.add(key.id, day, service)
         return caller
+
+    def known_caller(self, secret: str) -> Caller | None:
+        """The caller of a key this process has looked up (for the audit of a refusal; no I/O)."""
+        cached = self._cache.get(secret_hash(secret))
+        return cached[0].caller if cached is not None and cached[0] is not None else None
 
     def count_restricted_read(self, caller: Caller, layer_id: str) -> None:
         """Count a read of a restricted layer for the aggregated audit (no I/O)."""
@@ -105,6 +115,7 @@ class AccessService:
         today = shanghai_day(now or utc_now())
         await self.usage.flush(self._pool, self.cached_key_ids(), today)
         await self.reads.flush(self._pool)
+        await self.denials.flush(self._pool)
 
     def forget_keys(self) -> None:
         """Drop every cached key: the next request with each looks it up again."""

@@ -19,12 +19,28 @@ from layers.settings import ServiceSettings
 
 ITEMS_PARAMETERS = frozenset(
     {
-        "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
-        "filter-crs", "sortby", "properties", "skipGeometry", "f", "q", "after", "before",
-        "within", "lang",
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+        "skipGeometry",
+        "f",
+        "q",
+        "after",
+        "before",
+        "within",
+        "lang",
+        "tk",
     }
-)  # fmt: skip
-FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "lang"})
+)  # fmt: skip  (tk: an API key, read by the gate)
+FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "lang", "tk"})
 
 
 def check_known(parameters: Mapping[str, str], known: frozenset[str], plan: FeaturePlan) -> None:

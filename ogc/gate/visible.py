@@ -15,16 +15,24 @@ The plans of such a view are the layer plan's variants (``ogc.plans``).
 from __future__ import annotations
 
 from layers.access.caller import Caller
-from layers.access.rules import area_limited, cache_scope, caller_view, may_read
+from layers.access.rules import area_limited, cache_scope, caller_view, is_restricted, may_read
 from layers.catalog import Catalog, Layer, no_such_layer
+from layers.errors import NotFound
+
+
+class HiddenLayer(NotFound):
+    """A layer the caller may not see: answered exactly as an unknown id (the same 404 and
+    message); the class only tells the audit (``ogc.gate.denials``) it was a denial."""
 
 
 def visible_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     """The layer ``layer_id`` as ``caller`` sees it, if they may; else the unknown id's
     NotFound."""
     layer = catalog.layers.get(layer_id)
-    if layer is None or not may_read(layer, caller):
+    if layer is None:
         raise no_such_layer(layer_id)
+    if not may_read(layer, caller):
+        raise HiddenLayer(no_such_layer(layer_id).message)
     return caller_view(layer, caller)
 
 
@@ -47,10 +55,12 @@ def hidden_layer_ids(catalog: Catalog, caller: Caller) -> list[str]:
 
 
 __all__ = [
+    "HiddenLayer",
     "area_limited",
     "cache_scope",
     "caller_view",
     "hidden_layer_ids",
+    "is_restricted",
     "may_read",
     "visible_catalog",
     "visible_layer",

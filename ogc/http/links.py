@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import parse_qsl, quote, urlencode
 
 from layers.platform import CRS84_URI
 from layers.platform import epsg_uri as epsg_uri
@@ -15,6 +16,9 @@ HTML = "text/html"
 CRS84 = CRS84_URI
 TILEJSON = "application/vnd.mapbox.tile+json"
 STYLE_JSON = "application/vnd.mapbox.style+json"
+KEY_PARAMETER = "tk"  # an API key in a URL (Tianditu's name); the gate reads it too
+# A URL a document gives as a whole JSON string, XML attribute or element text.
+_URL_END = rb'[^"<>\s\\]*'
 
 
 def link(href: str, rel: str, media_type: str = JSON, title: str | None = None) -> dict[str, str]:
@@ -46,3 +50,39 @@ def style_links(
             f"TileJSON of the vector tiles on {tms_id}",
         ),
     ]
+
+
+def key_in_query(query: bytes) -> str | None:
+    """The first ``tk=`` value of a query string (None when absent or empty)."""
+    for name, value in parse_qsl(query.decode("latin-1")):
+        if name == KEY_PARAMETER and value:
+            return value
+    return None
+
+
+def with_key(url: str, key: str, xml: bool = False) -> str:
+    """``url`` with ``tk=<key>`` added to its query (kept when it has one already); a KVP
+    endpoint ending in ``?``/``&`` keeps that end, for clients that append parameters."""
+    query = url.partition("?")[2].replace("&amp;", "&")
+    if any(name == KEY_PARAMETER for name, _ in parse_qsl(query)):
+        return url
+    amp = "&amp;" if xml else "&"
+    param = f"{KEY_PARAMETER}={quote(key, safe='')}"
+    if url.endswith(("?", "&", "&amp;")):
+        return f"{url}{param}{amp}"
+    return f"{url}{amp if '?' in url else '?'}{param}"
+
+
+def keep_key_in_links(body: bytes, base: str, key: str, xml: bool = False) -> bytes:
+    """Every link of a JSON or XML document that points into this server (starts with the
+    request's ``base`` URL) with the caller's ``tk=`` added, so clients following links
+    (QGIS, OpenLayers, Tianditu SDKs) keep their access: self/next links, tile templates,
+    TileJSON ``tiles``, WMTS ResourceURLs. The one rule for every response; routers build
+    their links without it."""
+    url = re.escape(base.encode()) + rb"(?:/" + _URL_END + rb")?"
+    pattern = re.compile(rb'(?<=[">])' + url + rb'(?=["<])')
+
+    def keyed(found: re.Match[bytes]) -> bytes:
+        return with_key(found[0].decode(), key, xml).encode()
+
+    return pattern.sub(keyed, body)

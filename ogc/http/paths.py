@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from layers.access.keys import Service
 from ogc.http.asgi_types import Scope
 from tiles.wmts import KVP_PATH, REST_CAPABILITIES, REST_FEATURE_INFO, REST_ROOT, REST_TILE
 
@@ -86,6 +87,28 @@ def matcher(
         position = found.end()
     parts += [re.escape(template[position:]), suffix, "$"]
     return re.compile("".join(parts))
+
+
+# The service an API key's quota counts a request against, by the path's first segment(s).
+_TILE_ROOTS = (DATASET_TILESETS, TILE_MATRIX_SETS, WMTS_KVP)
+_PROCESS_ROOTS = ("/processes", "/jobs")  # OGC API – Processes (ogc/routers/processes.py)
+_TILE_PARTS = ("tiles", "map", STYLE.rsplit("/", 1)[1])  # below /collections/{collectionId}
+
+
+def service_of(path: str) -> Service | None:
+    """The key quota a request path counts against: ``tiles`` (vector, map and dataset
+    tiles, tilesets, TileJSON, styles, tile matrix sets, WMTS), ``features`` (collections,
+    items, queryables), ``processes`` (processes, jobs); None for the rest (the landing
+    page, the API document, health, admin), which no quota counts."""
+    root = "/" + path.split("/", 2)[1] if path.startswith("/") else path
+    if root == COLLECTIONS:
+        below = path[len(COLLECTIONS) + 1 :].split("/", 2)  # collectionId, what of it
+        return "tiles" if len(below) > 1 and below[1] in _TILE_PARTS else "features"
+    if root in _TILE_ROOTS:
+        return "tiles"
+    if root in _PROCESS_ROOTS:
+        return "processes"
+    return None
 
 
 def base_url(public_url: str | None, scope: Scope) -> str:

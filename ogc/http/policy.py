@@ -24,7 +24,7 @@ GZIP_MINIMUM = 1024  # bytes: smaller bodies are sent as they are
 CORS_METHODS = ("GET", "HEAD", "OPTIONS", "POST")  # POST: processes; WriteGuard: the rest
 CORS_EXPOSED = ("ETag", "Last-Modified", "Content-Crs", "Link")
 _EXPOSED = ", ".join(CORS_EXPOSED).encode()
-CREDENTIALS_HEADER = b"Authorization"  # what a private response varies with
+CREDENTIALS_HEADER = b"Authorization, X-OneMap-Key"  # what a private response varies with
 SHARED_ONLY = (b"public", b"s-maxage")  # Cache-Control directives a private response drops
 
 
@@ -73,7 +73,7 @@ class ResponsePolicy:
 
 def make_private(headers: Headers) -> None:
     """A response for a caller who sees more than the public: ``Cache-Control: private``
-    (its max-age or no-cache kept) and ``Vary: Authorization``."""
+    (its max-age or no-cache kept) and ``Vary: Authorization, X-OneMap-Key``."""
     control = next((value for key, value in headers if key == b"cache-control"), b"")
     kept = [d.strip() for d in control.split(b",") if d.strip()]
     kept = [d for d in kept if d.split(b"=")[0].lower() not in (*SHARED_ONLY, b"private")]

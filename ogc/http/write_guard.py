@@ -42,18 +42,6 @@ NOT_A_PUBLISHER = (
 MayUpload = Callable[[Scope], bool]  # whether the request's caller may publish at all
 
 
-def check_publisher(authorization: str, token: str | None) -> str:
-    """Who is publishing: the holder of the publisher token; anyone else is refused (403).
-
-    Loopback is not trusted: any web page opened on the server's machine can reach it.
-    """
-    if not token:
-        raise Forbidden(NO_TOKEN)
-    if holds_publisher_token(authorization, token):
-        return "token"
-    raise Forbidden("publishing needs 'Authorization: Bearer <ONEMAP_PUBLISHER_TOKEN>'")
-
-
 def holds_publisher_token(authorization: str, token: str | None) -> bool:
     """Whether an ``Authorization`` header carries the publisher token (none configured: no)."""
     given = authorization.removeprefix("Bearer ").strip()

@@ -27,6 +27,7 @@ _FORMAT = _param(
 _PROPERTIES = _param("properties", "Comma-separated property names to return.")
 _SKIP = _param("skipGeometry", "Omit geometries.", {"type": "boolean"})
 _LANG = _param("lang", "HTML language", {"type": "string", "enum": ["zh", "en"]})
+_KEY = _param("tk", "API key (or the X-OneMap-Key header); links in the answer keep it.")
 
 ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
     _param("limit", "Page size (default 10; above the maximum is clamped).",
@@ -52,8 +53,9 @@ ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
            {"type": "integer", "minimum": 0}),
     _FORMAT,
     _LANG,
+    _KEY,
 ]  # fmt: skip
-FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [_CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG]
+FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [_CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG, _KEY]
 
 
 def shared_items_parameters(default_limit: int, max_limit: int) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The admin API: API keys and the audit log (``layers.access``).
 
-Guarded for now by the publisher token (``PublisherDep``); the gate's admin check replaces
-it. Writes pass ``ogc/http/write_guard.py`` like every other write (same origin only).
+Only for admins: a caller with the admin role (the gate's: an OIDC user or a server key
+holding it, or the holder of the publisher token, a local admin credential for scripts).
+Writes pass ``ogc/http/write_guard.py`` like every other write (same origin only).
 Responses are ``Cache-Control: no-store``: they are about who may do what.
 """
 
@@ -28,8 +29,9 @@ from layers.access.keys import (
     parse_key_id,
     revoke_key,
 )
-from layers.errors import InvalidParameter
-from ogc.deps import BaseUrlDep, PoolDep, PublisherDep
+from layers.errors import Forbidden, InvalidParameter
+from ogc.deps import BaseUrlDep, CallerDep, PoolDep
+from ogc.gate.caller import PUBLISHER
 
 router = APIRouter(prefix="/admin", tags=["Administration"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -37,9 +39,18 @@ KeyId = Annotated[str, PathParam(alias="keyId", description="Key id (UUID)")]
 USAGE_DAYS = 7
 
 
-def admin_caller(who: PublisherDep) -> Caller:
-    """Who administers: for now the holder of the publisher token."""
-    return Caller(kind="user", subject=f"publisher-{who}", roles=frozenset({"admin"}))
+# The publisher token's holder, as key changes and the audit name it.
+TOKEN_ADMIN = Caller(kind="user", subject=f"publisher-{PUBLISHER.subject}", roles=PUBLISHER.roles)
+
+
+def admin_caller(caller: CallerDep) -> Caller:
+    """Who administers: a caller with the admin role; anyone else is refused (403)."""
+    if not caller.is_admin:
+        raise Forbidden(
+            "the admin API needs the admin role: a token of a user or a server key holding "
+            "it, or 'Authorization: Bearer <ONEMAP_PUBLISHER_TOKEN>'"
+        )
+    return TOKEN_ADMIN if caller == PUBLISHER else caller
 
 
 AdminDep = Annotated[Caller, Depends(admin_caller)]

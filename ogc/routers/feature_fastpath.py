@@ -31,7 +31,7 @@ from layers.features.execute import read_feature
 from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
 from ogc.errors import problem_of
-from ogc.gate.caller import caller_in
+from ogc.gate.caller import caller_or_none
 from ogc.gate.visible import caller_view, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
@@ -83,7 +83,9 @@ class FeatureFastPath:
         state: Any = getattr(scope["app"].state, "onemap", None)
         if state is None:
             return False
-        caller = await caller_in(scope, state.callers)
+        caller = await caller_or_none(scope, state.callers)
+        if caller is None:
+            return False  # a refused credential: the gate's middleware answers
         plan = _public_vector_plan(state, layer_id, caller)
         if plan is None or state.pool is None or not _simple_request(request, query):
             return False

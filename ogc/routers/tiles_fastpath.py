@@ -11,7 +11,9 @@ cache come from the app's state: the current snapshot's plans (``ogc/plans.py``)
 tile producer's cache. CORS and Cache-Control come from ``ogc.http.policy``, the rules the
 routes' middleware follows. The caller comes from the gate (``ogc.gate``): only callers who
 see what the public sees are answered here, tiles of layers they may see, under the key of
-their scope. Everything else — misses, query strings, unknown or hidden layers, callers whose
+their scope; an API key (``tk=``, the one query string served here, or ``X-OneMap-Key``) is
+checked and counted against its tiles quota by the gate from memory. Everything else —
+misses, other query strings, refused keys and tokens, unknown or hidden layers, callers whose
 answers are private, errors — falls through to the routes, which produce the same bytes and
 headers. The ETag comes from the key, so revalidations are answered 304 without reading.
 """
@@ -26,7 +28,7 @@ from typing import Any
 from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter, NotFound
-from ogc.gate.caller import caller_in
+from ogc.gate.caller import caller_or_none
 from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
@@ -113,7 +115,7 @@ class TileCacheFastPath:
         if (
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
-            or scope["query_string"]
+            or not _only_a_key(scope["query_string"])
         ):
             return await self.app(scope, receive, send)
         try:
@@ -131,9 +133,9 @@ class TileCacheFastPath:
         state: Any = getattr(scope["app"].state, "onemap", None)
         if state is None:
             return False
-        caller = await caller_in(scope, state.callers)
-        if caller.scope != PUBLIC_SCOPE:
-            return False  # private answers (ogc.http.policy.make_private): the routes'
+        caller = await caller_or_none(scope, state.callers)  # an API key counts here
+        if caller is None or caller.scope != PUBLIC_SCOPE:
+            return False  # refusals (the gate's middleware) and private answers: the routes'
         hit = self._hot.get(path)
         if hit is None:
             snapshot = getattr(state, "snapshot", None)
@@ -244,6 +246,11 @@ def _in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> bool:
     except NotFound:
         return False
     return True
+
+
+def _only_a_key(query: bytes) -> bool:
+    """No query, or only an API key (``tk=``): a tile's bytes do not depend on it."""
+    return not query or (query.startswith(b"tk=") and b"&" not in query)
 
 
 def _route(path: str) -> tuple[re.Match[str], str, bool] | None:

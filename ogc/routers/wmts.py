@@ -29,6 +29,7 @@ from ogc.deps import (
     ProducerDep,
     SettingsDep,
     SnapshotDep,
+    count_restricted_read,
     state_of,
 )
 from ogc.gate.areas import clip_for
@@ -84,6 +85,7 @@ async def get_tile(
     parsed: wmts.GetTileRequest,
 ) -> Response:
     layer = visible_layer(catalog, parsed.layer, caller)
+    count_restricted_read(state_of(request), layer, caller)
     plan = plans.tiles(layer)
     wmts.check_offered(plan.wmts, parsed)
     admin = state_of(request).settings.admin

@@ -68,9 +68,15 @@ def _ready(url: str) -> bool:
 
 @contextmanager
 def live_server(
-    app: Any, *, spy: RequestSpy | None = None, log_level: str = "warning"
+    app: Any,
+    *,
+    spy: RequestSpy | None = None,
+    log_level: str = "warning",
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> Iterator[LiveServer]:
-    """Serve ``app`` (from ``create_app``) on a free loopback port until the block ends."""
+    """Serve ``app`` (from ``create_app``) on a free loopback port until the block ends;
+    ``X-Forwarded-For`` is trusted from ``forwarded_allow_ips`` (uvicorn's proxy headers,
+    as ``onemap serve`` runs with ``FORWARDED_ALLOW_IPS``)."""
     asgi: Any = app  # create_app's app: its fast layer is already in front (ogc.app.OneMapApp)
     if spy is not None:
         asgi = spy.around(asgi)
@@ -82,6 +88,8 @@ def live_server(
         log_level=log_level,
         lifespan="on",
         http=CoalescingHttpToolsProtocol,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
