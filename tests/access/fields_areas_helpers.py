@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from layers.access.caller import ANONYMOUS, Caller
-from ogc.gate.caller import RawHeaders, first_header
+from ogc.gate.caller import first_header
+from ogc.http.asgi_types import Scope
 from tests.gate_fixtures import DEPARTMENT
 
 GOVERNMENT = Caller(kind="user", subject="gov", roles=frozenset({"government"}))
@@ -49,8 +50,8 @@ def callers(gate_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """``gate_client`` whose requests are made by the caller their test header names."""
     resolver = gate_client.app.state.onemap.callers  # type: ignore[attr-defined]
 
-    async def caller_of(headers: RawHeaders, query: bytes) -> Caller:
-        name = first_header(headers, b"x-test-caller")
+    async def caller_of(scope: Scope) -> Caller:
+        name = first_header(scope["headers"], b"x-test-caller")
         return CALLERS[name.decode()] if name else ANONYMOUS
 
     monkeypatch.setattr(resolver, "caller_of", caller_of)

@@ -19,7 +19,8 @@ from layers.catalog import FieldInfo
 from layers.catalog_write import upsert_department
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.gate.caller import CallerResolver, RawHeaders, first_header
+from ogc.gate.caller import CallerResolver, first_header
+from ogc.http.asgi_types import Scope
 from tests.helpers.catalog import fixture_meta, register_table
 from tests.helpers.wait import wait_for
 
@@ -57,10 +58,10 @@ def callers_by_token(resolver: CallerResolver) -> None:
     """Make ``Bearer test-<name>`` the caller ``PEOPLE[name]`` (through the resolver)."""
     resolve = resolver.caller_of
 
-    async def caller_of(headers: RawHeaders, query: bytes) -> Caller:
-        given = (first_header(headers, b"authorization") or b"").decode("latin-1")
+    async def caller_of(scope: Scope) -> Caller:
+        given = (first_header(scope["headers"], b"authorization") or b"").decode("latin-1")
         name = given.removeprefix("Bearer test-")
-        return PEOPLE[name] if name in PEOPLE else await resolve(headers, query)
+        return PEOPLE[name] if name in PEOPLE else await resolve(scope)
 
     resolver.caller_of = caller_of  # type: ignore[method-assign]
 
