@@ -236,7 +236,7 @@ class JobRunner:
                 detail={"job": job_id, "process": analysis.id},
             )
             try:
-                version = publish_features(
+                publish_features(
                     self.database_url,
                     result.features[publish.output],
                     publish,
@@ -246,13 +246,13 @@ class JobRunner:
                     owner=owner,
                     catalog=self.catalog(),
                     raster_dir=self.raster_dir,
+                    audit=event,  # written with the new version, in its transaction
                 )
             except OneMapError as exc:
                 outcome: AuditOutcome = "denied" if isinstance(exc, Forbidden) else "failed"
                 detail = dict(event.detail) | {"reason": exc.message[:500]}
                 record_sync(self.database_url, replace(event, outcome=outcome, detail=detail))
                 raise
-            record_sync(self.database_url, replace(event, version=version))
             published = publish.collection
         return encode(result, wanted), published
 
