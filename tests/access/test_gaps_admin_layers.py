@@ -5,6 +5,7 @@ reloading; rollback and delete run the command line's code."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from tests.access.ownership_fixtures import (
     owned,
     wait_for_layer,
 )
+from tests.access.test_ownership_writes import onemap
 from tests.helpers.wait import wait_for
 
 __all__ = ["owned"]  # the fixture
@@ -164,3 +166,24 @@ def test_the_layer_writes_are_in_the_openapi_document(owned: TestClient) -> None
     assert "post" in paths["/admin/layers/{collectionId}/rollback"]
     schema = owned.get("/api").json()["components"]["schemas"]["LayerChange"]["properties"]
     assert {"title", "style", "accessLevel", "keywords"} <= set(schema)
+
+
+def test_the_command_line_deletes_with_the_same_code(
+    owned: TestClient, sample_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "gap-cli.geojson"
+    source.write_bytes(_points(3))
+    assert onemap(sample_url, "ingest", str(source), "--id", "own-gap-cli").returncode == 0
+    unsure = onemap(sample_url, "layers", "delete", "own-gap-cli")
+    assert unsure.returncode == 2 and "--yes" in unsure.stderr
+    done = onemap(sample_url, "layers", "delete", "own-gap-cli", "--yes", "--as", "erin")
+    assert done.returncode == 0, done.stderr
+    assert "deleted with 1 versions" in done.stdout
+    again = onemap(sample_url, "layers", "delete", "own-gap-cli", "--yes", "--as", "erin")
+    assert again.returncode != 0 and "does not exist" in again.stderr
+    rows = audit_rows(sample_url, "layer.delete", "erin")
+    assert [(r["actor_kind"], r["outcome"], r["version"]) for r in rows] == [
+        ("local", "ok", 1),
+        ("local", "denied", None),
+    ]
+    assert rows[0]["detail"]["via"] == "cli"
