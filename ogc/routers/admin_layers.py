@@ -49,7 +49,6 @@ NO_STORE = {"Cache-Control": "no-store"}
 LayerId = Annotated[str, PathParam(alias="collectionId", max_length=48, description="Layer id")]
 Text = Annotated[str, Field(max_length=2000)]
 ACCESS_FIELDS = frozenset({"level", "department", "internal_fields"})
-STYLE_EXAMPLE = {"fill": "#1f78b4", "fill_opacity": 0.4, "label_field": "name"}
 
 
 class LayerChange(BaseModel):
@@ -76,8 +75,9 @@ class LayerChange(BaseModel):
     attribution: Text | None = None
     style: dict[str, Any] | None = Field(
         None,
-        description="Map style (tiles.styles.Style's keys); null: back to the default",
-        examples=[STYLE_EXAMPLE],
+        description="Map style (tiles.styles.Style's keys, e.g. "
+        '{"fill": "#1f78b4", "fill_opacity": 0.4, "label_field": "name"}); '
+        "null: back to the default",
     )
 
     def access(self) -> AccessChange | None:
