@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from ingest.datum import DatumShift
 from ingest.temporal import TimeOptions
+from layers.access.audit import AuditEvent
 
 Progress = Callable[[int, int], None]  # (features done, features expected)
 
@@ -33,6 +34,9 @@ class IngestOptions:
     naive_timezone: str = "Asia/Shanghai"  # how date-times without an offset are read
     work_root: Path | None = None  # temporary folders (ingest.workdirs); None: $TMPDIR
     max_upload_mb: int = 2048  # ONEMAP_MAX_UPLOAD_MB: bounds what an archive may unpack to
+    # Who asked (the HTTP route, the CLI, a job's publish): written with layer id, version and
+    # ``unchanged`` in the publishing transaction, so a version never exists unaudited.
+    audit: AuditEvent | None = None
 
     def __post_init__(self) -> None:
         self.time.check()

@@ -10,6 +10,7 @@ import getpass
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ from ingest.publish import LayerMeta, publish_version
 from ingest.understand import understand_vector
 from ingest.vector_load import load_vector
 from ingest.workdirs import work_dir
+from layers.access.audit import write_event_sync
 from layers.db import connect
 from layers.errors import IngestError, OneMapError
 from layers.rollup import refresh_rollups_for_layer
@@ -87,14 +89,17 @@ def _run(
     record: RunRecord,
 ) -> IngestResult:
     unchanged = published_version_with_fingerprint(conn, meta.id, record.fingerprint)
-    if unchanged is not None:
+    if unchanged is not None:  # nothing is written: the audit row is the run's only write
+        audit_ingest(conn, options, meta.id, unchanged, unchanged=True)
         return IngestResult(meta.id, unchanged, skipped=True)
     with work_dir(options.work_root, "ingest") as work:
         limits = ArchiveLimits(max_upload_mb=options.max_upload_mb)
         prepared = prepare_source(path, work, options.source_layer, options.encoding, limits)
         if prepared.kind == "raster":
             with conn.transaction():
-                return _publish_raster(conn, prepared, meta, options, record)
+                raster = _publish_raster(conn, prepared, meta, options, record)
+                audit_ingest(conn, options, meta.id, raster.version)
+                return raster
         return _publish_vector(conn, database_url, prepared, meta, options, record)
 
 
@@ -132,7 +137,25 @@ def _publish_vector(
             temporal=load.time,
         )
         result.rollups = refresh_rollups_for_layer(conn, meta.id)
+        audit_ingest(conn, options, meta.id, result.version)
     return result
+
+
+def audit_ingest(
+    conn: psycopg.Connection,
+    options: IngestOptions,
+    layer_id: str,
+    version: int,
+    *,
+    unchanged: bool = False,
+) -> None:
+    """The run's audit row (``options.audit``), on ``conn``: inside the publishing transaction,
+    so the version and its record commit — or roll back — together."""
+    if options.audit is None:
+        return
+    detail = dict(options.audit.detail) | {"unchanged": unchanged}
+    event = replace(options.audit, layer_id=layer_id, version=version, detail=detail)
+    write_event_sync(conn, event)
 
 
 def _publish_raster(

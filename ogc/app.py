@@ -16,14 +16,14 @@ from layers.errors import OneMapError
 from layers.settings import ServiceSettings
 from ogc import services
 from ogc.errors import ErrorObserver, install_error_handlers
-from ogc.gate.denials import count_error
+from ogc.gate.denials import count_error, count_guard_refusal
 from ogc.gate.middleware import CallerMiddleware
 from ogc.gate.ownership import may_publish_in
 from ogc.http.cors import CorsMiddleware
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.keyed_links import KeyedLinks
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
-from ogc.http.write_guard import WriteGuard
+from ogc.http.write_guard import OnRefusal, WriteGuard
 from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
     admin,
@@ -100,7 +100,12 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=policy.gzip_level)
     app.add_middleware(CorsMiddleware, policy=policy)
     # writes: same origin; uploads: only from callers who may publish (the gate's caller)
-    app.add_middleware(WriteGuard, settings=settings, may_upload=may_publish_in)
+    app.add_middleware(
+        WriteGuard,
+        settings=settings,
+        may_upload=may_publish_in,
+        on_refusal=_guard_refusals_of(state),
+    )
     # Who asks; refusals answered, private answers marked.
     app.add_middleware(CallerMiddleware, resolver=state.callers, policy=policy)
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
@@ -132,6 +137,15 @@ def _denials_of(state: AppState) -> ErrorObserver:
 
     def observe(request: Request, exc: OneMapError, status: int) -> None:
         count_error(state.access, request.scope, exc, status)
+
+    return observe
+
+
+def _guard_refusals_of(state: AppState) -> OnRefusal:
+    """Writes the write guard refuses, counted as denials (``ogc.gate.denials``)."""
+
+    def observe(scope: Scope, exc: OneMapError, status: int) -> None:
+        count_guard_refusal(state.access, scope, exc, status)
 
     return observe
 

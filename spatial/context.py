@@ -46,7 +46,8 @@ class Context:
     raster_roots: tuple[Path, ...] | None = None
     used: dict[str, int] = field(default_factory=dict)  # layer id -> version read
     # layer id -> EWKB of the areas an area-limited caller may read it in (absent: all of it);
-    # made by the web layer's gate (ogc.gate.areas), applied in SQL by spatial.inputs.
+    # made by the web layer's gate (ogc.gate.areas.analysis_clips) for a job's owner, applied
+    # in SQL by every input read (spatial.sqlparts.row_conditions).
     clips: Mapping[str, bytes] = field(default_factory=dict)
     # Raises when the work must stop (a dismissed job, a stopping server); cheap to call.
     should_stop: Callable[[], None] = _never_stop
@@ -84,6 +85,10 @@ class Context:
             ) from None
         self.used[layer.id] = layer.version
         return layer
+
+    def clip(self, layer_id: str) -> bytes | None:
+        """The areas the caller may read ``layer_id`` in (EWKB), or None for all of it."""
+        return self.clips.get(layer_id)
 
     def lineage(self) -> list[dict[str, object]]:
         return [{"layer": lid, "version": v} for lid, v in sorted(self.used.items())]

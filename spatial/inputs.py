@@ -21,7 +21,6 @@ from layers.cql2 import compile_filter
 from layers.errors import InvalidParameter, NotFound
 from layers.features import table_of
 from layers.features.filters import layer_queryables
-from layers.features.where import area_condition
 from spatial.context import Context
 from spatial.errors import about, check_geometry_types
 from spatial.geodesy import STORAGE_CRS
@@ -219,10 +218,7 @@ def read_collection(
         columns=columns, sep=sql.SQL(",") if layer.fields else sql.SQL(""), table=table_of(layer)
     )
     # Values are sql.Literal here, as in the compiled CQL2 filter: no placeholders to mix.
-    conditions = row_conditions(filter_condition(layer, filter), within)
-    clip = ctx.clips.get(layer.id)
-    if clip is not None:  # an area-limited caller reads only inside their areas
-        conditions.append(area_condition(sql.Identifier("geom"), sql.Literal(clip)))
+    conditions = row_conditions(filter_condition(layer, filter), within, ctx.clip(layer.id))
     if conditions:
         query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
     rows = ctx.connection().execute(query + sql.SQL(" ORDER BY fid")).fetchall()

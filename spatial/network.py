@@ -73,11 +73,19 @@ def ensure_pgrouting(conn: psycopg.Connection) -> None:
         ) from exc
 
 
-def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | None) -> Network:
-    """The network of the layer's current version, built once (concurrent callers wait)."""
+def ensure_network(
+    conn: psycopg.Connection, layer: Layer, speed_field: str | None, clip: bytes | None = None
+) -> Network:
+    """The network of the layer's current version, built once (concurrent callers wait).
+
+    With ``clip`` (an area-limited caller's areas, ``Context.clip``) it is built from the
+    roads in those areas only, and kept under a name of its own: a clipped caller never
+    routes over roads they may not read, and never shares a network with one who may."""
     check_geometry_types(f"layer '{layer.id}'", [layer.geometry_type or ""], LINEAR)
     speed, speed_key = _speed_expression(layer, speed_field)  # a bad field: 400 first
     ensure_pgrouting(conn)
+    if clip is not None:  # the parameter part of the name: speed and areas
+        speed_key += f"|clip:{hashlib.sha1(clip).hexdigest()}"
     edges_name, nodes_name = network_names(layer, speed_key)
     network = Network(sql.Identifier(SCHEMA, edges_name), sql.Identifier(SCHEMA, nodes_name))
     with conn.transaction():
@@ -91,6 +99,7 @@ def ensure_network(conn: psycopg.Connection, layer: Layer, speed_field: str | No
                 edges=network.edges,
                 nodes=network.nodes,
                 source=table_of(layer),
+                where=_where(row_conditions(None, None, clip)),
                 speed=speed,
                 layer=sql.Literal(layer.id),
                 srid=sql.Literal(STORAGE_SRID),
@@ -188,6 +197,10 @@ def service_areas(
     return areas, nodes
 
 
+def _where(conditions: list[sql.Composable]) -> sql.Composable:
+    return sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+
+
 def _band_polygon(nodes: gpd.GeoDataFrame, seconds: float) -> shapely.Geometry:
     """The concave hull (GEOS) of the nodes reached within ``seconds``."""
     reached = nodes.geometry.values._data[nodes["seconds"].to_numpy() <= seconds]
@@ -204,14 +217,15 @@ def route_to_nearest(
     lat: float,
     within: shapely.Geometry | None = None,
     condition: sql.Composable | None = None,
+    clip: bytes | None = None,
 ) -> gpd.GeoDataFrame:
     """The fastest route from (lon, lat) to the facility reachable soonest.
 
-    ``within`` and ``condition`` (a compiled CQL2 filter) choose among the facilities.
+    ``within`` and ``condition`` (a compiled CQL2 filter) choose among the facilities;
+    ``clip`` is the caller's areas in the facilities layer (``Context.clip``).
     """
     start, snap_m = nearest_node(conn, net, lon, lat)
-    conditions = row_conditions(condition, within)
-    where = sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+    where = _where(row_conditions(condition, within, clip))
     statement = sql.SQL(_sql("facility_nodes")).format(
         facilities=table_of(facilities), nodes=net.nodes, where=where
     )

@@ -75,12 +75,14 @@ def nearest_in_layer(
     k: int,
     within: shapely.Geometry | None = None,
     condition: sql.Composable | None = None,
+    clip: bytes | None = None,
 ) -> gpd.GeoDataFrame:
     """KNN in PostGIS, re-ranked on the ellipsoid; widened until the answer is proven.
 
-    ``condition`` is an extra SQL condition (a compiled CQL2 filter) on the layer's rows.
+    ``condition`` is an extra SQL condition (a compiled CQL2 filter) on the layer's rows;
+    ``clip`` the caller's areas (``Context.clip``).
     """
-    conditions = row_conditions(condition, within)
+    conditions = row_conditions(condition, within, clip)
     n = max(4 * k, k + 16)
     while True:
         rows = conn.execute(_candidates_sql(layer, lon, lat, n, conditions)).fetchall()

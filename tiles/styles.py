@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
@@ -73,6 +74,51 @@ def _merge(base: Style, custom: Mapping[str, Any], layer: Layer) -> Style:
     if style.label_field and layer.field(style.label_field) is None:
         return replace(style, label_field=None)
     return style
+
+
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+RANGES: dict[str, tuple[float, float]] = {  # what a renderer can draw sensibly
+    "fill_opacity": (0.0, 1.0),
+    "stroke_opacity": (0.0, 1.0),
+    "stroke_width": (0.0, 50.0),
+    "point_radius": (0.0, 100.0),
+    "label_size": (4, 96),
+    "label_min_zoom": (0, 24),
+}
+
+
+def check_style(layer: Layer, custom: Mapping[str, Any]) -> dict[str, Any]:
+    """A style a layer is given (``metadata["style"]``), checked: known keys, colours as
+    ``#rrggbb`` (or null where a default allows none), numbers in range, a label field of
+    the layer. A 400 naming the key otherwise; the checked style is returned."""
+    known = {f.name: f for f in fields(Style)}
+    unknown = sorted(set(custom) - set(known))
+    if unknown:
+        raise InvalidParameter(f"style: unknown keys {unknown}; known: {sorted(known)}")
+    for key, value in custom.items():
+        _check_style_value(layer, key, value, known[key].default)
+    return dict(custom)
+
+
+def _check_style_value(layer: Layer, key: str, value: Any, default: Any) -> None:
+    if key == "label_field":
+        if value is not None and (not isinstance(value, str) or layer.field(value) is None):
+            raise InvalidParameter(
+                f"style.label_field: {str(value)[:60]!r} is not a field of '{layer.id}'"
+            )
+        return
+    if isinstance(default, str) or key in ("fill", "stroke"):
+        if (value is None and key in ("fill", "stroke")) or (
+            isinstance(value, str) and COLOUR.fullmatch(value)
+        ):
+            return
+        raise InvalidParameter(f"style.{key}: give a colour as #rrggbb, not {str(value)[:40]!r}")
+    low, high = RANGES[key]
+    integral = isinstance(default, int)
+    allowed = int if integral else int | float
+    if isinstance(value, bool) or not isinstance(value, allowed) or not low <= value <= high:
+        kind = "an integer" if integral else "a number"
+        raise InvalidParameter(f"style.{key}: give {kind} from {low:g} to {high:g}")
 
 
 def tilejson(layer: Layer, tile_url: str, minzoom: int, maxzoom: int) -> dict[str, Any]:

@@ -79,3 +79,13 @@ async def read_area_union(
     row = await (await conn.execute(statement, patterns)).fetchone()
     assert row is not None
     return bytes(row[0])
+
+
+def read_area_union_sync(
+    conn: psycopg.Connection[Any], catalog: Catalog, admin: AdminLayers, areas: Iterable[str]
+) -> bytes:
+    """``read_area_union`` on a synchronous connection (a job's session)."""
+    statement, patterns = area_union_sql(catalog, admin, areas)
+    row = conn.execute(statement, patterns).fetchone()
+    assert row is not None
+    return bytes(row[0])

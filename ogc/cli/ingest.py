@@ -11,6 +11,7 @@ import click
 
 from ingest.digest import hash_in_background
 from ingest.download import local_copy
+from layers.access.audit import AuditEvent
 from layers.migrate import migrate
 from layers.settings import IngestSettings
 from ogc.cli.actor import AS_OPTION, audited_command, local_admin
@@ -65,11 +66,14 @@ def ingest_command(source: str, layer_id: str | None, new_id: str | None, **fiel
     actor = local_admin(fields["as_name"])
     with local_copy(source, settings) as path, database(settings) as url:
         migrate(url)
-        with audited_command(url, actor, "layer.ingest", layer_id or new_id) as note:
+        # success is audited in the ingest's transaction (IngestOptions.audit), a failure here
+        failures = audited_command(
+            url, actor, "layer.ingest", layer_id or new_id, refusals_only=True
+        )
+        with failures as note:
             note.detail |= {"file": path.name, "new_layer": layer_id is None}
-            result = _ingest(url, path, layer_id, new_id, fields, settings, actor.subject)
-            note.layer_id, note.version = result.layer_id, result.version
-            note.detail["unchanged"] = result.skipped
+            audit = AuditEvent("layer.ingest", actor, detail=note.detail)
+            result = _ingest(url, path, layer_id, new_id, fields, settings, audit)
     _report(result)
     if one_shot:
         exit_now()
@@ -82,7 +86,7 @@ def _ingest(
     new_id: str | None,
     fields: dict[str, Any],
     settings: IngestSettings,
-    who: str | None,
+    audit: AuditEvent,
 ) -> IngestResult:
     from ingest.pipeline import ingest_file
     from ingest.request import build_meta, build_options
@@ -101,7 +105,8 @@ def _ingest(
     options = build_options(
         settings,
         expect_new=layer_id is None,
-        who=who,
+        who=audit.actor.subject,
+        audit=audit,
         source_layer=fields["source_layer"],
         encoding=fields["encoding"],
         source_crs=fields["source_crs"],

@@ -95,24 +95,45 @@ def layers() -> None:
 @click.option("--as", "as_name", help="Admin name recorded in the audit log (default: $USER).")
 def layers_rollback(layer_id: str, to_version: int | None, as_name: str | None) -> None:
     """Make an earlier version of LAYER_ID current again (every server sees it at once)."""
-    from layers.access.audit import AuditEvent, write_event_sync
+    from layers.access.audit import AuditEvent
     from layers.db import connect
-    from layers.rollup import refresh_rollups_for_layer
-    from layers.versions import rollback
+    from layers.layer_admin import rollback_layer
     from ogc.cli.actor import audited_command, local_admin
     from ogc.cli.database import database
 
     actor = local_admin(as_name)
     with database(_settings()) as url:
         failures = audited_command(url, actor, "layer.rollback", layer_id, refusals_only=True)
-        with failures, connect(url) as conn, conn.transaction():
-            version = rollback(conn, layer_id, to_version)
-            rollups = refresh_rollups_for_layer(conn, layer_id)
-            done = AuditEvent("layer.rollback", actor, layer_id=layer_id, version=version)
-            write_event_sync(conn, done)  # commits with the rollback
-    click.echo(f"{layer_id}: version {version} is current again")
-    for rollup in rollups:
+        with failures as note, connect(url) as conn:  # done: audited with the rollback
+            event = AuditEvent("layer.rollback", actor, detail=note.detail)
+            done = rollback_layer(conn, layer_id, to_version, event)
+    click.echo(f"{layer_id}: version {done.version} is current again")
+    for rollup in done.rollups:
         click.echo(f"  refreshed roll-up layer '{rollup}'")
+
+
+@layers.command("delete")
+@click.argument("layer_id")
+@click.option("--yes", is_flag=True, help="Do it: every version, table and raster file goes.")
+@click.option("--as", "as_name", help="Admin name recorded in the audit log (default: $USER).")
+def layers_delete(layer_id: str, yes: bool, as_name: str | None) -> None:
+    """Delete LAYER_ID with every version (audited; every server drops it at once)."""
+    from layers.access.audit import AuditEvent
+    from layers.db import connect
+    from layers.layer_admin import delete_layer
+    from ogc.cli.actor import audited_command, local_admin
+    from ogc.cli.database import database
+
+    if not yes:
+        raise click.UsageError(f"deleting '{layer_id}' removes every version; add --yes")
+    actor = local_admin(as_name)
+    settings = _settings()
+    with database(settings) as url:
+        failures = audited_command(url, actor, "layer.delete", layer_id, refusals_only=True)
+        with failures as note, connect(url) as conn:
+            event = AuditEvent("layer.delete", actor, detail=note.detail)
+            done = delete_layer(conn, layer_id, event, settings.raster_dir.resolve())
+    click.echo(f"{layer_id}: deleted with {done.versions} versions")
 
 
 @layers.command("access")

@@ -75,15 +75,12 @@ async def audited(
             await _record(pool, request, caller, operation, outcome, note)
 
 
-async def _record(
-    pool: AsyncConnectionPool,
-    request: Request,
-    caller: Caller,
-    operation: str,
-    outcome: Outcome,
-    note: AuditNote,
-) -> None:
-    event = AuditEvent(
+def event_for(
+    request: Request, caller: Caller, operation: str, note: AuditNote, outcome: Outcome = "ok"
+) -> AuditEvent:
+    """The audit event of ``operation`` as the request and its note tell it (a write that
+    records its own success in its transaction, as an ingest does, is handed this)."""
+    return AuditEvent(
         operation=operation,
         actor=caller,
         outcome=outcome,
@@ -93,4 +90,14 @@ async def _record(
         client_addr=client_address(request),
         detail=note.detail,
     )
-    await record(pool, event)
+
+
+async def _record(
+    pool: AsyncConnectionPool,
+    request: Request,
+    caller: Caller,
+    operation: str,
+    outcome: Outcome,
+    note: AuditNote,
+) -> None:
+    await record(pool, event_for(request, caller, operation, note, outcome))

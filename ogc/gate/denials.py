@@ -1,10 +1,10 @@
 """Denied requests, counted for the audit log (``layers.access.audit.DenialCounter``).
 
 A refused credential (401/403/429 from the gate's middleware), a 401/403/429 a route raises,
-and a 404 on a layer the caller may not see (``HiddenLayer``) when the caller was identified
-are counted per caller × path kind × status × hour, in memory; the key service's periodic
-flush writes them. Nothing here runs for answered requests, so the anonymous hot path
-(cached public tiles) never pays for it.
+a write the write guard refuses (``count_guard_refusal``), and a 404 on a layer the caller
+may not see (``HiddenLayer``) when the caller was identified are counted per caller × path
+kind × status × hour, in memory; the key service's periodic flush writes them. Nothing here
+runs for answered requests, so the anonymous hot path (cached public tiles) never pays for it.
 """
 
 from __future__ import annotations
@@ -40,9 +40,24 @@ def count_denial(
 def count_error(keys: AccessService | None, scope: Scope, exc: OneMapError, status: int) -> None:
     """Count a route's error if it denies: 401/403/429 for anyone, a hidden layer's 404 for
     an identified caller (an anonymous one is simply told the layer does not exist)."""
+    caller = _caller_in(scope)
+    if status in DENIED_STATUSES or (isinstance(exc, HiddenLayer) and not caller.is_anonymous):
+        count_denial(keys, scope, caller, status, exc.message)
+
+
+def count_guard_refusal(
+    keys: AccessService | None, scope: Scope, exc: OneMapError, status: int
+) -> None:
+    """Count a write the write guard refused before any route ran — a cross-origin write
+    (403), an upload refused before its body (403 for a caller who may publish nothing,
+    413 for a declared size over the limit): each is a denied request."""
+    count_denial(keys, scope, _caller_in(scope), status, exc.message)
+
+
+def _caller_in(scope: Scope) -> Caller:
+    """Who the gate found (or, for a refused credential, who it was about), else anonymous."""
     caller: Caller | None = scope.get(CALLER_KEY)
     if caller is None:
         refusal: Refusal | None = scope.get(REFUSAL_KEY)
         caller = refusal.attempted if refusal is not None else ANONYMOUS
-    if status in DENIED_STATUSES or (isinstance(exc, HiddenLayer) and not caller.is_anonymous):
-        count_denial(keys, scope, caller, status, exc.message)
+    return caller

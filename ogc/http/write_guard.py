@@ -10,6 +10,7 @@ Clients that are not browsers (the CLI, curl, GDAL, notebooks) send neither head
 pass. ``POST /ingest`` is also refused before its body is spooled when its caller may
 publish nothing (the gate answers: ``ogc.gate.ownership.may_publish_in``, given to the
 guard by the app), or when ``Content-Length`` already exceeds ``ONEMAP_MAX_UPLOAD_MB``.
+Every refusal is handed to ``on_refusal`` (the app counts it as a denied request).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ NOT_A_PUBLISHER = (
     "publishing needs a publisher of a department or an admin ('Authorization: Bearer <token>')"
 )
 MayUpload = Callable[[Scope], bool]  # whether the request's caller may publish at all
+# Told of each refusal (the app counts it as a denied request for the audit log).
+OnRefusal = Callable[[Scope, OneMapError, int], None]
 
 
 def holds_publisher_token(authorization: str, token: str | None) -> bool:
@@ -49,8 +52,15 @@ def holds_publisher_token(authorization: str, token: str | None) -> bool:
 
 
 class WriteGuard:
-    def __init__(self, app: ASGIApp, settings: ServiceSettings, may_upload: MayUpload) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: ServiceSettings,
+        may_upload: MayUpload,
+        on_refusal: OnRefusal | None = None,
+    ) -> None:
         self.app, self.settings, self.may_upload = app, settings, may_upload
+        self.on_refusal = on_refusal
         public = urlsplit(settings.public_url) if settings.public_url else None
         self.public_origin = f"{public.scheme}://{public.netloc}" if public else None
 
@@ -66,6 +76,8 @@ class WriteGuard:
             if scope["path"] == UPLOAD_PATH:
                 self._check_upload(scope, headers)
         except OneMapError as exc:
+            if self.on_refusal is not None:
+                self.on_refusal(scope, exc, status_of(exc))
             await _refuse(scope, send, exc)
             return
         await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ import geopandas as gpd
 from pydantic import BaseModel, Field
 
 from ingest.pipeline import IngestOptions, ingest_file
+from layers.access.audit import AuditEvent
 from layers.access.caller import Caller
 from layers.catalog import Catalog
 from layers.catalog_write import LayerMeta, department_ids
@@ -116,10 +117,12 @@ def publish_features(
     owner: Caller,
     catalog: Catalog,
     raster_dir: Path,
+    audit: AuditEvent | None = None,
 ) -> int:
     """Publish ``frame`` as ``request.collection`` for ``owner``; return the version published.
 
-    The checks run again here, on the database's current rows: the job may have waited."""
+    The checks run again here, on the database's current rows: the job may have waited.
+    ``audit`` is written in the publishing transaction (``IngestOptions.audit``)."""
     if frame.empty:
         raise InvalidParameter(f"output '{request.output}' is empty; there is nothing to publish")
     with connect(database_url, autocommit=True) as conn:
@@ -153,7 +156,10 @@ def publish_features(
             path,
             meta,
             IngestOptions(
-                who=owner_label(owner), raster_dir=raster_dir, expect_new=existing is None
+                who=owner_label(owner),
+                raster_dir=raster_dir,
+                expect_new=existing is None,
+                audit=audit,
             ),
         )
     return result.version

@@ -28,6 +28,7 @@ from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from layers.access.caller import ANONYMOUS, Caller
 from layers.errors import OneMapError
+from ogc.gate.areas import analysis_clips
 from ogc.gate.caller import LOCAL_ADMIN
 from ogc.gate.visible import visible_catalog
 from ogc.processes.describe import process_description
@@ -58,7 +59,9 @@ class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
             yield Context()
             return
         with Context.open(self.database_url) as ctx:
-            ctx.catalog = visible_catalog(ctx.catalog, self.caller)
+            conn, catalog = ctx.connection(), ctx.catalog
+            ctx.catalog = visible_catalog(catalog, self.caller)
+            ctx.clips = analysis_clips(conn, catalog, self.caller, ctx.admin_layers)
             yield ctx
 
     def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> Any:

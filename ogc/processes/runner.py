@@ -38,6 +38,7 @@ from layers.errors import (
 )
 from layers.platform import AdminLayers
 from ogc.errors import status_of
+from ogc.gate.areas import analysis_clips
 from ogc.gate.visible import visible_catalog
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND, owner_from, processes_sql
@@ -183,15 +184,17 @@ class JobRunner:
             return Outcome("dismissed")  # taken by another replica, or dismissed meanwhile
         request, owner = claimed[0], owner_from(*claimed[1:])  # the job runs as its owner
         should_stop = self._stopper(conn, job_id)
+        catalog = self.catalog()
         ctx = Context(
             conn=conn,
-            catalog=visible_catalog(self.catalog(), owner),  # the owner's view
+            catalog=visible_catalog(catalog, owner),  # the owner's view
             progress=self._reporter(conn, job_id, should_stop),
             admin_layers=self.admin_layers,
             raster_roots=self.raster_roots,
             should_stop=should_stop,
         )
-        try:
+        try:  # an area-limited owner reads inside their areas only (clipped in SQL)
+            ctx.clips = analysis_clips(conn, catalog, owner, self.admin_layers)
             outputs, published = self._execute(ctx, job_id, analysis, request, owner)
         except (JobDismissed, JobInterrupted, psycopg.errors.QueryCanceled) as exc:
             return self._stopped(conn, job_id, ctx, exc, timeout_ms)
@@ -233,7 +236,7 @@ class JobRunner:
                 detail={"job": job_id, "process": analysis.id},
             )
             try:
-                version = publish_features(
+                publish_features(
                     self.database_url,
                     result.features[publish.output],
                     publish,
@@ -243,13 +246,13 @@ class JobRunner:
                     owner=owner,
                     catalog=self.catalog(),
                     raster_dir=self.raster_dir,
+                    audit=event,  # written with the new version, in its transaction
                 )
             except OneMapError as exc:
                 outcome: AuditOutcome = "denied" if isinstance(exc, Forbidden) else "failed"
                 detail = dict(event.detail) | {"reason": exc.message[:500]}
                 record_sync(self.database_url, replace(event, outcome=outcome, detail=detail))
                 raise
-            record_sync(self.database_url, replace(event, version=version))
             published = publish.collection
         return encode(result, wanted), published
 

@@ -21,7 +21,7 @@ from layers.access.caller import Caller
 from layers.catalog import Catalog
 from layers.catalog_write import require_registered
 from layers.errors import InvalidParameter, PayloadTooLarge
-from ogc.common.audit import audited
+from ogc.common.audit import audited, event_for
 from ogc.common.upload_checks import check_upload_fields, known_departments, safe_upload_name
 from ogc.deps import BaseUrlDep, CallerDep, CatalogDep, PoolDep, SettingsDep, StateDep
 from ogc.errors import server_roots, without_server_paths
@@ -64,7 +64,10 @@ async def upload(
     form |= {"datetime_end_field": datetime_end_field, "naive_timezone": naive_timezone}
     check_upload_fields(form)
     name = safe_upload_name(file.filename)
-    async with audited(pool, request, caller, "layer.ingest", layer or id) as note:
+    # A published (or unchanged) run is audited in the ingest's own transaction
+    # (``IngestOptions.audit``); a refusal or failure here, when the block ends.
+    operation = "layer.ingest"
+    async with audited(pool, request, caller, operation, layer or id, refusals_only=True) as note:
         note.detail |= {"file": name, "new_layer": layer is None}
         if layer is not None and layer not in catalog.layers and state.store is not None:
             catalog = await state.store.reload()  # published a moment ago, not yet heard of
@@ -91,6 +94,7 @@ async def upload(
             no_datetime=no_datetime or None,
             naive_timezone=naive_timezone,
         )
+        options.audit = event_for(request, caller, operation, note)
         with work_dir(settings.upload_dir, "upload") as folder:
             path = await _save(file, folder / name, settings.max_upload_mb)
             meta = await run_in_threadpool(build_meta, state.database_url, path, layer, id, fields)

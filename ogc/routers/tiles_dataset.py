@@ -43,6 +43,7 @@ from ogc.deps import (
     SettingsDep,
     SnapshotDep,
     clip_of,
+    count_restricted_read,
     layer_of,
     listed_layers,
     state_of,
@@ -167,6 +168,8 @@ async def dataset_tile(
     if extent:
         grids.check_within_limits(tms_id, extent, z, row, col)
     state = state_of(request)
+    for layer in layers:  # each restricted layer in the tile is a read of it
+        count_restricted_read(state, layer, caller)
     clips = [await clip_of(state, plans, layer, caller) for layer in layers]
     tile_plans = [plans.tiles(layer) for layer in layers]
     work = asyncio.gather(

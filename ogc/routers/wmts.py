@@ -106,6 +106,7 @@ async def get_tile(
 
 
 async def get_feature_info(
+    request: Request,
     catalog: Catalog,
     plans: Snapshot,
     caller: Caller,
@@ -114,6 +115,7 @@ async def get_feature_info(
     parsed: wmts.GetFeatureInfoRequest,
 ) -> Response:
     layer = visible_layer(catalog, parsed.tile.layer, caller)
+    count_restricted_read(state_of(request), layer, caller)
     wmts.check_offered(plans.tiles(layer).wmts, parsed)
     tile = parsed.tile
     if layer.kind == "raster":
@@ -172,7 +174,7 @@ async def wmts_kvp(
             parsed = wmts.parse_kvp_tile_request(params)
             return await get_tile(request, catalog, plans, caller, producer, max_age, parsed)
         info = wmts.parse_kvp_feature_info_request(params)
-        return await get_feature_info(catalog, plans, caller, pool, settings.admin, info)
+        return await get_feature_info(request, catalog, plans, caller, pool, settings.admin, info)
     except OneMapError as exc:
         return as_exception_report(exc)
 
@@ -235,6 +237,7 @@ async def wmts_rest_tile(
 
 @router.get(paths.WMTS_FEATURE_INFO, summary="WMTS GetFeatureInfo (RESTful)")
 async def wmts_rest_feature_info(
+    request: Request,
     catalog: CatalogDep,
     plans: SnapshotDep,
     caller: CallerDep,
@@ -262,6 +265,6 @@ async def wmts_rest_feature_info(
             i=i,
             extension=extension,
         )
-        return await get_feature_info(catalog, plans, caller, pool, settings.admin, parsed)
+        return await get_feature_info(request, catalog, plans, caller, pool, settings.admin, parsed)
     except OneMapError as exc:
         return as_exception_report(exc)

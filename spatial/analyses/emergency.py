@@ -85,7 +85,8 @@ def run_nearest(inputs: NearestInputs, ctx: Context) -> AnalysisResult:
         with about(spec.input_name):
             within = area_of(ctx, spec.adcode)
             condition = filter_condition(layer, spec.filter)
-        nearest = nearest_in_layer(ctx.conn, layer, lon, lat, inputs.k, within, condition)
+        clip = ctx.clip(layer.id)
+        nearest = nearest_in_layer(ctx.conn, layer, lon, lat, inputs.k, within, condition, clip)
     else:
         nearest = nearest_features(read_layer(ctx, spec), lon, lat, inputs.k)
     return AnalysisResult(features={"nearest": nearest})
@@ -115,7 +116,7 @@ def _network(ctx: Context, spec: LayerInput, speed_field: str | None) -> Network
     """The routable network of a published line layer (errors name the input)."""
     layer = vector_layer(ctx, spec)
     with about(spec.input_name):
-        return ensure_network(ctx.connection(), layer, speed_field)
+        return ensure_network(ctx.connection(), layer, speed_field, ctx.clip(layer.id))
 
 
 def run_service_area(inputs: ServiceAreaInputs, ctx: Context) -> AnalysisResult:
@@ -156,7 +157,8 @@ def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
         within = area_of(ctx, inputs.facilities.adcode)
         condition = filter_condition(facilities, inputs.facilities.filter)
     lon, lat = inputs.location
-    route = route_to_nearest(ctx.connection(), net, facilities, lon, lat, within, condition)
+    clip = ctx.clip(facilities.id)
+    route = route_to_nearest(ctx.connection(), net, facilities, lon, lat, within, condition, clip)
     return AnalysisResult(features={"route": route})
 
 

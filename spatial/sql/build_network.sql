@@ -1,12 +1,14 @@
 -- Build a routable network from a published line layer: one edge per line part; lines meet
 -- where their end points coincide to 1e-7°. Cost = seconds at the line's speed (-1 = closed).
 -- {edges}, {nodes}, {source} are sql.Identifier; {speed} is an identifier or a literal;
+-- {where} limits an area-limited caller's network to their areas (sql.Literal values);
 -- {srid} is the storage SRID (layers.platform).
 CREATE TEMP TABLE net_parts ON COMMIT DROP AS
 SELECT fid, geom, GREATEST(COALESCE(speed_kmh, 0), 0) AS speed_kmh,
        ST_AsBinary(ST_SnapToGrid(ST_StartPoint(geom), 1e-7)) AS a,
        ST_AsBinary(ST_SnapToGrid(ST_EndPoint(geom), 1e-7)) AS b
-FROM (SELECT fid, (ST_Dump(geom)).geom AS geom, ({speed})::float8 AS speed_kmh FROM {source}) AS parts
+FROM (SELECT fid, (ST_Dump(geom)).geom AS geom, ({speed})::float8 AS speed_kmh
+      FROM {source} {where}) AS parts
 WHERE ST_NPoints(geom) >= 2;
 
 CREATE TABLE {nodes} AS
