@@ -145,3 +145,42 @@ def required_strings(
             if sees_internal_fields(who):
                 wanted.append(secret_marker(layer_id, place, n))
     return wanted
+
+
+def may_write_layer(who: Who, department: str | None) -> bool:
+    return "admin" in who.roles or ("publisher" in who.roles and department in who.departments)
+
+
+def may_publish_at_all(who: Who) -> bool:
+    return "admin" in who.roles or ("publisher" in who.roles and bool(who.departments))
+
+
+def expected_write_status(
+    operation: str,
+    who: Who,
+    layer_id: str | None,
+    levels: dict[str, tuple[str, str | None]],
+    *,
+    ok: int,
+    unknown_input: int = 404,
+    job_owner: tuple[str, str | None] | None = None,
+) -> int:
+    """The status of a write (the issue's "Who may change what"): a layer the caller cannot
+    see is not there (404), one they see but do not own is a 403; an upload or a publish
+    from someone who publishes nothing is refused before anything else (403)."""
+    if who.refused:
+        return 401
+    if who.over_quota and operation in ("publish", "dismiss"):
+        return 429
+    if operation == "admin":
+        return ok if "admin" in who.roles else 403
+    if operation == "dismiss":
+        return ok if job_owner == who.owner or "admin" in who.roles else 404
+    assert layer_id is not None
+    if operation in ("ingest", "publish") and not may_publish_at_all(who):
+        return 403
+    if not sees(who, layer_id, levels):
+        return unknown_input if operation == "publish" else 404
+    if operation == "publish":
+        return ok  # the input is read; the result is a new layer of the caller's
+    return ok if may_write_layer(who, levels[layer_id][1]) else 403

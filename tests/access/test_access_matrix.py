@@ -5,6 +5,7 @@ admin's ETag as a validator), after the admin has filled the tile cache under th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -12,8 +13,20 @@ import pytest
 
 from tests.access.matrix_cases import Filler, Generated, generate
 from tests.access.matrix_checks import leaks, png_problems, structure_problems
-from tests.access.matrix_rules import Case, clipped, expected_status
-from tests.access.matrix_world import LAYERS, UNKNOWN, Who, World, world
+from tests.access.matrix_rules import Case, clipped, expected_status, expected_write_status
+from tests.access.matrix_world import (
+    DEPT_A,
+    LAYERS,
+    PLACES,
+    PUBLIC,
+    SECRET_FIELD,
+    UNKNOWN,
+    Who,
+    World,
+    buffer_request,
+    name_marker,
+    world,
+)
 
 __all__ = ["world"]  # the fixture
 ADMIN_CALLER = "admin"
@@ -142,3 +155,129 @@ def _county_tile_hidden(case: Case, who: Who, levels: dict[str, tuple[str, str |
     """A map tile of county 440106 only, for a caller clipped to another area."""
     layer_id = case.layers[0]
     return "/map/tiles/" in case.url and layer_id != UNKNOWN and clipped(who, levels[layer_id][0])
+
+
+WRITE_RULES = {  # every write the OpenAPI document lists, and the test that asks it
+    "POST /ingest": "test_writes_by_every_caller",
+    "POST /processes/{processId}/execution": "test_writes_by_every_caller",
+    "PATCH /admin/layers/{collectionId}": "test_writes_by_every_caller",
+    "POST /admin/keys": "test_writes_by_every_caller",
+    "DELETE /admin/keys/{keyId}": "test_writes_by_every_caller",
+    "DELETE /jobs/{jobId}": "test_writes_by_every_caller",
+}
+
+
+def test_every_write_has_a_rule(generated: Generated) -> None:
+    unruled = sorted(set(generated.writes) - set(WRITE_RULES))
+    assert not unruled, f"writes the access matrix does not ask: {unruled}"
+
+
+def _points() -> bytes:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": name_marker(PUBLIC, "in", 0), SECRET_FIELD: "w"},
+            "geometry": {"type": "Point", "coordinates": list(PLACES["in"][1][0])},
+        }
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_writes_by_every_caller(world: World) -> None:
+    """POST /ingest, a process's publish, access changes, the admin key API and dismissing
+    jobs, by every caller on every level: the status the rules give, and a published
+    result as closed as its input, owned by its publisher's department."""
+    levels = _levels(world)
+    client, problems = world.client, []
+    results: list[tuple[Who, str, str]] = []
+
+    def check(what: str, answer: httpx.Response, want: int) -> None:
+        same_file = want == 201 and answer.status_code == 200 and answer.json().get("unchanged")
+        if answer.status_code != want and not same_file:  # the same file again: no new version
+            problems.append(f"{what}: {answer.status_code}, expected {want}: {answer.text[:160]}")
+
+    for who in world.callers:
+        unknown = _publish(client, who, UNKNOWN, f"mxout-{who.name}-unknown")
+        for layer_id in LAYERS:
+            upload = {"file": ("points.geojson", _points(), "application/geo+json")}
+            answer = client.post(
+                "/ingest", files=upload, data={"layer": layer_id}, headers=who.headers
+            )
+            check(
+                f"{who.name} ingest {layer_id}",
+                answer,
+                expected_write_status("ingest", who, layer_id, levels, ok=201),
+            )
+            target = f"mxout-{who.name}-{layer_id}"
+            answer = _publish(client, who, layer_id, target)
+            want = expected_write_status(
+                "publish", who, layer_id, levels, ok=200, unknown_input=unknown.status_code
+            )
+            check(f"{who.name} publish from {layer_id}", answer, want)
+            if answer.status_code == 200:
+                results.append((who, layer_id, target))
+            level = levels[layer_id][0]
+            answer = client.patch(
+                f"/admin/layers/{layer_id}", json={"level": level}, headers=who.headers
+            )
+            check(
+                f"{who.name} access change {layer_id}",
+                answer,
+                expected_write_status("access", who, layer_id, levels, ok=200),
+            )
+        answer = client.get("/admin/keys", headers=who.headers)
+        check(
+            f"{who.name} list keys",
+            answer,
+            expected_write_status("admin", who, None, levels, ok=200),
+        )
+        spec = {"department": DEPT_A, "name": f"matrix {who.name}"}
+        answer = client.post("/admin/keys", json=spec, headers=who.headers)
+        check(
+            f"{who.name} create key",
+            answer,
+            expected_write_status("admin", who, None, levels, ok=201),
+        )
+        if "admin" not in who.roles:  # the admin revokes it last, below
+            answer = client.delete(f"/admin/keys/{world.key_id}", headers=who.headers)
+            check(
+                f"{who.name} revoke key",
+                answer,
+                expected_write_status("admin", who, None, levels, ok=200),
+            )
+    for who, layer_id, target in results:
+        stated = _levels(world)[target]
+        department = next(iter(who.departments), None)
+        if stated != (levels[layer_id][0], department):
+            problems.append(f"{who.name}'s result {target} from {layer_id} is {stated}")
+    problems += _dismissals(world)
+    admin = _who(world, ADMIN_CALLER).headers
+    check("admin revoke key", client.delete(f"/admin/keys/{world.key_id}", headers=admin), 200)
+    assert not problems, "\n".join(problems)
+
+
+def _publish(client: Any, who: Who, layer_id: str, target: str) -> httpx.Response:
+    body = buffer_request(layer_id, publish={"collection": target, "output": "zones"})
+    answer: httpx.Response = client.post(
+        "/processes/buffer-zones/execution", json=body, headers=who.headers
+    )
+    return answer
+
+
+def _dismissals(world: World) -> list[str]:
+    """Everyone tries to dismiss every job: only owners and admins may (others: 404);
+    owners go last so the others meet the job still there."""
+    problems = []
+    order = sorted(world.callers, key=lambda who: who.name in world.jobs)
+    for owner_name, job_id in world.jobs.items():
+        owner = next(w for w in world.callers if w.name == owner_name).owner
+        for who in order:
+            if who.name != owner_name and "admin" in who.roles:
+                continue  # an admin could, but then the owner would meet a dismissed job
+            answer = world.client.delete(f"/jobs/{job_id}", headers=who.headers)
+            want = expected_write_status("dismiss", who, None, {}, ok=200, job_owner=owner)
+            if answer.status_code != want:
+                problems.append(
+                    f"{who.name} dismiss {owner_name}'s job: {answer.status_code}, expected {want}"
+                )
+    return problems
