@@ -1,0 +1,283 @@
+"""The access matrix (issue 13, "Done when"): every advertised endpoint × every access level
+× every caller gives the status the rules give (``matrix_rules.expected_status``) and never a
+byte of what the caller may not see — asked twice (the second time from the caches, with the
+admin's ETag as a validator), after the admin has filled the tile cache under their scope."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.access.matrix_cases import Filler, Generated, generate
+from tests.access.matrix_checks import leaks, png_problems, structure_problems
+from tests.access.matrix_rules import Case, clipped, expected_status, expected_write_status
+from tests.access.matrix_world import (
+    DEPT_A,
+    LAYERS,
+    PLACES,
+    PUBLIC,
+    SECRET_FIELD,
+    UNKNOWN,
+    Who,
+    World,
+    buffer_request,
+    name_marker,
+    world,
+)
+
+__all__ = ["world"]  # the fixture
+ADMIN_CALLER = "admin"
+
+
+def _levels(world: World) -> dict[str, tuple[str, str | None]]:
+    """Every published layer's (level, department), as the admin's listing states them."""
+    admin = _who(world, ADMIN_CALLER)
+    listing = world.client.get("/collections?limit=1000", headers=admin.headers).json()
+    found: dict[str, tuple[str, str | None]] = {}
+    for collection in listing["collections"]:
+        layer = collection["onemap:layer"]
+        department = (layer.get("department") or {}).get("id")
+        found[collection["id"]] = (layer["accessLevel"], department)
+    for layer_id, stated in LAYERS.items():
+        assert found[layer_id] == stated, (layer_id, found[layer_id])
+    return found
+
+
+def _who(world: World, name: str) -> Who:
+    return next(who for who in world.callers if who.name == name)
+
+
+@pytest.fixture(scope="module")
+def generated(world: World) -> Generated:
+    admin = _who(world, ADMIN_CALLER).headers
+    api = world.client.get("/api", headers=admin).json()
+    capabilities = world.client.get("/wmts?SERVICE=WMTS&REQUEST=GetCapabilities", headers=admin)
+    grid_ids = [g["id"] for g in world.client.get("/tileMatrixSets").json()["tileMatrixSets"]]
+    processes = [p["id"] for p in world.client.get("/processes").json()["processes"]]
+    outputs = world.client.get("/processes/buffer-zones").json()["outputs"]
+    filler = Filler(world, grid_ids, processes, next(iter(outputs)))
+    return generate(world, api, capabilities.text, filler)
+
+
+def test_the_generator_classifies_every_endpoint(generated: Generated) -> None:
+    assert not generated.problems, "endpoints the access matrix cannot cover:\n" + "\n".join(
+        generated.problems
+    )
+    covered = {case.template for case in generated.cases}
+    for template in (
+        "/collections/{collectionId}/items/{featureId}",
+        "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        "/jobs/{jobId}/results/{outputId}",
+        "/wmts GetTile",
+        "/wmts GetFeatureInfo",
+        "/wmts REST tile image/png",
+        "/wmts REST FeatureInfo application/json",
+    ):
+        assert template in covered, template
+
+
+def test_every_get_endpoint_level_and_caller(world: World, generated: Generated) -> None:
+    levels = _levels(world)
+    admin = _who(world, ADMIN_CALLER)
+    problems: list[str] = []
+    answers: dict[tuple[str, str], httpx.Response] = {}
+    for who in world.callers:  # the admin first: their tiles are cached before anyone asks
+        for case in generated.cases:
+            first = _ask(world, case, who)
+            answers[(who.name, case.url)] = first
+            validator = answers[(admin.name, case.url)].headers.get("etag")
+            second = _ask(world, case, who, {"If-None-Match": validator} if validator else {})
+            want = expected_status(case, who, levels)
+            for label, answer in (("first", first), ("again", second)):
+                problems += _problems(case, who, answer, want, levels, label, first, validator)
+    for who in world.callers:
+        for case in generated.cases:
+            if case.kind == "png":
+                answer = answers[(who.name, case.url)]
+                edition = _public_edition(case, answers, levels)
+                empty = bool(case.layers) and _county_tile_hidden(case, who, levels)
+                for problem in png_problems(case, who, answer, edition, empty):
+                    problems.append(f"{who.name} GET {case.url}: {problem}")
+    counted = len(generated.cases) * len(world.callers)
+    assert not problems, f"{len(problems)} of {counted} requests wrong:\n" + "\n".join(
+        problems[:25]
+    )
+
+
+def _ask(world: World, case: Case, who: Who, extra: dict[str, str] | None = None) -> httpx.Response:
+    return world.client.request(case.method, case.url, headers=who.headers | (extra or {}))
+
+
+def _problems(
+    case: Case,
+    who: Who,
+    answer: httpx.Response,
+    want: int,
+    levels: dict[str, tuple[str, str | None]],
+    label: str,
+    first: httpx.Response,
+    validator: str | None,
+) -> list[str]:
+    where = f"{who.name} GET {case.url} ({case.template}, {label})"
+    status = answer.status_code
+    if status == 304:  # only the caller's own validator may match
+        if label == "again" and first.headers.get("etag") == validator:
+            return []
+        return [f"{where}: 304 for another scope's ETag"]
+    found = []
+    acceptable = {want, 204} if want == 200 and case.kind == "mvt" else {want}
+    if status not in acceptable:
+        found.append(f"{where}: status {status}, expected {want}: {answer.text[:160]!r}")
+    if status >= 500:
+        return found
+    leaked = leaks(case, who, answer, levels)
+    if leaked:
+        found.append(f"{where}: leaks {leaked[:4]}")
+    found += [f"{where}: {p}" for p in structure_problems(case, who, answer, levels)]
+    return found
+
+
+def _public_edition(
+    case: Case, answers: dict[tuple[str, str], httpx.Response], levels: dict[str, Any]
+) -> bytes | None:
+    """The anonymous caller's tile of a public layer (None for other layers)."""
+    if not case.layers or any(levels.get(i, ("",))[0] != "public" for i in case.layers):
+        return None
+    anonymous = answers[("anonymous", case.url)]
+    return anonymous.content if anonymous.status_code == 200 else None
+
+
+def _county_tile_hidden(case: Case, who: Who, levels: dict[str, tuple[str, str | None]]) -> bool:
+    """A map tile of county 440106 only, for a caller clipped to another area."""
+    layer_id = case.layers[0]
+    return "/map/tiles/" in case.url and layer_id != UNKNOWN and clipped(who, levels[layer_id][0])
+
+
+WRITE_RULES = {  # every write the OpenAPI document lists, and the test that asks it
+    "POST /ingest": "test_writes_by_every_caller",
+    "POST /processes/{processId}/execution": "test_writes_by_every_caller",
+    "PATCH /admin/layers/{collectionId}": "test_writes_by_every_caller",
+    "POST /admin/keys": "test_writes_by_every_caller",
+    "DELETE /admin/keys/{keyId}": "test_writes_by_every_caller",
+    "DELETE /jobs/{jobId}": "test_writes_by_every_caller",
+}
+
+
+def test_every_write_has_a_rule(generated: Generated) -> None:
+    unruled = sorted(set(generated.writes) - set(WRITE_RULES))
+    assert not unruled, f"writes the access matrix does not ask: {unruled}"
+
+
+def _points() -> bytes:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": name_marker(PUBLIC, "in", 0), SECRET_FIELD: "w"},
+            "geometry": {"type": "Point", "coordinates": list(PLACES["in"][1][0])},
+        }
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_writes_by_every_caller(world: World) -> None:
+    """POST /ingest, a process's publish, access changes, the admin key API and dismissing
+    jobs, by every caller on every level: the status the rules give, and a published
+    result as closed as its input, owned by its publisher's department."""
+    levels = _levels(world)
+    client, problems = world.client, []
+    results: list[tuple[Who, str, str]] = []
+
+    def check(what: str, answer: httpx.Response, want: int) -> None:
+        same_file = want == 201 and answer.status_code == 200 and answer.json().get("unchanged")
+        if answer.status_code != want and not same_file:  # the same file again: no new version
+            problems.append(f"{what}: {answer.status_code}, expected {want}: {answer.text[:160]}")
+
+    for who in world.callers:
+        unknown = _publish(client, who, UNKNOWN, f"mxout-{who.name}-unknown")
+        for layer_id in LAYERS:
+            upload = {"file": ("points.geojson", _points(), "application/geo+json")}
+            answer = client.post(
+                "/ingest", files=upload, data={"layer": layer_id}, headers=who.headers
+            )
+            check(
+                f"{who.name} ingest {layer_id}",
+                answer,
+                expected_write_status("ingest", who, layer_id, levels, ok=201),
+            )
+            target = f"mxout-{who.name}-{layer_id}"
+            answer = _publish(client, who, layer_id, target)
+            want = expected_write_status(
+                "publish", who, layer_id, levels, ok=200, unknown_input=unknown.status_code
+            )
+            check(f"{who.name} publish from {layer_id}", answer, want)
+            if answer.status_code == 200:
+                results.append((who, layer_id, target))
+            level = levels[layer_id][0]
+            answer = client.patch(
+                f"/admin/layers/{layer_id}", json={"level": level}, headers=who.headers
+            )
+            check(
+                f"{who.name} access change {layer_id}",
+                answer,
+                expected_write_status("access", who, layer_id, levels, ok=200),
+            )
+        answer = client.get("/admin/keys", headers=who.headers)
+        check(
+            f"{who.name} list keys",
+            answer,
+            expected_write_status("admin", who, None, levels, ok=200),
+        )
+        spec = {"department": DEPT_A, "name": f"matrix {who.name}"}
+        answer = client.post("/admin/keys", json=spec, headers=who.headers)
+        check(
+            f"{who.name} create key",
+            answer,
+            expected_write_status("admin", who, None, levels, ok=201),
+        )
+        if "admin" not in who.roles:  # the admin revokes it last, below
+            answer = client.delete(f"/admin/keys/{world.key_id}", headers=who.headers)
+            check(
+                f"{who.name} revoke key",
+                answer,
+                expected_write_status("admin", who, None, levels, ok=200),
+            )
+    for who, layer_id, target in results:
+        stated = _levels(world)[target]
+        department = next(iter(who.departments), None)
+        if stated != (levels[layer_id][0], department):
+            problems.append(f"{who.name}'s result {target} from {layer_id} is {stated}")
+    problems += _dismissals(world)
+    admin = _who(world, ADMIN_CALLER).headers
+    check("admin revoke key", client.delete(f"/admin/keys/{world.key_id}", headers=admin), 200)
+    assert not problems, "\n".join(problems)
+
+
+def _publish(client: Any, who: Who, layer_id: str, target: str) -> httpx.Response:
+    body = buffer_request(layer_id, publish={"collection": target, "output": "zones"})
+    answer: httpx.Response = client.post(
+        "/processes/buffer-zones/execution", json=body, headers=who.headers
+    )
+    return answer
+
+
+def _dismissals(world: World) -> list[str]:
+    """Everyone tries to dismiss every job: only owners and admins may (others: 404);
+    owners go last so the others meet the job still there."""
+    problems = []
+    order = sorted(world.callers, key=lambda who: who.name in world.jobs)
+    for owner_name, job_id in world.jobs.items():
+        owner = next(w for w in world.callers if w.name == owner_name).owner
+        for who in order:
+            if who.name != owner_name and "admin" in who.roles:
+                continue  # an admin could, but then the owner would meet a dismissed job
+            answer = world.client.delete(f"/jobs/{job_id}", headers=who.headers)
+            want = expected_write_status("dismiss", who, None, {}, ok=200, job_owner=owner)
+            if answer.status_code != want:
+                problems.append(
+                    f"{who.name} dismiss {owner_name}'s job: {answer.status_code}, expected {want}"
+                )
+    return problems
