@@ -164,6 +164,8 @@ WRITE_RULES = {  # every write the OpenAPI document lists, and the test that ask
     "POST /admin/keys": "test_writes_by_every_caller",
     "DELETE /admin/keys/{keyId}": "test_writes_by_every_caller",
     "DELETE /jobs/{jobId}": "test_writes_by_every_caller",
+    "POST /admin/layers/{collectionId}/rollback": "test_layer_removals_are_refused",
+    "DELETE /admin/layers/{collectionId}": "test_layer_removals_are_refused",
 }
 
 
@@ -181,6 +183,30 @@ def _points() -> bytes:
         }
     ]
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_layer_removals_are_refused(world: World) -> None:
+    """Rollback and delete by every caller on every level: each refusal the rules give (401,
+    403, 404 — the layer is untouched). Callers the rules allow are not asked here (it would
+    remove the matrix's layers); tests/access/test_gaps_admin_layers.py asks them."""
+    levels, problems, asked = _levels(world), [], 0
+    for who in world.callers:
+        for layer_id in (*LAYERS, UNKNOWN):
+            want = expected_write_status("access", who, layer_id, levels, ok=200)
+            if want == 200:
+                continue
+            for method, path in (
+                ("POST", f"/admin/layers/{layer_id}/rollback"),
+                ("DELETE", f"/admin/layers/{layer_id}"),
+            ):
+                asked += 1
+                answer = world.client.request(method, path, json={}, headers=who.headers)
+                if answer.status_code != want:
+                    problems.append(
+                        f"{who.name} {method} {path}: {answer.status_code}, want {want}"
+                    )
+    assert asked > 0 and not problems, "\n".join(problems)
+    assert set(LAYERS) <= set(_levels(world)), "a refused removal removed a layer"
 
 
 def test_writes_by_every_caller(world: World) -> None:
