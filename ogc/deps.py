@@ -9,6 +9,7 @@ Every dependency only reads ``AppState``: the services are built by the lifespan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -155,15 +156,23 @@ async def get_runner(state: Annotated[AppState, Depends(get_state)]) -> JobRunne
     return runner_of(state)
 
 
+CollectionId = Annotated[str, Path(alias="collectionId", description="Collection id")]
+
+
+def read_layer(state: AppState, catalog: Catalog, collection_id: str, caller: Caller) -> Layer:
+    """The path's layer as the caller may read it (the gate), its read counted for the audit."""
+    layer = layer_of(catalog, collection_id, caller)
+    count_restricted_read(state, layer, caller)
+    return layer
+
+
 async def get_layer(
     state: Annotated[AppState, Depends(get_state)],
     catalog: Annotated[Catalog, Depends(get_catalog)],
     caller: Annotated[Caller, Depends(get_caller)],
-    collection_id: Annotated[str, Path(alias="collectionId", description="Collection id")],
+    collection_id: CollectionId,
 ) -> Layer:
-    layer = layer_of(catalog, collection_id, caller)
-    count_restricted_read(state, layer, caller)
-    return layer
+    return read_layer(state, catalog, collection_id, caller)
 
 
 async def get_tile_plan(
@@ -202,6 +211,32 @@ async def get_clip(
     return await clip_of(state, snapshot, layer, caller)
 
 
+@dataclass(frozen=True, slots=True)
+class TileRequest:
+    """What a tile route needs. Resolved by one dependency, not a tree of them: FastAPI's
+    solver costs tens of µs per dependency, and an uncached tile route had 26 (measured:
+    about a fifth of the tile rate under concurrency)."""
+
+    state: AppState
+    plan: TilePlan
+    caller: Caller
+    clip: AreaClip | None
+
+    @property
+    def producer(self) -> TileProducer:
+        return producer_of(self.state)
+
+
+async def get_tile_request(request: Request, collection_id: CollectionId) -> TileRequest:
+    """The same steps as ``LayerDep`` + ``TilePlanDep`` + ``ClipDep``, in one call."""
+    state = state_of(request)
+    snapshot = snapshot_of(state)  # read once: layer, plan and clip agree
+    caller = await caller_in(request.scope, state.callers)
+    layer = read_layer(state, snapshot.catalog, collection_id, caller)
+    clip = await clip_of(state, snapshot, layer, caller)
+    return TileRequest(state, snapshot.tiles(layer), caller, clip)
+
+
 async def get_base_url(
     request: Request, settings: Annotated[ServiceSettings, Depends(get_settings)]
 ) -> str:
@@ -223,4 +258,5 @@ ClipDep = Annotated[AreaClip | None, Depends(get_clip)]
 RegistryDep = Annotated[AnalysisRegistry, Depends(get_registry)]
 ProducerDep = Annotated[TileProducer, Depends(get_producer)]
 TilePlanDep = Annotated[TilePlan, Depends(get_tile_plan)]
+TileRequestDep = Annotated[TileRequest, Depends(get_tile_request)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]

@@ -34,12 +34,9 @@ from ogc.common.tiles import (
 )
 from ogc.deps import (
     BaseUrlDep,
-    CallerDep,
-    ClipDep,
     LayerDep,
-    ProducerDep,
-    SettingsDep,
     TilePlanDep,
+    TileRequestDep,
 )
 from ogc.gate.visible import cache_scope
 from ogc.http import paths
@@ -117,25 +114,23 @@ def map_tileset(layer: LayerDep, tms_id: TmsId, base: BaseUrlDep) -> dict[str, A
 )
 async def vector_tile(
     request: Request,
-    plan: TilePlanDep,
-    caller: CallerDep,
-    clip: ClipDep,
-    producer: ProducerDep,
-    settings: SettingsDep,
+    tile: TileRequestDep,
     tms_id: TmsId,
     z: Level,
     row: Row,
     col: Col,
     properties: Annotated[str | None, Query(description="Comma-separated attributes")] = None,
 ) -> Response:
-    layer = plan.layer
+    plan, layer = tile.plan, tile.plan.layer
     require_vector(layer)
     check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
-    scope = cache_scope(plan.layer, caller)
+    scope = cache_scope(layer, tile.caller)
     key = tile_key(plan, tms_id, z, row, col, "mvt", selected, scope=scope)
-    work = producer.vector_tile(plan, tms_id, z, row, col, selected, scope=scope, clip=clip)
-    return await serve_tile(request, key, settings.tile_cache_max_age, work)
+    work = tile.producer.vector_tile(
+        plan, tms_id, z, row, col, selected, scope=scope, clip=tile.clip
+    )
+    return await serve_tile(request, key, tile.state.settings.tile_cache_max_age, work)
 
 
 @router.get(
@@ -146,21 +141,19 @@ async def vector_tile(
 )
 async def map_tile(
     request: Request,
-    plan: TilePlanDep,
-    caller: CallerDep,
-    clip: ClipDep,
-    producer: ProducerDep,
-    settings: SettingsDep,
+    tile: TileRequestDep,
     tms_id: TmsId,
     z: Level,
     row: Row,
     col: Col,
 ) -> Response:
+    plan = tile.plan
     check_in_limits(plan.layer, tms_id, z, row, col)
-    scope = cache_scope(plan.layer, caller)
+    scope = cache_scope(plan.layer, tile.caller)
     key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
-    work = producer.map_tile(plan, tms_id, z, row, col, scope=scope, clip=clip)
-    return await serve_tile(request, key, settings.tile_cache_max_age, work, transparent_png())
+    work = tile.producer.map_tile(plan, tms_id, z, row, col, scope=scope, clip=tile.clip)
+    max_age = tile.state.settings.tile_cache_max_age
+    return await serve_tile(request, key, max_age, work, transparent_png())
 
 
 @router.get(
