@@ -10,11 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from layers.catalog import Catalog, FieldInfo
-from layers.catalog_write import upsert_department
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from tests.conftest import PUBLISHER as PUBLISHER_HEADERS
-from tests.helpers.catalog import fixture_meta, register_table
+from tests.helpers.catalog import fixture_meta, register_department, register_table
 from tests.helpers.wait import wait_for
 
 INTERNAL = "gate-internal"
@@ -42,16 +41,7 @@ def publish_gate_layers(url: str) -> None:
     with psycopg.connect(url) as conn:
         for statement in CREATE.split(";\n"):
             conn.execute(statement.encode())
-        upsert_department(
-            conn,
-            {
-                "id": DEPARTMENT,
-                "name_zh": "测试局",
-                "name_en": "Test bureau",
-                "level": "province",
-                "adcode": "440000",
-            },
-        )
+        register_department(conn, DEPARTMENT, "测试局", "Test bureau")
         for layer_id, access, department, metadata in (
             (INTERNAL, "internal", None, {}),
             (RESTRICTED, "restricted", DEPARTMENT, {}),

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from layers.access.caller import ANONYMOUS, Caller
 from ogc.gate.caller import first_header
 from ogc.http.asgi_types import Scope
-from tests.gate_fixtures import DEPARTMENT
+from tests.gate_fixtures import DEPARTMENT, TABLE, catalog_of
 
 GOVERNMENT = Caller(kind="user", subject="gov", roles=frozenset({"government"}))
 MEMBER = Caller(
@@ -56,3 +57,14 @@ def callers(gate_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
     monkeypatch.setattr(resolver, "caller_of", caller_of)
     yield gate_client
+
+
+def names_inside_tianhe(client: TestClient, url: str) -> set[str]:
+    """The names of the gate table's points inside county 440106 (Tianhe), by PostGIS."""
+    counties = catalog_of(client).layers["gd-counties"].table_name
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT p.name FROM onemap_data.{TABLE} p JOIN onemap_data.{counties} c "
+            "ON c.adcode = '440106' AND ST_Intersects(p.geom, c.geom)"
+        ).fetchall()
+    return {row[0] for row in rows}

@@ -23,12 +23,11 @@ from psycopg import sql
 
 from layers.access.keys import KeySpec, create_key
 from layers.catalog import FieldInfo
-from layers.catalog_write import upsert_department
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from tests.access.conftest import ADMIN, oidc_settings
 from tests.conftest import PUBLISHER as PUBLISHER_HEADERS
-from tests.helpers.catalog import fixture_meta, register_table
+from tests.helpers.catalog import fixture_meta, register_department, register_table
 from tests.helpers.idp import IdentityProvider, SigningKey, identity_provider
 from tests.helpers.wait import wait_for
 
@@ -104,16 +103,7 @@ def _publish_layers(url: str) -> dict[tuple[str, str], list[int]]:
     ids: dict[tuple[str, str], list[int]] = {}
     with psycopg.connect(url) as conn:
         for department in (DEPT_A, DEPT_B):
-            upsert_department(
-                conn,
-                {
-                    "id": department,
-                    "name_zh": department,
-                    "name_en": department,
-                    "level": "province",
-                    "adcode": "440000",
-                },
-            )
+            register_department(conn, department)
         for layer_id, (level, department) in LAYERS.items():
             table = table_of(layer_id)
             name = sql.Identifier("onemap_data", table)

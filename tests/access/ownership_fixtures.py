@@ -16,12 +16,11 @@ from fastapi.testclient import TestClient
 
 from layers.access.caller import Caller
 from layers.catalog import FieldInfo
-from layers.catalog_write import upsert_department
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from ogc.gate.caller import CallerResolver, first_header
 from ogc.http.asgi_types import Scope
-from tests.helpers.catalog import fixture_meta, register_table
+from tests.helpers.catalog import fixture_meta, register_department, register_table
 from tests.helpers.wait import wait_for
 
 DEPT_A, DEPT_B = "own-a", "own-b"
@@ -71,16 +70,7 @@ def publish_layers(url: str) -> None:
         for statement in CREATE.split(";\n"):
             conn.execute(statement.encode())
         for department in (DEPT_A, DEPT_B):
-            upsert_department(
-                conn,
-                {
-                    "id": department,
-                    "name_zh": department,
-                    "name_en": department,
-                    "level": "province",
-                    "adcode": "440000",
-                },
-            )
+            register_department(conn, department)
         for layer_id, department, level in (
             (A_PUBLIC, DEPT_A, "public"),
             (A_EDIT, DEPT_A, "public"),

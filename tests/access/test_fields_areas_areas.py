@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from layers.access.areas import read_area_union
 from spatial.context import Context
 from spatial.inputs import read_collection
-from tests.access.fields_areas_helpers import as_caller, callers
+from tests.access.fields_areas_helpers import as_caller, callers, names_inside_tianhe
 from tests.gate_fixtures import PUBLIC, RESTRICTED, TABLE, catalog_of, gate_client
 from tests.tiles.helpers import decode, tile_at
 
@@ -17,16 +17,6 @@ __all__ = ["callers", "gate_client"]  # the fixtures
 TMS = "WebMercatorQuad"
 COUNTY, ELSEWHERE, MEMBER = as_caller("county"), as_caller("elsewhere"), as_caller("member")
 ITEMS = f"/collections/{RESTRICTED}/items"
-
-
-def _inside_tianhe(client: TestClient, url: str) -> set[str]:
-    counties = catalog_of(client).layers["gd-counties"].table_name
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            f"SELECT p.name FROM onemap_data.{TABLE} p JOIN onemap_data.{counties} c "
-            "ON c.adcode = '440106' AND ST_Intersects(p.geom, c.geom)"
-        ).fetchall()
-    return {row[0] for row in rows}
 
 
 def _names(client: TestClient, headers: dict[str, str], **params: str) -> tuple[set[str], int]:
@@ -37,7 +27,7 @@ def _names(client: TestClient, headers: dict[str, str], **params: str) -> tuple[
 
 
 def test_items_and_counts_are_clipped(callers: TestClient, sample_url: str) -> None:
-    inside = _inside_tianhe(callers, sample_url)
+    inside = names_inside_tianhe(callers, sample_url)
     everything, total = _names(callers, MEMBER)
     assert inside and inside < everything  # the points straddle Tianhe's border
     names, matched = _names(callers, COUNTY)
@@ -52,7 +42,7 @@ def test_items_and_counts_are_clipped(callers: TestClient, sample_url: str) -> N
 
 
 def test_single_features_outside_are_not_found(callers: TestClient, sample_url: str) -> None:
-    inside = _inside_tianhe(callers, sample_url)
+    inside = names_inside_tianhe(callers, sample_url)
     features = callers.get(ITEMS, params={"limit": "50"}, headers=MEMBER).json()["features"]
     for feature in features:
         answer = callers.get(f"{ITEMS}/{feature['id']}", headers=COUNTY)
@@ -72,7 +62,7 @@ def _tile_names(client: TestClient, path: str, headers: dict[str, str]) -> set[s
 
 
 def test_tiles_across_the_border(callers: TestClient, sample_url: str) -> None:
-    inside = _inside_tianhe(callers, sample_url)
+    inside = names_inside_tianhe(callers, sample_url)
     row, col = tile_at(TMS, 10, 113.28, 23.13)  # holds every gate point, both sides
     for path in (
         f"/collections/{RESTRICTED}/tiles/{TMS}/10/{row}/{col}",
@@ -92,7 +82,7 @@ def test_tiles_across_the_border(callers: TestClient, sample_url: str) -> None:
 
 
 def test_feature_info_outside_is_empty(callers: TestClient, sample_url: str) -> None:
-    inside = _inside_tianhe(callers, sample_url)
+    inside = names_inside_tianhe(callers, sample_url)
     z = 14
     with psycopg.connect(sample_url) as conn:
         points = conn.execute(
@@ -136,4 +126,4 @@ def test_process_inputs_are_clipped(callers: TestClient, sample_url: str) -> Non
         ctx = Context(conn=conn, catalog=catalog, clips={RESTRICTED: area})
         frame = read_collection(ctx, RESTRICTED)
         whole = read_collection(Context(conn=conn, catalog=catalog), RESTRICTED)
-    assert set(frame["name"]) == _inside_tianhe(callers, sample_url) < set(whole["name"])
+    assert set(frame["name"]) == names_inside_tianhe(callers, sample_url) < set(whole["name"])

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from layers.errors import InvalidParameter
 from spatial import DEFAULT_REGISTRY, Context
-from tests.access.fields_areas_helpers import as_caller, callers
-from tests.gate_fixtures import RESTRICTED, TABLE, catalog_of, gate_client
+from tests.access.fields_areas_helpers import as_caller, callers, names_inside_tianhe
+from tests.gate_fixtures import RESTRICTED, gate_client
 from tests.helpers.wait import wait_for_job
 from tests.spatial.conftest import grid_node, grid_roads, publish_frame
 
@@ -24,16 +24,6 @@ __all__ = ["callers", "gate_client"]  # the fixtures
 COUNTY, MEMBER, ELSEWHERE = as_caller("county"), as_caller("member"), as_caller("elsewhere")
 NEAREST = "/processes/nearest-facilities/execution"
 BUFFER = "/processes/buffer-zones/execution"
-
-
-def _inside_tianhe(client: TestClient, url: str) -> set[str]:
-    counties = catalog_of(client).layers["gd-counties"].table_name
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            f"SELECT p.name FROM onemap_data.{TABLE} p JOIN onemap_data.{counties} c "
-            "ON c.adcode = '440106' AND ST_Intersects(p.geom, c.geom)"
-        ).fetchall()
-    return {row[0] for row in rows}
 
 
 def _nearest(client: TestClient, headers: dict[str, str]) -> set[str]:
@@ -52,7 +42,7 @@ def _nearest(client: TestClient, headers: dict[str, str]) -> set[str]:
 def test_nearest_facilities_reads_only_inside_the_owners_areas(
     callers: TestClient, sample_url: str
 ) -> None:
-    inside = _inside_tianhe(callers, sample_url)
+    inside = names_inside_tianhe(callers, sample_url)
     everything = _nearest(callers, MEMBER)
     assert inside and inside < everything  # the points straddle Tianhe's border
     assert _nearest(callers, COUNTY) == inside
@@ -69,7 +59,7 @@ class _As:
 
 def test_an_async_job_runs_clipped_as_its_owner(callers: TestClient, sample_url: str) -> None:
     """The job is read back from its row (0010's owner areas) by a worker thread."""
-    inside = _inside_tianhe(callers, sample_url)
+    inside = names_inside_tianhe(callers, sample_url)
     body = {
         "inputs": {"sites": {"collection": RESTRICTED}, "distance_m": 10},
         "outputs": {"zones": {}},

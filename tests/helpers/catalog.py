@@ -14,7 +14,29 @@ from psycopg import sql
 from ingest.options import IngestOptions
 from ingest.pipeline import ingest_file
 from layers.catalog import FieldInfo
-from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
+from layers.catalog_write import (
+    LayerMeta,
+    VersionRecord,
+    make_current,
+    reserve_version,
+    upsert_department,
+)
+
+
+def register_department(
+    conn: psycopg.Connection, department_id: str, name_zh: str = "", name_en: str = ""
+) -> None:
+    """A province-level department for fixture layers to belong to (named by its id)."""
+    upsert_department(
+        conn,
+        {
+            "id": department_id,
+            "name_zh": name_zh or department_id,
+            "name_en": name_en or department_id,
+            "level": "province",
+            "adcode": "440000",
+        },
+    )
 
 
 def fixture_meta(layer_id: str, title_zh: str, title_en: str, **extra: Any) -> LayerMeta:
