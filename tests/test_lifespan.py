@@ -103,7 +103,9 @@ def test_catalog_changes_reach_subscribers_without_a_request(
         generation = state.store.generation
         with psycopg.connect(sample_url, autocommit=True) as conn:
             conn.execute("SELECT pg_notify('onemap_catalog', %s)", (layer.id,))
+        # The loop runs in TestClient's thread: the generation moves before subscribers run.
         until(lambda: state.store is not None and state.store.generation > generation)
+        until(lambda: len(seen) > 1)
         assert seen[-1] is state.store.current  # called with the new snapshot
         documents = state.openapi
         until(lambda: getattr(documents.latest, "catalog", None) is seen[-1])  # /api rebuilt
