@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI, Request
@@ -19,6 +19,7 @@ from ogc.errors import ErrorObserver, install_error_handlers
 from ogc.gate.denials import count_error, count_guard_refusal
 from ogc.gate.middleware import CallerMiddleware
 from ogc.gate.ownership import may_publish_in
+from ogc.http.asgi_types import Ready
 from ogc.http.cors import CorsMiddleware
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.keyed_links import KeyedLinks
@@ -56,7 +57,7 @@ class OneMapApp(FastAPI):
     served ~25 % fewer cached tiles per second (docs/adr/0009-web-layer.md).
     """
 
-    fast_layer: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+    fast_layer: TileCacheFastPath | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast_layer is None or scope["type"] != "http":
@@ -64,6 +65,11 @@ class OneMapApp(FastAPI):
             return
         scope["app"] = self  # as Starlette sets it: the fast paths read the app's state
         await self.fast_layer(scope, receive, send)
+
+    def answer_at_once(self, scope: Scope) -> Ready | None:
+        """A cache hit the HTTP protocol may send without starting the app (the fast layer's
+        ``answer_at_once``; ``ogc.server.http_protocol``)."""
+        return None if self.fast_layer is None else self.fast_layer.answer_at_once(scope)
 
     async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The framework's own stack: where the fast layer hands a request over."""

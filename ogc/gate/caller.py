@@ -70,6 +70,11 @@ class Credentials:
     key: str | None = None
     referer: str | None = None  # the Referer, else the Origin (what a browser key binds)
 
+    @property
+    def none(self) -> bool:
+        """Nothing presented: the caller is anonymous, known without any I/O."""
+        return self.authorization is None and self.key is None
+
 
 def credentials_of(headers: RawHeaders, query: bytes) -> Credentials:
     authorization = key = referer = origin = None
@@ -101,6 +106,8 @@ class CallerResolver:
     async def caller_of(self, scope: Scope) -> Caller:
         """The caller of the request ``scope`` describes, or ``CallerRefused``."""
         found = credentials_of(scope["headers"], scope.get("query_string", b""))
+        if found.none:
+            return ANONYMOUS
         if found.authorization is not None:
             authorization = found.authorization.decode("latin-1")
             scheme, _, token = authorization.partition(" ")
@@ -157,6 +164,19 @@ async def caller_in(scope: Scope, resolver: CallerResolver) -> Caller:
         raise
     scope[CALLER_KEY] = caller
     return caller
+
+
+def caller_at_once(scope: Scope) -> Caller | None:
+    """``caller_in`` without waiting: the caller when nothing needs checking (a request that
+    presents no credential is anonymous), kept in the scope as ``caller_in`` keeps it; None
+    when a credential must be checked (tokens, keys: ``caller_in``'s work)."""
+    caller: Caller | None = scope.get(CALLER_KEY)
+    if caller is not None or REFUSAL_KEY in scope:
+        return caller
+    if not credentials_of(scope["headers"], scope.get("query_string", b"")).none:
+        return None
+    scope[CALLER_KEY] = ANONYMOUS
+    return ANONYMOUS
 
 
 async def caller_or_none(scope: Scope, resolver: CallerResolver) -> Caller | None:

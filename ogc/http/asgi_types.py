@@ -11,3 +11,4 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
+Ready = tuple[int, Headers, bytes]  # a whole answer (status, headers, body), sent at once

@@ -28,10 +28,10 @@ from typing import Any
 from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter, NotFound
-from ogc.gate.caller import caller_or_none
+from ogc.gate.caller import caller_at_once, caller_or_none
 from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
-from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
+from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send
 from ogc.http.policy import ResponsePolicy
 from ogc.plans import Snapshot
 from tiles import grids
@@ -106,6 +106,7 @@ class TileCacheFastPath:
         self.app = app
         self.policy = policy
         self._hot = HotTiles(memory_bytes)
+        self.at_once = 0  # answers handed to the HTTP protocol (the tests check which path)
 
     def catalog_changed(self, catalog: Catalog) -> None:
         """A catalog change (publish, rollback, restyle, edits): forget the hot tiles."""
@@ -125,6 +126,24 @@ class TileCacheFastPath:
             served = False
         if not served:
             await self.app(scope, receive, send)
+
+    def answer_at_once(self, scope: Scope) -> Ready | None:
+        """The answer to a tile held in memory, for a caller known without I/O (no
+        credential: ``caller_at_once``) — what ``onemap serve``'s HTTP protocol sends before
+        any ASGI task starts (``ogc.server.http_protocol``); None: ask the app. The same
+        answer as ``__call__``'s for the same request (both end in ``_ready``)."""
+        if scope["method"] not in ("GET", "HEAD") or scope["query_string"]:
+            return None
+        hit = self._hot.get(scope["path"])
+        if hit is None:
+            return None
+        caller = caller_at_once(scope)
+        if caller is None or caller.scope != PUBLIC_SCOPE:
+            return None
+        ready = self._ready(scope, hit)
+        if ready is not None:
+            self.at_once += 1
+        return ready
 
     async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
@@ -161,17 +180,22 @@ class TileCacheFastPath:
         return await self._answer(scope, send, hit)
 
     async def _answer(self, scope: Scope, send: Send, hit: Hit) -> bool:
-        """304 or the tile; False where the routes answer differently (an MVT
+        ready = self._ready(scope, hit)
+        if ready is None:
+            return False
+        await _respond(send, *ready)
+        return True
+
+    def _ready(self, scope: Scope, hit: Hit) -> Ready | None:
+        """304 or the tile; None where the routes answer differently (an MVT
         for a client that refuses gzip; empty tiles never get here)."""
         match, accept, origin = _request_headers(scope)
         if match == hit.etag:
-            await _respond(send, 304, hit.headers_for(False, origin, self.policy), b"")
-        elif hit.gzipped and b"gzip" not in accept:
-            return False
-        else:
-            body = b"" if scope["method"] == "HEAD" else hit.data
-            await _respond(send, 200, hit.headers_for(True, origin, self.policy), body)
-        return True
+            return 304, hit.headers_for(False, origin, self.policy), b""
+        if hit.gzipped and b"gzip" not in accept:
+            return None
+        body = b"" if scope["method"] == "HEAD" else hit.data
+        return 200, hit.headers_for(True, origin, self.policy), body
 
     def _match(self, path: str, snapshot: Snapshot, caller: Caller) -> TileKey | None:
         route = _route(path)

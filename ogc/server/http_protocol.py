@@ -7,14 +7,31 @@ feature) that second round is a fifth of the whole cost. Here the head waits unt
 first body write joins it; if the body does not follow within the same turn of the event
 loop (a streamed page still being computed), the head leaves alone at the next turn.
 Nothing is reordered and nothing waits longer than one turn.
+
+A cache hit goes further: when the app can answer a request from memory for a caller known
+without I/O (``answer_at_once``: the fast layer's hot public tiles, ``ogc.routers.tiles_fastpath``),
+the protocol writes that answer as soon as the request's head is parsed, with no ASGI task, event
+or scope hand-over — the per-request cost of the ASGI machinery was half a cached tile's time
+(bench/README.md). The answer is the one the app would send; head and serialisation are uvicorn's
+(status line, default headers, ``connection: close`` when the connection ends). Everything else,
+and everything while the access log is on or the client is not reading, takes the ASGI path.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+
+from ogc.http.asgi_types import Headers, Ready
+
+AnswerAtOnce = Callable[[Any], Ready | None]
 
 JOIN_LIMIT = 256 * 1024  # larger bodies are not copied just to save one system call
 
@@ -40,6 +57,11 @@ class CoalescingTransport(asyncio.Transport):
             self._loop.call_soon(self.flush)
             return
         self._transport.write(data)
+
+    def write_response(self, head: bytes, body: bytes) -> None:
+        """A whole response in one vectored write (nothing is held back: the head is whole)."""
+        self.flush()
+        self._transport.writelines((head, body) if body else (head,))
 
     def flush(self) -> None:
         if self._head is not None:
@@ -83,5 +105,59 @@ class CoalescingTransport(asyncio.Transport):
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """What ``onemap serve`` gives uvicorn as its ``http`` protocol."""
 
+    _at_once: AnswerAtOnce | None = None
+    _coalescing: CoalescingTransport
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))
+        self._coalescing = CoalescingTransport(transport, self.loop)
+        super().connection_made(self._coalescing)
+        # With the access log asked for (ONEMAP_ACCESS_LOG), every request is logged by uvicorn.
+        self._at_once = None if self.config.access_log else answerer_of(self.app)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # An answer written at once may have armed the keep-alive timer while this request
+        # (pipelined behind it) was parsed: this one must not be cut off by it.
+        self._unset_keepalive_if_required()
+        ready = self._answer_at_once(cycle, app)
+        if ready is None:
+            super()._start_asgi_task(cycle, app)
+        else:
+            self._send_at_once(cycle, *ready)
+
+    def _answer_at_once(self, cycle: RequestResponseCycle, app: Any) -> Ready | None:
+        if (
+            self._at_once is None
+            or app is not self.app  # uvicorn's 503 for a concurrency limit
+            or self.flow.write_paused  # the client is not reading: the app waits for it
+            or cycle.waiting_for_100_continue
+            or self.transport.is_closing()
+        ):
+            return None
+        return self._at_once(cycle.scope)
+
+    def _send_at_once(
+        self, cycle: RequestResponseCycle, status: int, headers: Headers, body: bytes
+    ) -> None:
+        """What ``RequestResponseCycle.send`` writes for this answer, in one write."""
+        cycle.response_started = cycle.response_complete = True
+        head = [STATUS_LINE[status]]
+        head += [b"%s: %s\r\n" % pair for pair in self.server_state.default_headers]
+        head += [b"%s: %s\r\n" % pair for pair in headers]
+        if not cycle.keep_alive:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        self._coalescing.write_response(b"".join(head), body)
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+
+def answerer_of(app: Any) -> AnswerAtOnce | None:
+    """The app's ``answer_at_once`` under uvicorn's wrappers (proxy headers, the factory)."""
+    for _ in range(4):
+        found = getattr(app, "answer_at_once", None)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        app = getattr(app, "app", None)
+    return None

@@ -73,10 +73,12 @@ def live_server(
     spy: RequestSpy | None = None,
     log_level: str = "warning",
     forwarded_allow_ips: str = "127.0.0.1",
+    protocol: Any = CoalescingHttpToolsProtocol,
 ) -> Iterator[LiveServer]:
     """Serve ``app`` (from ``create_app``) on a free loopback port until the block ends;
     ``X-Forwarded-For`` is trusted from ``forwarded_allow_ips`` (uvicorn's proxy headers,
-    as ``onemap serve`` runs with ``FORWARDED_ALLOW_IPS``)."""
+    as ``onemap serve`` runs with ``FORWARDED_ALLOW_IPS``); ``protocol`` is uvicorn's
+    ``http`` (``"httptools"``: uvicorn's own, every request through ASGI)."""
     asgi: Any = app  # create_app's app: its fast layer is already in front (ogc.app.OneMapApp)
     if spy is not None:
         asgi = spy.around(asgi)
@@ -87,7 +89,8 @@ def live_server(
         port=port,
         log_level=log_level,
         lifespan="on",
-        http=CoalescingHttpToolsProtocol,
+        http=protocol,
+        access_log=False,  # as `onemap serve` by default (ONEMAP_ACCESS_LOG)
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
     )
