@@ -4,8 +4,10 @@ A cached public tile needs a catalog lookup (layer -> current version), one ``op
 of a small file and two ASGI messages. Doing that before FastAPI's routing, dependency
 injection and the CORS/GZip middlewares removes most of the per-request Python work; the
 app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest tiles are
-remembered per request path with their response headers ready (``HotTiles``), so a repeated
-hit is a dict lookup and two sends, dropped on every catalog change (the app subscribes
+remembered per request path and encoding with their response headers ready (``HotTiles``;
+an MVT decompressed once for a client that refuses gzip), so a repeated hit is a dict lookup
+and two sends — or, for a caller with no credential, one write by the HTTP protocol itself
+(``answer_at_once``) — dropped on every catalog change (the app subscribes
 ``catalog_changed``; nothing is polled per request). Layers, style versions and the tile
 cache come from the app's state: the current snapshot's plans (``ogc/plans.py``) and the one
 tile producer's cache. CORS and Cache-Control come from ``ogc.http.policy``, the rules the
@@ -20,10 +22,11 @@ headers. The ETag comes from the key, so revalidations are answered 304 without 
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Catalog, Layer
@@ -60,20 +63,23 @@ MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
 
 class Hit:
-    """A cached tile ready to send: its headers are built once, the bytes kept."""
+    """A cached tile ready to send: its headers are built once, the bytes kept. An MVT is
+    kept as stored (gzip) or, for a client that refuses gzip, decompressed (``plain``) under
+    the key's identity ETag, as ``ogc.common.tiles.tile_response`` answers it."""
 
-    __slots__ = ("_by_origin", "data", "etag", "gzipped", "headers", "short")
+    __slots__ = ("_by_origin", "data", "etag", "headers", "short")
 
-    def __init__(self, key: TileKey, data: bytes, policy: ResponsePolicy) -> None:
-        self.etag = key.etag().encode()
-        self.data = data
-        self.gzipped = key.fmt == "mvt"  # stored gzip-compressed
-        self.short = not_modified_headers(key, policy)  # 304, before CORS
+    def __init__(self, key: TileKey, data: bytes, policy: ResponsePolicy, plain: bool) -> None:
+        identity = plain and key.fmt == "mvt"
+        self.etag = key.etag(identity).encode()
+        self.data = gzip.decompress(data) if identity else data
+        self.short = not_modified_headers(key, policy, identity)  # 304, before CORS
+        gzipped = key.fmt == "mvt" and not identity  # stored gzip-compressed
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
-        self.headers = [  # ogc.routers.tiles.tile_response's, in its order
+        self.headers = [  # ogc.common.tiles.tile_response's, in its order
             *self.short,
-            *(encoding if self.gzipped else [(b"content-encoding", b"identity")]),
-            (b"content-length", str(len(data)).encode()),
+            *(encoding if gzipped else [(b"content-encoding", b"identity")]),
+            (b"content-length", str(len(self.data)).encode()),
             (b"content-type", MEDIA[key.fmt]),
         ]
         self._by_origin: dict[tuple[bool, bytes | None], Headers] = {}
@@ -89,10 +95,10 @@ class Hit:
         return found
 
 
-def not_modified_headers(key: TileKey, policy: ResponsePolicy) -> Headers:
-    """``ogc.routers.tiles.cache_headers`` of a stored tile, before CORS."""
+def not_modified_headers(key: TileKey, policy: ResponsePolicy, identity: bool) -> Headers:
+    """``ogc.common.tiles.cache_headers`` of a stored tile, before CORS."""
     return [
-        (b"etag", key.etag().encode()),
+        (b"etag", key.etag(identity).encode()),
         (b"cache-control", policy.tile_cache_control().encode()),
     ]
 
@@ -134,16 +140,15 @@ class TileCacheFastPath:
         answer as ``__call__``'s for the same request (both end in ``_ready``)."""
         if scope["method"] not in ("GET", "HEAD") or scope["query_string"]:
             return None
-        hit = self._hot.get(scope["path"])
+        asked = _request_headers(scope)
+        hit = self._hot.get(scope["path"], asked.plain)
         if hit is None:
             return None
         caller = caller_at_once(scope)
         if caller is None or caller.scope != PUBLIC_SCOPE:
             return None
-        ready = self._ready(scope, hit)
-        if ready is not None:
-            self.at_once += 1
-        return ready
+        self.at_once += 1
+        return self._ready(scope, asked, hit)
 
     async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
@@ -155,7 +160,8 @@ class TileCacheFastPath:
         caller = await caller_or_none(scope, state.callers)  # an API key counts here
         if caller is None or caller.scope != PUBLIC_SCOPE:
             return False  # refusals (the gate's middleware) and private answers: the routes'
-        hit = self._hot.get(path)
+        asked = _request_headers(scope)
+        hit = self._hot.get(path, asked.plain)
         if hit is None:
             snapshot = getattr(state, "snapshot", None)
             producer = getattr(state, "tile_producer", None)
@@ -164,10 +170,10 @@ class TileCacheFastPath:
             key = self._match(path, snapshot, caller)
             if key is None:
                 return False
-            match, _, origin = _request_headers(scope)
-            if match == key.etag().encode():
-                headers = not_modified_headers(key, self.policy)
-                self.policy.cors(origin, headers)
+            identity = asked.plain and key.fmt == "mvt"
+            if asked.match == key.etag(identity).encode():
+                headers = not_modified_headers(key, self.policy, identity)
+                self.policy.cors(asked.origin, headers)
                 await _respond(send, 304, headers, b"")
                 return True  # the client holds these bytes: nothing to read
             data = producer.cache.get(key)
@@ -175,27 +181,17 @@ class TileCacheFastPath:
                 # Missing, or empty: the routes decide empty answers (a 404 outside the
                 # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
                 return False
-            hit = Hit(key, data, self.policy)
-            self._hot.put(path, hit)
-        return await self._answer(scope, send, hit)
-
-    async def _answer(self, scope: Scope, send: Send, hit: Hit) -> bool:
-        ready = self._ready(scope, hit)
-        if ready is None:
-            return False
-        await _respond(send, *ready)
+            hit = Hit(key, data, self.policy, asked.plain)
+            self._hot.put(path, asked.plain, hit)
+        await _respond(send, *self._ready(scope, asked, hit))
         return True
 
-    def _ready(self, scope: Scope, hit: Hit) -> Ready | None:
-        """304 or the tile; None where the routes answer differently (an MVT
-        for a client that refuses gzip; empty tiles never get here)."""
-        match, accept, origin = _request_headers(scope)
-        if match == hit.etag:
-            return 304, hit.headers_for(False, origin, self.policy), b""
-        if hit.gzipped and b"gzip" not in accept:
-            return None
+    def _ready(self, scope: Scope, asked: Asked, hit: Hit) -> Ready:
+        """304 when the client holds the bytes, else the tile (empty tiles never get here)."""
+        if asked.match == hit.etag:
+            return 304, hit.headers_for(False, asked.origin, self.policy), b""
         body = b"" if scope["method"] == "HEAD" else hit.data
-        return 200, hit.headers_for(True, origin, self.policy), body
+        return 200, hit.headers_for(True, asked.origin, self.policy), body
 
     def _match(self, path: str, snapshot: Snapshot, caller: Caller) -> TileKey | None:
         route = _route(path)
@@ -230,26 +226,27 @@ def _style_version(plan: TilePlan) -> str | None:
 
 
 class HotTiles:
-    """The most recently served tiles of this process by request path, bounded in bytes
-    (LRU). The whole memory is dropped on every catalog change, so a path always maps to
-    the current layer version's key and it can never serve a tile the disk would not."""
+    """The most recently served tiles of this process by request path and encoding asked
+    for, bounded in bytes (LRU). The whole memory is dropped on every catalog change, so a
+    path always maps to the current layer version's key and it can never serve a tile the
+    disk would not."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.size = 0
-        self._tiles: OrderedDict[str, Hit] = OrderedDict()
+        self._tiles: OrderedDict[tuple[str, bool], Hit] = OrderedDict()
 
-    def get(self, path: str) -> Hit | None:
-        hit = self._tiles.get(path)
+    def get(self, path: str, plain: bool) -> Hit | None:
+        hit = self._tiles.get((path, plain))
         if hit is not None:
-            self._tiles.move_to_end(path)
+            self._tiles.move_to_end((path, plain))
         return hit
 
-    def put(self, path: str, hit: Hit) -> None:
+    def put(self, path: str, plain: bool, hit: Hit) -> None:
         size = len(hit.data) + ENTRY_OVERHEAD
-        if size > self.capacity // 16 or path in self._tiles:
+        if size > self.capacity // 16 or (path, plain) in self._tiles:
             return
-        self._tiles[path] = hit
+        self._tiles[(path, plain)] = hit
         self.size += size
         while self.size > self.capacity:
             _, dropped = self._tiles.popitem(last=False)
@@ -285,17 +282,25 @@ def _route(path: str) -> tuple[re.Match[str], str, bool] | None:
     return None
 
 
-def _request_headers(scope: Scope) -> tuple[bytes | None, bytes, bytes | None]:
-    """If-None-Match, Accept-Encoding and Origin in one pass over the headers."""
-    match, accept, origin = None, b"", None
+class Asked(NamedTuple):
+    """What a tile request's headers ask: If-None-Match, whether gzip is refused, Origin."""
+
+    match: bytes | None
+    plain: bool
+    origin: bytes | None
+
+
+def _request_headers(scope: Scope) -> Asked:
+    """The headers a tile's answer depends on, in one pass."""
+    match = accept = origin = None  # the first of each, as the routes read them
     for key, value in scope["headers"]:
-        if key == b"if-none-match":
+        if key == b"if-none-match" and match is None:
             match = value
-        elif key == b"accept-encoding":
+        elif key == b"accept-encoding" and accept is None:
             accept = value
         elif key == b"origin" and origin is None:
             origin = bytes(value)
-    return match, accept, origin
+    return Asked(match, accept is None or b"gzip" not in accept, origin)
 
 
 async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
