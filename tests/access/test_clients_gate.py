@@ -135,6 +135,28 @@ def test_debian_ogrinfo_sees_fields_and_areas_of_its_key(
     assert unknown.returncode != 0 and "unknown API key" in unknown.stderr  # a readable 401
 
 
+def test_gdal_fid_spoils_tk_and_the_401_says_what_to_do(
+    server: str, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """``-fid N`` makes GDAL ask ``…/items?tk=KEY/N``: the 401 says so, and the key given as
+    a header file (README) reads the feature with GDAL 3.6 and 3.12."""
+    page = httpx.get(f"{server}/collections/{RESTRICTED}/items?limit=1&tk={keys['member']}")
+    feature = page.json()["features"][0]
+    fid, name = str(feature["id"]), feature["properties"]["name"]
+    spoilt = run("/usr/bin/ogrinfo", "-ro", f"OAPIF:{server}?tk={keys['member']}", RESTRICTED,
+                 "-fid", fid)  # fmt: skip
+    assert "401" in spoilt.stderr and "send the key as the X-OneMap-Key header" in spoilt.stderr
+    headers = tmp_path / "headers.txt"
+    headers.write_text(f"X-OneMap-Key: {keys['member']}\n")
+    env = {"GDAL_HTTP_HEADER_FILE": str(headers)}
+    source = f"OGCAPI:{server}/collections/{RESTRICTED}"
+    debian = run("/usr/bin/ogrinfo", "-ro", "-oo", "API=ITEMS", source, RESTRICTED, "-fid", fid,
+                 env=env)  # fmt: skip
+    assert debian.returncode == 0 and f"name (String) = {name}" in debian.stdout, debian.stderr
+    one = gdal_312(f"OAPIF:{server}", RESTRICTED, env=env, fids=[int(fid)])
+    assert one["names"] == [name]
+
+
 # GDAL 3.12 runs in a child process: its fetches would otherwise hold this process while the
 # live server (a thread of this process) has to answer them.
 READ = """
@@ -147,9 +169,9 @@ print(json.dumps({"gdal": pyogrio.__gdal_version_string__, "names": sorted(frame
 
 
 def gdal_312(
-    source: str, layer: str, env: dict[str, str] | None = None, **options: str
+    source: str, layer: str, env: dict[str, str] | None = None, **options: object
 ) -> dict[str, Any]:
-    """What pyogrio's GDAL reads of ``layer`` (``options``: the driver's open options)."""
+    """What pyogrio's GDAL reads of ``layer`` (``options``: read_dataframe's keywords)."""
     done = run(sys.executable, "-c", READ, source, layer, json.dumps(options), env=env)
     assert done.returncode == 0, done.stderr
     found: dict[str, Any] = json.loads(done.stdout)
