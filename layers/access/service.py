@@ -94,7 +94,7 @@ class AccessService:
         day = shanghai_day(now)
         key = await self._lookup(secret, day)
         if key is None:
-            raise Unauthenticated("unknown API key", KEY_CHALLENGE)
+            raise Unauthenticated(unknown_key_message(secret), KEY_CHALLENGE)
         if service is None:
             return check_key(key, None, referer, client_ip, now)
         used = self.usage.used(key.id, day, service)
@@ -157,3 +157,15 @@ class AccessService:
 
     def cached_key_ids(self) -> list[uuid.UUID]:
         return [key.id for key, _ in self._cache.values() if key is not None]
+
+
+def unknown_key_message(secret: str) -> str:
+    """Why a secret matched no key, said so a person can act on it. A secret never holds
+    ``/`` (``keys.new_secret``): one that does had a path appended after ``tk=`` — GDAL asks
+    one feature (``-fid``) as ``…/items?tk=KEY/ID``."""
+    if "/" in secret:
+        return (
+            "unknown API key: something was appended to it after a '/' (GDAL's -fid puts the "
+            "feature id after the query string); send the key as the X-OneMap-Key header"
+        )
+    return "unknown API key"

@@ -3,8 +3,10 @@ into this server carry it too (``ogc.http.links.keep_key_in_links``, the one rul
 
 A plain ASGI middleware inside GZip (it sees the bodies before compression): requests
 without ``tk=`` pass straight through — a byte search of the query string — and so do
-responses that are not JSON or XML (tiles, HTML, CSV). A JSON/XML response to a keyed
-request is held until complete, its links rewritten and its Content-Length set again.
+responses that are not JSON, XML or HTML (tiles, CSV). Such a response to a keyed request is
+held until complete, its links rewritten and its Content-Length set again. HTML pages are
+rewritten as XML is (``&amp;`` in attributes): a browser opened with ``tk=`` otherwise lost
+the key on the first link it followed (a feature, the collection list) and met a 404.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ JSON_TYPES = (
     b"application/schema+json",
     b"application/vnd.oai.openapi+json",
 )
-XML_TYPES = (b"application/xml", b"text/xml")
+XML_TYPES = (b"application/xml", b"text/xml", b"text/html")  # entity-escaped links
 
 
 def _kind(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """``json`` or ``xml`` for a plain (not yet encoded) document, else None."""
+    """``json`` or ``xml`` (XML and HTML) for a plain (not yet encoded) document, else None."""
     content_type, encoded = b"", False
     for name, value in headers:
         if name == b"content-type":

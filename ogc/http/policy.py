@@ -6,6 +6,9 @@ without credentials: ``Vary: Origin`` always; with an Origin, the exposed header
 it is listed, none otherwise). The app's middleware (``ogc.http.cors.CorsMiddleware``) and the fast
 layer both write it, so a cached tile and a routed one carry the same headers.
 
+``REVALIDATE`` is the Cache-Control of documents that change with the catalog and the
+caller (WMTS capabilities), for clients that keep documents without one.
+
 ``make_private`` is the rule for responses made for a caller who sees more than the public
 (``Caller.scope`` other than ``"public"``): no shared cache may keep them, and they vary
 with the credentials. The gate's middleware (``ogc.gate.middleware``) applies it to every
@@ -26,6 +29,11 @@ CORS_EXPOSED = ("ETag", "Last-Modified", "Content-Crs", "Link")
 _EXPOSED = ", ".join(CORS_EXPOSED).encode()
 CREDENTIALS_HEADER = b"Authorization, X-OneMap-Key"  # what a private response varies with
 SHARED_ONLY = (b"public", b"s-maxage")  # Cache-Control directives a private response drops
+# Documents that change with the catalog and the caller (WMTS capabilities): revalidate on
+# every use. ``no-cache`` says so to HTTP caches; ``max-age=0`` gives an expiry to clients
+# that drop Cache-Control — QGIS keeps capabilities 24 h by URL unless Qt found an expiry,
+# so a key sent as a header after an anonymous visit (or a new layer) reached it a day late.
+REVALIDATE = "max-age=0, no-cache"
 
 
 @dataclass(frozen=True)

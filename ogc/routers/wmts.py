@@ -35,6 +35,7 @@ from ogc.deps import (
 from ogc.gate.areas import clip_for
 from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from ogc.http import paths
+from ogc.http.policy import REVALIDATE
 from ogc.plans import Snapshot
 from tiles import featureinfo, grids, raster, wmts
 from tiles.render import transparent_png
@@ -72,7 +73,7 @@ def capabilities(
     )
     layers = [plans.tiles(layer).wmts for layer in visible_layers(catalog, caller)]
     body = wmts.capabilities_xml(service, layers, grids.list_tms())
-    return Response(body, media_type=XML)
+    return Response(body, media_type=XML, headers={"Cache-Control": REVALIDATE})
 
 
 async def get_tile(
