@@ -14,6 +14,7 @@ from layers.catalog import Layer
 from layers.errors import InvalidParameter
 from ogc.http import paths
 from ogc.http.links import CRS84, JSON, epsg_uri, link, style_links
+from ogc.http.policy import tile_cache_control
 from tiles import grids
 from tiles.cache import TileKey
 from tiles.service import MVT_MEDIA_TYPE, Tile
@@ -66,8 +67,7 @@ def accepts_gzip(request: Request) -> bool:
 
 
 def cache_headers(key: TileKey, max_age: int, identity: bool = False) -> dict[str, str]:
-    control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
-    return {"ETag": key.etag(identity), "Cache-Control": control}
+    return {"ETag": key.etag(identity), "Cache-Control": tile_cache_control(max_age)}
 
 
 def not_modified(request: Request, key: TileKey, max_age: int) -> Response | None:

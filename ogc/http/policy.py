@@ -75,8 +75,12 @@ class ResponsePolicy:
         return compressed
 
     def tile_cache_control(self) -> str:
-        age = self.tile_max_age
-        return f"public, max-age={age}" if age > 0 else "public, no-cache"
+        return tile_cache_control(self.tile_max_age)
+
+
+def tile_cache_control(max_age: int) -> str:
+    """A tile's Cache-Control (``ONEMAP_TILE_CACHE_MAX_AGE``; 0: revalidate every time)."""
+    return f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
 
 
 def make_private(headers: Headers) -> None:

