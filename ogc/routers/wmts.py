@@ -33,6 +33,7 @@ from ogc.deps import (
     state_of,
 )
 from ogc.gate.areas import clip_for
+from ogc.gate.denials import count_error
 from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from ogc.http import paths
 from ogc.plans import Snapshot
@@ -48,7 +49,16 @@ def xml_error(code: str, locator: str, text: str, status: int) -> Response:
     return Response(wmts.exception_report_xml(code, locator, text), status, media_type=XML)
 
 
-def as_exception_report(exc: OneMapError) -> Response:
+def as_exception_report(request: Request, exc: OneMapError) -> Response:
+    """The OWS exception report of a route's error — which the app's error handlers never
+    see, so a denial among them (a hidden layer asked for by an identified caller) is
+    counted here, as the handlers count it on every other path."""
+    report = _exception_report(exc)
+    count_error(state_of(request).access, request.scope, exc, report.status_code)
+    return report
+
+
+def _exception_report(exc: OneMapError) -> Response:
     if isinstance(exc, wmts.WmtsRequestError):
         return xml_error(exc.code, exc.locator, exc.message, exc.http_status)
     if isinstance(exc, NotFound):
@@ -176,7 +186,7 @@ async def wmts_kvp(
         info = wmts.parse_kvp_feature_info_request(params)
         return await get_feature_info(request, catalog, plans, caller, pool, settings.admin, info)
     except OneMapError as exc:
-        return as_exception_report(exc)
+        return as_exception_report(request, exc)
 
 
 @router.get(paths.WMTS_CAPABILITIES, summary="WMTS capabilities (RESTful)")
@@ -232,7 +242,7 @@ async def wmts_rest_tile(
         max_age = settings.tile_cache_max_age
         return await get_tile(request, catalog, plans, caller, producer, max_age, parsed)
     except OneMapError as exc:
-        return as_exception_report(exc)
+        return as_exception_report(request, exc)
 
 
 @router.get(paths.WMTS_FEATURE_INFO, summary="WMTS GetFeatureInfo (RESTful)")
@@ -267,4 +277,4 @@ async def wmts_rest_feature_info(
         )
         return await get_feature_info(request, catalog, plans, caller, pool, settings.admin, parsed)
     except OneMapError as exc:
-        return as_exception_report(exc)
+        return as_exception_report(request, exc)
