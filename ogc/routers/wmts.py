@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
+from layers.features.query import AreaClip
 from layers.platform import AdminLayers
 from ogc.common.tiles import not_modified, tile_response
 from ogc.deps import (
@@ -128,8 +129,9 @@ async def get_feature_info(
     count_restricted_read(state_of(request), layer, caller)
     wmts.check_offered(plans.tiles(layer).wmts, parsed)
     tile = parsed.tile
+    clip = await clip_for(plans, layer, caller, pool, admin)
     if layer.kind == "raster":
-        return await raster_info(layer, parsed)
+        return await raster_info(layer, parsed, clip)
     statement, params = featureinfo.feature_info_query(
         layer,
         tile.tile_matrix_set,
@@ -138,7 +140,7 @@ async def get_feature_info(
         tile.tile_col,
         parsed.i,
         parsed.j,
-        await clip_for(plans, layer, caller, pool, admin),
+        clip,
     )
     async with pool.connection() as conn:
         rows = await (await conn.execute(statement, params)).fetchall()
@@ -148,15 +150,19 @@ async def get_feature_info(
     return Response(featureinfo.feature_collection(features), media_type="application/json")
 
 
-async def raster_info(layer: Layer, parsed: wmts.GetFeatureInfoRequest) -> Response:
-    """The raster value under the pixel, as one point feature."""
+async def raster_info(
+    layer: Layer, parsed: wmts.GetFeatureInfoRequest, clip: AreaClip | None
+) -> Response:
+    """The raster value under the pixel, as one point feature (none outside the areas of an
+    area-limited caller, ``clip``)."""
     tile = parsed.tile
     lon, lat = featureinfo.pixel_lonlat(
         tile.tile_matrix_set, tile.tile_matrix, tile.tile_row, tile.tile_col, parsed.i, parsed.j
     )
     if not layer.asset_path:
         raise NotFound(f"raster layer '{layer.id}' has no asset for version {layer.version}")
-    value = await asyncio.to_thread(raster.value_at, layer.asset_path, lon, lat)
+    area = clip.geometry if clip is not None else None
+    value = await asyncio.to_thread(raster.value_at, layer.asset_path, lon, lat, area)
     features = [] if value is None else [featureinfo.point_feature(lon, lat, {"value": value})]
     if parsed.info_format == "text/html":
         return Response(featureinfo.feature_html(layer, features), media_type="text/html")
