@@ -9,6 +9,7 @@ version of the roll-up layer, so caches keyed by version see the change at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -39,15 +40,60 @@ def refresh_rollups_for_layer(conn: psycopg.Connection, layer_id: str) -> list[s
 
 def refresh_rollups(conn: psycopg.Connection, theme: str, county_adcode: str) -> list[str]:
     """Publish new versions of the roll-ups a county layer belongs to; return their ids."""
-    refreshed = []
+    return _refresh(conn, theme, county_adcode).refreshed
+
+
+@dataclass(frozen=True)
+class RollupChanges:
+    """What a member's leaving did to the roll-ups above it: ``refreshed`` without it, or
+    ``emptied`` (it was their last member: they are to be removed)."""
+
+    refreshed: list[str] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)
+
+
+def rollups_without(
+    conn: psycopg.Connection, member: str, theme: str, county_adcode: str
+) -> RollupChanges:
+    """After the county layer ``member`` left the catalog (a delete, in this transaction):
+    its roll-ups are refreshed from the members left, and their older versions that read
+    its tables are dropped (``prune_rollup_versions``), so its tables can go too."""
+    changes = _refresh(conn, theme, county_adcode)
+    pruned = conn.execute(sql_text("prune_rollup_versions"), {"theme": theme, "member": member})
+    for name, is_view in pruned.fetchall():
+        kind = sql.SQL("VIEW" if is_view else "TABLE")
+        conn.execute(sql.SQL("DROP {} IF EXISTS {}").format(kind, _data(name)))
+    return changes
+
+
+def rollup_members(conn: psycopg.Connection, theme: str, level: str, adcode: str) -> list[str]:
+    """The county layers a roll-up of ``level`` (city, province) and code is built from."""
+    prefix = (adcode[:4] if level == "city" else adcode[:2]) + "%"
+    rows = conn.execute(sql_text("rollup_members"), {"theme": theme, "prefix": prefix})
+    return [row[0] for row in rows.fetchall()]
+
+
+def _refresh(conn: psycopg.Connection, theme: str, county_adcode: str) -> RollupChanges:
+    changes = RollupChanges()
     for level, adcode, prefix in rollup_targets(county_adcode):
         with conn.cursor(row_factory=dict_row) as cur:
             members = cur.execute(
                 sql_text("rollup_members"), {"theme": theme, "prefix": prefix}
             ).fetchall()
         if members:
-            refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
-    return refreshed
+            changes.refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
+        elif _exists(conn, f"{theme}-{adcode}"):
+            changes.emptied.append(f"{theme}-{adcode}")
+    return changes
+
+
+def _exists(conn: psycopg.Connection, layer_id: str) -> bool:
+    row = conn.execute(sql_text("layer_exists"), {"layer": layer_id}).fetchone()
+    return bool(row and row[0])
+
+
+def _data(name: str) -> sql.Identifier:
+    return sql.Identifier(DATA_SCHEMA, name)
 
 
 def _publish_rollup(
