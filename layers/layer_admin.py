@@ -27,7 +27,7 @@ from layers.platform import DATA_SCHEMA
 from layers.rollup import (
     RollupChanges,
     refresh_rollups_for_layer,
-    rollup_members,
+    rollup_member_ids,
     rollups_without,
 )
 from layers.versions import rollback
@@ -79,14 +79,12 @@ def delete_layer(
         row = conn.execute(sql_text("lock_layer_for_delete"), {"layer": layer_id}).fetchone()
         if row is None:
             raise no_such_layer(layer_id)
-        current, rollup_of, level, adcode, theme = row
+        current, rollup_of, level, adcode = row
         if rollup_of is not None:
             _check_no_members(conn, layer_id, rollup_of, level, adcode)
         storage, tables = _drop_layer(conn, layer_id)
-        changes = RollupChanges()
-        if level == "county" and theme is not None and rollup_of is None:
-            changes = rollups_without(conn, layer_id, theme, adcode)
-            tables += [t for emptied in changes.emptied for t in _drop_layer(conn, emptied)[1]]
+        changes = RollupChanges() if rollup_of is not None else rollups_without(conn, layer_id)
+        tables += [t for emptied in changes.emptied for t in _drop_layer(conn, emptied)[1]]
         _drop_tables(conn, layer_id, tables)
         detail = dict(event.detail) | {
             "versions": len(storage),
@@ -136,7 +134,7 @@ def _data(name: str) -> sql.Identifier:
 def _check_no_members(
     conn: psycopg.Connection, layer_id: str, theme: str, level: str, adcode: str
 ) -> None:
-    members = rollup_members(conn, theme, level, adcode)
+    members = rollup_member_ids(conn, theme, level, adcode)
     if members:
         raise Conflict(
             f"'{layer_id}' is the roll-up of the county layers of theme '{theme}' "

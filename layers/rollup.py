@@ -40,56 +40,58 @@ def refresh_rollups_for_layer(conn: psycopg.Connection, layer_id: str) -> list[s
 
 def refresh_rollups(conn: psycopg.Connection, theme: str, county_adcode: str) -> list[str]:
     """Publish new versions of the roll-ups a county layer belongs to; return their ids."""
-    return _refresh(conn, theme, county_adcode).refreshed
+    refreshed = []
+    for level, adcode, prefix in rollup_targets(county_adcode):
+        members = _members(conn, theme, prefix)
+        if members:
+            refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
+    return refreshed
 
 
 @dataclass(frozen=True)
 class RollupChanges:
-    """What a member's leaving did to the roll-ups above it: ``refreshed`` without it, or
-    ``emptied`` (it was their last member: they are to be removed)."""
+    """What a member's leaving did to the roll-ups that read it: ``refreshed`` without it,
+    or ``emptied`` (it was their last member: they are to be removed)."""
 
     refreshed: list[str] = field(default_factory=list)
     emptied: list[str] = field(default_factory=list)
 
 
-def rollups_without(
-    conn: psycopg.Connection, member: str, theme: str, county_adcode: str
-) -> RollupChanges:
-    """After the county layer ``member`` left the catalog (a delete, in this transaction):
-    its roll-ups are refreshed from the members left, and their older versions that read
-    its tables are dropped (``prune_rollup_versions``), so its tables can go too."""
-    changes = _refresh(conn, theme, county_adcode)
-    pruned = conn.execute(sql_text("prune_rollup_versions"), {"theme": theme, "member": member})
-    for name, is_view in pruned.fetchall():
+def rollups_without(conn: psycopg.Connection, member: str) -> RollupChanges:
+    """After the layer ``member`` left the catalog (a delete, in this transaction): every
+    roll-up with a version that reads it — those above it, and any it left by changing its
+    theme or code — is rebuilt from the members it has now, or emptied; and the roll-ups'
+    older versions that read it are dropped (``prune_rollup_versions``), so its tables can
+    go too."""
+    changes = RollupChanges()
+    reading = conn.execute(sql_text("rollups_reading"), {"member": member}).fetchall()
+    for rollup_id, theme, level, adcode, _ in reading:
+        members = _members(conn, theme, rollup_prefix(level, adcode))
+        if members:
+            changes.refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
+        else:
+            changes.emptied.append(rollup_id)
+    pruned = conn.execute(sql_text("prune_rollup_versions"), {"member": member}).fetchall()
+    for name, is_view in pruned:
         kind = sql.SQL("VIEW" if is_view else "TABLE")
         conn.execute(sql.SQL("DROP {} IF EXISTS {}").format(kind, _data(name)))
     return changes
 
 
-def rollup_members(conn: psycopg.Connection, theme: str, level: str, adcode: str) -> list[str]:
+def rollup_prefix(level: str, adcode: str) -> str:
+    """The LIKE pattern of the county codes a city or province roll-up gathers."""
+    return (adcode[:4] if level == "city" else adcode[:2]) + "%"
+
+
+def rollup_member_ids(conn: psycopg.Connection, theme: str, level: str, adcode: str) -> list[str]:
     """The county layers a roll-up of ``level`` (city, province) and code is built from."""
-    prefix = (adcode[:4] if level == "city" else adcode[:2]) + "%"
-    rows = conn.execute(sql_text("rollup_members"), {"theme": theme, "prefix": prefix})
-    return [row[0] for row in rows.fetchall()]
+    return [str(m["id"]) for m in _members(conn, theme, rollup_prefix(level, adcode))]
 
 
-def _refresh(conn: psycopg.Connection, theme: str, county_adcode: str) -> RollupChanges:
-    changes = RollupChanges()
-    for level, adcode, prefix in rollup_targets(county_adcode):
-        with conn.cursor(row_factory=dict_row) as cur:
-            members = cur.execute(
-                sql_text("rollup_members"), {"theme": theme, "prefix": prefix}
-            ).fetchall()
-        if members:
-            changes.refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
-        elif _exists(conn, f"{theme}-{adcode}"):
-            changes.emptied.append(f"{theme}-{adcode}")
-    return changes
-
-
-def _exists(conn: psycopg.Connection, layer_id: str) -> bool:
-    row = conn.execute(sql_text("layer_exists"), {"layer": layer_id}).fetchone()
-    return bool(row and row[0])
+def _members(conn: psycopg.Connection, theme: str, prefix: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql_text("rollup_members"), {"theme": theme, "prefix": prefix})
+        return cur.fetchall()
 
 
 def _data(name: str) -> sql.Identifier:

@@ -246,3 +246,22 @@ def test_a_roll_up_goes_with_its_members(owned: TestClient, sample_url: str) -> 
             f"{gone} never left the catalog",
         )
         assert _versions(sample_url, gone) == [] and not _exists(sample_url, gone)
+
+
+def test_roll_ups_a_member_left_go_too(owned: TestClient, sample_url: str) -> None:
+    """A member published again under another theme leaves its old theme's roll-ups with no
+    member (still reading its first version): such a roll-up may be deleted, and deleting
+    the member removes every roll-up that still reads it, of either theme."""
+    member, old_city = "gaporph-440103", "gaporph-440100"
+    _upload(owned, "alice", 2, id=member, level="county", adcode="440103", theme="gaporph")
+    wait_for_layer(owned, old_city)
+    _upload(owned, "alice", 3, layer=member, theme="gapmoved")
+    wait_for_layer(owned, "gapmoved-440100")
+    orphan = owned.delete(f"/admin/layers/{old_city}", headers=as_("alice"))
+    assert orphan.status_code == 200, orphan.text
+    done = owned.delete(f"/admin/layers/{member}", headers=as_("alice"))
+    assert done.status_code == 200, done.text
+    removed = ["gapmoved-440100", "gapmoved-440000", "gaporph-440000"]
+    assert done.json()["rollups"] == {"refreshed": [], "removed": removed}
+    for gone in (member, old_city, *removed):
+        assert _versions(sample_url, gone) == [] and not _exists(sample_url, gone)
