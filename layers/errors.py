@@ -6,6 +6,10 @@ their message. Each message should tell a person what to change.
 
 from __future__ import annotations
 
+from typing import Literal
+
+Credential = Literal["bearer", "key"]  # what a request presented: a bearer token or an API key
+
 
 class OneMapError(Exception):
     """Base class of every error OneMap raises on purpose."""
@@ -47,16 +51,6 @@ class Forbidden(OneMapError):
     """The caller may not do this (HTTP 403)."""
 
 
-class Unauthenticated(OneMapError):
-    """An API key sent is unknown, revoked or expired (HTTP 401 with
-    ``WWW-Authenticate: <challenge>``) — never treated as an anonymous request. (A bearer
-    token that fails verification is ``AuthenticationFailed``.)"""
-
-    def __init__(self, message: str, challenge: str = 'Bearer realm="onemap"') -> None:
-        super().__init__(message)
-        self.challenge = challenge
-
-
 class QuotaExceeded(OneMapError):
     """A key used up its daily quota of a service (HTTP 429 with ``Retry-After``: the
     seconds until the quota resets)."""
@@ -67,11 +61,17 @@ class QuotaExceeded(OneMapError):
 
 
 class AuthenticationFailed(OneMapError):
-    """A presented credential (a bearer token) is not valid (HTTP 401 with a Bearer challenge).
+    """A presented credential — a bearer token or an API key — is not valid: malformed,
+    unknown, revoked, expired, wrongly signed (HTTP 401 with a ``WWW-Authenticate``
+    challenge of the credential's scheme). A request presenting one is refused, never
+    treated as anonymous.
 
-    ``reason`` says what is wrong in words safe to show the caller: it never quotes the token.
+    ``reason`` says what is wrong in words safe to show the caller: it never quotes the
+    credential. ``credential`` is the kind presented; it picks the challenge.
     """
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"invalid bearer token: {reason}")
+    def __init__(self, reason: str, credential: Credential = "bearer") -> None:
+        # A key's reasons name the key ("unknown API key"); a token's need the subject.
+        super().__init__(f"invalid bearer token: {reason}" if credential == "bearer" else reason)
         self.reason = reason
+        self.credential: Credential = credential

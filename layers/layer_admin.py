@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ from layers.catalog import Layer, no_such_layer
 from layers.catalog_write import sql_text
 from layers.errors import Conflict, InvalidParameter
 from layers.platform import DATA_SCHEMA
-from layers.rollup import refresh_rollups_for_layer
+from layers.rollup import (
+    RollupChanges,
+    refresh_rollups_for_layer,
+    rollup_member_ids,
+    rollups_without,
+)
 from layers.versions import rollback
 
 log = logging.getLogger("onemap.layers")
@@ -55,6 +60,7 @@ class Deleted:
     versions: int
     tables: list[str]
     files: list[str]
+    rollups: RollupChanges = field(default_factory=RollupChanges)  # refreshed, or removed
 
 
 def delete_layer(
@@ -62,42 +68,79 @@ def delete_layer(
 ) -> Deleted:
     """Remove ``layer_id`` from the catalog with every version, its tables, stable view and
     tile overviews, and audit it, in one transaction; then its raster files (below
-    ``raster_dir`` only). Roll-ups follow their members, so a roll-up layer, and a county
-    layer that roll-ups are built from, are a 409 (their views would lose rows silently)."""
+    ``raster_dir`` only).
+
+    A county layer of a theme takes its rows out of the roll-ups above it: each is refreshed
+    without it, or removed with it when it was their last member (``rollup.rollups_without``).
+    A roll-up itself is rebuilt from its members whenever one changes, so it is deleted by
+    deleting them: while it has any, asking to delete it is a 409 that names them."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"layer:{layer_id}",))
         row = conn.execute(sql_text("lock_layer_for_delete"), {"layer": layer_id}).fetchone()
         if row is None:
             raise no_such_layer(layer_id)
-        current, is_rollup, rolled_up = row
-        _check_deletable(layer_id, is_rollup, rolled_up)
-        storage = conn.execute(sql_text("layer_version_storage"), {"layer": layer_id}).fetchall()
-        conn.execute(
-            sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(DATA_SCHEMA, layer_id))
-        )
-        overviews = [r[0] for r in conn.execute(sql_text("delete_layer"), {"layer": layer_id})]
-        tables = [r[1] for r in storage if r[2] is None] + overviews
-        for name in tables:
-            conn.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(DATA_SCHEMA, name))
-            )
-        detail = dict(event.detail) | {"versions": len(storage), "tables": tables}
+        current, rollup_of, level, adcode = row
+        if rollup_of is not None:
+            _check_no_members(conn, layer_id, rollup_of, level, adcode)
+        storage, tables = _drop_layer(conn, layer_id)
+        changes = RollupChanges() if rollup_of is not None else rollups_without(conn, layer_id)
+        tables += [t for emptied in changes.emptied for t in _drop_layer(conn, emptied)[1]]
+        _drop_tables(conn, layer_id, tables)
+        detail = dict(event.detail) | {
+            "versions": len(storage),
+            "tables": tables,
+            "rollups": {"refreshed": changes.refreshed, "removed": changes.emptied},
+        }
         write_event_sync(conn, replace(event, layer_id=layer_id, version=current, detail=detail))
     files = _remove_files([r[2] for r in storage if r[2]], raster_dir)
-    return Deleted(len(storage), tables, files)
+    return Deleted(len(storage), tables, files, changes)
+
+
+def _drop_layer(conn: psycopg.Connection, layer_id: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The layer's catalog rows and stable view go; the versions it kept (version, table,
+    file) and the tables to drop (a roll-up's version views are dropped here)."""
+    storage = conn.execute(sql_text("layer_version_storage"), {"layer": layer_id}).fetchall()
+    conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(_data(layer_id)))
+    overviews = [r[0] for r in conn.execute(sql_text("delete_layer"), {"layer": layer_id})]
+    tables = []
+    for _, name, asset in storage:
+        if asset is None and _is_view(conn, name):
+            conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(_data(name)))
+        elif asset is None:
+            tables.append(name)
+    return storage, tables + overviews
+
+
+def _drop_tables(conn: psycopg.Connection, layer_id: str, tables: list[str]) -> None:
+    for name in tables:
+        try:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_data(name)))
+        except psycopg.errors.DependentObjectsStillExist:
+            raise Conflict(
+                f"'{layer_id}' was not deleted: views outside the catalog read its table "
+                f"{name}; drop those views first"
+            ) from None
+
+
+def _is_view(conn: psycopg.Connection, name: str) -> bool:
+    row = conn.execute(sql_text("relation_is_view"), {"name": name}).fetchone()
+    return bool(row and row[0])
 
 
 def _data(name: str) -> sql.Identifier:
     return sql.Identifier(DATA_SCHEMA, name)
 
 
-def _check_deletable(layer_id: str, is_rollup: bool, rolled_up: bool) -> None:
-    if is_rollup:
-        raise Conflict(f"'{layer_id}' is a roll-up of its theme's county layers; it follows them")
-    if rolled_up:
+def _check_no_members(
+    conn: psycopg.Connection, layer_id: str, theme: str, level: str, adcode: str
+) -> None:
+    members = rollup_member_ids(conn, theme, level, adcode)
+    if members:
         raise Conflict(
-            f"roll-up layers are built from '{layer_id}'; deleting it would change them "
-            "silently — publish an empty version or ask the platform's admins"
+            f"'{layer_id}' is the roll-up of the county layers of theme '{theme}' "
+            f"({', '.join(members)}) and is rebuilt whenever one of them changes; delete "
+            "those layers instead — each delete takes its rows out of the roll-up, and the "
+            "last one removes it"
         )
 
 

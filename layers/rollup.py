@@ -9,6 +9,7 @@ version of the roll-up layer, so caches keyed by version see the change at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -41,13 +42,60 @@ def refresh_rollups(conn: psycopg.Connection, theme: str, county_adcode: str) ->
     """Publish new versions of the roll-ups a county layer belongs to; return their ids."""
     refreshed = []
     for level, adcode, prefix in rollup_targets(county_adcode):
-        with conn.cursor(row_factory=dict_row) as cur:
-            members = cur.execute(
-                sql_text("rollup_members"), {"theme": theme, "prefix": prefix}
-            ).fetchall()
+        members = _members(conn, theme, prefix)
         if members:
             refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
     return refreshed
+
+
+@dataclass(frozen=True)
+class RollupChanges:
+    """What a member's leaving did to the roll-ups that read it: ``refreshed`` without it,
+    or ``emptied`` (it was their last member: they are to be removed)."""
+
+    refreshed: list[str] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)
+
+
+def rollups_without(conn: psycopg.Connection, member: str) -> RollupChanges:
+    """After the layer ``member`` left the catalog (a delete, in this transaction): every
+    roll-up with a version that reads it — those above it, and any it left by changing its
+    theme or code — is rebuilt from the members it has now, or emptied; and the roll-ups'
+    older versions that read it are dropped (``prune_rollup_versions``), so its tables can
+    go too."""
+    changes = RollupChanges()
+    reading = conn.execute(sql_text("rollups_reading"), {"member": member}).fetchall()
+    for rollup_id, theme, level, adcode, _ in reading:
+        members = _members(conn, theme, rollup_prefix(level, adcode))
+        if members:
+            changes.refreshed.append(_publish_rollup(conn, theme, level, adcode, members))
+        else:
+            changes.emptied.append(rollup_id)
+    pruned = conn.execute(sql_text("prune_rollup_versions"), {"member": member}).fetchall()
+    for name, is_view in pruned:
+        kind = sql.SQL("VIEW" if is_view else "TABLE")
+        conn.execute(sql.SQL("DROP {} IF EXISTS {}").format(kind, _data(name)))
+    return changes
+
+
+def rollup_prefix(level: str, adcode: str) -> str:
+    """The LIKE pattern of the county codes a city or province roll-up gathers."""
+    return (adcode[:4] if level == "city" else adcode[:2]) + "%"
+
+
+def rollup_member_ids(conn: psycopg.Connection, theme: str, level: str, adcode: str) -> list[str]:
+    """The county layers a roll-up of ``level`` (city, province) and code is built from."""
+    return [str(m["id"]) for m in _members(conn, theme, rollup_prefix(level, adcode))]
+
+
+def _members(conn: psycopg.Connection, theme: str, prefix: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql_text("rollup_members"), {"theme": theme, "prefix": prefix})
+        return cur.fetchall()
+
+
+def _data(name: str) -> sql.Identifier:
+    return sql.Identifier(DATA_SCHEMA, name)
 
 
 def _publish_rollup(

@@ -28,7 +28,6 @@ from layers.errors import (
     OneMapError,
     PayloadTooLarge,
     QuotaExceeded,
-    Unauthenticated,
 )
 
 log = logging.getLogger("onemap.http")
@@ -37,7 +36,6 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
     AuthenticationFailed: 401,
-    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -49,8 +47,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
 }
 
 HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
-    AuthenticationFailed: lambda exc: {"WWW-Authenticate": bearer_challenge(exc.reason)},
-    Unauthenticated: lambda exc: {"WWW-Authenticate": exc.challenge},
+    AuthenticationFailed: lambda exc: {"WWW-Authenticate": challenge_of(exc)},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
 }
 
@@ -77,6 +74,15 @@ def title_of(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+# OneMap's own scheme for keys (no registered one exists): it names the parameter to send.
+KEY_CHALLENGE = 'ApiKey realm="onemap", param="tk"'
+
+
+def challenge_of(exc: AuthenticationFailed) -> str:
+    """The ``WWW-Authenticate`` value of a refused credential, in the scheme it came in."""
+    return bearer_challenge(exc.reason) if exc.credential == "bearer" else KEY_CHALLENGE
 
 
 def bearer_challenge(reason: str) -> str:

@@ -24,6 +24,7 @@ from layers.features.filters import layer_queryables
 from spatial.context import Context
 from spatial.errors import about, check_geometry_types
 from spatial.geodesy import STORAGE_CRS
+from spatial.raster_source import RasterSource
 from spatial.sqlparts import row_conditions
 
 ADCODE_PATTERN = r"^[0-9]{6}$"
@@ -228,13 +229,14 @@ def read_collection(
     return gpd.GeoDataFrame(records, columns=names, geometry=geoms, crs=STORAGE_CRS)
 
 
-def raster_path(ctx: Context, spec: RasterInput) -> Path:
-    """The GeoTIFF of a raster input (errors name the input)."""
+def raster_source(ctx: Context, spec: RasterInput) -> RasterSource:
+    """The GeoTIFF of a raster input, with the areas the caller may read a layer in (errors
+    name the input)."""
     with about(spec.input_name):
-        return _raster_path(ctx, spec)
+        return _raster_source(ctx, spec)
 
 
-def _raster_path(ctx: Context, spec: RasterInput) -> Path:
+def _raster_source(ctx: Context, spec: RasterInput) -> RasterSource:
     if spec.collection is not None:
         layer = ctx.layer(spec.collection)
         if layer.kind != "raster":
@@ -244,11 +246,12 @@ def _raster_path(ctx: Context, spec: RasterInput) -> Path:
         cog = layer.asset_path or layer.metadata.get("cog_path")  # the version's COG
         if not cog:
             raise NotFound(f"raster layer '{spec.collection}' has no COG file recorded yet")
-        return Path(str(cog))
+        label = f"{spec.input_name}: raster layer '{layer.id}'".removeprefix(": ")
+        return RasterSource(Path(str(cog)), ctx.clip(layer.id), label)
     assert spec.path is not None
     path = Path(spec.path).resolve()
     if ctx.raster_roots is not None and not any(path.is_relative_to(r) for r in ctx.raster_roots):
         raise InvalidParameter("raster 'path' is not allowed here; give a raster collection id")
     if not path.is_file():
         raise InvalidParameter(f"raster file {spec.path} does not exist")
-    return path
+    return RasterSource(path, label=f"raster file {path.name}")

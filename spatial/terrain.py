@@ -20,16 +20,19 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from layers.errors import InvalidParameter
 from spatial.geodesy import EQUAL_AREA_CRS
 from spatial.interpolation import MAX_CELLS
+from spatial.raster_source import RasterSource, read_clipped
 from spatial.results import Raster
 
 
-def read_raster(path: Path | str, band: int = 1) -> Raster:
-    with rasterio.open(path) as dataset:
+def read_raster(raster: RasterSource | Path | str, band: int = 1) -> Raster:
+    """One band, NaN for nodata (and outside an area-limited caller's areas: ``RasterSource``)."""
+    source = RasterSource.of(raster)
+    with rasterio.open(source.path) as dataset:
         if dataset.crs is None:
-            raise InvalidParameter(f"raster {Path(path).name} has no CRS")
-        data = dataset.read(band, masked=True).astype("float64").filled(np.nan)
+            raise InvalidParameter(f"raster {source.path.name} has no CRS")
+        data, transform = read_clipped(dataset, band, source)
         crs = CRS.from_wkt(dataset.crs.to_wkt())
-        return Raster(data=data, transform=dataset.transform, crs=crs)
+        return Raster(data=data, transform=transform, crs=crs)
 
 
 def to_metric_grid(raster: Raster, cell_m: float | None = None) -> Raster:

@@ -20,6 +20,7 @@ from rio_tiler.colormap import cmap
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
+from layers.access.raster_areas import area_in_crs, cells_inside
 from tiles import grids
 from tiles.mvt import GEOGRAPHIC, TILE_PX, family_of
 from tiles.render import png_bytes
@@ -44,9 +45,19 @@ def value_range(asset_path: str) -> tuple[float, float]:
 
 
 def render_raster(
-    asset_path: str, tms_id: str, z: int, row: int, col: int, ramp: str = DEFAULT_RAMP
+    asset_path: str,
+    tms_id: str,
+    z: int,
+    row: int,
+    col: int,
+    ramp: str = DEFAULT_RAMP,
+    area: bytes | None = None,
 ) -> bytes | None:
-    """The coloured, hill-shaded PNG of one tile, or None when the asset does not reach it."""
+    """The coloured, hill-shaded PNG of one tile, or None when the asset does not reach it.
+
+    ``area``: an area-limited caller's areas (``AreaClip.geometry``); pixels outside them
+    are nodata (``layers.access.raster_areas``), and the shading of those inside is made
+    without the elevations outside."""
     grids.check_tile(tms_id, z, row, col)
     with Reader(asset_path, tms=grids.get_tms(tms_id)) as reader:
         if not reader.tile_exists(col, row, z):
@@ -65,11 +76,17 @@ def render_raster(
             return None
     elevation = image.data[0].astype("float64")
     valid = image.mask > 0
+    if area is not None:
+        valid &= cells_inside(area_in_crs(area, image.crs.to_wkt()), image.transform, valid.shape)
     if not valid.any():
         return None
     low, high = value_range(asset_path)
-    colours = _ramp(elevation, low, high, ramp)
+    if area is not None:  # no elevation outside the areas, to colour or to shade with
+        elevation = np.where(valid, elevation, np.nan)
+    colours = _ramp(np.nan_to_num(elevation, nan=low), low, high, ramp)
     shade = hillshade(elevation, *_pixel_size_m(tms_id, z, row, col))
+    if area is not None:  # beside a pixel outside: shaded as flat ground
+        shade = np.nan_to_num(shade, nan=math.sin(math.radians(SUN_ALTITUDE_DEG)))
     rgb = colours[..., :3] * ((1 - SHADE_WEIGHT) + SHADE_WEIGHT * shade[..., None])
     alpha = np.where(valid, 255, 0)
     pixels = np.dstack([rgb, alpha])[1:-1, 1:-1].clip(0, 255).astype("uint8")
@@ -111,13 +128,18 @@ def _pixel_size_m(tms_id: str, z: int, row: int, col: int) -> tuple[float, float
     return ground, ground
 
 
-def value_at(asset_path: str, lon: float, lat: float) -> float | None:
-    """Band 1 at a lon/lat point (WMTS GetFeatureInfo on a raster layer); None over nodata."""
+def value_at(asset_path: str, lon: float, lat: float, area: bytes | None = None) -> float | None:
+    """Band 1 at a lon/lat point (WMTS GetFeatureInfo on a raster layer); None over nodata,
+    and for an area-limited caller (``area``, as in ``render_raster``) outside their areas."""
     with rasterio.open(asset_path) as src:
         x, y = warp.transform("EPSG:4326", src.crs, [lon], [lat])
         row, col = src.index(x[0], y[0])
         if not (0 <= row < src.height and 0 <= col < src.width):
             return None
         window = rasterio.windows.Window(col, row, 1, 1)
+        if area is not None:
+            cell = src.window_transform(window)
+            if not cells_inside(area_in_crs(area, src.crs.to_wkt()), cell, (1, 1))[0, 0]:
+                return None
         value = src.read(1, window=window, masked=True)
     return None if value.mask.any() else float(value[0, 0])

@@ -161,7 +161,7 @@ class TileProducer:
         if cached is not None:
             return Tile(key, cached)
         if plan.layer.kind == "raster":
-            data = await self._raster_png(plan.layer, tms_id, z, row, col)
+            data = await self._raster_png(plan.layer, tms_id, z, row, col, clip)
         else:
             data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col), clip)
         self.cache.put(key, data)
@@ -179,11 +179,16 @@ class TileProducer:
         png = await asyncio.to_thread(render.render_vector, features, style, labels)
         return png or b""
 
-    async def _raster_png(self, layer: Layer, tms_id: str, z: int, row: int, col: int) -> bytes:
+    async def _raster_png(
+        self, layer: Layer, tms_id: str, z: int, row: int, col: int, clip: AreaClip | None
+    ) -> bytes:
         mvt.TileSpec.of(tms_id, z, row, col)  # NotFound for tiles outside the grid
         if not layer.asset_path:
             raise NotFound(f"raster layer '{layer.id}' has no asset for version {layer.version}")
-        png = await asyncio.to_thread(raster.render_raster, layer.asset_path, tms_id, z, row, col)
+        area = clip.geometry if clip is not None else None
+        png = await asyncio.to_thread(
+            raster.render_raster, layer.asset_path, tms_id, z, row, col, area=area
+        )
         return png or b""
 
     async def _run(

@@ -28,7 +28,13 @@ from layers.access.audit import AuditEvent, write_event
 from layers.access.caller import Caller, Role
 from layers.access.days import seconds_until_next_day, utc_now
 from layers.access.sqlfiles import access_sql
-from layers.errors import Forbidden, InvalidParameter, NotFound, QuotaExceeded, Unauthenticated
+from layers.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    QuotaExceeded,
+)
 
 Service = Literal["tiles", "features", "processes"]
 KeyType = Literal["browser", "server"]
@@ -37,7 +43,6 @@ KEY_TYPES: tuple[KeyType, ...] = ("browser", "server")
 ROLES: tuple[Role, ...] = ("government", "member", "publisher", "admin")
 BROWSER_ROLES = frozenset({"government", "member"})  # a browser key's secret is in web pages
 SECRET_PREFIX = "om_"
-KEY_CHALLENGE = 'ApiKey realm="onemap", param="tk"'
 AREA = re.compile(r"^[0-9]{2,6}$")
 
 
@@ -319,11 +324,9 @@ def check_key(
     expired (401), used from a host or address it is not bound to, or for a service its
     quota is 0 for (403), or ``used`` (today's requests so far) at its quota (429)."""
     if key.revoked_at is not None:
-        raise Unauthenticated("this API key was revoked", KEY_CHALLENGE)
+        raise AuthenticationFailed("this API key was revoked", "key")
     if key.expires_at is not None and key.expires_at <= now:
-        raise Unauthenticated(
-            f"this API key expired at {key.expires_at.isoformat()}", KEY_CHALLENGE
-        )
+        raise AuthenticationFailed(f"this API key expired at {key.expires_at.isoformat()}", "key")
     _check_binding(key, referer, client_ip)
     if service is None:  # a path of no service: no quota applies
         return key.caller

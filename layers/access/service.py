@@ -23,9 +23,9 @@ import psycopg
 from layers.access.audit import DenialCounter, ReadCounter
 from layers.access.caller import Caller
 from layers.access.days import shanghai_day, utc_now
-from layers.access.keys import KEY_CHALLENGE, ApiKey, Service, check_key, find_key, secret_hash
+from layers.access.keys import ApiKey, Service, check_key, find_key, secret_hash
 from layers.access.quota import UsageCounter
-from layers.errors import DatabaseUnavailable, Unauthenticated
+from layers.errors import AuthenticationFailed, DatabaseUnavailable
 from layers.watch import listen_for_changes
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class AccessService:
         day = shanghai_day(now)
         key = await self._lookup(secret, day)
         if key is None:
-            raise Unauthenticated(unknown_key_message(secret), KEY_CHALLENGE)
+            raise AuthenticationFailed(unknown_key_message(secret), "key")
         if service is None:
             return check_key(key, None, referer, client_ip, now)
         used = self.usage.used(key.id, day, service)

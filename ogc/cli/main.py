@@ -134,6 +134,10 @@ def layers_delete(layer_id: str, yes: bool, as_name: str | None) -> None:
             event = AuditEvent("layer.delete", actor, detail=note.detail)
             done = delete_layer(conn, layer_id, event, settings.raster_dir.resolve())
     click.echo(f"{layer_id}: deleted with {done.versions} versions")
+    for rollup in done.rollups.refreshed:
+        click.echo(f"  refreshed roll-up layer '{rollup}' without it")
+    for rollup in done.rollups.emptied:
+        click.echo(f"  removed roll-up layer '{rollup}' (it was its last county layer)")
 
 
 @layers.command("access")

@@ -1,10 +1,12 @@
 """Denied requests, counted for the audit log (``layers.access.audit.DenialCounter``).
 
 A refused credential (401/403/429 from the gate's middleware), a 401/403/429 a route raises,
-a write the write guard refuses (``count_guard_refusal``), and a 404 on a layer the caller
-may not see (``HiddenLayer``) when the caller was identified are counted per caller × path
-kind × status × hour, in memory; the key service's periodic flush writes them. Nothing here
-runs for answered requests, so the anonymous hot path (cached public tiles) never pays for it.
+a write the write guard refuses (``count_guard_refusal``), and a request for a layer the
+caller may not see (``HiddenLayer``: a 404, or WMTS's 400 exception report, which its routes
+answer themselves and count with ``count_error``) when the caller was identified are counted
+per caller × path kind × status × hour, in memory; the key service's periodic flush writes
+them. Nothing here runs for answered requests, so the anonymous hot path (cached public
+tiles) never pays for it.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def count_denial(
 
 
 def count_error(keys: AccessService | None, scope: Scope, exc: OneMapError, status: int) -> None:
-    """Count a route's error if it denies: 401/403/429 for anyone, a hidden layer's 404 for
-    an identified caller (an anonymous one is simply told the layer does not exist)."""
+    """Count a route's error, answered with ``status``, if it denies: 401/403/429 for
+    anyone, a hidden layer for an identified caller (an anonymous one is simply told the
+    layer does not exist)."""
     caller = _caller_in(scope)
     if status in DENIED_STATUSES or (isinstance(exc, HiddenLayer) and not caller.is_anonymous):
         count_denial(keys, scope, caller, status, exc.message)

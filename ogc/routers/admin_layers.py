@@ -193,7 +193,12 @@ async def delete(
         event = event_for(request, caller, operation, note)
         raster_dir = state.settings.raster_dir.resolve()
         done = await run_in_threadpool(_delete, state.database_url, layer_id, event, raster_dir)
-    document = {"layer": layer_id, "deleted": True, "versions": done.versions}
+    document = {
+        "layer": layer_id,
+        "deleted": True,
+        "versions": done.versions,
+        "rollups": {"refreshed": done.rollups.refreshed, "removed": done.rollups.emptied},
+    }
     return JSONResponse(document, headers=NO_STORE)
 
 

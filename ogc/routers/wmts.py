@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import DatabaseUnavailable, NotFound, OneMapError
+from layers.features.query import AreaClip
 from layers.platform import AdminLayers
 from ogc.common.tiles import not_modified, tile_response
 from ogc.deps import (
@@ -33,6 +34,7 @@ from ogc.deps import (
     state_of,
 )
 from ogc.gate.areas import clip_for
+from ogc.gate.denials import count_error
 from ogc.gate.visible import cache_scope, visible_layer, visible_layers
 from ogc.http import paths
 from ogc.http.policy import REVALIDATE
@@ -49,7 +51,16 @@ def xml_error(code: str, locator: str, text: str, status: int) -> Response:
     return Response(wmts.exception_report_xml(code, locator, text), status, media_type=XML)
 
 
-def as_exception_report(exc: OneMapError) -> Response:
+def as_exception_report(request: Request, exc: OneMapError) -> Response:
+    """The OWS exception report of a route's error — which the app's error handlers never
+    see, so a denial among them (a hidden layer asked for by an identified caller) is
+    counted here, as the handlers count it on every other path."""
+    report = _exception_report(exc)
+    count_error(state_of(request).access, request.scope, exc, report.status_code)
+    return report
+
+
+def _exception_report(exc: OneMapError) -> Response:
     if isinstance(exc, wmts.WmtsRequestError):
         return xml_error(exc.code, exc.locator, exc.message, exc.http_status)
     if isinstance(exc, NotFound):
@@ -119,8 +130,9 @@ async def get_feature_info(
     count_restricted_read(state_of(request), layer, caller)
     wmts.check_offered(plans.tiles(layer).wmts, parsed)
     tile = parsed.tile
+    clip = await clip_for(plans, layer, caller, pool, admin)
     if layer.kind == "raster":
-        return await raster_info(layer, parsed)
+        return await raster_info(layer, parsed, clip)
     statement, params = featureinfo.feature_info_query(
         layer,
         tile.tile_matrix_set,
@@ -129,7 +141,7 @@ async def get_feature_info(
         tile.tile_col,
         parsed.i,
         parsed.j,
-        await clip_for(plans, layer, caller, pool, admin),
+        clip,
     )
     async with pool.connection() as conn:
         rows = await (await conn.execute(statement, params)).fetchall()
@@ -139,15 +151,19 @@ async def get_feature_info(
     return Response(featureinfo.feature_collection(features), media_type="application/json")
 
 
-async def raster_info(layer: Layer, parsed: wmts.GetFeatureInfoRequest) -> Response:
-    """The raster value under the pixel, as one point feature."""
+async def raster_info(
+    layer: Layer, parsed: wmts.GetFeatureInfoRequest, clip: AreaClip | None
+) -> Response:
+    """The raster value under the pixel, as one point feature (none outside the areas of an
+    area-limited caller, ``clip``)."""
     tile = parsed.tile
     lon, lat = featureinfo.pixel_lonlat(
         tile.tile_matrix_set, tile.tile_matrix, tile.tile_row, tile.tile_col, parsed.i, parsed.j
     )
     if not layer.asset_path:
         raise NotFound(f"raster layer '{layer.id}' has no asset for version {layer.version}")
-    value = await asyncio.to_thread(raster.value_at, layer.asset_path, lon, lat)
+    area = clip.geometry if clip is not None else None
+    value = await asyncio.to_thread(raster.value_at, layer.asset_path, lon, lat, area)
     features = [] if value is None else [featureinfo.point_feature(lon, lat, {"value": value})]
     if parsed.info_format == "text/html":
         return Response(featureinfo.feature_html(layer, features), media_type="text/html")
@@ -177,7 +193,7 @@ async def wmts_kvp(
         info = wmts.parse_kvp_feature_info_request(params)
         return await get_feature_info(request, catalog, plans, caller, pool, settings.admin, info)
     except OneMapError as exc:
-        return as_exception_report(exc)
+        return as_exception_report(request, exc)
 
 
 @router.get(paths.WMTS_CAPABILITIES, summary="WMTS capabilities (RESTful)")
@@ -233,7 +249,7 @@ async def wmts_rest_tile(
         max_age = settings.tile_cache_max_age
         return await get_tile(request, catalog, plans, caller, producer, max_age, parsed)
     except OneMapError as exc:
-        return as_exception_report(exc)
+        return as_exception_report(request, exc)
 
 
 @router.get(paths.WMTS_FEATURE_INFO, summary="WMTS GetFeatureInfo (RESTful)")
@@ -268,4 +284,4 @@ async def wmts_rest_feature_info(
         )
         return await get_feature_info(request, catalog, plans, caller, pool, settings.admin, parsed)
     except OneMapError as exc:
-        return as_exception_report(exc)
+        return as_exception_report(request, exc)

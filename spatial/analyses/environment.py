@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from spatial.analyses.common import COUNTIES, area_of
 from spatial.context import Context
 from spatial.errors import POLYGONAL, PUNCTUAL
-from spatial.inputs import LayerInput, RasterInput, raster_path, read_layer
+from spatial.inputs import LayerInput, RasterInput, raster_source, read_layer
 from spatial.interpolation import exceedance_polygons, interpolate
 from spatial.proximity import buffer_zones
 from spatial.registry import Analysis, OutputSpec
@@ -25,11 +25,11 @@ class ZonalInputs(BaseModel):
 
 
 def run_zonal(inputs: ZonalInputs, ctx: Context) -> AnalysisResult:
-    path = raster_path(ctx, inputs.raster)
+    raster = raster_source(ctx, inputs.raster)
     zones = read_layer(ctx, inputs.zones, geometry=POLYGONAL)
     ctx.progress(10, f"{len(zones)} zones read")
     return AnalysisResult(
-        features={"statistics": zonal_statistics(path, zones, inputs.percentiles, inputs.band)}
+        features={"statistics": zonal_statistics(raster, zones, inputs.percentiles, inputs.band)}
     )
 
 

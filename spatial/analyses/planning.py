@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from spatial.analyses.common import COUNTIES
 from spatial.context import Context
 from spatial.errors import LINEAR, POLYGONAL
-from spatial.inputs import LayerInput, RasterInput, raster_path, read_layer
+from spatial.inputs import LayerInput, RasterInput, raster_source, read_layer
 from spatial.overlay import overlay_areas
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -54,7 +54,7 @@ class TerrainInputs(BaseModel):
 
 
 def run_terrain(inputs: TerrainInputs, ctx: Context) -> AnalysisResult:
-    dem = to_metric_grid(read_raster(raster_path(ctx, inputs.dem)), inputs.cell_m)
+    dem = to_metric_grid(read_raster(raster_source(ctx, inputs.dem)), inputs.cell_m)
     slope, aspect = slope_aspect(dem)
     return AnalysisResult(rasters={"slope": slope, "aspect": aspect})
 
@@ -90,7 +90,7 @@ class SuitabilityInputs(BaseModel):
 
 
 def run_suitability(inputs: SuitabilityInputs, ctx: Context) -> AnalysisResult:
-    dem = to_metric_grid(read_raster(raster_path(ctx, inputs.dem)), inputs.cell_m)
+    dem = to_metric_grid(read_raster(raster_source(ctx, inputs.dem)), inputs.cell_m)
     roads = read_layer(ctx, inputs.roads, geometry=LINEAR).geometry
     exclusions = read_layer(ctx, inputs.exclusions).geometry if inputs.exclusions else None
     ctx.progress(30, "criteria read")

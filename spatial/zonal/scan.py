@@ -14,6 +14,7 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio.windows import Window
 
+from layers.access.raster_areas import cells_inside
 from layers.errors import InvalidParameter
 from spatial.zonal.coverage import pieces
 from spatial.zonal.zone_stats import ZoneStats
@@ -29,9 +30,12 @@ class Grid:
     band: int
     nodata: float | None
     floating: bool
+    area: shapely.Geometry | None = None  # an area-limited caller's, in the raster's CRS
 
     @classmethod
-    def of(cls, dataset: rasterio.DatasetReader, band: int) -> Grid:
+    def of(
+        cls, dataset: rasterio.DatasetReader, band: int, area: shapely.Geometry | None = None
+    ) -> Grid:
         transform = dataset.transform
         if transform.b != 0 or transform.d != 0:
             raise InvalidParameter("the raster grid is rotated; warp it north-up first")
@@ -42,6 +46,7 @@ class Grid:
             band=band,
             nodata=dataset.nodatavals[band - 1],
             floating=np.issubdtype(np.dtype(dataset.dtypes[band - 1]), np.floating),
+            area=area,
         )
 
     def pixels(self, x: float, y: float) -> tuple[float, float]:
@@ -95,7 +100,7 @@ def zone_row(
     stats = ZoneStats(keep_values=bool(qs))
     bounds = shapely.bounds(geometry)
     window = grid.window(bounds)
-    if window is None:
+    if window is None or (grid.area is not None and not shapely.intersects(geometry, grid.area)):
         return stats.row(qs)
     col_off, row_off, width, height = window
     cut = pieces(grid.clip(geometry, bounds), grid.transform, col_off, row_off, width, height)
@@ -109,6 +114,10 @@ def zone_row(
         strip = Window(col_off + cells.left, row_off + top, span, bottom - top)
         data = dataset.read(grid.band, window=strip)  # (skips blocks no cell of it covers)
         full, part = data[cells.inside], data[cells.row, cells.col]
-        valid = grid.valid(part)
-        stats.add(full[grid.valid(full)], part[valid], cells.fraction[valid])
+        valid_full, valid = grid.valid(full), grid.valid(part)
+        if grid.area is not None:  # cells outside the caller's areas are no data to them
+            inside = cells_inside(grid.area, dataset.window_transform(strip), data.shape)
+            valid_full &= inside[cells.inside]
+            valid &= inside[cells.row, cells.col]
+        stats.add(full[valid_full], part[valid], cells.fraction[valid])
     return stats.row(qs)

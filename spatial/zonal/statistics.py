@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from layers.errors import InvalidParameter
 from spatial.errors import POLYGONAL, check_geometry_types
+from spatial.raster_source import RasterSource
 from spatial.zonal.scan import Grid, zone_row
 
 STATISTICS = ("valid_count", "min", "max", "mean", "std", "sum")
@@ -36,26 +37,30 @@ def _quantiles(percentiles: Sequence[float]) -> list[float]:
 
 
 def zonal_statistics(
-    raster: Path | str,
+    raster: RasterSource | Path | str,
     zones: gpd.GeoDataFrame,
     percentiles: Sequence[float] = (10, 50, 90),
     band: int = 1,
 ) -> gpd.GeoDataFrame:
-    """``zones`` with one column per statistic; zones without valid cells get NaN."""
+    """``zones`` with one column per statistic; zones without valid cells get NaN. Cells
+    outside an area-limited caller's areas (``RasterSource.clip``) are not valid."""
     check_geometry_types("the zone layer", zones.geom_type.unique(), POLYGONAL)
     qs = _quantiles(percentiles)
-    with rasterio.open(raster) as dataset:
+    source = RasterSource.of(raster)
+    with rasterio.open(source.path) as dataset:
         if band < 1 or band > dataset.count:
             raise InvalidParameter(f"band: {band} does not exist; the raster has {dataset.count}")
         zones_in_raster_crs = _to_raster_crs(zones, dataset)
         _check_overlap(zones_in_raster_crs, dataset)
-        grid = Grid.of(dataset, band)
+        grid = Grid.of(dataset, band, source.area(dataset))
     geometries = zones_in_raster_crs.geometry.to_numpy()
+    if grid.area is not None and not shapely.intersects(geometries, grid.area).any():
+        raise source.nothing_inside("choose zones inside those areas")
     rows: list[list[float]] = [[]] * len(geometries)
     with ThreadPoolExecutor(len(groups := _groups(geometries))) as pool:
         # One dataset (and GDAL block cache) per thread; a group is a band of neighbouring
         # zones, so the blocks two zones share are mostly decompressed once.
-        work = pool.map(lambda g: _group_rows(raster, grid, geometries[g], qs), groups)
+        work = pool.map(lambda g: _group_rows(source.path, grid, geometries[g], qs), groups)
         for group, stats in zip(groups, work, strict=True):
             for i, row in zip(group, stats, strict=True):
                 rows[i] = row

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from layers.errors import QuotaExceeded, Unauthenticated
+from layers.errors import AuthenticationFailed, QuotaExceeded
 from ogc.deps import access_of
 from ogc.errors import install_error_handlers
 from ogc.state import AppState
@@ -73,7 +73,7 @@ def test_create_list_usage_revoke_over_http(client: TestClient) -> None:
     def refused() -> bool:  # this process hears its own revocation through NOTIFY
         try:
             client.portal.call(lambda: service.authenticate(secret, "tiles", client_ip="10.44.1.2"))
-        except Unauthenticated:
+        except AuthenticationFailed:
             return True
         return False
 
@@ -148,7 +148,7 @@ def test_401_and_429_carry_their_headers() -> None:
 
     @app.get("/unknown")
     async def unknown() -> None:
-        raise Unauthenticated("unknown API key", 'ApiKey realm="onemap", param="tk"')
+        raise AuthenticationFailed("unknown API key", "key")
 
     @app.get("/over")
     async def over() -> None:

@@ -145,7 +145,8 @@ def test_delete_by_owner_and_admin_only(owned: TestClient, sample_url: str) -> N
     assert owned.delete(url).status_code == 403
     done = owned.delete(url, headers=as_("alice"))
     assert done.status_code == 200, done.text
-    assert done.json() == {"layer": layer_id, "deleted": True, "versions": 2}
+    no_rollups = {"refreshed": [], "removed": []}
+    assert done.json() == {"layer": layer_id, "deleted": True, "versions": 2, "rollups": no_rollups}
     wait_for(
         lambda: owned.get(f"/collections/{layer_id}", headers=as_("root")).status_code == 404,
         f"{layer_id} never left the catalog",
@@ -187,3 +188,80 @@ def test_the_command_line_deletes_with_the_same_code(
         ("local", "denied", None),
     ]
     assert rows[0]["detail"]["via"] == "cli"
+
+
+def _versions(url: str, layer_id: str) -> list[tuple[int, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT version, table_name FROM onemap.layer_versions WHERE layer_id = %s "
+            "ORDER BY version",
+            (layer_id,),
+        ).fetchall()
+    return [(int(v), str(t)) for v, t in rows]
+
+
+def test_a_roll_up_goes_with_its_members(owned: TestClient, sample_url: str) -> None:
+    """Deleting a county layer of a theme takes its rows out of the roll-ups (their older
+    versions reading it go too) and the last member takes them away; deleting a roll-up
+    with members is a 409 naming them, over HTTP and on the command line."""
+    theme, city, province = "gapdel", "gapdel-440100", "gapdel-440000"
+    yuexiu, tianhe = f"{theme}-440104", f"{theme}-440106"
+    for layer_id, n in ((yuexiu, 2), (tianhe, 3)):
+        code = layer_id.rsplit("-", 1)[1]
+        _upload(owned, "alice", n, id=layer_id, level="county", adcode=code, theme=theme)
+    _upload(owned, "alice", 4, layer=tianhe)  # the roll-ups' versions: [yuexiu], +tianhe v1, v2
+    wait_for_layer(owned, city, version=3)
+    tianhe_tables = [t for _, t in _versions(sample_url, tianhe)]
+    reading_tianhe = [t for v, t in _versions(sample_url, city) if v >= 2]
+    for rollup in (city, province):
+        refused = owned.delete(f"/admin/layers/{rollup}", headers=as_("alice"))
+        assert refused.status_code == 409, refused.text
+        assert f"({yuexiu}, {tianhe})" in refused.json()["detail"]
+    cli = onemap(sample_url, "layers", "delete", city, "--yes", "--as", "erin")
+    assert cli.returncode != 0 and f"({yuexiu}, {tianhe}) and is rebuilt" in cli.stderr
+
+    done = owned.delete(f"/admin/layers/{tianhe}", headers=as_("alice"))
+    assert done.status_code == 200, done.text
+    assert done.json()["rollups"] == {"refreshed": [city, province], "removed": []}
+    wait_for_layer(owned, city, version=4)
+    items = owned.get(f"/collections/{city}/items", headers=as_("root")).json()
+    assert items["numberMatched"] == 2  # Yuexiu's two points
+    with psycopg.connect(sample_url) as conn:
+        view = _versions(sample_url, city)[-1][1]
+        sources = conn.execute(f'SELECT DISTINCT source_layer FROM onemap_data."{view}"').fetchall()
+    assert sources == [(yuexiu,)]
+    assert [v for v, _ in _versions(sample_url, city)] == [1, 4]  # 2 and 3 read Tianhe's
+    assert not any(_exists(sample_url, t) for t in [*tianhe_tables, *reading_tianhe])
+    row = audit_rows(sample_url, "layer.delete", "alice")[-1]
+    assert row["detail"]["rollups"] == {"refreshed": [city, province], "removed": []}
+
+    last = owned.delete(f"/admin/layers/{yuexiu}", headers=as_("alice"))
+    assert last.status_code == 200, last.text
+    assert last.json()["rollups"] == {"refreshed": [], "removed": [city, province]}
+    for gone in (yuexiu, city, province):
+        wait_for(
+            lambda gone=gone: (
+                owned.get(f"/collections/{gone}", headers=as_("root")).status_code == 404
+            ),
+            f"{gone} never left the catalog",
+        )
+        assert _versions(sample_url, gone) == [] and not _exists(sample_url, gone)
+
+
+def test_roll_ups_a_member_left_go_too(owned: TestClient, sample_url: str) -> None:
+    """A member published again under another theme leaves its old theme's roll-ups with no
+    member (still reading its first version): such a roll-up may be deleted, and deleting
+    the member removes every roll-up that still reads it, of either theme."""
+    member, old_city = "gaporph-440103", "gaporph-440100"
+    _upload(owned, "alice", 2, id=member, level="county", adcode="440103", theme="gaporph")
+    wait_for_layer(owned, old_city)
+    _upload(owned, "alice", 3, layer=member, theme="gapmoved")
+    wait_for_layer(owned, "gapmoved-440100")
+    orphan = owned.delete(f"/admin/layers/{old_city}", headers=as_("alice"))
+    assert orphan.status_code == 200, orphan.text
+    done = owned.delete(f"/admin/layers/{member}", headers=as_("alice"))
+    assert done.status_code == 200, done.text
+    removed = ["gapmoved-440100", "gapmoved-440000", "gaporph-440000"]
+    assert done.json()["rollups"] == {"refreshed": [], "removed": removed}
+    for gone in (member, old_city, *removed):
+        assert _versions(sample_url, gone) == [] and not _exists(sample_url, gone)

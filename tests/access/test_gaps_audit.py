@@ -1,7 +1,8 @@
 """Audit completeness (issue 13): restricted reads through dataset tiles and WMTS
 GetFeatureInfo are counted like every other read; writes the write guard refuses
-(cross-origin, an upload refused before its body) are denials; an ingest's audit row is
-written in the ingest's own transaction."""
+(cross-origin, an upload refused before its body) are denials, and so are WMTS requests
+for a layer the caller may not see; an ingest's audit row is written in the ingest's own
+transaction."""
 
 from __future__ import annotations
 
@@ -126,3 +127,40 @@ def test_an_ingest_is_audited_in_its_own_transaction(owned: TestClient, sample_u
     assert again.status_code == 200 and again.json()["unchanged"] is True
     last = audit_rows(sample_url, "layer.ingest", "alice")[-1]
     assert (last["version"], last["detail"]["unchanged"]) == (version, True)
+
+
+def _wmts_requests(layer_id: str) -> tuple[str, ...]:
+    """GetTile and GetFeatureInfo of ``layer_id``, KVP and RESTful."""
+    row, col = tile_at(TMS, 14, 113.25, 23.125)
+    kvp = (
+        f"/wmts?SERVICE=WMTS&VERSION=1.0.0&LAYER={layer_id}&STYLE=default&TILEMATRIXSET={TMS}"
+        f"&TILEMATRIX=14&TILEROW={row}&TILECOL={col}&FORMAT=image/png"
+    )
+    rest = f"/wmts/1.0.0/{layer_id}/default/{TMS}/14/{row}/{col}"
+    return (
+        kvp + "&REQUEST=GetTile",
+        kvp + "&REQUEST=GetFeatureInfo&I=128&J=128&INFOFORMAT=application/json",
+        rest + ".png",
+        rest + "/128/128.json",
+    )
+
+
+def test_wmts_requests_for_a_hidden_layer_are_denials(callers: TestClient, sample_url: str) -> None:
+    """Answered as an unknown layer is (the same exception report), and counted as every
+    other path counts a hidden layer asked for by an identified caller."""
+    government = as_caller("government")  # sees internal layers, not the restricted one
+    _flush(callers)
+    before = _denied(sample_url, "gov", "tiles", 400)
+    anonymous_before = _denied(sample_url, None, "tiles", 400)
+    for hidden, unknown in zip(
+        _wmts_requests(RESTRICTED), _wmts_requests("no-such-layer"), strict=True
+    ):
+        for headers in (government, {}):
+            answer = callers.get(hidden, headers=headers)
+            assert answer.status_code == 400, (hidden, answer.text)
+            assert answer.headers["content-type"].startswith("application/xml")
+            alike = callers.get(unknown, headers=headers).text.replace("no-such-layer", RESTRICTED)
+            assert answer.text == alike, hidden
+    _flush(callers)
+    assert _denied(sample_url, "gov", "tiles", 400) == before + 4
+    assert _denied(sample_url, None, "tiles", 400) == anonymous_before  # not identified

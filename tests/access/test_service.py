@@ -16,7 +16,7 @@ from layers.access.keys import KeySpec, create_key
 from layers.access.quota import UsageCounter
 from layers.access.service import AccessService
 from layers.db import open_pool_lazily
-from layers.errors import Unauthenticated
+from layers.errors import AuthenticationFailed
 from tests.access.conftest import ADMIN
 
 
@@ -37,9 +37,9 @@ async def service(access_url: str) -> AsyncIterator[AccessService]:
 async def test_unknown_keys_are_401_and_a_new_key_is_seen_at_once(
     service: AccessService, aconn: psycopg.AsyncConnection
 ) -> None:
-    with pytest.raises(Unauthenticated, match="unknown API key"):
+    with pytest.raises(AuthenticationFailed, match="unknown API key"):
         await service.authenticate("om_" + "x" * 43, "tiles")
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(AuthenticationFailed):
         await service.authenticate("tk-from-elsewhere", "tiles")
 
     key, secret = await create_key(aconn, KeySpec("gd-nr", "cached"), ADMIN)
@@ -51,7 +51,7 @@ async def test_a_key_first_refused_as_unknown_is_accepted_once_created(
 ) -> None:
     """An unknown secret is cached as unknown; creating any key drops that (NOTIFY)."""
     secret = keys.new_secret()
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(AuthenticationFailed):
         await service.authenticate(secret, "features")
     monkeypatch.setattr(keys, "new_secret", lambda: secret)  # the next key gets this secret
     key, _ = await create_key(aconn, KeySpec("gd-nr", "refused first"), ADMIN)
@@ -59,7 +59,7 @@ async def test_a_key_first_refused_as_unknown_is_accepted_once_created(
         try:
             caller = await service.authenticate(secret, "features")
             break
-        except Unauthenticated:
+        except AuthenticationFailed:
             await asyncio.sleep(0.01)
     else:
         raise AssertionError("the new key was still refused after 1 s")
