@@ -4,8 +4,13 @@ view restored from its URL — with no console error and no request to another h
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import httpx
+
+from tests.helpers.catalog import publish_dem
 from tests.helpers.live import LiveServer
+from tests.helpers.wait import wait_for_layer
 from tests.viewer.browser import changed_share, drawn_share, save_screenshot
 from tests.viewer.conftest import OpenViewer
 from tests.viewer.places import inside, view
@@ -20,6 +25,8 @@ def test_the_first_map_is_drawn_from_this_server_alone(open_viewer: OpenViewer) 
     assert len({tuple(p) for p in pixels.reshape(-1, 3)[::7].tolist()}) > 20
     tiles = viewer.watch.queries("/map/tiles/WebMercatorQuad/")
     assert tiles, "the base map comes from OGC API – Tiles map tiles"
+    on = viewer.state()["l"].split(",")
+    assert on[-2:] == ["gd-province", "gd-counties"], on  # after any raster (a DEM)
     first_map_ms = int(viewer.page.locator("#onemap-viewer").get_attribute("data-first-map-ms"))
     requests = len(viewer.watch.requests)
     print(f"first map complete {first_map_ms} ms after navigation; {requests} requests")
@@ -109,4 +116,22 @@ def test_the_view_is_restored_from_the_url(
     readings = viewer.watch.queries("/collections/synthetic-station-readings/items")
     assert readings and all(q["datetime"] == [instant] for q in readings), json.dumps(readings)
     assert viewer.page.locator("html").get_attribute("lang") == "en"
+    viewer.assert_clean()
+
+
+def test_a_dem_is_part_of_the_base_under_the_boundaries(
+    open_viewer: OpenViewer, viewer_server: LiveServer, sample_url: str, tmp_path: Path
+) -> None:
+    publish_dem(sample_url, "viewer-dem", tmp_path)
+    with httpx.Client(base_url=viewer_server.url) as client:
+        wait_for_layer(client, "viewer-dem")
+    viewer = open_viewer()
+    base = viewer.page.locator("#layer-tree section").first
+    dem = base.locator('[data-layer-id="viewer-dem"] input[type=checkbox]')
+    assert dem.is_checked(), "a raster layer is on in the base at first"
+    assert viewer.state()["l"].split(",")[0] == "viewer-dem", "drawn first, under the rest"
+    assert viewer.watch.queries("/collections/viewer-dem/map/tiles/WebMercatorQuad/")
+    with_dem = viewer.map_pixels("dem-on")
+    viewer.act_and_render(dem.uncheck)
+    assert changed_share(with_dem, viewer.map_pixels()) > 0.05
     viewer.assert_clean()
