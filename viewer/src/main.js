@@ -17,6 +17,7 @@ import { Viewer } from './viewer.js';
 const root = document.getElementById('onemap-viewer');
 const $ = (selector) => root.querySelector(selector);
 const NARROW = window.matchMedia('(max-width: 700px)');
+const GEOJSON = new GeoJSON();
 
 function say(message) {
   $('#status').textContent = message;
@@ -29,10 +30,9 @@ async function boot() {
   setLanguage(initial.lang || config.lang);
   const [entries, grids] = await Promise.all([loadCatalog(api), loadGrids(api)]);
   const arranged = arrange(entries, (config.adminLayers || '').split(',').filter(Boolean));
-  let ready = false;
+  let ready = false; // no URL updates while the first state is applied
   const viewer = new Viewer({
     api,
-    entries,
     arranged,
     grids,
     target: $('#map'),
@@ -43,36 +43,28 @@ async function boot() {
   const time = makeTimeSlider($('#time'), $('#time-slider'), $('#time-value'), (instant) =>
     viewer.setTime(instant),
   );
-  const updateTime = () => viewer.setTime(time.update(timeRange(viewer.visibleEntries()), viewer.time), false);
-  const tree = () => {
-    renderTree($('#layer-tree'), arranged, viewer, {
-      toggle: (id, on) => {
-        viewer.toggle(id, on);
-        updateTime();
-        syncUrl(viewer);
-      },
-      opacity: (id, value) => viewer.setOpacity(id, value),
-    });
-    for (const [id, paint] of viewer.paints) showLegend($('#layer-tree'), id, paint);
-  };
+  const fitTime = (chosen) =>
+    viewer.setTime(time.update(timeRange(viewer.visibleEntries()), chosen), false);
+  const tree = treeRenderer(viewer, arranged, () => {
+    fitTime(viewer.time);
+    syncUrl(viewer);
+  });
   const apply = (state) => {
     if (state.grid && gridById(grids, state.grid)) viewer.setGrid(state.grid);
     viewer.setLayers(state.layers || viewer.defaultLayers());
-    viewer.time = null;
-    viewer.setTime(time.update(timeRange(viewer.visibleEntries()), state.time), false);
+    fitTime(state.time);
     if (state.center && state.zoom !== undefined) viewer.goTo(state.center, state.zoom);
     else viewer.fitCatalog();
+    tree();
   };
   apply(initial);
-  tree();
-  wireControls(viewer, grids, { tree, refreshTime: time.refresh });
+  wireControls(viewer, { tree, refreshTime: time.refresh });
   wireClicks(viewer);
   makeSearch(viewer, $('#search'), $('#search-results'), $('#status'));
   window.addEventListener('hashchange', () => {
     const state = readState(window.location.hash);
     if (state.lang) setLanguage(state.lang);
     apply(state);
-    tree();
   });
   ready = true;
   syncUrl(viewer);
@@ -80,12 +72,26 @@ async function boot() {
   loadLegends(viewer, api, entries);
 }
 
+// The layer tree, drawn again on a language change; its legends are kept.
+function treeRenderer(viewer, arranged, afterToggle) {
+  return () => {
+    renderTree($('#layer-tree'), arranged, viewer, {
+      toggle: (id, on) => {
+        viewer.toggle(id, on);
+        afterToggle();
+      },
+      opacity: (id, value) => viewer.setOpacity(id, value),
+    });
+    for (const [id, paint] of viewer.paints) showLegend($('#layer-tree'), id, paint);
+  };
+}
+
 function syncUrl(viewer) {
   const hash = formatState({ ...viewer.state(), lang: language() });
   window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
 }
 
-function wireControls(viewer, grids, { tree, refreshTime }) {
+function wireControls(viewer, { tree, refreshTime }) {
   const zoomBy = (delta) => {
     const view = viewer.view();
     view.animate({ zoom: view.getZoom() + delta, duration: 200 });
@@ -123,22 +129,23 @@ function wireControls(viewer, grids, { tree, refreshTime }) {
 
 function wireClicks(viewer) {
   const popup = makePopup(viewer.map, $('#popup'));
-  const geojson = new GeoJSON();
-  viewer.map.on('singleclick', async (event) => {
-    const hit = await featureAt(viewer.map, viewer, event);
-    if (!hit) {
-      viewer.highlight(null);
-      popup.show(event.coordinate, [document.createTextNode(t('noFeature'))]);
-      return;
-    }
-    const { feature } = hit;
-    const geometry =
-      feature.geometry ||
-      (feature.geojson?.geometry &&
-        geojson.readGeometry(feature.geojson.geometry, { featureProjection: viewer.projection() }));
-    viewer.highlight(geometry || null);
-    popup.show(event.coordinate, popupContent(viewer, hit));
+  viewer.map.on('singleclick', (event) => {
+    showFeatureAt(viewer, popup, event).catch((error) => say(`${t('loadFailed')}${error.message}`));
   });
+}
+
+async function showFeatureAt(viewer, popup, event) {
+  const hit = await featureAt(viewer.map, viewer, event);
+  if (!hit) {
+    viewer.highlight(null);
+    popup.show(event.coordinate, [document.createTextNode(t('noFeature'))]);
+    return;
+  }
+  const { geometry, geojson } = hit.feature;
+  const read = () =>
+    GEOJSON.readGeometry(geojson.geometry, { featureProjection: viewer.projection() });
+  viewer.highlight(geometry || (geojson?.geometry ? read() : null));
+  popup.show(event.coordinate, popupContent(viewer, hit));
 }
 
 // For people and tests: when the first map was complete, and how many renders finished.

@@ -68,7 +68,11 @@ export function makeSearch(viewer, input, listbox, status) {
     if (!feature) return;
     input.value = feature.properties.name;
     close();
-    await zoomTo(viewer, feature);
+    try {
+      await zoomTo(viewer, feature);
+    } catch (error) {
+      status.textContent = `${t('loadFailed')}${error.message}`;
+    }
   };
 
   input.addEventListener('input', () => {

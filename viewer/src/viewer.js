@@ -23,8 +23,8 @@ const SEARCH_ZOOM_METRES = 5; // a searched point is shown at about 5 m a pixel
 const TOP = 10_000;
 
 export class Viewer {
-  constructor({ api, entries, arranged, grids, target, narrow, onChange, onError }) {
-    Object.assign(this, { api, entries, arranged, grids, onChange, onError });
+  constructor({ api, arranged, grids, target, narrow, onChange, onError }) {
+    Object.assign(this, { api, arranged, grids, onChange, onError });
     this.on = new Set();
     this.opacities = new globalThis.Map();
     this.paints = new globalThis.Map();
