@@ -74,6 +74,14 @@ class ViewerPage:
         action()  # type: ignore[operator]
         self.wait_rendered(before)
 
+    def act_and_move(self, action: object) -> None:
+        """Do ``action`` (a callable) and wait until the view in the URL has changed."""
+        before = urlsplit(self.page.url).fragment
+        action()  # type: ignore[operator]
+        self.page.wait_for_function(
+            "before => location.hash.slice(1) !== before", arg=before, timeout=RENDER_TIMEOUT_MS
+        )
+
     # --- what is seen -------------------------------------------------------------------
     def map_pixels(self, name: str | None = None) -> np.ndarray:
         png = self.page.locator("#map .ol-layers").screenshot()  # the layers, not the controls

@@ -64,6 +64,7 @@ def open_viewer(browser: Browser, viewer_server: LiveServer) -> Iterator[OpenVie
         page.goto(f"{viewer_server.url}/viewer{query}{fragment}")
         viewer = ViewerPage(page, watch)
         viewer.wait_rendered()
+        page.locator("#onemap-viewer[data-legends=loaded]").wait_for(state="attached")
         return viewer
 
     yield open_page

@@ -45,6 +45,8 @@ async function boot() {
   );
   const fitTime = (chosen) =>
     viewer.setTime(time.update(timeRange(viewer.visibleEntries()), chosen), false);
+  // The style of layers drawn here before they are drawn: no second render for it.
+  await loadLegends(viewer, api, entries.filter((entry) => entry.interval));
   const tree = treeRenderer(viewer, arranged, () => {
     fitTime(viewer.time);
     syncUrl(viewer);
@@ -69,7 +71,8 @@ async function boot() {
   ready = true;
   syncUrl(viewer);
   markRenders(viewer);
-  loadLegends(viewer, api, entries);
+  await loadLegends(viewer, api, entries.filter((entry) => !entry.interval));
+  root.dataset.legends = 'loaded'; // for tests: nothing more is fetched unasked
 }
 
 // The layer tree, drawn again on a language change; its legends are kept.
@@ -159,16 +162,17 @@ function markRenders(viewer) {
 }
 
 async function loadLegends(viewer, api, entries) {
-  const timeFirst = [...entries.filter((e) => e.interval), ...entries.filter((e) => !e.interval)];
-  for (const entry of timeFirst) {
-    try {
-      const paint = await paintOf(api, entry);
-      viewer.setPaint(entry.id, paint);
-      showLegend($('#layer-tree'), entry.id, paint);
-    } catch (error) {
-      say(`${t('loadFailed')}${entry.id}: ${error.message}`);
-    }
-  }
+  await Promise.all(
+    entries.map(async (entry) => {
+      try {
+        const paint = await paintOf(api, entry);
+        viewer.setPaint(entry.id, paint);
+        showLegend($('#layer-tree'), entry.id, paint);
+      } catch (error) {
+        say(`${t('loadFailed')}${entry.id}: ${error.message}`);
+      }
+    }),
+  );
 }
 
 boot().catch((error) => say(`${t('loadFailed')}${error.message}`));
