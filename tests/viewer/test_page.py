@@ -32,7 +32,9 @@ def test_the_page_loads_its_assets_from_this_server_and_nothing_else(client: Tes
         asset = client.get(url.replace("&amp;", "&"))
         assert asset.status_code == 200, url
         assert "immutable" in asset.headers["cache-control"]
+        assert asset.headers["content-encoding"] == "gzip"  # ~110 KB of ~370 KB for the JS
         assert len(asset.content) > 1000
+        assert client.head(url.replace("&amp;", "&")).status_code == 200
 
 
 def test_asset_urls_carry_the_digest_of_the_built_bundle(client: TestClient) -> None:
