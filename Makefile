@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test deps system-deps lint typecheck imports pytest notebooks bench-data clean
+.PHONY: serve test deps system-deps viewer lint typecheck imports pytest notebooks bench-data clean
 
 serve: deps ## Run OneMap on http://127.0.0.1:8000 (embedded PostGIS unless ONEMAP_DATABASE_URL)
 	@test -n "$$ONEMAP_PUBLISHER_TOKEN" || echo "note: POST /ingest refuses uploads until ONEMAP_PUBLISHER_TOKEN is set (clients send 'Authorization: Bearer <token>'); locally: $(BIN)/onemap ingest FILE"
@@ -13,10 +13,24 @@ serve: deps ## Run OneMap on http://127.0.0.1:8000 (embedded PostGIS unless ONEM
 
 test: deps lint typecheck imports pytest notebooks ## Lint, types, import rules, the tests on real PostGIS, the notebooks
 
-deps: system-deps $(STAMP)
+deps: system-deps $(STAMP) viewer
 
-system-deps: ## PostgreSQL + PostGIS + pgRouting + GDAL tools and python3-venv, when missing
+system-deps: ## PostgreSQL + PostGIS + pgRouting + GDAL tools, python3-venv, Node.js + npm, chromium, when missing
 	@bash scripts/install-system-deps.sh
+
+# The map viewer (docs/adr/0012-viewer.md): OpenLayers bundled with esbuild by the system
+# Node into package data, rebuilt when a source changes; npm ci installs exactly the
+# versions package-lock.json pins (from npm's cache when it has them).
+VIEWER_OUT := ogc/html/static/viewer
+VIEWER_MODULES := viewer/node_modules/.package-lock.json
+
+viewer: $(VIEWER_OUT)/viewer.js ## Build the map viewer's bundle when missing or out of date
+
+$(VIEWER_OUT)/viewer.js: $(VIEWER_MODULES) viewer/build.mjs $(wildcard viewer/src/*)
+	cd viewer && node build.mjs
+
+$(VIEWER_MODULES): viewer/package.json viewer/package-lock.json
+	cd viewer && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "OneMap needs Python >= 3.11"'

@@ -38,6 +38,7 @@ from ogc.routers import (
     queryables,
     tiles,
     tiles_dataset,
+    viewer,
     wmts,
 )
 from ogc.routers.feature_fastpath import FeatureFastPath
@@ -133,6 +134,7 @@ def create_app(
         processes,
         admin,
         admin_layers,
+        viewer,
     ):
         app.include_router(module.router)
     return app

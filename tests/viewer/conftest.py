@@ -1,0 +1,72 @@
+"""The viewer against a running OneMap with the sample data, in the system chromium.
+
+One server and one browser for the module; each test opens its own browser context
+(fresh storage, its own request watch) through ``open_viewer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Error, sync_playwright
+
+from layers.settings import ServiceSettings
+from tests.helpers.live import LiveServer, live_server
+from tests.viewer.browser import CHROMIUM, CHROMIUM_ARGS, ViewerPage, Watch
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+OpenViewer = Callable[..., ViewerPage]
+
+
+@pytest.fixture(scope="session")
+def viewer_server(settings: ServiceSettings) -> Iterator[LiveServer]:
+    from ogc.app import create_app
+
+    with live_server(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Error as exc:
+            pytest.fail(
+                f"cannot start {CHROMIUM} ({exc.message.splitlines()[0]}): install Debian's "
+                "chromium (make system-deps)",
+                pytrace=False,
+            )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_viewer(browser: Browser, viewer_server: LiveServer) -> Iterator[OpenViewer]:
+    """``open_viewer(query="", fragment="", viewport=DESKTOP, **context options)``: the
+    viewer loaded and its first map drawn."""
+    contexts = []
+
+    def open_page(
+        query: str = "", fragment: str = "", viewport: dict[str, int] = DESKTOP, **options: Any
+    ) -> ViewerPage:
+        context = browser.new_context(viewport=viewport, locale="zh-CN", **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        watch = Watch(origin=viewer_server.url)
+        context.route("**/*", watch.route)
+        page = context.new_page()
+        page.on("console", lambda message: watch.console(message.type, message.text))
+        page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
+        page.goto(f"{viewer_server.url}/viewer{query}{fragment}")
+        viewer = ViewerPage(page, watch)
+        viewer.wait_rendered()
+        page.locator("#onemap-viewer[data-legends=loaded]").wait_for(state="attached")
+        return viewer
+
+    yield open_page
+    for context in contexts:
+        context.close()
