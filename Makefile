@@ -55,8 +55,8 @@ pytest:
 notebooks: ## Run the worked-example notebooks top to bottom (nbmake)
 	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider
 
-clean: ## Remove the virtual environment and the embedded cluster's data (also a relocated cluster)
+clean: ## Remove the virtual environment, the viewer build and the embedded cluster's data (also a relocated cluster)
 	@test ! -x $(BIN)/python || $(BIN)/python -c 'import pathlib, shutil; \
 	from layers.pg_host import cluster_root; data = pathlib.Path(".onemap").resolve(); \
 	root = cluster_root(data); root == data / "pg" or shutil.rmtree(root.parent, ignore_errors=True)'
-	rm -rf $(VENV) .onemap .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .onemap .mypy_cache .ruff_cache .pytest_cache viewer/node_modules $(VIEWER_OUT) tests/viewer/screenshots
