@@ -2,9 +2,10 @@
 (``create_app(..., fast_layer=True)``), so cached public tiles and single public features
 are answered in front of the framework. This module says whether they were: the tile fast
 path remembers every tile it served (its hot tiles, by path), the feature fast path counts
-its answers. The matrix asks the refused callers (bad tokens, the key over quota) only
-while the fast layer holds the public's tiles, so their 401/429 is checked where a leak
-would be cheapest."""
+its answers. The matrix forgets the hot tiles before each caller with the public's view
+(anonymous, a key without a role as header or ``tk=``) and requires them back after; it
+asks the refused callers (bad tokens, the key over quota) only while the fast layer holds
+the public's tiles, so their 401/429 is checked where a leak would be cheapest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from ogc.routers.tiles_fastpath import ROUTES
 from tests.access.matrix_rules import Case
-from tests.access.matrix_world import PUBLIC, World
+from tests.access.matrix_world import PUBLIC, Who, World
 
 ITEM = "/collections/{collectionId}/items/{featureId}"
 
@@ -39,6 +40,10 @@ class FastLayer:
         self.features = [case.url for case in cases if _fast_feature(case)]
         assert self.tiles and self.features, "the matrix asks nothing the fast layer answers"
 
+    def forget(self) -> None:
+        """Drop the hot tiles (as a catalog change does): only the fast layer puts them back."""
+        self._hot.clear()
+
     def unready(self) -> list[str]:
         """The public's tiles the fast layer does not hold (it served each it holds)."""
         missing = [url for url in self.tiles if self._hot.get(url) is None]
@@ -47,13 +52,14 @@ class FastLayer:
     def problems(self, world: World) -> list[str]:
         """Every GET of a public single feature by a caller with the public's view (no
         key in the query string) was answered by the feature fast path."""
-        public = [w for w in world.callers if _public_view(w.roles, w.refused or w.over_quota)]
-        expected = 2 * len(self.features) * len([w for w in public if w.tk is None])
+        public = [w for w in world.callers if public_view(w) and w.tk is None]
+        expected = 2 * len(self.features) * len(public)
         served = self._features.served - self._served
         if served != expected:
             return [f"the feature fast path answered {served} GETs, expected {expected}"]
         return []
 
 
-def _public_view(roles: frozenset[str], refused: bool) -> bool:
-    return not roles and not refused
+def public_view(who: Who) -> bool:
+    """A caller the fast layer answers: no role, and a credential that is not refused."""
+    return not who.roles and not who.refused and not who.over_quota
