@@ -1,7 +1,8 @@
 """Callers for the internal-fields and area tests, chosen per request by a test header.
 
-The gate's resolver is replaced on the test app's instance only (``monkeypatch``), so a test
-can be any caller; production resolves callers from credentials alone."""
+The gate's resolver is replaced on the test app's instance only (``monkeypatch``, with the one
+stand-in of ``tests.helpers.callers``), so a test can be any caller; a request without the
+header is resolved as the app resolves it (anonymous)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from layers.access.caller import ANONYMOUS, Caller
-from ogc.gate.caller import first_header
-from ogc.http.asgi_types import Scope
+from layers.access.caller import Caller
 from tests.gate_fixtures import DEPARTMENT, TABLE, catalog_of
+from tests.helpers.callers import stand_in_caller_of
 
 GOVERNMENT = Caller(kind="user", subject="gov", roles=frozenset({"government"}))
 MEMBER = Caller(
@@ -34,6 +34,7 @@ ELSEWHERE_MEMBER = Caller(
     roles=frozenset({"member"}),
     areas=("4403",),
 )
+TEST_CALLER = b"x-test-caller"  # the header naming the request's caller
 CALLERS = {
     "government": GOVERNMENT,
     "member": MEMBER,
@@ -43,19 +44,15 @@ CALLERS = {
 
 
 def as_caller(name: str) -> dict[str, str]:
-    return {"x-test-caller": name}
+    return {TEST_CALLER.decode(): name}
 
 
 @pytest.fixture
 def callers(gate_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """``gate_client`` whose requests are made by the caller their test header names."""
     resolver = gate_client.app.state.onemap.callers  # type: ignore[attr-defined]
-
-    async def caller_of(scope: Scope) -> Caller:
-        name = first_header(scope["headers"], b"x-test-caller")
-        return CALLERS[name.decode()] if name else ANONYMOUS
-
-    monkeypatch.setattr(resolver, "caller_of", caller_of)
+    stand_in = stand_in_caller_of(resolver, CALLERS, header=TEST_CALLER, prefix="")
+    monkeypatch.setattr(resolver, "caller_of", stand_in)
     yield gate_client
 
 

@@ -10,18 +10,21 @@ edition (a public layer looks the same to everyone).
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
-from tests.access.matrix_rules import Case, forbidden_strings, required_strings, sees
-from tests.access.matrix_world import LAYERS, Who
+from tests.access.matrix_rules import Case, clipped, forbidden_strings, required_strings, sees
+from tests.access.matrix_world import LAYERS, UNKNOWN, Who
 from tests.tiles.helpers import decode, opaque_pixels, png_pixels
 
 OWS = "{http://www.opengis.net/ows/1.1}"
 WMTS = "{http://www.opengis.net/wmts/1.0}"
 Levels = dict[str, tuple[str, str | None]]
+Answers = dict[tuple[str, str], httpx.Response]  # (caller name, URL) -> their first answer
 
 
 def body_text(case: Case, answer: httpx.Response) -> str:
@@ -45,6 +48,16 @@ def leaks(case: Case, who: Who, answer: httpx.Response, levels: Levels) -> list[
     return found
 
 
+def unkeyed_links(who: Who, answer: httpx.Response, base: str) -> list[str]:
+    """The links into the server of a JSON or XML answer to a caller sending ``tk=`` that
+    lost the key (a client following them would be refused, or served as the public)."""
+    if who.tk is None or not re.search("json|xml", answer.headers.get("content-type", "")):
+        return []
+    key = urlencode({"tk": who.tk})
+    links = re.findall(re.escape(base) + r'[^"<>\s\\]*', answer.text)
+    return [link for link in links if key not in link.replace("&amp;", "&")]
+
+
 def structure_problems(case: Case, who: Who, answer: httpx.Response, levels: Levels) -> list[str]:
     """What the parsed answer shows that it must not (or lacks that it must show)."""
     if answer.status_code != 200:
@@ -53,7 +66,7 @@ def structure_problems(case: Case, who: Who, answer: httpx.Response, levels: Lev
         return _mvt_problems(case, who, answer.content, levels)
     if case.kind == "xml" or "xml" in answer.headers.get("content-type", ""):
         return _xml_problems(who, answer.text, levels)
-    if case.kind == "json" and case.template.endswith("/items") and case.layers:
+    if case.kind == "json" and case.template.endswith("/items") and _of_the_matrix(case):
         return _items_problems(case, who, answer.json(), levels)
     return []
 
@@ -78,10 +91,14 @@ def _mvt_problems(case: Case, who: Who, data: bytes, levels: Levels) -> list[str
     return problems
 
 
+def _of_the_matrix(case: Case) -> bool:
+    """About one of the matrix's layers (the sample layers' items are large and carry no
+    markers: not parsed)."""
+    return len(case.layers) == 1 and case.layers[0] in LAYERS
+
+
 def _items_problems(case: Case, who: Who, document: dict[str, Any], levels: Levels) -> list[str]:
     layer_id = case.layers[0]
-    if layer_id not in LAYERS:
-        return []
     text = json.dumps(document, ensure_ascii=False)
     missing = [m for m in required_strings(who, layer_id, levels) if m not in text]
     return [f"items lack what the caller may see: {missing[:3]}"] if missing else []
@@ -119,3 +136,33 @@ def png_problems(
     reference = png_pixels(public_edition).convert("RGBA").tobytes()
     same = image.convert("RGBA").tobytes() == reference
     return [] if same else ["PNG differs from the public edition of this public layer"]
+
+
+def matrix_png_problems(
+    callers: list[Who], cases: list[Case], answers: Answers, levels: Levels
+) -> list[str]:
+    """``png_problems`` of every PNG answer of the matrix."""
+    found = []
+    for who in callers:
+        for case in cases:
+            if case.kind == "png":
+                answer = answers[(who.name, case.url)]
+                edition = _public_edition(case, answers, levels)
+                empty = bool(case.layers) and _county_tile_hidden(case, who, levels)
+                for problem in png_problems(case, who, answer, edition, empty):
+                    found.append(f"{who.name} GET {case.url}: {problem}")
+    return found
+
+
+def _public_edition(case: Case, answers: Answers, levels: Levels) -> bytes | None:
+    """The anonymous caller's tile of a public layer (None for other layers)."""
+    if not case.layers or any(levels.get(i, ("",))[0] != "public" for i in case.layers):
+        return None
+    anonymous = answers[("anonymous", case.url)]
+    return anonymous.content if anonymous.status_code == 200 else None
+
+
+def _county_tile_hidden(case: Case, who: Who, levels: Levels) -> bool:
+    """A map tile of county 440106 only, for a caller clipped to another area."""
+    layer_id = case.layers[0]
+    return "/map/tiles/" in case.url and layer_id != UNKNOWN and clipped(who, levels[layer_id][0])

@@ -1,6 +1,6 @@
 """The access matrix's world: four layers (one per access level), the people who call, and
-the app they call, all real — OIDC tokens signed by a loopback identity provider, an API key
-in PostgreSQL used up to its quota, layers registered through the catalog's own writes.
+the app they call, all real — OIDC tokens signed by a loopback identity provider, API keys in
+PostgreSQL (one used up to its quotas), layers registered through the catalog's own writes.
 
 Every layer holds points inside county 440106 (Tianhe), inside 440305 (Nanshan) and far from
 both (440604); every feature's ``name`` and internal ``secret`` carry a marker naming its
@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -75,8 +76,9 @@ def table_of(layer_id: str) -> str:
 
 @dataclass(frozen=True)
 class Who:
-    """One caller of the matrix: how they present themselves (``headers``) and what the
-    issue's rules grant them (roles, departments, areas), written here, not read from code."""
+    """One caller of the matrix: how they present themselves (``headers``, or their key as
+    ``tk=`` in every URL they ask) and what the issue's rules grant them (roles,
+    departments, areas), written here, not read from code."""
 
     name: str
     headers: dict[str, str]
@@ -86,6 +88,13 @@ class Who:
     refused: bool = False  # a credential that must be a 401 everywhere
     over_quota: bool = False  # a key whose every service quota is used up
     owner: tuple[str, str | None] = ("anonymous", None)  # (kind, subject) of their jobs
+    tk: str | None = None  # the key this caller sends as ``tk=`` (Tianditu's way)
+
+    def at(self, url: str) -> str:
+        """``url`` as this caller asks it: with ``tk=<key>`` when they send their key so."""
+        if self.tk is None:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}{urlencode({'tk': self.tk})}"
 
 
 @dataclass
@@ -93,7 +102,7 @@ class World:
     client: TestClient
     callers: list[Who]
     url: str
-    key_id: str = ""
+    key_id: str = ""  # the key over quota (the admin key API's cases name it)
     feature_ids: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     jobs: dict[str, str] = field(default_factory=dict)  # caller name -> their job id
     job_layers: dict[str, str] = field(default_factory=dict)  # job id -> its input layer
@@ -133,7 +142,17 @@ def _token(
     return {"Authorization": f"Bearer {key.sign(body)}"}
 
 
-def _people(idp: IdentityProvider, key: SigningKey, secret: str, key_id: str) -> list[Who]:
+Keys = dict[str, tuple[str, str]]  # caller name -> (key id, secret)
+OVER_QUOTA = "key-over-quota"
+# caller name -> (roles, daily quota of each service: None unlimited); all of department A
+KEYS: dict[str, tuple[tuple[str, ...], int | None]] = {
+    OVER_QUOTA: (("government", "member"), 1),  # used up by ``_use_up``
+    "key-public": ((), None),  # no role: the public's view, answered by the fast layer
+    "key-member": (("government", "member"), None),
+}
+
+
+def _people(idp: IdentityProvider, key: SigningKey, keys: Keys) -> list[Who]:
     def user(name: str, roles: list[str], granted: set[str], **claims: Any) -> Who:
         departments = frozenset(claims.get("dept", []))
         areas = tuple(claims.get("areas", ()))
@@ -144,37 +163,51 @@ def _people(idp: IdentityProvider, key: SigningKey, secret: str, key_id: str) ->
     return [
         # the most privileged first: every cached tile the others ask for was made for them
         user("admin", ["boss"], {"admin"}),
+        # then the public's tiles: every later caller (the refused ones too) meets them
+        # cached, answered by the fast layer
+        *_key_holders("key-public", keys["key-public"]),
+        Who("anonymous", {}),
+        # tk= first: it meets its scope's tiles uncached, the header way cached
+        *_key_holders("key-member", keys["key-member"], tk_first=True),
         user("publisher-a", ["publisher"], {"publisher"}, dept=[DEPT_A]),
         user("member-a", ["member"], {"member"}, dept=[DEPT_A]),
         user("member-a-440305", ["member"], {"member"}, dept=[DEPT_A], areas=[OTHER_AREA]),
         user("government", ["staff"], {"government"}),
-        Who(
-            "key-over-quota",
-            {"X-OneMap-Key": secret},
-            frozenset({"government", "member"}),
-            frozenset({DEPT_A}),
-            over_quota=True,
-            owner=("key", key_id),
-        ),
+        *_key_holders(OVER_QUOTA, keys[OVER_QUOTA]),
         Who(
             "expired-token", _token(idp, key, ["staff"], iat=now - 900, exp=now - 600), refused=True
         ),
         Who("wrong-audience", _token(idp, key, ["staff"], aud="someone-else"), refused=True),
-        Who("anonymous", {}),
     ]
 
 
-def _over_quota_key(url: str) -> tuple[str, str]:
-    async def create() -> tuple[str, str]:
+def _key_holders(name: str, key: tuple[str, str], tk_first: bool = False) -> list[Who]:
+    """The holder of a key twice: sending it as ``X-OneMap-Key`` and as ``tk=`` (the same
+    rules for both). The first of the two to ask meets no tile of its scope cached."""
+    key_id, secret = key
+    roles, _ = KEYS[name]
+    header = Who(
+        name,
+        {"X-OneMap-Key": secret},
+        frozenset(roles),
+        frozenset({DEPT_A}),
+        over_quota=name == OVER_QUOTA,
+        owner=("key", key_id),
+    )
+    in_query = replace(header, name=f"{name}-tk", headers={}, tk=secret)
+    return [in_query, header] if tk_first else [header, in_query]
+
+
+def _create_keys(url: str) -> Keys:
+    async def create() -> Keys:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            spec = KeySpec(
-                DEPT_A,
-                "matrix: used up",
-                roles=("government", "member"),
-                quotas={"tiles": 1, "features": 1, "processes": 1},
-            )
-            key, secret = await create_key(conn, spec, ADMIN)
-            return str(key.id), secret
+            made: Keys = {}
+            for name, (roles, quota) in KEYS.items():
+                quotas = {"tiles": quota, "features": quota, "processes": quota}
+                spec = KeySpec(DEPT_A, f"matrix: {name}", roles=roles, quotas=quotas)
+                key, secret = await create_key(conn, spec, ADMIN)
+                made[name] = (str(key.id), secret)
+            return made
 
     return asyncio.run(create())
 
@@ -206,10 +239,11 @@ def world(
                     ),
                     f"{path} never appeared",
                 )
-            key_id, secret = _over_quota_key(sample_url)
+            assert client.app.fast_layer is not None  # type: ignore[attr-defined]  # as served
+            keys = _create_keys(sample_url)
+            key_id, secret = keys[OVER_QUOTA]
             _use_up(client, secret)
-            people = _people(idp, key, secret, key_id)
-            built = World(client, people, sample_url, key_id, feature_ids)
+            built = World(client, _people(idp, key, keys), sample_url, key_id, feature_ids)
             submit_jobs(built)
             yield built
 
@@ -221,6 +255,7 @@ JOB_INPUT = {  # each caller's job reads the most closed layer they see
     "member-a-440305": RESTR_A,
     "government": INTERNAL,
     "anonymous": PUBLIC,
+    "key-member-tk": RESTR_A,  # submitted, followed and dismissed with ``tk=``
 }
 
 
@@ -235,7 +270,7 @@ def submit_jobs(world: World) -> None:
         if who.name not in JOB_INPUT:
             continue
         answer = world.client.post(
-            "/processes/buffer-zones/execution",
+            who.at("/processes/buffer-zones/execution"),
             json=buffer_request(JOB_INPUT[who.name]),
             headers=who.headers | {"Prefer": "respond-async"},
         )
@@ -245,7 +280,7 @@ def submit_jobs(world: World) -> None:
         world.job_layers[job_id] = JOB_INPUT[who.name]
     for who in world.callers:
         if who.name in world.jobs:
-            url = f"/jobs/{world.jobs[who.name]}"
+            url = who.at(f"/jobs/{world.jobs[who.name]}")
             wait_for(
                 lambda url=url, h=who.headers: (
                     world.client.get(url, headers=h).json()["status"] in ("successful", "failed")

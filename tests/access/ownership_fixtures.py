@@ -1,8 +1,9 @@
 """Two departments, their layers and their people, for the ownership tests.
 
 Callers reach the app through its own resolver: ``callers_by_token`` wraps the app's
-``CallerResolver.caller_of`` (test-only) so ``Authorization: Bearer test-<name>`` is the
-caller ``PEOPLE[name]``, and every other request resolves as the app would resolve it.
+``CallerResolver.caller_of`` (test-only, ``tests.helpers.callers``) so ``Authorization:
+Bearer test-<name>`` is the caller ``PEOPLE[name]``, and every other request resolves as the
+app would resolve it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from layers.access.caller import Caller
 from layers.catalog import FieldInfo
 from layers.settings import ServiceSettings
 from ogc.app import create_app
-from ogc.gate.caller import CallerResolver, first_header
-from ogc.http.asgi_types import Scope
+from ogc.gate.caller import CallerResolver
+from tests.helpers.callers import stand_in_caller_of
 from tests.helpers.catalog import fixture_meta, register_department, register_table
 from tests.helpers.wait import wait_for
 
@@ -55,14 +56,7 @@ def as_(name: str) -> dict[str, str]:
 
 def callers_by_token(resolver: CallerResolver) -> None:
     """Make ``Bearer test-<name>`` the caller ``PEOPLE[name]`` (through the resolver)."""
-    resolve = resolver.caller_of
-
-    async def caller_of(scope: Scope) -> Caller:
-        given = (first_header(scope["headers"], b"authorization") or b"").decode("latin-1")
-        name = given.removeprefix("Bearer test-")
-        return PEOPLE[name] if name in PEOPLE else await resolve(scope)
-
-    resolver.caller_of = caller_of  # type: ignore[method-assign]
+    resolver.caller_of = stand_in_caller_of(resolver, PEOPLE)  # type: ignore[method-assign,assignment]
 
 
 def publish_layers(url: str) -> None:

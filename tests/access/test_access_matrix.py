@@ -1,19 +1,32 @@
 """The access matrix (issue 13, "Done when"): every advertised endpoint × every access level
 × every caller gives the status the rules give (``matrix_rules.expected_status``) and never a
 byte of what the caller may not see — asked twice (the second time from the caches, with the
-admin's ETag as a validator), after the admin has filled the tile cache under their scope."""
+admin's ETag as a validator), after the admin has filled the tile cache under their scope,
+and once with HEAD (the GET's status and headers, no body). Key holders ask both ways, with
+``X-OneMap-Key`` and with ``tk=`` (whose links must keep the key); a hidden layer's answers,
+GET and HEAD, equal the unknown id's; the app is the one ``onemap serve`` runs, fast layer
+in front (``matrix_fast``)."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.access.matrix_cases import Filler, Generated, generate
-from tests.access.matrix_checks import leaks, png_problems, structure_problems
-from tests.access.matrix_rules import Case, clipped, expected_status, expected_write_status
+from tests.access.matrix_checks import (
+    Answers,
+    leaks,
+    matrix_png_problems,
+    structure_problems,
+    unkeyed_links,
+)
+from tests.access.matrix_fast import FastLayer, public_view
+from tests.access.matrix_heads import head_problems, hidden_ids, twin_problems, unknown_twin
+from tests.access.matrix_rules import Case, expected_status, expected_write_status
 from tests.access.matrix_world import (
     DEPT_A,
     LAYERS,
@@ -83,45 +96,58 @@ def test_the_generator_classifies_every_endpoint(generated: Generated) -> None:
 def test_every_get_endpoint_level_and_caller(world: World, generated: Generated) -> None:
     levels = _levels(world)
     admin = _who(world, ADMIN_CALLER)
+    fast = FastLayer(world, generated.cases)
+    started = time.monotonic()
     problems: list[str] = []
-    answers: dict[tuple[str, str], httpx.Response] = {}
+    answers: Answers = {}
+    heads: Answers = {}
     for who in world.callers:  # the admin first: their tiles are cached before anyone asks
+        if who.refused or who.over_quota:
+            problems += [f"before {who.name}: {p}" for p in fast.unready()]
+        if public_view(who):  # the fast layer must answer them (header and tk= alike)
+            fast.forget()
         for case in generated.cases:
-            first = _ask(world, case, who)
+            first = _ask(world, case.url, who)
             answers[(who.name, case.url)] = first
             validator = answers[(admin.name, case.url)].headers.get("etag")
-            second = _ask(world, case, who, {"If-None-Match": validator} if validator else {})
+            second = _ask(world, case.url, who, {"If-None-Match": validator} if validator else {})
+            head = _ask(world, case.url, who, method="HEAD")
+            heads[(who.name, case.url)] = head
             want = expected_status(case, who, levels)
             for label, answer in (("first", first), ("again", second)):
-                problems += _problems(case, who, answer, want, levels, label, first, validator)
-    for who in world.callers:
-        for case in generated.cases:
-            if case.kind == "png":
-                answer = answers[(who.name, case.url)]
-                edition = _public_edition(case, answers, levels)
-                empty = bool(case.layers) and _county_tile_hidden(case, who, levels)
-                for problem in png_problems(case, who, answer, edition, empty):
-                    problems.append(f"{who.name} GET {case.url}: {problem}")
+                asked = (label, first, validator)
+                problems += _problems(world, case, who, answer, want, levels, asked)
+            problems += [f"{who.name} HEAD {case.url}: {p}" for p in head_problems(first, head)]
+        if public_view(who):
+            problems += [f"after {who.name}: {p}" for p in fast.unready()]
+    problems += matrix_png_problems(world.callers, generated.cases, answers, levels)
+    problems += _hidden_problems(world, generated.cases, levels, (answers, heads), started)
+    problems += fast.problems(world)
+    problems += _keyed_listings(world, answers)
     counted = len(generated.cases) * len(world.callers)
-    assert not problems, f"{len(problems)} of {counted} requests wrong:\n" + "\n".join(
-        problems[:25]
+    assert not problems, f"{len(problems)} problems in {counted} case × caller pairs:\n" + (
+        "\n".join(problems[:25])
     )
 
 
-def _ask(world: World, case: Case, who: Who, extra: dict[str, str] | None = None) -> httpx.Response:
-    return world.client.request(case.method, case.url, headers=who.headers | (extra or {}))
+def _ask(
+    world: World, url: str, who: Who, extra: dict[str, str] | None = None, method: str = "GET"
+) -> httpx.Response:
+    return world.client.request(method, who.at(url), headers=who.headers | (extra or {}))
 
 
 def _problems(
+    world: World,
     case: Case,
     who: Who,
     answer: httpx.Response,
     want: int,
     levels: dict[str, tuple[str, str | None]],
-    label: str,
-    first: httpx.Response,
-    validator: str | None,
+    asked: tuple[str, httpx.Response, str | None],
 ) -> list[str]:
+    """``answer`` is the first or again (``label``) of ``who``'s GETs of ``case``, the
+    second with the admin's ETag (``validator``)."""
+    label, first, validator = asked
     where = f"{who.name} GET {case.url} ({case.template}, {label})"
     status = answer.status_code
     if status == 304:  # only the caller's own validator may match
@@ -132,29 +158,62 @@ def _problems(
     acceptable = {want, 204} if want == 200 and case.kind == "mvt" else {want}
     if status not in acceptable:
         found.append(f"{where}: status {status}, expected {want}: {answer.text[:160]!r}")
-    if status >= 500:
-        return found
+    if status >= 500 or _same_as_first(label, first, answer):
+        return found  # the same bytes and headers as the first answer: checked there
     leaked = leaks(case, who, answer, levels)
     if leaked:
         found.append(f"{where}: leaks {leaked[:4]}")
     found += [f"{where}: {p}" for p in structure_problems(case, who, answer, levels)]
+    base = str(world.client.base_url)
+    found += [f"{where}: a link lost the key: {u}" for u in unkeyed_links(who, answer, base)]
     return found
 
 
-def _public_edition(
-    case: Case, answers: dict[tuple[str, str], httpx.Response], levels: dict[str, Any]
-) -> bytes | None:
-    """The anonymous caller's tile of a public layer (None for other layers)."""
-    if not case.layers or any(levels.get(i, ("",))[0] != "public" for i in case.layers):
-        return None
-    anonymous = answers[("anonymous", case.url)]
-    return anonymous.content if anonymous.status_code == 200 else None
+def _same_as_first(label: str, first: httpx.Response, answer: httpx.Response) -> bool:
+    if label == "first" or answer.status_code != first.status_code:
+        return False
+    return answer.headers.raw == first.headers.raw and answer.content == first.content
 
 
-def _county_tile_hidden(case: Case, who: Who, levels: dict[str, tuple[str, str | None]]) -> bool:
-    """A map tile of county 440106 only, for a caller clipped to another area."""
-    layer_id = case.layers[0]
-    return "/map/tiles/" in case.url and layer_id != UNKNOWN and clipped(who, levels[layer_id][0])
+def _hidden_problems(
+    world: World,
+    cases: list[Case],
+    levels: dict[str, tuple[str, str | None]],
+    asked: tuple[Answers, Answers],
+    started: float,
+) -> list[str]:
+    """Each request naming a layer its caller may not see, GET and HEAD (``asked``), against
+    the same caller's request of the unknown id (asked here when the matrix did not)."""
+    answers, heads = asked
+    found = []
+    for who in world.callers:
+        for case in cases:
+            hidden = hidden_ids(case, who, levels)
+            if not hidden:
+                continue
+            twin = (who.name, unknown_twin(case, hidden))
+            if twin not in answers:
+                answers[twin] = _ask(world, twin[1], who)
+                heads[twin] = _ask(world, twin[1], who, method="HEAD")
+            mine = (answers[(who.name, case.url)], heads[(who.name, case.url)])
+            twins = (answers[twin], heads[twin])
+            apart_s = time.monotonic() - started  # the most these answers can be apart
+            for problem in twin_problems(hidden, mine, twins, apart_s):
+                found.append(f"{who.name} {case.url} vs {twin[1]}: {problem}")
+    return found
+
+
+def _keyed_listings(world: World, answers: Answers) -> list[str]:
+    """The link checks are not vacuous: the collections listing of every caller sending
+    ``tk=`` and granted features holds links, and they carry the key."""
+    found = []
+    for who in world.callers:
+        if who.tk is None or who.over_quota:
+            continue
+        listing = answers[(who.name, "/collections?f=json")]
+        if f"tk={who.tk}" not in listing.text:
+            found.append(f"{who.name}: no link of /collections carries the key")
+    return found
 
 
 WRITE_RULES = {  # every write the OpenAPI document lists, and the test that asks it
@@ -200,7 +259,7 @@ def test_layer_removals_are_refused(world: World) -> None:
                 ("DELETE", f"/admin/layers/{layer_id}"),
             ):
                 asked += 1
-                answer = world.client.request(method, path, json={}, headers=who.headers)
+                answer = world.client.request(method, who.at(path), json={}, headers=who.headers)
                 if answer.status_code != want:
                     problems.append(
                         f"{who.name} {method} {path}: {answer.status_code}, want {want}"
@@ -227,7 +286,7 @@ def test_writes_by_every_caller(world: World) -> None:
         for layer_id in LAYERS:
             upload = {"file": ("points.geojson", _points(), "application/geo+json")}
             answer = client.post(
-                "/ingest", files=upload, data={"layer": layer_id}, headers=who.headers
+                who.at("/ingest"), files=upload, data={"layer": layer_id}, headers=who.headers
             )
             check(
                 f"{who.name} ingest {layer_id}",
@@ -244,28 +303,28 @@ def test_writes_by_every_caller(world: World) -> None:
                 results.append((who, layer_id, target))
             level = levels[layer_id][0]
             answer = client.patch(
-                f"/admin/layers/{layer_id}", json={"level": level}, headers=who.headers
+                who.at(f"/admin/layers/{layer_id}"), json={"level": level}, headers=who.headers
             )
             check(
                 f"{who.name} access change {layer_id}",
                 answer,
                 expected_write_status("access", who, layer_id, levels, ok=200),
             )
-        answer = client.get("/admin/keys", headers=who.headers)
+        answer = client.get(who.at("/admin/keys"), headers=who.headers)
         check(
             f"{who.name} list keys",
             answer,
             expected_write_status("admin", who, None, levels, ok=200),
         )
         spec = {"department": DEPT_A, "name": f"matrix {who.name}"}
-        answer = client.post("/admin/keys", json=spec, headers=who.headers)
+        answer = client.post(who.at("/admin/keys"), json=spec, headers=who.headers)
         check(
             f"{who.name} create key",
             answer,
             expected_write_status("admin", who, None, levels, ok=201),
         )
         if "admin" not in who.roles:  # the admin revokes it last, below
-            answer = client.delete(f"/admin/keys/{world.key_id}", headers=who.headers)
+            answer = client.delete(who.at(f"/admin/keys/{world.key_id}"), headers=who.headers)
             check(
                 f"{who.name} revoke key",
                 answer,
@@ -285,22 +344,24 @@ def test_writes_by_every_caller(world: World) -> None:
 def _publish(client: Any, who: Who, layer_id: str, target: str) -> httpx.Response:
     body = buffer_request(layer_id, publish={"collection": target, "output": "zones"})
     answer: httpx.Response = client.post(
-        "/processes/buffer-zones/execution", json=body, headers=who.headers
+        who.at("/processes/buffer-zones/execution"), json=body, headers=who.headers
     )
     return answer
 
 
 def _dismissals(world: World) -> list[str]:
     """Everyone tries to dismiss every job: only owners and admins may (others: 404);
-    owners go last so the others meet the job still there."""
+    owners go last so the others meet the job still there. A key's job is dismissed by the
+    way it was submitted (``tk=``); the key's other way, like an admin, is not asked."""
     problems = []
     order = sorted(world.callers, key=lambda who: who.name in world.jobs)
     for owner_name, job_id in world.jobs.items():
-        owner = next(w for w in world.callers if w.name == owner_name).owner
+        owner = _who(world, owner_name).owner
         for who in order:
-            if who.name != owner_name and "admin" in who.roles:
-                continue  # an admin could, but then the owner would meet a dismissed job
-            answer = world.client.delete(f"/jobs/{job_id}", headers=who.headers)
+            same_owner = who.owner == owner and not who.refused
+            if who.name != owner_name and ("admin" in who.roles or same_owner):
+                continue  # they could, but then the owner would meet a dismissed job
+            answer = world.client.delete(who.at(f"/jobs/{job_id}"), headers=who.headers)
             want = expected_write_status("dismiss", who, None, {}, ok=200, job_owner=owner)
             if answer.status_code != want:
                 problems.append(
