@@ -4,9 +4,10 @@ into this server carry it too (``ogc.http.links.keep_key_in_links``, the one rul
 A plain ASGI middleware inside GZip (it sees the bodies before compression): requests
 without ``tk=`` pass straight through — a byte search of the query string — and so do
 responses that are not JSON, XML or HTML (tiles, CSV). Such a response to a keyed request is
-held until complete, its links rewritten and its Content-Length set again. HTML pages are
-rewritten as XML is (``&amp;`` in attributes): a browser opened with ``tk=`` otherwise lost
-the key on the first link it followed (a feature, the collection list) and met a 404.
+held until complete, its links rewritten and its Content-Length set again. HTML pages get
+their ``href``/``src`` links keyed (``&amp;`` in attributes): a browser opened with ``tk=``
+otherwise lost the key on the first link it followed (a feature, the collection list) and
+met a 404.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ JSON_TYPES = (
     b"application/schema+json",
     b"application/vnd.oai.openapi+json",
 )
-XML_TYPES = (b"application/xml", b"text/xml", b"text/html")  # entity-escaped links
+XML_TYPES = (b"application/xml", b"text/xml")  # entity-escaped links
 
 
 def _kind(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """``json`` or ``xml`` (XML and HTML) for a plain (not yet encoded) document, else None."""
+    """``json``, ``xml`` or ``html`` for a plain (not yet encoded) document, else None."""
     content_type, encoded = b"", False
     for name, value in headers:
         if name == b"content-type":
@@ -39,6 +40,8 @@ def _kind(headers: list[tuple[bytes, bytes]]) -> str | None:
         return "json"
     if content_type.startswith(XML_TYPES):
         return "xml"
+    if content_type.startswith(b"text/html"):
+        return "html"
     return None
 
 
@@ -74,7 +77,8 @@ class KeyedLinks:
             parts.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            body = keep_key_in_links(b"".join(parts), base, key, xml=kind == "xml")
+            body = b"".join(parts)
+            body = keep_key_in_links(body, base, key, xml=kind == "xml", html=kind == "html")
             headers = [(n, v) for n, v in held["headers"] if n != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**held, "headers": headers})

@@ -73,16 +73,21 @@ def with_key(url: str, key: str, xml: bool = False) -> str:
     return f"{url}{amp if '?' in url else '?'}{param}"
 
 
-def keep_key_in_links(body: bytes, base: str, key: str, xml: bool = False) -> bytes:
+def keep_key_in_links(
+    body: bytes, base: str, key: str, xml: bool = False, html: bool = False
+) -> bytes:
     """Every link of a JSON or XML document that points into this server (starts with the
     request's ``base`` URL) with the caller's ``tk=`` added, so clients following links
     (QGIS, OpenLayers, Tianditu SDKs) keep their access: self/next links, tile templates,
-    TileJSON ``tiles``, WMTS ResourceURLs. The one rule for every response; routers build
-    their links without it."""
+    TileJSON ``tiles``, WMTS ResourceURLs. In HTML (entity-escaped as XML), only what a
+    browser follows or loads: ``href`` and ``src`` attributes — a page's other attributes
+    (the viewer's ``data-base``, which it keys itself) are data. The one rule for every
+    response; routers build their links without it."""
     url = re.escape(base.encode()) + rb"(?:/" + _URL_END + rb")?"
-    pattern = re.compile(rb'(?<=[">])' + url + rb'(?=["<])')
+    before = rb'(?:(?<=href=")|(?<=src="))' if html else rb'(?<=[">])'
+    pattern = re.compile(before + url + rb'(?=["<])')
 
     def keyed(found: re.Match[bytes]) -> bytes:
-        return with_key(found[0].decode(), key, xml).encode()
+        return with_key(found[0].decode(), key, xml or html).encode()
 
     return pattern.sub(keyed, body)

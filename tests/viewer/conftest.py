@@ -30,7 +30,9 @@ def viewer_server(settings: ServiceSettings) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API holds an event loop in this thread while it runs;
+# tests after these (asyncio.run in the main thread) must not meet it.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         try:
