@@ -88,7 +88,7 @@ def check(current: Revision, given: Preconditions) -> None:
         return
     assert given.if_unmodified_since is not None
     since = _http_date(given.if_unmodified_since)
-    if since is not None and whole_seconds(current.modified_at) > since:
+    if whole_seconds(current.modified_at) > since:
         raise _failed(current, "If-Unmodified-Since")
 
 
@@ -101,12 +101,16 @@ def _etag_matches(header: str, current: Revision) -> bool:
     return False
 
 
-def _http_date(value: str) -> datetime | None:
-    """An HTTP-date, or None for an invalid one (RFC 9110: the header is then ignored)."""
+def _http_date(value: str) -> datetime:
+    """An HTTP-date. RFC 9110 ignores an invalid one, which would make the edit
+    unconditional: it is refused instead, so the sender learns its date is unreadable."""
     try:
         return parsedate_to_datetime(value).astimezone(UTC)
     except (TypeError, ValueError):
-        return None
+        raise InvalidParameter(
+            f"If-Unmodified-Since {value[:60]!r} is not an HTTP-date; send the feature's "
+            "Last-Modified value, e.g. Wed, 02 Dec 2026 07:30:00 GMT"
+        ) from None
 
 
 def _failed(current: Revision, header: str) -> PreconditionFailed:

@@ -10,12 +10,15 @@ catalog NOTIFY the new version sends.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from layers.access.audit import write_event
 from layers.access.caller import Caller
 from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
@@ -42,7 +45,7 @@ from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
 from layers.features.params import parse_feature_id
 from ogc import deps
-from ogc.common.audit import request_id
+from ogc.common.audit import AuditNote, audited, event_for, request_id
 from ogc.common.edit_geometry import stored_values
 from ogc.common.features import feature_document, missing_feature
 from ogc.deps import CallerDep, CollectionId, SnapshotDep
@@ -89,8 +92,9 @@ async def create_feature(
     crs = _content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    async with _session(request, layer, caller) as session:
+    async with _session(request, layer, caller, "create") as (session, note):
         revision = await session.create(values)
+        note.detail["fid"] = revision.fid
     location = paths.href(_base(request), paths.ITEM, collectionId=layer.id, featureId=revision.fid)
     return await _answer(request, layer, revision, 201, {"Location": location})
 
@@ -109,7 +113,8 @@ async def replace_feature(
     crs = _content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    async with _session(request, layer, caller) as session:
+    async with _session(request, layer, caller, "replace") as (session, note):
+        note.detail["fid"] = fid
         current = await _checked(session, request, layer, fid, feature_id)
         revision = await session.replace(current, values, "replace")
     return await _answer(request, layer, revision, 200)
@@ -129,7 +134,8 @@ async def update_feature(
     check_patch(patch, fid)
     crs = _content_crs(request)
     patched_geometry = parse_geometry(patch["geometry"], crs) if patch.get("geometry") else None
-    async with _session(request, layer, caller) as session:
+    async with _session(request, layer, caller, "update") as (session, note):
+        note.detail["fid"] = fid
         current = await _checked(session, request, layer, fid, feature_id)
         values = _patched(layer, current, patch, patched_geometry, crs)
         revision = await session.replace(current, values, "update")
@@ -146,7 +152,8 @@ async def delete_feature(
 ) -> Response:
     layer = _editable(snapshot.catalog, collection_id, caller)
     fid = _fid(layer, feature_id)
-    async with _session(request, layer, caller) as session:
+    async with _session(request, layer, caller, "delete") as (session, note):
+        note.detail["fid"] = fid
         current = await _checked(session, request, layer, fid, feature_id)
         await session.delete(current)
     await _reload(request)
@@ -211,9 +218,22 @@ def _content_crs(request: Request) -> CrsInfo:
     return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
 
 
-def _session(request: Request, layer: Layer, caller: Caller) -> Any:
+@asynccontextmanager
+async def _session(
+    request: Request, layer: Layer, caller: Caller, operation: str
+) -> AsyncIterator[tuple[EditSession, AuditNote]]:
+    """The edit's transaction; its audit event (``feature.<operation>``) commits with it,
+    and a refusal met inside it (404, 412, 428) is recorded on its own (ADR 0011)."""
+    pool = deps.pool_of(deps.state_of(request))
     actor = Actor(caller.kind, caller.subject or "", request_id(request))
-    return edit_session(deps.pool_of(deps.state_of(request)), layer, actor)
+    name = f"feature.{operation}"
+    async with (
+        audited(pool, request, caller, name, layer.id, refusals_only=True) as note,
+        edit_session(pool, layer, actor) as session,
+    ):
+        yield session, note
+        note.version = session.current_version
+        await write_event(session.conn, event_for(request, caller, name, note))
 
 
 async def _checked(

@@ -71,6 +71,9 @@ def test_if_unmodified_since_before_the_last_change_is_412(editing: TestClient) 
     assert fresh.status_code == 204, fresh.text
     later = parsedate_to_datetime(fresh.headers["Last-Modified"])
     assert later > modified  # whole seconds, strictly later: the old date no longer holds
+    unreadable = write_headers(**{"If-Unmodified-Since": "yesterday"})
+    refused = editing.put(url, json=feature("lost"), headers=unreadable)
+    assert refused.status_code == 400 and "HTTP-date" in refused.json()["detail"]
     again = editing.put(
         url, json=feature("lost"), headers=write_headers(**{"If-Unmodified-Since": exact})
     )

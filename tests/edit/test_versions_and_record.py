@@ -6,6 +6,7 @@ from __future__ import annotations
 import psycopg
 from fastapi.testclient import TestClient
 
+from tests.access.ownership_fixtures import audit_rows
 from tests.edit.conftest import BUILDINGS, feature, write_headers
 from tests.edit.test_create_replace_delete import ITEMS, create
 from tests.features.test_feature_fastpath import fast_path
@@ -68,3 +69,21 @@ def test_after_an_edit_no_get_serves_the_old_bytes_or_etag(editing: TestClient) 
     assert fast_path(editing).served == served  # an editable layer's features: the route's
     page = editing.get(f"{ITEMS}?limit=1000").json()
     assert "after" in {f["properties"]["name"] for f in page["features"]}
+
+
+def test_edits_and_their_refusals_are_in_the_audit_log(
+    editing: TestClient, sample_url: str
+) -> None:
+    url = create(editing, feature("audited"))
+    fid = int(url.rsplit("/", 1)[1])
+    etag = editing.get(url).headers["ETag"]
+    stale = write_headers("root", **{"If-Match": '"0"', "X-Request-Id": "req-audit-412"})
+    assert editing.put(url, json=feature(), headers=stale).status_code == 412
+    fresh = write_headers("root", **{"If-Match": etag, "X-Request-Id": "req-audit-ok"})
+    assert editing.put(url, json=feature(), headers=fresh).status_code == 204
+    rows = [r for r in audit_rows(sample_url, "feature.replace", "root") if r["request_id"]]
+    outcomes = {r["request_id"]: (r["outcome"], r["layer_id"], r["detail"]["fid"]) for r in rows}
+    assert outcomes["req-audit-412"] == ("failed", BUILDINGS, fid)
+    assert outcomes["req-audit-ok"] == ("ok", BUILDINGS, fid)
+    created = audit_rows(sample_url, "feature.create", "alice")
+    assert fid in {r["detail"]["fid"] for r in created}
