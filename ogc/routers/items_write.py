@@ -59,6 +59,15 @@ FEATURE_TYPES = ("application/geo+json", "application/json")
 PATCH_TYPES = ("application/merge-patch+json",)
 MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
 FeatureId = Annotated[str, Path(alias="featureId")]
+FEATURE_BODY = {
+    "required": True,
+    "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES},
+}
+PATCH_BODY = {"required": True, "content": {PATCH_TYPES[0]: {"schema": {"type": "object"}}}}
+CONDITIONAL = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+    for name in ("If-Match", "If-Unmodified-Since")
+]  # one of them is required for an existing feature (else 428)
 
 
 @router.options(paths.ITEMS, include_in_schema=False)
@@ -83,7 +92,12 @@ async def item_options(
     return Response(status_code=200, headers={"Allow": allow, "Accept-Patch": PATCH_TYPES[0]})
 
 
-@router.post(paths.ITEMS, status_code=201, summary="Add a feature (Part 4)")
+@router.post(
+    paths.ITEMS,
+    status_code=201,
+    summary="Add a feature (Part 4)",
+    openapi_extra={"requestBody": FEATURE_BODY},
+)
 async def create_feature(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:
@@ -99,7 +113,11 @@ async def create_feature(
     return await _answer(request, layer, revision, 201, {"Location": location})
 
 
-@router.put(paths.ITEM, summary="Replace a feature (Part 4)")
+@router.put(
+    paths.ITEM,
+    summary="Replace a feature (Part 4)",
+    openapi_extra={"requestBody": FEATURE_BODY, "parameters": CONDITIONAL},
+)
 async def replace_feature(
     request: Request,
     snapshot: SnapshotDep,
@@ -120,7 +138,11 @@ async def replace_feature(
     return await _answer(request, layer, revision, 200)
 
 
-@router.patch(paths.ITEM, summary="Update a feature with a JSON Merge Patch (Part 4)")
+@router.patch(
+    paths.ITEM,
+    summary="Update a feature with a JSON Merge Patch (Part 4)",
+    openapi_extra={"requestBody": PATCH_BODY, "parameters": CONDITIONAL},
+)
 async def update_feature(
     request: Request,
     snapshot: SnapshotDep,
@@ -142,7 +164,12 @@ async def update_feature(
     return await _answer(request, layer, revision, 200)
 
 
-@router.delete(paths.ITEM, status_code=204, summary="Remove a feature (Part 4)")
+@router.delete(
+    paths.ITEM,
+    status_code=204,
+    summary="Remove a feature (Part 4)",
+    openapi_extra={"parameters": CONDITIONAL},
+)
 async def delete_feature(
     request: Request,
     snapshot: SnapshotDep,

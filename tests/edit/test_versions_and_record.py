@@ -11,6 +11,7 @@ from tests.edit.conftest import BUILDINGS, feature, write_headers
 from tests.edit.test_create_replace_delete import ITEMS, create
 from tests.features.test_feature_fastpath import fast_path
 
+ITEM_PATH = "/collections/{collectionId}/items/{featureId}"
 PART_4 = (
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/update",
@@ -87,3 +88,13 @@ def test_edits_and_their_refusals_are_in_the_audit_log(
     assert outcomes["req-audit-ok"] == ("ok", BUILDINGS, fid)
     created = audit_rows(sample_url, "feature.create", "alice")
     assert fid in {r["detail"]["fid"] for r in created}
+
+
+def test_the_openapi_document_describes_the_edits(editing: TestClient) -> None:
+    paths = editing.get("/api").json()["paths"]
+    items, item = paths["/collections/{collectionId}/items"], paths[ITEM_PATH]
+    assert "application/geo+json" in items["post"]["requestBody"]["content"]
+    assert "application/merge-patch+json" in item["patch"]["requestBody"]["content"]
+    for method in ("put", "patch", "delete"):
+        headers = {p["name"] for p in item[method]["parameters"] if p["in"] == "header"}
+        assert {"If-Match", "If-Unmodified-Since"} <= headers, method
