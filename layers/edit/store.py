@@ -66,9 +66,11 @@ class Actor:
 
 @dataclass(frozen=True)
 class Current:
-    """A feature as stored now (GeoJSON in the storage CRS) and its revision."""
+    """A feature as stored now (GeoJSON in the storage CRS, and its geometry's WKB) and
+    its revision."""
 
     document: dict[str, Any]
+    wkb: bytes
     revision: Revision
 
 
@@ -100,13 +102,14 @@ class EditSession:
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
-        statement = sql.SQL("SELECT {} FROM {} AS t WHERE t.fid = %s FOR UPDATE").format(
-            _document(), self.table
-        )
+        statement = sql.SQL(
+            "SELECT {}, ST_AsBinary(t.geom) FROM {} AS t WHERE t.fid = %s FOR UPDATE"
+        ).format(_document(), self.table)
         row = await (await self.conn.execute(statement, (fid,))).fetchone()
         if row is None:
             return None
-        return Current(row[0], await read_revision(self.conn, self.layer.id, self.table_name, fid))
+        revision = await read_revision(self.conn, self.layer.id, self.table_name, fid)
+        return Current(row[0], bytes(row[1]), revision)
 
     async def create(self, values: Values) -> Revision:
         row = await (await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")).fetchone()

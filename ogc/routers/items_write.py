@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from layers.access.audit import write_event
 from layers.access.caller import Caller
-from layers.catalog import Layer
+from layers.catalog import Catalog, Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import CrsInfo, crs_from_parameter
 from layers.edit.body import (
@@ -203,7 +203,7 @@ async def put_editing(
     )
 
 
-def _editable(catalog: Any, layer_id: str, caller: Caller) -> Layer:
+def _editable(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     """The gate's answer (404 unseen, 403 not theirs), then the layer's own flag (405)."""
     layer = writable_layer(catalog, layer_id, caller)
     if not layer.editable or layer.kind != "vector":
@@ -289,9 +289,7 @@ def _patched(
         return stored_values(layer, properties, geometry, crs)
     if "geometry" in patch:
         raise InvalidParameter("'geometry' cannot be removed from a feature of this layer")
-    stored = current.document["geometry"]
-    kept = stored_values(layer, properties, parse_geometry(stored, DEFAULT_CRS), DEFAULT_CRS)
-    return Values(properties, kept.wkb, None, {})
+    return Values(properties, current.wkb, None, {})  # the stored bytes, not a round trip
 
 
 async def _answer(
