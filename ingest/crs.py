@@ -209,7 +209,7 @@ def _resolve_declared(declared: CRS, bounds: Bounds, source_name: str) -> CrsRes
 
 
 def _as_geographic(bounds: Bounds) -> CrsResult | None:
-    if not _is_lonlat_range(bounds) or not _lands_in_guangdong(4490, bounds):
+    if not _is_lonlat_range(bounds) or not lands_in_guangdong(4490, bounds):
         return None
     return _inferred(
         4490,
@@ -220,7 +220,7 @@ def _as_geographic(bounds: Bounds) -> CrsResult | None:
 
 
 def _as_web_mercator(bounds: Bounds) -> CrsResult | None:
-    if not _lands_in_guangdong(3857, bounds):
+    if not lands_in_guangdong(3857, bounds):
         return None
     return _inferred(
         3857,
@@ -238,7 +238,7 @@ def _as_zone_prefixed_gauss_kruger(bounds: Bounds) -> CrsResult | None:
         return None
     central_meridian = 3 * zone if width == 3 else 6 * zone - 3
     epsg = gauss_kruger_epsg("cgcs2000", width, central_meridian, True)
-    if not _lands_in_guangdong(epsg, bounds):
+    if not lands_in_guangdong(epsg, bounds):
         return None
     xian = gauss_kruger_epsg("xian1980", width, central_meridian, True)
     beijing = gauss_kruger_epsg("beijing1954", width, central_meridian, True)
@@ -256,7 +256,7 @@ def _inferred(epsg: int, warning: str) -> CrsResult:
 
 def _refuse_swapped_axes(bounds: Bounds, source_name: str) -> None:
     swapped = (bounds[1], bounds[0], bounds[3], bounds[2])
-    if _is_lonlat_range(swapped) and _lands_in_guangdong(4490, swapped):
+    if _is_lonlat_range(swapped) and lands_in_guangdong(4490, swapped):
         raise IngestError(
             f"{source_name}: x runs {bounds[0]:g}..{bounds[2]:g} and y "
             f"{bounds[1]:g}..{bounds[3]:g}, i.e. latitude/longitude in swapped columns; "
@@ -268,7 +268,7 @@ def _refuse_unprefixed_gauss_kruger(bounds: Bounds, source_name: str) -> None:
     fitting = [
         cm
         for cm in range(_FIRST_CM, _LAST_CM + 1, 3)
-        if _lands_in_guangdong(gauss_kruger_epsg("cgcs2000", 3, cm, False), bounds)
+        if lands_in_guangdong(gauss_kruger_epsg("cgcs2000", 3, cm, False), bounds)
     ]
     if not fitting:
         return
@@ -291,7 +291,7 @@ def _candidates_for_meridian(central_meridian: int) -> str:
     return f"CM {central_meridian}E: " + ", ".join(parts)
 
 
-def _lands_in_guangdong(epsg: int, bounds: Bounds) -> bool:
+def lands_in_guangdong(epsg: int, bounds: Bounds) -> bool:
     lonlat = lonlat_bounds(CRS.from_epsg(epsg), bounds)
     return lonlat is not None and _within(lonlat, GUANGDONG_LONLAT, _GUANGDONG_MARGIN_DEG)
 

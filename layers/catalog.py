@@ -90,6 +90,7 @@ class Layer:
     temporal_end_field: str | None = None  # with temporal_field: each feature's interval
     theme: str | None = None
     rollup_of: str | None = None
+    editable: bool = False  # features may be changed through the API (ADR 0013)
 
     @property
     def title(self) -> str:
@@ -165,6 +166,7 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         asset_path=row.get("asset_path"),
         theme=row.get("theme"),
         rollup_of=row.get("rollup_of"),
+        editable=bool(row.get("editable", False)),
     )
 
 

@@ -16,6 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from layers.edit.errors import (
+    NotEditable,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnsupportedBody,
+)
 from layers.errors import (
     AuthenticationFailed,
     Conflict,
@@ -38,9 +44,13 @@ STATUS_OF: dict[type[OneMapError], int] = {
     AuthenticationFailed: 401,
     Forbidden: 403,
     NotFound: 404,
+    NotEditable: 405,
     Conflict: 409,
+    PreconditionFailed: 412,
     PayloadTooLarge: 413,
+    UnsupportedBody: 415,
     IngestError: 422,
+    PreconditionRequired: 428,
     QuotaExceeded: 429,
     DatabaseUnavailable: 503,
     EmbeddedClusterError: 503,
@@ -49,6 +59,8 @@ STATUS_OF: dict[type[OneMapError], int] = {
 HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
     AuthenticationFailed: lambda exc: {"WWW-Authenticate": challenge_of(exc)},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
+    PreconditionFailed: lambda exc: {"ETag": exc.etag, "Last-Modified": exc.last_modified},
+    NotEditable: lambda exc: {"Allow": "GET, HEAD, OPTIONS"},
 }
 
 
@@ -162,11 +174,11 @@ def _onemap_error(observe: ErrorObserver | None) -> Callable[[Request, Exception
         status, document = problem_of(exc, request)
         if observe is not None:
             observe(request, exc, status)
+        headers = headers_of(exc)
+        if "handling=strict" in request.headers.get("prefer", "").replace(" ", ""):
+            headers["Preference-Applied"] = "handling=strict"  # bodies are always checked
         return JSONResponse(
-            document,
-            status_code=status,
-            media_type="application/problem+json",
-            headers=headers_of(exc),
+            document, status_code=status, media_type="application/problem+json", headers=headers
         )
 
     return handle

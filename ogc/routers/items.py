@@ -7,6 +7,7 @@ client's cached copy (ETag/304) before touching the database, and streams.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,9 +18,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
+from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
+from layers.edit.revision import Revision, read_revision
 from layers.errors import NotFound
 from layers.features import Binder, ItemsQuery
 from layers.features.count import matched
@@ -234,18 +237,23 @@ async def get_feature(
     pool, _, base = _context(request)
     layer = plan.layer
     output = output_format(request, ("json", "geojson", "html"))
-    headers = validators(layer, request, output, cache_scope(layer, caller))
-    cached = not_modified(request, headers, layer.version_created_at)
-    if cached is not None:
-        return cached
-    query = dataclasses.replace(feature_query(layer, request.query_params), clip=clip)
-    if output == "html":
-        query = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
     fid = parse_feature_id(feature_id)
     if fid is None:
         raise NotFound(
             f"feature {feature_id[:40]!r} does not exist in '{layer.id}' (ids are integers)"
         )
+    headers = validators(layer, request, output, cache_scope(layer, caller))
+    modified = layer.version_created_at
+    if layer.editable:  # per-feature validators (ADR 0013), read before the feature
+        revision = await feature_revision(pool, layer, fid)
+        headers |= revision.headers(_variant(request, output, cache_scope(layer, caller)))
+        modified = revision.modified_at
+    cached = not_modified(request, headers, modified)
+    if cached is not None:
+        return cached
+    query = dataclasses.replace(feature_query(layer, request.query_params), clip=clip)
+    if output == "html":
+        query = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
     area = clip.geometry if clip is not None else None
     feature = await read_feature(pool, plan.feature_sql(query), fid, area)
     if feature is None:
@@ -255,3 +263,20 @@ async def get_feature(
         return html.feature_page(request, layer, body, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     return Response(body, media_type=GEOJSON, headers=headers)
+
+
+async def feature_revision(pool: AsyncConnectionPool, layer: Layer, fid: int) -> Revision:
+    """An editable layer's feature revision. Read before the feature: an edit between the
+    two reads leaves an older ETag on newer bytes, whose If-Match then fails (412) rather
+    than letting a change overwrite what its author never saw."""
+    async with pool.connection() as conn:
+        return await read_revision(conn, layer.id, layer.table_name, fid)
+
+
+def _variant(request: Request, output: str, scope: str) -> str:
+    """The ETag suffix of a representation other than the plain GeoJSON one."""
+    query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
+    if output == "json" and not query and scope == PUBLIC_SCOPE:
+        return ""
+    key = "\x00".join((query, output, scope))
+    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()

@@ -30,6 +30,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     *conformance_classes(),
+    # OGC API - Features Part 4 / Common Part 5, editable collections (ogc/routers/items_write.py)
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/optimistic-locking-timestamps",
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/handling",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     # OGC API - Tiles 1.0 (ogc/routers/tiles.py)
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",

@@ -1,0 +1,26 @@
+"""The errors of an edit that have no counterpart elsewhere (mapped in ``ogc/errors.py``)."""
+
+from __future__ import annotations
+
+from layers.errors import OneMapError
+
+
+class PreconditionFailed(OneMapError):
+    """If-Match / If-Unmodified-Since no longer holds (HTTP 412, with the current validators)."""
+
+    def __init__(self, message: str, etag: str, last_modified: str) -> None:
+        super().__init__(message)
+        self.etag = etag
+        self.last_modified = last_modified
+
+
+class PreconditionRequired(OneMapError):
+    """A change of an existing feature sent without If-Match or If-Unmodified-Since (428)."""
+
+
+class NotEditable(OneMapError):
+    """The layer is not open for editing (HTTP 405)."""
+
+
+class UnsupportedBody(OneMapError):
+    """The request body's media type is not one the operation reads (HTTP 415)."""

@@ -1,0 +1,61 @@
+"""An edited geometry made storable by ingest's rules (ADR 0013, decision 7).
+
+The same steps a published file's geometries take (``ingest.geometry``): reprojected to
+the storage CRS, Z/M dropped and invalid rings repaired, single parts promoted to multi
+for a multi column; then it must be of the layer's type, non-empty and inside the service
+area (``ingest.crs.lands_in_guangdong``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from ingest.crs import lands_in_guangdong
+from ingest.geometry import RepairCounts, promotion_mask, repair, reproject, transformer_to
+from layers.catalog import Layer
+from layers.crs import CrsInfo
+from layers.edit.body import InvalidFeature
+from layers.edit.store import Values
+
+MULTI_OF = {0: shapely.MultiPoint, 1: shapely.MultiLineString, 3: shapely.MultiPolygon}
+
+
+def stored_values(
+    layer: Layer, properties: dict[str, object], geometry: shapely.Geometry | None, crs: CrsInfo
+) -> Values:
+    if geometry is None:
+        raise InvalidFeature(f"'geometry' is required: '{layer.id}' stores a {layer.geometry_type}")
+    geoms = np.array([geometry], dtype=object)
+    if not crs.same_as_storage:
+        geoms = reproject(geoms, transformer_to(CRS.from_epsg(crs.srid), layer.storage_srid))
+    counts = RepairCounts()
+    geoms = repair(geoms, counts)
+    target = layer.geometry_type or "Geometry"
+    if promotion_mask(shapely.get_type_id(geoms), target)[0]:
+        geoms[0] = MULTI_OF[int(shapely.get_type_id(geoms[0]))]([geoms[0]])
+        counts.promoted_to_multi += 1
+    stored = geoms[0]
+    _check_type(layer, target, stored)
+    box = [float(v) for v in stored.bounds]
+    bounds = (box[0], box[1], box[2], box[3])
+    if not lands_in_guangdong(layer.storage_srid, bounds):
+        raise InvalidFeature(
+            f"'geometry' lies outside the service area (Guangdong): bounds {bounds} in "
+            f"EPSG:{layer.storage_srid}; check the coordinates' order and Content-Crs"
+        )
+    return Values(
+        properties=properties,
+        wkb=shapely.to_wkb(stored),
+        bounds=bounds,
+        repairs={k: v for k, v in counts.to_json().items() if v},
+    )
+
+
+def _check_type(layer: Layer, target: str, stored: shapely.Geometry) -> None:
+    if stored.is_empty:
+        raise InvalidFeature("'geometry' is empty (or nothing of it was left by the repair)")
+    kind = stored.geom_type
+    if not target.startswith("Geometry") and kind != target.removesuffix("Z"):
+        raise InvalidFeature(f"'geometry' must be a {target} for '{layer.id}', got a {kind}")
