@@ -34,7 +34,7 @@ from layers.errors import InvalidParameter, NotFound
 from ogc.gate.caller import caller_at_once, caller_or_none
 from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
-from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send
+from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send, WireHeaders
 from ogc.http.policy import ResponsePolicy
 from ogc.plans import Snapshot
 from tiles import grids
@@ -88,7 +88,7 @@ class Hit:
         """The headers with the policy's CORS for ``origin`` (a few origins remembered)."""
         found = self._by_origin.get((full, origin))
         if found is None:
-            found = list(self.headers if full else self.short)
+            found = WireHeaders(self.headers if full else self.short)
             policy.cors(origin, found)
             if len(self._by_origin) < 16:
                 self._by_origin[(full, origin)] = found

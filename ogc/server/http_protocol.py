@@ -29,7 +29,7 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from ogc.http.asgi_types import Headers, Ready
+from ogc.http.asgi_types import Headers, Ready, WireHeaders
 
 AnswerAtOnce = Callable[[Any], Ready | None]
 
@@ -107,6 +107,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     _at_once: AnswerAtOnce | None = None
     _coalescing: CoalescingTransport
+    _defaults: Headers | None = None
+    _default_wire = b""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._coalescing = CoalescingTransport(transport, self.loop)
@@ -135,22 +137,30 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             return None
         return self._at_once(cycle.scope)
 
+    def _default_lines(self) -> bytes:
+        """uvicorn's default headers (date, server) as lines; its list is replaced each second."""
+        defaults = self.server_state.default_headers
+        if defaults is not self._defaults:
+            self._defaults, self._default_wire = defaults, _wire(defaults)
+        return self._default_wire
+
     def _send_at_once(
         self, cycle: RequestResponseCycle, status: int, headers: Headers, body: bytes
     ) -> None:
         """What ``RequestResponseCycle.send`` writes for this answer, in one write."""
         cycle.response_started = cycle.response_complete = True
-        head = [STATUS_LINE[status]]
-        head += [b"%s: %s\r\n" % pair for pair in self.server_state.default_headers]
-        head += [b"%s: %s\r\n" % pair for pair in headers]
-        if not cycle.keep_alive:
-            head.append(b"connection: close\r\n")
-        head.append(b"\r\n")
-        self._coalescing.write_response(b"".join(head), body)
+        lines = headers.wire() if isinstance(headers, WireHeaders) else _wire(headers)
+        close = b"" if cycle.keep_alive else b"connection: close\r\n"
+        head = b"".join((STATUS_LINE[status], self._default_lines(), lines, close, b"\r\n"))
+        self._coalescing.write_response(head, body)
         cycle.message_event.set()
         if not cycle.keep_alive:
             self.transport.close()
         self.on_response_complete()
+
+
+def _wire(headers: Headers) -> bytes:
+    return b"".join(b"%s: %s\r\n" % pair for pair in headers)
 
 
 def answerer_of(app: Any) -> AnswerAtOnce | None:

@@ -6,6 +6,7 @@ The HTTP server is uvicorn with the one-write protocol (``ogc/server/http_protoc
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -67,7 +68,17 @@ def run_uvicorn(config: uvicorn.Config) -> None:
 
 def app_from_environment() -> Any:
     """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
-    return create_app(ServiceSettings())
+    return lasting(create_app(ServiceSettings()))
+
+
+def lasting(app: Any) -> Any:
+    """The server's app, made with everything imported so far: it all lives as long as the
+    process, so it is moved out of the garbage collector's sight (``gc.freeze``) and the
+    collector's passes walk only what requests allocate — 5–6 µs of the ~30 µs of CPU a
+    cached tile cost a worker (bench/README.md)."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
@@ -76,7 +87,7 @@ def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
         os.environ["ONEMAP_DATABASE_URL"] = url
         app: Any = "ogc.server.serve:app_from_environment"
     else:
-        app = create_app(settings, url)
+        app = lasting(create_app(settings, url))
     return uvicorn.Config(
         app,
         host=settings.host,
