@@ -35,6 +35,7 @@ from ogc.routers import (
     processes,
     publish,
     queryables,
+    search,
     tiles,
     tiles_dataset,
     wmts,
@@ -127,6 +128,7 @@ def create_app(
         processes,
         admin,
         admin_layers,
+        search,
     ):
         app.include_router(module.router)
     return app
