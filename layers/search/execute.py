@@ -15,7 +15,7 @@ matched by exact and prefix only, and a smaller one by a bounded scan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -107,7 +107,7 @@ class Tier:
     rank: int  # 0 exact, 1 prefix, 2 substring, 3 similar
     match: sql.Composable
     window_order: sql.Composable  # how the window is read (an index order), or nothing
-    order: sql.Composable = SHORTEST  # the best of the window
+    order: sql.Composable = field(default_factory=lambda: SHORTEST)  # the best of the window
 
 
 def _tiers(
@@ -140,7 +140,10 @@ def _tiers(
         if len(key) >= TRIGRAM:
             similar = sql.SQL("s.key %% {} AND s.key NOT LIKE {}").format(binder.value(key), inner)
             by_score = sql.SQL("ORDER BY similarity(s.key, {}) DESC ").format(binder.value(key))
-            tiers.append(Tier(3, similar, by_score, sql.SQL("w.score DESC, length(w.key), w.key")))
+            best = sql.SQL("similarity(w.key, {}) DESC, length(w.key), w.key").format(
+                binder.value(key)
+            )
+            tiers.append(Tier(3, similar, by_score, best))
     filters = _filters(target, request, area, binder)
     return [
         sql.SQL(search_sql("tier")).format(

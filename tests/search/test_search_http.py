@@ -104,10 +104,13 @@ def test_an_adcode_in_both_forms(places: TestClient, q: str) -> None:
 
 def test_an_adcode_prefix_lists_the_city_then_its_districts(places: TestClient) -> None:
     features = found(places, q="4401", limit=50)
-    codes = [f["properties"]["adcode"] for f in features]
-    assert codes[0] == "440100" and features[0]["properties"]["name"] == "广州市"
-    assert len(codes) == 12 and all(c.startswith("4401") for c in codes)  # the city, 11 districts
-    assert codes[1:] == sorted(codes[1:])
+    kinds = [f["properties"]["kind"] for f in features]
+    admin = [f["properties"] for f in features[:12]]
+    assert kinds[:12] == ["admin"] * 12 and "admin" not in kinds[12:]  # the city, 11 districts
+    assert (admin[0]["name"], admin[0]["adcode"], admin[0]["level"]) == ("广州市", "440100", "city")
+    codes = [p["adcode"] for p in admin[1:]]
+    assert codes == sorted(codes) and all(c.startswith("4401") for c in codes)
+    assert all("4401" in f["properties"]["name"] for f in features[12:])  # e.g. 合成县道 440103-1
 
 
 def test_names_are_matched_without_case_width_or_spaces(places: TestClient) -> None:
