@@ -98,7 +98,7 @@ def generate(url: str, rows: int) -> None:
                 statement.encode(), {"places": PLACES, "kinds": KINDS, "ordinals": ORDINALS}
             )
         with conn.transaction():
-            meta = LayerMeta(id=LAYER, title_zh="基准地名", title_en="Benchmark names")
+            meta = LayerMeta(LAYER, "基准地名", "Benchmark names", "province", "440000")
             number, exists = reserve_version(conn, LAYER, expect_new=None)
             row = conn.execute(
                 f"SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)], n FROM "
@@ -273,7 +273,7 @@ def main() -> None:
     with psycopg.connect(args.url) as conn:
         present = LAYER in load_catalog(conn).layers
     if not (args.keep and present):
-        generate(args.url, args.rows)
+        generate(args.url, int(args.rows * 1.001))  # per-county rounding loses a few
         build_index(args.url)
     kinds = queries(args.url, args.queries)
     port = free_port()

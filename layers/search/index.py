@@ -14,6 +14,7 @@ rows are read from the version table (``sources``), the same columns computed on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -31,6 +32,7 @@ SEARCH_SCHEMA = "onemap_search"
 log = logging.getLogger("onemap.search")
 
 
+@functools.cache
 def search_sql(name: str) -> str:
     return (resources.files("layers.search") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 

@@ -15,7 +15,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from layers.migrate import migrate
-from layers.search.execute import SCAN_ROWS
+from layers.search.tiers import SCAN_ROWS
 from tests.search.helpers import build, explain, layer_in, publish_names, search, target
 
 ROWS = SCAN_ROWS + 10_000  # a layer too large to scan for a short query
