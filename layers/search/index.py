@@ -3,8 +3,9 @@
 A search table (schema ``onemap_search``) holds, per feature, the searched name, its key
 (``onemap.search_key``: NFKC, lower case, no spaces), the adcode of an administrative unit,
 the representative point (``ST_PointOnSurface``) and the bounding box, with a btree on the
-key (``text_pattern_ops``: exact and prefix matches in any collation) and a pg_trgm GIN
-index (substrings of three or more characters, similarity). It is built once per version
+key (``text_pattern_ops``: exact and prefix matches in any collation), a pg_trgm GIN
+index (substrings of three or more characters, similarity) and a GiST index on the point
+(``bbox=``, ``adcode=``). It is built once per version
 and search field, by the app's catalog subscriber (``ogc/services.py``) as a background
 task — never by a request — in one transaction, under an advisory lock (replicas build it
 once between them), registered in ``onemap.search_indexes``; the tables of older versions,
@@ -38,8 +39,9 @@ def search_sql(name: str) -> str:
 
 
 def search_table_name(layer: Layer, field: str) -> str:
-    # The layer id too: fixture layers may share one version table.
-    digest = hashlib.sha1(f"{layer.id}/{layer.table_name}/{field}".encode()).hexdigest()[:16]
+    # The layer id and version too: fixture layers may share one version table.
+    source = f"{layer.id}/{layer.version}/{layer.table_name}/{field}"
+    digest = hashlib.sha1(source.encode()).hexdigest()[:16]
     return f"srch_{digest}"
 
 
@@ -141,6 +143,7 @@ async def build_search_table(
         await conn.execute(sql.SQL("CREATE TABLE {} AS ").format(table) + source)
         await conn.execute(sql.SQL("CREATE INDEX ON {} (key text_pattern_ops)").format(table))
         await conn.execute(sql.SQL("CREATE INDEX ON {} USING gin (key gin_trgm_ops)").format(table))
+        await conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
         await conn.execute(sql.SQL("ANALYZE {}").format(table))
         count = await (
             await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table))

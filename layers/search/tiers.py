@@ -2,8 +2,10 @@
 
 Tiers: exact (the name's key, or the adcode, equals the query), prefix (btree on the key in
 code-point order, ``~<~``, so the window is read straight off the index), substring and
-similar (pg_trgm GIN). Each reads a window of at most ``WINDOW`` candidates and keeps the
-``limit`` shortest (the most similar for the similar tier).
+similar (pg_trgm GIN). Each reads a window of at most ``WINDOW`` candidates (exact and
+prefix in key order, substrings and similar names as the index yields them) and keeps the
+``limit`` shortest (the most similar for the similar tier): bounded work per request,
+however common the name.
 
 A trigram index cannot serve a query of one or two characters, and it extracts nothing
 from CJK text when the database's LC_CTYPE does not call those characters alphanumeric (the
@@ -72,7 +74,7 @@ def _scan(index: int, target: Target, wanted: Wanted) -> sql.Composable:
     exact = sql.SQL("s.key = {}").format(wanted.value(key))
     prefix = sql.SQL("s.key LIKE {}").format(wanted.value(escaped + "%"))
     inner = sql.SQL("s.key LIKE {}").format(wanted.value(f"%{escaped}%"))
-    similar = sql.SQL("false")
+    similar: sql.Composable = sql.SQL("false")
     if wanted.similar and len(key) >= TRIGRAM:
         similar = sql.SQL("s.key %% {}").format(wanted.value(key))
     code = wanted.request.code
@@ -130,10 +132,11 @@ def _tiers(target: Target, wanted: Wanted) -> list[Tier]:
     substring = sql.SQL("s.key LIKE {} AND s.key NOT LIKE {}").format(inner, prefix)
     found.append(Tier(2, substring, sql.SQL("")))
     if wanted.similar and len(key) >= TRIGRAM:
+        # The window is the first candidates the index yields, not the most similar of
+        # all: a long common name has tens of thousands of similar ones in a large layer.
         similar = sql.SQL("s.key %% {} AND s.key NOT LIKE {}").format(wanted.value(key), inner)
-        by_score = sql.SQL("ORDER BY similarity(s.key, {}) DESC ").format(wanted.value(key))
         best = sql.SQL("similarity(w.key, {}) DESC, length(w.key), w.key").format(wanted.value(key))
-        found.append(Tier(3, similar, by_score, best))
+        found.append(Tier(3, similar, sql.SQL(""), best))
     return found
 
 
