@@ -22,6 +22,10 @@ from layers.search.index import search_sql
 from layers.search.params import SearchRequest
 from layers.search.tiers import TRIGRAM, Wanted, parts
 
+# Similar names share at least 40 % of their trigrams (pg_trgm's default, 30 %, lets a long
+# common name match tens of thousands of rows; one typo in a 7-character name keeps ~45 %).
+SIMILARITY = "SET LOCAL pg_trgm.similarity_threshold = 0.4"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -59,7 +63,10 @@ async def run_search(
         return []
     hits = await _ranked(conn, targets, Wanted(request, key, cjk_trigrams, area, similar=False))
     if len(hits) < request.limit and len(key) >= TRIGRAM:
-        hits = await _ranked(conn, targets, Wanted(request, key, cjk_trigrams, area, similar=True))
+        async with conn.transaction():
+            await conn.execute(SIMILARITY)
+            wanted = Wanted(request, key, cjk_trigrams, area, similar=True)
+            hits = await _ranked(conn, targets, wanted)
     return hits
 
 
