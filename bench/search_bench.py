@@ -1,6 +1,7 @@
 """Place-name search benchmark: ``GET /search`` over the sample layers plus 1,000,000 names.
 
     .venv/bin/python -m bench.search_bench $URL [--rows 1000000] [--queries 40] [--keep]
+        [--repeat 3]
 
 ``$URL`` is a migrated OneMap database (the sample layers are published when missing).
 The script generates ``bench-names`` in SQL — Chinese place and facility names in the style
@@ -8,7 +9,8 @@ of 天河石牌第三小学, 番禺人民医院, 白云新华路17号 — at poi
 proportion to their area), registers it through ``layers.catalog_write``, builds its search
 table as a publish does (timed), starts OneMap (one worker, as ``onemap serve``) and sends
 ``--queries`` requests of each kind, one at a time, after one warm-up pass: latency, not
-throughput. Reports p50/p95 per kind and overall. Nothing is written to the repository.
+throughput. Reports p50/p95 per kind and overall, of each query's first sending and of the
+best of ``--repeat`` sendings. Nothing is written to the repository.
 """
 
 from __future__ import annotations
@@ -231,31 +233,39 @@ def wait_until_indexed(client: httpx.Client, url: str) -> None:
     raise RuntimeError(f"search tables not built: {sorted(wanted - built)}")
 
 
-def measure(client: httpx.Client, kinds: dict[str, list[dict[str, str]]]) -> None:
+def measure(client: httpx.Client, kinds: dict[str, list[dict[str, str]]], repeat: int) -> None:
+    """Per kind: each query's latency as sent once, and the best of ``repeat`` sendings
+    (on a shared, loaded machine the best is closer to what the service itself costs)."""
     for requests in kinds.values():  # warm-up: connections, plans, caches
         for params in requests[:3]:
             client.get("/search", params=params)
-    every: list[float] = []
-    print("| kind | queries | p50 ms | p95 ms | max ms | mean hits |")
-    print("|---|---:|---:|---:|---:|---:|")
+    once_all: list[float] = []
+    best_all: list[float] = []
+    print(f"| kind | queries | p50 ms | p95 ms | max ms | best-of-{repeat} p50 | p95 | hits |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind, requests in kinds.items():
-        times, found = [], 0
+        once, best, found = [], [], 0
         for params in requests:
-            started = time.perf_counter()
-            answer = client.get("/search", params=params)
-            times.append((time.perf_counter() - started) * 1000)
-            if answer.status_code != 200:
-                raise RuntimeError(f"{kind} {params}: {answer.status_code} {answer.text[:200]}")
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                answer = client.get("/search", params=params)
+                times.append((time.perf_counter() - started) * 1000)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{kind} {params}: {answer.status_code} {answer.text[:200]}")
+            once.append(times[0])
+            best.append(min(times))
             found += answer.json()["numberReturned"]
-        every += times
-        print(
-            f"| {kind} | {len(times)} | {statistics.median(times):.1f} | {_p95(times):.1f} | "
-            f"{max(times):.1f} | {found / len(times):.1f} |"
-        )
-    print(
-        f"| **all** | {len(every)} | {statistics.median(every):.1f} | {_p95(every):.1f} | "
-        f"{max(every):.1f} | |"
-    )
+        once_all += once
+        best_all += best
+        print(f"| {kind} | {len(once)} | {_row(once)} | {_row(best, full=False)} | "
+              f"{found / len(once):.1f} |")  # fmt: skip
+    print(f"| **all** | {len(once_all)} | {_row(once_all)} | {_row(best_all, full=False)} | |")
+
+
+def _row(values: list[float], full: bool = True) -> str:
+    cells = [statistics.median(values), _p95(values)] + ([max(values)] if full else [])
+    return " | ".join(f"{v:.1f}" for v in cells)
 
 
 def _p95(values: list[float]) -> float:
@@ -268,6 +278,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=40, help="requests per kind")
     parser.add_argument("--keep", action="store_true", help="reuse bench-names if present")
+    parser.add_argument("--repeat", type=int, default=3, help="sendings of each query")
     args = parser.parse_args()
     load_sample_data(args.url)
     with psycopg.connect(args.url) as conn:
@@ -281,7 +292,7 @@ def main() -> None:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             wait_until_indexed(client, args.url)
-            measure(client, kinds)
+            measure(client, kinds, args.repeat)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -3,8 +3,9 @@
 Each layer contributes its tiers (``layers.search.tiers``); across layers the ranking is
 tier (exact name or adcode, prefix, substring, similar), administrative units before other
 features, similarity, adcode, shorter names (``sql/ranked.sql``). Similar names rank last,
-so they are looked for only when the other tiers found fewer than ``limit``: a second
-statement then adds them, and the answer is the one a single statement would give.
+so they are looked for only when the other tiers found fewer than ``limit`` (and never for
+an adcode): a second statement ranks them alone and they follow the first one's hits — the
+answer a single statement would give, without its cost when the first tiers suffice.
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ async def run_search(
     if not targets or not key:
         return []
     hits = await _ranked(conn, targets, Wanted(request, key, cjk_trigrams, area, similar=False))
-    if len(hits) < request.limit and len(key) >= TRIGRAM:
+    if len(hits) < request.limit and len(key) >= TRIGRAM and request.code is None:
         async with conn.transaction():
             await conn.execute(SIMILARITY)
             wanted = Wanted(request, key, cjk_trigrams, area, similar=True)
-            hits = await _ranked(conn, targets, wanted)
+            hits += (await _ranked(conn, targets, wanted))[: request.limit - len(hits)]
     return hits
 
 
@@ -74,6 +75,8 @@ async def _ranked(
     conn: psycopg.AsyncConnection[Any], targets: Sequence[Target], wanted: Wanted
 ) -> list[Hit]:
     found = [part for index, target in enumerate(targets) for part in parts(index, target, wanted)]
+    if not found:
+        return []
     statement = sql.SQL(search_sql("ranked")).format(
         parts=sql.SQL(" UNION ALL ").join(found), limit=wanted.value(wanted.request.limit)
     )

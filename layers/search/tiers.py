@@ -64,6 +64,11 @@ class Tier:
 
 
 def parts(index: int, target: Target, wanted: Wanted) -> list[sql.Composable]:
+    """The layer's exact, prefix and substring matches, or with ``wanted.similar`` its
+    similar names only (the second statement)."""
+    if wanted.similar:
+        allowed = len(wanted.key) >= TRIGRAM and _substrings_allowed(target, wanted)
+        return [_tier(index, target, wanted, _similar(wanted))] if allowed else []
     if target.layer.feature_count <= SMALL_ROWS:
         return [_scan(index, target, wanted)]
     return [_tier(index, target, wanted, tier) for tier in _tiers(target, wanted)]
@@ -74,22 +79,20 @@ def _scan(index: int, target: Target, wanted: Wanted) -> sql.Composable:
     exact = sql.SQL("s.key = {}").format(wanted.value(key))
     prefix = sql.SQL("s.key LIKE {}").format(wanted.value(escaped + "%"))
     inner = sql.SQL("s.key LIKE {}").format(wanted.value(f"%{escaped}%"))
-    similar: sql.Composable = sql.SQL("false")
-    if wanted.similar and len(key) >= TRIGRAM:
-        similar = sql.SQL("s.key %% {}").format(wanted.value(key))
+    matches: sql.Composable = inner
     code = wanted.request.code
     if target.adcode and code:
         exact = sql.SQL("({} OR s.adcode = {})").format(exact, wanted.value(code))
         code_prefix = sql.SQL("s.adcode LIKE {}").format(wanted.value(code + "%"))
         prefix = sql.SQL("({} OR {})").format(prefix, code_prefix)
-        similar = sql.SQL("({} OR {})").format(similar, code_prefix)
+        matches = sql.SQL("({} OR {})").format(inner, code_prefix)
     return sql.SQL(search_sql("scan")).format(
         layer=sql.Literal(index),
         admin=sql.Literal(target.level is not None),
         exact=exact,
         prefix=prefix,
         inner=inner,
-        similar=similar,
+        matches=matches,
         key=wanted.value(key),
         source=_source(target),
         filters=_filters(target, wanted),
@@ -130,14 +133,18 @@ def _tiers(target: Target, wanted: Wanted) -> list[Tier]:
         return found
     inner = wanted.value(f"%{escaped}%")
     substring = sql.SQL("s.key LIKE {} AND s.key NOT LIKE {}").format(inner, prefix)
-    found.append(Tier(2, substring, sql.SQL("")))
-    if wanted.similar and len(key) >= TRIGRAM:
-        # The window is the first candidates the index yields, not the most similar of
-        # all: a long common name has tens of thousands of similar ones in a large layer.
-        similar = sql.SQL("s.key %% {} AND s.key NOT LIKE {}").format(wanted.value(key), inner)
-        best = sql.SQL("similarity(w.key, {}) DESC, length(w.key), w.key").format(wanted.value(key))
-        found.append(Tier(3, similar, sql.SQL(""), best))
-    return found
+    return [*found, Tier(2, substring, sql.SQL(""))]
+
+
+def _similar(wanted: Wanted) -> Tier:
+    """Names sharing enough trigrams that contain no substring match. The window is the
+    first candidates the index yields, not the most similar of all: a long common name has
+    tens of thousands of similar ones in a large layer."""
+    key = wanted.value(wanted.key)
+    inner = wanted.value(f"%{like_escape(wanted.key)}%")
+    similar = sql.SQL("s.key %% {} AND s.key NOT LIKE {}").format(key, inner)
+    best = sql.SQL("similarity(w.key, {}) DESC, length(w.key), w.key").format(key)
+    return Tier(3, similar, sql.SQL(""), best)
 
 
 def _code_tiers(code: str, wanted: Wanted) -> list[Tier]:

@@ -1,5 +1,5 @@
--- A small layer's matches in one scan (planning a tier per index costs more than reading a
--- few thousand keys): every name or code that matches at all, its tier computed, the
+-- A small layer's exact, prefix and substring matches in one scan (planning a query per
+-- tier costs more than reading a few thousand keys): its tier computed, the
 -- {limit} best in the order of the final ranking (columns in tier.sql's order).
 (SELECT b.*
  FROM (
@@ -7,7 +7,7 @@
            CASE WHEN {exact} THEN 0 WHEN {prefix} THEN 1 WHEN {inner} THEN 2 ELSE 3 END AS tier,
            s.geom, s.minx, s.miny, s.maxx, s.maxy, similarity(s.key, {key}) AS score
     FROM {source} AS s
-    WHERE ({inner} OR {similar}){filters}
+    WHERE {matches}{filters}
  ) AS b
  ORDER BY tier, score DESC, adcode, length(name), name
  LIMIT {limit})
