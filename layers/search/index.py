@@ -8,9 +8,10 @@ index (substrings of three or more characters, similarity) and a GiST index on t
 (``bbox=``, ``adcode=``). It is built once per version
 and search field, by the app's catalog subscriber (``ogc/services.py``) as a background
 task — never by a request — in one transaction, under an advisory lock (replicas build it
-once between them), registered in ``onemap.search_indexes``; the tables of older versions,
-and of deleted layers, are dropped after a build. Until a version's table is ready its
-rows are read from the version table (``sources``), the same columns computed on the fly.
+once between them), registered in ``onemap.search_indexes``; the tables of older versions
+are dropped after a build, those of deleted layers on the next catalog change. Until a
+version's table is ready its rows are read from the version table (``source_sql``), the
+same columns computed on the fly.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import logging
 import time
 from collections.abc import Iterable
 from importlib import resources
+from typing import Any
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, AsyncCursor, sql
 from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
@@ -90,6 +92,7 @@ class SearchIndexes:
             return
         self._running = True
         try:
+            await self._sweep(pool)
             while (layer := self._next()) is not None:
                 await self._build(pool, layer)
         finally:
@@ -102,6 +105,14 @@ class SearchIndexes:
                 self._taken.add(name)
                 return layer
         return None
+
+    async def _sweep(self, pool: AsyncConnectionPool) -> None:
+        """Drop the search tables of deleted layers (a delete changes the catalog too)."""
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await _drop_all(conn, await conn.execute(search_sql("deleted")))
+        except Exception:  # tried again on the next catalog change
+            log.exception("dropping the search tables of deleted layers failed")
 
     async def _build(self, pool: AsyncConnectionPool, layer: Layer) -> None:
         found = search_field(layer)
@@ -116,6 +127,14 @@ class SearchIndexes:
             log.exception(
                 "building search table %s of %s v%s failed", name, layer.id, layer.version
             )
+
+
+async def _drop_all(conn: AsyncConnection, names: AsyncCursor[Any]) -> None:
+    """Drop the search tables ``names`` returns (rows of one table name)."""
+    for (name,) in await names.fetchall():
+        await conn.execute(
+            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SEARCH_SCHEMA, name))
+        )
 
 
 def _wanted_table(layer: Layer) -> str | None:
@@ -159,10 +178,7 @@ async def build_search_table(
             },
         )
         stale = await conn.execute(search_sql("stale"), {"layer_id": layer.id, "table_name": name})
-        for (stale_name,) in await stale.fetchall():
-            await conn.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SEARCH_SCHEMA, stale_name))
-            )
+        await _drop_all(conn, stale)
     log.info(
         "search table %s of %s v%s built in %.1fs",
         name,

@@ -1,6 +1,6 @@
 """Search tables follow layer versions: a new version gets its own table, built in the
-background after the publish, the old one is dropped, and a rollback builds the old
-version's table again; answers come from the current version throughout."""
+background after the publish, the old one is dropped, a rollback builds the old version's
+table again and a delete drops it; answers come from the current version throughout."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from layers.access.audit import AuditEvent
 from layers.access.caller import Caller
-from layers.layer_admin import rollback_layer
+from layers.layer_admin import delete_layer, rollback_layer
 from tests.gate_fixtures import catalog_of
 from tests.helpers.catalog import fixture_meta, register_table
 from tests.helpers.wait import wait_for
@@ -73,3 +73,6 @@ def test_a_new_version_gets_its_own_table_and_the_old_one_goes(
         rollback_layer(conn, LAYER, 1, AuditEvent("layer.rollback", who))
     wait_for(lambda: _ready(client, 1), "no search table for version 1 after the rollback")
     assert _names(client) == ["版本测试一"] and _tables(sample_url) == [1]
+    with psycopg.connect(sample_url) as conn:
+        delete_layer(conn, LAYER, AuditEvent("layer.delete", who), None)
+    wait_for(lambda: not _tables(sample_url), "the deleted layer's search table is still there")

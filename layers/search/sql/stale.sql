@@ -1,6 +1,5 @@
--- Search tables no longer needed: other versions or fields of the layer just indexed, and
--- those of layers that left the catalog. Dropped by the caller in the same transaction.
+-- Search tables of the layer just indexed for other versions or fields (dropped by the
+-- caller in the same transaction).
 DELETE FROM onemap.search_indexes
-WHERE (layer_id = %(layer_id)s AND table_name <> %(table_name)s)
-   OR layer_id NOT IN (SELECT id FROM onemap.layers)
+WHERE layer_id = %(layer_id)s AND table_name <> %(table_name)s
 RETURNING table_name
