@@ -37,6 +37,7 @@ from ogc.routers import (
     processes,
     publish,
     queryables,
+    search,
     tiles,
     tiles_dataset,
     viewer,
@@ -137,6 +138,7 @@ def create_app(
         admin,
         admin_layers,
         viewer,
+        search,
     ):
         app.include_router(module.router)
     return app

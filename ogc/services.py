@@ -1,12 +1,13 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
     pool → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
-         → tile producer → OpenAPI subscription → job runner → catalog listener
+         → tile producer → search tables → OpenAPI subscription → job runner → catalog listener
          → job recovery → access (API keys, quotas, audit counts) → identity (bearer tokens)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the plans of each
-snapshot, the tile cache's sweep and the overviews of new versions, the fast layer's hot
+snapshot, the tile cache's sweep and the overviews of new versions, the search tables of
+new versions, the fast layer's hot
 tiles, the OpenAPI document, the road networks of superseded versions) are registered
 before the listener loads the first snapshot, so they see every snapshot, the first one
 included; slow ones run as background tasks.
@@ -30,6 +31,7 @@ from layers.access.oidc import TokenVerifier
 from layers.access.service import AccessService
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
+from layers.search.index import SearchIndexes
 from layers.watch import CatalogStore, listen_for_changes
 from ogc.deps import catalog_of, listed_layers, snapshot_of
 from ogc.plans import Snapshot
@@ -140,6 +142,31 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*builds, return_exceptions=True)
         state.tile_producer = None
+
+
+@contextlib.asynccontextmanager
+async def search_indexes(state: AppState) -> AsyncIterator[None]:
+    """Place-name search tables of new layer versions, built after each catalog change (one
+    background build loop, cancelled on shutdown; ``layers.search.index``)."""
+    assert state.pool is not None and state.store is not None
+    pool, indexes = state.pool, SearchIndexes(state.settings.admin)
+    builds: set[asyncio.Task[None]] = set()
+
+    def after_change(catalog: Catalog) -> None:
+        task = state.background.spawn(indexes.build_missing(pool, list(catalog)), "search-tables")
+        builds.add(task)
+        task.add_done_callback(builds.discard)
+
+    state.search = indexes
+    unsubscribe = state.store.on_change(after_change)
+    try:
+        yield
+    finally:
+        unsubscribe()
+        for task in list(builds):
+            task.cancel()
+        await asyncio.gather(*builds, return_exceptions=True)
+        state.search = None
 
 
 @contextlib.asynccontextmanager
@@ -255,6 +282,7 @@ SERVICES: tuple[tuple[str, Service], ...] = (
     ("pool", pool),
     ("catalog-store", catalog_store),
     ("tile-producer", tile_producer),
+    ("search-indexes", search_indexes),
     ("openapi", openapi),
     ("job-runner", job_runner),
     ("catalog-listener", catalog_listener),

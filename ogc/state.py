@@ -17,6 +17,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from layers.access.service import AccessService
+from layers.search.index import SearchIndexes
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, ChangeCallback
 from ogc.gate.caller import CallerResolver
@@ -69,6 +70,7 @@ class AppState:
     store: CatalogStore | None = None
     snapshot: Snapshot | None = None  # the catalog and its plans, replaced on each change
     tile_producer: TileProducer | None = None
+    search: SearchIndexes | None = None  # place-name search tables per layer version
     jobs: JobRunner | None = None
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)

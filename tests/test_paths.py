@@ -10,7 +10,16 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from ogc.http import paths
-from ogc.routers import collections, items, landing, queryables, tiles, tiles_dataset, wmts
+from ogc.routers import (
+    collections,
+    items,
+    landing,
+    queryables,
+    search,
+    tiles,
+    tiles_dataset,
+    wmts,
+)
 from ogc.routers.feature_fastpath import PATH
 from ogc.routers.tiles_fastpath import ROUTES
 
@@ -27,7 +36,7 @@ def _scope(headers: list[tuple[bytes, bytes]], **extra: Any) -> dict[str, Any]:
 
 
 def test_every_template_is_a_declared_route() -> None:
-    modules = (collections, items, queryables, landing, tiles, tiles_dataset, wmts)
+    modules = (collections, items, queryables, landing, search, tiles, tiles_dataset, wmts)
     declared = {
         route.path for m in modules for route in m.router.routes if isinstance(route, APIRoute)
     }

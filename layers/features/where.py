@@ -32,13 +32,18 @@ def conditions(layer: Layer, query: ItemsQuery, binder: Binder) -> list[sql.Comp
     if query.within is not None:
         found.append(within_condition(query.within, binder))
     for name, prefix in query.prefixes:
-        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_escape(prefix) + "%"
         found.append(sql.SQL("{} LIKE {}").format(sql.Identifier(name), binder.value(pattern)))
     if query.condition is not None:
         found.append(query.condition)
     if query.clip is not None:
         found.append(area_condition(GEOM, binder.value(query.clip.geometry)))
     return found
+
+
+def like_escape(text: str) -> str:
+    """``text`` as a literal part of a LIKE pattern (its ``\\``, ``%`` and ``_`` escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def area_condition(geometry: sql.Composable, area: sql.Composable) -> sql.Composable:
@@ -159,8 +164,7 @@ def text_condition(layer: Layer, terms: tuple[str, ...], binder: Binder) -> sql.
         raise InvalidParameter(f"collection '{layer.id}' has no name fields to search with q")
     tests = []
     for term in terms:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = f"%{like_escape(term)}%"
         for name in fields:
             tests.append(sql.SQL("{} ILIKE {}").format(sql.Identifier(name), binder.value(pattern)))
     return sql.SQL("({})").format(sql.SQL(" OR ").join(tests))

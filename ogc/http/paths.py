@@ -24,6 +24,7 @@ ITEMS = COLLECTION + "/items"
 ITEM = ITEMS + "/{featureId}"
 QUERYABLES = COLLECTION + "/queryables"
 STYLE = COLLECTION + "/style.json"
+SEARCH = "/search"  # place names and admin codes (ogc/routers/search.py)
 
 TILE_MATRIX_SETS = "/tileMatrixSets"
 TILE_MATRIX_SET = TILE_MATRIX_SETS + "/{tileMatrixSetId}"
@@ -98,12 +99,14 @@ _TILE_PARTS = ("tiles", "map", STYLE.rsplit("/", 1)[1])  # below /collections/{c
 def service_of(path: str) -> Service | None:
     """The key quota a request path counts against: ``tiles`` (vector, map and dataset
     tiles, tilesets, TileJSON, styles, tile matrix sets, WMTS), ``features`` (collections,
-    items, queryables), ``processes`` (processes, jobs); None for the rest (the landing
+    items, queryables, search), ``processes`` (processes, jobs); None for the rest (the landing
     page, the API document, health, admin), which no quota counts."""
     root = "/" + path.split("/", 2)[1] if path.startswith("/") else path
     if root == COLLECTIONS:
         below = path[len(COLLECTIONS) + 1 :].split("/", 2)  # collectionId, what of it
         return "tiles" if len(below) > 1 and below[1] in _TILE_PARTS else "features"
+    if root == SEARCH:  # a search reads features' names
+        return "features"
     if root in _TILE_ROOTS:
         return "tiles"
     if root in _PROCESS_ROOTS:

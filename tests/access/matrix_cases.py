@@ -30,6 +30,7 @@ OWS = "{http://www.opengis.net/ows/1.1}"
 WMTS = "{http://www.opengis.net/wmts/1.0}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 WMTS_KVP, WMTS_REST_ROOT = "/wmts", "/wmts/1.0.0/"
+SEARCH = "/search"
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 _VARIABLE = re.compile(r"\{([A-Za-z_]+)\}")
 # Query variants of an endpoint, by the template's last segment (the default: none).
@@ -150,6 +151,9 @@ def _get_cases(template: str, filler: Filler, out: Generated) -> None:
             Case("GET", template, "/collections/{collectionId}/items", "layer", (concrete[1],))
         )
         return
+    if template == SEARCH:
+        _search_cases(out)
+        return
     if template == WMTS_KVP:  # asked with each operation the capabilities offer
         if not any(c.template.startswith(WMTS_KVP + " ") for c in out.cases):
             out.rest_templates.append(template)
@@ -182,6 +186,15 @@ def _get_cases(template: str, filler: Filler, out: Generated) -> None:
                     kind=fmt if fmt in ("html", "csv") else kind,
                 )
             )
+
+
+def _search_cases(out: Generated) -> None:
+    """Every layer's name markers searched in that layer (an unknown id: its 404), and all
+    the matrix's names at once; the checks find what must (not) be there."""
+    for layer_id in LAYER_IDS:
+        query = urlencode({"q": f"MXN-{layer_id}-", "layers": layer_id, "limit": 50})
+        out.cases.append(Case("GET", f"{SEARCH}?{query}", SEARCH, "layer", (layer_id,)))
+    out.cases.append(Case("GET", f"{SEARCH}?q=MXN&limit=50", SEARCH, "general"))
 
 
 FILLED = frozenset(

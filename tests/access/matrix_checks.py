@@ -17,7 +17,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.access.matrix_rules import Case, clipped, forbidden_strings, required_strings, sees
+from tests.access.matrix_rules import (
+    Case,
+    clipped,
+    forbidden_strings,
+    required_names,
+    required_strings,
+    sees,
+)
 from tests.access.matrix_world import LAYERS, UNKNOWN, Who
 from tests.tiles.helpers import decode, opaque_pixels, png_pixels
 
@@ -68,6 +75,10 @@ def structure_problems(case: Case, who: Who, answer: httpx.Response, levels: Lev
         return _xml_problems(who, answer.text, levels)
     if case.kind == "json" and case.template.endswith("/items") and _of_the_matrix(case):
         return _items_problems(case, who, answer.json(), levels)
+    if case.template == "/search" and case.layers and case.layers[0] in LAYERS:
+        text = answer.text
+        missing = [m for m in required_names(who, case.layers[0], levels) if m not in text]
+        return [f"search lacks what the caller may see: {missing[:3]}"] if missing else []
     return []
 
 

@@ -46,7 +46,7 @@ class FastLayer:
 
     def unready(self) -> list[str]:
         """The public's tiles the fast layer does not hold (it served each it holds)."""
-        missing = [url for url in self.tiles if self._hot.get(url) is None]
+        missing = [url for url in self.tiles if self._hot.get(url, False) is None]
         return [f"the fast layer does not hold {url}" for url in missing]
 
     def problems(self, world: World) -> list[str]:

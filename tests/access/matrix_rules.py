@@ -63,6 +63,8 @@ def service_of_template(template: str) -> str | None:
         return (
             "tiles" if len(parts) > 2 and parts[2] in ("tiles", "map", "style.json") else "features"
         )
+    if parts[0] == "search":  # it reads features' names
+        return "features"
     if parts[0] in ("tiles", "tileMatrixSets", "wmts"):
         return "tiles"
     if parts[0] in ("processes", "jobs"):
@@ -145,6 +147,17 @@ def required_strings(
             if sees_internal_fields(who):
                 wanted.append(secret_marker(layer_id, place, n))
     return wanted
+
+
+def required_names(who: Who, layer_id: str, levels: dict[str, tuple[str, str | None]]) -> list[str]:
+    """The names a search for ``layer_id``'s name markers must find for ``who``."""
+    level = levels[layer_id][0]
+    return [
+        name_marker(layer_id, place, n)
+        for place, (adcode, points) in PLACES.items()
+        if not (clipped(who, level) and not in_areas(who, adcode))
+        for n in range(len(points))
+    ]
 
 
 def may_write_layer(who: Who, department: str | None) -> bool:

@@ -225,6 +225,11 @@ WRITE_RULES = {  # every write the OpenAPI document lists, and the test that ask
     "DELETE /jobs/{jobId}": "test_writes_by_every_caller",
     "POST /admin/layers/{collectionId}/rollback": "test_layer_removals_are_refused",
     "DELETE /admin/layers/{collectionId}": "test_layer_removals_are_refused",
+    "PUT /collections/{collectionId}/editing": "test_feature_edits_are_refused",
+    "POST /collections/{collectionId}/items": "test_feature_edits_are_refused",
+    "PUT /collections/{collectionId}/items/{featureId}": "test_feature_edits_are_refused",
+    "PATCH /collections/{collectionId}/items/{featureId}": "test_feature_edits_are_refused",
+    "DELETE /collections/{collectionId}/items/{featureId}": "test_feature_edits_are_refused",
 }
 
 
@@ -266,6 +271,35 @@ def test_layer_removals_are_refused(world: World) -> None:
                     )
     assert asked > 0 and not problems, "\n".join(problems)
     assert set(LAYERS) <= set(_levels(world)), "a refused removal removed a layer"
+
+
+def test_feature_edits_are_refused(world: World) -> None:
+    """Opening a layer for editing and editing its features (Part 4), by every caller on every
+    level: each refusal the rules give (401, 403, 404 — nothing changes). Callers allowed to
+    write are not asked here (tests/edit asks them)."""
+    levels, problems, asked = _levels(world), [], 0
+    feature = {"type": "Feature", "properties": {}, "geometry": None}
+    for who in world.callers:
+        for layer_id in (*LAYERS, UNKNOWN):
+            want = expected_write_status("access", who, layer_id, levels, ok=200)
+            if want == 200:
+                continue
+            base = f"/collections/{layer_id}"
+            for method, path, body in (
+                ("PUT", f"{base}/editing", {"editable": True}),
+                ("POST", f"{base}/items", feature),
+                ("PUT", f"{base}/items/1", feature),
+                ("PATCH", f"{base}/items/1", {"properties": {}}),
+                ("DELETE", f"{base}/items/1", None),
+            ):
+                asked += 1
+                headers = who.headers | {"If-Match": "*"}
+                answer = world.client.request(method, who.at(path), json=body, headers=headers)
+                if answer.status_code != want:
+                    problems.append(
+                        f"{who.name} {method} {path}: {answer.status_code}, want {want}"
+                    )
+    assert asked > 0 and not problems, "\n".join(problems)
 
 
 def test_writes_by_every_caller(world: World) -> None:
