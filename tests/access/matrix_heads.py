@@ -50,7 +50,10 @@ def head_problems(get: httpx.Response, head: httpx.Response) -> list[str]:
         found.append(f"HEAD status {head.status_code}, GET {get.status_code}")
     if head.content:
         found.append(f"HEAD has a body of {len(head.content)} bytes")
-    found += [f"HEAD header {d}" for d in header_differences(head, get)]
+    # A page of items says when it was made (timeStamp): a HEAD a second later may compress
+    # to a byte more or less, so its length is compared only for documents without one.
+    timed = frozenset({"content-length"}) if '"timeStamp"' in get.text else frozenset()
+    found += [f"HEAD header {d}" for d in header_differences(head, get, timed)]
     return found
 
 

@@ -183,8 +183,8 @@ def expected_write_status(
     from someone who publishes nothing is refused before anything else (403)."""
     if who.refused:
         return 401
-    if who.over_quota and operation in ("publish", "dismiss"):
-        return 429
+    if who.over_quota and operation in ("publish", "dismiss", "edit"):
+        return 429  # feature edits are requests to the features service, counted as reads are
     if operation == "admin":
         return ok if "admin" in who.roles else 403
     if operation == "dismiss":

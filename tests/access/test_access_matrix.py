@@ -281,7 +281,7 @@ def test_feature_edits_are_refused(world: World) -> None:
     feature = {"type": "Feature", "properties": {}, "geometry": None}
     for who in world.callers:
         for layer_id in (*LAYERS, UNKNOWN):
-            want = expected_write_status("access", who, layer_id, levels, ok=200)
+            want = expected_write_status("edit", who, layer_id, levels, ok=200)
             if want == 200:
                 continue
             base = f"/collections/{layer_id}"
