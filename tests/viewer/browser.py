@@ -19,7 +19,7 @@ from playwright.sync_api import Page, Route
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download fails here
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
-RENDER_TIMEOUT_MS = 20_000
+RENDER_TIMEOUT_MS = 45_000  # a first render waits for every tile; CI machines are busy
 MAP_BACKGROUND = (0xEE, 0xF2, 0xF5)  # .map's background (viewer/src/style.css)
 
 
