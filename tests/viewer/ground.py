@@ -83,9 +83,12 @@ def polygon_area(places: list[tuple[float, float]]) -> float:
 
 
 def metres_per_pixel(view: MapView) -> float:
-    """Ground metres a CSS pixel spans east-west at the view's centre."""
+    """Ground metres a CSS pixel spans at the view's centre: Web Mercator's scale is the
+    same both ways; on longitude/latitude a pixel spans less east-west than north-south
+    (8 % at 23° N) and a scale bar shows their mean, as OpenLayers' ScaleLine does."""
     lon, lat = view.centre
     if view.grid == "CGCS2000Quad":
-        _, _, metres = GEOD.inv(lon, lat, lon + view.resolution, lat)
-        return float(metres)
+        _, _, east = GEOD.inv(lon, lat, lon + view.resolution, lat)
+        _, _, north = GEOD.inv(lon, lat, lon, lat + view.resolution)
+        return float(east + north) / 2
     return view.resolution * math.cos(math.radians(lat))

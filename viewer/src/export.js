@@ -7,7 +7,7 @@ import { t } from './i18n.js';
 const FONT_PX = 12;
 const MARGIN_PX = 8;
 const INK = '#1b1f24';
-const PAPER = 'rgba(255, 255, 255, 0.92)';
+const PAPER = '#fff'; // opaque: the text reads on any map
 
 export function makeExport(map, button, say) {
   button.addEventListener('click', () => {
@@ -60,17 +60,17 @@ function compose(map) {
     context.drawImage(layer, 0, 0);
   }
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
-  drawScaleBar(context, map, height);
-  drawAttribution(context, map, width, height);
+  const scaleWidth = drawScaleBar(context, map, height);
+  drawAttribution(context, map, { width, height, left: scaleWidth });
   return canvas;
 }
 
 // The scale bar the map shows (OpenLayers' ScaleLine: its width and its label), so the
-// picture's bar is the screen's, computed at the view's centre.
+// picture's bar is the screen's, computed at the view's centre. Returns the room it took.
 function drawScaleBar(context, map, height) {
   const inner = map.getViewport().querySelector('.ol-scale-line-inner');
   const barWidth = inner ? parseFloat(inner.style.width) : 0;
-  if (!barWidth) return;
+  if (!barWidth) return 0;
   const label = inner.textContent.trim();
   context.font = `${FONT_PX}px system-ui, sans-serif`;
   const boxWidth = Math.max(barWidth, context.measureText(label).width) + 2 * MARGIN_PX;
@@ -86,33 +86,45 @@ function drawScaleBar(context, map, height) {
   context.fillRect(left + barWidth - 1.5, bottom - 8, 1.5, 8);
   context.textBaseline = 'top';
   context.fillText(label, left, top + 3);
+  return MARGIN_PX + boxWidth;
 }
 
-// The sources of the layers drawn (what the attribution control lists), and OneMap.
-function drawAttribution(context, map, width, height) {
+// The sources of the layers drawn (what the attribution control lists) and OneMap, in
+// full — a licence may require it — wrapped into the room right of the scale bar.
+function drawAttribution(context, map, { width, height, left: taken }) {
   const sources = [...map.getViewport().querySelectorAll('.ol-attribution li')]
     .map((item) => item.textContent.trim())
     .filter(Boolean);
-  const text = [t('appTitle'), ...(sources.length ? [`${t('attribution')}: ${sources.join('; ')}`] : [])].join(' · ');
+  const credit = sources.length ? [`${t('attribution')}: ${sources.join('; ')}`] : [];
   context.font = `${FONT_PX}px system-ui, "Noto Sans CJK SC", sans-serif`;
-  const room = width * 0.6;
-  const shown = fitText(context, text, room);
-  const textWidth = context.measureText(shown).width;
-  const boxHeight = FONT_PX + 10;
+  const room = width - taken - 4 * MARGIN_PX; // for the text, inside its box
+  const lines = wrap(context, [t('appTitle'), ...credit].join(' · '), room);
+  const textWidth = Math.max(...lines.map((line) => context.measureText(line).width));
+  const lineHeight = FONT_PX + 4;
+  const boxHeight = lines.length * lineHeight + 6;
   const left = width - MARGIN_PX - textWidth - 2 * MARGIN_PX;
   const top = height - MARGIN_PX - boxHeight;
   context.fillStyle = PAPER;
   context.fillRect(left, top, textWidth + 2 * MARGIN_PX, boxHeight);
   context.fillStyle = INK;
   context.textBaseline = 'middle';
-  context.fillText(shown, left + MARGIN_PX, top + boxHeight / 2);
+  lines.forEach((line, index) => context.fillText(line, left + MARGIN_PX, top + 3 + (index + 0.5) * lineHeight));
 }
 
-function fitText(context, text, room) {
-  if (context.measureText(text).width <= room) return text;
-  let shown = text;
-  while (shown.length > 1 && context.measureText(`${shown}…`).width > room) shown = shown.slice(0, -1);
-  return `${shown}…`;
+// Lines no wider than ``room``, broken at a space where there is one (Chinese text
+// has none: it may break between any two characters).
+function wrap(context, text, room) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(/(?<=\s)|(?=[\u3000-\u9fff])|(?<=[\u3000-\u9fff])/u)) {
+    if (line && context.measureText(line + word).width > room) {
+      lines.push(line.trimEnd());
+      line = word.trimStart();
+    } else {
+      line += word;
+    }
+  }
+  return line ? [...lines, line] : lines;
 }
 
 function download(blob, name) {
