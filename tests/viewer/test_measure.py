@@ -129,6 +129,11 @@ def test_escape_cancels_and_clear_removes_the_measurements(
     page.mouse.click(*start)
     page.mouse.dblclick(*end)  # a double click finishes too
     finished, _, _ = readout(viewer)
+    viewer.act_and_render(page.locator("#grid").click)  # to CGCS2000 and back: the line moves
+    assert abs(readout(viewer)[0] / finished - 1) < 1e-6  # with the grid, measured again
+    viewer.act_and_render(page.locator("#grid").click)
+    assert abs(readout(viewer)[0] / finished - 1) < 1e-6
+    assert page.locator("#measure-distance").get_attribute("aria-pressed") == "true"
     page.mouse.click(*end)
     page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=5)
     assert readout(viewer)[0] < finished * 0.6  # the new line, halfway back

@@ -119,25 +119,31 @@ export function makeMeasure(map, { distance, area, clear, finish, readout }) {
     else if (event.key === 'Enter' && sketch) draw.finishDrawing();
     else if (event.key === 'Backspace' && sketch) draw.removeLastPoint();
   });
-  keepOnGridSwitch(map, source, stop);
-  // The readout and the labels follow the language (setLanguage writes <html lang>).
-  new MutationObserver(() => {
+  const remeasure = () => {
     show(sketch || lastFinished());
     layer.changed();
-  }).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
+  };
+  keepOnGridSwitch(map, source, { abortSketch: () => sketch && draw.abortDrawing(), remeasure });
+  // The readout and the labels follow the language (setLanguage writes <html lang>).
+  new MutationObserver(remeasure).observe(document.documentElement, {
+    attributes: true,
+    attributeFilter: ['lang'],
+  });
   return { active: () => Boolean(draw), cancel, stop };
 }
 
-// The grid switch replaces the view (and its projection): the drawn figures move with it.
-function keepOnGridSwitch(map, source, stop) {
+// The grid switch replaces the view (and its projection): the finished figures move with
+// it and are measured again; a half-drawn sketch, in the old coordinates, is dropped.
+function keepOnGridSwitch(map, source, { abortSketch, remeasure }) {
   let shown = map.getView().getProjection();
   map.on('change:view', () => {
     const next = map.getView().getProjection();
-    stop(); // a half-drawn sketch is in the old projection's coordinates
     if (next !== shown) {
       for (const feature of source.getFeatures()) feature.getGeometry().transform(shown, next);
     }
     shown = next;
+    abortSketch();
+    remeasure();
   });
 }
 
