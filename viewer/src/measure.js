@@ -41,114 +41,132 @@ export function formatMeasure(value, type) {
 
 // Wires the tool buttons to the map. While a tool is on, the map's `tool` property says
 // so, and a click draws instead of asking for the feature there (main.js).
-export function makeMeasure(map, { distance, area, clear, finish, readout }) {
-  const source = new VectorSource();
-  const projection = () => map.getView().getProjection();
-  const layer = new VectorLayer({ source, style: finishedStyle(projection), zIndex: ABOVE_HIGHLIGHT });
-  map.addLayer(layer);
-  const buttons = { distance, area };
-  let draw = null;
-  let sketch = null;
+export function makeMeasure(map, elements) {
+  return new MeasureTool(map, elements);
+}
 
-  const show = (geometry) => {
+class MeasureTool {
+  constructor(map, { distance, area, clear, finish, readout }) {
+    Object.assign(this, { map, finish, readout, buttons: { distance, area } });
+    this.source = new VectorSource();
+    this.layer = new VectorLayer({
+      source: this.source,
+      style: finishedStyle(() => this.projection()),
+      zIndex: ABOVE_HIGHLIGHT,
+    });
+    map.addLayer(this.layer);
+    this.draw = null;
+    this.sketch = null;
+    for (const [kind, button] of Object.entries(this.buttons)) {
+      button.addEventListener('click', () => (this.kind === kind ? this.stop() : this.start(kind)));
+    }
+    finish.addEventListener('click', () => this.draw?.finishDrawing());
+    clear.addEventListener('click', () => this.clear());
+    document.addEventListener('keydown', (event) => this.onKey(event));
+    this.followGridSwitch();
+    // The readout and the labels follow the language (setLanguage writes <html lang>).
+    new MutationObserver(() => this.remeasure()).observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ['lang'],
+    });
+  }
+
+  projection() {
+    return this.map.getView().getProjection();
+  }
+
+  start(kind) {
+    this.stop();
+    const draw = new Draw({ source: this.source, type: KINDS[kind], style: sketchStyle() });
+    draw.on('drawstart', (event) => {
+      this.sketch = event.feature.getGeometry();
+      this.sketch.on('change', () => this.show(this.sketch));
+      this.finish.hidden = false;
+    });
+    const ended = (shown) => {
+      this.sketch = null;
+      this.finish.hidden = true;
+      this.show(shown);
+    };
+    // drawend comes before the feature is added to the source
+    draw.on('drawend', (event) => ended(event.feature.getGeometry()));
+    draw.on('drawabort', () => ended(this.lastFinished()));
+    this.map.addInteraction(draw);
+    this.map.set('tool', 'measure');
+    Object.assign(this, { draw, kind });
+    this.buttons[kind].setAttribute('aria-pressed', 'true');
+  }
+
+  stop() {
+    if (this.draw) this.map.removeInteraction(this.draw);
+    Object.assign(this, { draw: null, sketch: null, kind: null });
+    this.finish.hidden = true;
+    this.map.unset('tool');
+    for (const button of Object.values(this.buttons)) button.setAttribute('aria-pressed', 'false');
+  }
+
+  // Esc drops the line being drawn, or, with none, puts the tool away.
+  cancel() {
+    if (this.sketch) this.draw.abortDrawing();
+    else this.stop();
+  }
+
+  clear() {
+    if (this.sketch) this.draw.abortDrawing();
+    this.source.clear();
+    this.show(null);
+  }
+
+  onKey(event) {
+    if (!this.draw || takesKey(event.target, event.key)) return;
+    if (event.key === 'Escape') this.cancel();
+    else if (event.key === 'Enter' && this.sketch) this.draw.finishDrawing();
+    else if (event.key === 'Backspace' && this.sketch) this.draw.removeLastPoint();
+  }
+
+  show(geometry) {
+    const { readout } = this;
+    readout.hidden = !geometry;
     if (!geometry) {
-      readout.hidden = true;
       readout.textContent = '';
       return;
     }
-    const value = measureOf(geometry, projection());
+    const value = measureOf(geometry, this.projection());
     readout.textContent = formatMeasure(value, geometry.getType());
     readout.dataset.value = String(value); // for tests: the figure before rounding
-    readout.dataset.kind = geometry.getType() === 'Polygon' ? 'area' : 'distance';
-    readout.hidden = false;
-  };
-  const lastFinished = () => source.getFeatures().at(-1)?.getGeometry() || null;
-
-  const stop = () => {
-    if (draw) map.removeInteraction(draw);
-    draw = null;
-    sketch = null;
-    finish.hidden = true;
-    map.unset('tool');
-    for (const button of Object.values(buttons)) button.setAttribute('aria-pressed', 'false');
-  };
-
-  const start = (kind) => {
-    stop();
-    draw = new Draw({ source, type: KINDS[kind], style: sketchStyle() });
-    draw.on('drawstart', (event) => {
-      sketch = event.feature.getGeometry();
-      sketch.on('change', () => show(sketch));
-      finish.hidden = false;
-    });
-    draw.on('drawend', (event) => {
-      sketch = null;
-      finish.hidden = true;
-      show(event.feature.getGeometry());
-    });
-    draw.on('drawabort', () => {
-      sketch = null;
-      finish.hidden = true;
-      show(lastFinished());
-    });
-    map.addInteraction(draw);
-    map.set('tool', 'measure');
-    buttons[kind].setAttribute('aria-pressed', 'true');
-  };
-
-  // Esc drops the line being drawn, or, with none, puts the tool away.
-  const cancel = () => {
-    if (sketch) draw.abortDrawing();
-    else stop();
-  };
-
-  for (const [kind, button] of Object.entries(buttons)) {
-    button.addEventListener('click', () =>
-      button.getAttribute('aria-pressed') === 'true' ? stop() : start(kind),
-    );
   }
-  finish.addEventListener('click', () => draw?.finishDrawing());
-  clear.addEventListener('click', () => {
-    if (sketch) draw.abortDrawing();
-    source.clear();
-    show(null);
-  });
-  document.addEventListener('keydown', (event) => {
-    if (!draw || isTyping(event.target)) return;
-    if (event.key === 'Escape') cancel();
-    else if (event.key === 'Enter' && sketch) draw.finishDrawing();
-    else if (event.key === 'Backspace' && sketch) draw.removeLastPoint();
-  });
-  const remeasure = () => {
-    show(sketch || lastFinished());
-    layer.changed();
-  };
-  keepOnGridSwitch(map, source, { abortSketch: () => sketch && draw.abortDrawing(), remeasure });
-  // The readout and the labels follow the language (setLanguage writes <html lang>).
-  new MutationObserver(remeasure).observe(document.documentElement, {
-    attributes: true,
-    attributeFilter: ['lang'],
-  });
-  return { active: () => Boolean(draw), cancel, stop };
+
+  lastFinished() {
+    return this.source.getFeatures().at(-1)?.getGeometry() || null;
+  }
+
+  remeasure() {
+    this.show(this.sketch || this.lastFinished());
+    this.layer.changed();
+  }
+
+  // The grid switch replaces the view (and its projection): the finished figures move
+  // with it and are measured again; a half-drawn sketch, in the old coordinates, is dropped.
+  followGridSwitch() {
+    let shown = this.projection();
+    this.map.on('change:view', () => {
+      const next = this.projection();
+      if (next !== shown) {
+        for (const feature of this.source.getFeatures()) feature.getGeometry().transform(shown, next);
+      }
+      shown = next;
+      if (this.sketch) this.draw.abortDrawing();
+      this.remeasure();
+    });
+  }
 }
 
-// The grid switch replaces the view (and its projection): the finished figures move with
-// it and are measured again; a half-drawn sketch, in the old coordinates, is dropped.
-function keepOnGridSwitch(map, source, { abortSketch, remeasure }) {
-  let shown = map.getView().getProjection();
-  map.on('change:view', () => {
-    const next = map.getView().getProjection();
-    if (next !== shown) {
-      for (const feature of source.getFeatures()) feature.getGeometry().transform(shown, next);
-    }
-    shown = next;
-    abortSketch();
-    remeasure();
-  });
-}
-
-function isTyping(target) {
-  return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+// Keys a focused control handles itself: all of them in a text field, Enter and Space
+// on a button (they press it).
+function takesKey(target, key) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return true;
+  return target.tagName === 'BUTTON' && (key === 'Enter' || key === ' ');
 }
 
 const INK = '#b00020';
