@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.helpers.live import LiveServer
 from tests.viewer.browser import SCREENSHOTS, ViewerPage, changed_share, drawn_share
-from tests.viewer.conftest import OpenViewer
+from tests.viewer.conftest import PHONE, OpenViewer
 from tests.viewer.ground import MapView, metres_per_pixel
 from tests.viewer.test_measure import BAIYUN_AIRPORT, CANTON_TOWER, map_point, open_at
 
@@ -40,6 +40,14 @@ def export_png(viewer: ViewerPage, name: str) -> tuple[str, np.ndarray]:
     SCREENSHOTS.mkdir(exist_ok=True)
     (SCREENSHOTS / f"export-{name}.png").write_bytes(data)
     return download.suggested_filename, np.asarray(image.convert("RGB")).astype(np.int16)
+
+
+def map_size(viewer: ViewerPage) -> tuple[int, int]:
+    """The map's size in CSS pixels, as OpenLayers reads it."""
+    width, height = viewer.page.evaluate(
+        "() => ['clientWidth', 'clientHeight'].map(side => document.getElementById('map')[side])"
+    )
+    return int(width), int(height)
 
 
 def dark(pixels: np.ndarray) -> np.ndarray:
@@ -79,9 +87,7 @@ def test_the_view_exports_as_a_png_with_attribution_and_scale_bar(
 
     stamp = datetime.strptime(name, "onemap-%Y%m%d-%H%M.png")
     assert abs((datetime.now() - stamp).total_seconds()) < 600, name
-    width, height = page.evaluate(
-        "() => ['clientWidth', 'clientHeight'].map(side => document.getElementById('map')[side])"
-    )
+    width, height = map_size(viewer)
     assert page.evaluate("devicePixelRatio") == ratio
     assert pixels.shape == (round(height * ratio), round(width * ratio), 3)
     assert drawn_share(pixels) > 0.5, "the admin boundaries cover this view"
@@ -142,3 +148,20 @@ def draw_line(viewer: ViewerPage, view: MapView) -> None:
     page.mouse.dblclick(*end)
     page.keyboard.press("Escape")  # the tool put away: the line stays
     assert page.locator("#measure-distance").get_attribute("aria-pressed") == "false"
+
+
+def test_a_phone_exports_sharp_with_the_attribution_wrapped_not_cut(
+    open_viewer: OpenViewer,
+) -> None:
+    ratio = 3
+    viewer = open_viewer(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=ratio)
+    _, pixels = export_png(viewer, "phone-x3")
+    width, _ = map_size(viewer)
+    assert pixels.shape[1] == width * ratio  # a phone's picture at its own pixel ratio
+    # the box's right padding, from its bottom edge up: as tall as two lines or more
+    column = paper(pixels[:, pixels.shape[1] - 12 * ratio][:, np.newaxis])[:, 0]
+    bottom = pixels.shape[0] - 8 * ratio - 1
+    assert column[bottom], "the attribution box ends 8 px above the bottom"
+    tall = int(np.argmin(column[bottom::-1]))  # rows of paper up to the box's top
+    assert tall >= (2 * 16 + 6) * ratio - 2, f"{tall / ratio} px: one line, the text was cut"
+    viewer.assert_clean()
