@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -30,10 +31,13 @@ CONTROLS = (
 
 def export_png(viewer: ViewerPage, name: str) -> tuple[str, np.ndarray]:
     page = viewer.page
+    started = time.perf_counter()
     with page.expect_download() as info:
         page.locator("#export-png").click()
     download = info.value
     data = Path(download.path()).read_bytes()
+    took = time.perf_counter() - started  # for people (ADR 0012), not asserted
+    print(f"export {name}: {len(data)} bytes in {took:.2f} s from the click to the file")
     assert data.startswith(PNG_SIGNATURE)
     image = Image.open(io.BytesIO(data))
     assert image.format == "PNG"
