@@ -4,9 +4,11 @@ import 'ol/ol.css';
 import GeoJSON from 'ol/format/GeoJSON';
 import './style.css';
 import { makeApi } from './api.js';
+import { makeExport } from './export.js';
 import { arrange, loadCatalog, paintOf } from './catalog.js';
 import { MERCATOR_CODE, gridById, loadGrids } from './grids.js';
 import { setLanguage, language, t } from './i18n.js';
+import { makeMeasure } from './measure.js';
 import { featureAt, makePopup, popupContent } from './popup.js';
 import { makeSearch } from './search.js';
 import { formatState, readState } from './state.js';
@@ -62,6 +64,7 @@ async function boot() {
   apply(initial);
   wireControls(viewer, { tree, refreshTime: time.refresh });
   wireClicks(viewer);
+  wireTools(viewer);
   makeSearch(viewer, $('#search'), $('#search-results'), $('#status'));
   window.addEventListener('hashchange', () => {
     const state = readState(window.location.hash);
@@ -133,8 +136,21 @@ function wireControls(viewer, { tree, refreshTime }) {
 function wireClicks(viewer) {
   const popup = makePopup(viewer.map, $('#popup'));
   viewer.map.on('singleclick', (event) => {
+    if (viewer.map.get('tool')) return; // a click of a drawing tool (measure.js), not a question
     showFeatureAt(viewer, popup, event).catch((error) => say(`${t('loadFailed')}${error.message}`));
   });
+}
+
+// Measuring and PNG export: their own modules, wired to the buttons under the zoom.
+function wireTools(viewer) {
+  makeMeasure(viewer.map, {
+    distance: $('#measure-distance'),
+    area: $('#measure-area'),
+    clear: $('#measure-clear'),
+    finish: $('#measure-finish'),
+    readout: $('#measure-value'),
+  });
+  makeExport(viewer.map, $('#export-png'), say);
 }
 
 async function showFeatureAt(viewer, popup, event) {
