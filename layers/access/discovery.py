@@ -6,11 +6,12 @@ to a loopback address).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from layers.access.oidc_settings import check_key_url
+from layers.access.oidc_settings import OidcSettings, check_key_url
 
 FetchJson = Callable[[str], Awaitable[object]]
 """Fetch a URL and return its parsed JSON body (raises on any failure)."""
@@ -50,3 +51,29 @@ def endpoint(document: Mapping[str, object], name: str) -> str:
         return check_key_url(url, f"the discovery document's {name}")
     except ValueError as exc:
         raise DiscoveryFailed(str(exc)) from exc
+
+
+class ProviderCache:
+    """Something read from the identity provider (its keys, the viewer's endpoints), kept
+    and read again when due — one read at a time: requests that arrive while one runs wait
+    for it (the first requests after start arrive together, and each needs what it reads)."""
+
+    def __init__(
+        self, settings: OidcSettings, fetch: FetchJson, clock: Callable[[], float]
+    ) -> None:
+        self._settings = settings
+        self._fetch = fetch
+        self._clock = clock
+        self._tried_at: float | None = None  # last attempt, successful or not
+        self._lock = asyncio.Lock()
+
+    async def _refresh_if(self, due: Callable[[], bool]) -> None:
+        if not due() and not self._lock.locked():
+            return
+        async with self._lock:
+            if due():  # not read by another request while this one waited
+                self._tried_at = self._clock()
+                await self._load()
+
+    async def _load(self) -> None:
+        raise NotImplementedError

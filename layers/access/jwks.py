@@ -18,7 +18,13 @@ from typing import Any
 import httpx
 from jwt import PyJWK, PyJWTError
 
-from layers.access.discovery import DiscoveryFailed, FetchJson, endpoint, issuer_document
+from layers.access.discovery import (
+    DiscoveryFailed,
+    FetchJson,
+    ProviderCache,
+    endpoint,
+    issuer_document,
+)
 from layers.access.oidc_settings import OidcSettings
 from layers.errors import AuthenticationFailed
 
@@ -71,19 +77,15 @@ def signing_keys(document: object, accepted: tuple[str, ...]) -> dict[KeyId, PyJ
     return keys
 
 
-class KeyStore:
+class KeyStore(ProviderCache):
     """The current key set of one issuer; ``key`` is safe to call from many tasks at once."""
 
     def __init__(
         self, settings: OidcSettings, fetch: FetchJson, clock: Callable[[], float]
     ) -> None:
-        self._settings = settings
-        self._fetch = fetch
-        self._clock = clock
+        super().__init__(settings, fetch, clock)
         self._keys: dict[KeyId, PyJWK] = {}
         self._loaded_at: float | None = None  # last successful load
-        self._tried_at: float | None = None  # last attempt, successful or not
-        self._lock = asyncio.Lock()
         self.generation = 0  # counts the key sets loaded; what was verified before is stale
 
     async def key(self, kid: str, algorithm: str) -> PyJWK | None:
@@ -110,17 +112,7 @@ class KeyStore:
             self._clock() - self._tried_at >= self._settings.jwks_refresh_min_seconds
         )
 
-    async def _refresh_if(self, due: Callable[[], bool]) -> None:
-        # A load under way is waited for even when no other is due: the first requests
-        # after start (a viewer asks for several things at once) need its keys.
-        if not due() and not self._lock.locked():
-            return
-        async with self._lock:
-            if due():  # not refreshed by another request while this one waited
-                await self._load()
-
     async def _load(self) -> None:
-        self._tried_at = self._clock()
         try:
             keys = signing_keys(await self._document(), self._settings.algorithms)
         except KeysUnavailable as exc:

@@ -11,7 +11,6 @@ The document is read by the server (the page never asks the provider for it), ke
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from layers.access.discovery import DiscoveryFailed, FetchJson, endpoint, issuer_document
+from layers.access import discovery
 from layers.access.oidc_settings import OidcSettings, check_key_url
 
 log = logging.getLogger("onemap.access")
@@ -54,26 +53,19 @@ def browser_config(
     }
 
 
-class SignInDirectory:
+class SignInDirectory(discovery.ProviderCache):
     """The provider's sign-in endpoints, read from its discovery document when first
     asked (or preloaded at start) and kept; ``endpoints`` is safe from many tasks."""
 
     def __init__(
-        self, settings: OidcSettings, fetch: FetchJson, clock: Callable[[], float]
+        self, settings: OidcSettings, fetch: discovery.FetchJson, clock: Callable[[], float]
     ) -> None:
-        self._settings = settings
-        self._fetch = fetch
-        self._clock = clock
+        super().__init__(settings, fetch, clock)
         self._found: SignInEndpoints | None = None
-        self._tried_at: float | None = None
-        self._lock = asyncio.Lock()
 
     async def endpoints(self) -> SignInEndpoints | None:
         """The endpoints, or None while the provider cannot be read (no sign-in shown)."""
-        if self._due():
-            async with self._lock:
-                if self._due():  # not read by another request while this one waited
-                    await self._load()
+        await self._refresh_if(self._due)
         return self._found
 
     def _due(self) -> bool:
@@ -85,10 +77,9 @@ class SignInDirectory:
         return age >= self._settings.jwks_refresh_min_seconds
 
     async def _load(self) -> None:
-        self._tried_at = self._clock()
         try:
             self._found = await self._read()
-        except (DiscoveryFailed, OSError, ValueError, httpx.HTTPError) as exc:
+        except (discovery.DiscoveryFailed, OSError, ValueError, httpx.HTTPError) as exc:
             # a stale document stays in use: a provider outage does not hide sign-in
             log.warning("the viewer's sign-in endpoints were not read: %s", exc)
 
@@ -96,14 +87,14 @@ class SignInDirectory:
         settings = self._settings
         assert settings.issuer is not None
         url = check_key_url(settings.viewer_discovery_url, "the issuer's discovery URL")
-        document = await issuer_document(self._fetch, url, settings.issuer)
+        document = await discovery.issuer_document(self._fetch, url, settings.issuer)
         methods = document.get("code_challenge_methods_supported")
         if methods is not None and "S256" not in _strings(methods):  # absent: not said
-            raise DiscoveryFailed("the provider does not support PKCE with S256")
+            raise discovery.DiscoveryFailed("the provider does not support PKCE with S256")
         return SignInEndpoints(
             issuer=settings.issuer,
-            authorization_endpoint=endpoint(document, "authorization_endpoint"),
-            token_endpoint=endpoint(document, "token_endpoint"),
+            authorization_endpoint=discovery.endpoint(document, "authorization_endpoint"),
+            token_endpoint=discovery.endpoint(document, "token_endpoint"),
         )
 
 
