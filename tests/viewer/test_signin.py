@@ -32,9 +32,9 @@ from tests.helpers.catalog import fixture_meta
 from tests.helpers.idp import AUDIENCE, SigningKey, serving
 from tests.helpers.idp_login import CLIENT_ID, LoginProvider
 from tests.helpers.live import LiveServer, live_server
-from tests.helpers.wait import wait_for
-from tests.viewer.browser import ViewerPage, changed_share
-from tests.viewer.conftest import OpenViewer, viewer_opener
+from tests.viewer.browser import ViewerPage, changed_share, save_screenshot
+from tests.viewer.conftest import PHONE, OpenViewer, viewer_opener
+from tests.viewer.test_controls import CONTROLS, overlap
 
 LAYER = "signin-internal"
 ENTRY = f'[data-layer-id="{LAYER}"]'
@@ -178,11 +178,14 @@ def test_the_token_is_refreshed_before_it_expires(
     page.clock.install()  # the signed-in page's timers run on a clock the test moves
     sign_in(viewer)
     refreshes = provider.grants.count("refresh_token")
+    signed_in = provider.access_tokens[-1]
     page.clock.fast_forward(provider.token_lifetime_s * 1000 - 20_000)  # 30 s early is due
-    wait_for(lambda: provider.grants.count("refresh_token") > refreshes, "no refresh was asked")
-    fresh = provider.access_tokens[-1]
+    # waited for in the page: its requests pass through this thread's route handler
     kept = "JSON.parse(sessionStorage.getItem('onemap.signin.session')).accessToken"
-    page.wait_for_function(f"token => {kept} === token", arg=fresh)
+    page.wait_for_function(f"token => {kept} !== token", arg=signed_in)
+    fresh = page.evaluate(kept)
+    assert provider.grants.count("refresh_token") == refreshes + 1
+    assert fresh == provider.access_tokens[-1] != signed_in
     mark = len(viewer.watch.authorizations)
     viewer.act_and_render(lambda: page.locator(f"{ENTRY} input[type=checkbox]").check())
     assert set(bearers(viewer, mark, f"/collections/{LAYER}/")) == {f"Bearer {fresh}"}
@@ -206,6 +209,18 @@ def test_without_a_refresh_token_the_viewer_signs_out_at_expiry(
     page.locator("#status", has_text="登录已过期").wait_for()
     viewer.wait_loaded()
     assert page.locator(ENTRY).count() == 0 and page.locator("#signin").is_visible()
+    viewer.assert_clean()
+
+
+def test_on_a_phone_the_sign_in_button_overlaps_no_control(open_signin: OpenViewer) -> None:
+    viewer = open_signin(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = viewer.page
+    button = page.locator("#signin").bounding_box()
+    assert button is not None and button["x"] + button["width"] <= PHONE["width"] + 0.5
+    for selector in CONTROLS:
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None and not overlap(button, box), f"登录 overlaps {selector}"
+    save_screenshot(page, "phone-signin")
     viewer.assert_clean()
 
 
