@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -27,8 +28,10 @@ from pathlib import Path
 import psycopg
 
 from layers.access.caller import ANONYMOUS
+from layers.access.discovery import http_fetcher
 from layers.access.oidc import TokenVerifier
 from layers.access.service import AccessService
+from layers.access.signin import SignInDirectory
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.search.index import SearchIndexes
@@ -82,13 +85,19 @@ async def access(state: AppState) -> AsyncIterator[None]:
 @contextlib.asynccontextmanager
 async def identity(state: AppState) -> AsyncIterator[None]:
     """Bearer tokens: the app's one verifier (it caches the identity provider's keys and
-    the tokens it verified), handed to the gate when an issuer is configured."""
+    the tokens it verified), handed to the gate when an issuer is configured; and the
+    viewer's sign-in endpoints, read from the provider in the background at start."""
     oidc = state.settings.oidc
     state.callers.verifier = TokenVerifier(oidc) if oidc.enabled else None
+    if oidc.viewer_client is not None:
+        fetch = http_fetcher(oidc.http_timeout_seconds)
+        state.signin = SignInDirectory(oidc, fetch, time.monotonic)
+        state.background.spawn(state.signin.endpoints(), "signin-discovery")
     try:
         yield
     finally:
         state.callers.verifier = None
+        state.signin = None
 
 
 @contextlib.asynccontextmanager

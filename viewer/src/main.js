@@ -1,8 +1,11 @@
-// Boots the viewer: reads the page's settings, loads the catalog and the grids from the
-// server, builds the map and wires the controls. Nothing is fetched from anywhere else.
+// Boots the viewer: reads the page's settings, finishes or restores a sign-in, loads the
+// catalog and the grids from the server (as the signed-in person may see them), builds the
+// map and wires the controls. Nothing is fetched from anywhere else but the identity
+// provider's token endpoint.
 import 'ol/ol.css';
 import GeoJSON from 'ol/format/GeoJSON';
 import './style.css';
+import { startSession, wireAccount } from './account.js';
 import { makeApi } from './api.js';
 import { makeExport } from './export.js';
 import { arrange, loadCatalog, paintOf } from './catalog.js';
@@ -27,9 +30,14 @@ function say(message) {
 
 async function boot() {
   const config = root.dataset;
-  const api = makeApi(config.base, new URLSearchParams(window.location.search).get('tk'));
+  setLanguage(readState(window.location.hash).lang || config.lang);
+  // First: a sign-in coming back puts the page's own URL (view, key) back in place.
+  const { session, message } = await startSession(config, say);
+  const api = makeApi(config.base, new URLSearchParams(window.location.search).get('tk'), session);
   const initial = readState(window.location.hash);
   setLanguage(initial.lang || config.lang);
+  say(message());
+  const account = wireAccount(session, root, say);
   const [entries, grids] = await Promise.all([loadCatalog(api), loadGrids(api)]);
   const arranged = arrange(entries, (config.adminLayers || '').split(',').filter(Boolean));
   let ready = false; // no URL updates while the first state is applied
@@ -62,7 +70,7 @@ async function boot() {
     tree();
   };
   apply(initial);
-  wireControls(viewer, { tree, refreshTime: time.refresh });
+  wireControls(viewer, { tree, refreshTime: time.refresh, account });
   wireClicks(viewer);
   wireTools(viewer);
   makeSearch(viewer, $('#search'), $('#search-results'), $('#status'));
@@ -97,7 +105,7 @@ function syncUrl(viewer) {
   window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
 }
 
-function wireControls(viewer, { tree, refreshTime }) {
+function wireControls(viewer, { tree, refreshTime, account }) {
   const zoomBy = (delta) => {
     const view = viewer.view();
     view.animate({ zoom: view.getZoom() + delta, duration: 200 });
@@ -121,6 +129,7 @@ function wireControls(viewer, { tree, refreshTime }) {
     tree();
     showGrid();
     refreshTime();
+    account();
     syncUrl(viewer);
   });
   const panel = $('#panel');
