@@ -29,6 +29,7 @@ from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
     admin,
     admin_layers,
+    admin_subscriptions,
     collections,
     health,
     items,
@@ -137,6 +138,7 @@ def create_app(
         processes,
         admin,
         admin_layers,
+        admin_subscriptions,
         viewer,
         search,
     ):

@@ -24,6 +24,7 @@ from layers.edit.errors import NotEditable
 from layers.edit.revision import Revision, read_revision, whole_seconds
 from layers.errors import NotFound
 from layers.platform import DATA_SCHEMA
+from layers.webhooks.events import edited, record_change, who_of
 
 STATE_SQL = b"""
 SELECT l.current_version, l.editable, v.table_name, v.extent, clock_timestamp() AS now
@@ -206,6 +207,8 @@ class EditSession:
             },
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
+        who = who_of(self.actor.kind, self.actor.subject)
+        await record_change(self.conn, edited(self.layer.id, version, operation, [fid], who))
         self.current_version = version
         return version
 
