@@ -27,6 +27,7 @@ from layers.crs import content_crs_header
 from layers.edit.errors import FeatureGone
 from layers.edit.history import (
     FeatureRevision,
+    VersionRow,
     feature_at,
     render_states,
     revisions,
@@ -195,11 +196,19 @@ async def historic_feature(
         revision = found.revision
         if revision is None or revision not in lineage.known:
             raise lineage.gone(layer, fid, wanted, version)
-        stored = caller_view(found.version.layer(layer), caller)
+        stored = version_view(request, layer, found.version, caller)
         text = await _rendered(conn, request, stored, revision, clip)
     if text is None:
         raise lineage.gone(layer, fid, wanted, version)
     return _memento(request, layer, caller, (output, fid), lineage, revision, text)
+
+
+def version_view(request: Request, layer: Layer, row: VersionRow, caller: Caller) -> Layer:
+    """The caller's view of ``layer`` at version ``row``: that version's table and fields,
+    less the fields the layer's metadata marks internal (read from the catalog's layer:
+    the caller's view of it no longer names them)."""
+    whole = deps.snapshot_of(deps.state_of(request)).catalog.layers.get(layer.id, layer)
+    return caller_view(row.layer(whole), caller)
 
 
 async def _rendered(

@@ -44,10 +44,15 @@ from layers.features.params import parse_feature_id
 from layers.features.render import feature_json
 from ogc import deps
 from ogc.common.edit_request import edit_transaction, editable_layer, reload_catalog
-from ogc.common.feature_history import FeatureUrls, Lineage, kept_time, lineage_of
+from ogc.common.feature_history import (
+    FeatureUrls,
+    Lineage,
+    kept_time,
+    lineage_of,
+    version_view,
+)
 from ogc.common.features import missing_feature
 from ogc.deps import CallerDep, ClipDep, CollectionId, FeatureLayerDep, SnapshotDep
-from ogc.gate.visible import caller_view
 from ogc.http import paths
 from ogc.http.links import GEOJSON, link
 from ogc.http.negotiation import output_format
@@ -105,7 +110,8 @@ async def get_versions(
             raise missing_feature(layer, feature_id)
         older = [r for r in lineage.known if before is None or r.version < before]
         page = older[:limit]
-        features = await _revision_features(conn, (layer, caller), lineage, page, query)
+        reader = (request, layer, caller)
+        features = await _revision_features(conn, reader, lineage, page, query)
     links = _page_links(request, lineage, page, more=len(older) > limit)
     body = {
         "type": "FeatureCollection",
@@ -145,7 +151,7 @@ def _fid(layer: Layer, feature_id: str) -> int:
 
 async def _revision_features(
     conn: psycopg.AsyncConnection[Any],
-    reader: tuple[Layer, Caller],
+    reader: tuple[Request, Layer, Caller],
     lineage: Lineage,
     page: list[FeatureRevision],
     query: ItemsQuery,
@@ -153,12 +159,12 @@ async def _revision_features(
     """Each revision as a Feature: the state it left (a delete: no geometry, no
     properties), rendered for the caller's view of its own version table's schema.
     The page holds only revisions the caller may know of (``lineage_of``)."""
-    layer, caller = reader
+    request, layer, caller = reader
     rendered: dict[int, dict[str, Any]] = {}
     for table in sorted({r.table_name for r in page}):
         group = [r for r in page if r.table_name == table]
         row = await version_row(conn, layer.id, group[0].version)
-        stored = caller_view(row.layer(layer), caller)
+        stored = version_view(request, layer, row, caller)
         states = [r.state or r.removed or {} for r in group]
         texts = await render_states(conn, stored, feature_json(stored, query), states, None)
         for revision, text in zip(group, texts, strict=True):
