@@ -122,6 +122,7 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
         "temporalField": layer.temporal_field,
         "temporalEndField": layer.temporal_end_field,
         "metadata": dict(layer.metadata),
+        "editable": layer.editable,  # open for editing (ADR 0013): features have a history
     }
 
 
