@@ -15,10 +15,20 @@ from fastapi import Request
 from layers.access.audit import write_event
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
+from layers.edit.revision import Preconditions
 from layers.edit.store import Actor, EditSession, edit_session, not_editable
+from layers.features.params import parse_feature_id
 from ogc import deps
 from ogc.common.audit import AuditNote, audited, event_for, request_id
+from ogc.common.features import missing_feature
 from ogc.gate.ownership import writable_layer
+
+# The OpenAPI parameters of a conditional change: one is required for an existing
+# feature (else 428).
+CONDITIONAL = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+    for name in ("If-Match", "If-Unmodified-Since")
+]
 
 
 def editable_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
@@ -27,6 +37,20 @@ def editable_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     if not layer.editable or layer.kind != "vector":
         raise not_editable(layer_id)
     return layer
+
+
+def feature_fid(layer: Layer, feature_id: str) -> int:
+    """The path's feature id as the table's integer (else the unknown feature's 404)."""
+    fid = parse_feature_id(feature_id)
+    if fid is None:
+        raise missing_feature(layer, feature_id)
+    return fid
+
+
+def preconditions_of(request: Request) -> Preconditions:
+    return Preconditions(
+        request.headers.get("if-match"), request.headers.get("if-unmodified-since")
+    )
 
 
 @asynccontextmanager

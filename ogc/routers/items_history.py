@@ -25,7 +25,7 @@ from fastapi.responses import Response
 
 from layers.access.caller import Caller
 from layers.catalog import Layer
-from layers.crs import crs_from_parameter
+from layers.crs import content_crs_header, crs_from_parameter
 from layers.edit.errors import PreconditionRequired
 from layers.edit.history import (
     FeatureRevision,
@@ -40,10 +40,16 @@ from layers.edit.store import EditSession
 from layers.errors import Conflict, InvalidParameter
 from layers.features import ItemsQuery
 from layers.features import params as p
-from layers.features.params import parse_feature_id
 from layers.features.render import feature_json
 from ogc import deps
-from ogc.common.edit_request import edit_transaction, editable_layer, reload_catalog
+from ogc.common.edit_request import (
+    CONDITIONAL,
+    edit_transaction,
+    editable_layer,
+    feature_fid,
+    preconditions_of,
+    reload_catalog,
+)
 from ogc.common.feature_history import (
     FeatureUrls,
     Lineage,
@@ -72,10 +78,6 @@ HISTORY_DOC = [
     {"name": "crs", "in": "query", "schema": {"type": "string", "format": "uri"}},
     {"name": "skipGeometry", "in": "query", "schema": {"type": "boolean"}},
 ]
-REVERT_DOC = [
-    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
-    for name in ("If-Match", "If-Unmodified-Since")
-]  # one of them is required (else 428), as on every change of a feature
 
 
 @router.get(
@@ -91,7 +93,7 @@ async def get_versions(
     feature_id: FeatureId,
 ) -> Response:
     output_format(request, ("json", "geojson"))
-    fid = _fid(layer, feature_id)
+    fid = feature_fid(layer, feature_id)
     params = _checked_parameters(request.query_params)
     state = deps.state_of(request)
     settings, base = state.settings, deps.base_url_of(request, state.settings)
@@ -120,7 +122,8 @@ async def get_versions(
         "numberReturned": len(features),
         "links": links,
     }
-    return Response(orjson.dumps(body), media_type=GEOJSON)
+    headers = {"Content-Crs": content_crs_header(query.output_crs)}
+    return Response(orjson.dumps(body), media_type=GEOJSON, headers=headers)
 
 
 def _checked_parameters(given: Mapping[str, str]) -> Mapping[str, str]:
@@ -140,13 +143,6 @@ def _before(text: str | None) -> int | None:
     if not text.isdigit():
         raise InvalidParameter(f"before must be a layer version number, got {text[:40]!r}")
     return int(text)
-
-
-def _fid(layer: Layer, feature_id: str) -> int:
-    fid = parse_feature_id(feature_id)
-    if fid is None:
-        raise missing_feature(layer, feature_id)
-    return fid
 
 
 async def _revision_features(
@@ -212,7 +208,7 @@ def _page_links(
 @router.post(
     paths.ITEM_REVERT,
     summary="Make a feature what it was at a version (an edit: new version, recorded)",
-    openapi_extra={"parameters": REVERT_DOC},
+    openapi_extra={"parameters": CONDITIONAL},
 )
 async def revert_feature(
     request: Request,
@@ -223,10 +219,8 @@ async def revert_feature(
     version: VersionNumber,
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    given = Preconditions(
-        request.headers.get("if-match"), request.headers.get("if-unmodified-since")
-    )
+    fid = feature_fid(layer, feature_id)
+    given = preconditions_of(request)
     async with edit_transaction(request, layer, caller, "revert") as (session, note):
         note.detail.update(fid=fid, reverted_to=version)
         made = await _reverted(session, layer, fid, version, given)

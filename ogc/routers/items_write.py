@@ -27,7 +27,7 @@ from layers.edit.body import (
     parse_geometry,
 )
 from layers.edit.errors import UnsupportedBody
-from layers.edit.revision import Preconditions, Revision, check
+from layers.edit.revision import Revision, check
 from layers.edit.store import (
     Current,
     EditSession,
@@ -36,11 +36,12 @@ from layers.edit.store import (
 )
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
-from layers.features.params import parse_feature_id
 from ogc import deps
 from ogc.common.edit_geometry import stored_values
+from ogc.common.edit_request import CONDITIONAL, preconditions_of
 from ogc.common.edit_request import edit_transaction as _session
 from ogc.common.edit_request import editable_layer as _editable
+from ogc.common.edit_request import feature_fid as _fid
 from ogc.common.edit_request import reload_catalog as _reload
 from ogc.common.features import feature_document, missing_feature
 from ogc.deps import CallerDep, CollectionId, SnapshotDep
@@ -59,10 +60,6 @@ FEATURE_BODY = {
     "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES},
 }
 PATCH_BODY = {"required": True, "content": {PATCH_TYPES[0]: {"schema": {"type": "object"}}}}
-CONDITIONAL = [
-    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
-    for name in ("If-Match", "If-Unmodified-Since")
-]  # one of them is required for an existing feature (else 428)
 
 
 @router.options(paths.ITEMS, include_in_schema=False)
@@ -198,13 +195,6 @@ async def put_editing(
     )
 
 
-def _fid(layer: Layer, feature_id: str) -> int:
-    fid = parse_feature_id(feature_id)
-    if fid is None:
-        raise missing_feature(layer, feature_id)
-    return fid
-
-
 async def _body(request: Request, accepted: tuple[str, ...]) -> Any:
     """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
     given = request.headers.get("content-type")
@@ -240,10 +230,7 @@ async def _checked(
     current = await session.feature(fid)
     if current is None:
         raise missing_feature(layer, feature_id)
-    given = Preconditions(
-        request.headers.get("if-match"), request.headers.get("if-unmodified-since")
-    )
-    check(current.revision, given)
+    check(current.revision, preconditions_of(request))
     return current
 
 

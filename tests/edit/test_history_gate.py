@@ -3,11 +3,10 @@ revisions inside their areas, internal fields stay hidden, restricted reads are 
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.access.identify_fixtures import flush
+from tests.access.identify_fixtures import flush, restricted_reads
 from tests.access.ownership_fixtures import as_
 from tests.edit.history_fixtures import PUBLIC, RESTRICTED, as_caller, open_history_layers
 
@@ -95,24 +94,13 @@ def test_internal_fields_stay_hidden_in_every_version(
     assert publisher.json()["properties"]["secret"] == "secret of public v1"
 
 
-def _reads(url: str, subject: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT COALESCE(sum(count), 0) FROM onemap.audit_reads"
-            " WHERE actor_subject = %s AND layer_id = %s",
-            (subject, RESTRICTED),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def test_history_reads_of_a_restricted_layer_count_in_the_audit(
     history: tuple[TestClient, dict[str, int]], sample_url: str
 ) -> None:
     client, fids = history
     flush(client)
-    before = _reads(sample_url, "hm")
+    before = restricted_reads(sample_url, "hm", RESTRICTED)
     for path in _paths(fids["tianhe"]):
         assert client.get(path, headers=as_caller("member")).status_code == 200
     flush(client)
-    assert _reads(sample_url, "hm") == before + 2
+    assert restricted_reads(sample_url, "hm", RESTRICTED) == before + 2

@@ -157,6 +157,19 @@ def test_bad_version_requests_are_400s_that_say_why(
     assert word in answer.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("params", "word"),
+    [({"before": "abc"}, "before"), ({"limit": "-1"}, "limit"), ({"colour": "red"}, "colour")],
+)
+def test_bad_history_requests_are_400s_that_say_why(
+    history: tuple[TestClient, dict[str, int]], params: dict[str, str], word: str
+) -> None:
+    client, fids = history
+    answer = client.get(f"{ITEMS}/{fids['tianhe']}/versions", params=params, headers=ALICE)
+    assert answer.status_code == 400, answer.text
+    assert word in answer.json()["detail"]
+
+
 def test_a_version_the_layer_never_had_is_a_404(
     history: tuple[TestClient, dict[str, int]],
 ) -> None:
@@ -223,3 +236,5 @@ def test_openapi_documents_the_history_paths(history: tuple[TestClient, dict[str
     assert "/collections/{collectionId}/items/{featureId}/versions" in documented
     revert = "/collections/{collectionId}/items/{featureId}/versions/{version}/revert"
     assert "post" in documented[revert]
+    feature = documented["/collections/{collectionId}/items/{featureId}"]["get"]
+    assert {"version", "datetime"} <= {p.get("name") for p in feature["parameters"]}
