@@ -230,6 +230,16 @@ def test_a_feature_that_never_existed_has_no_history(
     assert client.get(f"/collections/{PUBLIC}/items/x/versions").status_code == 404
 
 
+def test_an_editable_collection_declares_its_versioning(
+    history: tuple[TestClient, dict[str, int]],
+) -> None:
+    client, _ = history
+    declared = client.get(f"/collections/{PUBLIC}").json()
+    assert declared["versioning"] == {"timeAxis": "transaction-time", "mutationTime": "server"}
+    assert declared["onemap:layer"]["editable"] is True
+    assert "versioning" not in client.get("/collections/gd-counties").json()
+
+
 def test_openapi_documents_the_history_paths(history: tuple[TestClient, dict[str, int]]) -> None:
     client, _ = history
     documented = client.get("/api").json()["paths"]
