@@ -15,6 +15,7 @@ from fastapi import Request
 from layers.access.audit import write_event
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
+from layers.edit.errors import NotEditable
 from layers.edit.revision import Preconditions
 from layers.edit.store import Actor, EditSession, edit_session, not_editable
 from layers.features.params import parse_feature_id
@@ -59,6 +60,11 @@ async def edit_transaction(
 ) -> AsyncIterator[tuple[EditSession, AuditNote]]:
     """The edit's transaction; its audit event (``feature.<operation>``) commits with it,
     and a refusal met inside it (404, 412, 428) is recorded on its own (ADR 0011)."""
+    if any(name in request.query_params for name in ("version", "datetime")):
+        raise NotEditable(  # the Versioned Features proposal: a version URI is read-only
+            "a version of a feature (?version=, ?datetime=) cannot be changed; send the "
+            "change to the feature's own URI, or revert with POST …/versions/{N}/revert"
+        )
     pool = deps.pool_of(deps.state_of(request))
     actor = Actor(caller.kind, caller.subject or "", request_id(request))
     name = f"feature.{operation}"

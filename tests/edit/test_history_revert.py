@@ -187,3 +187,18 @@ def test_a_layer_not_open_for_editing_cannot_revert(
     assert answer.status_code == 405
     bad = client.post(f"{ITEMS}/1/versions/zero/revert", headers=ALICE | {"If-Match": "*"})
     assert bad.status_code in (400, 422)
+
+
+def test_a_version_uri_is_read_only(
+    history: tuple[TestClient, dict[str, int]], sample_url: str
+) -> None:
+    client, _ = history
+    url = _made(client, "versioned")
+    version = layer_version(sample_url, RESTRICTED)
+    headers = ALICE | GEOJSON | {"If-Match": _etag(client, url)}
+    put = client.put(f"{url}?version={version}", json=point("overwritten"), headers=headers)
+    assert put.status_code == 405, put.text
+    assert "GET" in put.headers["Allow"] and "feature's own URI" in put.json()["detail"]
+    deleted = client.delete(f"{url}?datetime=2026-12-01T00:00:00Z", headers=headers)
+    assert deleted.status_code == 405
+    assert client.get(url, headers=ALICE).json()["properties"]["name"] == "versioned"
