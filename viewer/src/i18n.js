@@ -39,6 +39,7 @@ const LABELS = {
     timeLabel: '选择时间',
     close: '关闭',
     viewInApi: '在 OGC API 中查看',
+    lastChange: '最后修改：',
     noFeature: '此处没有要素',
     loadFailed: '加载失败：',
     // measuring and PNG export (measure.js, export.js)
@@ -102,6 +103,7 @@ const LABELS = {
     timeLabel: 'Choose the time',
     close: 'Close',
     viewInApi: 'View in OGC API',
+    lastChange: 'Last changed: ',
     noFeature: 'No feature here',
     loadFailed: 'Could not load: ',
     // measuring and PNG export (measure.js, export.js)
