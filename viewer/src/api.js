@@ -30,7 +30,18 @@ export function makeApi(base, key) {
     return response.json();
   };
 
-  return { url, json, key };
+  // A JSON body sent (POST, DELETE): the response as it came, unless it is an error.
+  const send = async (method, pathOrUrl, body, headers = {}) => {
+    const response = await fetch(url(pathOrUrl), {
+      method,
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+    return response;
+  };
+
+  return { url, json, send, key };
 }
 
 // OneMap's errors are problem documents with a description a person can act on.

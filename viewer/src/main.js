@@ -3,8 +3,10 @@
 import 'ol/ol.css';
 import GeoJSON from 'ol/format/GeoJSON';
 import './style.css';
+import { makeAnalysisPanel } from './analysis.js';
 import { makeApi } from './api.js';
 import { arrange, loadCatalog, paintOf } from './catalog.js';
+import { TOOL_PROPERTY } from './draw.js';
 import { MERCATOR_CODE, gridById, loadGrids } from './grids.js';
 import { setLanguage, language, t } from './i18n.js';
 import { featureAt, makePopup, popupContent } from './popup.js';
@@ -63,6 +65,8 @@ async function boot() {
   wireControls(viewer, { tree, refreshTime: time.refresh });
   wireClicks(viewer);
   makeSearch(viewer, $('#search'), $('#search-results'), $('#status'));
+  const analysis = { viewer, api, entries, panel: $('#analysis'), button: $('#analysis-toggle') };
+  makeAnalysisPanel(analysis).catch((error) => say(`${t('loadFailed')}${error.message}`));
   window.addEventListener('hashchange', () => {
     const state = readState(window.location.hash);
     if (state.lang) setLanguage(state.lang);
@@ -133,6 +137,7 @@ function wireControls(viewer, { tree, refreshTime }) {
 function wireClicks(viewer) {
   const popup = makePopup(viewer.map, $('#popup'));
   viewer.map.on('singleclick', (event) => {
+    if (viewer.map.get(TOOL_PROPERTY)) return; // the click belongs to a drawing tool
     showFeatureAt(viewer, popup, event).catch((error) => say(`${t('loadFailed')}${error.message}`));
   });
 }

@@ -1,0 +1,83 @@
+// An analysis result on the map and as a file: the features outputs of the job's results
+// document, drawn in one purple style no layer uses, and offered as one GeoJSON file.
+import GeoJSON from 'ol/format/GeoJSON';
+import VectorLayer from 'ol/layer/Vector';
+import VectorSource from 'ol/source/Vector';
+import CircleStyle from 'ol/style/Circle';
+import Fill from 'ol/style/Fill';
+import Stroke from 'ol/style/Stroke';
+import Style from 'ol/style/Style';
+import Text from 'ol/style/Text';
+
+const FORMAT = new GeoJSON();
+const LONLAT = 'EPSG:4326';
+export const OUTPUT_PROPERTY = 'onemap:output'; // which output a downloaded feature is from
+const PURPLE = '#7b1fa2';
+
+// The features outputs of a results document (output id → FeatureCollection), in order.
+export function featureOutputs(results) {
+  return Object.entries(results).filter(
+    ([, value]) => value && value.type === 'FeatureCollection' && Array.isArray(value.features),
+  );
+}
+
+export function makeResultLayer(map) {
+  const source = new VectorSource();
+  map.addLayer(new VectorLayer({ source, style: resultStyle, zIndex: 10_000.5 }));
+  let shown = null;
+  const draw = () => {
+    source.clear();
+    if (!shown) return;
+    const options = { dataProjection: LONLAT, featureProjection: map.getView().getProjection() };
+    for (const [, collection] of featureOutputs(shown)) {
+      source.addFeatures(FORMAT.readFeatures(collection, options));
+    }
+  };
+  map.on('change:view', draw); // a grid switch
+  return {
+    show(results) {
+      shown = results;
+      draw();
+      return source.getExtent();
+    },
+    clear() {
+      shown = null;
+      draw();
+    },
+    count: () => source.getFeatures().length,
+  };
+}
+
+// One FeatureCollection of every features output, each feature marked with its output id;
+// the values outputs (counts and the like) and the job travel as foreign members.
+export function downloadable(processId, jobId, results) {
+  const outputs = featureOutputs(results);
+  const features = outputs.flatMap(([id, collection]) =>
+    collection.features.map((feature) => ({
+      ...feature,
+      properties: { ...(feature.properties || {}), [OUTPUT_PROPERTY]: id },
+    })),
+  );
+  const values = Object.fromEntries(
+    Object.entries(results).filter(([id]) => !outputs.some(([featuresId]) => featuresId === id)),
+  );
+  const crs = outputs.find(([, collection]) => collection.crs)?.[1].crs;
+  const document = { type: 'FeatureCollection', name: processId, 'onemap:job': jobId };
+  if (crs) document.crs = crs;
+  if (Object.keys(values).length) document['onemap:values'] = values;
+  return new Blob([JSON.stringify({ ...document, features })], { type: 'application/geo+json' });
+}
+
+function resultStyle(feature) {
+  const rank = feature.get('rank');
+  const stroke = new Stroke({ color: PURPLE, width: 2.5 });
+  return new Style({
+    stroke,
+    fill: new Fill({ color: 'rgba(123, 31, 162, 0.18)' }),
+    image: new CircleStyle({ radius: 9, fill: new Fill({ color: PURPLE }), stroke: new Stroke({ color: '#fff', width: 2 }) }),
+    text:
+      rank === undefined
+        ? undefined
+        : new Text({ text: String(rank), font: 'bold 11px sans-serif', fill: new Fill({ color: '#fff' }) }),
+  });
+}
