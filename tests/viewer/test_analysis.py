@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import numpy as np
-from shapely.geometry import shape
+from shapely.geometry import Polygon, shape
 
 from tests.helpers.live import LiveServer
 from tests.viewer.browser import RENDER_TIMEOUT_MS, ViewerPage, changed_share
@@ -22,6 +22,12 @@ from tests.viewer.test_controls import new_key
 TIANHE = (113.3245, 23.1064)  # the analyses' own example location (spatial/analyses)
 OUTPUT = "onemap:output"  # viewer/src/results.js
 EARTH_RADIUS_M = 6378137.0
+CORNERS = [
+    (-260, -90),
+    (-20, -90),
+    (-20, 90),
+    (-260, 90),
+]  # pixels from the centre, left of the panel
 # Records every text the job's status line shows, for the progress assertions.
 WATCH_STATUS = """() => {
   const status = document.getElementById('analysis-status');
@@ -67,34 +73,54 @@ def server_results(server: LiveServer, job: str, key: str | None = None) -> dict
 
 
 def assert_download_is_the_jobs_result(download: dict[str, Any], results: dict[str, Any]) -> None:
-    collections = {
-        k: v for k, v in results.items() if isinstance(v, dict) and v.get("type") == "FeatureCollection"
-    }
+    collections = {k: v for k, v in results.items() if is_collection(v)}
     assert collections
     for output, collection in collections.items():
         mine = [f for f in download["features"] if f["properties"][OUTPUT] == output]
-        for feature in mine:
-            del feature["properties"][OUTPUT]
-        assert mine == collection["features"], output
+        untagged = [
+            {**f, "properties": {k: v for k, v in f["properties"].items() if k != OUTPUT}}
+            for f in mine
+        ]
+        assert untagged == collection["features"], output
     assert len(download["features"]) == sum(len(c["features"]) for c in collections.values())
     values = {k: v for k, v in results.items() if k not in collections}
     assert download.get("onemap:values", {}) == values
     assert download["crs"] == next(iter(collections.values()))["crs"]
 
 
+def is_collection(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == "FeatureCollection"
+
+
+def mercator(lon: float, lat: float) -> tuple[float, float]:
+    x = EARTH_RADIUS_M * math.radians(lon)
+    return x, EARTH_RADIUS_M * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def view_of(viewer: ViewerPage) -> tuple[tuple[float, float], float]:
+    """The view in the URL: its centre in Web Mercator metres, and metres a pixel."""
+    state = viewer.state()
+    lon, lat = (float(n) for n in state["c"].split(","))
+    return mercator(lon, lat), 2 * math.pi * EARTH_RADIUS_M / 256 / 2 ** float(state["z"])
+
+
 def pixel_of(viewer: ViewerPage, size: tuple[int, int], lon: float, lat: float) -> tuple[int, int]:
     """Where lon/lat is drawn, from the view in the URL (Web Mercator), computed here."""
-    state = viewer.state()
-    centre_lon, centre_lat = (float(n) for n in state["c"].split(","))
-    metres_per_pixel = 2 * math.pi * EARTH_RADIUS_M / 256 / 2 ** float(state["z"])
-
-    def mercator(lon: float, lat: float) -> tuple[float, float]:
-        x = EARTH_RADIUS_M * math.radians(lon)
-        return x, EARTH_RADIUS_M * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-    (x, y), (cx, cy) = mercator(lon, lat), mercator(centre_lon, centre_lat)
+    (cx, cy), metres = view_of(viewer)
+    x, y = mercator(lon, lat)
     height, width = size
-    return round(width / 2 + (x - cx) / metres_per_pixel), round(height / 2 - (y - cy) / metres_per_pixel)
+    return round(width / 2 + (x - cx) / metres), round(height / 2 - (y - cy) / metres)
+
+
+def lon_lat_of(
+    viewer: ViewerPage, size: tuple[int, int], column: float, row: float
+) -> tuple[float, float]:
+    """The lon/lat a map pixel shows (the inverse of ``pixel_of``)."""
+    (cx, cy), metres = view_of(viewer)
+    height, width = size
+    x, y = cx + (column - width / 2) * metres, cy - (row - height / 2) * metres
+    lat = math.degrees(2 * math.atan(math.exp(y / EARTH_RADIUS_M)) - math.pi / 2)
+    return math.degrees(x / EARTH_RADIUS_M), lat
 
 
 def outside_panel(viewer: ViewerPage, size: tuple[int, int]) -> np.ndarray:
@@ -103,7 +129,8 @@ def outside_panel(viewer: ViewerPage, size: tuple[int, int]) -> np.ndarray:
     assert panel is not None and area is not None
     mask = np.ones(size, dtype=bool)
     left, top = round(panel["x"] - area["x"]), round(panel["y"] - area["y"])
-    mask[max(top, 0) : top + round(panel["height"]) + 1, max(left, 0) : left + round(panel["width"]) + 1] = False
+    bottom, right = top + round(panel["height"]) + 1, left + round(panel["width"]) + 1
+    mask[max(top, 0) : bottom, max(left, 0) : right] = False
     return mask
 
 
@@ -135,7 +162,7 @@ def test_nearest_facilities_of_a_drawn_point_are_drawn_and_downloaded(
         assert changed_share(window(before, at), window(after, at)) > 0.8, facility
         assert (window(after, at)[..., 2] > window(after, at)[..., 1] + 40).mean() > 0.5
     beside = outside_panel(viewer, after.shape[:2])  # the map as seen, not the panel over it
-    assert changed_share(before[beside][None], after[beside][None]) < 0.01  # elsewhere nothing changed
+    assert changed_share(before[beside][None], after[beside][None]) < 0.01  # nothing else
     listed = viewer.page.locator("#analysis-summary li.nearest").all_inner_texts()
     assert [line.split(" — ")[0] for line in listed] == [
         f"{f['properties']['rank']}. {f['properties']['name']}" for f in nearest
@@ -207,4 +234,35 @@ def test_a_point_off_the_road_network_shows_the_servers_message(
     viewer.page.locator("#language").click()
     assert error.inner_text() == f"The analysis failed: {message}"
     assert viewer.page.locator("#analysis-run").inner_text() == "Run the analysis"
+    viewer.assert_clean()
+
+
+def test_an_area_drawn_on_the_map_is_the_affected_areas_incident(
+    open_viewer: OpenViewer, viewer_server: LiveServer
+) -> None:
+    viewer = open_viewer(fragment=view(TIANHE, 11))
+    open_panel(viewer, "affected-area")
+    viewer.page.locator("#analysis-draw-area").click()
+    box = viewer.page.locator("#map").bounding_box()
+    assert box is not None
+    middle = (box["width"] / 2, box["height"] / 2)
+    corners = [(middle[0] + dx, middle[1] + dy) for dx, dy in CORNERS]
+    for x, y in [*corners, corners[0]]:  # the first corner again closes the area
+        viewer.page.mouse.click(box["x"] + x, box["y"] + y)
+    viewer.page.locator("#analysis-where").filter(has_text="4 个顶点").wait_for()
+    viewer.page.locator("#analysis-radius").fill("0")  # the area as drawn, no margin
+    before = viewer.map_pixels()
+    job = run_and_wait(viewer)
+    after = viewer.map_pixels("analysis-affected-area")
+
+    results = server_results(viewer_server, job)
+    (zone,) = results["zone"]["features"]
+    drawn = Polygon([lon_lat_of(viewer, (box["height"], box["width"]), *c) for c in corners])
+    assert shape(zone["geometry"]).symmetric_difference(drawn).area < 0.01 * drawn.area
+    assert {f["properties"]["adcode"] for f in results["units"]["features"]} >= {"440106"}
+    inside = (round(middle[0] - 140), round(middle[1] + 60))
+    shift = window(after, inside, 7).mean(axis=(0, 1)) - window(before, inside, 7).mean(axis=(0, 1))
+    assert shift[1] < -20, shift  # the area's purple over the map
+    _, document = downloaded(viewer)
+    assert_download_is_the_jobs_result(document, results)
     viewer.assert_clean()

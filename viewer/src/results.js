@@ -29,8 +29,11 @@ export function makeResultLayer(map) {
     source.clear();
     if (!shown) return;
     const options = { dataProjection: LONLAT, featureProjection: map.getView().getProjection() };
-    for (const [, collection] of featureOutputs(shown)) {
-      source.addFeatures(FORMAT.readFeatures(collection, options));
+    for (const [output, collection] of featureOutputs(shown)) {
+      const features = FORMAT.readFeatures(collection, options);
+      // ids are per output ("0", "1"…); a source keeps one feature per id
+      features.forEach((feature, index) => feature.setId(`${output}/${index}`));
+      source.addFeatures(features);
     }
   };
   map.on('change:view', draw); // a grid switch
@@ -68,10 +71,14 @@ export function downloadable(processId, jobId, results) {
   return new Blob([JSON.stringify({ ...document, features })], { type: 'application/geo+json' });
 }
 
+// Points over lines over areas, whatever order the outputs come in.
+const STACKING = { Point: 2, MultiPoint: 2, LineString: 1, MultiLineString: 1 };
+
 function resultStyle(feature) {
   const rank = feature.get('rank');
   const stroke = new Stroke({ color: PURPLE, width: 2.5 });
   return new Style({
+    zIndex: STACKING[feature.getGeometry()?.getType()] ?? 0,
     stroke,
     fill: new Fill({ color: 'rgba(123, 31, 162, 0.18)' }),
     image: new CircleStyle({ radius: 9, fill: new Fill({ color: PURPLE }), stroke: new Stroke({ color: '#fff', width: 2 }) }),
