@@ -120,8 +120,18 @@ function build(panel) {
     clear: button('analysis-clear', 'clearDrawing'),
     where: element('p', { id: 'analysis-where', 'aria-live': 'polite' }),
     parameters: element('div', { className: 'parameters' }),
-    run: element('button', { id: 'analysis-run', type: 'submit', disabled: true, 'data-i18n': 'runAnalysis' }, t('runAnalysis')),
-    progress: element('progress', { id: 'analysis-progress', max: 100, value: 0, 'aria-label': t('jobProgress'), 'data-i18n-label': 'jobProgress' }),
+    run: element(
+      'button',
+      { id: 'analysis-run', type: 'submit', disabled: true, 'data-i18n': 'runAnalysis' },
+      t('runAnalysis'),
+    ),
+    progress: element('progress', {
+      id: 'analysis-progress',
+      max: 100,
+      value: 0,
+      'aria-label': t('jobProgress'),
+      'data-i18n-label': 'jobProgress',
+    }),
     status: element('output', { id: 'analysis-status', 'aria-live': 'polite' }),
     error: element('p', { id: 'analysis-error', className: 'error', role: 'alert' }),
     summary: element('ul', { id: 'analysis-summary' }),
@@ -154,7 +164,11 @@ function renderParameters(container, analysis, layers) {
     'select',
     { id: 'analysis-layer', name: 'layer' },
     ...layers.map((entry) =>
-      element('option', { value: entry.id, selected: entry.id === chosen }, localized(entry.title.zh, entry.title.en)),
+      element(
+        'option',
+        { value: entry.id, selected: entry.id === chosen },
+        localized(entry.title.zh, entry.title.en),
+      ),
     ),
   );
   const fields = analysis.params.map((param) => {
@@ -209,7 +223,8 @@ function showResults(ui, state) {
 function nearestLines(collection) {
   return (collection?.features || []).map((feature) => {
     const p = feature.properties || {};
-    return element('li', { className: 'nearest' }, `${p.rank}. ${p.name ?? p.fid ?? ''} — ${distance(p.distance_m)}`);
+    const line = `${p.rank}. ${p.name ?? p.fid ?? ''} — ${distance(p.distance_m)}`;
+    return element('li', { className: 'nearest' }, line);
   });
 }
 

@@ -88,6 +88,10 @@ function projected(map) {
 function drawnStyle(sketch = false) {
   const stroke = new Stroke({ color: '#e65100', width: 2.5, lineDash: sketch ? [6, 4] : undefined });
   const fill = new Fill({ color: 'rgba(230, 81, 0, 0.15)' });
-  const image = new CircleStyle({ radius: 7, fill: new Fill({ color: '#e65100' }), stroke: new Stroke({ color: '#fff', width: 2 }) });
+  const image = new CircleStyle({
+    radius: 7,
+    fill: new Fill({ color: '#e65100' }),
+    stroke: new Stroke({ color: '#fff', width: 2 }),
+  });
   return new Style({ stroke, fill, image });
 }

@@ -71,20 +71,26 @@ export function downloadable(processId, jobId, results) {
   return new Blob([JSON.stringify({ ...document, features })], { type: 'application/geo+json' });
 }
 
-// Points over lines over areas, whatever order the outputs come in.
+// Points over lines over areas, whatever order the outputs come in; a rank is written in
+// its point (nearest facilities).
 const STACKING = { Point: 2, MultiPoint: 2, LineString: 1, MultiLineString: 1 };
+const STROKE = new Stroke({ color: PURPLE, width: 2.5 });
+const FILL = new Fill({ color: 'rgba(123, 31, 162, 0.18)' });
+const DISC = new CircleStyle({
+  radius: 9,
+  fill: new Fill({ color: PURPLE }),
+  stroke: new Stroke({ color: '#fff', width: 2 }),
+});
+const WHITE = new Fill({ color: '#fff' });
+const RANK_FONT = 'bold 11px sans-serif';
 
 function resultStyle(feature) {
   const rank = feature.get('rank');
-  const stroke = new Stroke({ color: PURPLE, width: 2.5 });
   return new Style({
     zIndex: STACKING[feature.getGeometry()?.getType()] ?? 0,
-    stroke,
-    fill: new Fill({ color: 'rgba(123, 31, 162, 0.18)' }),
-    image: new CircleStyle({ radius: 9, fill: new Fill({ color: PURPLE }), stroke: new Stroke({ color: '#fff', width: 2 }) }),
-    text:
-      rank === undefined
-        ? undefined
-        : new Text({ text: String(rank), font: 'bold 11px sans-serif', fill: new Fill({ color: '#fff' }) }),
+    stroke: STROKE,
+    fill: FILL,
+    image: DISC,
+    text: rank === undefined ? undefined : new Text({ text: String(rank), font: RANK_FONT, fill: WHITE }),
   });
 }
