@@ -14,8 +14,8 @@ import numpy as np
 from shapely.geometry import Polygon, shape
 
 from tests.helpers.live import LiveServer
-from tests.viewer.browser import RENDER_TIMEOUT_MS, ViewerPage, changed_share
-from tests.viewer.conftest import OpenViewer
+from tests.viewer.browser import RENDER_TIMEOUT_MS, ViewerPage, changed_share, save_screenshot
+from tests.viewer.conftest import PHONE, OpenViewer
 from tests.viewer.places import view
 from tests.viewer.test_controls import new_key
 
@@ -110,6 +110,21 @@ def pixel_of(viewer: ViewerPage, size: tuple[int, int], lon: float, lat: float) 
     x, y = mercator(lon, lat)
     height, width = size
     return round(width / 2 + (x - cx) / metres), round(height / 2 - (y - cy) / metres)
+
+
+def cgcs2000_pixel_of(
+    viewer: ViewerPage, size: tuple[int, int], lon: float, lat: float
+) -> tuple[int, int]:
+    """Where lon/lat is drawn on the CGCS2000Quad grid (2 × 1 tiles of 256 px at level 0)."""
+    state = viewer.state()
+    assert state["g"] == "CGCS2000Quad"
+    centre_lon, centre_lat = (float(n) for n in state["c"].split(","))
+    degrees = 180 / 256 / 2 ** float(state["z"])
+    height, width = size
+    return (
+        round(width / 2 + (lon - centre_lon) / degrees),
+        round(height / 2 - (lat - centre_lat) / degrees),
+    )
 
 
 def lon_lat_of(
@@ -265,4 +280,40 @@ def test_an_area_drawn_on_the_map_is_the_affected_areas_incident(
     assert shift[1] < -20, shift  # the area's purple over the map
     _, document = downloaded(viewer)
     assert_download_is_the_jobs_result(document, results)
+    viewer.assert_clean()
+
+
+def test_a_result_stays_in_place_when_the_grid_switches(
+    open_viewer: OpenViewer, viewer_server: LiveServer
+) -> None:
+    viewer = open_viewer(fragment=view(TIANHE, 11))
+    open_panel(viewer, "nearest-facilities")
+    viewer.page.locator("#analysis-centre").click()
+    job = run_and_wait(viewer)
+    nearest = server_results(viewer_server, job)["nearest"]["features"]
+    viewer.act_and_move(lambda: viewer.page.locator("#grid").click())
+    viewer.wait_rendered(viewer.renders())
+    after = viewer.map_pixels("analysis-cgcs2000")
+    places = [f["geometry"]["coordinates"] for f in nearest]
+    # Features left in Web Mercator metres would lie millions of degrees away, off the map.
+    for at in (cgcs2000_pixel_of(viewer, after.shape[:2], *place) for place in places):
+        disc = window(after, at)
+        purple = disc[..., 2] > disc[..., 1] + 40  # the disc, around its rank's white digit
+        assert purple.mean() > 0.3, (at, disc)
+    viewer.assert_clean()
+
+
+def test_the_panel_fits_a_phone_and_leaves_the_map_above_it(open_viewer: OpenViewer) -> None:
+    viewer = open_viewer(fragment=view(TIANHE, 11), viewport=PHONE)
+    viewer.page.locator("#analysis-toggle").click()
+    panel, area = (viewer.page.locator(s).bounding_box() for s in ("#analysis", "#map"))
+    assert panel is not None and area is not None
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= PHONE["width"]
+    assert panel["y"] + panel["height"] <= area["y"] + area["height"]
+    assert panel["y"] - area["y"] > area["height"] * 0.3  # room above it to draw on
+    run = viewer.page.locator("#analysis-run")
+    run.scroll_into_view_if_needed()
+    box = run.bounding_box()
+    assert box is not None and box["height"] >= 44  # a finger's target
+    save_screenshot(viewer.page, "analysis-phone")
     viewer.assert_clean()
