@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import numpy as np
+from playwright.sync_api import FloatRect
 from shapely.geometry import Polygon, shape
 
 from tests.helpers.live import LiveServer
@@ -37,9 +38,14 @@ WATCH_STATUS = """() => {
 }"""
 
 
-def open_panel(viewer: ViewerPage, process: str) -> None:
+def panel_on(
+    open_viewer: OpenViewer, process: str, at: str = view(TIANHE, 11), **more: Any
+) -> ViewerPage:
+    """A viewer at ``at`` (a URL fragment) with the panel open and ``process`` chosen."""
+    viewer = open_viewer(fragment=at, **more)
     viewer.page.locator("#analysis-toggle").click()
     viewer.page.locator("#analysis-process").select_option(process)
+    return viewer
 
 
 def draw_point_at_map_centre(viewer: ViewerPage) -> None:
@@ -48,6 +54,18 @@ def draw_point_at_map_centre(viewer: ViewerPage) -> None:
     assert box is not None
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     viewer.act_and_render(lambda: viewer.page.mouse.click(*centre))
+
+
+def draw_area(viewer: ViewerPage) -> tuple[FloatRect, list[tuple[float, float]]]:
+    """Draw the rectangle ``CORNERS`` around the map's centre; the map's box, the corners."""
+    viewer.page.locator("#analysis-draw-area").click()
+    box = viewer.page.locator("#map").bounding_box()
+    assert box is not None
+    corners = [(box["width"] / 2 + dx, box["height"] / 2 + dy) for dx, dy in CORNERS]
+    for x, y in [*corners, corners[0]]:  # the first corner again closes the area
+        viewer.page.mouse.click(box["x"] + x, box["y"] + y)
+    viewer.page.locator("#analysis-where").filter(has_text="4 个顶点").wait_for()
+    return box, corners
 
 
 def run_and_wait(viewer: ViewerPage) -> str:
@@ -154,11 +172,16 @@ def window(pixels: np.ndarray, at: tuple[int, int], half: int = 3) -> np.ndarray
     return pixels[y - half : y + half + 1, x - half : x + half + 1]
 
 
+def tint(before: np.ndarray, after: np.ndarray, at: tuple[int, int]) -> np.ndarray:
+    """How the mean colour around ``at`` moved: a translucent area's tint (labels under it
+    change by less than a pixel threshold, so a mean rather than a share of pixels)."""
+    return window(after, at, 7).mean(axis=(0, 1)) - window(before, at, 7).mean(axis=(0, 1))
+
+
 def test_nearest_facilities_of_a_drawn_point_are_drawn_and_downloaded(
     open_viewer: OpenViewer, viewer_server: LiveServer
 ) -> None:
-    viewer = open_viewer(fragment=view(TIANHE, 11))
-    open_panel(viewer, "nearest-facilities")
+    viewer = panel_on(open_viewer, "nearest-facilities")
     draw_point_at_map_centre(viewer)
     where = viewer.page.locator("#analysis-where").inner_text()
     lon, lat = (float(n) for n in where.split("：")[1].split(","))
@@ -192,8 +215,7 @@ def test_drive_time_runs_as_a_job_whose_progress_is_shown(
     open_viewer: OpenViewer, viewer_server: LiveServer, sample_url: str
 ) -> None:
     key = new_key(sample_url)  # the job is the key's: anonymous callers cannot see it
-    viewer = open_viewer(query=f"?tk={key}", fragment=view(TIANHE, 9))
-    open_panel(viewer, "service-area")
+    viewer = panel_on(open_viewer, "service-area", view(TIANHE, 9), query=f"?tk={key}")
     draw_point_at_map_centre(viewer)
     before = viewer.map_pixels()
     viewer.page.evaluate(WATCH_STATUS)
@@ -216,9 +238,8 @@ def test_drive_time_runs_as_a_job_whose_progress_is_shown(
     )
     inside = shape(widest["geometry"]).representative_point()
     at = pixel_of(viewer, after.shape[:2], inside.x, inside.y)
-    # tinted purple there (labels under it change less than a pixel threshold: a mean)
-    shift = window(after, at, 7).mean(axis=(0, 1)) - window(before, at, 7).mean(axis=(0, 1))
-    assert shift[1] < -20 and shift[2] > shift[1] + 20, shift
+    shift = tint(before, after, at)
+    assert shift[1] < -20 and shift[2] > shift[1] + 20, shift  # purple over the map
     _, document = downloaded(viewer)
     assert_download_is_the_jobs_result(document, results)
     assert document["onemap:values"]["reached_nodes"] > 0
@@ -235,8 +256,7 @@ def test_a_point_off_the_road_network_shows_the_servers_message(
     )
     assert refused.status_code == 400
     message = refused.json()["description"]
-    viewer = open_viewer(fragment=view(far, 11))
-    open_panel(viewer, "service-area")
+    viewer = panel_on(open_viewer, "service-area", view(far, 11))
     centre = viewer.page.locator("#analysis-centre")  # the keyboard's way to place a point
     centre.focus()
     viewer.page.keyboard.press("Enter")
@@ -255,16 +275,9 @@ def test_a_point_off_the_road_network_shows_the_servers_message(
 def test_an_area_drawn_on_the_map_is_the_affected_areas_incident(
     open_viewer: OpenViewer, viewer_server: LiveServer
 ) -> None:
-    viewer = open_viewer(fragment=view(TIANHE, 11))
-    open_panel(viewer, "affected-area")
-    viewer.page.locator("#analysis-draw-area").click()
-    box = viewer.page.locator("#map").bounding_box()
-    assert box is not None
+    viewer = panel_on(open_viewer, "affected-area")
+    box, corners = draw_area(viewer)
     middle = (box["width"] / 2, box["height"] / 2)
-    corners = [(middle[0] + dx, middle[1] + dy) for dx, dy in CORNERS]
-    for x, y in [*corners, corners[0]]:  # the first corner again closes the area
-        viewer.page.mouse.click(box["x"] + x, box["y"] + y)
-    viewer.page.locator("#analysis-where").filter(has_text="4 个顶点").wait_for()
     viewer.page.locator("#analysis-radius").fill("0")  # the area as drawn, no margin
     before = viewer.map_pixels()
     job = run_and_wait(viewer)
@@ -275,9 +288,8 @@ def test_an_area_drawn_on_the_map_is_the_affected_areas_incident(
     drawn = Polygon([lon_lat_of(viewer, (box["height"], box["width"]), *c) for c in corners])
     assert shape(zone["geometry"]).symmetric_difference(drawn).area < 0.01 * drawn.area
     assert {f["properties"]["adcode"] for f in results["units"]["features"]} >= {"440106"}
-    inside = (round(middle[0] - 140), round(middle[1] + 60))
-    shift = window(after, inside, 7).mean(axis=(0, 1)) - window(before, inside, 7).mean(axis=(0, 1))
-    assert shift[1] < -20, shift  # the area's purple over the map
+    shift = tint(before, after, (round(middle[0] - 140), round(middle[1] + 60)))
+    assert shift[1] < -20 and shift[2] > shift[1] + 20, shift  # purple over the map
     _, document = downloaded(viewer)
     assert_download_is_the_jobs_result(document, results)
     viewer.assert_clean()
@@ -286,8 +298,7 @@ def test_an_area_drawn_on_the_map_is_the_affected_areas_incident(
 def test_a_result_stays_in_place_when_the_grid_switches(
     open_viewer: OpenViewer, viewer_server: LiveServer
 ) -> None:
-    viewer = open_viewer(fragment=view(TIANHE, 11))
-    open_panel(viewer, "nearest-facilities")
+    viewer = panel_on(open_viewer, "nearest-facilities")
     viewer.page.locator("#analysis-centre").click()
     job = run_and_wait(viewer)
     nearest = server_results(viewer_server, job)["nearest"]["features"]
@@ -304,8 +315,7 @@ def test_a_result_stays_in_place_when_the_grid_switches(
 
 
 def test_the_panel_fits_a_phone_and_leaves_the_map_above_it(open_viewer: OpenViewer) -> None:
-    viewer = open_viewer(fragment=view(TIANHE, 11), viewport=PHONE)
-    viewer.page.locator("#analysis-toggle").click()
+    viewer = panel_on(open_viewer, "nearest-facilities", viewport=PHONE)
     panel, area = (viewer.page.locator(s).bounding_box() for s in ("#analysis", "#map"))
     assert panel is not None and area is not None
     assert panel["x"] >= 0 and panel["x"] + panel["width"] <= PHONE["width"]
