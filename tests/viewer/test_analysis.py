@@ -22,6 +22,7 @@ from tests.viewer.test_controls import new_key
 
 TIANHE = (113.3245, 23.1064)  # the analyses' own example location (spatial/analyses)
 OUTPUT = "onemap:output"  # viewer/src/results.js
+BAD_REQUEST = "the server responded with a status of 400 (Bad Request)"  # chromium's words
 EARTH_RADIUS_M = 6378137.0
 CORNERS = [
     (-260, -90),
@@ -269,6 +270,23 @@ def test_a_point_off_the_road_network_shows_the_servers_message(
     viewer.page.locator("#language").click()
     assert error.inner_text() == f"The analysis failed: {message}"
     assert viewer.page.locator("#analysis-run").inner_text() == "Run the analysis"
+
+    # refused before a job exists: the execution's own 400 (the browser checks only numbers)
+    unreadable = {"location": list(far), "roads": {"collection": "synthetic-roads"}}
+    refused = httpx.post(
+        f"{viewer_server.url}/processes/service-area/execution",
+        json={"inputs": {**unreadable, "minutes": [10, None]}},
+        headers={"Prefer": "respond-async"},
+    )
+    assert refused.status_code == 400
+    viewer.page.locator("#analysis-minutes").fill("10, ten")  # sent as [10, null]
+    viewer.page.keyboard.press("Enter")  # submits the form
+    refusal = f"The analysis failed: {refused.json()['description']}"
+    error.filter(has_text=refusal).wait_for(timeout=RENDER_TIMEOUT_MS)
+    assert error.inner_text() == refusal
+    # the browser itself logs the refused request; it is the only error
+    assert viewer.watch.errors == [f"Failed to load resource: {BAD_REQUEST}"]
+    viewer.watch.errors.clear()
     viewer.assert_clean()
 
 
