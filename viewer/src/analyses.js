@@ -24,7 +24,7 @@ export const ANALYSES = [
     label: 'affectedArea',
     draws: ['Point', 'Polygon'],
     async: true,
-    layer: { label: 'listedLayer', fits: POINTS },
+    layer: { label: 'listedLayer', fits: POINTS, optional: true },
     params: [{ name: 'radius', label: 'radiusM', type: 'number', value: '2000', min: '0' }],
     inputs: ({ geometry, layer, values }) => ({
       incident: geometry,

@@ -160,6 +160,7 @@ function build(panel) {
 
 function renderParameters(container, analysis, layers) {
   const chosen = container.querySelector('select')?.value;
+  const none = element('option', { value: '', selected: chosen === '' }, t('noLayer'));
   const layer = element(
     'select',
     { id: 'analysis-layer', name: 'layer' },
@@ -170,6 +171,7 @@ function renderParameters(container, analysis, layers) {
         localized(entry.title.zh, entry.title.en),
       ),
     ),
+    analysis.layer.optional ? none : null, // last: the first layer is the default
   );
   const fields = analysis.params.map((param) => {
     const id = `analysis-${param.name}`;
