@@ -320,8 +320,7 @@ def test_a_result_stays_in_place_when_the_grid_switches(
     viewer.page.locator("#analysis-centre").click()
     job = run_and_wait(viewer)
     nearest = server_results(viewer_server, job)["nearest"]["features"]
-    viewer.act_and_move(lambda: viewer.page.locator("#grid").click())
-    viewer.wait_rendered(viewer.renders())
+    viewer.act_and_render(lambda: viewer.page.locator("#grid").click())  # the new grid's tiles
     after = viewer.map_pixels("analysis-cgcs2000")
     places = [f["geometry"]["coordinates"] for f in nearest]
     # Features left in Web Mercator metres would lie millions of degrees away, off the map.
