@@ -24,6 +24,7 @@ from layers.edit.errors import NotEditable
 from layers.edit.revision import Revision, read_revision, whole_seconds
 from layers.errors import NotFound
 from layers.platform import DATA_SCHEMA
+from layers.webhooks.events import edited, record_change, who_of
 
 STATE_SQL = b"""
 SELECT l.current_version, l.editable, v.table_name, v.extent, clock_timestamp() AS now
@@ -99,6 +100,7 @@ class EditSession:
         self.extent: list[float] | None = state["extent"]
         self.now: datetime = state["now"]
         self.actor = actor
+        self.lineage: dict[str, Any] = {}  # more of what the next version records (a revert)
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
@@ -111,10 +113,14 @@ class EditSession:
         revision = await read_revision(self.conn, self.layer.id, self.table_name, fid)
         return Current(row[0], bytes(row[1]), revision)
 
-    async def create(self, values: Values) -> Revision:
-        row = await (await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")).fetchone()
-        assert row is not None
-        fid = int(row[0])
+    async def create(self, values: Values, fid: int | None = None) -> Revision:
+        """A new feature; ``fid``: the id of one that was deleted (a revert brings it back)."""
+        if fid is None:
+            row = await (
+                await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")
+            ).fetchone()
+            assert row is not None
+            fid = int(row[0])
         names = [sql.Identifier("fid"), sql.Identifier("geom")]
         names += [sql.Identifier(name) for name in values.properties]
         statement = sql.SQL(
@@ -191,7 +197,8 @@ class EditSession:
         row = await (await self.conn.execute(NEXT_VERSION_SQL, (self.layer.id,))).fetchone()
         assert row is not None
         version = int(row[0])
-        lineage = {"edit": operation, "fid": fid, "who": self.actor.subject or self.actor.kind}
+        who = self.actor.subject or self.actor.kind
+        lineage = {"edit": operation, "fid": fid, "who": who, **self.lineage}
         await self.conn.execute(
             COPY_VERSION_SQL,
             {
@@ -201,11 +208,13 @@ class EditSession:
                 "extent": _grown(self.extent, values.bounds if values else None),
                 "delta": delta,
                 "lineage": Jsonb(lineage),
-                "who": lineage["who"],
+                "who": who,
                 "at": at,
             },
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
+        who = who_of(self.actor.kind, self.actor.subject)
+        await record_change(self.conn, edited(self.layer.id, version, operation, [fid], who))
         self.current_version = version
         return version
 

@@ -66,6 +66,8 @@ def collection_json(layer: Layer, base: str) -> dict[str, Any]:
     }
     if layer.kind != "vector":
         _as_coverage(doc, href)
+    elif layer.editable:  # the Versioned Features proposal's declaration (ADR 0013, 11)
+        doc["versioning"] = {"timeAxis": "transaction-time", "mutationTime": "server"}
     if layer.license:
         doc["license"] = layer.license
     if layer.attribution:
@@ -122,6 +124,7 @@ def layer_properties(layer: Layer) -> dict[str, Any]:
         "temporalField": layer.temporal_field,
         "temporalEndField": layer.temporal_end_field,
         "metadata": dict(layer.metadata),
+        "editable": layer.editable,  # open for editing (ADR 0013): features have a history
     }
 
 

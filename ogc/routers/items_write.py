@@ -10,17 +10,13 @@ catalog NOTIFY the new version sends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from layers.access.audit import write_event
-from layers.access.caller import Caller
-from layers.catalog import Catalog, Layer
+from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import CrsInfo, crs_from_parameter
 from layers.edit.body import (
@@ -31,22 +27,22 @@ from layers.edit.body import (
     parse_geometry,
 )
 from layers.edit.errors import UnsupportedBody
-from layers.edit.revision import Preconditions, Revision, check
+from layers.edit.revision import Revision, check
 from layers.edit.store import (
-    Actor,
     Current,
     EditSession,
     Values,
-    edit_session,
-    not_editable,
     set_editable,
 )
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
-from layers.features.params import parse_feature_id
 from ogc import deps
-from ogc.common.audit import AuditNote, audited, event_for, request_id
 from ogc.common.edit_geometry import stored_values
+from ogc.common.edit_request import CONDITIONAL, preconditions_of
+from ogc.common.edit_request import edit_transaction as _session
+from ogc.common.edit_request import editable_layer as _editable
+from ogc.common.edit_request import feature_fid as _fid
+from ogc.common.edit_request import reload_catalog as _reload
 from ogc.common.features import feature_document, missing_feature
 from ogc.deps import CallerDep, CollectionId, SnapshotDep
 from ogc.gate.ownership import writable_layer
@@ -64,10 +60,6 @@ FEATURE_BODY = {
     "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES},
 }
 PATCH_BODY = {"required": True, "content": {PATCH_TYPES[0]: {"schema": {"type": "object"}}}}
-CONDITIONAL = [
-    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
-    for name in ("If-Match", "If-Unmodified-Since")
-]  # one of them is required for an existing feature (else 428)
 
 
 @router.options(paths.ITEMS, include_in_schema=False)
@@ -203,21 +195,6 @@ async def put_editing(
     )
 
 
-def _editable(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
-    """The gate's answer (404 unseen, 403 not theirs), then the layer's own flag (405)."""
-    layer = writable_layer(catalog, layer_id, caller)
-    if not layer.editable or layer.kind != "vector":
-        raise not_editable(layer_id)
-    return layer
-
-
-def _fid(layer: Layer, feature_id: str) -> int:
-    fid = parse_feature_id(feature_id)
-    if fid is None:
-        raise missing_feature(layer, feature_id)
-    return fid
-
-
 async def _body(request: Request, accepted: tuple[str, ...]) -> Any:
     """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
     given = request.headers.get("content-type")
@@ -245,24 +222,6 @@ def _content_crs(request: Request) -> CrsInfo:
     return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
 
 
-@asynccontextmanager
-async def _session(
-    request: Request, layer: Layer, caller: Caller, operation: str
-) -> AsyncIterator[tuple[EditSession, AuditNote]]:
-    """The edit's transaction; its audit event (``feature.<operation>``) commits with it,
-    and a refusal met inside it (404, 412, 428) is recorded on its own (ADR 0011)."""
-    pool = deps.pool_of(deps.state_of(request))
-    actor = Actor(caller.kind, caller.subject or "", request_id(request))
-    name = f"feature.{operation}"
-    async with (
-        audited(pool, request, caller, name, layer.id, refusals_only=True) as note,
-        edit_session(pool, layer, actor) as session,
-    ):
-        yield session, note
-        note.version = session.current_version
-        await write_event(session.conn, event_for(request, caller, name, note))
-
-
 async def _checked(
     session: EditSession, request: Request, layer: Layer, fid: int, feature_id: str
 ) -> Current:
@@ -271,10 +230,7 @@ async def _checked(
     current = await session.feature(fid)
     if current is None:
         raise missing_feature(layer, feature_id)
-    given = Preconditions(
-        request.headers.get("if-match"), request.headers.get("if-unmodified-since")
-    )
-    check(current.revision, given)
+    check(current.revision, preconditions_of(request))
     return current
 
 
@@ -329,10 +285,3 @@ async def _representation(request: Request, layer_id: str, fid: int) -> bytes:
 
 def _base(request: Request) -> str:
     return deps.base_url_of(request, deps.state_of(request).settings)
-
-
-async def _reload(request: Request) -> None:
-    """This process serves the new version from the next request on (others: NOTIFY)."""
-    store = deps.state_of(request).store
-    if store is not None:
-        await store.reload()
