@@ -42,6 +42,20 @@ export function makeApi(base, key, session = null) {
     return response.json();
   };
 
+  // A JSON body sent (POST, DELETE), with the key and the token as every request: the
+  // response as it came, unless it is an error.
+  const send = async (method, pathOrUrl, body, extra = {}) => {
+    const response = checked(
+      await fetch(url(pathOrUrl), {
+        method,
+        headers: { ...headers('application/json'), 'Content-Type': 'application/json', ...extra },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+    if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+    return response;
+  };
+
   // OpenLayers' tileLoadFunction for map tiles. An <img> cannot send a header, so a
   // signed-in viewer fetches the tile and shows it from a blob: URL; without a token the
   // image loads it itself, as before.
@@ -67,7 +81,7 @@ export function makeApi(base, key, session = null) {
       .catch(() => tile.setState(TileState.ERROR));
   };
 
-  return { url, json, loadTile, key };
+  return { url, json, send, loadTile, key };
 }
 
 // OneMap's errors are problem documents with a description a person can act on.

@@ -6,9 +6,11 @@ import 'ol/ol.css';
 import GeoJSON from 'ol/format/GeoJSON';
 import './style.css';
 import { startSession, wireAccount } from './account.js';
+import { makeAnalysisPanel } from './analysis.js';
 import { makeApi } from './api.js';
 import { makeExport } from './export.js';
 import { arrange, loadCatalog, paintOf } from './catalog.js';
+import { TOOL_PROPERTY } from './draw.js';
 import { MERCATOR_CODE, gridById, loadGrids } from './grids.js';
 import { setLanguage, language, t } from './i18n.js';
 import { makeMeasure } from './measure.js';
@@ -74,6 +76,8 @@ async function boot() {
   wireClicks(viewer);
   wireTools(viewer);
   makeSearch(viewer, $('#search'), $('#search-results'), $('#status'));
+  const analysis = { viewer, api, entries, panel: $('#analysis'), button: $('#analysis-toggle') };
+  makeAnalysisPanel(analysis).catch((error) => say(`${t('loadFailed')}${error.message}`));
   window.addEventListener('hashchange', () => {
     const state = readState(window.location.hash);
     if (state.lang) setLanguage(state.lang);
@@ -145,7 +149,8 @@ function wireControls(viewer, { tree, refreshTime, account }) {
 function wireClicks(viewer) {
   const popup = makePopup(viewer.map, $('#popup'));
   viewer.map.on('singleclick', (event) => {
-    if (viewer.map.get('tool')) return; // a click of a drawing tool (measure.js), not a question
+    // a click of a drawing tool (measure.js, draw.js), not a question
+    if (viewer.map.get(TOOL_PROPERTY)) return;
     showFeatureAt(viewer, popup, event).catch((error) => say(`${t('loadFailed')}${error.message}`));
   });
 }
