@@ -154,37 +154,23 @@ def _remove_touched(layer_id: str, tms_dir: Path, z: int, area: EditArea) -> lis
     style_dir = tms_dir.parent
     scope, version = style_dir.parent.name, int(style_dir.parent.parent.name[1:])
     removed: list[TileKey] = []
-    seen: set[tuple[int, int]] = set()
-    for rows, cols in area.candidates(tms_dir.name, z):
-        for row in rows:
-            try:
-                names = os.listdir(tms_dir / str(z) / str(row))
-            except (FileNotFoundError, NotADirectoryError):
+    rows = {
+        row for lim in area.limits(tms_dir.name, z) for row in range(lim.min_row, lim.max_row + 1)
+    }
+    for row in sorted(rows):
+        try:
+            names = os.listdir(tms_dir / str(z) / str(row))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            stem, _, ext = name.partition(".")
+            col_text, dash, variant = stem.partition("-")
+            if not col_text.isdigit() or not area.touches(tms_dir.name, z, row, int(col_text)):
                 continue
-            for name in names:
-                stem, _, ext = name.partition(".")
-                col_text, dash, variant = stem.partition("-")
-                if not col_text.isdigit() or int(col_text) not in cols:
-                    continue
-                col = int(col_text)
-                if (row, col) not in seen and not area.touches(tms_dir.name, z, row, col):
-                    continue
-                seen.add((row, col))
-                (tms_dir / str(z) / str(row) / name).unlink(missing_ok=True)
-                fmt = "png" if ext == "png" else "mvt"
-                key = TileKey(
-                    layer_id,
-                    version,
-                    tms_dir.name,
-                    z,
-                    row,
-                    col,
-                    fmt,
-                    style_dir.name,
-                    scope,
-                    dash + variant,
-                )
-                removed.append(key)
+            (tms_dir / str(z) / str(row) / name).unlink(missing_ok=True)
+            fmt = "png" if ext == "png" else "mvt"
+            key = (layer_id, version, tms_dir.name, z, row, int(col_text), fmt)
+            removed.append(TileKey(*key, style_dir.name, scope, dash + variant))
     return removed
 
 

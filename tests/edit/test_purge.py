@@ -111,6 +111,7 @@ def test_an_edit_purges_only_its_tiles_and_the_next_request_shows_it(
     wait_for(
         lambda: all(path.exists() for path in remade),
         "the purged tiles were not made again in the background",
+        timeout=60,  # some dozens of tile queries on a busy machine
     )
     for tms in GRIDS:
         old, new = tile_paths(tms, *old_place), tile_paths(tms, *new_place)
