@@ -46,7 +46,7 @@ from ogc.state import AppState
 from spatial.network import drop_superseded_networks
 from tiles.cache import TileCache
 from tiles.plan import TilePlan
-from tiles.purge import purge_edits, remake
+from tiles.purge import EditPurger, remake
 from tiles.service import TileProducer
 
 log = logging.getLogger("onemap.app")
@@ -146,8 +146,10 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
         builds.add(task)
         task.add_done_callback(builds.discard)
 
+    purger = EditPurger(producer, state.purge_listeners)
+
     async def before_change(serving: Catalog, loaded: Catalog) -> None:
-        for done in await purge_edits(producer, serving, loaded, state.purge_listeners):
+        for done in await purger.after_edits(serving, loaded):
             state.background.spawn(remake(producer, done, partial(_tile_plan, state)), "remake")
 
     state.tile_producer = producer

@@ -94,28 +94,48 @@ def _box(row: Sequence[float]) -> grids.Bounds:
     return float(row[0]), float(row[1]), float(row[2]), float(row[3])
 
 
-async def purge_edits(
-    producer: TileProducer,
-    old: Catalog,
-    new: Catalog,
-    listeners: Sequence[PurgeListener] = (),
-) -> list[Purge]:
-    """Delete the tiles of every layer ``new`` shows edited since ``old``; call each
-    listener with the layer and the area, after the files are gone."""
-    purges = []
-    for layer in new:
-        before = old.layers.get(layer.id)
-        if before is None or not edited_in_place(before, layer):
-            continue
+class EditPurger:
+    """One app's purges: each edited version range is purged once, however many reloads
+    announce it (the writer's own and the NOTIFY's run concurrently); a reload that finds
+    its range being purged waits for that purge before its snapshot is served."""
+
+    def __init__(self, producer: TileProducer, listeners: Sequence[PurgeListener] = ()) -> None:
+        self.producer = producer
+        self.listeners = listeners
+        self._upto: dict[str, int] = {}  # the last version each layer was purged for
+        self._running: dict[str, asyncio.Future[Purge | None]] = {}
+
+    async def after_edits(self, old: Catalog, new: Catalog) -> list[Purge]:
+        """Delete the tiles of every layer ``new`` shows edited since ``old``; call each
+        listener with the layer and the area once the files are gone."""
+        purges = []
+        for layer in new:
+            before = old.layers.get(layer.id)
+            if before is None or not edited_in_place(before, layer):
+                continue
+            upto = self._upto.get(layer.id, 0)
+            if layer.version <= upto:
+                running = self._running.get(layer.id)
+                if running is not None:
+                    await asyncio.shield(running)
+                continue
+            self._upto[layer.id] = layer.version
+            work = asyncio.ensure_future(self._purge(layer, max(before.version, upto)))
+            self._running[layer.id] = work
+            purge = await work
+            if purge is not None:
+                purges.append(purge)
+        return purges
+
+    async def _purge(self, layer: Layer, after: int) -> Purge | None:
         started = time.perf_counter()
-        area = await edit_area(producer.pool, layer.id, before.version, layer.version)
+        area = await edit_area(self.producer.pool, layer.id, after, layer.version)
         if area is None:
-            continue
-        producer.begin_purge(layer.id, area)
-        removed = await asyncio.to_thread(
-            producer.cache.purge_area, layer.id, area, layer.cache_version
-        )
-        for listener in listeners:
+            return None
+        self.producer.begin_purge(layer.id, area)
+        cache = self.producer.cache
+        removed = await asyncio.to_thread(cache.purge_area, layer.id, area, layer.cache_version)
+        for listener in self.listeners:
             listener(layer.id, area)
         purge = Purge(layer.id, area, tuple(removed), time.perf_counter() - started)
         log.info(
@@ -125,8 +145,7 @@ async def purge_edits(
             len(removed),
             purge.seconds * 1000,
         )
-        purges.append(purge)
-    return purges
+        return purge
 
 
 async def remake(
@@ -141,14 +160,22 @@ async def remake(
             return made
         if key.scope != PUBLIC_SCOPE or key.variant:
             continue  # made on the next request of such a caller
-        if key.fmt == "png":
-            if key.style != plan.style.version:
-                continue  # restyled meanwhile: the old style's tile is garbage
-            await producer.map_tile(plan, key.tms_id, key.z, key.row, key.col, scope=key.scope)
-        else:
-            fields = plan.layer.field_names
-            await producer.vector_tile(
-                plan, key.tms_id, key.z, key.row, key.col, fields, scope=key.scope
-            )
+        if key.fmt == "png" and key.style != plan.style.version:
+            continue  # restyled meanwhile: the old style's tile is garbage
+        try:
+            await _make(producer, plan, key)
+        except Exception:  # e.g. a statement timeout: the next request makes it
+            log.warning("re-making %s after an edit failed", key.relative_path(), exc_info=True)
+            continue
         made += 1
     return made
+
+
+async def _make(producer: TileProducer, plan: TilePlan, key: TileKey) -> None:
+    if key.fmt == "png":
+        await producer.map_tile(plan, key.tms_id, key.z, key.row, key.col, scope=key.scope)
+    else:
+        fields = plan.layer.field_names
+        await producer.vector_tile(
+            plan, key.tms_id, key.z, key.row, key.col, fields, scope=key.scope
+        )

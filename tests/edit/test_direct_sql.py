@@ -5,30 +5,20 @@ replica with its own tile cache), which learns of the edit only by NOTIFY."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
-from layers.settings import ServiceSettings
-from ogc.app import create_app
 from tests.edit.conftest import BUILDINGS, TABLE, feature
 from tests.edit.test_create_replace_delete import create
 from tests.edit.test_purge import FAR, names_at, plant_probes, square, tile_paths
 from tests.helpers.wait import wait_for
+from tests.tiles.helpers import build_mercator_overview
+from tiles import mvt, overview
 
 TMS = "WebMercatorQuad"
-
-
-@pytest.fixture(scope="module")
-def replica(
-    settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    tiles = tmp_path_factory.mktemp("direct-sql-replica-tiles")
-    with TestClient(create_app(settings.model_copy(update={"tile_cache_dir": tiles}))) as client:
-        yield client
 
 
 def version(url: str) -> int:
@@ -135,3 +125,31 @@ def test_api_edits_are_recorded_once(editing: TestClient, sample_url: str) -> No
     assert version(sample_url) == before + 1
     rows = edits(sample_url, before + 1)
     assert [(r[0], r[1], r[2]) for r in rows] == [(fid, "create", "user")]
+
+
+def overview_rows(url: str, table: str, fid: int) -> list[tuple[int, float]]:
+    with psycopg.connect(url) as conn:
+        statement = sql.SQL(
+            "SELECT z, round(ST_X(ST_Transform(ST_Centroid(geom), 4490))::numeric, 4)::float"
+            " FROM {} WHERE fid = %s ORDER BY z"
+        ).format(sql.Identifier("onemap_data", table))
+        return [(int(z), float(x)) for z, x in conn.execute(statement, [fid]).fetchall()]
+
+
+def test_overviews_follow_api_and_sql_edits(editing: TestClient, sample_url: str) -> None:
+    """The layer's overview (built here: the fixture is too small for the app to build one)
+    holds every changed feature at every level, in the edit's own transaction."""
+    layer = editing.app.state.onemap.store.current.get(BUILDINGS)  # type: ignore[attr-defined]
+    table = build_mercator_overview(sample_url, layer)
+    levels = list(range(overview.MAX_LEVEL[mvt.MERCATOR.name] + 1))
+    url = create(editing, feature("in the overview", square(113.9001, 23.5001)))
+    fid = int(url.rsplit("/", 1)[1])
+    assert overview_rows(sample_url, table, fid) == [(z, 113.9003) for z in levels]
+    run(
+        sample_url,
+        f"UPDATE onemap_data.{TABLE} SET geom = ST_Translate(geom, 0.01, 0) WHERE fid = %s",
+        [fid],
+    )
+    assert overview_rows(sample_url, table, fid) == [(z, 113.9103) for z in levels]
+    run(sample_url, f"DELETE FROM onemap_data.{TABLE} WHERE fid = %s", [fid])
+    assert overview_rows(sample_url, table, fid) == []
