@@ -56,16 +56,17 @@ class PurgeLog(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.lines: list[tuple[int, float]] = []
+        self.lines: list[tuple[int, float, float]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        _layer, _version, count, ms = record.args  # type: ignore[misc]
-        self.lines.append((int(count), float(ms)))
+        _layer, _version, count, ms, files_ms = record.args  # type: ignore[misc]
+        self.lines.append((int(count), float(ms), float(files_ms)))
 
 
-def summed(lines: list[tuple[int, float]]) -> str:
-    """The purges one edit caused (one per process and edit) as 'N tiles in T ms'."""
-    return f"{sum(n for n, _ in lines)} tiles in {sum(ms for _, ms in lines):.1f} ms"
+def summed(lines: list[tuple[int, float, float]]) -> str:
+    """What one edit's purges did: tiles, all the work, the file deletions."""
+    tiles, work, files = (sum(line[i] for line in lines) for i in range(3))
+    return f"{tiles:.0f} tiles in {work:.1f} ms ({files:.1f} ms deleting files)"
 
 
 def make_database(server: str) -> tuple[str, str]:
