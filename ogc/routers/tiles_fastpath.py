@@ -278,8 +278,9 @@ class HotTiles:
             self.size -= len(hit.data) + ENTRY_OVERHEAD
         return len(gone)
 
-    def __len__(self) -> int:
-        return len(self._tiles)
+    def clear(self) -> None:
+        self._tiles.clear()
+        self.size = 0
 
 
 def _in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> bool:
