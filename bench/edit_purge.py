@@ -56,17 +56,17 @@ class PurgeLog(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.lines: list[tuple[int, float, float]] = []
+        self.lines: list[tuple[int, float, float, float]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        _layer, _version, count, ms, files_ms = record.args  # type: ignore[misc]
-        self.lines.append((int(count), float(ms), float(files_ms)))
+        _layer, _version, count, ms, files_ms, cpu_ms = record.args  # type: ignore[misc]
+        self.lines.append((int(count), float(ms), float(files_ms), float(cpu_ms)))
 
 
-def summed(lines: list[tuple[int, float, float]]) -> str:
-    """What one edit's purges did: tiles, all the work, the file deletions."""
-    tiles, work, files = (sum(line[i] for line in lines) for i in range(3))
-    return f"{tiles:.0f} tiles in {work:.1f} ms ({files:.1f} ms deleting files)"
+def summed(lines: list[tuple[int, float, float, float]]) -> str:
+    """What one edit's purges did: tiles, all the work, the file deletions (wall, CPU)."""
+    tiles, work, files, cpu = (sum(line[i] for line in lines) for i in range(4))
+    return f"{tiles:.0f} tiles in {work:.1f} ms ({files:.1f} ms deleting files, {cpu:.1f} ms CPU)"
 
 
 def make_database(server: str) -> tuple[str, str]:

@@ -117,6 +117,15 @@ BEGIN
            'database', current_user::text
     FROM jsonb_array_elements(changes) AS c;
     UPDATE onemap.layers SET current_version = new_version, updated_at = now() WHERE id = layer;
+    -- Subscribers are told as of an API edit (layers/webhooks/events.py, ADR 0014).
+    INSERT INTO onemap.change_events (layer_id, type, data, access_level, department_id)
+    SELECT id, 'cn.gov.gd.onemap.feature.edited',
+           jsonb_build_object('layer', id, 'version', new_version,
+               'who', 'database:' || current_user::text,
+               'operation', CASE stmt WHEN 'insert' THEN 'create' ELSE stmt END,
+               'fids', (SELECT jsonb_agg((c ->> 'fid')::bigint) FROM jsonb_array_elements(changes) AS c)),
+           access_level, department_id
+    FROM onemap.layers WHERE id = layer;
 END $$;
 
 CREATE FUNCTION onemap.direct_edit_record() RETURNS trigger

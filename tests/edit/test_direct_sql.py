@@ -77,6 +77,14 @@ def test_an_update_is_recorded_bumps_one_version_and_purges_every_replica(
         (first, "update", "database", "postgres", "sql before", "sql after"),
         (second, "update", "database", "postgres", "sql before", "sql after"),
     ]
+    with psycopg.connect(sample_url) as conn:  # subscribers are told, as of an API edit
+        events = conn.execute(
+            "SELECT type, data ->> 'who', data ->> 'operation', data -> 'fids'"
+            " FROM onemap.change_events WHERE layer_id = %s AND (data ->> 'version')::int = %s",
+            [BUILDINGS, before + 1],
+        ).fetchall()
+    edited = ("cn.gov.gd.onemap.feature.edited", "database:postgres", "update")
+    assert [(*e[:3], sorted(e[3])) for e in events] == [(*edited, sorted([first, second]))]
     for client in (editing, replica):
         wait_for(
             lambda c=client: names_at(c, path, first) == ["sql after"],  # type: ignore[misc]
