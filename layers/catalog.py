@@ -91,6 +91,14 @@ class Layer:
     theme: str | None = None
     rollup_of: str | None = None
     editable: bool = False  # features may be changed through the API (ADR 0013)
+    # The version that created ``table_name``: edits change the table in place, so tile
+    # cache keys use this one and survive them (ADR 0013, decision 8). 0: not loaded.
+    table_version: int = 0
+
+    @property
+    def cache_version(self) -> int:
+        """The version tile cache keys name (the table's; ``version`` when not loaded)."""
+        return self.table_version or self.version
 
     @property
     def title(self) -> str:
@@ -167,6 +175,7 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         theme=row.get("theme"),
         rollup_of=row.get("rollup_of"),
         editable=bool(row.get("editable", False)),
+        table_version=row.get("table_version") or row["version"],
     )
 
 

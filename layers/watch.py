@@ -7,7 +7,10 @@ notifications sent while it was away are lost.
 
 Whatever depends on the catalog (the tile cache's sweep, the OpenAPI document, ...)
 subscribes with ``CatalogStore.on_change`` and is called with each new snapshot, so
-nothing waits for a request to notice that the catalog changed.
+nothing waits for a request to notice that the catalog changed. What must be done *before*
+a new snapshot is served (deleting the tiles edits made stale) registers with
+``CatalogStore.before_change``: the reload awaits it, so a process never serves a version
+whose stale tiles it still holds, and the writer of an edit answers only after it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from layers.db import with_options
 
 CHANNEL = "onemap_catalog"
 ChangeCallback = Callable[[Catalog], object]  # a return value is ignored
+PrepareCallback = Callable[[Catalog, Catalog], Awaitable[object]]  # (serving, next)
 log = logging.getLogger("onemap.catalog")
 
 
@@ -37,6 +41,13 @@ class CatalogStore:
         self.current = Catalog()
         self.generation = 0
         self._subscribers: list[ChangeCallback] = []
+        self._preparers: list[PrepareCallback] = []
+
+    def before_change(self, callback: PrepareCallback) -> Callable[[], None]:
+        """Await ``callback(serving, loaded)`` on each reload before ``loaded`` is served.
+        Returns a function that unsubscribes it."""
+        self._preparers.append(callback)
+        return lambda: self._preparers.remove(callback)
 
     def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
         """Call ``callback(snapshot)`` after each reload (and at once if one is loaded).
@@ -56,6 +67,11 @@ class CatalogStore:
     async def reload(self) -> Catalog:
         async with self._pool.connection() as conn:
             snapshot = await load_catalog_async(conn)
+        for prepare in list(self._preparers):
+            try:
+                await prepare(self.current, snapshot)
+            except Exception:  # like a subscriber: never stop the reload or the listener
+                log.exception("catalog preparer %r failed", prepare)
         self.current = snapshot
         self.generation += 1
         log.info("catalog loaded: %d layers (generation %d)", len(snapshot), self.generation)

@@ -125,6 +125,7 @@ def create_app(
     if fast_layer:  # outermost; cached tiles are the cheapest thing served
         tiles_fast = TileCacheFastPath(FeatureFastPath(app.framework, policy), policy)
         state.catalog_subscribers.append(tiles_fast.catalog_changed)
+        state.purge_listeners.append(tiles_fast.tiles_purged)
         app.fast_layer = tiles_fast
     state.openapi = serve_openapi_30(app, settings)
     for module in (

@@ -48,6 +48,8 @@ from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.network import drop_superseded_networks
 from tiles.cache import TileCache
+from tiles.plan import TilePlan
+from tiles.purge import EditPurger, remake
 from tiles.service import TileProducer
 
 log = logging.getLogger("onemap.app")
@@ -169,23 +171,37 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
     builds: set[asyncio.Task[None]] = set()
 
     def after_change(catalog: Catalog) -> None:
-        versions = {layer.id: layer.version for layer in catalog}
+        versions = {layer.id: layer.cache_version for layer in catalog}
         state.background.spawn(asyncio.to_thread(producer.cache.sweep, versions), "tile-sweep")
         build = producer.overviews.build_missing(pool, list(catalog))
         task = state.background.spawn(build, "tile-overviews")
         builds.add(task)
         task.add_done_callback(builds.discard)
 
+    purger = EditPurger(producer, state.purge_listeners)
+
+    async def before_change(serving: Catalog, loaded: Catalog) -> None:
+        for done in await purger.after_edits(serving, loaded):
+            state.background.spawn(remake(producer, done, partial(_tile_plan, state)), "remake")
+
     state.tile_producer = producer
     unsubscribe = state.store.on_change(after_change)
+    unprepare = state.store.before_change(before_change)
     try:
         yield
     finally:
+        unprepare()
         unsubscribe()
         for task in list(builds):  # a build in progress rolls back; the pool closes after
             task.cancel()
         await asyncio.gather(*builds, return_exceptions=True)
         state.tile_producer = None
+
+
+def _tile_plan(state: AppState, layer_id: str) -> TilePlan | None:
+    """The tile plan of ``layer_id`` in the snapshot served now (None: gone)."""
+    planned = state.snapshot.layers.get(layer_id) if state.snapshot is not None else None
+    return planned.tiles if planned is not None else None
 
 
 @contextlib.asynccontextmanager

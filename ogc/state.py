@@ -29,6 +29,7 @@ from ogc.openapi.v30 import OpenApiDocuments
 from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
+from tiles.purge import PurgeListener
 from tiles.service import TileProducer
 
 log = logging.getLogger("onemap.app")
@@ -85,6 +86,8 @@ class AppState:
     # Catalog subscribers the composition root adds while building the app (the fast
     # layer's memory of hot tiles); the lifespan subscribes them to the store.
     catalog_subscribers: list[ChangeCallback] = field(default_factory=list)
+    # Told of each edit purge (layer id, area) once its files are gone (the hot tiles).
+    purge_listeners: list[PurgeListener] = field(default_factory=list)
     callers: CallerResolver = field(init=False)  # who is calling (ogc/gate/caller.py)
 
     def __post_init__(self) -> None:

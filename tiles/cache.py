@@ -1,10 +1,13 @@
 """A disk tile cache whose keys make staleness impossible.
 
-A key names the layer *and its version* (plus the style version for map tiles, the caller's
-access scope, the grid, the tile and the format), so when a new version is published, rolled
-back or restyled, the next request simply computes a key that was never written: nothing has
-to be invalidated in time and every replica (which reloads the catalog on NOTIFY) agrees.
-Old versions' files are only garbage, removed by :meth:`TileCache.remove_other_versions`.
+A key names the layer *and the version that made its table* (plus the style version for map
+tiles, the caller's access scope, the grid, the tile and the format), so when a new table is
+published, rolled back or restyled, the next request simply computes a key that was never
+written: nothing has to be invalidated in time and every replica (which reloads the catalog
+on NOTIFY) agrees. Old versions' files are only garbage, removed by
+:meth:`TileCache.remove_other_versions`. An edit changes the table in place and keeps the
+key: exactly the tiles it touches are deleted (``tiles.purge``), and a tile's ETag names its
+bytes' digest, so a re-made tile never answers a stale 304.
 
 Layout: ``{root}/{layer}/v{version}/{scope}/{style}/{tms}/{z}/{row}/{col}{variant}.{ext}``;
 an empty tile is stored as a zero-length file (served as 204). Vector tiles are stored
@@ -16,6 +19,7 @@ reader never sees half a tile.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from layers.access.caller import PUBLIC_SCOPE
 from tiles import grids
+from tiles.edit_area import EditArea
 
 EXTENSIONS = {"mvt": "mvt", "png": "png"}
 NO_STYLE = "-"
@@ -49,14 +54,17 @@ class TileKey:
             f"{self.z}/{self.row}/{self.col}{self.variant}.{EXTENSIONS[self.fmt]}"
         )
 
-    def etag(self, identity: bool = False) -> str:
-        """Strong ETag from the key alone: one key always holds the same bytes. Vector
-        tiles are stored gzip-compressed; their decompressed representation (for the rare
-        client that refuses gzip) gets its own tag."""
+    def etag(self, data: bytes, identity: bool = False) -> str:
+        """Strong ETag of the key and the stored bytes' digest: an edit re-makes a tile
+        under the same key, so the key alone cannot tell its bytes (every replica stores
+        identical bytes for one key, so they agree). Vector tiles are stored
+        gzip-compressed; their decompressed representation (for the rare client that
+        refuses gzip) gets its own tag."""
         suffix = ".identity" if identity else ""
+        digest = hashlib.blake2b(data, digest_size=8).hexdigest()
         return (
             f'"{self.layer_id}.{self.version}.{self.scope}.{self.style}.{self.tms_id}.'
-            f'{self.z}.{self.row}.{self.col}{self.variant}.{self.fmt}{suffix}"'
+            f'{self.z}.{self.row}.{self.col}{self.variant}.{self.fmt}.{digest}{suffix}"'
         )
 
 
@@ -128,36 +136,46 @@ class TileCache:
         return removed
 
     def purge_bounds(self, layer_id: str, lonlat_bbox: grids.Bounds) -> int:
-        """Delete only the cached tiles of ``layer_id`` that intersect a lon/lat box (an edit).
+        """Delete the cached tiles of ``layer_id`` that a lon/lat box touches; count them."""
+        return len(self.purge_area(layer_id, EditArea((lonlat_bbox,))))
 
-        Works per cached grid and level with the grid's own tile ranges, so the cost is one
-        directory listing per cached level, not a walk over every tile.
-        """
-        removed = 0
-        for tms_dir in self._grid_dirs(layer_id):
-            levels = [int(p.name) for p in tms_dir.iterdir() if p.name.isdigit()]
-            levels = [z for z in levels if z in grids.level_range(tms_dir.name)]
-            if not levels:
+    def purge_area(
+        self, layer_id: str, area: EditArea, version: int | None = None
+    ) -> list[TileKey]:
+        """Delete exactly the cached tiles of ``layer_id`` an edit touched (``version``:
+        only that cache version's) in every scope, style, grid, level, format and property
+        selection, and name them. The cost is one listing per candidate row directory."""
+        removed: list[TileKey] = []
+        versions = f"v{version}" if version is not None else "v*"
+        for tms_dir in (p for p in (self.root / layer_id).glob(f"{versions}/*/*/*") if p.is_dir()):
+            if tms_dir.name not in grids.list_tms():
                 continue
-            for limits in grids.matrix_limits(tms_dir.name, lonlat_bbox, levels):
-                removed += _remove_range(tms_dir / limits.tile_matrix, limits)
+            for level_dir in _numbered(tms_dir.iterdir()):
+                removed += _remove_touched(layer_id, tms_dir, int(level_dir.name), area)
         return removed
 
-    def _grid_dirs(self, layer_id: str) -> Iterator[Path]:
-        # {layer}/v{version}/{scope}/{style}/{tms}
-        yield from (p for p in (self.root / layer_id).glob("v*/*/*/*") if p.is_dir())
 
-
-def _remove_range(level_dir: Path, limits: grids.TileMatrixLimits) -> int:
-    removed = 0
-    for row_dir in _numbered(level_dir.iterdir() if level_dir.is_dir() else ()):
-        if not limits.min_row <= int(row_dir.name) <= limits.max_row:
+def _remove_touched(layer_id: str, tms_dir: Path, z: int, area: EditArea) -> list[TileKey]:
+    style_dir = tms_dir.parent
+    scope, version = style_dir.parent.name, int(style_dir.parent.parent.name[1:])
+    removed: list[TileKey] = []
+    rows = {
+        row for lim in area.limits(tms_dir.name, z) for row in range(lim.min_row, lim.max_row + 1)
+    }
+    for row in sorted(rows):
+        try:
+            names = os.listdir(tms_dir / str(z) / str(row))
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        for tile in row_dir.iterdir():
-            col = tile.name.split(".", 1)[0].split("-", 1)[0]
-            if col.isdigit() and limits.min_col <= int(col) <= limits.max_col:
-                tile.unlink(missing_ok=True)
-                removed += 1
+        for name in names:
+            stem, _, ext = name.partition(".")
+            col_text, dash, variant = stem.partition("-")
+            if not col_text.isdigit() or not area.touches(tms_dir.name, z, row, int(col_text)):
+                continue
+            (tms_dir / str(z) / str(row) / name).unlink(missing_ok=True)
+            fmt = "png" if ext == "png" else "mvt"
+            key = (layer_id, version, tms_dir.name, z, row, int(col_text), fmt)
+            removed.append(TileKey(*key, style_dir.name, scope, dash + variant))
     return removed
 
 

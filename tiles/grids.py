@@ -297,43 +297,87 @@ def matrix_limits(
     west, south, east, north = lonlat_bbox
     if not (west <= east and south <= north):
         raise InvalidParameter(f"bbox {list(lonlat_bbox)} must be west, south, east, north")
-    grid = get_tms(tms_id)
+    get_tms(tms_id)  # NotFound with the known ids
     xy_box = _xy_box(tms_id, (west, south, east, north))
     limits = []
     for z in levels:
         check_level(tms_id, z)
-        limits.append(_limits_at(grid, z, xy_box))
+        limits.append(_limits_at(tms_id, z, xy_box))
     return limits
 
 
 @functools.lru_cache(maxsize=4096)
 def _xy_box(tms_id: str, lonlat_bbox: Bounds) -> Bounds:
-    """The box in the grid's CRS (a CRS transformation: ~2 ms, so computed once per layer
-    extent and grid; the limits of one level are then arithmetic)."""
-    grid = get_tms(tms_id)
+    """The box in the grid's CRS, clipped to the grid first (remembered per box and grid:
+    a layer's extent is asked for on every tile)."""
+    transformer, (left, bottom, right, top) = _from_lonlat(tms_id)
     west, south, east, north = lonlat_bbox
-    minx, miny = grid.xy(west, south, truncate=True)
-    maxx, maxy = grid.xy(east, north, truncate=True)
+    west, east = min(max(west, left), right), min(max(east, left), right)
+    south, north = min(max(south, bottom), top), min(max(north, bottom), top)
+    minx, miny = transformer.transform(west, south)
+    maxx, maxy = transformer.transform(east, north)
     return minx, miny, maxx, maxy
 
 
-def _limits_at(grid: TileMatrixSet, z: int, xy_bbox: Bounds) -> TileMatrixLimits:
+@functools.lru_cache(maxsize=64)
+def _from_lonlat(tms_id: str) -> tuple[Any, Bounds]:
+    """The grid's lon/lat → grid CRS transformer and its lon/lat bounds, made once (a
+    grid's ``xy`` builds both on every call: ~15 ms, too slow for an edit's purge)."""
+    grid = get_tms(tms_id)
+    bbox = grid.bbox
+    return grid._from_geographic, (bbox.left, bbox.bottom, bbox.right, bbox.top)
+
+
+def _limits_at(tms_id: str, z: int, xy_bbox: Bounds) -> TileMatrixLimits:
     """Row/column range covering ``xy_bbox``; an edge on a tile border takes no extra tile."""
-    matrix = grid.matrix(z)
-    origin_tile = grid.xy_bounds(morecantile.Tile(0, 0, z))
-    left, top = origin_tile.left, origin_tile.top
-    tile_w = matrix.cellSize * matrix.tileWidth
-    tile_h = matrix.cellSize * matrix.tileHeight
+    level = _level(tms_id, z)
     minx, miny, maxx, maxy = xy_bbox
 
     def clamp(index: float, size: int) -> int:
         return min(max(int(index), 0), size - 1)
 
-    min_col = clamp(math.floor((minx - left) / tile_w), matrix.matrixWidth)
-    max_col = max(min_col, clamp(math.ceil((maxx - left) / tile_w) - 1, matrix.matrixWidth))
-    min_row = clamp(math.floor((top - maxy) / tile_h), matrix.matrixHeight)
-    max_row = max(min_row, clamp(math.ceil((top - miny) / tile_h) - 1, matrix.matrixHeight))
-    return TileMatrixLimits(matrix.id, min_row, max_row, min_col, max_col)
+    min_col = clamp(math.floor((minx - level.left) / level.tile_w), level.width)
+    max_col = max(min_col, clamp(math.ceil((maxx - level.left) / level.tile_w) - 1, level.width))
+    min_row = clamp(math.floor((level.top - maxy) / level.tile_h), level.height)
+    max_row = max(min_row, clamp(math.ceil((level.top - miny) / level.tile_h) - 1, level.height))
+    return TileMatrixLimits(level.matrix_id, min_row, max_row, min_col, max_col)
+
+
+@dataclass(frozen=True)
+class _Level:
+    matrix_id: str
+    left: float
+    top: float
+    tile_w: float
+    tile_h: float
+    width: int
+    height: int
+
+
+@functools.lru_cache(maxsize=512)
+def _level(tms_id: str, z: int) -> _Level:
+    """A level's origin, tile size (grid CRS units) and shape: arithmetic from here on."""
+    grid = get_tms(tms_id)
+    matrix = grid.matrix(z)
+    origin_tile = grid.xy_bounds(morecantile.Tile(0, 0, z))
+    return _Level(
+        matrix.id,
+        origin_tile.left,
+        origin_tile.top,
+        matrix.cellSize * matrix.tileWidth,
+        matrix.cellSize * matrix.tileHeight,
+        matrix.matrixWidth,
+        matrix.matrixHeight,
+    )
+
+
+def padded_limits(tms_id: str, lonlat_bbox: Bounds, z: int, pad: float) -> TileMatrixLimits:
+    """The tiles of level ``z`` meeting a lon/lat box grown by ``pad`` tiles on each side
+    (in the grid's CRS: one CRS transformation per box and grid, then arithmetic)."""
+    level = _level(tms_id, z)
+    minx, miny, maxx, maxy = _xy_box(tms_id, lonlat_bbox)
+    dx, dy = level.tile_w * pad, level.tile_h * pad
+    return _limits_at(tms_id, z, (minx - dx, miny - dy, maxx + dx, maxy + dy))
 
 
 def check_within_limits(tms_id: str, lonlat_bbox: Bounds, z: int, row: int, col: int) -> None:

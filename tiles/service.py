@@ -14,6 +14,7 @@ import contextlib
 import gzip
 import hashlib
 import weakref
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +30,12 @@ from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from layers.features.query import AreaClip
 from tiles import mvt, overview, raster, render
 from tiles.cache import NO_STYLE, TileCache, TileKey
+from tiles.edit_area import EditArea
 from tiles.plan import TilePlan
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 PNG_MEDIA_TYPE = "image/png"
+PURGES_KEPT = 256  # a tile begun more purges ago than this is never kept (see ``_put``)
 SMALL_TILE_BYTES = 32_768  # below this, a thread hop costs more than it saves
 MEDIA_TYPES = {"mvt": MVT_MEDIA_TYPE, "png": PNG_MEDIA_TYPE}
 
@@ -60,6 +63,9 @@ class Tile:
     def plain(self) -> bytes:
         """The uncompressed bytes."""
         return gzip.decompress(self.data) if self.gzipped else self.data
+
+    def etag(self, identity: bool = False) -> str:
+        return self.key.etag(self.data, identity)
 
 
 def gzip_tile(raw: bytes, level: int) -> bytes:
@@ -89,7 +95,8 @@ def tile_key(
     layer = plan.layer
     style = plan.style.version if fmt == "png" else NO_STYLE
     variant = properties_variant(layer, properties) if properties is not None else ""
-    return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, scope, variant)
+    key = (layer.id, layer.cache_version, tms_id, z, row, col, fmt, style, scope, variant)
+    return TileKey(*key)
 
 
 class TileProducer:
@@ -112,6 +119,30 @@ class TileProducer:
         self.admission = admission  # the app's bound on heavy work: a cache miss takes a slot
         self.overviews = overview.OverviewRegistry()
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
+        self._purges: dict[str, int] = {}  # purges begun per layer (``begin_purge``)
+        self._areas: dict[str, deque[EditArea]] = {}  # the last PURGES_KEPT areas of each
+
+    def begin_purge(self, layer_id: str, area: EditArea) -> None:
+        """Called before an edit's tiles are deleted: a touched tile whose making began
+        earlier may hold the old data, so ``_put`` removes it again once stored."""
+        self._areas.setdefault(layer_id, deque(maxlen=PURGES_KEPT)).append(area)
+        self._purges[layer_id] = self._purge_count(layer_id) + 1
+
+    def _purge_count(self, layer_id: str) -> int:
+        return self._purges.get(layer_id, 0)
+
+    def _put(self, key: TileKey, data: bytes, purges: int) -> None:
+        """Store a tile made since ``purges`` purges of its layer had begun. Stored first,
+        checked after: a purge that began in between either deletes the file or is seen."""
+        self.cache.put(key, data)
+        missed = self._purge_count(key.layer_id) - purges
+        if missed <= 0:
+            return
+        areas = list(self._areas.get(key.layer_id, ()))
+        if missed > len(areas) or any(
+            area.touches(key.tms_id, key.z, key.row, key.col) for area in areas[-missed:]
+        ):
+            self.cache.path(key).unlink(missing_ok=True)
 
     async def vector_tile(
         self,
@@ -132,24 +163,25 @@ class TileProducer:
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)
+        purges = self._purge_count(key.layer_id)
         spec = mvt.TileSpec.of(tms_id, z, row, col)
         data = b""
         if _is_vector(plan.layer) and spec.intersects(plan.layer.extent):
             async with self._slot():
                 rows = await self._run(plan, spec, "mvt", properties, clip)
                 raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
-                data = await self._compress_and_store(key, raw)
+                data = await self._compress_and_store(key, raw, purges)
             return Tile(key, data)
-        self.cache.put(key, data)
+        self._put(key, data, purges)
         return Tile(key, data)
 
-    async def _compress_and_store(self, key: TileKey, raw: bytes) -> bytes:
+    async def _compress_and_store(self, key: TileKey, raw: bytes, purges: int) -> bytes:
         """gzip and write in a worker thread (zlib and file I/O release the GIL), so a
         250 KB low-zoom tile does not stall the other requests of this event loop."""
 
         def work() -> bytes:
             data = gzip_tile(raw, self.gzip_level)
-            self.cache.put(key, data)
+            self._put(key, data, purges)
             return data
 
         if len(raw) < SMALL_TILE_BYTES:
@@ -171,12 +203,13 @@ class TileProducer:
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)
+        purges = self._purge_count(key.layer_id)
         async with self._slot():
             if plan.layer.kind == "raster":
                 data = await self._raster_png(plan.layer, tms_id, z, row, col, clip)
             else:
                 data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col), clip)
-        self.cache.put(key, data)
+        self._put(key, data, purges)
         return Tile(key, data)
 
     def _slot(self) -> contextlib.AbstractAsyncContextManager[None]:

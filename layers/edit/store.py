@@ -226,6 +226,8 @@ async def edit_session(
     """A transaction holding ``layer``'s write lock; committed when the block ends."""
     async with pool.connection() as conn, conn.transaction():
         await conn.execute(b"SELECT pg_advisory_xact_lock(hashtext(%s))", (f"layer:{layer.id}",))
+        # The data table's triggers record direct SQL edits; this one records itself.
+        await conn.execute(b"SELECT set_config('onemap.edit', 'api', true)")
         async with conn.cursor(row_factory=dict_row) as cur:
             state = await (await cur.execute(STATE_SQL, {"layer": layer.id})).fetchone()
         if state is None:

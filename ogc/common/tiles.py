@@ -15,7 +15,6 @@ from ogc.http import paths
 from ogc.http.links import CRS84, JSON, epsg_uri, link, style_links
 from ogc.http.policy import tile_cache_control
 from tiles import grids
-from tiles.cache import TileKey
 from tiles.service import MVT_MEDIA_TYPE, Tile
 
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
@@ -62,18 +61,19 @@ def accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "")
 
 
-def cache_headers(key: TileKey, max_age: int, identity: bool = False) -> dict[str, str]:
-    return {"ETag": key.etag(identity), "Cache-Control": tile_cache_control(max_age)}
+def cache_headers(tile: Tile, max_age: int, identity: bool = False) -> dict[str, str]:
+    return {"ETag": tile.etag(identity), "Cache-Control": tile_cache_control(max_age)}
 
 
-def not_modified(request: Request, key: TileKey, max_age: int) -> Response | None:
-    """A 304 when the client already holds exactly this key's bytes."""
+def not_modified(request: Request, tile: Tile, max_age: int) -> Response | None:
+    """A 304 when the client already holds exactly these bytes (the ETag names their
+    digest: a tile re-made after an edit is a 200)."""
     sent = request.headers.get("if-none-match")
     if not sent:
         return None
-    identity = key.fmt == "mvt" and not accepts_gzip(request)
-    if key.etag(identity) in {tag.strip() for tag in sent.split(",")}:
-        return Response(status_code=304, headers=cache_headers(key, max_age, identity))
+    identity = tile.gzipped and not accepts_gzip(request)
+    if tile.etag(identity) in {tag.strip() for tag in sent.split(",")}:
+        return Response(status_code=304, headers=cache_headers(tile, max_age, identity))
     return None
 
 
@@ -84,7 +84,7 @@ def tile_response(
     only for clients that refuse gzip; ``Content-Encoding`` is always set so the GZip
     middleware never recompresses a tile. Empty: 204, or ``empty_body`` (WMTS PNG)."""
     identity = tile.gzipped and not accepts_gzip(request)
-    headers = cache_headers(tile.key, max_age, identity)
+    headers = cache_headers(tile, max_age, identity)
     if tile.empty and empty_body is None:
         return Response(status_code=204, headers=headers)
     if tile.gzipped and not identity:
@@ -105,17 +105,13 @@ def check_in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> No
 
 async def serve_tile(
     request: Request,
-    key: TileKey,
     max_age: int,
     work: Coroutine[Any, Any, Tile],
     empty_body: bytes | None = None,
 ) -> Response:
-    cached = not_modified(request, key, max_age)
-    if cached is not None:
-        work.close()  # never started: a 304 needs neither the cache nor the database
-        return cached
+    """The tile ``work`` makes (a cache read when cached), or a 304 for its bytes."""
     tile = await work  # cancelled, with its SQL, if the client leaves (ogc.http.disconnect)
-    return tile_response(request, tile, max_age, empty_body)
+    return not_modified(request, tile, max_age) or tile_response(request, tile, max_age, empty_body)
 
 
 TMS1_COMPAT = "tms1"

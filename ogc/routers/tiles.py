@@ -43,7 +43,7 @@ from ogc.http import paths
 from ogc.http.links import JSON, STYLE_JSON, TILEJSON, link
 from tiles import grids, mvt
 from tiles.render import transparent_png
-from tiles.service import MVT_MEDIA_TYPE, tile_key
+from tiles.service import MVT_MEDIA_TYPE
 from tiles.styles import maplibre_style, tilejson
 
 router = APIRouter(tags=["Tiles"])
@@ -126,11 +126,10 @@ async def vector_tile(
     check_in_limits(layer, tms_id, z, row, col)
     selected = mvt.select_properties(layer, properties)
     scope = cache_scope(layer, tile.caller)
-    key = tile_key(plan, tms_id, z, row, col, "mvt", selected, scope=scope)
     work = tile.producer.vector_tile(
         plan, tms_id, z, row, col, selected, scope=scope, clip=tile.clip
     )
-    return await serve_tile(request, key, tile.state.settings.tile_cache_max_age, work)
+    return await serve_tile(request, tile.state.settings.tile_cache_max_age, work)
 
 
 @router.get(
@@ -150,10 +149,9 @@ async def map_tile(
     plan = tile.plan
     check_in_limits(plan.layer, tms_id, z, row, col)
     scope = cache_scope(plan.layer, tile.caller)
-    key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
     work = tile.producer.map_tile(plan, tms_id, z, row, col, scope=scope, clip=tile.clip)
     max_age = tile.state.settings.tile_cache_max_age
-    return await serve_tile(request, key, max_age, work, transparent_png())
+    return await serve_tile(request, max_age, work, transparent_png())
 
 
 @router.get(

@@ -189,8 +189,8 @@ async def dataset_tile(
     # An MVT is a sequence of layer messages, so tiles concatenate into one tile.
     plain = b"".join(tile.plain() for tile in tiles)
     gzipped = accepts_gzip(request)
-    tags = "+".join(tile.key.etag(not gzipped).strip('"') for tile in tiles)
-    headers = cache_headers(tiles[0].key, settings.tile_cache_max_age) | {"ETag": f'"{tags}"'}
+    tags = "+".join(tile.etag(not gzipped).strip('"') for tile in tiles)
+    headers = cache_headers(tiles[0], settings.tile_cache_max_age) | {"ETag": f'"{tags}"'}
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
     if not plain:

@@ -7,8 +7,9 @@ app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest
 remembered per request path and encoding with their response headers ready (``HotTiles``;
 an MVT decompressed once for a client that refuses gzip), so a repeated hit is a dict lookup
 and two sends — or, for a caller with no credential, one write by the HTTP protocol itself
-(``answer_at_once``) — dropped on every catalog change (the app subscribes
-``catalog_changed``; nothing is polled per request). Layers, style versions and the tile
+(``answer_at_once``) — dropped when their layer changes (the app subscribes
+``catalog_changed``) or an edit touches them (``tiles_purged``); nothing is polled per
+request. Layers, style versions and the tile
 cache come from the app's state: the current snapshot's plans (``ogc/plans.py``) and the one
 tile producer's cache. CORS and Cache-Control come from ``ogc.http.policy``, the rules the
 routes' middleware follows. The caller comes from the gate (``ogc.gate``): only callers who
@@ -17,7 +18,8 @@ their scope; an API key (``tk=``, the one query string served here, or ``X-OneMa
 checked and counted against its tiles quota by the gate from memory. Everything else —
 misses, other query strings, refused keys and tokens, unknown or hidden layers, callers whose
 answers are private, errors — falls through to the routes, which produce the same bytes and
-headers. The ETag comes from the key, so revalidations are answered 304 without reading.
+headers. The ETag names the key and the bytes' digest (a tile re-made after an edit keeps
+its key), so a revalidation reads the tile (memory or one file) and may answer 304.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import gzip
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from layers.access.caller import PUBLIC_SCOPE, Caller
@@ -39,7 +42,9 @@ from ogc.http.policy import ResponsePolicy
 from ogc.plans import Snapshot
 from tiles import grids
 from tiles.cache import NO_STYLE, TileKey
+from tiles.edit_area import EditArea
 from tiles.plan import TilePlan
+from tiles.purge import edited_in_place
 from tiles.service import MVT_MEDIA_TYPE, PNG_MEDIA_TYPE
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -67,13 +72,14 @@ class Hit:
     kept as stored (gzip) or, for a client that refuses gzip, decompressed (``plain``) under
     the key's identity ETag, as ``ogc.common.tiles.tile_response`` answers it."""
 
-    __slots__ = ("_by_origin", "data", "etag", "headers", "short")
+    __slots__ = ("_by_origin", "data", "etag", "headers", "key", "short")
 
     def __init__(self, key: TileKey, data: bytes, policy: ResponsePolicy, plain: bool) -> None:
         identity = plain and key.fmt == "mvt"
-        self.etag = key.etag(identity).encode()
+        self.key = key
+        self.etag = key.etag(data, identity).encode()
         self.data = gzip.decompress(data) if identity else data
-        self.short = not_modified_headers(key, policy, identity)  # 304, before CORS
+        self.short = not_modified_headers(self.etag, policy)  # 304, before CORS
         gzipped = key.fmt == "mvt" and not identity  # stored gzip-compressed
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
         self.headers = [  # ogc.common.tiles.tile_response's, in its order
@@ -95,10 +101,10 @@ class Hit:
         return found
 
 
-def not_modified_headers(key: TileKey, policy: ResponsePolicy, identity: bool) -> Headers:
+def not_modified_headers(etag: bytes, policy: ResponsePolicy) -> Headers:
     """``ogc.common.tiles.cache_headers`` of a stored tile, before CORS."""
     return [
-        (b"etag", key.etag(identity).encode()),
+        (b"etag", etag),
         (b"cache-control", policy.tile_cache_control().encode()),
     ]
 
@@ -112,11 +118,29 @@ class TileCacheFastPath:
         self.app = app
         self.policy = policy
         self._hot = HotTiles(memory_bytes)
+        self._catalog = Catalog()
         self.at_once = 0  # answers handed to the HTTP protocol (the tests check which path)
 
     def catalog_changed(self, catalog: Catalog) -> None:
-        """A catalog change (publish, rollback, restyle, edits): forget the hot tiles."""
-        self._hot.clear()
+        """A catalog change: forget the hot tiles of every layer that changed (publish,
+        rollback, restyle, access, delete) — except by edits alone, whose touched tiles
+        ``tiles_purged`` has dropped already, before this snapshot was served."""
+        previous, self._catalog = self._catalog, catalog
+
+        def changed(hit: Hit) -> bool:
+            old, new = previous.layers.get(hit.key.layer_id), catalog.layers.get(hit.key.layer_id)
+            return old is None or new is None or (old != new and not edited_in_place(old, new))
+
+        self._hot.drop(changed)
+
+    def tiles_purged(self, layer_id: str, area: EditArea) -> None:
+        """An edit's tiles were deleted from the cache: forget them here too."""
+        self._hot.drop(
+            lambda hit: (
+                hit.key.layer_id == layer_id
+                and area.touches(hit.key.tms_id, hit.key.z, hit.key.row, hit.key.col)
+            )
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -170,12 +194,6 @@ class TileCacheFastPath:
             key = self._match(path, snapshot, caller)
             if key is None:
                 return False
-            identity = asked.plain and key.fmt == "mvt"
-            if asked.match == key.etag(identity).encode():
-                headers = not_modified_headers(key, self.policy, identity)
-                self.policy.cors(asked.origin, headers)
-                await _respond(send, 304, headers, b"")
-                return True  # the client holds these bytes: nothing to read
             data = producer.cache.get(key)
             if not data:
                 # Missing, or empty: the routes decide empty answers (a 404 outside the
@@ -215,7 +233,7 @@ class TileCacheFastPath:
         if not for_wmts and not _in_limits(layer, tms_id, z, row, col):
             return None  # the route answers 404 (even to a revalidation)
         scope = cache_scope(layer, caller)
-        return TileKey(layer.id, layer.version, tms_id, z, row, col, fmt, style, scope)
+        return TileKey(layer.id, layer.cache_version, tms_id, z, row, col, fmt, style, scope)
 
 
 def _style_version(plan: TilePlan) -> str | None:
@@ -227,9 +245,9 @@ def _style_version(plan: TilePlan) -> str | None:
 
 class HotTiles:
     """The most recently served tiles of this process by request path and encoding asked
-    for, bounded in bytes (LRU). The whole memory is dropped on every catalog change, so a
-    path always maps to the current layer version's key and it can never serve a tile the
-    disk would not."""
+    for, bounded in bytes (LRU). A catalog change drops the tiles of the layers it changed,
+    an edit's purge the tiles it touched, so a path always maps to the current key's bytes
+    and it can never serve a tile the disk would not."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -251,6 +269,14 @@ class HotTiles:
         while self.size > self.capacity:
             _, dropped = self._tiles.popitem(last=False)
             self.size -= len(dropped.data) + ENTRY_OVERHEAD
+
+    def drop(self, unwanted: Callable[[Hit], bool]) -> int:
+        """Forget the tiles ``unwanted`` says; count them."""
+        gone = [(place, hit) for place, hit in self._tiles.items() if unwanted(hit)]
+        for place, hit in gone:
+            del self._tiles[place]
+            self.size -= len(hit.data) + ENTRY_OVERHEAD
+        return len(gone)
 
     def clear(self) -> None:
         self._tiles.clear()

@@ -42,7 +42,7 @@ from ogc.http.policy import REVALIDATE
 from ogc.plans import Snapshot
 from tiles import featureinfo, grids, raster, wmts
 from tiles.render import transparent_png
-from tiles.service import PNG_MEDIA_TYPE, TileProducer, tile_key
+from tiles.service import PNG_MEDIA_TYPE, TileProducer
 
 router = APIRouter(tags=["WMTS"])
 XML = "application/xml"
@@ -109,15 +109,13 @@ async def get_tile(
     fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
     fields = layer.field_names
     scope = cache_scope(layer, caller)
-    key = tile_key(plan, tms, z, row, col, fmt, fields if fmt == "mvt" else None, scope=scope)
-    cached = not_modified(request, key, max_age)
-    if cached is not None:
-        return cached
     if fmt == "png":
         tile = await producer.map_tile(plan, tms, z, row, col, scope=scope, clip=clip)
     else:
         tile = await producer.vector_tile(plan, tms, z, row, col, fields, scope=scope, clip=clip)
-    return tile_response(request, tile, max_age, transparent_png() if fmt == "png" else None)
+    return not_modified(request, tile, max_age) or tile_response(
+        request, tile, max_age, transparent_png() if fmt == "png" else None
+    )
 
 
 async def get_feature_info(

@@ -103,3 +103,14 @@ def ids(client: TestClient) -> list[int]:
 
 def first_id(client: TestClient) -> int:
     return ids(client)[0]
+
+
+@pytest.fixture(scope="module")
+def replica(
+    settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """A second app on the same database with a tile cache of its own: a replica, which
+    learns of every change only by NOTIFY."""
+    tiles = tmp_path_factory.mktemp("edit-replica-tiles")
+    with TestClient(create_app(settings.model_copy(update={"tile_cache_dir": tiles}))) as client:
+        yield client

@@ -3,28 +3,14 @@ from the catalog NOTIFY, and no cached vector tile shows the old feature (ADR 00
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
-from layers.settings import ServiceSettings
-from ogc.app import create_app
 from tests.edit.conftest import BUILDINGS, feature, write_headers
 from tests.edit.test_create_replace_delete import ITEMS, create
 from tests.helpers.wait import wait_for
 from tests.tiles.helpers import decode, tile_at
 
 Z = 15
-
-
-@pytest.fixture(scope="module")
-def replica(
-    settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    tiles = tmp_path_factory.mktemp("edit-replica-tiles")
-    with TestClient(create_app(settings.model_copy(update={"tile_cache_dir": tiles}))) as client:
-        yield client
 
 
 def test_another_replica_serves_the_edit_once_notified(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
 import mapbox_vector_tile
 import morecantile
+import psycopg
 from PIL import Image
+
+from layers.catalog import Layer
 
 GUANGZHOU = (113.27, 23.13)
 
@@ -20,6 +24,20 @@ def tile_at(
 
     tile = grids.get_tms(tms_id).tile(lon, lat, z)
     return tile.y, tile.x
+
+
+def build_mercator_overview(database_url: str, layer: Layer) -> str:
+    """Build the Web Mercator overview of a layer version (as the app does for big ones)
+    and return its table's name."""
+    from tiles import mvt, overview
+
+    async def build() -> None:
+        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        async with conn:
+            await overview.build_overview(conn, layer, mvt.MERCATOR)
+
+    asyncio.run(build())
+    return overview.overview_table_name(layer, mvt.MERCATOR)
 
 
 def decode(data: bytes) -> dict[str, Any]:
@@ -37,4 +55,12 @@ def opaque_pixels(image: Image.Image) -> int:
     return sum(1 for value in alpha.get_flattened_data() if value > 0)
 
 
-__all__ = ["GUANGZHOU", "decode", "morecantile", "opaque_pixels", "png_pixels", "tile_at"]
+__all__ = [
+    "GUANGZHOU",
+    "build_mercator_overview",
+    "decode",
+    "morecantile",
+    "opaque_pixels",
+    "png_pixels",
+    "tile_at",
+]

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from ogc.http.policy import ResponsePolicy
 from ogc.routers.tiles_fastpath import TileCacheFastPath
 from tests.tiles.conftest import DENSE_LAYER
-from tests.tiles.helpers import decode, tile_at
-from tiles import grids, mvt, overview
+from tests.tiles.helpers import build_mercator_overview, decode, tile_at
+from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
 
 
@@ -178,13 +178,7 @@ def test_overview_tiles_keep_a_feature_in_every_cell(
 ) -> None:
     """The per-level overview of the dense layer answers low zooms without holes."""
     layer = tiles_client.app.state.onemap.store.current.get(DENSE_LAYER)  # type: ignore[attr-defined]
-
-    async def build() -> None:
-        async with await psycopg.AsyncConnection.connect(sample_url, autocommit=True) as conn:
-            await overview.build_overview(conn, layer, mvt.MERCATOR)
-
-    asyncio.run(build())
-    table = overview.overview_table_name(layer, mvt.MERCATOR)
+    table = build_mercator_overview(sample_url, layer)
     for z in (6, 8, 10):
         row, col = tile_at("WebMercatorQuad", z)
         spec = mvt.TileSpec.of("WebMercatorQuad", z, row, col)
