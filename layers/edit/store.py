@@ -44,6 +44,12 @@ SELECT layer_id, %(version)s, table_name, storage_srid, geometry_type, %(extent)
        source_fingerprint, layer_meta
 FROM onemap.layer_versions WHERE layer_id = %(layer)s AND version = %(current)s
 """
+# A further operation of a batch: the version the first one made, grown (ADR 0013, 10).
+GROW_VERSION_SQL = b"""
+UPDATE onemap.layer_versions
+SET feature_count = feature_count + %(delta)s, extent = %(extent)s, lineage = %(lineage)s
+WHERE layer_id = %(layer)s AND version = %(version)s
+"""
 MAKE_CURRENT_SQL = (
     b"UPDATE onemap.layers SET current_version = %s, updated_at = now() WHERE id = %s"
 )
@@ -99,6 +105,8 @@ class EditSession:
         self.extent: list[float] | None = state["extent"]
         self.now: datetime = state["now"]
         self.actor = actor
+        self.produced: int | None = None  # the version this session's first edit made
+        self.operations = 0
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
@@ -188,25 +196,36 @@ class EditSession:
     async def _new_version(
         self, operation: str, fid: int, at: datetime, values: Values | None, delta: int
     ) -> int:
+        """The session's version: made by its first edit, grown by a batch's later ones,
+        so a batch of any size is one version (ADR 0013, decision 10)."""
+        self.operations += 1
+        self.extent = _grown(self.extent, values.bounds if values else None)
+        who = self.actor.subject or self.actor.kind
+        if self.produced is not None:
+            lineage = {"edit": "batch", "operations": self.operations, "who": who}
+            params = {"layer": self.layer.id, "version": self.produced, "delta": delta}
+            params |= {"extent": self.extent, "lineage": Jsonb(lineage)}
+            await self.conn.execute(GROW_VERSION_SQL, params)
+            return self.produced
         row = await (await self.conn.execute(NEXT_VERSION_SQL, (self.layer.id,))).fetchone()
         assert row is not None
         version = int(row[0])
-        lineage = {"edit": operation, "fid": fid, "who": self.actor.subject or self.actor.kind}
+        lineage = {"edit": operation, "fid": fid, "who": who}
         await self.conn.execute(
             COPY_VERSION_SQL,
             {
                 "layer": self.layer.id,
                 "current": self.current_version,
                 "version": version,
-                "extent": _grown(self.extent, values.bounds if values else None),
+                "extent": self.extent,
                 "delta": delta,
                 "lineage": Jsonb(lineage),
-                "who": lineage["who"],
+                "who": who,
                 "at": at,
             },
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
-        self.current_version = version
+        self.current_version = self.produced = version
         return version
 
 

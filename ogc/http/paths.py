@@ -22,6 +22,7 @@ COLLECTIONS = "/collections"
 COLLECTION = COLLECTIONS + "/{collectionId}"
 ITEMS = COLLECTION + "/items"
 ITEM = ITEMS + "/{featureId}"
+BATCH = COLLECTION + "/batch"  # several edits in one transaction (ADR 0013)
 QUERYABLES = COLLECTION + "/queryables"
 STYLE = COLLECTION + "/style.json"
 SEARCH = "/search"  # place names and admin codes (ogc/routers/search.py)

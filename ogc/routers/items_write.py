@@ -10,44 +10,35 @@ catalog NOTIFY the new version sends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from layers.access.audit import write_event
-from layers.access.caller import Caller
-from layers.catalog import Catalog, Layer
-from layers.crs import DEFAULT as DEFAULT_CRS
-from layers.crs import CrsInfo, crs_from_parameter
-from layers.edit.body import (
-    check_patch,
-    checked_properties,
-    merge_patch,
-    parse_feature,
-    parse_geometry,
-)
-from layers.edit.errors import UnsupportedBody
-from layers.edit.revision import Preconditions, Revision, check
-from layers.edit.store import (
-    Actor,
-    Current,
-    EditSession,
-    Values,
-    edit_session,
-    not_editable,
-    set_editable,
-)
+from layers.catalog import Layer
+from layers.edit.body import check_patch, parse_feature, parse_geometry
+from layers.edit.revision import Preconditions, Revision
+from layers.edit.store import Current, EditSession, set_editable
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
-from layers.features.params import parse_feature_id
 from ogc import deps
-from ogc.common.audit import AuditNote, audited, event_for, request_id
+from ogc.common.edit_batch import apply_batch
 from ogc.common.edit_geometry import stored_values
-from ogc.common.features import feature_document, missing_feature
+from ogc.common.edit_request import (
+    MAX_BATCH_BODY,
+    MAX_BODY,
+    base_url,
+    checked_feature,
+    content_crs,
+    edit_transaction,
+    editable_layer,
+    feature_fid,
+    json_body,
+    patched_values,
+    reload_catalog,
+)
+from ogc.common.features import feature_document
 from ogc.deps import CallerDep, CollectionId, SnapshotDep
 from ogc.gate.ownership import writable_layer
 from ogc.gate.visible import visible_layer
@@ -57,13 +48,44 @@ from ogc.http.links import GEOJSON
 router = APIRouter(tags=["Editing"])
 FEATURE_TYPES = ("application/geo+json", "application/json")
 PATCH_TYPES = ("application/merge-patch+json",)
-MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
 FeatureId = Annotated[str, Path(alias="featureId")]
 FEATURE_BODY = {
     "required": True,
     "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES},
 }
 PATCH_BODY = {"required": True, "content": {PATCH_TYPES[0]: {"schema": {"type": "object"}}}}
+BATCH_BODY = {
+    "required": True,
+    "description": "Operations applied in order in one transaction: all or none. Each but a "
+    "create names the feature's id and a precondition (ifMatch: its ETag, or "
+    "ifUnmodifiedSince: its Last-Modified).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["operations"],
+                "properties": {
+                    "operations": {
+                        "type": "array",
+                        "maxItems": 1000,
+                        "items": {
+                            "type": "object",
+                            "required": ["op"],
+                            "properties": {
+                                "op": {"enum": ["create", "replace", "update", "delete"]},
+                                "id": {"type": ["string", "integer"]},
+                                "feature": {"type": "object", "description": "create, replace"},
+                                "patch": {"type": "object", "description": "update (RFC 7396)"},
+                                "ifMatch": {"type": "string"},
+                                "ifUnmodifiedSince": {"type": "string"},
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
 CONDITIONAL = [
     {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
     for name in ("If-Match", "If-Unmodified-Since")
@@ -95,21 +117,27 @@ async def item_options(
 @router.post(
     paths.ITEMS,
     status_code=201,
-    summary="Add a feature (Part 4)",
+    summary="Add a feature, or several at once with a FeatureCollection (Part 4)",
     openapi_extra={"requestBody": FEATURE_BODY},
 )
 async def create_feature(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    body = await _body(request, FEATURE_TYPES)
-    crs = _content_crs(request)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    body = await json_body(request, FEATURE_TYPES, MAX_BATCH_BODY)
+    if isinstance(body, dict) and body.get("type") == "FeatureCollection":
+        return await apply_batch(request, layer, caller, body, created=True)
+    if len(await request.body()) > MAX_BODY:
+        raise PayloadTooLarge(f"a feature body may be {MAX_BODY // 2**20} MiB at most")
+    crs = content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    async with _session(request, layer, caller, "create") as (session, note):
+    async with edit_transaction(request, layer, caller, "create") as (session, note):
         revision = await session.create(values)
         note.detail["fid"] = revision.fid
-    location = paths.href(_base(request), paths.ITEM, collectionId=layer.id, featureId=revision.fid)
+    location = paths.href(
+        base_url(request), paths.ITEM, collectionId=layer.id, featureId=revision.fid
+    )
     return await _answer(request, layer, revision, 201, {"Location": location})
 
 
@@ -125,13 +153,13 @@ async def replace_feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    body = await _body(request, FEATURE_TYPES)
-    crs = _content_crs(request)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    fid = feature_fid(layer, feature_id)
+    body = await json_body(request, FEATURE_TYPES)
+    crs = content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    async with _session(request, layer, caller, "replace") as (session, note):
+    async with edit_transaction(request, layer, caller, "replace") as (session, note):
         note.detail["fid"] = fid
         current = await _checked(session, request, layer, fid, feature_id)
         revision = await session.replace(current, values, "replace")
@@ -150,16 +178,16 @@ async def update_feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    patch = await _body(request, PATCH_TYPES)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    fid = feature_fid(layer, feature_id)
+    patch = await json_body(request, PATCH_TYPES)
     check_patch(patch, fid)
-    crs = _content_crs(request)
+    crs = content_crs(request)
     patched_geometry = parse_geometry(patch["geometry"], crs) if patch.get("geometry") else None
-    async with _session(request, layer, caller, "update") as (session, note):
+    async with edit_transaction(request, layer, caller, "update") as (session, note):
         note.detail["fid"] = fid
         current = await _checked(session, request, layer, fid, feature_id)
-        values = _patched(layer, current, patch, patched_geometry, crs)
+        values = patched_values(layer, current, patch, patched_geometry, crs)
         revision = await session.replace(current, values, "update")
     return await _answer(request, layer, revision, 200)
 
@@ -177,14 +205,27 @@ async def delete_feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    async with _session(request, layer, caller, "delete") as (session, note):
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    fid = feature_fid(layer, feature_id)
+    async with edit_transaction(request, layer, caller, "delete") as (session, note):
         note.detail["fid"] = fid
         current = await _checked(session, request, layer, fid, feature_id)
         await session.delete(current)
-    await _reload(request)
+    await reload_catalog(request)
     return Response(status_code=204)
+
+
+@router.post(
+    paths.BATCH,
+    summary="Apply several creates, replaces, updates and deletes at once, all or nothing",
+    openapi_extra={"requestBody": BATCH_BODY},
+)
+async def batch(
+    request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
+) -> Response:
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    document = await json_body(request, ("application/json",), MAX_BATCH_BODY)
+    return await apply_batch(request, layer, caller, document, created=False)
 
 
 @router.put(paths.COLLECTION + "/editing", summary="Open or close a collection for editing")
@@ -192,104 +233,24 @@ async def put_editing(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:
     layer = writable_layer(snapshot.catalog, collection_id, caller)
-    body = await _body(request, ("application/json",))
+    body = await json_body(request, ("application/json",))
     editable = body.get("editable") if isinstance(body, dict) else None
     if not isinstance(editable, bool):
         raise InvalidParameter('send {"editable": true} or {"editable": false}')
     await set_editable(deps.pool_of(deps.state_of(request)), layer.id, editable)
-    await _reload(request)
+    await reload_catalog(request)
     return Response(
         orjson.dumps({"id": layer.id, "editable": editable}), media_type="application/json"
     )
 
 
-def _editable(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
-    """The gate's answer (404 unseen, 403 not theirs), then the layer's own flag (405)."""
-    layer = writable_layer(catalog, layer_id, caller)
-    if not layer.editable or layer.kind != "vector":
-        raise not_editable(layer_id)
-    return layer
-
-
-def _fid(layer: Layer, feature_id: str) -> int:
-    fid = parse_feature_id(feature_id)
-    if fid is None:
-        raise missing_feature(layer, feature_id)
-    return fid
-
-
-async def _body(request: Request, accepted: tuple[str, ...]) -> Any:
-    """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
-    given = request.headers.get("content-type")
-    if not given:
-        raise InvalidParameter(f"send a Content-Type header: {' or '.join(accepted)}")
-    media_type = given.split(";")[0].strip().lower()
-    if media_type not in accepted:
-        raise UnsupportedBody(
-            f"Content-Type {media_type[:60]!r} is not read here; send {' or '.join(accepted)}"
-        )
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"a feature body may be {MAX_BODY // 2**20} MiB at most")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
-
-
-def _content_crs(request: Request) -> CrsInfo:
-    """``Content-Crs: <uri>`` (Part 4 with Part 2), CRS84 when absent."""
-    given = request.headers.get("content-crs")
-    if not given:
-        return DEFAULT_CRS
-    return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
-
-
-@asynccontextmanager
-async def _session(
-    request: Request, layer: Layer, caller: Caller, operation: str
-) -> AsyncIterator[tuple[EditSession, AuditNote]]:
-    """The edit's transaction; its audit event (``feature.<operation>``) commits with it,
-    and a refusal met inside it (404, 412, 428) is recorded on its own (ADR 0011)."""
-    pool = deps.pool_of(deps.state_of(request))
-    actor = Actor(caller.kind, caller.subject or "", request_id(request))
-    name = f"feature.{operation}"
-    async with (
-        audited(pool, request, caller, name, layer.id, refusals_only=True) as note,
-        edit_session(pool, layer, actor) as session,
-    ):
-        yield session, note
-        note.version = session.current_version
-        await write_event(session.conn, event_for(request, caller, name, note))
-
-
 async def _checked(
     session: EditSession, request: Request, layer: Layer, fid: int, feature_id: str
 ) -> Current:
-    """The feature, locked, if it exists (else 404, whatever the precondition) and the
-    request's precondition holds (else 412, or 428 when there is none)."""
-    current = await session.feature(fid)
-    if current is None:
-        raise missing_feature(layer, feature_id)
     given = Preconditions(
         request.headers.get("if-match"), request.headers.get("if-unmodified-since")
     )
-    check(current.revision, given)
-    return current
-
-
-def _patched(
-    layer: Layer, current: Current, patch: dict[str, Any], geometry: Any, crs: CrsInfo
-) -> Values:
-    """The values after ``patch``: properties merged (RFC 7396), the geometry replaced
-    when the patch has one (else the stored one, as stored)."""
-    merged = merge_patch(current.document.get("properties") or {}, patch.get("properties") or {})
-    properties = checked_properties(merged, layer)
-    if geometry is not None:
-        return stored_values(layer, properties, geometry, crs)
-    if "geometry" in patch:
-        raise InvalidParameter("'geometry' cannot be removed from a feature of this layer")
-    return Values(properties, current.wkb, None, {})  # the stored bytes, not a round trip
+    return await checked_feature(session, layer, fid, feature_id, given)
 
 
 async def _answer(
@@ -300,7 +261,7 @@ async def _answer(
     extra: dict[str, str] | None = None,
 ) -> Response:
     """201/200 with the feature (Prefer: return=representation) or 201/204 without."""
-    await _reload(request)
+    await reload_catalog(request)
     headers = {**revision.headers(), **(extra or {})}
     prefer = _preferences(request)
     applied = [p for p in prefer if p.startswith(("return=", "handling="))]
@@ -324,15 +285,4 @@ async def _representation(request: Request, layer_id: str, fid: int) -> bytes:
     text = await read_feature(deps.pool_of(state), plan.single_feature, fid)
     if text is None:
         raise NotFound(f"feature {fid} of '{layer_id}' disappeared before it could be returned")
-    return feature_document(text, _base(request), plan.layer, str(fid))
-
-
-def _base(request: Request) -> str:
-    return deps.base_url_of(request, deps.state_of(request).settings)
-
-
-async def _reload(request: Request) -> None:
-    """This process serves the new version from the next request on (others: NOTIFY)."""
-    store = deps.state_of(request).store
-    if store is not None:
-        await store.reload()
+    return feature_document(text, base_url(request), plan.layer, str(fid))

@@ -1,0 +1,130 @@
+"""What every edit request needs: its layer, body, CRS, transaction and precondition.
+
+Shared by the single edits and batches of ``ogc/routers/items_write.py`` (ADR 0013).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from layers.access.audit import write_event
+from layers.access.caller import Caller
+from layers.catalog import Catalog, Layer
+from layers.crs import DEFAULT as DEFAULT_CRS
+from layers.crs import CrsInfo, crs_from_parameter
+from layers.edit.body import checked_properties, merge_patch
+from layers.edit.errors import UnsupportedBody
+from layers.edit.revision import Preconditions, check
+from layers.edit.store import Actor, Current, EditSession, Values, edit_session, not_editable
+from layers.errors import InvalidParameter, PayloadTooLarge
+from layers.features.params import parse_feature_id
+from ogc import deps
+from ogc.common.audit import AuditNote, audited, event_for, request_id
+from ogc.common.edit_geometry import stored_values
+from ogc.common.features import missing_feature
+from ogc.gate.ownership import writable_layer
+
+MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
+MAX_BATCH_BODY = 64 * 1024 * 1024  # a batch of up to 1000 features
+
+
+def editable_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
+    """The gate's answer (404 unseen, 403 not theirs), then the layer's own flag (405)."""
+    layer = writable_layer(catalog, layer_id, caller)
+    if not layer.editable or layer.kind != "vector":
+        raise not_editable(layer_id)
+    return layer
+
+
+def feature_fid(layer: Layer, feature_id: str) -> int:
+    fid = parse_feature_id(feature_id)
+    if fid is None:
+        raise missing_feature(layer, feature_id)
+    return fid
+
+
+async def json_body(request: Request, accepted: tuple[str, ...], limit: int = MAX_BODY) -> Any:
+    """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
+    given = request.headers.get("content-type")
+    if not given:
+        raise InvalidParameter(f"send a Content-Type header: {' or '.join(accepted)}")
+    media_type = given.split(";")[0].strip().lower()
+    if media_type not in accepted:
+        raise UnsupportedBody(
+            f"Content-Type {media_type[:60]!r} is not read here; send {' or '.join(accepted)}"
+        )
+    raw = await request.body()
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"this body may be {limit // 2**20} MiB at most")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
+
+
+def content_crs(request: Request) -> CrsInfo:
+    """``Content-Crs: <uri>`` (Part 4 with Part 2), CRS84 when absent."""
+    given = request.headers.get("content-crs")
+    if not given:
+        return DEFAULT_CRS
+    return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
+
+
+@asynccontextmanager
+async def edit_transaction(
+    request: Request, layer: Layer, caller: Caller, operation: str
+) -> AsyncIterator[tuple[EditSession, AuditNote]]:
+    """The edit's transaction; its audit event (``feature.<operation>``) commits with it,
+    and a refusal met inside it (404, 412, 428) is recorded on its own (ADR 0011)."""
+    pool = deps.pool_of(deps.state_of(request))
+    actor = Actor(caller.kind, caller.subject or "", request_id(request))
+    name = f"feature.{operation}"
+    async with (
+        audited(pool, request, caller, name, layer.id, refusals_only=True) as note,
+        edit_session(pool, layer, actor) as session,
+    ):
+        yield session, note
+        note.version = session.current_version
+        await write_event(session.conn, event_for(request, caller, name, note))
+
+
+async def checked_feature(
+    session: EditSession, layer: Layer, fid: int, feature_id: str, given: Preconditions
+) -> Current:
+    """The feature, locked, if it exists (else 404, whatever the precondition) and the
+    precondition holds (else 412, or 428 when there is none)."""
+    current = await session.feature(fid)
+    if current is None:
+        raise missing_feature(layer, feature_id)
+    check(current.revision, given)
+    return current
+
+
+def patched_values(
+    layer: Layer, current: Current, patch: dict[str, Any], geometry: Any, crs: CrsInfo
+) -> Values:
+    """The values after ``patch``: properties merged (RFC 7396), the geometry replaced
+    when the patch has one (else the stored one, as stored)."""
+    merged = merge_patch(current.document.get("properties") or {}, patch.get("properties") or {})
+    properties = checked_properties(merged, layer)
+    if geometry is not None:
+        return stored_values(layer, properties, geometry, crs)
+    if "geometry" in patch:
+        raise InvalidParameter("'geometry' cannot be removed from a feature of this layer")
+    return Values(properties, current.wkb, None, {})  # the stored bytes, not a round trip
+
+
+def base_url(request: Request) -> str:
+    return deps.base_url_of(request, deps.state_of(request).settings)
+
+
+async def reload_catalog(request: Request) -> None:
+    """This process serves the new version from the next request on (others: NOTIFY)."""
+    store = deps.state_of(request).store
+    if store is not None:
+        await store.reload()
