@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from layers.edit.rules import EditRules
 from layers.errors import NotFound
 
 # Catalog field types and the PostgreSQL column type each is stored as.
@@ -91,6 +92,12 @@ class Layer:
     theme: str | None = None
     rollup_of: str | None = None
     editable: bool = False  # features may be changed through the API (ADR 0013)
+    edit_rules: EditRules = field(default_factory=EditRules)  # area, id field, required
+
+    @property
+    def id_field(self) -> str | None:
+        """The field whose values are the features' ids (None: the integer ``fid``)."""
+        return self.edit_rules.id_field
 
     @property
     def title(self) -> str:
@@ -167,6 +174,7 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         theme=row.get("theme"),
         rollup_of=row.get("rollup_of"),
         editable=bool(row.get("editable", False)),
+        edit_rules=EditRules.from_json(row.get("edit_rules")),
     )
 
 

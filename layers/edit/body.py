@@ -65,14 +65,14 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def check_patch(patch: Any, fid: int) -> None:
+def check_patch(patch: Any, feature_id: str) -> None:
     """A patch is an object that leaves the identifier alone (Part 4 /req/features/
     update-json-merge-patch: a change of the ``id`` role is rejected)."""
     if not isinstance(patch, dict):
         raise InvalidParameter("a JSON Merge Patch of a feature must be a JSON object")
-    if "id" in patch and str(patch["id"]) != str(fid):
+    if "id" in patch and str(patch["id"]) != feature_id:
         raise InvalidParameter(
-            f"'id' cannot be changed: the feature is {fid}; remove 'id' from the patch"
+            f"'id' cannot be changed: the feature is {feature_id}; remove 'id' from the patch"
         )
     if "properties" in patch and not isinstance(patch["properties"], dict | None):
         raise InvalidFeature("'properties' in a patch must be a JSON object or null")
@@ -80,14 +80,27 @@ def check_patch(patch: Any, fid: int) -> None:
 
 def checked_properties(properties: Mapping[str, Any], layer: Layer) -> dict[str, Any]:
     """Every field of ``layer`` with its value from ``properties`` (None when absent),
-    converted for the database; an unknown name or a wrong type is a 422 naming it."""
+    converted for the database; an unknown name, a wrong type or an empty required field
+    is a 422 naming it. The id field is left out: the URL names the feature, and the
+    server sets the id of a new one."""
     unknown = [name for name in properties if layer.field(name) is None]
     if unknown:
         names = ", ".join(layer.field_names) or "none"
         raise InvalidFeature(
             f"property '{unknown[0][:60]}' is not a field of '{layer.id}'; its fields: {names}"
         )
-    return {f.name: _value(f.name, f.type, properties.get(f.name)) for f in layer.fields}
+    values = {
+        f.name: _value(f.name, f.type, properties.get(f.name))
+        for f in layer.fields
+        if f.name != layer.id_field
+    }
+    missing = [name for name in layer.edit_rules.required if values.get(name) is None]
+    if missing:
+        raise InvalidFeature(
+            f"property '{missing[0]}' is required in '{layer.id}' (its schema: "
+            f"/collections/{layer.id}/schema)"
+        )
+    return values
 
 
 def _value(name: str, kind: str, value: Any) -> Any:

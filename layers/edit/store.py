@@ -7,6 +7,7 @@ is evaluated after the first one's commit, and fails (ADR 0013, decisions 1, 2 a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from psycopg_pool import AsyncConnectionPool
 from layers.catalog import Layer
 from layers.edit.errors import NotEditable
 from layers.edit.revision import Revision, read_revision, whole_seconds
-from layers.errors import NotFound
+from layers.edit.rules import EditRules
+from layers.errors import Conflict, NotFound
+from layers.features.ids import fid_of, id_value
 from layers.platform import DATA_SCHEMA
 
 STATE_SQL = b"""
@@ -119,10 +122,20 @@ class EditSession:
         revision = await read_revision(self.conn, self.layer.id, self.table_name, fid)
         return Current(row[0], bytes(row[1]), revision)
 
-    async def create(self, values: Values) -> Revision:
+    async def locate(self, feature_id: str) -> int | None:
+        """The fid of the feature the URL names (see ``layers.features.ids``)."""
+        return await fid_of(self.conn, self.layer, feature_id)
+
+    async def create(self, values: Values, feature_id: str | None = None) -> Revision:
+        """A new feature; on a layer with an id field, named ``feature_id`` (a PUT to a
+        new id) or, by default, its fid."""
         row = await (await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")).fetchone()
         assert row is not None
         fid = int(row[0])
+        properties = dict(values.properties)
+        if self.layer.id_field is not None:
+            properties[self.layer.id_field] = id_value(self.layer, feature_id or str(fid))
+        values = Values(properties, values.wkb, values.bounds, values.repairs)
         names = [sql.Identifier("fid"), sql.Identifier("geom")]
         names += [sql.Identifier(name) for name in values.properties]
         statement = sql.SQL(
@@ -252,13 +265,47 @@ def not_editable(layer_id: str) -> NotEditable:
     )
 
 
-async def set_editable(pool: AsyncConnectionPool, layer_id: str, editable: bool) -> None:
-    """Open or close ``layer_id`` for editing (the layer row's trigger tells every process)."""
-    async with pool.connection() as conn:
+async def set_editable(
+    pool: AsyncConnectionPool, layer: Layer, editable: bool, rules: EditRules
+) -> None:
+    """Open or close ``layer`` for editing with its rules (the layer row's trigger tells
+    every process); an id field must hold a value, and a different one, in every feature."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(b"SELECT pg_advisory_xact_lock(hashtext(%s))", (f"layer:{layer.id}",))
+        if rules.id_field is not None:
+            await _check_ids(conn, layer, rules.id_field)
+            await _index_ids(conn, layer, rules.id_field)
         await conn.execute(
-            b"UPDATE onemap.layers SET editable = %s, updated_at = now() WHERE id = %s",
-            (editable, layer_id),
+            b"UPDATE onemap.layers SET editable = %s, edit_rules = %s, updated_at = now()"
+            b" WHERE id = %s",
+            (editable, Jsonb(rules.to_json()), layer.id),
         )
+
+
+async def _check_ids(conn: psycopg.AsyncConnection[Any], layer: Layer, name: str) -> None:
+    column, table = sql.Identifier(name), sql.Identifier(DATA_SCHEMA, layer.table_name)
+    statement = sql.SQL(
+        "SELECT count(*) FILTER (WHERE {0} IS NULL), count(*) - count(DISTINCT {0}) FROM {1}"
+    ).format(column, table)
+    row = await (await conn.execute(statement)).fetchone()
+    assert row is not None
+    if row[0] or row[1]:
+        raise Conflict(
+            f"'{name}' cannot be the id field of '{layer.id}': {row[0]} features have no "
+            f"value and {row[1]} repeat another's; fix the data and publish it again"
+        )
+
+
+async def _index_ids(conn: psycopg.AsyncConnection[Any], layer: Layer, name: str) -> None:
+    """A unique index: ids are looked up per request, and no edit (API or SQL) may repeat one."""
+    index = sql.Identifier(
+        f"{layer.table_name[:40]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}_id"
+    )
+    await conn.execute(
+        sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            index, sql.Identifier(DATA_SCHEMA, layer.table_name), sql.Identifier(name)
+        )
+    )
 
 
 def _document() -> sql.Composable:

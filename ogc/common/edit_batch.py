@@ -29,7 +29,6 @@ from ogc.common.edit_request import (
     checked_feature,
     content_crs,
     edit_transaction,
-    feature_fid,
     patched_values,
     reload_catalog,
 )
@@ -40,9 +39,8 @@ STATUS_OF = {"create": 201, "replace": 200, "update": 200, "delete": 204}
 
 @dataclass(frozen=True)
 class Prepared:
-    """An operation's database-free part: its fid, stored values or patch geometry."""
+    """An operation's database-free part: its stored values or patch geometry."""
 
-    fid: int | None
     values: Values | None = None
     patch_geometry: shapely.Geometry | None = None
 
@@ -71,17 +69,16 @@ async def apply_batch(
 
 
 def _prepare(operation: Operation, layer: Layer, crs: CrsInfo) -> Prepared:
-    fid = None if operation.feature_id is None else feature_fid(layer, operation.feature_id)
     body = operation.body or {}
     if operation.op in ("create", "replace"):
         feature = parse_feature(body, layer, crs)
-        return Prepared(fid, stored_values(layer, dict(feature.properties), feature.geometry, crs))
+        return Prepared(stored_values(layer, dict(feature.properties), feature.geometry, crs))
     if operation.op == "update":
-        assert fid is not None
-        check_patch(body, fid)
+        assert operation.feature_id is not None
+        check_patch(body, operation.feature_id)
         geometry = parse_geometry(body["geometry"], crs) if body.get("geometry") else None
-        return Prepared(fid, patch_geometry=geometry)
-    return Prepared(fid)
+        return Prepared(patch_geometry=geometry)
+    return Prepared()
 
 
 async def _apply(
@@ -90,10 +87,8 @@ async def _apply(
     if operation.op == "create":
         assert ready.values is not None
         return await session.create(ready.values)
-    assert ready.fid is not None and operation.feature_id is not None
-    current = await checked_feature(
-        session, layer, ready.fid, operation.feature_id, operation.preconditions
-    )
+    assert operation.feature_id is not None
+    current = await checked_feature(session, layer, operation.feature_id, operation.preconditions)
     if operation.op == "delete":
         return await session.delete(current)
     values = ready.values

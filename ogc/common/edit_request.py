@@ -18,11 +18,10 @@ from layers.catalog import Catalog, Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import CrsInfo, crs_from_parameter
 from layers.edit.body import checked_properties, merge_patch
-from layers.edit.errors import UnsupportedBody
+from layers.edit.errors import PreconditionFailed, UnsupportedBody
 from layers.edit.revision import Preconditions, check
 from layers.edit.store import Actor, Current, EditSession, Values, edit_session, not_editable
 from layers.errors import InvalidParameter, PayloadTooLarge
-from layers.features.params import parse_feature_id
 from ogc import deps
 from ogc.common.audit import AuditNote, audited, event_for, request_id
 from ogc.common.edit_geometry import stored_values
@@ -39,13 +38,6 @@ def editable_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     if not layer.editable or layer.kind != "vector":
         raise not_editable(layer_id)
     return layer
-
-
-def feature_fid(layer: Layer, feature_id: str) -> int:
-    fid = parse_feature_id(feature_id)
-    if fid is None:
-        raise missing_feature(layer, feature_id)
-    return fid
 
 
 async def json_body(request: Request, accepted: tuple[str, ...], limit: int = MAX_BODY) -> Any:
@@ -94,15 +86,36 @@ async def edit_transaction(
 
 
 async def checked_feature(
-    session: EditSession, layer: Layer, fid: int, feature_id: str, given: Preconditions
+    session: EditSession,
+    layer: Layer,
+    feature_id: str,
+    given: Preconditions,
+    note: AuditNote | None = None,
 ) -> Current:
     """The feature, locked, if it exists (else 404, whatever the precondition) and the
-    precondition holds (else 412, or 428 when there is none)."""
-    current = await session.feature(fid)
+    precondition holds (else 412, or 428 when there is none); its fid goes in ``note``,
+    so a refusal is recorded with it too."""
+    fid = await session.locate(feature_id)
+    if note is not None and fid is not None:
+        note.detail["fid"] = fid
+    current = None if fid is None else await session.feature(fid)
     if current is None:
         raise missing_feature(layer, feature_id)
     check(current.revision, given)
     return current
+
+
+def refuse_creation_under(given: Preconditions, layer: Layer, feature_id: str) -> None:
+    """A PUT that would create ``feature_id`` with ``If-Match``: no current representation
+    matches any tag, so 412 (RFC 9110 §13.1.1); ``If-Unmodified-Since`` does not apply to a
+    resource that has no modification date (§13.1.4), so it creates."""
+    if given.if_match is not None:
+        raise PreconditionFailed(
+            f"feature {feature_id} does not exist in '{layer.id}', so If-Match cannot hold; "
+            "send the PUT without If-Match to create it",
+            "",
+            "",
+        )
 
 
 def patched_values(

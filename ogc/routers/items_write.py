@@ -19,7 +19,8 @@ from fastapi.responses import Response
 from layers.catalog import Layer
 from layers.edit.body import check_patch, parse_feature, parse_geometry
 from layers.edit.revision import Preconditions, Revision
-from layers.edit.store import Current, EditSession, set_editable
+from layers.edit.rules import rules_from_request
+from layers.edit.store import set_editable
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
 from ogc import deps
@@ -33,9 +34,9 @@ from ogc.common.edit_request import (
     content_crs,
     edit_transaction,
     editable_layer,
-    feature_fid,
     json_body,
     patched_values,
+    refuse_creation_under,
     reload_catalog,
 )
 from ogc.common.features import feature_document
@@ -135,10 +136,9 @@ async def create_feature(
     async with edit_transaction(request, layer, caller, "create") as (session, note):
         revision = await session.create(values)
         note.detail["fid"] = revision.fid
-    location = paths.href(
-        base_url(request), paths.ITEM, collectionId=layer.id, featureId=revision.fid
-    )
-    return await _answer(request, layer, revision, 201, {"Location": location})
+    feature_id = str(revision.fid)  # also the new id of a layer with an id field
+    location = {"Location": _location(request, layer, feature_id)}
+    return await _answer(request, layer, revision, feature_id, 201, location)
 
 
 @router.put(
@@ -154,16 +154,26 @@ async def replace_feature(
     feature_id: FeatureId,
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
-    fid = feature_fid(layer, feature_id)
     body = await json_body(request, FEATURE_TYPES)
     crs = content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
+    given = _preconditions(request)
     async with edit_transaction(request, layer, caller, "replace") as (session, note):
-        note.detail["fid"] = fid
-        current = await _checked(session, request, layer, fid, feature_id)
-        revision = await session.replace(current, values, "replace")
-    return await _answer(request, layer, revision, 200)
+        fid = await session.locate(feature_id)
+        if fid is None and layer.id_field is not None:  # PUT to a new id creates it
+            refuse_creation_under(given, layer, feature_id)
+            revision = await session.create(values, feature_id)
+            note.detail["fid"] = revision.fid
+            created = True
+        else:
+            current = await checked_feature(session, layer, feature_id, given, note)
+            revision = await session.replace(current, values, "replace")
+            created = False
+    if created:
+        location = {"Location": _location(request, layer, feature_id)}
+        return await _answer(request, layer, revision, feature_id, 201, location)
+    return await _answer(request, layer, revision, feature_id, 200)
 
 
 @router.patch(
@@ -179,17 +189,15 @@ async def update_feature(
     feature_id: FeatureId,
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
-    fid = feature_fid(layer, feature_id)
     patch = await json_body(request, PATCH_TYPES)
-    check_patch(patch, fid)
+    check_patch(patch, feature_id)
     crs = content_crs(request)
     patched_geometry = parse_geometry(patch["geometry"], crs) if patch.get("geometry") else None
     async with edit_transaction(request, layer, caller, "update") as (session, note):
-        note.detail["fid"] = fid
-        current = await _checked(session, request, layer, fid, feature_id)
+        current = await checked_feature(session, layer, feature_id, _preconditions(request), note)
         values = patched_values(layer, current, patch, patched_geometry, crs)
         revision = await session.replace(current, values, "update")
-    return await _answer(request, layer, revision, 200)
+    return await _answer(request, layer, revision, feature_id, 200)
 
 
 @router.delete(
@@ -206,10 +214,8 @@ async def delete_feature(
     feature_id: FeatureId,
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
-    fid = feature_fid(layer, feature_id)
     async with edit_transaction(request, layer, caller, "delete") as (session, note):
-        note.detail["fid"] = fid
-        current = await _checked(session, request, layer, fid, feature_id)
+        current = await checked_feature(session, layer, feature_id, _preconditions(request), note)
         await session.delete(current)
     await reload_catalog(request)
     return Response(status_code=204)
@@ -237,26 +243,28 @@ async def put_editing(
     editable = body.get("editable") if isinstance(body, dict) else None
     if not isinstance(editable, bool):
         raise InvalidParameter('send {"editable": true} or {"editable": false}')
-    await set_editable(deps.pool_of(deps.state_of(request)), layer.id, editable)
+    rules = rules_from_request(body, {f.name: f.type for f in layer.fields})
+    await set_editable(deps.pool_of(deps.state_of(request)), layer, editable, rules)
     await reload_catalog(request)
-    return Response(
-        orjson.dumps({"id": layer.id, "editable": editable}), media_type="application/json"
-    )
+    answer = {"id": layer.id, "editable": editable} | rules.to_json()
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
-async def _checked(
-    session: EditSession, request: Request, layer: Layer, fid: int, feature_id: str
-) -> Current:
-    given = Preconditions(
+def _preconditions(request: Request) -> Preconditions:
+    return Preconditions(
         request.headers.get("if-match"), request.headers.get("if-unmodified-since")
     )
-    return await checked_feature(session, layer, fid, feature_id, given)
+
+
+def _location(request: Request, layer: Layer, feature_id: str) -> str:
+    return paths.href(base_url(request), paths.ITEM, collectionId=layer.id, featureId=feature_id)
 
 
 async def _answer(
     request: Request,
     layer: Layer,
     revision: Revision,
+    feature_id: str,
     status: int,
     extra: dict[str, str] | None = None,
 ) -> Response:
@@ -269,7 +277,7 @@ async def _answer(
         headers["Preference-Applied"] = ", ".join(applied)
     if "return=representation" not in prefer:
         return Response(status_code=204 if status == 200 else status, headers=headers)
-    body = await _representation(request, layer.id, revision.fid)
+    body = await _representation(request, layer.id, revision.fid, feature_id)
     return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
 
 
@@ -278,11 +286,11 @@ def _preferences(request: Request) -> list[str]:
     return [p.strip().replace(" ", "").lower() for p in values.split(",") if p.strip()]
 
 
-async def _representation(request: Request, layer_id: str, fid: int) -> bytes:
+async def _representation(request: Request, layer_id: str, fid: int, feature_id: str) -> bytes:
     """The feature as GET answers it, from the reloaded snapshot's plan."""
     state = deps.state_of(request)
     plan = deps.snapshot_of(state).layers[layer_id].features
     text = await read_feature(deps.pool_of(state), plan.single_feature, fid)
     if text is None:
         raise NotFound(f"feature {fid} of '{layer_id}' disappeared before it could be returned")
-    return feature_document(text, base_url(request), plan.layer, str(fid))
+    return feature_document(text, base_url(request), plan.layer, feature_id)
