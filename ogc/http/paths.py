@@ -24,6 +24,7 @@ ITEMS = COLLECTION + "/items"
 ITEM = ITEMS + "/{featureId}"
 BATCH = COLLECTION + "/batch"  # several edits in one transaction (ADR 0013)
 QUERYABLES = COLLECTION + "/queryables"
+SCHEMA = COLLECTION + "/schema"  # returnables and receivables (Features Part 5)
 STYLE = COLLECTION + "/style.json"
 SEARCH = "/search"  # place names and admin codes (ogc/routers/search.py)
 

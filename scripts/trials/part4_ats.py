@@ -149,7 +149,12 @@ def main(given: Path, ats_options: list[str]) -> int:
 
 # What the owner sets when opening the layer: the dataset's own area (Heidelberg) instead
 # of the default Guangdong, and its source identifiers as the feature ids.
-EDITING = {"editable": True, "serviceArea": [8.6, 49.35, 8.8, 49.45], "required": ["function"]}
+EDITING = {
+    "editable": True,
+    "serviceArea": [8.6, 49.35, 8.8, 49.45],
+    "idField": "id",
+    "required": ["function"],
+}
 
 
 def reset(data: Path, work: Path) -> None:
