@@ -20,6 +20,11 @@ from layers.edit.body import InvalidFeature
 from layers.edit.store import Values
 
 MULTI_OF = {0: shapely.MultiPoint, 1: shapely.MultiLineString, 3: shapely.MultiPolygon}
+SINGLE_OF_MULTI = {
+    "MultiPoint": "Point",
+    "MultiLineString": "LineString",
+    "MultiPolygon": "Polygon",
+}
 
 
 def stored_values(
@@ -37,6 +42,8 @@ def stored_values(
         geoms[0] = MULTI_OF[int(shapely.get_type_id(geoms[0]))]([geoms[0]])
         counts.promoted_to_multi += 1
     stored = geoms[0]
+    if target in SINGLE_OF_MULTI.values() and shapely.get_num_geometries(stored) == 1:
+        stored = shapely.get_geometry(stored, 0)  # a one-part multi fits a single column
     _check_type(layer, target, stored)
     box = [float(v) for v in stored.bounds]
     bounds = (box[0], box[1], box[2], box[3])

@@ -7,8 +7,9 @@ The argument is a checkout or archive of opengeospatial/ogcapi-features (or its
 ``extensions/transactions/create-replace-update-delete`` folder); nothing is fetched. As
 an operator would, the script makes a fresh database (``onemap_trial_part4``), migrates it,
 publishes the test dataset (``standard/data/buildings.json``) as layer ``buildings`` with
-``onemap ingest`` (identifier field ``id``, service area: the data's own), serves it on a
-free loopback port and opens it for editing through the API. ``run_ats.py`` sends no
+``onemap ingest --single-parts`` (its buildings are single polygons), serves it on a
+free loopback port and opens it for editing through the API (identifier field ``id``,
+service area: the data's own, ``function`` required). ``run_ats.py`` sends no
 credentials, so it talks to the server through a loopback relay that adds the publisher
 token (as a client configured with a token would). Between conformance classes the dataset
 is reloaded as a new version (``--reset-cmd``), as the ATS expects. Exit status: the ATS's.
@@ -70,7 +71,7 @@ def publish(env: dict[str, str], data: Path, work: Path, generation: int) -> Non
         if generation == 0
         else ["--layer", "buildings"]
     )
-    onemap(env, "ingest", str(copy), *target)
+    onemap(env, "ingest", str(copy), "--single-parts", *target)
 
 
 class Relay(http.server.BaseHTTPRequestHandler):
