@@ -100,14 +100,12 @@ async def _apply(
 
 
 def _outcome(base: str, layer: Layer, operation: Operation, revision: Revision) -> dict[str, Any]:
-    outcome: dict[str, Any] = {
-        "op": operation.op,
-        "id": revision.fid,
-        "status": STATUS_OF[operation.op],
-    }
+    """What the client learns of one operation; ``id`` as the layer names its features."""
+    public: int | str = revision.fid
+    if layer.id_field is not None:  # a new feature of such a layer is named by its fid
+        public = operation.feature_id or str(revision.fid)
+    outcome: dict[str, Any] = {"op": operation.op, "id": public, "status": STATUS_OF[operation.op]}
     if operation.op != "delete":
-        outcome["href"] = paths.href(
-            base, paths.ITEM, collectionId=layer.id, featureId=revision.fid
-        )
+        outcome["href"] = paths.href(base, paths.ITEM, collectionId=layer.id, featureId=public)
         outcome |= {"etag": revision.etag(), "lastModified": revision.last_modified}
     return outcome

@@ -234,7 +234,37 @@ async def batch(
     return await apply_batch(request, layer, caller, document, created=False)
 
 
-@router.put(paths.COLLECTION + "/editing", summary="Open or close a collection for editing")
+EDITING_BODY = {
+    "required": True,
+    "description": "The whole editing setting of the collection; absent rules are defaults.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["editable"],
+                "properties": {
+                    "editable": {"type": "boolean"},
+                    "serviceArea": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "minItems": 4,
+                        "maxItems": 4,
+                        "description": "[west, south, east, north] in degrees; default Guangdong",
+                    },
+                    "idField": {"type": "string", "description": "field naming the features"},
+                    "required": {"type": "array", "items": {"type": "string"}},
+                },
+            }
+        }
+    },
+}
+
+
+@router.put(
+    paths.COLLECTION + "/editing",
+    summary="Open or close a collection for editing, with its rules",
+    openapi_extra={"requestBody": EDITING_BODY},
+)
 async def put_editing(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:

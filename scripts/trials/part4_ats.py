@@ -29,29 +29,17 @@ import time
 from pathlib import Path
 
 import httpx
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scripts.trials.gate_server import onemap, wait_ready  # noqa: E402
+from scripts.trials.gate_server import fresh_database, onemap, wait_ready  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 ONEMAP = str(Path(sys.executable).with_name("onemap"))
 DATABASE = "onemap_trial_part4"
 TOKEN = "part4-trial-publisher"
 SUITE = "extensions/transactions/create-replace-update-delete"
-
-
-def fresh_database(server: str) -> str:
-    """``onemap_trial_part4`` on ``server``, empty (this script's own database)."""
-    with psycopg.connect(server, autocommit=True) as admin:
-        name = sql.Identifier(DATABASE)
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return make_conninfo(**(conninfo_to_dict(server) | {"dbname": DATABASE}))  # type: ignore[arg-type]
 
 
 def suite_folder(given: Path) -> Path:
@@ -107,7 +95,7 @@ class Relay(http.server.BaseHTTPRequestHandler):
 def main(given: Path, ats_options: list[str]) -> int:
     suite = suite_folder(given)
     data = suite / "standard/data/buildings.json"
-    url = fresh_database(os.environ["ONEMAP_TEST_DATABASE_URL"])
+    url = fresh_database(os.environ["ONEMAP_TEST_DATABASE_URL"], DATABASE)
     work = Path(tempfile.mkdtemp(prefix="onemap-part4-"))
     env = os.environ | {
         "ONEMAP_DATABASE_URL": url,

@@ -194,3 +194,21 @@ def test_rules_are_checked_when_set(parcels: TestClient) -> None:
     )
     assert repeated.status_code == 409 and "repeat" in repeated.json()["detail"]
     assert parcels.put(url, json=RULES, headers=as_("bob")).status_code == 403
+
+
+def test_a_batch_names_features_by_the_id_field(parcels: TestClient) -> None:
+    etag = parcels.get(f"{ITEMS}/HN.2").headers["ETag"]
+    operations = [
+        {"op": "update", "id": "HN.2", "ifMatch": etag, "patch": {"properties": {"height": 7.5}}},
+        {"op": "create", "feature": parcel("batched")},
+    ]
+    answer = parcels.post(
+        f"/collections/{PARCELS}/batch",
+        json={"operations": operations},
+        headers=as_("alice") | {"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text
+    updated, created = answer.json()["operations"]
+    assert updated["id"] == "HN.2" and updated["href"].endswith(f"{ITEMS}/HN.2")
+    assert parcels.get(updated["href"]).json()["properties"]["height"] == 7.5
+    assert parcels.get(created["href"]).json()["id"] == created["id"]
