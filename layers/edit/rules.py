@@ -8,6 +8,9 @@
   e.g. ``B.1`` or a land parcel number) instead of the platform's integer ids.
 - ``required``: fields every feature must have (a create, replace or update leaving one
   empty is refused, 422): the receivables schema publishes them.
+- ``additionalProperties``: true lets an edit bring a property that is not yet a field: it
+  becomes one (text, integer, number or boolean, from its value). Default false: a layer
+  follows its department's data standard, and such a property is refused (422).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class EditRules:
     service_area: Bounds | None = None
     id_field: str | None = None
     required: tuple[str, ...] = field(default_factory=tuple)
+    additional_properties: bool = False
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> EditRules:
@@ -38,6 +42,7 @@ class EditRules:
             service_area=(area[0], area[1], area[2], area[3]) if area else None,
             id_field=value.get("idField"),
             required=tuple(value.get("required") or ()),
+            additional_properties=bool(value.get("additionalProperties", False)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +53,8 @@ class EditRules:
             stored["idField"] = self.id_field
         if self.required:
             stored["required"] = list(self.required)
+        if self.additional_properties:
+            stored["additionalProperties"] = True
         return stored
 
 
@@ -60,7 +67,10 @@ def rules_from_request(body: Mapping[str, Any], fields: Mapping[str, str]) -> Ed
         raise InvalidParameter(
             f"'idField' must name a text or integer field of the layer; its fields: {choices}"
         )
-    return EditRules(_area(body.get("serviceArea")), id_field, _required(body, fields))
+    additional = body.get("additionalProperties", False)
+    if not isinstance(additional, bool):
+        raise InvalidParameter("'additionalProperties' must be true or false")
+    return EditRules(_area(body.get("serviceArea")), id_field, _required(body, fields), additional)
 
 
 def _area(value: Any) -> Bounds | None:

@@ -20,7 +20,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from layers.catalog import Layer
+from layers.catalog import SQL_TYPES, FieldInfo, Layer
+from layers.edit.body import new_field_type
 from layers.edit.errors import NotEditable
 from layers.edit.revision import Revision, read_revision, whole_seconds
 from layers.edit.rules import EditRules
@@ -53,6 +54,9 @@ UPDATE onemap.layer_versions
 SET feature_count = feature_count + %(delta)s, extent = %(extent)s, lineage = %(lineage)s
 WHERE layer_id = %(layer)s AND version = %(version)s
 """
+FIELDS_SQL = (
+    b"UPDATE onemap.layer_versions SET field_schema = %s WHERE layer_id = %s AND version = %s"
+)
 MAKE_CURRENT_SQL = (
     b"UPDATE onemap.layers SET current_version = %s, updated_at = now() WHERE id = %s"
 )
@@ -110,6 +114,7 @@ class EditSession:
         self.actor = actor
         self.produced: int | None = None  # the version this session's first edit made
         self.operations = 0
+        self.fields = list(layer.fields)  # with the fields this session's edits added
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
@@ -136,6 +141,7 @@ class EditSession:
         if self.layer.id_field is not None:
             properties[self.layer.id_field] = id_value(self.layer, feature_id or str(fid))
         values = Values(properties, values.wkb, values.bounds, values.repairs)
+        await self._add_fields(values.properties)
         names = [sql.Identifier("fid"), sql.Identifier("geom")]
         names += [sql.Identifier(name) for name in values.properties]
         statement = sql.SQL(
@@ -153,6 +159,7 @@ class EditSession:
 
     async def replace(self, current: Current, values: Values, operation: str) -> Revision:
         """Every field and the geometry of ``current`` (``operation``: replace or update)."""
+        await self._add_fields(values.properties)
         sets = [
             sql.SQL("geom = ST_GeomFromWKB(%s, {})").format(sql.Literal(self.layer.storage_srid))
         ]
@@ -168,6 +175,29 @@ class EditSession:
         statement = sql.SQL("DELETE FROM {} WHERE fid = %s").format(self.table)
         await self.conn.execute(statement, (current.revision.fid,))
         return await self._record("delete", current.revision.fid, current, None, None, delta=-1)
+
+    async def _add_fields(self, properties: Mapping[str, Any]) -> None:
+        """Properties that are not yet fields become fields (the layer's
+        ``additionalProperties`` rule; ``checked_properties`` let them through): a column of
+        the table, a field of the version this session makes, a column of the stable view."""
+        known = {f.name for f in self.fields}
+        added = [
+            FieldInfo(name, new_field_type(name, value), name, name)
+            for name, value in properties.items()
+            if name not in known and value is not None
+        ]
+        for field in added:
+            await self.conn.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    self.table, sql.Identifier(field.name), sql.SQL(SQL_TYPES[field.type])
+                )
+            )
+        if added:
+            self.fields += added
+            view = sql.Identifier(DATA_SCHEMA, self.layer.id)
+            await self.conn.execute(
+                sql.SQL("CREATE OR REPLACE VIEW {} AS SELECT * FROM {}").format(view, self.table)
+            )
 
     async def _returned(self, statement: sql.Composed, params: list[Any]) -> dict[str, Any]:
         row = await (await self.conn.execute(statement, params)).fetchone()
@@ -219,6 +249,7 @@ class EditSession:
             params = {"layer": self.layer.id, "version": self.produced, "delta": delta}
             params |= {"extent": self.extent, "lineage": Jsonb(lineage)}
             await self.conn.execute(GROW_VERSION_SQL, params)
+            await self._record_fields()
             return self.produced
         row = await (await self.conn.execute(NEXT_VERSION_SQL, (self.layer.id,))).fetchone()
         assert row is not None
@@ -239,7 +270,15 @@ class EditSession:
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
         self.current_version = self.produced = version
+        await self._record_fields()
         return version
+
+    async def _record_fields(self) -> None:
+        if len(self.fields) != len(self.layer.fields):  # fields were added
+            await self.conn.execute(
+                FIELDS_SQL,
+                (Jsonb([f.to_json() for f in self.fields]), self.layer.id, self.produced),
+            )
 
 
 @asynccontextmanager

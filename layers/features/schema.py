@@ -3,8 +3,8 @@
 
 Each property's JSON Schema is the queryable's (one description of a field's type); the
 roles say which member is the id and which the primary geometry, ``required`` lists the
-owner's required fields, and ``additionalProperties`` is false: an edit naming anything
-else is refused (422), as the queryables refuse it in a filter.
+owner's required fields, and ``additionalProperties`` is false unless the owner lets edits
+add fields: an edit naming anything else is refused (422), as the queryables refuse it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def feature_schema(
         "title": title,
         "type": "object",
         "properties": properties,
-        "additionalProperties": False,
+        "additionalProperties": layer.edit_rules.additional_properties,
     }
     if layer.edit_rules.required:
         document["required"] = list(layer.edit_rules.required)

@@ -74,7 +74,7 @@ BATCH_BODY = {
                             "required": ["op"],
                             "properties": {
                                 "op": {"enum": ["create", "replace", "update", "delete"]},
-                                "id": {"type": ["string", "integer"]},
+                                "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
                                 "feature": {"type": "object", "description": "create, replace"},
                                 "patch": {"type": "object", "description": "update (RFC 7396)"},
                                 "ifMatch": {"type": "string"},

@@ -143,6 +143,7 @@ EDITING = {
     "serviceArea": [8.6, 49.35, 8.8, 49.45],
     "idField": "id",
     "required": ["function"],
+    "additionalProperties": True,  # its update adds 'owner'
 }
 
 

@@ -212,3 +212,31 @@ def test_a_batch_names_features_by_the_id_field(parcels: TestClient) -> None:
     assert updated["id"] == "HN.2" and updated["href"].endswith(f"{ITEMS}/HN.2")
     assert parcels.get(updated["href"]).json()["properties"]["height"] == 7.5
     assert parcels.get(created["href"]).json()["id"] == created["id"]
+
+
+def test_an_owner_may_let_edits_add_fields(parcels: TestClient, sample_url: str) -> None:
+    url = f"/collections/{PARCELS}/editing"
+    refused = parcels.post(ITEMS, json=parcel(owner="Jane Doe"), headers=write_headers())
+    assert refused.status_code == 422 and "'owner' is not a field" in refused.text
+    opened = parcels.put(url, json=RULES | {"additionalProperties": True}, headers=as_("alice"))
+    assert opened.status_code == 200, opened.text
+    try:
+        etag = parcels.get(f"{ITEMS}/HN.3").headers["ETag"]
+        patch = {"properties": {"owner": "Jane Doe", "floors": 3, "name": None}}
+        headers = as_("alice") | {"Content-Type": "application/merge-patch+json", "If-Match": etag}
+        assert parcels.patch(f"{ITEMS}/HN.3", json=patch, headers=headers).status_code == 204
+        got = parcels.get(f"{ITEMS}/HN.3").json()["properties"]
+        assert (got["owner"], got["floors"], got["name"]) == ("Jane Doe", 3, None)
+        schema = parcels.get(f"/collections/{PARCELS}/schema").json()
+        assert schema["additionalProperties"] is True
+        assert schema["properties"]["floors"]["type"] == "integer"
+        assert parcels.get(f"{ITEMS}?owner=Jane%20Doe").json()["numberReturned"] == 1
+        nested = parcels.post(ITEMS, json=parcel(tags=["a"]), headers=write_headers())
+        assert nested.status_code == 422 and "'tags'" in nested.text
+        with psycopg.connect(sample_url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM onemap_data.\"edit-parcels\" WHERE owner = 'Jane Doe'"
+            ).fetchone()
+        assert row == (1,)  # the stable view for SQL clients has the new column too
+    finally:
+        assert parcels.put(url, json=RULES, headers=as_("alice")).status_code == 200
