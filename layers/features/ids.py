@@ -16,13 +16,15 @@ from layers.catalog import Layer
 from layers.features.params import parse_feature_id
 from layers.features.render import table_of
 
+MAX_ID_LENGTH = 200  # a parcel or building code is far shorter; longer is no feature's id
+
 
 def id_value(layer: Layer, feature_id: str) -> int | str | None:
     """``feature_id`` as the id field stores it, None when it cannot be one."""
     field = layer.field(layer.id_field) if layer.id_field else None
     if field is None or field.type == "integer":
         return parse_feature_id(feature_id)
-    return feature_id
+    return feature_id if len(feature_id) <= MAX_ID_LENGTH else None
 
 
 async def fid_of(conn: psycopg.AsyncConnection[Any], layer: Layer, feature_id: str) -> int | None:

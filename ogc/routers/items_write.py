@@ -23,6 +23,7 @@ from layers.edit.rules import rules_from_request
 from layers.edit.store import set_editable
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
+from layers.features.ids import id_value
 from ogc import deps
 from ogc.common.edit_batch import apply_batch
 from ogc.common.edit_geometry import stored_values
@@ -161,7 +162,7 @@ async def replace_feature(
     given = _preconditions(request)
     async with edit_transaction(request, layer, caller, "replace") as (session, note):
         fid = await session.locate(feature_id)
-        if fid is None and layer.id_field is not None:  # PUT to a new id creates it
+        if fid is None and _nameable(layer, feature_id):  # PUT to a new id creates it
             refuse_creation_under(given, layer, feature_id)
             revision = await session.create(values, feature_id)
             note.detail["fid"] = revision.fid
@@ -278,6 +279,12 @@ async def put_editing(
     await reload_catalog(request)
     answer = {"id": layer.id, "editable": editable} | rules.to_json()
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def _nameable(layer: Layer, feature_id: str) -> bool:
+    """Whether a PUT may create ``feature_id``: the layer names features by an id field,
+    and the id is a value that field can hold."""
+    return layer.id_field is not None and id_value(layer, feature_id) is not None
 
 
 def _preconditions(request: Request) -> Preconditions:
