@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from layers.catalog import FieldInfo
 from layers.errors import Conflict, InvalidParameter, NotFound
 from layers.platform import STORAGE_SRID
+from layers.webhooks.events import LAYER_PUBLISHED, Change, record_change_sync
 
 
 def sql_text(name: str) -> bytes:
@@ -104,11 +105,16 @@ def reserve_version(
 def make_current(
     conn: psycopg.Connection, meta: LayerMeta, record: VersionRecord, *, layer_exists: bool
 ) -> None:
-    """Insert or update the layer row and its new version (deferred FK: either order)."""
+    """Insert or update the layer row and its new version (deferred FK: either order);
+    its ``layer.published`` event commits with it."""
     conn.execute(
         sql_text("update_layer" if layer_exists else "insert_layer"), meta.params(record.version)
     )
-    conn.execute(sql_text("insert_version"), record.params())
+    values = record.params()
+    conn.execute(sql_text("insert_version"), values)
+    count = {"featureCount": record.feature_count, "kind": meta.kind}
+    change = Change(LAYER_PUBLISHED, meta.id, record.version, values["created_by"], count)
+    record_change_sync(conn, change)
 
 
 def department_ids(conn: psycopg.Connection) -> list[str]:

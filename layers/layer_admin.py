@@ -31,6 +31,13 @@ from layers.rollup import (
     rollups_without,
 )
 from layers.versions import rollback
+from layers.webhooks.events import (
+    LAYER_DELETED,
+    LAYER_ROLLED_BACK,
+    Change,
+    record_change_sync,
+    who_of,
+)
 
 log = logging.getLogger("onemap.layers")
 
@@ -50,6 +57,7 @@ def rollback_layer(
     with conn.transaction():
         version = rollback(conn, layer_id, to_version)
         rollups = refresh_rollups_for_layer(conn, layer_id)
+        record_change_sync(conn, _change(LAYER_ROLLED_BACK, layer_id, version, event))
         detail = dict(event.detail) | {"rollups": rollups}
         write_event_sync(conn, replace(event, layer_id=layer_id, version=version, detail=detail))
     return RolledBack(version, rollups)
@@ -80,6 +88,7 @@ def delete_layer(
         if row is None:
             raise no_such_layer(layer_id)
         current, rollup_of, level, adcode = row
+        record_change_sync(conn, _change(LAYER_DELETED, layer_id, current, event))
         if rollup_of is not None:
             _check_no_members(conn, layer_id, rollup_of, level, adcode)
         storage, tables = _drop_layer(conn, layer_id)
@@ -94,6 +103,11 @@ def delete_layer(
         write_event_sync(conn, replace(event, layer_id=layer_id, version=current, detail=detail))
     files = _remove_files([r[2] for r in storage if r[2]], raster_dir)
     return Deleted(len(storage), tables, files, changes)
+
+
+def _change(kind: str, layer_id: str, version: int, event: AuditEvent) -> Change:
+    """The change notification of a rollback or delete, naming who as its audit row does."""
+    return Change(kind, layer_id, version, who_of(event.actor.kind, event.actor.subject))
 
 
 def _drop_layer(conn: psycopg.Connection, layer_id: str) -> tuple[list[tuple[Any, ...]], list[str]]:

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from layers.access.oidc_settings import OidcSettings
 from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
+from layers.webhooks.settings import WebhookSettings
 
 
 class DatabaseSettings(BaseSettings):
@@ -189,6 +190,10 @@ class ServiceSettings(
         description="Bearer-token identity (ONEMAP_OIDC_*); unset issuer = no bearer tokens.",
     )
 
+    webhooks: WebhookSettings = Field(
+        default_factory=WebhookSettings,
+        description="Delivery of change notifications (ONEMAP_WEBHOOK_*).",
+    )
     load_sample_data: bool = Field(
         default=True, description="Load the bundled Guangdong layers on first start."
     )

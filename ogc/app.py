@@ -29,9 +29,11 @@ from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
     admin,
     admin_layers,
+    admin_subscriptions,
     collections,
     health,
     items,
+    items_history,
     items_write,
     landing,
     processes,
@@ -129,6 +131,7 @@ def create_app(
         queryables,
         items,
         items_write,
+        items_history,
         health,
         publish,
         tiles,
@@ -137,6 +140,7 @@ def create_app(
         processes,
         admin,
         admin_layers,
+        admin_subscriptions,
         viewer,
         search,
     ):

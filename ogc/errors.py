@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.edit.errors import (
+    FeatureGone,
     NotEditable,
     PreconditionFailed,
     PreconditionRequired,
@@ -46,6 +47,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
     NotFound: 404,
     NotEditable: 405,
     Conflict: 409,
+    FeatureGone: 410,
     PreconditionFailed: 412,
     PayloadTooLarge: 413,
     UnsupportedBody: 415,
@@ -63,6 +65,7 @@ HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
         k: v for k, v in (("ETag", exc.etag), ("Last-Modified", exc.last_modified)) if v
     },
     NotEditable: lambda exc: {"Allow": "GET, HEAD, OPTIONS"},
+    FeatureGone: lambda exc: {"Link": exc.links},
 }
 
 

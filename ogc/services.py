@@ -3,6 +3,7 @@
     pool → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
          → tile producer → search tables → OpenAPI subscription → job runner → catalog listener
          → job recovery → access (API keys, quotas, audit counts) → identity (bearer tokens)
+    → webhooks (change notifications)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the plans of each
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -27,12 +29,16 @@ from pathlib import Path
 import psycopg
 
 from layers.access.caller import ANONYMOUS
+from layers.access.discovery import http_fetcher
 from layers.access.oidc import TokenVerifier
 from layers.access.service import AccessService
+from layers.access.signin import SignInDirectory
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.search.index import SearchIndexes
 from layers.watch import CatalogStore, listen_for_changes
+from layers.webhooks.dispatch import CHANNEL as OUTBOX_CHANNEL
+from layers.webhooks.dispatch import Dispatcher
 from ogc.deps import catalog_of, listed_layers, snapshot_of
 from ogc.plans import Snapshot
 from ogc.processes.runner import JobRunner
@@ -82,13 +88,19 @@ async def access(state: AppState) -> AsyncIterator[None]:
 @contextlib.asynccontextmanager
 async def identity(state: AppState) -> AsyncIterator[None]:
     """Bearer tokens: the app's one verifier (it caches the identity provider's keys and
-    the tokens it verified), handed to the gate when an issuer is configured."""
+    the tokens it verified), handed to the gate when an issuer is configured; and the
+    viewer's sign-in endpoints, read from the provider in the background at start."""
     oidc = state.settings.oidc
     state.callers.verifier = TokenVerifier(oidc) if oidc.enabled else None
+    if oidc.viewer_client is not None:
+        fetch = http_fetcher(oidc.http_timeout_seconds)
+        state.signin = SignInDirectory(oidc, fetch, time.monotonic)
+        state.background.spawn(state.signin.endpoints(), "signin-discovery")
     try:
         yield
     finally:
         state.callers.verifier = None
+        state.signin = None
 
 
 @contextlib.asynccontextmanager
@@ -277,6 +289,31 @@ async def _recover_once(state: AppState) -> bool:
         return False
 
 
+@contextlib.asynccontextmanager
+async def webhooks(state: AppState) -> AsyncIterator[None]:
+    """Change notifications: this process's dispatcher (it delivers while it holds the
+    leader lock, else stands by) and its wake-up on the outbox's NOTIFY."""
+    if not state.settings.webhooks.enabled:
+        yield
+        return
+    dispatcher = Dispatcher(state.database_url, state.settings.webhooks)
+    state.webhooks = dispatcher
+    tasks = [
+        state.background.spawn(dispatcher.run(), "webhook-delivery"),
+        state.background.spawn(
+            listen_for_changes(state.database_url, dispatcher.wake, channel=OUTBOX_CHANNEL),
+            "webhook-wake",
+        ),
+    ]
+    try:
+        yield
+    finally:
+        state.webhooks = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 Service = Callable[[AppState], AbstractAsyncContextManager[None]]
 SERVICES: tuple[tuple[str, Service], ...] = (
     ("pool", pool),
@@ -289,6 +326,7 @@ SERVICES: tuple[tuple[str, Service], ...] = (
     ("job-recovery", job_recovery),
     ("access", access),
     ("identity", identity),
+    ("webhooks", webhooks),
 )
 
 

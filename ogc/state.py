@@ -17,9 +17,11 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from layers.access.service import AccessService
+from layers.access.signin import SignInDirectory
 from layers.search.index import SearchIndexes
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, ChangeCallback
+from layers.webhooks.dispatch import Dispatcher
 from ogc.gate.caller import CallerResolver
 from ogc.openapi.v30 import OpenApiDocuments
 from ogc.plans import Snapshot
@@ -72,6 +74,8 @@ class AppState:
     tile_producer: TileProducer | None = None
     search: SearchIndexes | None = None  # place-name search tables per layer version
     jobs: JobRunner | None = None
+    signin: SignInDirectory | None = None  # the viewer's sign-in endpoints (OIDC on)
+    webhooks: Dispatcher | None = None  # change notifications' delivery worker
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Catalog subscribers the composition root adds while building the app (the fast

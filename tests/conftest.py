@@ -25,9 +25,19 @@ from layers.embedded import EmbeddedCluster
 from layers.errors import OneMapError
 from layers.migrate import migrate
 from layers.settings import ServiceSettings
+from layers.webhooks.settings import WebhookSettings
 
 PUBLISHER_TOKEN = "test-publisher-token"  # uploads need it: loopback is not trusted
 PUBLISHER = {"Authorization": f"Bearer {PUBLISHER_TOKEN}"}
+# Whichever test app delivers change notifications retries within a second, and gives up
+# after 8 attempts (about 2.4 s) — tests wait on receivers, never on production back-off.
+FAST_WEBHOOKS = WebhookSettings(
+    retry_base_seconds=0.05,
+    retry_max_seconds=0.4,
+    max_attempts=8,
+    poll_seconds=0.2,
+    timeout_seconds=2,
+)
 
 
 def free_port() -> int:
@@ -109,6 +119,7 @@ def settings(sample_url: str) -> ServiceSettings:
         load_sample_data=False,
         max_limit=1000,
         publisher_token=PUBLISHER_TOKEN,
+        webhooks=FAST_WEBHOOKS,
     )
 
 

@@ -13,6 +13,8 @@ from ogc.http import paths
 from ogc.routers import (
     collections,
     items,
+    items_history,
+    items_write,
     landing,
     queryables,
     search,
@@ -36,7 +38,10 @@ def _scope(headers: list[tuple[bytes, bytes]], **extra: Any) -> dict[str, Any]:
 
 
 def test_every_template_is_a_declared_route() -> None:
-    modules = (collections, items, queryables, landing, search, tiles, tiles_dataset, wmts)
+    modules = (
+        *(collections, items, items_history, items_write, queryables, landing),
+        *(search, tiles, tiles_dataset, wmts),
+    )
     declared = {
         route.path for m in modules for route in m.router.routes if isinstance(route, APIRoute)
     }

@@ -12,19 +12,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 from jwt import PyJWK, PyJWTError
 
-from layers.access.oidc_settings import OidcSettings, check_key_url
+from layers.access.discovery import (
+    DiscoveryFailed,
+    FetchJson,
+    ProviderCache,
+    endpoint,
+    issuer_document,
+)
+from layers.access.oidc_settings import OidcSettings
 from layers.errors import AuthenticationFailed
 
 log = logging.getLogger("onemap.access")
-
-FetchJson = Callable[[str], Awaitable[object]]
-"""Fetch a URL and return its parsed JSON body (raises on any failure)."""
 
 KeyId = tuple[str, str]  # (kid, algorithm): one JWK may serve several algorithms (RS256, PS256)
 
@@ -41,18 +45,6 @@ ALGORITHMS_OF_KEY: Mapping[tuple[str, str | None], frozenset[str]] = {
 
 class KeysUnavailable(Exception):
     """The key set could not be fetched or read (logged; never shown to a caller)."""
-
-
-def http_fetcher(timeout_seconds: float) -> FetchJson:
-    """GET a URL with a short timeout and no redirects; the body must be JSON."""
-
-    async def fetch(url: str) -> object:
-        async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client:
-            response = await client.get(url, headers={"Accept": "application/json"})
-            response.raise_for_status()
-            return response.json()
-
-    return fetch
 
 
 def _algorithms_for(jwk: Mapping[str, Any], accepted: tuple[str, ...]) -> list[str]:
@@ -85,19 +77,15 @@ def signing_keys(document: object, accepted: tuple[str, ...]) -> dict[KeyId, PyJ
     return keys
 
 
-class KeyStore:
+class KeyStore(ProviderCache):
     """The current key set of one issuer; ``key`` is safe to call from many tasks at once."""
 
     def __init__(
         self, settings: OidcSettings, fetch: FetchJson, clock: Callable[[], float]
     ) -> None:
-        self._settings = settings
-        self._fetch = fetch
-        self._clock = clock
+        super().__init__(settings, fetch, clock)
         self._keys: dict[KeyId, PyJWK] = {}
         self._loaded_at: float | None = None  # last successful load
-        self._tried_at: float | None = None  # last attempt, successful or not
-        self._lock = asyncio.Lock()
         self.generation = 0  # counts the key sets loaded; what was verified before is stale
 
     async def key(self, kid: str, algorithm: str) -> PyJWK | None:
@@ -124,15 +112,7 @@ class KeyStore:
             self._clock() - self._tried_at >= self._settings.jwks_refresh_min_seconds
         )
 
-    async def _refresh_if(self, due: Callable[[], bool]) -> None:
-        if not due():
-            return
-        async with self._lock:
-            if due():  # not refreshed by another request while this one waited
-                await self._load()
-
     async def _load(self) -> None:
-        self._tried_at = self._clock()
         try:
             keys = signing_keys(await self._document(), self._settings.algorithms)
         except KeysUnavailable as exc:
@@ -149,17 +129,12 @@ class KeyStore:
                 text = await asyncio.to_thread(settings.jwks_file.read_text, encoding="utf-8")
                 return json.loads(text)
             return await self._fetch(settings.jwks_url or await self._discovered_jwks_url())
-        except (OSError, ValueError, httpx.HTTPError) as exc:
+        except (OSError, ValueError, httpx.HTTPError, DiscoveryFailed) as exc:
             raise KeysUnavailable(str(exc)) from exc
 
     async def _discovered_jwks_url(self) -> str:
-        """The ``jwks_uri`` of a discovery document that names our issuer (OIDC Discovery
-        §4.3: a document for another issuer must not be used)."""
-        assert self._settings.discovery_url is not None  # the settings guarantee a source
-        document = await self._fetch(self._settings.discovery_url)
-        if not isinstance(document, dict) or document.get("issuer") != self._settings.issuer:
-            raise KeysUnavailable("the discovery document is for another issuer")
-        jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str):
-            raise KeysUnavailable("the discovery document has no jwks_uri")
-        return check_key_url(jwks_uri, "the discovery document's jwks_uri")
+        """The ``jwks_uri`` of the issuer's discovery document."""
+        settings = self._settings
+        assert settings.discovery_url is not None and settings.issuer is not None
+        document = await issuer_document(self._fetch, settings.discovery_url, settings.issuer)
+        return endpoint(document, "jwks_uri")

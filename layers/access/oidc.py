@@ -19,7 +19,8 @@ from jwt import PyJWK
 from jwt import exceptions as jwt_errors
 
 from layers.access.caller import Caller
-from layers.access.jwks import FetchJson, KeyStore, http_fetcher
+from layers.access.discovery import FetchJson, http_fetcher
+from layers.access.jwks import KeyStore
 from layers.access.oidc_claims import caller_from_claims
 from layers.access.oidc_settings import OidcSettings
 from layers.access.verified_tokens import VerifiedTokens

@@ -121,6 +121,19 @@ class OidcSettings(BaseSettings):
     http_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="Timeout of each discovery/JWKS request."
     )
+    viewer_signin: bool = Field(
+        default=True,
+        description="Whether /viewer offers sign-in (authorization code + PKCE) when an "
+        "issuer is set; its endpoints come from the discovery document.",
+    )
+    viewer_client_id: str | None = Field(
+        default=None,
+        description="The public client the viewer signs in as (default: the audience); its "
+        "access tokens must still carry the audience.",
+    )
+    viewer_scope: str = Field(
+        default="openid profile", description="The scopes the viewer asks for (openid first)."
+    )
 
     @field_validator("algorithms", mode="before")
     @classmethod
@@ -153,6 +166,13 @@ class OidcSettings(BaseSettings):
     def _jwks_tls(cls, value: str | None) -> str | None:
         return None if value is None else check_key_url(value, "ONEMAP_OIDC_JWKS_URL")
 
+    @field_validator("viewer_scope")
+    @classmethod
+    def _openid_scope(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError("ONEMAP_OIDC_VIEWER_SCOPE must include openid (the ID token's nonce)")
+        return " ".join(value.split())
+
     @field_validator("user_claim", "departments_claim", "roles_claim", "areas_claim")
     @classmethod
     def _claim_name(cls, value: str) -> str:
@@ -179,3 +199,18 @@ class OidcSettings(BaseSettings):
     @property
     def enabled(self) -> bool:
         return self.issuer is not None
+
+    @property
+    def viewer_client(self) -> str | None:
+        """The viewer's client id, when the viewer offers sign-in."""
+        if not (self.enabled and self.viewer_signin):
+            return None
+        return self.viewer_client_id or self.audience
+
+    @property
+    def viewer_discovery_url(self) -> str:
+        """Where the viewer's endpoints are read: the discovery URL, else the issuer's own
+        (also when the keys come from a JWKS URL or file)."""
+        assert self.issuer is not None
+        default = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        return self.discovery_url or default

@@ -41,7 +41,12 @@ LEVELS = (PUBLIC, INTERNAL, RESTRICTED)  # from open to closed
 
 def may_read(layer: Layer, caller: Caller) -> bool:
     """Whether ``caller`` may see ``layer`` at all (else it does not exist for them)."""
-    level = layer.access_level
+    return may_read_access(layer.access_level, layer.department_id, caller)
+
+
+def may_read_access(level: str, department_id: str | None, caller: Caller) -> bool:
+    """``may_read`` of a layer known by its access level and department only (a change
+    notification's layer, which may be gone since)."""
     if level == PUBLIC:
         return True
     if caller.is_admin:
@@ -50,8 +55,8 @@ def may_read(layer: Layer, caller: Caller) -> bool:
         return bool(caller.roles)
     if level == RESTRICTED:
         return (
-            layer.department_id is not None
-            and layer.department_id in caller.departments
+            department_id is not None
+            and department_id in caller.departments
             and bool(caller.roles & DEPARTMENT_ROLES)
         )
     return False

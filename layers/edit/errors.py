@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.errors import OneMapError
+from layers.errors import NotFound, OneMapError
 
 
 class PreconditionFailed(OneMapError):
@@ -24,3 +24,12 @@ class NotEditable(OneMapError):
 
 class UnsupportedBody(OneMapError):
     """The request body's media type is not one the operation reads (HTTP 415)."""
+
+
+class FeatureGone(NotFound):
+    """The feature existed at other versions, not at the one asked (HTTP 410, with links
+    to its latest version and its history as ``Link`` header values)."""
+
+    def __init__(self, message: str, links: str) -> None:
+        super().__init__(message)
+        self.links = links

@@ -28,6 +28,7 @@ from layers.edit.rules import EditRules
 from layers.errors import Conflict, NotFound
 from layers.features.ids import fid_of, id_value
 from layers.platform import DATA_SCHEMA
+from layers.webhooks.events import edited, record_change, who_of
 
 STATE_SQL = b"""
 SELECT l.current_version, l.editable, v.table_name, v.extent, clock_timestamp() AS now
@@ -115,6 +116,7 @@ class EditSession:
         self.produced: int | None = None  # the version this session's first edit made
         self.operations = 0
         self.fields = list(layer.fields)  # with the fields this session's edits added
+        self.lineage: dict[str, Any] = {}  # more of what the next version records (a revert)
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
@@ -131,12 +133,17 @@ class EditSession:
         """The fid of the feature the URL names (see ``layers.features.ids``)."""
         return await fid_of(self.conn, self.layer, feature_id)
 
-    async def create(self, values: Values, feature_id: str | None = None) -> Revision:
-        """A new feature; on a layer with an id field, named ``feature_id`` (a PUT to a
-        new id) or, by default, its fid."""
-        row = await (await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")).fetchone()
-        assert row is not None
-        fid = int(row[0])
+    async def create(
+        self, values: Values, fid: int | None = None, feature_id: str | None = None
+    ) -> Revision:
+        """A new feature; ``fid``: the id of one that was deleted (a revert brings it back);
+        on a layer with an id field, named ``feature_id`` (a PUT to a new id) or its fid."""
+        if fid is None:
+            row = await (
+                await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")
+            ).fetchone()
+            assert row is not None
+            fid = int(row[0])
         properties = dict(values.properties)
         if self.layer.id_field is not None:
             properties[self.layer.id_field] = id_value(self.layer, feature_id or str(fid))
@@ -254,7 +261,7 @@ class EditSession:
         row = await (await self.conn.execute(NEXT_VERSION_SQL, (self.layer.id,))).fetchone()
         assert row is not None
         version = int(row[0])
-        lineage = {"edit": operation, "fid": fid, "who": who}
+        lineage = {"edit": operation, "fid": fid, "who": who, **self.lineage}
         await self.conn.execute(
             COPY_VERSION_SQL,
             {
@@ -269,6 +276,8 @@ class EditSession:
             },
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
+        notified = who_of(self.actor.kind, self.actor.subject)
+        await record_change(self.conn, edited(self.layer.id, version, operation, [fid], notified))
         self.current_version = self.produced = version
         await self._record_fields()
         return version

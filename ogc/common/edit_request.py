@@ -1,6 +1,9 @@
-"""What every edit request needs: its layer, body, CRS, transaction and precondition.
+"""What every editing route does around its change (ADR 0013): the gate's writable layer
+that is open for editing, its body and CRS, the audited transaction, the precondition, and
+the reload after it.
 
-Shared by the single edits and batches of ``ogc/routers/items_write.py`` (ADR 0013).
+Shared by ``ogc.routers.items_write`` (Part 4, batches) and ``ogc.routers.items_history``
+(reverts), so all record, lock and reload the same way.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from layers.catalog import Catalog, Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import CrsInfo, crs_from_parameter
 from layers.edit.body import checked_properties, merge_patch
-from layers.edit.errors import PreconditionFailed, UnsupportedBody
+from layers.edit.errors import NotEditable, PreconditionFailed, UnsupportedBody
 from layers.edit.revision import Preconditions, check
 from layers.edit.store import Actor, Current, EditSession, Values, edit_session, not_editable
 from layers.errors import InvalidParameter, PayloadTooLarge
+from layers.features.params import parse_feature_id
 from ogc import deps
 from ogc.common.audit import AuditNote, audited, event_for, request_id
 from ogc.common.edit_geometry import stored_values
@@ -30,6 +34,12 @@ from ogc.gate.ownership import writable_layer
 
 MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
 MAX_BATCH_BODY = 64 * 1024 * 1024  # a batch of up to 1000 features
+# The OpenAPI parameters of a conditional change: one is required for an existing
+# feature (else 428).
+CONDITIONAL = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+    for name in ("If-Match", "If-Unmodified-Since")
+]
 
 
 def editable_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
@@ -38,6 +48,20 @@ def editable_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     if not layer.editable or layer.kind != "vector":
         raise not_editable(layer_id)
     return layer
+
+
+def feature_fid(layer: Layer, feature_id: str) -> int:
+    """The path's feature id as the table's integer (else the unknown feature's 404)."""
+    fid = parse_feature_id(feature_id)
+    if fid is None:
+        raise missing_feature(layer, feature_id)
+    return fid
+
+
+def preconditions_of(request: Request) -> Preconditions:
+    return Preconditions(
+        request.headers.get("if-match"), request.headers.get("if-unmodified-since")
+    )
 
 
 async def json_body(request: Request, accepted: tuple[str, ...], limit: int = MAX_BODY) -> Any:
@@ -73,6 +97,11 @@ async def edit_transaction(
 ) -> AsyncIterator[tuple[EditSession, AuditNote]]:
     """The edit's transaction; its audit event (``feature.<operation>``) commits with it,
     and a refusal met inside it (404, 412, 428) is recorded on its own (ADR 0011)."""
+    if any(name in request.query_params for name in ("version", "datetime")):
+        raise NotEditable(  # the Versioned Features proposal: a version URI is read-only
+            "a version of a feature (?version=, ?datetime=) cannot be changed; send the "
+            "change to the feature's own URI, or revert with POST …/versions/{N}/revert"
+        )
     pool = deps.pool_of(deps.state_of(request))
     actor = Actor(caller.kind, caller.subject or "", request_id(request))
     name = f"feature.{operation}"

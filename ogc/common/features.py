@@ -3,8 +3,12 @@ answer the same bytes."""
 
 from __future__ import annotations
 
-import orjson
+import hashlib
 
+import orjson
+from starlette.requests import Request
+
+from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Layer
 from layers.errors import NotFound
 from ogc.http import paths
@@ -20,9 +24,20 @@ def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> 
         link(item, "self", GEOJSON, "This feature"),
         link(f"{item}?f=html", "alternate", HTML, "This feature as HTML"),
         link(collection, "collection", JSON, layer.title),
+        link(f"{item}/versions", "version-history", GEOJSON, "This feature's versions"),
     ]
     return feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
 
 
 def missing_feature(layer: Layer, feature_id: str) -> NotFound:
     return NotFound(f"feature {feature_id} does not exist in collection '{layer.id}'")
+
+
+def representation_variant(request: Request, output: str, scope: str) -> str:
+    """The ETag suffix of a feature representation other than the plain GeoJSON one
+    (``layers.edit.revision.Revision.etag``): query, format and the caller's scope."""
+    query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
+    if output == "json" and not query and scope == PUBLIC_SCOPE:
+        return ""
+    key = "\x00".join((query, output, scope))
+    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()

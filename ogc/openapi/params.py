@@ -55,7 +55,19 @@ ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
     _LANG,
     _KEY,
 ]  # fmt: skip
-FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [_CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG, _KEY]
+_VERSION = _param(
+    "version",
+    "The feature as it was at this layer version (ADR 0013; 410 when it was deleted by then).",
+    {"type": "integer", "minimum": 1},
+)
+_AS_OF = _param(
+    "datetime",
+    "The feature as it was at this RFC 3339 instant (with its offset): the layer version "
+    "current then.",
+)
+FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [
+    _CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG, _KEY, _VERSION, _AS_OF,
+]  # fmt: skip
 
 
 def shared_items_parameters(default_limit: int, max_limit: int) -> dict[str, dict[str, Any]]:

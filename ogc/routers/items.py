@@ -7,7 +7,6 @@ client's cached copy (ETag/304) before touching the database, and streams.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,7 +17,6 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
-from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import content_crs_header
@@ -41,7 +39,8 @@ from layers.features.plan import FeaturePlan
 from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
 from ogc import deps
-from ogc.common.features import feature_document, missing_feature
+from ogc.common.feature_history import asks_for_a_version, historic_feature
+from ogc.common.features import feature_document, missing_feature, representation_variant
 from ogc.common.items_request import feature_query, items_query
 from ogc.deps import CallerDep, ClipDep, FeaturePlanDep, SnapshotDep
 from ogc.gate.visible import cache_scope
@@ -239,11 +238,15 @@ async def get_feature(
     layer = plan.layer
     output = output_format(request, ("json", "geojson", "html"))
     fid = await _fid(pool, layer, feature_id)
+    if asks_for_a_version(request):  # as it was (ADR 0013, decision 11)
+        return await historic_feature(request, layer, caller, clip, fid)
     headers = validators(layer, request, output, cache_scope(layer, caller))
     modified = layer.version_created_at
     if layer.editable:  # per-feature validators (ADR 0013), read before the feature
         revision = await feature_revision(pool, layer, fid)
-        headers |= revision.headers(_variant(request, output, cache_scope(layer, caller)))
+        headers |= revision.headers(
+            representation_variant(request, output, cache_scope(layer, caller))
+        )
         modified = revision.modified_at
     cached = not_modified(request, headers, modified)
     if cached is not None:
@@ -283,12 +286,3 @@ async def feature_revision(pool: AsyncConnectionPool, layer: Layer, fid: int) ->
     than letting a change overwrite what its author never saw."""
     async with pool.connection() as conn:
         return await read_revision(conn, layer.id, layer.table_name, fid)
-
-
-def _variant(request: Request, output: str, scope: str) -> str:
-    """The ETag suffix of a representation other than the plain GeoJSON one."""
-    query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    if output == "json" and not query and scope == PUBLIC_SCOPE:
-        return ""
-    key = "\x00".join((query, output, scope))
-    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from layers.catalog import Layer
 from layers.edit.body import check_patch, parse_feature, parse_geometry
-from layers.edit.revision import Preconditions, Revision
+from layers.edit.revision import Revision
 from layers.edit.rules import rules_from_request
 from layers.edit.store import set_editable
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
@@ -28,6 +28,7 @@ from ogc import deps
 from ogc.common.edit_batch import apply_batch
 from ogc.common.edit_geometry import stored_values
 from ogc.common.edit_request import (
+    CONDITIONAL,
     MAX_BATCH_BODY,
     MAX_BODY,
     base_url,
@@ -37,6 +38,7 @@ from ogc.common.edit_request import (
     editable_layer,
     json_body,
     patched_values,
+    preconditions_of,
     refuse_creation_under,
     reload_catalog,
 )
@@ -88,10 +90,6 @@ BATCH_BODY = {
         }
     },
 }
-CONDITIONAL = [
-    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
-    for name in ("If-Match", "If-Unmodified-Since")
-]  # one of them is required for an existing feature (else 428)
 
 
 @router.options(paths.ITEMS, include_in_schema=False)
@@ -159,12 +157,12 @@ async def replace_feature(
     crs = content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    given = _preconditions(request)
+    given = preconditions_of(request)
     async with edit_transaction(request, layer, caller, "replace") as (session, note):
         fid = await session.locate(feature_id)
         if fid is None and _nameable(layer, feature_id):  # PUT to a new id creates it
             refuse_creation_under(given, layer, feature_id)
-            revision = await session.create(values, feature_id)
+            revision = await session.create(values, feature_id=feature_id)
             note.detail["fid"] = revision.fid
             created = True
         else:
@@ -195,7 +193,7 @@ async def update_feature(
     crs = content_crs(request)
     patched_geometry = parse_geometry(patch["geometry"], crs) if patch.get("geometry") else None
     async with edit_transaction(request, layer, caller, "update") as (session, note):
-        current = await checked_feature(session, layer, feature_id, _preconditions(request), note)
+        current = await checked_feature(session, layer, feature_id, preconditions_of(request), note)
         values = patched_values(layer, current, patch, patched_geometry, crs)
         revision = await session.replace(current, values, "update")
     return await _answer(request, layer, revision, feature_id, 200)
@@ -216,7 +214,7 @@ async def delete_feature(
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
     async with edit_transaction(request, layer, caller, "delete") as (session, note):
-        current = await checked_feature(session, layer, feature_id, _preconditions(request), note)
+        current = await checked_feature(session, layer, feature_id, preconditions_of(request), note)
         await session.delete(current)
     await reload_catalog(request)
     return Response(status_code=204)
@@ -285,12 +283,6 @@ def _nameable(layer: Layer, feature_id: str) -> bool:
     """Whether a PUT may create ``feature_id``: the layer names features by an id field,
     and the id is a value that field can hold."""
     return layer.id_field is not None and id_value(layer, feature_id) is not None
-
-
-def _preconditions(request: Request) -> Preconditions:
-    return Preconditions(
-        request.headers.get("if-match"), request.headers.get("if-unmodified-since")
-    )
 
 
 def _location(request: Request, layer: Layer, feature_id: str) -> str:

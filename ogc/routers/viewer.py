@@ -4,13 +4,16 @@ The page and its two assets (OpenLayers and the viewer, built from ``viewer/`` b
 viewer``, docs/adr/0012-viewer.md) are served from ``ogc/html/static/viewer``; the page
 fetches everything else from this server's own OGC API, so it works on a network with no
 internet. A ``tk=`` key in the page's URL is written into the asset URLs here and added by
-the page to every request it makes.
+the page to every request it makes. With an identity provider configured, the page also
+carries its sign-in settings (``layers.access.signin``) and may reach the provider's token
+endpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,10 +22,13 @@ from string import Template
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from layers.access.oidc_settings import OidcSettings
+from layers.access.signin import SignInEndpoints, browser_config
 from layers.errors import NotFound
-from ogc.deps import BaseUrlDep, SettingsDep
+from ogc.deps import BaseUrlDep, SettingsDep, StateDep
 from ogc.http.links import key_in_query, with_key
 from ogc.http.negotiation import language
+from ogc.state import AppState
 
 router = APIRouter(tags=["Viewer"])
 
@@ -45,7 +51,9 @@ def viewer_dir() -> Path:
 
 
 @router.get(VIEWER_PATH, include_in_schema=False, response_class=HTMLResponse)
-def viewer_page(request: Request, settings: SettingsDep, base: BaseUrlDep) -> Response:
+async def viewer_page(
+    request: Request, state: StateDep, settings: SettingsDep, base: BaseUrlDep
+) -> Response:
     folder = viewer_dir()
     if not all((folder / name).is_file() for name in (*ASSET_TYPES, "index.html")):
         return HTMLResponse(NOT_BUILT, status_code=503, headers={"Retry-After": "60"})
@@ -55,6 +63,7 @@ def viewer_page(request: Request, settings: SettingsDep, base: BaseUrlDep) -> Re
     key = key_in_query(request.scope["query_string"])
     if key:
         query = with_key(query, key)
+    signin = await _signin(state, base)
     page = _template(_stamp(folder / "index.html")).substitute(
         html_lang="zh-CN" if lang == "zh" else "en",
         lang=lang,
@@ -62,9 +71,24 @@ def viewer_page(request: Request, settings: SettingsDep, base: BaseUrlDep) -> Re
         assets=html.escape(base + ASSETS_PATH),
         query=html.escape(query),
         admin_layers=html.escape(",".join(settings.admin.finest_first()[::-1])),
+        signin=html.escape(json.dumps(browser_config(*signin)) if signin else ""),
     )
-    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": _policy(base)}
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": _policy(base, signin[0].token_origin if signin else None),
+        # the provider's code comes back in this page's URL: no other site is told it
+        "Referrer-Policy": "same-origin",
+    }
     return HTMLResponse(page, headers=headers)
+
+
+async def _signin(state: AppState, base: str) -> tuple[SignInEndpoints, OidcSettings, str] | None:
+    """What ``browser_config`` needs, when the viewer offers sign-in and the provider's
+    endpoints are known. The provider sends the person back to this page."""
+    found = await state.signin.endpoints() if state.signin is not None else None
+    if found is None:
+        return None
+    return found, state.settings.oidc, base + VIEWER_PATH
 
 
 @router.get(ASSETS_PATH + "/{name}", include_in_schema=False)
@@ -76,13 +100,16 @@ async def viewer_asset(name: str) -> FileResponse:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": IMMUTABLE})
 
 
-def _policy(base: str) -> str:
+def _policy(base: str, token_origin: str | None) -> str:
     """The browser itself refuses any request to another host (government networks often
-    reach no internet, and a viewer must leak nothing to third parties)."""
+    reach no internet, and a viewer must leak nothing to third parties) — but the identity
+    provider's token endpoint, when the viewer signs people in (the redirect to its
+    authorization endpoint is a navigation, which the policy does not govern)."""
     here = "'self'" + (f" {base}" if base.startswith(("http://", "https://")) else "")
+    connect = f"; connect-src {here} {token_origin}" if token_origin else ""
     return (
         f"default-src {here}; img-src {here} data: blob:; object-src 'none'; base-uri 'none';"
-        " form-action 'none'"
+        f" form-action 'none'{connect}"
     )
 
 

@@ -109,6 +109,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     _coalescing: CoalescingTransport
     _defaults: Headers | None = None
     _default_wire = b""
+    _idle_deadline: float | None = None  # when an idle keep-alive connection closes
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._coalescing = CoalescingTransport(transport, self.loop)
@@ -136,6 +137,45 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         ):
             return None
         return self._at_once(cycle.scope)
+
+    # A lazy keep-alive timer. uvicorn cancels the connection's timer when data arrives and
+    # arms a new one after each response: two timer handles and a heap push per request, a
+    # sixth of a cached tile's cost. Here one timer stays armed; activity only clears the
+    # deadline, a response sets it, and the timer, when due, closes the connection only if it
+    # has been idle since — otherwise it sleeps until the deadline it finds. The timeout is
+    # kept to the same instant as uvicorn's.
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_deadline = None
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_deadline = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_deadline = deadline = self.loop.time() + self.timeout_keep_alive
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(deadline, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        deadline = self._idle_deadline
+        if deadline is None:
+            return  # a request is being answered; its response arms the timer again
+        if self.loop.time() < deadline:
+            self.timeout_keep_alive_task = self.loop.call_at(deadline, self._keep_alive_due)
+        else:
+            self.timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        super().connection_lost(exc)
 
     def _default_lines(self) -> bytes:
         """uvicorn's default headers (date, server) as lines; its list is replaced each second."""

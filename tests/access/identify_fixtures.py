@@ -102,6 +102,18 @@ def denials(url: str, subject: str | None, status: int) -> int:
     return int(row[0])
 
 
+def restricted_reads(url: str, subject: str, layer_id: str) -> int:
+    """The reads of a restricted layer the audit counted for a caller."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT COALESCE(sum(count), 0) FROM onemap.audit_reads "
+            "WHERE actor_subject = %s AND layer_id = %s",
+            (subject, layer_id),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def flush(client: TestClient) -> None:
     service = client.app.state.onemap.access  # type: ignore[attr-defined]
     client.portal.call(service.flush)

@@ -13,6 +13,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from tests.access.fields_areas_helpers import as_caller, callers
+from tests.access.identify_fixtures import restricted_reads
 from tests.access.ownership_fixtures import A_PUBLIC, as_, audit_rows, owned
 from tests.gate_fixtures import RESTRICTED, gate_client
 from tests.tiles.helpers import tile_at
@@ -25,17 +26,6 @@ MEMBER = as_caller("member")  # subject "m", a member of the restricted layer's 
 def _flush(client: TestClient) -> None:
     service = client.app.state.onemap.access  # type: ignore[attr-defined]
     client.portal.call(service.flush)
-
-
-def _reads(url: str, subject: str, layer_id: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT COALESCE(sum(count), 0) FROM onemap.audit_reads "
-            "WHERE actor_subject = %s AND layer_id = %s",
-            (subject, layer_id),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_dataset_tiles_and_feature_info_count_restricted_reads(
@@ -52,11 +42,11 @@ def test_dataset_tiles_and_feature_info_count_restricted_reads(
     )
     for path in paths:
         _flush(callers)
-        before = _reads(sample_url, "m", RESTRICTED)
+        before = restricted_reads(sample_url, "m", RESTRICTED)
         answer = callers.get(path, headers=MEMBER)
         assert answer.status_code in (200, 204), (path, answer.text)
         _flush(callers)
-        assert _reads(sample_url, "m", RESTRICTED) == before + 1, path
+        assert restricted_reads(sample_url, "m", RESTRICTED) == before + 1, path
 
 
 def _denied(url: str, subject: str | None, path_kind: str, status: int) -> int:

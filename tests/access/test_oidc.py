@@ -156,6 +156,16 @@ async def test_missing_and_unknown_kid_refresh_at_most_once(
     assert (await verifier.verify(rsa_key.sign(idp.claims()))).subject == "user-1"
 
 
+async def test_requests_during_the_first_key_fetch_wait_for_it(
+    verifier: TokenVerifier, idp: IdentityProvider, rsa_key: SigningKey
+) -> None:
+    """A page's first requests arrive together: none is refused while the keys load."""
+    tokens = [rsa_key.sign(idp.claims(sub=f"user-{n}")) for n in range(5)]
+    callers = await asyncio.gather(*(verifier.verify(token) for token in tokens))
+    assert [caller.subject for caller in callers] == [f"user-{n}" for n in range(5)]
+    assert idp.hits[JWKS_PATH] == 1
+
+
 async def test_key_rotation(
     verifier: TokenVerifier,
     idp: IdentityProvider,

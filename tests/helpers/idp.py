@@ -1,7 +1,8 @@
 """A real identity provider on loopback, for tests of bearer tokens.
 
 ``identity_provider()`` serves an OIDC discovery document and a JWKS over HTTP on a free
-127.0.0.1 port (Keycloak's paths) and counts the requests for each; ``SigningKey`` holds a
+127.0.0.1 port (Keycloak's paths) and counts the requests for each (``serving`` serves a
+provider that answers more, ``tests/helpers/idp_login.py``'s sign-in); ``SigningKey`` holds a
 freshly generated RSA or EC key pair and signs tokens with it. Nothing is mocked: tokens are
 real JWTs, keys real key pairs, the JWKS real JSON over a real socket.
 """
@@ -19,7 +20,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -84,6 +86,28 @@ def hmac_token(claims: dict[str, Any], header: dict[str, Any], secret: bytes) ->
     return f"{head}.{body}.{b64url(mac)}"
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the provider answers one request with (JSON unless the headers say else)."""
+
+    status: int
+    body: bytes = b"{}"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_json(cls, status: int, document: object, headers: dict[str, str] | None = None) -> Reply:
+        return cls(status, json.dumps(document).encode(), headers or {})
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]  # one value per name (the last)
+    form: dict[str, str]  # a POST's urlencoded body
+    origin: str | None  # the Origin header (a browser's CORS request)
+
+
 @dataclass
 class IdentityProvider:
     """What the loopback server publishes; change ``keys`` to rotate them."""
@@ -124,19 +148,42 @@ class IdentityProvider:
             return self.jwks()
         return None
 
+    def reply(self, request: Request) -> Reply:
+        """The published documents; a provider that answers more overrides this."""
+        document = self.document(request.path) if request.method == "GET" else None
+        return Reply.of_json(200, document) if document is not None else Reply(404)
+
+
+IdentityProviderT = TypeVar("IdentityProviderT", bound=IdentityProvider)
+
 
 def _handler(idp: IdentityProvider) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            idp.hits[self.path] += 1
-            document = None if idp.down else idp.document(self.path)
-            status = 503 if idp.down else 200 if document is not None else 404
-            body = json.dumps(document).encode() if document is not None else b"{}"
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_OPTIONS(self) -> None:
+            self._serve("OPTIONS")
+
+        def _serve(self, method: str) -> None:
+            url = urlsplit(self.path)
+            idp.hits[url.path] += 1
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            request = Request(
+                method, url.path, _single(url.query), _single(body), self.headers.get("Origin")
+            )
+            reply = Reply(503) if idp.down else idp.reply(request)
+            self.send_response(reply.status)
+            headers = {"Content-Type": "application/json", **reply.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(reply.body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep the test output quiet
@@ -144,10 +191,20 @@ def _handler(idp: IdentityProvider) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+def _single(text: str) -> dict[str, str]:
+    return {name: values[-1] for name, values in parse_qs(text).items()}
+
+
 @contextmanager
 def identity_provider(*keys: SigningKey) -> Iterator[IdentityProvider]:
     """Serve discovery + JWKS for ``keys`` on a free loopback port until the block ends."""
-    idp = IdentityProvider(port=0, keys=list(keys))
+    with serving(IdentityProvider(port=0, keys=list(keys))) as idp:
+        yield idp
+
+
+@contextmanager
+def serving(idp: IdentityProviderT) -> Iterator[IdentityProviderT]:
+    """Serve ``idp`` (its ``port`` set) on a free loopback port until the block ends."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(idp))
     idp.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="idp", daemon=True)

@@ -74,11 +74,13 @@ def live_server(
     log_level: str = "warning",
     forwarded_allow_ips: str = "127.0.0.1",
     protocol: Any = CoalescingHttpToolsProtocol,
+    timeout_keep_alive: int = 5,
 ) -> Iterator[LiveServer]:
     """Serve ``app`` (from ``create_app``) on a free loopback port until the block ends;
     ``X-Forwarded-For`` is trusted from ``forwarded_allow_ips`` (uvicorn's proxy headers,
     as ``onemap serve`` runs with ``FORWARDED_ALLOW_IPS``); ``protocol`` is uvicorn's
-    ``http`` (``"httptools"``: uvicorn's own, every request through ASGI)."""
+    ``http`` (``"httptools"``: uvicorn's own, every request through ASGI); an idle
+    connection closes after ``timeout_keep_alive`` seconds (uvicorn's default 5)."""
     asgi: Any = app  # create_app's app: its fast layer is already in front (ogc.app.OneMapApp)
     if spy is not None:
         asgi = spy.around(asgi)
@@ -93,6 +95,7 @@ def live_server(
         access_log=False,  # as `onemap serve` by default (ONEMAP_ACCESS_LOG)
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
+        timeout_keep_alive=timeout_keep_alive,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

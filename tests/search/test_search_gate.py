@@ -19,6 +19,7 @@ from tests.access.identify_fixtures import (
     id_idp,
     id_settings,
     new_key,
+    restricted_reads,
     signing_key,
 )
 from tests.gate_fixtures import FIELDS, INTERNAL, PUBLIC, RESTRICTED, TABLE, gate_client
@@ -102,24 +103,13 @@ def test_a_hidden_layer_in_layers_is_the_unknown_ids_404(searched: TestClient) -
     )
 
 
-def _reads(url: str, subject: str, layer_id: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT COALESCE(sum(count), 0) FROM onemap.audit_reads "
-            "WHERE actor_subject = %s AND layer_id = %s",
-            (subject, layer_id),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def test_restricted_hits_are_counted_as_reads(searched: TestClient, sample_url: str) -> None:
     flush(searched)
-    before = _reads(sample_url, "m", RESTRICTED)
+    before = restricted_reads(sample_url, "m", RESTRICTED)
     assert RESTRICTED in hits(searched, MEMBER, q="点1")
     assert hits(searched, MEMBER, q="无此地名") == {}
     flush(searched)
-    assert _reads(sample_url, "m", RESTRICTED) == before + 1
+    assert restricted_reads(sample_url, "m", RESTRICTED) == before + 1
 
 
 def test_a_key_searches_what_its_roles_allow_and_keeps_its_key(

@@ -19,24 +19,32 @@ from playwright.sync_api import Page, Route
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download fails here
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
-RENDER_TIMEOUT_MS = 20_000
+RENDER_TIMEOUT_MS = 45_000  # a first render waits for every tile; CI machines are busy
 MAP_BACKGROUND = (0xEE, 0xF2, 0xF5)  # .map's background (viewer/src/style.css)
 
 
 @dataclass
 class Watch:
-    """What the browser did besides drawing: errors, refused requests, requests made."""
+    """What the browser did besides drawing: errors, refused requests, requests made.
+
+    ``also`` names the origins allowed besides the server's: only the sign-in tests' identity
+    provider (a second loopback origin, as the intranet's provider is in production)."""
 
     origin: str
+    also: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    # (url, its Authorization header or None) of every request let through
+    authorizations: list[tuple[str, str | None]] = field(default_factory=list)
 
     def route(self, route: Route) -> None:
         url = route.request.url
         parts = urlsplit(url)
-        if parts.scheme in ("data", "blob") or f"{parts.scheme}://{parts.netloc}" == self.origin:
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme in ("data", "blob") or origin == self.origin or origin in self.also:
             self.requests.append(url)
+            self.authorizations.append((url, route.request.headers.get("authorization")))
             route.continue_()
             return
         self.foreign.append(url)
@@ -67,6 +75,11 @@ class ViewerPage:
             arg=after,
             timeout=RENDER_TIMEOUT_MS,
         )
+
+    def wait_loaded(self) -> None:
+        """Until the page's first map is drawn and every legend is in."""
+        self.wait_rendered()
+        self.page.locator("#onemap-viewer[data-legends=loaded]").wait_for(state="attached")
 
     def act_and_render(self, action: object) -> None:
         """Do ``action`` (a callable) and wait for the render it causes."""

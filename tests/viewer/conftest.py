@@ -7,10 +7,11 @@ One server and one browser for the module; each test opens its own browser conte
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Error, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, sync_playwright
 
 from layers.settings import ServiceSettings
 from tests.helpers.live import LiveServer, live_server
@@ -51,24 +52,35 @@ def browser() -> Iterator[Browser]:
 def open_viewer(browser: Browser, viewer_server: LiveServer) -> Iterator[OpenViewer]:
     """``open_viewer(query="", fragment="", viewport=DESKTOP, **context options)``: the
     viewer loaded and its first map drawn."""
-    contexts = []
+    with viewer_opener(browser, viewer_server.url) as open_page:
+        yield open_page
+
+
+@contextmanager
+def viewer_opener(
+    browser: Browser, server: str, also: tuple[str, ...] = ()
+) -> Iterator[OpenViewer]:
+    """``open_viewer`` for the server at ``server``; ``also``: other origins the page may
+    reach (``Watch``). Each page's browser context is closed on the way out."""
+    contexts: list[BrowserContext] = []
 
     def open_page(
         query: str = "", fragment: str = "", viewport: dict[str, int] = DESKTOP, **options: Any
     ) -> ViewerPage:
         context = browser.new_context(viewport=viewport, locale="zh-CN", **options)  # type: ignore[arg-type]
         contexts.append(context)
-        watch = Watch(origin=viewer_server.url)
+        watch = Watch(origin=server, also=also)
         context.route("**/*", watch.route)
         page = context.new_page()
         page.on("console", lambda message: watch.console(message.type, message.text))
         page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
-        page.goto(f"{viewer_server.url}/viewer{query}{fragment}")
+        page.goto(f"{server}/viewer{query}{fragment}")
         viewer = ViewerPage(page, watch)
-        viewer.wait_rendered()
-        page.locator("#onemap-viewer[data-legends=loaded]").wait_for(state="attached")
+        viewer.wait_loaded()
         return viewer
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()

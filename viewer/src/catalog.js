@@ -31,6 +31,7 @@ function entryOf(collection) {
     version: layer.version,
     updated: layer.updated || '',
     styleHref: style ? style.href : null,
+    editable: Boolean(layer.editable), // features change one by one: the popup says when
   };
 }
 

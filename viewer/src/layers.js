@@ -25,7 +25,8 @@ export function layerExtent(entry, grid) {
 }
 
 // The map tiles of one layer on one grid; tiles outside the layer's extent are never
-// asked for (the server answers them 404: outside the tileset's limits).
+// asked for (the server answers them 404: outside the tileset's limits). They are loaded
+// through the api, which sends a signed-in person's token with each.
 export function mapTileSource(entry, grid, api) {
   const path = `/collections/${encodeURIComponent(entry.id)}/map/tiles/${grid.id}`;
   return new TileImage({
@@ -34,6 +35,7 @@ export function mapTileSource(entry, grid, api) {
     attributions: entry.attribution || undefined,
     wrapX: false,
     tileUrlFunction: ([z, x, y]) => api.url(`${path}/${grid.matrixIds[z]}/${y}/${x}`),
+    tileLoadFunction: api.loadTile,
   });
 }
 

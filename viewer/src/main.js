@@ -1,12 +1,17 @@
-// Boots the viewer: reads the page's settings, loads the catalog and the grids from the
-// server, builds the map and wires the controls. Nothing is fetched from anywhere else.
+// Boots the viewer: reads the page's settings, finishes or restores a sign-in, loads the
+// catalog and the grids from the server (as the signed-in person may see them), builds the
+// map and wires the controls. Nothing is fetched from anywhere else but the identity
+// provider's token endpoint.
 import 'ol/ol.css';
 import GeoJSON from 'ol/format/GeoJSON';
 import './style.css';
+import { startSession, wireAccount } from './account.js';
 import { makeApi } from './api.js';
+import { makeExport } from './export.js';
 import { arrange, loadCatalog, paintOf } from './catalog.js';
 import { MERCATOR_CODE, gridById, loadGrids } from './grids.js';
 import { setLanguage, language, t } from './i18n.js';
+import { makeMeasure } from './measure.js';
 import { featureAt, makePopup, popupContent } from './popup.js';
 import { makeSearch } from './search.js';
 import { formatState, readState } from './state.js';
@@ -25,9 +30,14 @@ function say(message) {
 
 async function boot() {
   const config = root.dataset;
-  const api = makeApi(config.base, new URLSearchParams(window.location.search).get('tk'));
+  setLanguage(readState(window.location.hash).lang || config.lang);
+  // First: a sign-in coming back puts the page's own URL (view, key) back in place.
+  const { session, message } = await startSession(config, say);
+  const api = makeApi(config.base, new URLSearchParams(window.location.search).get('tk'), session);
   const initial = readState(window.location.hash);
   setLanguage(initial.lang || config.lang);
+  say(message());
+  const account = wireAccount(session, root, say);
   const [entries, grids] = await Promise.all([loadCatalog(api), loadGrids(api)]);
   const arranged = arrange(entries, (config.adminLayers || '').split(',').filter(Boolean));
   let ready = false; // no URL updates while the first state is applied
@@ -60,8 +70,9 @@ async function boot() {
     tree();
   };
   apply(initial);
-  wireControls(viewer, { tree, refreshTime: time.refresh });
+  wireControls(viewer, { tree, refreshTime: time.refresh, account });
   wireClicks(viewer);
+  wireTools(viewer);
   makeSearch(viewer, $('#search'), $('#search-results'), $('#status'));
   window.addEventListener('hashchange', () => {
     const state = readState(window.location.hash);
@@ -94,7 +105,7 @@ function syncUrl(viewer) {
   window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${hash}`);
 }
 
-function wireControls(viewer, { tree, refreshTime }) {
+function wireControls(viewer, { tree, refreshTime, account }) {
   const zoomBy = (delta) => {
     const view = viewer.view();
     view.animate({ zoom: view.getZoom() + delta, duration: 200 });
@@ -118,6 +129,7 @@ function wireControls(viewer, { tree, refreshTime }) {
     tree();
     showGrid();
     refreshTime();
+    account();
     syncUrl(viewer);
   });
   const panel = $('#panel');
@@ -133,8 +145,21 @@ function wireControls(viewer, { tree, refreshTime }) {
 function wireClicks(viewer) {
   const popup = makePopup(viewer.map, $('#popup'));
   viewer.map.on('singleclick', (event) => {
+    if (viewer.map.get('tool')) return; // a click of a drawing tool (measure.js), not a question
     showFeatureAt(viewer, popup, event).catch((error) => say(`${t('loadFailed')}${error.message}`));
   });
+}
+
+// Measuring and PNG export: their own modules, wired to the buttons under the zoom.
+function wireTools(viewer) {
+  makeMeasure(viewer.map, {
+    distance: $('#measure-distance'),
+    area: $('#measure-area'),
+    clear: $('#measure-clear'),
+    finish: $('#measure-finish'),
+    readout: $('#measure-value'),
+  });
+  makeExport(viewer.map, $('#export-png'), say);
 }
 
 async function showFeatureAt(viewer, popup, event) {

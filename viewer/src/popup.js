@@ -86,6 +86,26 @@ export function popupContent(viewer, { entry, feature }) {
   return [
     element('h3', {}, localized(entry.title.zh, entry.title.en)),
     element('table', { className: 'attributes' }, element('tbody', {}, ...rows)),
+    ...(entry.editable ? [lastChange(viewer, entry, feature)] : []),
     element('a', { href, target: '_blank', rel: 'noopener' }, t('viewInApi')),
   ];
+}
+
+// An editable layer's feature: who changed it last and when, from the newest entry of its
+// version history (filled in when it arrives; left empty if it cannot be read).
+function lastChange(viewer, entry, feature) {
+  const line = element('p', { className: 'last-change' });
+  const path = `/collections/${encodeURIComponent(entry.id)}/items/${encodeURIComponent(feature.id)}/versions`;
+  viewer.api
+    .json(path, { limit: 1 })
+    .then(({ features }) => {
+      const revision = features?.[0]?.revision;
+      if (!revision) return;
+      const who = revision.actor.subject || revision.actor.kind;
+      const when = new Date(revision.modifiedAt).toLocaleString(language() === 'en' ? 'en-GB' : 'zh-CN');
+      line.textContent = `${t('lastChange')}${who} · ${when}`;
+      line.dataset.version = String(revision.version); // for tests
+    })
+    .catch(() => line.remove());
+  return line;
 }
