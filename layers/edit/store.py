@@ -117,6 +117,7 @@ class EditSession:
         self.operations = 0
         self.fields = list(layer.fields)  # with the fields this session's edits added
         self.lineage: dict[str, Any] = {}  # more of what the next version records (a revert)
+        self.changed: list[tuple[str, int]] = []  # (operation, fid) of each edit, in order
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
@@ -249,6 +250,7 @@ class EditSession:
         """The session's version: made by its first edit, grown by a batch's later ones,
         so a batch of any size is one version (ADR 0013, decision 10)."""
         self.operations += 1
+        self.changed.append((operation, fid))
         self.extent = _grown(self.extent, values.bounds if values else None)
         who = self.actor.subject or self.actor.kind
         if self.produced is not None:
@@ -276,11 +278,20 @@ class EditSession:
             },
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
-        notified = who_of(self.actor.kind, self.actor.subject)
-        await record_change(self.conn, edited(self.layer.id, version, operation, [fid], notified))
         self.current_version = self.produced = version
         await self._record_fields()
         return version
+
+    async def notify(self) -> None:
+        """The change event of the session's version (ADR 0014), in its transaction: one per
+        version, a batch's naming every feature it changed (``operation`` "batch")."""
+        if self.produced is None:
+            return
+        operations = {operation for operation, _ in self.changed}
+        operation = operations.pop() if len(self.changed) == 1 else "batch"
+        fids = [fid for _, fid in self.changed]
+        who = who_of(self.actor.kind, self.actor.subject)
+        await record_change(self.conn, edited(self.layer.id, self.produced, operation, fids, who))
 
     async def _record_fields(self) -> None:
         if len(self.fields) != len(self.layer.fields):  # fields were added
@@ -303,7 +314,9 @@ async def edit_session(
             raise NotFound(f"collection '{layer.id}' does not exist; see /collections")
         if not state["editable"]:
             raise not_editable(layer.id)
-        yield EditSession(conn, layer, state, actor)
+        session = EditSession(conn, layer, state, actor)
+        yield session
+        await session.notify()
 
 
 def not_editable(layer_id: str) -> NotEditable:

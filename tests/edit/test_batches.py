@@ -82,7 +82,14 @@ def test_a_batch_applies_every_operation_as_one_version(
             " ORDER BY id",
             (BUILDINGS, version + 1),
         ).fetchall()
+        events = conn.execute(
+            "SELECT data FROM onemap.change_events WHERE layer_id = %s"
+            " AND (data ->> 'version')::int = %s",
+            (BUILDINGS, version + 1),
+        ).fetchall()
     assert [r[0] for r in recorded] == ["create", "replace", "update", "delete"]
+    assert len(events) == 1  # one version, one change event naming every feature
+    assert events[0][0]["operation"] == "batch" and len(events[0][0]["fids"]) == 4
 
 
 def test_a_failing_operation_in_the_middle_changes_nothing(
