@@ -217,6 +217,9 @@ def wrk(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if failed:  # an error page is cheaper than a tile: such a rate compares nothing
+        raise RuntimeError(f"{base}: {failed.group(1)} answers were not 2xx:\n{out}")
     return {
         "req_s": rate,
         "p99_ms": round(float(p99.group(1)) * factor[p99.group(2)], 2) if p99 else None,

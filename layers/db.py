@@ -16,14 +16,38 @@ if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never impo
     from psycopg_pool import AsyncConnectionPool
 
 APPLICATION_NAME = "onemap"
+DATABASE_DOWN = (
+    "the database is unreachable or restarting; retry in a moment (the server reconnects by itself)"
+)
+QUERY_CANCELLED = (
+    "the query ran longer than the statement timeout or was cancelled; narrow it "
+    "(bbox, filter, limit) or retry"
+)
+
+
+def unavailable(exc: psycopg.OperationalError) -> DatabaseUnavailable:
+    """The one reading of a connection-level failure (``OperationalError``: the pool's
+    acquire timeout while PostgreSQL is down, a connection a restart broke, a statement
+    timeout) as the service's 503. The driver's text (host, port, socket path) is not
+    quoted: callers log it."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return DatabaseUnavailable(QUERY_CANCELLED)
+    return DatabaseUnavailable(DATABASE_DOWN)
 
 
 def with_options(
-    database_url: str, *, statement_timeout_ms: int | None = None, parallel: bool = False
+    database_url: str,
+    *,
+    statement_timeout_ms: int | None = None,
+    parallel: bool = False,
+    connect_timeout_s: int | None = None,
 ) -> str:
-    """Add the application name, a statement timeout and the parallelism to a conninfo."""
+    """Add the application name, a statement timeout, the parallelism and a connect timeout
+    (libpq's, whole seconds, at least 2) to a conninfo."""
     params = conninfo_to_dict(database_url)
     params.setdefault("application_name", APPLICATION_NAME)
+    if connect_timeout_s:
+        params.setdefault("connect_timeout", str(max(2, int(connect_timeout_s))))
     options = []
     if statement_timeout_ms:
         options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
@@ -47,18 +71,32 @@ def connect(database_url: str, *, autocommit: bool = False) -> psycopg.Connectio
 
 
 def open_pool_lazily(
-    database_url: str, *, min_size: int, max_size: int, statement_timeout_ms: int
+    database_url: str,
+    *,
+    min_size: int,
+    max_size: int,
+    statement_timeout_ms: int,
+    acquire_timeout_s: float = 30.0,
+    connect_timeout_s: int | None = None,
 ) -> AsyncConnectionPool:
-    """The request pool, not yet open: it keeps reconnecting while the database is down."""
+    """The request pool, not yet open: it keeps reconnecting while the database is down
+    (and so heals by itself). A request waits at most ``acquire_timeout_s`` for a
+    connection — the pool's ``PoolTimeout``, an ``OperationalError``, is a 503 — so a
+    stopped database fails requests fast instead of holding them; ``connect_timeout_s``
+    bounds each reconnection attempt to a host that does not answer at all."""
     from psycopg_pool import AsyncConnectionPool
 
+    conninfo = with_options(
+        database_url, statement_timeout_ms=statement_timeout_ms, connect_timeout_s=connect_timeout_s
+    )
     return AsyncConnectionPool(
-        with_options(database_url, statement_timeout_ms=statement_timeout_ms),
+        conninfo,
         min_size=min_size,
         max_size=max_size,
         kwargs={"autocommit": True},
         open=False,
         name="onemap",
+        timeout=acquire_timeout_s,
         reconnect_timeout=float("inf"),
     )
 

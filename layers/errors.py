@@ -39,8 +39,28 @@ class IngestError(OneMapError):
     """A source file cannot be read or published as it is (HTTP 422 / CLI exit 2)."""
 
 
-class DatabaseUnavailable(OneMapError):
-    """PostgreSQL/PostGIS cannot be reached or lacks PostGIS (HTTP 503)."""
+class Unavailable(OneMapError):
+    """The service cannot answer this now but will soon (HTTP 503 with ``Retry-After``:
+    the seconds a client should wait before asking again)."""
+
+    retry_after_s = 2
+
+    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
+
+
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL/PostGIS cannot be reached, is restarting, cut a query by the statement
+    timeout, or lacks PostGIS (HTTP 503)."""
+
+
+class Overloaded(Unavailable):
+    """This worker already runs as many heavy requests as it admits and its short queue is
+    full or waited too long (HTTP 503): shed fast rather than queue without bound."""
+
+    retry_after_s = 1
 
 
 class EmbeddedClusterError(OneMapError):

@@ -37,6 +37,18 @@ class DatabaseSettings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=30_000, description="Per-statement timeout for request queries."
     )
+    pool_acquire_timeout_ms: int = Field(
+        default=1_000,
+        ge=50,
+        description="Longest wait of a request for a pooled connection; beyond it (the "
+        "database down or restarting, or every connection busy) a 503 with Retry-After.",
+    )
+    connect_timeout_s: int = Field(
+        default=2,
+        ge=2,
+        description="libpq connect_timeout of every service connection (whole seconds, ≥ 2): "
+        "bounds each reconnection attempt to a database host that does not answer.",
+    )
 
     @property
     def embedded(self) -> bool:
@@ -122,6 +134,26 @@ class HttpSettings(BaseSettings):
     )
 
 
+class AdmissionSettings(BaseSettings):
+    """How many heavy requests (items pages, uncached tiles, processes, search) one worker
+    runs at once, and how many may wait; beyond that a fast 503 with Retry-After."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    heavy_limit: int = Field(
+        default=6,
+        ge=1,
+        description="Heavy requests a worker runs at once; keep it below "
+        "ONEMAP_POOL_MAX_SIZE so cheap reads (single features) always find a connection.",
+    )
+    heavy_queue: int = Field(
+        default=12, ge=0, description="Heavy requests that may wait for a slot per worker."
+    )
+    heavy_wait_ms: int = Field(
+        default=500, ge=0, description="Longest wait for a slot before a 503."
+    )
+
+
 class ServiceDescription(BaseSettings):
     """What the service says about itself (landing page, WMTS ServiceIdentification)."""
 
@@ -175,6 +207,7 @@ class TileSettings(DatabaseSettings):
 
 class ServiceSettings(
     HttpSettings,
+    AdmissionSettings,
     ServiceDescription,
     FeatureSettings,
     TileSettings,

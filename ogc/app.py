@@ -21,6 +21,7 @@ from ogc.gate.middleware import CallerMiddleware
 from ogc.gate.ownership import may_publish_in
 from ogc.http.asgi_types import Ready
 from ogc.http.cors import CorsMiddleware
+from ogc.http.disconnect import CancelOnDisconnect
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.keyed_links import KeyedLinks
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
@@ -107,6 +108,7 @@ def create_app(
     app.state.onemap = state
     install_error_handlers(app, observe=_denials_of(state))
     policy = ResponsePolicy.of(settings)  # ogc/http: the routes and the fast layer share it
+    app.add_middleware(CancelOnDisconnect)  # innermost: a read whose client left stops
     app.add_middleware(KeyedLinks, public_url=settings.public_url)  # tk= kept in links
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=policy.gzip_level)
     app.add_middleware(CorsMiddleware, policy=policy)

@@ -9,6 +9,7 @@ Every dependency only reads ``AppState``: the services are built by the lifespan
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -155,6 +156,19 @@ async def get_runner(state: Annotated[AppState, Depends(get_state)]) -> JobRunne
     """The app's job runner (jobs a stopped server left were recovered at start-up)."""
     return runner_of(state)
 
+
+async def admitted(request: Request) -> AsyncIterator[None]:
+    """A slot of this worker's admission for a heavy request (items pages, searches,
+    process runs: ``layers.admission``), held until its response is sent; none free and
+    the short queue full, or the wait too long, is a 503 with ``Retry-After``."""
+    admission = state_of(request).admission
+    if admission is None:
+        raise DatabaseUnavailable("the service is not started yet; retry shortly")
+    async with admission.slot(request.url.path):
+        yield
+
+
+HEAVY = Depends(admitted)  # as ``dependencies=[HEAVY]`` on a heavy route
 
 CollectionId = Annotated[str, Path(alias="collectionId", description="Collection id")]
 

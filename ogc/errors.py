@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from layers.db import unavailable
 from layers.edit.errors import (
     FeatureGone,
     NotEditable,
@@ -26,7 +28,6 @@ from layers.edit.errors import (
 from layers.errors import (
     AuthenticationFailed,
     Conflict,
-    DatabaseUnavailable,
     EmbeddedClusterError,
     Forbidden,
     IngestError,
@@ -35,6 +36,7 @@ from layers.errors import (
     OneMapError,
     PayloadTooLarge,
     QuotaExceeded,
+    Unavailable,
 )
 
 log = logging.getLogger("onemap.http")
@@ -54,13 +56,14 @@ STATUS_OF: dict[type[OneMapError], int] = {
     IngestError: 422,
     PreconditionRequired: 428,
     QuotaExceeded: 429,
-    DatabaseUnavailable: 503,
+    Unavailable: 503,  # the database down or restarting, a statement timeout, overload
     EmbeddedClusterError: 503,
 }
 
 HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
     AuthenticationFailed: lambda exc: {"WWW-Authenticate": challenge_of(exc)},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
+    Unavailable: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     PreconditionFailed: lambda exc: {  # none for a feature that does not exist (yet)
         k: v for k, v in (("ETag", exc.etag), ("Last-Modified", exc.last_modified)) if v
     },
@@ -223,6 +226,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail, request)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database failure no route mapped itself (the pool's acquire timeout while
+    PostgreSQL is down, a connection its restart broke): the 503 of the table."""
+    assert isinstance(exc, OperationalError)
+    log.warning("database unavailable on %s: %s", request.url.path, exc)
+    response: JSONResponse = await _onemap_error(None)(request, unavailable(exc))
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return problem(500, "internal error; the server log has the details", request)
@@ -232,6 +244,7 @@ def install_error_handlers(app: FastAPI, observe: ErrorObserver | None = None) -
     """The handlers of the one table; ``observe`` sees every domain error answered (the
     app counts denials for the audit with it: ``ogc.gate.denials``)."""
     app.add_exception_handler(OneMapError, _onemap_error(observe))
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

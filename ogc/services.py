@@ -1,6 +1,7 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
-    pool → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
+    pool → readiness probe → admission (of heavy requests)
+         → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
          → tile producer → search tables → OpenAPI subscription → job runner → catalog listener
          → job recovery → access (API keys, quotas, audit counts) → identity (bearer tokens)
     → webhooks (change notifications)
@@ -33,8 +34,10 @@ from layers.access.discovery import http_fetcher
 from layers.access.oidc import TokenVerifier
 from layers.access.service import AccessService
 from layers.access.signin import SignInDirectory
+from layers.admission import Admission
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
+from layers.probe import DatabaseProbe
 from layers.search.index import SearchIndexes
 from layers.watch import CatalogStore, listen_for_changes
 from layers.webhooks.dispatch import CHANNEL as OUTBOX_CHANNEL
@@ -61,6 +64,8 @@ async def pool(state: AppState) -> AsyncIterator[None]:
         min_size=s.pool_min_size,
         max_size=s.pool_max_size,
         statement_timeout_ms=s.statement_timeout_ms,
+        acquire_timeout_s=s.pool_acquire_timeout_ms / 1000,
+        connect_timeout_s=s.connect_timeout_s,
     )
     await state.pool.open(wait=False)  # keeps reconnecting while the database is down
     try:
@@ -68,6 +73,32 @@ async def pool(state: AppState) -> AsyncIterator[None]:
     finally:
         await state.pool.close()
         state.pool = None
+
+
+@contextlib.asynccontextmanager
+async def readiness(state: AppState) -> AsyncIterator[None]:
+    """The database probe ``/readyz`` reads: on its own connection, in the background."""
+    probe = DatabaseProbe(state.database_url)
+    probe.last = await probe.probe_once()  # known before the first request
+    state.probe = probe
+    task = state.background.spawn(probe.run(), "database-probe")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        state.probe = None
+
+
+@contextlib.asynccontextmanager
+async def admission(state: AppState) -> AsyncIterator[None]:
+    """This worker's bound on heavy requests (``layers.admission``; ONEMAP_HEAVY_*)."""
+    s = state.settings
+    state.admission = Admission(s.heavy_limit, s.heavy_queue, s.heavy_wait_ms / 1000)
+    try:
+        yield
+    finally:
+        state.admission = None
 
 
 @contextlib.asynccontextmanager
@@ -132,7 +163,8 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
     the overviews of new versions (background tasks, cancelled on shutdown)."""
     assert state.pool is not None and state.store is not None
     pool = state.pool
-    producer = TileProducer(pool, TileCache(state.settings.tiles_dir), state.settings.gzip_level)
+    cache = TileCache(state.settings.tiles_dir)
+    producer = TileProducer(pool, cache, state.settings.gzip_level, state.admission)
 
     builds: set[asyncio.Task[None]] = set()
 
@@ -317,6 +349,8 @@ async def webhooks(state: AppState) -> AsyncIterator[None]:
 Service = Callable[[AppState], AbstractAsyncContextManager[None]]
 SERVICES: tuple[tuple[str, Service], ...] = (
     ("pool", pool),
+    ("readiness", readiness),
+    ("admission", admission),
     ("catalog-store", catalog_store),
     ("tile-producer", tile_producer),
     ("search-indexes", search_indexes),

@@ -18,6 +18,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.access.service import AccessService
 from layers.access.signin import SignInDirectory
+from layers.admission import Admission
+from layers.probe import DatabaseProbe
 from layers.search.index import SearchIndexes
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, ChangeCallback
@@ -68,6 +70,8 @@ class AppState:
     registry: AnalysisRegistry
     openapi: OpenApiDocuments | None = None
     pool: AsyncConnectionPool | None = None
+    probe: DatabaseProbe | None = None  # whether the database answers (/readyz reads it)
+    admission: Admission | None = None  # this worker's bound on heavy requests
     access: AccessService | None = None
     store: CatalogStore | None = None
     snapshot: Snapshot | None = None  # the catalog and its plans, replaced on each change

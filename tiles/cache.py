@@ -66,6 +66,10 @@ class TileCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._prefix = str(self.root) + os.sep
+        # Files as the umask says, as any other file written: mkstemp's 0600 would keep the
+        # cache from a web server or CDN origin in front of it (nginx's workers run as
+        # another user) and from replicas running under other accounts.
+        self._mode = 0o666 & ~_umask()
 
     def path(self, key: TileKey) -> Path:
         return self.root / key.relative_path()
@@ -84,6 +88,7 @@ class TileCache:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
+            os.fchmod(handle, self._mode)
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             os.replace(temporary, target)
@@ -158,3 +163,10 @@ def _remove_range(level_dir: Path, limits: grids.TileMatrixLimits) -> int:
 
 def _numbered(paths: Iterable[Path]) -> Iterator[Path]:
     return (p for p in paths if p.name.isdigit())
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -10,6 +10,7 @@ query cut by the statement timeout is a 503 (``DatabaseUnavailable``), as a page
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import weakref
@@ -21,7 +22,9 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from layers.admission import Admission
 from layers.catalog import Layer
+from layers.db import unavailable
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from layers.features.query import AreaClip
 from tiles import mvt, overview, raster, render
@@ -96,10 +99,17 @@ class TileProducer:
     old versions' cached files and the building of new versions' overviews to catalog
     changes."""
 
-    def __init__(self, pool: AsyncConnectionPool, cache: TileCache, gzip_level: int) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        cache: TileCache,
+        gzip_level: int,
+        admission: Admission | None = None,
+    ) -> None:
         self.pool = pool
         self.cache = cache
         self.gzip_level = gzip_level
+        self.admission = admission  # the app's bound on heavy work: a cache miss takes a slot
         self.overviews = overview.OverviewRegistry()
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
 
@@ -125,9 +135,10 @@ class TileProducer:
         spec = mvt.TileSpec.of(tms_id, z, row, col)
         data = b""
         if _is_vector(plan.layer) and spec.intersects(plan.layer.extent):
-            rows = await self._run(plan, spec, "mvt", properties, clip)
-            raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
-            data = await self._compress_and_store(key, raw)
+            async with self._slot():
+                rows = await self._run(plan, spec, "mvt", properties, clip)
+                raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
+                data = await self._compress_and_store(key, raw)
             return Tile(key, data)
         self.cache.put(key, data)
         return Tile(key, data)
@@ -160,12 +171,19 @@ class TileProducer:
         cached = self.cache.get(key)
         if cached is not None:
             return Tile(key, cached)
-        if plan.layer.kind == "raster":
-            data = await self._raster_png(plan.layer, tms_id, z, row, col, clip)
-        else:
-            data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col), clip)
+        async with self._slot():
+            if plan.layer.kind == "raster":
+                data = await self._raster_png(plan.layer, tms_id, z, row, col, clip)
+            else:
+                data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col), clip)
         self.cache.put(key, data)
         return Tile(key, data)
+
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """A slot of the app's admission for making a tile (seeding runs have none)."""
+        if self.admission is None:
+            return contextlib.nullcontext()
+        return self.admission.slot("tile")
 
     async def _vector_png(self, plan: TilePlan, spec: mvt.TileSpec, clip: AreaClip | None) -> bytes:
         if not spec.intersects(plan.layer.extent):
@@ -206,18 +224,20 @@ class TileProducer:
         else:  # the version table: an overview's rows were thinned without the area
             statement = plan.statement(spec.family, output, properties, clipped=True)
             params["area"] = clip.geometry
-        async with self.pool.connection() as conn:
-            if conn not in self._configured:
-                await configure(conn)
-                self._configured.add(conn)
-            try:
+        try:
+            async with self.pool.connection() as conn:
+                if conn not in self._configured:
+                    await configure(conn)
+                    self._configured.add(conn)
                 cursor = await conn.execute(statement, params, prepare=True, binary=True)
                 return await cursor.fetchall()
-            except psycopg.errors.QueryCanceled:
-                raise DatabaseUnavailable(
-                    f"the tile {spec.tms_id}/{spec.z}/{spec.row}/{spec.col} of "
-                    f"'{plan.layer.id}' took longer than the statement timeout; retry later"
-                ) from None
+        except psycopg.errors.QueryCanceled:
+            raise DatabaseUnavailable(
+                f"the tile {spec.tms_id}/{spec.z}/{spec.row}/{spec.col} of "
+                f"'{plan.layer.id}' took longer than the statement timeout; retry later"
+            ) from None
+        except psycopg.OperationalError as exc:  # the database down or restarting
+            raise unavailable(exc) from None
 
 
 async def configure(conn: AsyncConnection) -> None:

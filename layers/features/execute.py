@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from layers.errors import DatabaseUnavailable, InvalidParameter
+from layers.db import unavailable
+from layers.errors import InvalidParameter
 
 if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never import it
     from psycopg_pool import AsyncConnectionPool
@@ -43,11 +44,8 @@ def database_errors() -> Iterator[None]:
             "axis order (EPSG:4326/4490 are lat,lon; Gauss-Kruger is northing,easting) and that "
             "the zone covers the data"
         ) from None
-    except psycopg.errors.QueryCanceled:  # the statement timeout, or a cancel
-        raise DatabaseUnavailable(
-            "the query ran longer than the statement timeout or was cancelled; narrow it "
-            "(bbox, filter, limit) or retry"
-        ) from None
+    except psycopg.OperationalError as exc:  # a statement timeout, a cancel, the server gone
+        raise unavailable(exc) from None
 
 
 @dataclass
@@ -103,13 +101,13 @@ async def read_feature(
     resets or drops a broken connection. ``area``: an area-limited caller's clip, for the
     statement's second placeholder."""
     params: list[Any] = [fid] if area is None else [fid, area]
-    conn = await pool.getconn()
-    try:
-        with database_errors():
+    with database_errors():  # also the pool's acquire timeout while the database is down
+        conn = await pool.getconn()
+        try:
             cursor = await conn.execute(statement, params, prepare=True)
             row = await cursor.fetchone()
-    finally:
-        await pool.putconn(conn)
+        finally:
+            await pool.putconn(conn)
     return None if row is None else str(row[0])
 
 

@@ -3,9 +3,8 @@ parameters, tile responses and revalidation, tileset documents and their links."
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Coroutine
-from typing import Annotated, Any, TypeVar
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 from fastapi import Path, Request
 from fastapi.responses import Response
@@ -18,9 +17,6 @@ from ogc.http.policy import tile_cache_control
 from tiles import grids
 from tiles.cache import TileKey
 from tiles.service import MVT_MEDIA_TYPE, Tile
-
-T = TypeVar("T")
-
 
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/"
 
@@ -99,28 +95,6 @@ def tile_response(
     return Response(body, media_type=tile.media_type, headers=headers)
 
 
-class ClientGone(Exception):
-    """The client disconnected while its tile was being made."""
-
-
-async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Run ``work``, cancelling it (and so its SQL, which psycopg cancels on the server)
-    if the client goes away first."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
-    done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        watcher.cancel()
-        return task.result()
-    task.cancel()
-    raise ClientGone
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
 def check_in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> None:
     """404 for a tile outside the grid or outside the limits the tileset document lists."""
     if layer.extent:
@@ -140,10 +114,7 @@ async def serve_tile(
     if cached is not None:
         work.close()  # never started: a 304 needs neither the cache nor the database
         return cached
-    try:
-        tile = await unless_disconnected(request, work)
-    except ClientGone:
-        return Response(status_code=499)
+    tile = await work  # cancelled, with its SQL, if the client leaves (ogc.http.disconnect)
     return tile_response(request, tile, max_age, empty_body)
 
 

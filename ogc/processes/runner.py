@@ -86,6 +86,18 @@ class JobInterrupted(Exception):
     """The server is stopping."""
 
 
+class JobTimedOut(Exception):
+    """A synchronous run reached its time limit (the whole run, not one statement)."""
+
+
+def time_limit_error(timeout_ms: int) -> PayloadTooLarge:
+    """What a caller is told of a run stopped by its time limit (the statement timeout)."""
+    return PayloadTooLarge(
+        f"the job exceeded the statement timeout of {timeout_ms / 1000:g} s; narrow the "
+        "inputs (an adcode, a smaller area, a larger cell size)"
+    )
+
+
 @dataclass
 class Outcome:
     status: str
@@ -106,6 +118,7 @@ class JobRunner:
     executor: ThreadPoolExecutor = field(init=False)
     stopping: threading.Event = field(init=False, default_factory=threading.Event)
     running: dict[str, threading.Event] = field(init=False, default_factory=dict)
+    expired: set[str] = field(init=False, default_factory=set)  # sync runs past their limit
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="onemap-job")
@@ -142,7 +155,32 @@ class JobRunner:
         self.executor.submit(self.run, job_id, analysis)
 
     def run_sync(self, job_id: str, analysis: Analysis[Any], timeout_ms: int) -> Outcome:
-        return self.run(job_id, analysis, timeout_ms)
+        """A run bounded as a whole by ``timeout_ms``, not only statement by statement: at
+        the limit its SQL is cancelled and its Python stops at the next checkpoint."""
+        timer = threading.Timer(timeout_ms / 1000, self._expire, (job_id,))
+        timer.daemon = True
+        timer.start()
+        try:
+            outcome = self.run(job_id, analysis, timeout_ms)
+        finally:
+            timer.cancel()
+            expired = job_id in self.expired
+            self.expired.discard(job_id)
+        if expired and not isinstance(outcome.error, OneMapError | None):
+            return Outcome("failed", error=time_limit_error(timeout_ms))  # cut while finishing
+        return outcome
+
+    def _expire(self, job_id: str) -> None:
+        """The time limit of a synchronous run: stop its Python and cancel its statement."""
+        if job_id not in self.running:
+            return
+        self.expired.add(job_id)
+        try:
+            conninfo = with_options(self.database_url, connect_timeout_s=2)
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
+        except psycopg.Error as exc:  # the database is gone: the job fails on its own
+            log.warning("could not cancel the statement of job %s: %s", job_id, exc)
 
     def recover(self) -> None:
         """Fail jobs whose session is gone (a stopped server); queue those still waiting."""
@@ -196,7 +234,7 @@ class JobRunner:
         try:  # an area-limited owner reads inside their areas only (clipped in SQL)
             ctx.clips = analysis_clips(conn, catalog, owner, self.admin_layers)
             outputs, published = self._execute(ctx, job_id, analysis, request, owner)
-        except (JobDismissed, JobInterrupted, psycopg.errors.QueryCanceled) as exc:
+        except (JobDismissed, JobInterrupted, JobTimedOut, psycopg.errors.QueryCanceled) as exc:
             return self._stopped(conn, job_id, ctx, exc, timeout_ms)
         except OneMapError as exc:
             self._finish(conn, job_id, ctx, "failed", exc.message, failure=exc)
@@ -270,13 +308,8 @@ class JobRunner:
         if self.stopping.is_set():
             conn.execute(INTERRUPT, ([job_id],))
             return Outcome("failed", error=_stopping())
-        seconds = timeout_ms / 1000
-        message = (
-            f"the job exceeded the statement timeout of {seconds:g} s; narrow the inputs "
-            "(an adcode, a smaller area, a larger cell size)"
-        )
-        error = PayloadTooLarge(message)
-        self._finish(conn, job_id, ctx, "failed", message, failure=error)
+        error = time_limit_error(timeout_ms)
+        self._finish(conn, job_id, ctx, "failed", error.message, failure=error)
         return Outcome("failed", error=error)
 
     def _finish(
@@ -306,6 +339,8 @@ class JobRunner:
             nonlocal asked_at
             if self.stopping.is_set():
                 raise JobInterrupted(job_id)
+            if job_id in self.expired:
+                raise JobTimedOut(job_id)
             if dismissed.is_set():
                 raise JobDismissed(job_id)
             if time.monotonic() - asked_at >= DB_CHECK_INTERVAL_S:  # another replica's DELETE

@@ -30,7 +30,7 @@ from layers.errors import OneMapError
 from layers.features.execute import read_feature
 from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
-from ogc.errors import problem_of
+from ogc.errors import headers_of, problem_of
 from ogc.gate.caller import caller_or_none
 from ogc.gate.visible import caller_view, may_read
 from ogc.http import paths
@@ -120,7 +120,9 @@ class FeatureFastPath:
         document serialised as its JSONResponse does."""
         status, document = problem_of(exc, Request(scope))
         body = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        await self._finish(send, request, status, [], body.encode(), "application/problem+json")
+        headers: Headers = [(k.lower().encode(), v.encode()) for k, v in headers_of(exc).items()]
+        media_type = "application/problem+json"
+        await self._finish(send, request, status, headers, body.encode(), media_type)
 
     async def _finish(
         self,

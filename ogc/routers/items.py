@@ -59,6 +59,7 @@ PAGING = ("after", "before", "offset")
     paths.ITEMS,
     summary="Features of a collection (GeoJSON, GeoJSON-seq, CSV, HTML)",
     openapi_extra={"parameters": ITEMS_PARAMETERS_DOC},
+    dependencies=[deps.HEAVY],  # a page holds a connection: bounded per worker
 )
 async def get_items(
     request: Request, snapshot: SnapshotDep, plan: FeaturePlanDep, caller: CallerDep, clip: ClipDep

@@ -7,6 +7,7 @@ thread on its own session with a statement timeout (longer for asynchronous jobs
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -20,6 +21,7 @@ from layers.errors import InvalidParameter, OneMapError
 from ogc.common.audit import audited
 from ogc.common.upload_checks import known_departments
 from ogc.deps import (
+    HEAVY,
     BaseUrlDep,
     CallerDep,
     HiddenLayersDep,
@@ -43,7 +45,7 @@ from ogc.processes.exceptions import (
     count_parameter,
 )
 from ogc.processes.publish import PublishRequest, check_may_publish
-from ogc.processes.runner import InternalJobError
+from ogc.processes.runner import InternalJobError, JobRunner, Outcome, time_limit_error
 from spatial import AnalysisRegistry
 from spatial.errors import check_finite
 from spatial.registry import Analysis, describe_validation
@@ -118,6 +120,7 @@ async def _check_publish_target(state: StateDep, publish: dict[str, Any], caller
     "/processes/{processId}/execution",
     summary="Execute a process (add 'Prefer: respond-async' for a job)",
     status_code=200,
+    dependencies=[HEAVY],  # a synchronous run holds a worker thread and a session
 )
 async def execute(
     request: Request,
@@ -146,9 +149,7 @@ async def execute(
             status_code=201,
             headers={"Location": f"{base}/jobs/{job.id}", "Preference-Applied": "respond-async"},
         )
-    outcome = await run_in_threadpool(
-        runner.run_sync, job.id, analysis, state.settings.statement_timeout_ms
-    )
+    outcome = await _run_bounded(runner, job.id, analysis, state.settings.statement_timeout_ms)
     if isinstance(outcome.error, OneMapError):
         raise outcome.error
     if outcome.error is not None:  # a bug: a 500 answered like any error, the connection kept
@@ -157,6 +158,22 @@ async def execute(
             "the server log has the details"
         )
     return _results_response(outcome.outputs, body.response, f"{base}/jobs/{job.id}", job.id)
+
+
+SYNC_GRACE_S = 1.0  # for the job's thread to stop at its time limit and record why
+
+
+async def _run_bounded(
+    runner: JobRunner, job_id: str, analysis: Analysis[Any], timeout_ms: int
+) -> Outcome:
+    """A synchronous run, answered within its time limit whatever it does: the runner stops
+    it at the limit (``JobRunner.run_sync``); Python that reaches no checkpoint is left to
+    finish in its thread while the caller gets the time-limit error."""
+    run = asyncio.ensure_future(run_in_threadpool(runner.run_sync, job_id, analysis, timeout_ms))
+    try:
+        return await asyncio.wait_for(asyncio.shield(run), timeout_ms / 1000 + SYNC_GRACE_S)
+    except TimeoutError:
+        raise time_limit_error(timeout_ms) from None
 
 
 def _results_response(

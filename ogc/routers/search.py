@@ -48,6 +48,7 @@ OUTPUTS = ("json", "geojson")
     response_class=Response,
     responses=SEARCH_RESPONSES,
     openapi_extra={"parameters": SEARCH_PARAMETERS_DOC},
+    dependencies=[deps.HEAVY],  # trigram scans over every searchable layer
 )
 async def search(
     request: Request, state: StateDep, snapshot: SnapshotDep, caller: CallerDep

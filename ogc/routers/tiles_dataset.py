@@ -20,7 +20,6 @@ from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter
 from ogc.common.tiles import (
-    ClientGone,
     Col,
     Level,
     Row,
@@ -32,7 +31,6 @@ from ogc.common.tiles import (
     tile_template,
     tiling_scheme_link,
     tms_uri,
-    unless_disconnected,
     vector_layer,
 )
 from ogc.deps import (
@@ -187,10 +185,7 @@ async def dataset_tile(
             for p, clip in zip(tile_plans, clips, strict=True)
         )
     )
-    try:
-        tiles = await unless_disconnected(request, work)
-    except ClientGone:
-        return Response(status_code=499)
+    tiles = await work  # cancelled, with its SQL, if the client leaves (ogc.http.disconnect)
     # An MVT is a sequence of layer messages, so tiles concatenate into one tile.
     plain = b"".join(tile.plain() for tile in tiles)
     gzipped = accepts_gzip(request)

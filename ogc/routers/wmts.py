@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
-from layers.errors import DatabaseUnavailable, NotFound, OneMapError
+from layers.errors import NotFound, OneMapError, Unavailable
 from layers.features.query import AreaClip
 from layers.platform import AdminLayers
 from ogc.common.tiles import not_modified, tile_response
@@ -33,6 +33,7 @@ from ogc.deps import (
     count_restricted_read,
     state_of,
 )
+from ogc.errors import headers_of
 from ogc.gate.areas import clip_for
 from ogc.gate.denials import count_error
 from ogc.gate.visible import cache_scope, visible_layer, visible_layers
@@ -65,8 +66,10 @@ def _exception_report(exc: OneMapError) -> Response:
         return xml_error(exc.code, exc.locator, exc.message, exc.http_status)
     if isinstance(exc, NotFound):
         return xml_error("InvalidParameterValue", "Layer", exc.message, 400)
-    if isinstance(exc, DatabaseUnavailable):
-        return xml_error("NoApplicableCode", "", exc.message, 503)
+    if isinstance(exc, Unavailable):  # Retry-After as the one table says
+        report = xml_error("NoApplicableCode", "", exc.message, 503)
+        report.headers.update(headers_of(exc))
+        return report
     return xml_error("InvalidParameterValue", "", exc.message, 400)
 
 

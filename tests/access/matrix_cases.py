@@ -167,6 +167,8 @@ def _get_cases(template: str, filler: Filler, out: Generated) -> None:
         out.problems.append(f"GET {template}: no values for {sorted(unknown)}")
         return
     scope = "admin" if template.startswith("/admin") else "general"
+    if template.startswith("/admin/subscriptions"):
+        scope = "subscriptions"
     for values, case_scope, extra in _fillings(template, variables, filler, scope):
         url = _fill(template, values)
         kind = _kind(template)
@@ -183,6 +185,7 @@ def _get_cases(template: str, filler: Filler, out: Generated) -> None:
                     extra.get("layers", ()),
                     place=extra.get("place"),
                     job_owner=extra.get("job_owner"),
+                    department=extra.get("department"),
                     kind=fmt if fmt in ("html", "csv") else kind,
                 )
             )
@@ -209,6 +212,7 @@ FILLED = frozenset(
         "jobId",
         "outputId",
         "keyId",
+        "subscriptionId",
     }
 )
 
@@ -233,11 +237,8 @@ def _fillings(
                 template, variables, filler, base, "layer", {"layers": (layer_id,)}
             )
         return
-    if "jobId" in variables:
-        for owner, job_id in filler.world.jobs.items():
-            who = next(w for w in filler.world.callers if w.name == owner)
-            values = {"jobId": job_id, "outputId": filler.output}
-            yield values, "job", {"job_owner": who.owner}
+    if "jobId" in variables or "subscriptionId" in variables:
+        yield from _owned_fillings(variables, filler, scope)
         return
     if "processId" in variables:
         for process in filler.processes:
@@ -251,6 +252,20 @@ def _fillings(
             yield from _with_tiles(template, variables, filler, keys, "layer", extra)
         return
     yield from _with_tiles(template, variables, filler, keys, scope, {})
+
+
+def _owned_fillings(
+    variables: list[str], filler: Filler, scope: str
+) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """Things someone owns: every caller's job; the matrix's subscription (its department)."""
+    if "jobId" in variables:
+        for owner, job_id in filler.world.jobs.items():
+            who = next(w for w in filler.world.callers if w.name == owner)
+            values = {"jobId": job_id, "outputId": filler.output}
+            yield values, "job", {"job_owner": who.owner}
+        return
+    watched = filler.world.subscription
+    yield {"subscriptionId": watched.id}, scope, {"department": watched.department}
 
 
 def _with_tiles(

@@ -79,11 +79,12 @@ class Case:
     method: str
     url: str
     template: str  # the endpoint it instantiates (OpenAPI path, or WMTS operation/resource)
-    scope: str  # "general" | "admin" | "layer" | "feature" | "job"
+    scope: str  # "general" | "admin" | "subscriptions" | "layer" | "feature" | "job"
     layers: tuple[str, ...] = ()  # the layers it is about (all must be visible)
     unknown_status: int = 404  # what an unknown layer id answers on this endpoint
     place: str | None = None  # feature cases: where the feature lies
     job_owner: tuple[str, str | None] | None = None
+    department: str | None = None  # a subscription's case: the watched layers' department
     ok_status: int = 200
     kind: str = "json"  # how the body is checked: json, html, csv, mvt, png, xml, text
 
@@ -96,6 +97,8 @@ def expected_status(case: Case, who: Who, levels: dict[str, tuple[str, str | Non
         return 429
     if case.scope == "admin":
         return case.ok_status if "admin" in who.roles else 403
+    if case.scope == "subscriptions":
+        return subscriptions_status(who, case.department, case.ok_status)
     if case.scope == "job":
         mine = case.job_owner == who.owner  # anonymous jobs: whoever holds the URL
         return case.ok_status if mine or "admin" in who.roles else 404
@@ -197,3 +200,33 @@ def expected_write_status(
     if operation == "publish":
         return ok  # the input is read; the result is a new layer of the caller's
     return ok if may_write_layer(who, levels[layer_id][1]) else 403
+
+
+def subscriptions_status(who: Who, department: str | None, ok: int) -> int:
+    """Change notifications' admin API: admins, and publishers for the subscriptions that
+    watch their departments' layers (another department's is a 404, as an unknown id);
+    anyone else is refused (403). ``department`` None: the listing, or a new one."""
+    if who.refused:
+        return 401
+    if "admin" in who.roles:
+        return ok
+    if "publisher" not in who.roles or not who.departments:
+        return 403
+    return ok if department is None or department in who.departments else 404
+
+
+def expected_subscribe_status(
+    who: Who, layer_id: str, receiver: str, levels: dict[str, tuple[str, str | None]]
+) -> int:
+    """A new subscription of ``receiver`` to ``layer_id``: who may manage them at all, then
+    the layer as for any write (hidden 404, not theirs 403), then whether the receiving
+    department could ever be told (a member of it must be able to read the layer: 400)."""
+    refused = subscriptions_status(who, None, 201)
+    if refused != 201:
+        return refused
+    if not sees(who, layer_id, levels):
+        return 404
+    if not may_write_layer(who, levels[layer_id][1]):
+        return 403
+    receiving = Who("receiver", {}, frozenset({"member"}), frozenset({receiver}))
+    return 201 if sees(receiving, layer_id, levels) else 400

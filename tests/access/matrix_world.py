@@ -97,6 +97,14 @@ class Who:
         return f"{url}{'&' if '?' in url else '?'}{urlencode({'tk': self.tk})}"
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """The matrix's change-notification subscription (made by an admin at the start)."""
+
+    id: str = ""
+    department: str = DEPT_A  # whose layer it watches
+
+
 @dataclass
 class World:
     client: TestClient
@@ -106,6 +114,7 @@ class World:
     feature_ids: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     jobs: dict[str, str] = field(default_factory=dict)  # caller name -> their job id
     job_layers: dict[str, str] = field(default_factory=dict)  # job id -> its input layer
+    subscription: Subscription = Subscription()
 
 
 def _publish_layers(url: str) -> dict[tuple[str, str], list[int]]:
@@ -245,7 +254,20 @@ def world(
             _use_up(client, secret)
             built = World(client, _people(idp, key, keys), sample_url, key_id, feature_ids)
             submit_jobs(built)
+            built.subscription = subscribe(built, PUBLIC)
             yield built
+
+
+HOOK = "http://127.0.0.1:9/matrix-hook"  # nothing listens: deliveries are retried, harmless
+
+
+def subscribe(world: World, layer_id: str) -> Subscription:
+    """A subscription of department A to ``layer_id`` (department A's), made by the admin."""
+    admin = next(w for w in world.callers if w.name == "admin")
+    body = {"department": DEPT_A, "layer": layer_id, "url": HOOK}
+    answer = world.client.post("/admin/subscriptions", json=body, headers=admin.headers)
+    assert answer.status_code == 201, answer.text
+    return Subscription(answer.json()["subscription"]["id"], DEPT_A)
 
 
 JOB_INPUT = {  # each caller's job reads the most closed layer they see

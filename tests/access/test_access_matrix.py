@@ -27,6 +27,7 @@ from tests.access.matrix_checks import (
 from tests.access.matrix_fast import FastLayer, public_view
 from tests.access.matrix_heads import head_problems, hidden_ids, twin_problems, unknown_twin
 from tests.access.matrix_rules import Case, expected_status, expected_write_status
+from tests.access.matrix_subscriptions import subscription_write_problems
 from tests.access.matrix_world import (
     DEPT_A,
     LAYERS,
@@ -234,6 +235,11 @@ WRITE_RULES = {  # every write the OpenAPI document lists, and the test that ask
     "POST /collections/{collectionId}/items/{featureId}/versions/{version}/revert": (
         "test_feature_edits_are_refused"
     ),
+    "POST /admin/subscriptions": "test_subscription_writes_by_every_caller",
+    "DELETE /admin/subscriptions/{subscriptionId}": "test_subscription_writes_by_every_caller",
+    "POST /admin/subscriptions/{subscriptionId}/redeliver": (
+        "test_subscription_writes_by_every_caller"
+    ),
 }
 
 
@@ -251,6 +257,14 @@ def _points() -> bytes:
         }
     ]
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_subscription_writes_by_every_caller(world: World) -> None:
+    """Subscribing to change notifications of every layer, removing and re-sending the
+    matrix's subscription, by every caller: the status the rules give, nothing removed that
+    the rules keep."""
+    asked, problems = subscription_write_problems(world, _levels(world))
+    assert asked > 0 and not problems, "\n".join(problems)
 
 
 def test_layer_removals_are_refused(world: World) -> None:

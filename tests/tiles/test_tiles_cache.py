@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from ogc.http.policy import ResponsePolicy
@@ -145,6 +148,18 @@ def test_purge_by_bounds_removes_only_the_tiles_it_touches(tmp_path: Path) -> No
     removed = cache.purge_bounds("demo", (113.2, 23.0, 113.3, 23.2))
     assert removed == 1
     assert cache.get(near) is None and cache.get(far) == b"x"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_cached_files_follow_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """A web server in front of the cache (nginx's workers run as another user) reads them."""
+    previous = os.umask(umask)
+    try:
+        cache = TileCache(tmp_path)
+        cache.put(_key(8, 10, 10), b"x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(cache.path(_key(8, 10, 10)).stat().st_mode) == mode
 
 
 def test_old_versions_are_removed_and_empty_tiles_are_remembered(tmp_path: Path) -> None:
