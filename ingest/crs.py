@@ -292,8 +292,13 @@ def _candidates_for_meridian(central_meridian: int) -> str:
 
 
 def lands_in_guangdong(epsg: int, bounds: Bounds) -> bool:
+    return lands_in_area(epsg, bounds, GUANGDONG_LONLAT, _GUANGDONG_MARGIN_DEG)
+
+
+def lands_in_area(epsg: int, bounds: Bounds, area: Bounds, margin: float = 0.0) -> bool:
+    """``bounds`` (EPSG:``epsg``) inside ``area`` (longitude/latitude), give or take ``margin``°."""
     lonlat = lonlat_bounds(CRS.from_epsg(epsg), bounds)
-    return lonlat is not None and _within(lonlat, GUANGDONG_LONLAT, _GUANGDONG_MARGIN_DEG)
+    return lonlat is not None and _within(lonlat, area, margin)
 
 
 def lonlat_bounds(crs: CRS, bounds: Bounds) -> Bounds | None:

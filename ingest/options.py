@@ -20,6 +20,7 @@ class IngestOptions:
     encoding: str | None = None  # force an attribute encoding (verified against the bytes)
     source_crs: str | None = None  # "EPSG:4547", a WKT, or "gcj02" for web-map coordinates
     keep_z: bool = False
+    single_parts: bool = False  # Polygon/LineString columns when no feature has several parts
     expect_new: bool | None = None  # True: must not exist; False: must exist; None: either
     who: str | None = None
     datum_shifts: tuple[DatumShift, ...] = ()

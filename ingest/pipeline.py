@@ -67,6 +67,8 @@ def _start_record(path: Path, meta: LayerMeta, options: IngestOptions) -> RunRec
     # The time options (and the time handling itself) change what a file loads as: an
     # upgrade's first re-publication of a file makes a new, time-enabled version.
     read_as = [options.source_layer, options.source_crs, options.encoding, options.keep_z]
+    if options.single_parts:  # absent otherwise: earlier fingerprints stay valid
+        read_as.append("single-parts")
     read_as.append(repr(options.time))
     fingerprint = hashlib.sha256(json.dumps([sha256, *read_as]).encode()).hexdigest()
     return RunRecord(

@@ -140,7 +140,9 @@ class VersionWriter:
             self._copy = None
         self._stream.close()
 
-    def finish(self, observed_types: set[str], once_indexed: Callable[[], None]) -> None:
+    def finish(
+        self, observed_types: set[str], once_indexed: Callable[[], None], single: str | None = None
+    ) -> None:
         """Planner statistics, primary key and spatial index, still in the transaction.
 
         ``once_indexed`` runs last (``ingest.deferred_check``'s repairs, by fid). Statistics
@@ -155,6 +157,13 @@ class VersionWriter:
         self.conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(table))
         self.conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
         once_indexed()
+        if single is not None and self._one_part_each():  # after the repairs: they may split
+            self._narrow_geometry_type(single, using="ST_GeometryN(geom, 1)")
+
+    def _one_part_each(self) -> bool:
+        statement = sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {} WHERE ST_NumGeometries(geom) > 1)")
+        row = self.conn.execute(statement.format(self.table)).fetchone()
+        return bool(row and row[0])
 
     def apply_fixes(self, fixes: BinaryIO) -> None:
         """Apply ``ingest.deferred_check``'s fixes: repaired geometries, or NULL to delete.
@@ -188,11 +197,11 @@ class VersionWriter:
     def _multi(self) -> bool:
         return self.geometry_type.startswith("Multi")
 
-    def _narrow_geometry_type(self, geometry_type: str) -> None:
+    def _narrow_geometry_type(self, geometry_type: str, using: str = "geom") -> None:
         """A source that declared no type (GeoJSON, WKT CSV) but holds one gets a typed column."""
         self.conn.execute(
-            sql.SQL("ALTER TABLE {} ALTER COLUMN geom TYPE geometry({}, {})").format(
-                self.table, sql.SQL(geometry_type), sql.Literal(self.srid)
+            sql.SQL("ALTER TABLE {} ALTER COLUMN geom TYPE geometry({}, {}) USING {}").format(
+                self.table, sql.SQL(geometry_type), sql.Literal(self.srid), sql.SQL(using)
             )
         )
         self.geometry_type = geometry_type

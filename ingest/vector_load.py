@@ -131,7 +131,9 @@ class VectorLoad:
             self._require_features()
             stack.callback(self.deferred.cancel)  # if indexing fails, stop checking
             self.deferred.start()
-            self.writer.finish(set(self.repairs.geometry_types), self._apply_deferred_check)
+            self.writer.finish(
+                set(self.repairs.geometry_types), self._apply_deferred_check, self._single_type()
+            )
             self.time.finish(self.conn, self.writer.table, self.writer.fields)
 
     @contextmanager
@@ -206,6 +208,13 @@ class VectorLoad:
         batch = batch.filter(~headers.empty)
         type_ids = headers.type_ids[~headers.empty]
         return batch.table, self._geometry_column(batch.wkb, type_ids, None)
+
+    def _single_type(self) -> str | None:
+        """With ``single_parts``, the single type a multi column may narrow to (the writer
+        narrows it if no feature has several parts; ADR 0013, decision 14)."""
+        if not self.options.single_parts or not self.target_type.startswith("Multi"):
+            return None
+        return self.target_type.removeprefix("Multi")
 
     def _geometry_column(
         self, wkb: pa.Array, type_ids: NDArray[np.int32], has_z: NDArray[np.bool_] | None

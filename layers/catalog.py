@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from layers.edit.rules import EditRules
 from layers.errors import NotFound
 
 # Catalog field types and the PostgreSQL column type each is stored as.
@@ -94,11 +95,17 @@ class Layer:
     # The version that created ``table_name``: edits change the table in place, so tile
     # cache keys use this one and survive them (ADR 0013, decision 8). 0: not loaded.
     table_version: int = 0
+    edit_rules: EditRules = field(default_factory=EditRules)  # area, id field, required
 
     @property
     def cache_version(self) -> int:
         """The version tile cache keys name (the table's; ``version`` when not loaded)."""
         return self.table_version or self.version
+
+    @property
+    def id_field(self) -> str | None:
+        """The field whose values are the features' ids (None: the integer ``fid``)."""
+        return self.edit_rules.id_field
 
     @property
     def title(self) -> str:
@@ -176,6 +183,7 @@ def layer_from_row(row: Mapping[str, Any]) -> Layer:
         rollup_of=row.get("rollup_of"),
         editable=bool(row.get("editable", False)),
         table_version=row.get("table_version") or row["version"],
+        edit_rules=EditRules.from_json(row.get("edit_rules")),
     )
 
 

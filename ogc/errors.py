@@ -64,7 +64,9 @@ HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
     AuthenticationFailed: lambda exc: {"WWW-Authenticate": challenge_of(exc)},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     Unavailable: lambda exc: {"Retry-After": str(exc.retry_after_s)},
-    PreconditionFailed: lambda exc: {"ETag": exc.etag, "Last-Modified": exc.last_modified},
+    PreconditionFailed: lambda exc: {  # none for a feature that does not exist (yet)
+        k: v for k, v in (("ETag", exc.etag), ("Last-Modified", exc.last_modified)) if v
+    },
     NotEditable: lambda exc: {"Allow": "GET, HEAD, OPTIONS"},
     FeatureGone: lambda exc: {"Link": exc.links},
 }

@@ -14,6 +14,7 @@ from ogc.routers import (
     collections,
     items,
     items_history,
+    items_write,
     landing,
     queryables,
     search,
@@ -38,7 +39,7 @@ def _scope(headers: list[tuple[bytes, bytes]], **extra: Any) -> dict[str, Any]:
 
 def test_every_template_is_a_declared_route() -> None:
     modules = (
-        *(collections, items, items_history, queryables, landing),
+        *(collections, items, items_history, items_write, queryables, landing),
         *(search, tiles, tiles_dataset, wmts),
     )
     declared = {

@@ -7,6 +7,7 @@ that shapely can build. Errors name the member, so a person can fix the body.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from layers.catalog import Layer
 from layers.crs import CrsInfo
 from layers.errors import IngestError, InvalidParameter
 
+NEW_FIELD_NAME = re.compile(r"\w{1,60}")
 GEOMETRY_TYPES = frozenset(
     {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 )
@@ -65,14 +67,14 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def check_patch(patch: Any, fid: int) -> None:
+def check_patch(patch: Any, feature_id: str) -> None:
     """A patch is an object that leaves the identifier alone (Part 4 /req/features/
     update-json-merge-patch: a change of the ``id`` role is rejected)."""
     if not isinstance(patch, dict):
         raise InvalidParameter("a JSON Merge Patch of a feature must be a JSON object")
-    if "id" in patch and str(patch["id"]) != str(fid):
+    if "id" in patch and str(patch["id"]) != feature_id:
         raise InvalidParameter(
-            f"'id' cannot be changed: the feature is {fid}; remove 'id' from the patch"
+            f"'id' cannot be changed: the feature is {feature_id}; remove 'id' from the patch"
         )
     if "properties" in patch and not isinstance(patch["properties"], dict | None):
         raise InvalidFeature("'properties' in a patch must be a JSON object or null")
@@ -80,14 +82,47 @@ def check_patch(patch: Any, fid: int) -> None:
 
 def checked_properties(properties: Mapping[str, Any], layer: Layer) -> dict[str, Any]:
     """Every field of ``layer`` with its value from ``properties`` (None when absent),
-    converted for the database; an unknown name or a wrong type is a 422 naming it."""
+    converted for the database; an unknown name, a wrong type or an empty required field
+    is a 422 naming it. The id field is left out: the URL names the feature, and the
+    server sets the id of a new one."""
     unknown = [name for name in properties if layer.field(name) is None]
-    if unknown:
+    if unknown and not layer.edit_rules.additional_properties:
         names = ", ".join(layer.field_names) or "none"
         raise InvalidFeature(
             f"property '{unknown[0][:60]}' is not a field of '{layer.id}'; its fields: {names}"
         )
-    return {f.name: _value(f.name, f.type, properties.get(f.name)) for f in layer.fields}
+    values = {
+        f.name: _value(f.name, f.type, properties.get(f.name))
+        for f in layer.fields
+        if f.name != layer.id_field
+    }
+    values |= {name: _new_value(name, properties[name]) for name in unknown}
+    missing = [name for name in layer.edit_rules.required if values.get(name) is None]
+    if missing:
+        raise InvalidFeature(
+            f"property '{missing[0]}' is required in '{layer.id}' (its schema: "
+            f"/collections/{layer.id}/schema)"
+        )
+    return values
+
+
+def new_field_type(name: str, value: Any) -> str:
+    """The type of the field a property that is not yet one becomes (``additionalProperties``)."""
+    if not NEW_FIELD_NAME.fullmatch(name) or name in ("fid", "geom"):
+        raise InvalidFeature(
+            f"property '{name[:60]}' cannot become a field: use letters, digits and _ "
+            "(at most 60), not fid or geom"
+        )
+    for kind, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str)):
+        if isinstance(value, types):
+            return kind
+    raise InvalidFeature(f"property '{name}' must be text, a number or a boolean to become a field")
+
+
+def _new_value(name: str, value: Any) -> Any:
+    if value is not None:
+        new_field_type(name, value)
+    return value
 
 
 def _value(name: str, kind: str, value: Any) -> Any:

@@ -7,6 +7,7 @@ is evaluated after the first one's commit, and fails (ADR 0013, decisions 1, 2 a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,10 +20,13 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from layers.catalog import Layer
+from layers.catalog import SQL_TYPES, FieldInfo, Layer
+from layers.edit.body import new_field_type
 from layers.edit.errors import NotEditable
 from layers.edit.revision import Revision, read_revision, whole_seconds
-from layers.errors import NotFound
+from layers.edit.rules import EditRules
+from layers.errors import Conflict, NotFound
+from layers.features.ids import fid_of, id_value
 from layers.platform import DATA_SCHEMA
 from layers.webhooks.events import edited, record_change, who_of
 
@@ -45,6 +49,15 @@ SELECT layer_id, %(version)s, table_name, storage_srid, geometry_type, %(extent)
        source_fingerprint, layer_meta
 FROM onemap.layer_versions WHERE layer_id = %(layer)s AND version = %(current)s
 """
+# A further operation of a batch: the version the first one made, grown (ADR 0013, 10).
+GROW_VERSION_SQL = b"""
+UPDATE onemap.layer_versions
+SET feature_count = feature_count + %(delta)s, extent = %(extent)s, lineage = %(lineage)s
+WHERE layer_id = %(layer)s AND version = %(version)s
+"""
+FIELDS_SQL = (
+    b"UPDATE onemap.layer_versions SET field_schema = %s WHERE layer_id = %s AND version = %s"
+)
 MAKE_CURRENT_SQL = (
     b"UPDATE onemap.layers SET current_version = %s, updated_at = now() WHERE id = %s"
 )
@@ -100,7 +113,11 @@ class EditSession:
         self.extent: list[float] | None = state["extent"]
         self.now: datetime = state["now"]
         self.actor = actor
+        self.produced: int | None = None  # the version this session's first edit made
+        self.operations = 0
+        self.fields = list(layer.fields)  # with the fields this session's edits added
         self.lineage: dict[str, Any] = {}  # more of what the next version records (a revert)
+        self.changed: list[tuple[str, int]] = []  # (operation, fid) of each edit, in order
 
     async def feature(self, fid: int) -> Current | None:
         """The feature, locked until the commit, or None when it does not exist."""
@@ -113,14 +130,26 @@ class EditSession:
         revision = await read_revision(self.conn, self.layer.id, self.table_name, fid)
         return Current(row[0], bytes(row[1]), revision)
 
-    async def create(self, values: Values, fid: int | None = None) -> Revision:
-        """A new feature; ``fid``: the id of one that was deleted (a revert brings it back)."""
+    async def locate(self, feature_id: str) -> int | None:
+        """The fid of the feature the URL names (see ``layers.features.ids``)."""
+        return await fid_of(self.conn, self.layer, feature_id)
+
+    async def create(
+        self, values: Values, fid: int | None = None, feature_id: str | None = None
+    ) -> Revision:
+        """A new feature; ``fid``: the id of one that was deleted (a revert brings it back);
+        on a layer with an id field, named ``feature_id`` (a PUT to a new id) or its fid."""
         if fid is None:
             row = await (
                 await self.conn.execute(b"SELECT onemap.reserve_feature_ids(1)")
             ).fetchone()
             assert row is not None
             fid = int(row[0])
+        properties = dict(values.properties)
+        if self.layer.id_field is not None:
+            properties[self.layer.id_field] = id_value(self.layer, feature_id or str(fid))
+        values = Values(properties, values.wkb, values.bounds, values.repairs)
+        await self._add_fields(values.properties)
         names = [sql.Identifier("fid"), sql.Identifier("geom")]
         names += [sql.Identifier(name) for name in values.properties]
         statement = sql.SQL(
@@ -138,6 +167,7 @@ class EditSession:
 
     async def replace(self, current: Current, values: Values, operation: str) -> Revision:
         """Every field and the geometry of ``current`` (``operation``: replace or update)."""
+        await self._add_fields(values.properties)
         sets = [
             sql.SQL("geom = ST_GeomFromWKB(%s, {})").format(sql.Literal(self.layer.storage_srid))
         ]
@@ -153,6 +183,29 @@ class EditSession:
         statement = sql.SQL("DELETE FROM {} WHERE fid = %s").format(self.table)
         await self.conn.execute(statement, (current.revision.fid,))
         return await self._record("delete", current.revision.fid, current, None, None, delta=-1)
+
+    async def _add_fields(self, properties: Mapping[str, Any]) -> None:
+        """Properties that are not yet fields become fields (the layer's
+        ``additionalProperties`` rule; ``checked_properties`` let them through): a column of
+        the table, a field of the version this session makes, a column of the stable view."""
+        known = {f.name for f in self.fields}
+        added = [
+            FieldInfo(name, new_field_type(name, value), name, name)
+            for name, value in properties.items()
+            if name not in known and value is not None
+        ]
+        for field in added:
+            await self.conn.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    self.table, sql.Identifier(field.name), sql.SQL(SQL_TYPES[field.type])
+                )
+            )
+        if added:
+            self.fields += added
+            view = sql.Identifier(DATA_SCHEMA, self.layer.id)
+            await self.conn.execute(
+                sql.SQL("CREATE OR REPLACE VIEW {} AS SELECT * FROM {}").format(view, self.table)
+            )
 
     async def _returned(self, statement: sql.Composed, params: list[Any]) -> dict[str, Any]:
         row = await (await self.conn.execute(statement, params)).fetchone()
@@ -194,10 +247,22 @@ class EditSession:
     async def _new_version(
         self, operation: str, fid: int, at: datetime, values: Values | None, delta: int
     ) -> int:
+        """The session's version: made by its first edit, grown by a batch's later ones,
+        so a batch of any size is one version (ADR 0013, decision 10)."""
+        self.operations += 1
+        self.changed.append((operation, fid))
+        self.extent = _grown(self.extent, values.bounds if values else None)
+        who = self.actor.subject or self.actor.kind
+        if self.produced is not None:
+            lineage = {"edit": "batch", "operations": self.operations, "who": who}
+            params = {"layer": self.layer.id, "version": self.produced, "delta": delta}
+            params |= {"extent": self.extent, "lineage": Jsonb(lineage)}
+            await self.conn.execute(GROW_VERSION_SQL, params)
+            await self._record_fields()
+            return self.produced
         row = await (await self.conn.execute(NEXT_VERSION_SQL, (self.layer.id,))).fetchone()
         assert row is not None
         version = int(row[0])
-        who = self.actor.subject or self.actor.kind
         lineage = {"edit": operation, "fid": fid, "who": who, **self.lineage}
         await self.conn.execute(
             COPY_VERSION_SQL,
@@ -205,7 +270,7 @@ class EditSession:
                 "layer": self.layer.id,
                 "current": self.current_version,
                 "version": version,
-                "extent": _grown(self.extent, values.bounds if values else None),
+                "extent": self.extent,
                 "delta": delta,
                 "lineage": Jsonb(lineage),
                 "who": who,
@@ -213,10 +278,27 @@ class EditSession:
             },
         )
         await self.conn.execute(MAKE_CURRENT_SQL, (version, self.layer.id))  # NOTIFY: reload
-        who = who_of(self.actor.kind, self.actor.subject)
-        await record_change(self.conn, edited(self.layer.id, version, operation, [fid], who))
-        self.current_version = version
+        self.current_version = self.produced = version
+        await self._record_fields()
         return version
+
+    async def notify(self) -> None:
+        """The change event of the session's version (ADR 0014), in its transaction: one per
+        version, a batch's naming every feature it changed (``operation`` "batch")."""
+        if self.produced is None:
+            return
+        operations = {operation for operation, _ in self.changed}
+        operation = operations.pop() if len(self.changed) == 1 else "batch"
+        fids = [fid for _, fid in self.changed]
+        who = who_of(self.actor.kind, self.actor.subject)
+        await record_change(self.conn, edited(self.layer.id, self.produced, operation, fids, who))
+
+    async def _record_fields(self) -> None:
+        if len(self.fields) != len(self.layer.fields):  # fields were added
+            await self.conn.execute(
+                FIELDS_SQL,
+                (Jsonb([f.to_json() for f in self.fields]), self.layer.id, self.produced),
+            )
 
 
 @asynccontextmanager
@@ -234,7 +316,9 @@ async def edit_session(
             raise NotFound(f"collection '{layer.id}' does not exist; see /collections")
         if not state["editable"]:
             raise not_editable(layer.id)
-        yield EditSession(conn, layer, state, actor)
+        session = EditSession(conn, layer, state, actor)
+        yield session
+        await session.notify()
 
 
 def not_editable(layer_id: str) -> NotEditable:
@@ -244,13 +328,47 @@ def not_editable(layer_id: str) -> NotEditable:
     )
 
 
-async def set_editable(pool: AsyncConnectionPool, layer_id: str, editable: bool) -> None:
-    """Open or close ``layer_id`` for editing (the layer row's trigger tells every process)."""
-    async with pool.connection() as conn:
+async def set_editable(
+    pool: AsyncConnectionPool, layer: Layer, editable: bool, rules: EditRules
+) -> None:
+    """Open or close ``layer`` for editing with its rules (the layer row's trigger tells
+    every process); an id field must hold a value, and a different one, in every feature."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(b"SELECT pg_advisory_xact_lock(hashtext(%s))", (f"layer:{layer.id}",))
+        if rules.id_field is not None:
+            await _check_ids(conn, layer, rules.id_field)
+            await _index_ids(conn, layer, rules.id_field)
         await conn.execute(
-            b"UPDATE onemap.layers SET editable = %s, updated_at = now() WHERE id = %s",
-            (editable, layer_id),
+            b"UPDATE onemap.layers SET editable = %s, edit_rules = %s, updated_at = now()"
+            b" WHERE id = %s",
+            (editable, Jsonb(rules.to_json()), layer.id),
         )
+
+
+async def _check_ids(conn: psycopg.AsyncConnection[Any], layer: Layer, name: str) -> None:
+    column, table = sql.Identifier(name), sql.Identifier(DATA_SCHEMA, layer.table_name)
+    statement = sql.SQL(
+        "SELECT count(*) FILTER (WHERE {0} IS NULL), count(*) - count(DISTINCT {0}) FROM {1}"
+    ).format(column, table)
+    row = await (await conn.execute(statement)).fetchone()
+    assert row is not None
+    if row[0] or row[1]:
+        raise Conflict(
+            f"'{name}' cannot be the id field of '{layer.id}': {row[0]} features have no "
+            f"value and {row[1]} repeat another's; fix the data and publish it again"
+        )
+
+
+async def _index_ids(conn: psycopg.AsyncConnection[Any], layer: Layer, name: str) -> None:
+    """A unique index: ids are looked up per request, and no edit (API or SQL) may repeat one."""
+    index = sql.Identifier(
+        f"{layer.table_name[:40]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}_id"
+    )
+    await conn.execute(
+        sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            index, sql.Identifier(DATA_SCHEMA, layer.table_name), sql.Identifier(name)
+        )
+    )
 
 
 def _document() -> sql.Composable:

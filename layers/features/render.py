@@ -128,9 +128,21 @@ def _feature_json(layer: Layer, query: ItemsQuery) -> sql.Composed:
             sql.Literal(query.output_crs.decimals),
         )
     return sql.SQL(
-        '\'{{"type":"Feature","id":\' || fid || \',"geometry":\' || {geometry} '
+        '\'{{"type":"Feature","id":\' || {id} || \',"geometry":\' || {geometry} '
         "|| ',\"properties\":' || {properties} || '}}'"
-    ).format(geometry=geometry, properties=properties_json(selected_fields(layer, query)))
+    ).format(
+        id=_id_json(layer),
+        geometry=geometry,
+        properties=properties_json(selected_fields(layer, query)),
+    )
+
+
+def _id_json(layer: Layer) -> sql.Composable:
+    """A row's ``id``: its fid, or the layer's id field (``layers.features.ids``)."""
+    if layer.id_field is None:
+        return sql.SQL("fid")
+    column = sql.Identifier(layer.id_field)
+    return sql.SQL("COALESCE(to_json({})::text, fid::text)").format(column)
 
 
 def csv_columns(layer: Layer, query: ItemsQuery) -> sql.Composable:

@@ -1,7 +1,7 @@
 -- The whole catalog in one query: each published layer with its current version.
 SELECT l.id, l.kind, l.title_zh, l.title_en, l.description_zh, l.description_en,
        l.level, l.adcode, l.department_id, d.name_zh AS department_name, l.keywords,
-       l.license, l.attribution, l.access_level, l.metadata, l.theme, l.rollup_of, l.editable,
+       l.license, l.attribution, l.access_level, l.metadata, l.theme, l.rollup_of, l.editable, l.edit_rules,
        v.version, v.table_name, v.storage_srid, v.geometry_type, v.extent,
        v.temporal_start, v.temporal_end, v.temporal_field, v.temporal_end_field,
        v.field_schema,

@@ -42,6 +42,11 @@ LEVELS = click.Choice(["province", "city", "county"])
 @click.option("--encoding", help="Force the attribute encoding (e.g. GBK, UTF-8).")
 @click.option("--source-crs", help="Source CRS, e.g. EPSG:4547, or 'gcj02' for web-map data.")
 @click.option("--keep-z", is_flag=True, help="Keep Z values (default: drop them).")
+@click.option(
+    "--single-parts",
+    is_flag=True,
+    help="Store Polygon/LineString, not multi, when no feature has several parts.",
+)
 @click.option("--datetime-field", help="Column that datetime= filters on (default: detected).")
 @click.option("--datetime-start-field", help="Start column of each feature's time interval.")
 @click.option("--datetime-end-field", help="End column of each feature's time interval.")
@@ -111,6 +116,7 @@ def _ingest(
         encoding=fields["encoding"],
         source_crs=fields["source_crs"],
         keep_z=fields["keep_z"],
+        single_parts=fields["single_parts"],
         **time_options(fields),
     )
     click.echo(f"{'new version of' if layer_id else 'new layer'} '{meta.id}' from {path.name}")

@@ -1,29 +1,39 @@
 """What every editing route does around its change (ADR 0013): the gate's writable layer
-that is open for editing, the audited transaction, and the reload after it.
+that is open for editing, its body and CRS, the audited transaction, the precondition, and
+the reload after it.
 
-Shared by ``ogc.routers.items_write`` (Part 4) and ``ogc.routers.items_history``
-(reverts), so both record, lock and reload the same way.
+Shared by ``ogc.routers.items_write`` (Part 4, batches) and ``ogc.routers.items_history``
+(reverts), so all record, lock and reload the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import orjson
 from fastapi import Request
 
 from layers.access.audit import write_event
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
-from layers.edit.errors import NotEditable
-from layers.edit.revision import Preconditions
-from layers.edit.store import Actor, EditSession, edit_session, not_editable
+from layers.crs import DEFAULT as DEFAULT_CRS
+from layers.crs import CrsInfo, crs_from_parameter
+from layers.edit.body import checked_properties, merge_patch
+from layers.edit.errors import NotEditable, PreconditionFailed, UnsupportedBody
+from layers.edit.revision import Preconditions, check
+from layers.edit.store import Actor, Current, EditSession, Values, edit_session, not_editable
+from layers.errors import InvalidParameter, PayloadTooLarge
 from layers.features.params import parse_feature_id
 from ogc import deps
 from ogc.common.audit import AuditNote, audited, event_for, request_id
+from ogc.common.edit_geometry import stored_values
 from ogc.common.features import missing_feature
 from ogc.gate.ownership import writable_layer
 
+MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
+MAX_BATCH_BODY = 64 * 1024 * 1024  # a batch of up to 1000 features
 # The OpenAPI parameters of a conditional change: one is required for an existing
 # feature (else 428).
 CONDITIONAL = [
@@ -54,6 +64,33 @@ def preconditions_of(request: Request) -> Preconditions:
     )
 
 
+async def json_body(request: Request, accepted: tuple[str, ...], limit: int = MAX_BODY) -> Any:
+    """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
+    given = request.headers.get("content-type")
+    if not given:
+        raise InvalidParameter(f"send a Content-Type header: {' or '.join(accepted)}")
+    media_type = given.split(";")[0].strip().lower()
+    if media_type not in accepted:
+        raise UnsupportedBody(
+            f"Content-Type {media_type[:60]!r} is not read here; send {' or '.join(accepted)}"
+        )
+    raw = await request.body()
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"this body may be {limit // 2**20} MiB at most")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
+
+
+def content_crs(request: Request) -> CrsInfo:
+    """``Content-Crs: <uri>`` (Part 4 with Part 2), CRS84 when absent."""
+    given = request.headers.get("content-crs")
+    if not given:
+        return DEFAULT_CRS
+    return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
+
+
 @asynccontextmanager
 async def edit_transaction(
     request: Request, layer: Layer, caller: Caller, operation: str
@@ -75,6 +112,57 @@ async def edit_transaction(
         yield session, note
         note.version = session.current_version
         await write_event(session.conn, event_for(request, caller, name, note))
+
+
+async def checked_feature(
+    session: EditSession,
+    layer: Layer,
+    feature_id: str,
+    given: Preconditions,
+    note: AuditNote | None = None,
+) -> Current:
+    """The feature, locked, if it exists (else 404, whatever the precondition) and the
+    precondition holds (else 412, or 428 when there is none); its fid goes in ``note``,
+    so a refusal is recorded with it too."""
+    fid = await session.locate(feature_id)
+    if note is not None and fid is not None:
+        note.detail["fid"] = fid
+    current = None if fid is None else await session.feature(fid)
+    if current is None:
+        raise missing_feature(layer, feature_id)
+    check(current.revision, given)
+    return current
+
+
+def refuse_creation_under(given: Preconditions, layer: Layer, feature_id: str) -> None:
+    """A PUT that would create ``feature_id`` with ``If-Match``: no current representation
+    matches any tag, so 412 (RFC 9110 §13.1.1); ``If-Unmodified-Since`` does not apply to a
+    resource that has no modification date (§13.1.4), so it creates."""
+    if given.if_match is not None:
+        raise PreconditionFailed(
+            f"feature {feature_id} does not exist in '{layer.id}', so If-Match cannot hold; "
+            "send the PUT without If-Match to create it",
+            "",
+            "",
+        )
+
+
+def patched_values(
+    layer: Layer, current: Current, patch: dict[str, Any], geometry: Any, crs: CrsInfo
+) -> Values:
+    """The values after ``patch``: properties merged (RFC 7396), the geometry replaced
+    when the patch has one (else the stored one, as stored)."""
+    merged = merge_patch(current.document.get("properties") or {}, patch.get("properties") or {})
+    properties = checked_properties(merged, layer)
+    if geometry is not None:
+        return stored_values(layer, properties, geometry, crs)
+    if "geometry" in patch:
+        raise InvalidParameter("'geometry' cannot be removed from a feature of this layer")
+    return Values(properties, current.wkb, None, {})  # the stored bytes, not a round trip
+
+
+def base_url(request: Request) -> str:
+    return deps.base_url_of(request, deps.state_of(request).settings)
 
 
 async def reload_catalog(request: Request) -> None:

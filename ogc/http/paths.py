@@ -22,9 +22,11 @@ COLLECTIONS = "/collections"
 COLLECTION = COLLECTIONS + "/{collectionId}"
 ITEMS = COLLECTION + "/items"
 ITEM = ITEMS + "/{featureId}"
+BATCH = COLLECTION + "/batch"  # several edits in one transaction (ADR 0013)
 ITEM_VERSIONS = ITEM + "/versions"  # a feature's history (ADR 0013)
 ITEM_REVERT = ITEM_VERSIONS + "/{version}/revert"
 QUERYABLES = COLLECTION + "/queryables"
+SCHEMA = COLLECTION + "/schema"  # returnables and receivables (Features Part 5)
 STYLE = COLLECTION + "/style.json"
 SEARCH = "/search"  # place names and admin codes (ogc/routers/search.py)
 

@@ -174,8 +174,8 @@ def _public_vector_plan(state: Any, layer_id: str, caller: Caller) -> FeaturePla
     layer = snapshot.catalog.layers.get(layer_id)
     if layer is None or not may_read(layer, caller) or layer.kind != "vector":
         return None
-    if layer.editable:  # each feature has its own revision (ADR 0013): the route reads it
-        return None
+    if layer.editable or layer.id_field:  # per-feature revisions, or ids that are not
+        return None  # fids (ADR 0013): the route reads them
     return snapshot.plan(caller_view(layer, caller)).features
 
 

@@ -32,6 +32,7 @@ from layers.features.execute import (
     stream_copy,
     stream_page,
 )
+from layers.features.ids import fid_of
 from layers.features.page import CHUNK_ROWS, csv_copy_sql
 from layers.features.params import encode_keyset, parse_feature_id
 from layers.features.plan import FeaturePlan
@@ -237,11 +238,7 @@ async def get_feature(
     pool, _, base = _context(request)
     layer = plan.layer
     output = output_format(request, ("json", "geojson", "html"))
-    fid = parse_feature_id(feature_id)
-    if fid is None:
-        raise NotFound(
-            f"feature {feature_id[:40]!r} does not exist in '{layer.id}' (ids are integers)"
-        )
+    fid = await _fid(pool, layer, feature_id)
     if asks_for_a_version(request):  # as it was (ADR 0013, decision 11)
         return await historic_feature(request, layer, caller, clip, fid)
     headers = validators(layer, request, output, cache_scope(layer, caller))
@@ -267,6 +264,21 @@ async def get_feature(
         return html.feature_page(request, layer, body, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     return Response(body, media_type=GEOJSON, headers=headers)
+
+
+async def _fid(pool: AsyncConnectionPool, layer: Layer, feature_id: str) -> int:
+    """The row the URL's id names: the integer fid, or a value of the layer's id field."""
+    if layer.id_field is None:
+        fid = parse_feature_id(feature_id)
+    else:
+        async with pool.connection() as conn:
+            fid = await fid_of(conn, layer, feature_id)
+    if fid is None:
+        kind = "integers" if layer.id_field is None else f"values of '{layer.id_field}'"
+        raise NotFound(
+            f"feature {feature_id[:40]!r} does not exist in '{layer.id}' (ids are {kind})"
+        )
+    return fid
 
 
 async def feature_revision(pool: AsyncConnectionPool, layer: Layer, fid: int) -> Revision:

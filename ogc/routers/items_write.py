@@ -10,40 +10,39 @@ catalog NOTIFY the new version sends.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from layers.catalog import Layer
-from layers.crs import DEFAULT as DEFAULT_CRS
-from layers.crs import CrsInfo, crs_from_parameter
-from layers.edit.body import (
-    check_patch,
-    checked_properties,
-    merge_patch,
-    parse_feature,
-    parse_geometry,
-)
-from layers.edit.errors import UnsupportedBody
-from layers.edit.revision import Revision, check
-from layers.edit.store import (
-    Current,
-    EditSession,
-    Values,
-    set_editable,
-)
+from layers.edit.body import check_patch, parse_feature, parse_geometry
+from layers.edit.revision import Revision
+from layers.edit.rules import rules_from_request
+from layers.edit.store import set_editable
 from layers.errors import InvalidParameter, NotFound, PayloadTooLarge
 from layers.features.execute import read_feature
+from layers.features.ids import id_value
 from ogc import deps
+from ogc.common.edit_batch import apply_batch
 from ogc.common.edit_geometry import stored_values
-from ogc.common.edit_request import CONDITIONAL, preconditions_of
-from ogc.common.edit_request import edit_transaction as _session
-from ogc.common.edit_request import editable_layer as _editable
-from ogc.common.edit_request import feature_fid as _fid
-from ogc.common.edit_request import reload_catalog as _reload
-from ogc.common.features import feature_document, missing_feature
+from ogc.common.edit_request import (
+    CONDITIONAL,
+    MAX_BATCH_BODY,
+    MAX_BODY,
+    base_url,
+    checked_feature,
+    content_crs,
+    edit_transaction,
+    editable_layer,
+    json_body,
+    patched_values,
+    preconditions_of,
+    refuse_creation_under,
+    reload_catalog,
+)
+from ogc.common.features import feature_document
 from ogc.deps import CallerDep, CollectionId, SnapshotDep
 from ogc.gate.ownership import writable_layer
 from ogc.gate.visible import visible_layer
@@ -53,13 +52,44 @@ from ogc.http.links import GEOJSON
 router = APIRouter(tags=["Editing"])
 FEATURE_TYPES = ("application/geo+json", "application/json")
 PATCH_TYPES = ("application/merge-patch+json",)
-MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
 FeatureId = Annotated[str, Path(alias="featureId")]
 FEATURE_BODY = {
     "required": True,
     "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES},
 }
 PATCH_BODY = {"required": True, "content": {PATCH_TYPES[0]: {"schema": {"type": "object"}}}}
+BATCH_BODY = {
+    "required": True,
+    "description": "Operations applied in order in one transaction: all or none. Each but a "
+    "create names the feature's id and a precondition (ifMatch: its ETag, or "
+    "ifUnmodifiedSince: its Last-Modified).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["operations"],
+                "properties": {
+                    "operations": {
+                        "type": "array",
+                        "maxItems": 1000,
+                        "items": {
+                            "type": "object",
+                            "required": ["op"],
+                            "properties": {
+                                "op": {"enum": ["create", "replace", "update", "delete"]},
+                                "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                                "feature": {"type": "object", "description": "create, replace"},
+                                "patch": {"type": "object", "description": "update (RFC 7396)"},
+                                "ifMatch": {"type": "string"},
+                                "ifUnmodifiedSince": {"type": "string"},
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
 
 
 @router.options(paths.ITEMS, include_in_schema=False)
@@ -87,22 +117,27 @@ async def item_options(
 @router.post(
     paths.ITEMS,
     status_code=201,
-    summary="Add a feature (Part 4)",
+    summary="Add a feature, or several at once with a FeatureCollection (Part 4)",
     openapi_extra={"requestBody": FEATURE_BODY},
 )
 async def create_feature(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    body = await _body(request, FEATURE_TYPES)
-    crs = _content_crs(request)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    body = await json_body(request, FEATURE_TYPES, MAX_BATCH_BODY)
+    if isinstance(body, dict) and body.get("type") == "FeatureCollection":
+        return await apply_batch(request, layer, caller, body, created=True)
+    if len(await request.body()) > MAX_BODY:
+        raise PayloadTooLarge(f"a feature body may be {MAX_BODY // 2**20} MiB at most")
+    crs = content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    async with _session(request, layer, caller, "create") as (session, note):
+    async with edit_transaction(request, layer, caller, "create") as (session, note):
         revision = await session.create(values)
         note.detail["fid"] = revision.fid
-    location = paths.href(_base(request), paths.ITEM, collectionId=layer.id, featureId=revision.fid)
-    return await _answer(request, layer, revision, 201, {"Location": location})
+    feature_id = str(revision.fid)  # also the new id of a layer with an id field
+    location = {"Location": _location(request, layer, feature_id)}
+    return await _answer(request, layer, revision, feature_id, 201, location)
 
 
 @router.put(
@@ -117,17 +152,27 @@ async def replace_feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    body = await _body(request, FEATURE_TYPES)
-    crs = _content_crs(request)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    body = await json_body(request, FEATURE_TYPES)
+    crs = content_crs(request)
     feature = parse_feature(body, layer, crs)
     values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
-    async with _session(request, layer, caller, "replace") as (session, note):
-        note.detail["fid"] = fid
-        current = await _checked(session, request, layer, fid, feature_id)
-        revision = await session.replace(current, values, "replace")
-    return await _answer(request, layer, revision, 200)
+    given = preconditions_of(request)
+    async with edit_transaction(request, layer, caller, "replace") as (session, note):
+        fid = await session.locate(feature_id)
+        if fid is None and _nameable(layer, feature_id):  # PUT to a new id creates it
+            refuse_creation_under(given, layer, feature_id)
+            revision = await session.create(values, feature_id=feature_id)
+            note.detail["fid"] = revision.fid
+            created = True
+        else:
+            current = await checked_feature(session, layer, feature_id, given, note)
+            revision = await session.replace(current, values, "replace")
+            created = False
+    if created:
+        location = {"Location": _location(request, layer, feature_id)}
+        return await _answer(request, layer, revision, feature_id, 201, location)
+    return await _answer(request, layer, revision, feature_id, 200)
 
 
 @router.patch(
@@ -142,18 +187,16 @@ async def update_feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    patch = await _body(request, PATCH_TYPES)
-    check_patch(patch, fid)
-    crs = _content_crs(request)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    patch = await json_body(request, PATCH_TYPES)
+    check_patch(patch, feature_id)
+    crs = content_crs(request)
     patched_geometry = parse_geometry(patch["geometry"], crs) if patch.get("geometry") else None
-    async with _session(request, layer, caller, "update") as (session, note):
-        note.detail["fid"] = fid
-        current = await _checked(session, request, layer, fid, feature_id)
-        values = _patched(layer, current, patch, patched_geometry, crs)
+    async with edit_transaction(request, layer, caller, "update") as (session, note):
+        current = await checked_feature(session, layer, feature_id, preconditions_of(request), note)
+        values = patched_values(layer, current, patch, patched_geometry, crs)
         revision = await session.replace(current, values, "update")
-    return await _answer(request, layer, revision, 200)
+    return await _answer(request, layer, revision, feature_id, 200)
 
 
 @router.delete(
@@ -169,94 +212,93 @@ async def delete_feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
 ) -> Response:
-    layer = _editable(snapshot.catalog, collection_id, caller)
-    fid = _fid(layer, feature_id)
-    async with _session(request, layer, caller, "delete") as (session, note):
-        note.detail["fid"] = fid
-        current = await _checked(session, request, layer, fid, feature_id)
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    async with edit_transaction(request, layer, caller, "delete") as (session, note):
+        current = await checked_feature(session, layer, feature_id, preconditions_of(request), note)
         await session.delete(current)
-    await _reload(request)
+    await reload_catalog(request)
     return Response(status_code=204)
 
 
-@router.put(paths.COLLECTION + "/editing", summary="Open or close a collection for editing")
+@router.post(
+    paths.BATCH,
+    summary="Apply several creates, replaces, updates and deletes at once, all or nothing",
+    openapi_extra={"requestBody": BATCH_BODY},
+)
+async def batch(
+    request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
+) -> Response:
+    layer = editable_layer(snapshot.catalog, collection_id, caller)
+    document = await json_body(request, ("application/json",), MAX_BATCH_BODY)
+    return await apply_batch(request, layer, caller, document, created=False)
+
+
+EDITING_BODY = {
+    "required": True,
+    "description": "The whole editing setting of the collection; absent rules are defaults.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["editable"],
+                "properties": {
+                    "editable": {"type": "boolean"},
+                    "serviceArea": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "minItems": 4,
+                        "maxItems": 4,
+                        "description": "[west, south, east, north] in degrees; default Guangdong",
+                    },
+                    "idField": {"type": "string", "description": "field naming the features"},
+                    "required": {"type": "array", "items": {"type": "string"}},
+                },
+            }
+        }
+    },
+}
+
+
+@router.put(
+    paths.COLLECTION + "/editing",
+    summary="Open or close a collection for editing, with its rules",
+    openapi_extra={"requestBody": EDITING_BODY},
+)
 async def put_editing(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:
     layer = writable_layer(snapshot.catalog, collection_id, caller)
-    body = await _body(request, ("application/json",))
+    body = await json_body(request, ("application/json",))
     editable = body.get("editable") if isinstance(body, dict) else None
     if not isinstance(editable, bool):
         raise InvalidParameter('send {"editable": true} or {"editable": false}')
-    await set_editable(deps.pool_of(deps.state_of(request)), layer.id, editable)
-    await _reload(request)
-    return Response(
-        orjson.dumps({"id": layer.id, "editable": editable}), media_type="application/json"
-    )
+    rules = rules_from_request(body, {f.name: f.type for f in layer.fields})
+    await set_editable(deps.pool_of(deps.state_of(request)), layer, editable, rules)
+    await reload_catalog(request)
+    answer = {"id": layer.id, "editable": editable} | rules.to_json()
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
-async def _body(request: Request, accepted: tuple[str, ...]) -> Any:
-    """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
-    given = request.headers.get("content-type")
-    if not given:
-        raise InvalidParameter(f"send a Content-Type header: {' or '.join(accepted)}")
-    media_type = given.split(";")[0].strip().lower()
-    if media_type not in accepted:
-        raise UnsupportedBody(
-            f"Content-Type {media_type[:60]!r} is not read here; send {' or '.join(accepted)}"
-        )
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"a feature body may be {MAX_BODY // 2**20} MiB at most")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
+def _nameable(layer: Layer, feature_id: str) -> bool:
+    """Whether a PUT may create ``feature_id``: the layer names features by an id field,
+    and the id is a value that field can hold."""
+    return layer.id_field is not None and id_value(layer, feature_id) is not None
 
 
-def _content_crs(request: Request) -> CrsInfo:
-    """``Content-Crs: <uri>`` (Part 4 with Part 2), CRS84 when absent."""
-    given = request.headers.get("content-crs")
-    if not given:
-        return DEFAULT_CRS
-    return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
-
-
-async def _checked(
-    session: EditSession, request: Request, layer: Layer, fid: int, feature_id: str
-) -> Current:
-    """The feature, locked, if it exists (else 404, whatever the precondition) and the
-    request's precondition holds (else 412, or 428 when there is none)."""
-    current = await session.feature(fid)
-    if current is None:
-        raise missing_feature(layer, feature_id)
-    check(current.revision, preconditions_of(request))
-    return current
-
-
-def _patched(
-    layer: Layer, current: Current, patch: dict[str, Any], geometry: Any, crs: CrsInfo
-) -> Values:
-    """The values after ``patch``: properties merged (RFC 7396), the geometry replaced
-    when the patch has one (else the stored one, as stored)."""
-    merged = merge_patch(current.document.get("properties") or {}, patch.get("properties") or {})
-    properties = checked_properties(merged, layer)
-    if geometry is not None:
-        return stored_values(layer, properties, geometry, crs)
-    if "geometry" in patch:
-        raise InvalidParameter("'geometry' cannot be removed from a feature of this layer")
-    return Values(properties, current.wkb, None, {})  # the stored bytes, not a round trip
+def _location(request: Request, layer: Layer, feature_id: str) -> str:
+    return paths.href(base_url(request), paths.ITEM, collectionId=layer.id, featureId=feature_id)
 
 
 async def _answer(
     request: Request,
     layer: Layer,
     revision: Revision,
+    feature_id: str,
     status: int,
     extra: dict[str, str] | None = None,
 ) -> Response:
     """201/200 with the feature (Prefer: return=representation) or 201/204 without."""
-    await _reload(request)
+    await reload_catalog(request)
     headers = {**revision.headers(), **(extra or {})}
     prefer = _preferences(request)
     applied = [p for p in prefer if p.startswith(("return=", "handling="))]
@@ -264,7 +306,7 @@ async def _answer(
         headers["Preference-Applied"] = ", ".join(applied)
     if "return=representation" not in prefer:
         return Response(status_code=204 if status == 200 else status, headers=headers)
-    body = await _representation(request, layer.id, revision.fid)
+    body = await _representation(request, layer.id, revision.fid, feature_id)
     return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
 
 
@@ -273,15 +315,11 @@ def _preferences(request: Request) -> list[str]:
     return [p.strip().replace(" ", "").lower() for p in values.split(",") if p.strip()]
 
 
-async def _representation(request: Request, layer_id: str, fid: int) -> bytes:
+async def _representation(request: Request, layer_id: str, fid: int, feature_id: str) -> bytes:
     """The feature as GET answers it, from the reloaded snapshot's plan."""
     state = deps.state_of(request)
     plan = deps.snapshot_of(state).layers[layer_id].features
     text = await read_feature(deps.pool_of(state), plan.single_feature, fid)
     if text is None:
         raise NotFound(f"feature {fid} of '{layer_id}' disappeared before it could be returned")
-    return feature_document(text, _base(request), plan.layer, str(fid))
-
-
-def _base(request: Request) -> str:
-    return deps.base_url_of(request, deps.state_of(request).settings)
+    return feature_document(text, base_url(request), plan.layer, feature_id)

@@ -36,7 +36,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/optimistic-locking-etags",
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/optimistic-locking-timestamps",
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/handling",
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/return-resource-representation-in-response",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+    # Returnables and receivables: /collections/{id}/schema (ogc/routers/queryables.py), by
+    # the URI Part 4's draft names and by Features Part 5's
+    "http://www.opengis.net/spec/ogcapi-common-3/1.0/conf/returnables-and-receivables",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/returnables-and-receivables",
     # OGC API - Tiles 1.0 (ogc/routers/tiles.py)
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",

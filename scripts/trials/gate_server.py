@@ -61,12 +61,13 @@ TOKENS = {  # name: (provider roles, areas)
 }
 
 
-def fresh_database(server: str) -> str:
+def fresh_database(server: str, database: str = DATABASE) -> str:
+    """``database`` on ``server``, empty: the trial's own database, made anew each run."""
     with psycopg.connect(server, autocommit=True) as admin:
-        name = sql.Identifier(DATABASE)
+        name = sql.Identifier(database)
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return make_conninfo(**(conninfo_to_dict(server) | {"dbname": DATABASE}))  # type: ignore[arg-type]
+    return make_conninfo(**(conninfo_to_dict(server) | {"dbname": database}))  # type: ignore[arg-type]
 
 
 def onemap(env: dict[str, str], *args: str) -> str:

@@ -231,6 +231,7 @@ WRITE_RULES = {  # every write the OpenAPI document lists, and the test that ask
     "PUT /collections/{collectionId}/items/{featureId}": "test_feature_edits_are_refused",
     "PATCH /collections/{collectionId}/items/{featureId}": "test_feature_edits_are_refused",
     "DELETE /collections/{collectionId}/items/{featureId}": "test_feature_edits_are_refused",
+    "POST /collections/{collectionId}/batch": "test_feature_edits_are_refused",
     "POST /collections/{collectionId}/items/{featureId}/versions/{version}/revert": (
         "test_feature_edits_are_refused"
     ),
@@ -308,6 +309,7 @@ def test_feature_edits_are_refused(world: World) -> None:
                 ("PUT", f"{base}/items/1", feature),
                 ("PATCH", f"{base}/items/1", {"properties": {}}),
                 ("DELETE", f"{base}/items/1", None),
+                ("POST", f"{base}/batch", {"operations": [{"op": "delete", "id": 1}]}),
                 ("POST", f"{base}/items/1/versions/1/revert", None),
             ):
                 asked += 1

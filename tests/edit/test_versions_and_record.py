@@ -18,7 +18,9 @@ PART_4 = (
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/optimistic-locking-etags",
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/optimistic-locking-timestamps",
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/handling",
+    "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/return-resource-representation-in-response",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+    "http://www.opengis.net/spec/ogcapi-common-3/1.0/conf/returnables-and-receivables",
 )
 
 
