@@ -52,7 +52,7 @@ def watched_for(
         if not may_read(layer, subscriber(receiver)):
             raise InvalidParameter(
                 f"department {receiver!r} may not read layer '{layer.id}' "
-                f"({layer.access_level}); it would never be told of a change"
+                "(its access level); it would never be told of a change"
             )
         return Watched(layer.department_id, layer.id)
     if not may_write(layers_of, caller):

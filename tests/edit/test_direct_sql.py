@@ -65,6 +65,7 @@ def test_an_update_is_recorded_bumps_one_version_and_purges_every_replica(
     near_probes = plant_probes(replica, place)
     far_probes = plant_probes(replica, FAR)
     before = version(sample_url)
+    role = session_role(sample_url)  # the database role is the editor (make test: onemap)
 
     run(
         sample_url,
@@ -74,8 +75,8 @@ def test_an_update_is_recorded_bumps_one_version_and_purges_every_replica(
 
     assert version(sample_url) == before + 1  # one statement, two rows: one version
     assert edits(sample_url, before + 1) == [
-        (first, "update", "database", "postgres", "sql before", "sql after"),
-        (second, "update", "database", "postgres", "sql before", "sql after"),
+        (first, "update", "database", role, "sql before", "sql after"),
+        (second, "update", "database", role, "sql before", "sql after"),
     ]
     with psycopg.connect(sample_url) as conn:  # subscribers are told, as of an API edit
         events = conn.execute(
@@ -83,7 +84,7 @@ def test_an_update_is_recorded_bumps_one_version_and_purges_every_replica(
             " FROM onemap.change_events WHERE layer_id = %s AND (data ->> 'version')::int = %s",
             [BUILDINGS, before + 1],
         ).fetchall()
-    edited = ("cn.gov.gd.onemap.feature.edited", "database:postgres", "update")
+    edited = ("cn.gov.gd.onemap.feature.edited", f"database:{role}", "update")
     assert [(*e[:3], sorted(e[3])) for e in events] == [(*edited, sorted([first, second]))]
     for client in (editing, replica):
         wait_for(
@@ -97,12 +98,20 @@ def test_an_update_is_recorded_bumps_one_version_and_purges_every_replica(
     assert item.headers["ETag"] == f'"{BUILDINGS}.{first}.{before + 1}"'
 
 
+def session_role(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT current_user").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def test_inserts_and_deletes_are_edits_too(editing: TestClient, sample_url: str) -> None:
     place = (113.8501, 23.4501)
     path = tile_paths(TMS, *place)["mvt"]
     create(editing, feature("neighbour", square(place[0] + 0.001, place[1], 0.0001)))
     assert editing.get(path).status_code == 200  # cached before the insert
     before = version(sample_url)
+    role = session_role(sample_url)
     ring = ", ".join(f"{x} {y}" for x, y in square(*place))
     with psycopg.connect(sample_url) as conn:
         row = conn.execute(
@@ -114,13 +123,13 @@ def test_inserts_and_deletes_are_edits_too(editing: TestClient, sample_url: str)
     fid = int(row[0])
     assert version(sample_url) == before + 1
     assert edits(sample_url, before + 1) == [
-        (fid, "create", "database", "postgres", None, "typed in psql")
+        (fid, "create", "database", role, None, "typed in psql")
     ]
     wait_for(lambda: names_at(editing, path, fid) == ["typed in psql"], "insert not shown")
     run(sample_url, f"DELETE FROM onemap_data.{TABLE} WHERE fid = %s", [fid])
     assert version(sample_url) == before + 2
     assert edits(sample_url, before + 2) == [
-        (fid, "delete", "database", "postgres", "typed in psql", None)
+        (fid, "delete", "database", role, "typed in psql", None)
     ]
     wait_for(lambda: names_at(editing, path, fid) == [], "delete not shown")
     assert editing.get(f"/collections/{BUILDINGS}/items/{fid}").status_code == 404

@@ -153,6 +153,12 @@ def _post(client: TestClient, process: str, inputs: dict[str, Any]) -> tuple[int
     return response.status_code, ""
 
 
+def _too_heavy(status: int, detail: str) -> bool:
+    """A valid input too heavy for a synchronous run (buffering every road by 3 km): stopped at
+    the run's time limit with a 413 that says what to do — an answer, not a failure."""
+    return status == 413 and "narrow the inputs" in detail
+
+
 def _names_an_input(detail: str, names: list[str]) -> bool:
     """The message names an input (as a word), as ``"units: ..."`` or ``"... cell_m ..."``."""
     return any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", detail) for n in names)
@@ -167,7 +173,7 @@ def test_bad_inputs_are_400s_naming_the_input(fuzz_client: TestClient, process: 
     for name in [*baseline, *EXTRA_INPUTS.get(process, [])]:
         for value in BAD_VALUES:
             status, detail = _post(fuzz_client, process, baseline | {name: value})
-            if status == 200:
+            if status == 200 or _too_heavy(status, detail):
                 continue
             if status != 400 or not _names_an_input(detail, [*baseline, name]):
                 problems.append(f"{name}={value!r:.60}: {status} {detail[:160]}")
