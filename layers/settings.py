@@ -146,11 +146,13 @@ class AdmissionSettings(BaseSettings):
         description="Heavy requests a worker runs at once; keep it below "
         "ONEMAP_POOL_MAX_SIZE so cheap reads (single features) always find a connection.",
     )
+    # A browser drawing a map asks ~30 uncached tiles at once (six at a time per host), each
+    # 100-600 ms to make: a wait of a few service times, so a busy map is slow, not broken.
     heavy_queue: int = Field(
-        default=12, ge=0, description="Heavy requests that may wait for a slot per worker."
+        default=32, ge=0, description="Heavy requests that may wait for a slot per worker."
     )
     heavy_wait_ms: int = Field(
-        default=500, ge=0, description="Longest wait for a slot before a 503."
+        default=5000, ge=0, description="Longest wait for a slot before a 503."
     )
 
 
