@@ -7,6 +7,7 @@ to a loopback address).
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
@@ -53,7 +54,7 @@ def endpoint(document: Mapping[str, object], name: str) -> str:
         raise DiscoveryFailed(str(exc)) from exc
 
 
-class ProviderCache:
+class ProviderCache(ABC):
     """Something read from the identity provider (its keys, the viewer's endpoints), kept
     and read again when due — one read at a time: requests that arrive while one runs wait
     for it (the first requests after start arrive together, and each needs what it reads)."""
@@ -75,5 +76,6 @@ class ProviderCache:
                 self._tried_at = self._clock()
                 await self._load()
 
+    @abstractmethod
     async def _load(self) -> None:
-        raise NotImplementedError
+        """Read the thing from the provider (the subclass's own work)."""
