@@ -28,6 +28,12 @@ def link(href: str, rel: str, media_type: str = JSON, title: str | None = None) 
     return item
 
 
+def page_link_href(href: str, kept: list[tuple[str, str]], extra: tuple[str, str]) -> str:
+    """``href`` with the request's other parameters (``kept``, in order) and one more, each
+    percent-encoded (a key, a CRS URI, a filter may hold ``&``, ``#`` or spaces)."""
+    return f"{href}?{urlencode([*kept, extra])}"
+
+
 def with_query(url: str, params: dict[str, object]) -> str:
     kept = {k: v for k, v in params.items() if v is not None}
     return f"{url}?{urlencode(kept)}" if kept else url

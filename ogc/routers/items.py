@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import orjson
 import psycopg
@@ -46,7 +45,7 @@ from ogc.deps import CallerDep, ClipDep, FeaturePlanDep, SnapshotDep
 from ogc.gate.visible import cache_scope
 from ogc.html import pages as html
 from ogc.http import paths
-from ogc.http.links import GEOJSON, HTML, JSON, link
+from ogc.http.links import GEOJSON, HTML, JSON, link, page_link_href
 from ogc.http.negotiation import FORMATS, not_modified, output_format, validators
 from ogc.openapi.params import FEATURE_PARAMETERS_DOC, ITEMS_PARAMETERS_DOC
 
@@ -164,7 +163,7 @@ def page_links(
     current = request.url.query
     links = [
         link(f"{href}?{current}" if current else href, "self", GEOJSON, "This page"),
-        link(_with(href, kept, ("f", "html")), "alternate", HTML, "This page as HTML"),
+        link(page_link_href(href, kept, ("f", "html")), "alternate", HTML, "This page as HTML"),
         link(href.removesuffix("/items"), "collection", JSON, layer.title),
     ]
     backwards = query.keyset.backwards if query.keyset else False
@@ -174,14 +173,12 @@ def page_links(
         summary.more if backwards else summary.returned > 0 and (query.keyset or query.offset)
     )
     if has_next and last is not None:
-        links.append(link(_with(href, kept, ("after", encode_keyset(last))), "next", GEOJSON))
+        after = page_link_href(href, kept, ("after", encode_keyset(last)))
+        links.append(link(after, "next", GEOJSON))
     if has_prev and first is not None:
-        links.append(link(_with(href, kept, ("before", encode_keyset(first))), "prev", GEOJSON))
+        before = page_link_href(href, kept, ("before", encode_keyset(first)))
+        links.append(link(before, "prev", GEOJSON))
     return links
-
-
-def _with(href: str, kept: list[tuple[str, str]], extra: tuple[str, str]) -> str:
-    return f"{href}?{urlencode([*kept, extra])}"
 
 
 async def _geojson_seq(

@@ -60,7 +60,7 @@ from ogc.common.feature_history import (
 from ogc.common.features import missing_feature
 from ogc.deps import CallerDep, ClipDep, CollectionId, FeatureLayerDep, SnapshotDep
 from ogc.http import paths
-from ogc.http.links import GEOJSON, link
+from ogc.http.links import GEOJSON, link, page_link_href
 from ogc.http.negotiation import output_format
 
 router = APIRouter(tags=["Feature history"])
@@ -200,8 +200,8 @@ def _page_links(
         links.append(link(urls.memento(states[-1].version), "first", GEOJSON))
     if more and page:
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "before"]
-        query = "&".join(f"{k}={v}" for k, v in [*kept, ("before", str(page[-1].version))])
-        links.append(link(f"{urls.versions}?{query}", "next", GEOJSON))
+        href = page_link_href(urls.versions, kept, ("before", str(page[-1].version)))
+        links.append(link(href, "next", GEOJSON))
     return links
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -202,8 +203,13 @@ def test_the_history_lists_every_revision_newest_first_paged(
     assert deleted["geometry"] is None and deleted["properties"] is None
     assert renamed["properties"]["name"] == "renamed" and made["properties"]["name"] == "made"
     assert _links(renamed)["memento"].endswith(f"{url}?version={steps['renamed']}")
-    first = client.get(f"{url}/versions", params={"limit": 2}, headers=ALICE).json()
+    crs = "http://www.opengis.net/def/crs/EPSG/0/4490"
+    first = client.get(f"{url}/versions", params={"limit": 2, "crs": crs}, headers=ALICE).json()
     assert first["numberReturned"] == 2
+    following = urlsplit(_links(first)["next"])
+    assert "crs=http%3A%2F%2Fwww.opengis.net" in following.query  # percent-encoded
+    wanted = {"limit": ["2"], "crs": [crs], "before": [str(steps["renamed"])]}
+    assert parse_qs(following.query) == wanted
     second = client.get(_links(first)["next"], headers=ALICE).json()
     assert [f["revision"]["operation"] for f in second["features"]] == ["create"]
     assert "next" not in _links(second)
