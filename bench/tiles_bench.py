@@ -46,6 +46,7 @@ from bench.tiles_servers import nginx_server, onemap_server, tipg_server  # noqa
 from ingest.pipeline import LayerMeta, ingest_file  # noqa: E402
 from layers.catalog import load_catalog  # noqa: E402
 from layers.embedded import EmbeddedCluster  # noqa: E402
+from layers.errors import NotFound  # noqa: E402
 from layers.migrate import migrate  # noqa: E402
 from tiles import grids, mvt, overview  # noqa: E402
 from tiles.cache import IDENTITY  # noqa: E402
@@ -116,10 +117,12 @@ def client_tiles(
     each session opens a 5×4-tile viewport (1280×1024 px) at z6–7 over the province, pans
     one or two tiles a few times per level and zooms in towards a feature, down to a random
     level in z10–14. Sessions are interleaved as concurrent users' requests are; each tile
-    is listed once (its first request), so no server ever sees it twice."""
+    is listed once (its first request), so no server ever sees it twice; tiles outside the
+    tileset's limits are left out, as a client reading the tileset's limits leaves them."""
     rng = np.random.default_rng(seed)
     with psycopg.connect(url) as conn:
-        table = load_catalog(conn).get(layer_id).table_name
+        layer = load_catalog(conn).get(layer_id)
+        table = layer.table_name
         targets = conn.execute(
             psycopg.sql.SQL(
                 "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM {} "
@@ -148,8 +151,17 @@ def client_tiles(
         for walk in walks:
             if step < len(walk) and walk[step] not in seen:
                 seen.add(walk[step])
-                tiles.append(walk[step])
+                if _within_limits(layer, *walk[step]):
+                    tiles.append(walk[step])
     return tiles
+
+
+def _within_limits(layer: Any, z: int, row: int, col: int) -> bool:
+    try:
+        grids.check_within_limits("WebMercatorQuad", layer.extent, z, row, col)
+    except NotFound:
+        return False
+    return True
 
 
 def set_database_jit(url: str, value: str | None) -> None:

@@ -104,11 +104,12 @@ def test_fast_path_remembers_hits_and_passes_misses_on(tiles_client: TestClient)
     assert len(passed) == 1
 
 
-def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
+def test_fast_path_leaves_empty_map_and_out_of_limits_tiles_to_the_routes(
     tiles_client: TestClient,
 ) -> None:
     """WMTS caches empty PNG tiles outside the tileset's limits under the keys OGC API uses;
-    the fast path must not answer them (404 there) nor empty tiles (204 / transparent PNG)."""
+    the fast path must not answer them (404 there) nor empty map tiles (a transparent PNG).
+    An empty vector tile inside the limits it answers as the route does: 204, same tags."""
     outside = "/collections/gd-cities/map/tiles/WebMercatorQuad/9/0/0"
     wmts = tiles_client.get("/wmts/1.0.0/gd-cities/default/WebMercatorQuad/9/0/0.png")
     assert wmts.status_code == 200  # a transparent tile, now cached empty
@@ -123,8 +124,11 @@ def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
         passed.append(scope["path"])
 
     fast = TileCacheFastPath(inner, _policy(tiles_client))
-    for path in routed:
+    for path in (outside, inside_map):
         assert _call(tiles_client.app, fast, path) == [] and passed[-1] == path
+    start, body = _call(tiles_client.app, fast, inside)
+    assert start["status"] == 204 and body["body"] == b"" and passed[-1] != inside
+    assert dict(start["headers"])[b"etag"].decode() == routed[inside].headers["etag"]
     etag = wmts.headers["etag"].encode()
     assert (
         _call(tiles_client.app, fast, outside, etag=etag) == []
