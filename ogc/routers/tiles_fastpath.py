@@ -16,10 +16,11 @@ routes' middleware follows. The caller comes from the gate (``ogc.gate``): only 
 see what the public sees are answered here, tiles of layers they may see, under the key of
 their scope; an API key (``tk=``, the one query string served here, or ``X-OneMap-Key``) is
 checked and counted against its tiles quota by the gate from memory. Everything else —
-misses, empty map tiles, other query strings, refused keys and tokens, unknown or hidden layers, callers whose
-answers are private, errors — falls through to the routes, which produce the same bytes and
-headers. The ETag names the key and the bytes' digest (a tile re-made after an edit keeps
-its key), so a revalidation reads the tile (memory or one file) and may answer 304.
+misses, empty map tiles, other query strings, refused keys and tokens, unknown or hidden
+layers, callers whose answers are private, errors — falls through to the routes, which
+produce the same bytes and headers. The ETag names the key and the bytes' digest (a tile
+re-made after an edit keeps its key), so a revalidation reads the tile (memory or one
+file) and may answer 304.
 """
 
 from __future__ import annotations
