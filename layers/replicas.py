@@ -16,6 +16,7 @@ is used again its pool drops the connections the outage broke.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Sequence
@@ -37,6 +38,9 @@ WAL_POSITION_SQL = (
     b"SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     b"ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint"
 )
+# A standby's replayed position; NULL on a server that is not in recovery (not a standby:
+# its positions say nothing about the primary's, so it is never read from).
+REPLAYED_SQL = b"SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 PROBE_INTERVAL_S = 0.25  # how soon a caught-up or failed replica is noticed
 PROBE_TIMEOUT_S = 1.0
 NOT_USABLE = -1  # a replica's position while it does not answer
@@ -57,6 +61,7 @@ class Replica:
     pool: AsyncConnectionPool
     probe: DatabaseProbe
     replayed: int = NOT_USABLE
+    warned: bool = False  # said once why it is not read from
 
     @property
     def up(self) -> bool:
@@ -113,11 +118,14 @@ class ReadRouter:
             result = await replica.probe.probe_once()
             position = result.value if result.ok and isinstance(result.value, int) else None
             if position is not None and not replica.up:
-                await replica.pool.check()  # drop connections the outage broke, then use it
-                log.info("%s answers again; reads go to it once it has caught up", replica.label)
-            elif position is None and replica.up:
-                log.warning("%s does not answer (%s); reading from the primary", replica.label,
-                            result.problem)  # fmt: skip
+                with contextlib.suppress(psycopg.Error):  # drop what the outage broke
+                    await replica.pool.check()
+                log.info("%s answers; reads go to it once it has caught up", replica.label)
+            elif position is None and (replica.up or not replica.warned):
+                why = "it is not a streaming standby" if result.ok else result.problem
+                log.warning("%s is not read from (%s); reading from the primary", replica.label,
+                            why)  # fmt: skip
+            replica.warned = position is None
             replica.replayed = NOT_USABLE if position is None else position
             await asyncio.sleep(PROBE_INTERVAL_S)
 
@@ -126,6 +134,7 @@ def replica_of(
     url: str,
     index: int,
     *,
+    min_size: int,
     max_size: int,
     statement_timeout_ms: int,
     acquire_timeout_s: float,
@@ -134,7 +143,7 @@ def replica_of(
     """A standby's pool (as the primary's, not yet open) and its probe."""
     pool = open_pool_lazily(
         url,
-        min_size=1,
+        min_size=min_size,
         max_size=max_size,
         statement_timeout_ms=statement_timeout_ms,
         acquire_timeout_s=acquire_timeout_s,
@@ -142,6 +151,6 @@ def replica_of(
         name=f"onemap-replica-{index}",
     )
     probe = DatabaseProbe(
-        url, interval_s=PROBE_INTERVAL_S, timeout_s=PROBE_TIMEOUT_S, query=WAL_POSITION_SQL
+        url, interval_s=PROBE_INTERVAL_S, timeout_s=PROBE_TIMEOUT_S, query=REPLAYED_SQL
     )
     return Replica(f"replica {index}", pool, probe)

@@ -33,7 +33,10 @@ CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
 class DatabaseSettings(BaseSettings):
     """Where PostGIS is, or where the embedded cluster lives."""
 
-    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+    # A database URL may hold a password: errors name the setting, never its value.
+    model_config = SettingsConfigDict(
+        env_prefix="ONEMAP_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str | None = Field(
         default=None,

@@ -88,6 +88,7 @@ async def read_replicas(state: AppState) -> AsyncIterator[None]:
         replica_of(
             url,
             number,
+            min_size=s.pool_min_size,
             max_size=s.pool_max_size,
             statement_timeout_ms=s.statement_timeout_ms,
             acquire_timeout_s=s.pool_acquire_timeout_ms / 1000,

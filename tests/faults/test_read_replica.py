@@ -15,14 +15,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from ingest.pipeline import IngestOptions, ingest_file
 from ingest.sample import SAMPLE_LAYERS, sample_file, sample_layer_meta
 from layers.db import APPLICATION_NAME
 from layers.embedded import EmbeddedCluster
+from layers.settings import ServiceSettings
+from ogc.app import create_app
 from tests.conftest import world_readable_tempdir
 from tests.faults.conftest import CITIES, served
 from tests.helpers.standby import Standby, enable_streaming
@@ -181,3 +185,25 @@ def _ask_for(
                 (path, response.status_code, response.headers.get("retry-after"), elapsed)
             )
     return answers
+
+
+def test_a_server_that_is_not_a_standby_is_never_read_from(
+    own_cluster: EmbeddedCluster, tmp_path: Path
+) -> None:
+    """Its WAL positions are not the primary's: the primary itself named as a read URL."""
+    settings = ServiceSettings(
+        database_url=own_cluster.dsn,
+        read_database_url=[own_cluster.dsn],
+        data_dir=tmp_path,
+        load_sample_data=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        reads = client.app.state.onemap.reads  # type: ignore[attr-defined]
+        wait_for(lambda: reads.replicas[0].warned, "the read URL was never probed", timeout=10)
+        assert client.get("/readyz").json()["read_replicas"] == {
+            "configured": 1,
+            "up": 0,
+            "caught_up": 0,
+        }
+        assert reads.pool() is reads.primary
+        assert client.get(f"/collections/{CITIES}/items?limit=1").status_code == 200
