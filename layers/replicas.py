@@ -76,7 +76,7 @@ class ReadRouter:
     primary: AsyncConnectionPool
     replicas: Sequence[Replica] = ()
     floor: int = 0
-    _turn: itertools.count[int] = field(default_factory=itertools.count)
+    _turn: itertools.count[int] = field(default_factory=itertools.count, init=False)
 
     def pool(self) -> AsyncConnectionPool:
         usable = [replica for replica in self.replicas if replica.replayed >= self.floor]

@@ -27,9 +27,9 @@ def test_unset_means_no_replicas(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_bad_entry_is_named_by_position(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
-        "ONEMAP_READ_DATABASE_URL", "postgresql://a@h/db,postgresql://u:s3cret@h/db?sslmod=require"
+        "ONEMAP_READ_DATABASE_URL", "postgresql://u:s3cret@h/d?sslmod=1,postgresql://a@h/db"
     )
     with pytest.raises(ValidationError) as error:
         ServiceSettings()
-    assert "entry 2 is not a PostgreSQL URL" in str(error.value)
+    assert "entry 1 is not a PostgreSQL URL" in str(error.value)
     assert "s3cret" not in str(error.value)
