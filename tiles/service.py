@@ -28,6 +28,7 @@ from layers.catalog import Layer
 from layers.db import unavailable
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from layers.features.query import AreaClip
+from layers.replicas import ReadRouter
 from tiles import mvt, overview, raster, render
 from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.edit_area import EditArea
@@ -117,12 +118,14 @@ class TileProducer:
         cache: TileCache,
         gzip_level: int,
         admission: Admission | None = None,
+        reads: ReadRouter | None = None,
     ) -> None:
-        self.pool = pool
+        self.pool = pool  # the primary's (overview builds)
+        self.reads = reads or ReadRouter(pool)  # where tiles are read (a standby or the primary)
         self.cache = cache
         self.gzip_level = gzip_level
         self.admission = admission  # the app's bound on heavy work: a cache miss takes a slot
-        self.overviews = overview.OverviewRegistry()
+        self.overviews = overview.OverviewRegistry(reads)
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
         self._purges: dict[str, int] = {}  # purges begun per layer (``begin_purge``)
         self._areas: dict[str, deque[EditArea]] = {}  # the last PURGES_KEPT areas of each
@@ -263,7 +266,7 @@ class TileProducer:
             statement = plan.statement(spec.family, output, properties, clipped=True)
             params["area"] = clip.geometry
         try:
-            async with self.pool.connection() as conn:
+            async with self.reads.pool().connection() as conn:
                 if conn not in self._configured:
                     await configure(conn)
                     self._configured.add(conn)
