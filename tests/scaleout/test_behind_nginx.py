@@ -26,7 +26,9 @@ from tests.helpers.wait import wait_for, wait_for_layer, wait_for_layer_gone
 CITIES = "gd-cities"
 TILE = f"/collections/{CITIES}/tiles/WebMercatorQuad/6/27/51"
 WMTS_TILE = f"/wmts/1.0.0/{CITIES}/default/WebMercatorQuad/6/27/51.png"
-UPSTREAM = re.compile(r'"(\w+) (\S+) [^"]*" (\d{3}) .* upstream=([^ ]+(?:, [^ ]+)*) upstream_status')
+UPSTREAM = re.compile(
+    r'"(\w+) (\S+) [^"]*" (\d{3}) .* upstream=([^ ]+(?:, [^ ]+)*) upstream_status'
+)
 LOAD_CLIENTS, LOAD_SECONDS, KILL_AFTER_S = 4, 6.0, 2.0
 
 
