@@ -6,19 +6,21 @@
 set -Eeo pipefail
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${PRIMARY_HOST:?set PRIMARY_HOST}" "${REPLICATION_PASSWORD:?set REPLICATION_PASSWORD}"
+: "${PRIMARY_PORT:=5432}"
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   mkdir -p "$PGDATA"
   chown postgres:postgres "$PGDATA"
   chmod 0700 "$PGDATA"
-  until gosu postgres pg_isready --host="$PRIMARY_HOST" --username=replicator --quiet; do
+  primary=(--host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username=replicator)
+  until gosu postgres pg_isready "${primary[@]}" --quiet; do
     sleep 1
   done
-  PGPASSWORD="$REPLICATION_PASSWORD" gosu postgres pg_basebackup --host="$PRIMARY_HOST" \
-    --username=replicator --pgdata="$PGDATA" --wal-method=stream --slot=standby1 \
-    --checkpoint=fast --write-recovery-conf
+  PGPASSWORD="$REPLICATION_PASSWORD" gosu postgres pg_basebackup "${primary[@]}" \
+    --pgdata="$PGDATA" --wal-method=stream --slot=standby1 --checkpoint=fast --write-recovery-conf
   # Stated in full (the later line wins): the password is not left to pg_basebackup -R.
-  echo "primary_conninfo = 'host=$PRIMARY_HOST user=replicator password=$REPLICATION_PASSWORD application_name=standby1'" \
+  conninfo="host=$PRIMARY_HOST port=$PRIMARY_PORT user=replicator"
+  echo "primary_conninfo = '$conninfo password=$REPLICATION_PASSWORD application_name=standby1'" \
     >> "$PGDATA/postgresql.auto.conf"
 fi
 
