@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port
+from tests.helpers.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "docker" / "nginx" / "nginx.conf"
@@ -61,18 +61,20 @@ class Process:
                 self.kill()
 
     def wait_until(self, path: str, want: int = 200) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        def answered() -> bool:
             if not self.alive():
                 raise RuntimeError(f"exited early: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + path, timeout=2).status_code == want:
-                    return
+                return httpx.get(self.url + path, timeout=2).status_code == want
             except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"not ready within {START_TIMEOUT_S} s: {self.log.read_text()[-3000:]}")
+                return False
+
+        try:
+            wait_for(answered, lambda: f"not ready: {self.log.read_text()[-3000:]}",
+                     timeout=START_TIMEOUT_S, interval=0.3)  # fmt: skip
+        except AssertionError:
+            self.stop()
+            raise
 
 
 def _spawn(args: list[str], env: dict[str, str], port: int, log: Path) -> Process:
@@ -81,25 +83,32 @@ def _spawn(args: list[str], env: dict[str, str], port: int, log: Path) -> Proces
     return Process(proc, port, log)
 
 
-def start_replica(
-    database_url: str, data_dir: Path, tile_cache: Path, settings: dict[str, str]
-) -> Process:
-    """``onemap serve`` on a free port, ready (``/readyz`` 200) when this returns;
-    ``settings`` are more ``ONEMAP_*`` variables (name without the prefix)."""
-    port = free_port()
-    data_dir.mkdir(parents=True, exist_ok=True)
+def onemap_env(
+    database_url: str, data_dir: Path, port: int, settings: dict[str, str]
+) -> dict[str, str]:
+    """The environment of a server process on ``database_url`` and 127.0.0.1:``port``: this
+    one's without its ``ONEMAP_*``, no sample data, quiet logs, and ``settings`` as
+    ``ONEMAP_*`` variables (names without the prefix)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env |= {
         "ONEMAP_DATABASE_URL": database_url,
         "ONEMAP_DATA_DIR": str(data_dir),
-        "ONEMAP_TILE_CACHE_DIR": str(tile_cache),
         "ONEMAP_HOST": "127.0.0.1",
         "ONEMAP_PORT": str(port),
         "ONEMAP_LOAD_SAMPLE_DATA": "false",
         "ONEMAP_LOG_LEVEL": "warning",
         "PYTHONPATH": str(ROOT),
     }
-    env |= {f"ONEMAP_{name.upper()}": value for name, value in settings.items()}
+    return env | {f"ONEMAP_{name.upper()}": value for name, value in settings.items()}
+
+
+def start_replica(
+    database_url: str, data_dir: Path, tile_cache: Path, settings: dict[str, str]
+) -> Process:
+    """``onemap serve`` on a free port, ready (``/readyz`` 200) when this returns."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = onemap_env(database_url, data_dir, port, {"tile_cache_dir": str(tile_cache)} | settings)
     args = [sys.executable, "-m", "ogc.cli.main", "serve"]
     replica = _spawn(args, env, port, data_dir / "serve.log")
     replica.wait_until("/readyz")
