@@ -114,19 +114,24 @@ def _tiles(layer: str, z: int, west: float, south: float, east: float, north: fl
     ]
 
 
-CACHED = _tiles("gd-cities", 7, 112.0, 22.0, 115.0, 24.5) + _tiles(
-    "gd-counties", 8, 113, 22.5, 114, 23.5
-)
+GUANGDONG = (109.6, 20.2, 117.3, 25.5)
+DELTA = (112.8, 22.3, 114.3, 23.4)  # the Pearl River delta
+CACHED = [  # made once before the ramp
+    *_tiles("gd-cities", 7, *GUANGDONG),
+    *_tiles("gd-cities", 8, *GUANGDONG),
+    *_tiles("gd-counties", 9, *DELTA),
+]
 WMTS_TILES = [
     path.replace("/collections/gd-cities/tiles/", "/wmts/1.0.0/gd-cities/default/") + ".png"
-    for path in _tiles("gd-cities", 9, 112.5, 22.2, 114.5, 23.8)
+    for z in (8, 9)
+    for path in _tiles("gd-cities", z, *GUANGDONG)
 ]
 
 
 def uncached_tiles() -> Iterator[str]:
     """Tiles over the Pearl River delta, each once: levels 14, 15 and 16 (≈ 80,000 in all)."""
     for z in (14, 15, 16):
-        yield from _tiles("gd-counties", z, 112.8, 22.3, 114.3, 23.4)
+        yield from _tiles("gd-counties", z, *DELTA)
     raise RuntimeError("ran out of uncached tiles: shorten --minutes")
 
 
