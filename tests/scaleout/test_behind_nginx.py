@@ -41,6 +41,9 @@ def _pair(sample_url: str) -> Iterator[Balanced]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+pytestmark = pytest.mark.slow  # servers of their own, started per module or test
+
+
 @pytest.fixture(scope="module")
 def pair(sample_url: str) -> Iterator[Balanced]:
     """Shared by the tests that leave both replicas running (each makes its own layer)."""

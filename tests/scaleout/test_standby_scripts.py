@@ -36,6 +36,8 @@ exec gosu {account} postgres -D "$PGDATA" -p "$STANDBY_PORT" -k "$PGDATA" \\
     -c listen_addresses=127.0.0.1 "$@"
 """
 
+pytestmark = pytest.mark.slow  # servers of their own, started per module or test
+
 
 @pytest.fixture()
 def primary() -> Iterator[EmbeddedCluster]:
