@@ -5,7 +5,7 @@ of a small file and two ASGI messages. Doing that before FastAPI's routing, depe
 injection and the CORS/GZip middlewares removes most of the per-request Python work; the
 app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest tiles are
 remembered per request path and encoding with their response headers ready (``HotTiles``;
-an MVT decompressed once for a client that refuses gzip), so a repeated hit is a dict lookup
+an MVT's identity form for a client that refuses gzip), so a repeated hit is a dict lookup
 and two sends — or, for a caller with no credential, one write by the HTTP protocol itself
 (``answer_at_once``) — dropped when their layer changes (the app subscribes
 ``catalog_changed``) or an edit touches them (``tiles_purged``); nothing is polled per
@@ -24,7 +24,6 @@ its key), so a revalidation reads the tile (memory or one file) and may answer 3
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from collections import OrderedDict
@@ -41,7 +40,7 @@ from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send, W
 from ogc.http.policy import ResponsePolicy
 from ogc.plans import Snapshot
 from tiles import grids
-from tiles.cache import NO_STYLE, TileKey
+from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.edit_area import EditArea
 from tiles.plan import TilePlan
 from tiles.purge import edited_in_place
@@ -69,16 +68,19 @@ MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
 class Hit:
     """A cached tile ready to send: its headers are built once, the bytes kept. An MVT is
-    kept as stored (gzip) or, for a client that refuses gzip, decompressed (``plain``) under
-    the key's identity ETag, as ``ogc.common.tiles.tile_response`` answers it."""
+    kept as stored (gzip) or, for a client that refuses gzip, decompressed (``plain``: the
+    cache's identity sidecar, decompressed at most once per tile) under the key's identity
+    ETag, as ``ogc.common.tiles.tile_response`` answers it."""
 
     __slots__ = ("_by_origin", "data", "etag", "headers", "key", "short")
 
-    def __init__(self, key: TileKey, data: bytes, policy: ResponsePolicy, plain: bool) -> None:
+    def __init__(
+        self, key: TileKey, data: bytes, policy: ResponsePolicy, plain: bool, cache: TileCache
+    ) -> None:
         identity = plain and key.fmt == "mvt"
         self.key = key
         self.etag = key.etag(data, identity).encode()
-        self.data = gzip.decompress(data) if identity else data
+        self.data = cache.identity(key, data) if identity else data
         self.short = not_modified_headers(self.etag, policy)  # 304, before CORS
         gzipped = key.fmt == "mvt" and not identity  # stored gzip-compressed
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
@@ -199,7 +201,7 @@ class TileCacheFastPath:
                 # Missing, or empty: the routes decide empty answers (a 404 outside the
                 # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
                 return False
-            hit = Hit(key, data, self.policy, asked.plain)
+            hit = Hit(key, data, self.policy, asked.plain, producer.cache)
             self._hot.put(path, asked.plain, hit)
         await _respond(send, *self._ready(scope, asked, hit))
         return True

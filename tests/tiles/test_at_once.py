@@ -127,6 +127,20 @@ def test_what_the_protocol_does_not_answer_goes_to_the_app(servers: Pair) -> Non
     assert servers[2].at_once == before
 
 
+def test_escaped_and_absolute_urls_are_parsed_by_uvicorn_first(servers: Pair) -> None:
+    """Such requests skip the answer before the cycle; once uvicorn has parsed their path
+    they are still answered at once, with the same bytes."""
+    path = _path()
+    _warm(servers, path)
+    before = servers[2].at_once
+    for raw in (
+        _request("GET", path.replace("-counties", "%2Dcounties"), {"Accept-Encoding": "gzip"}),
+        _request("GET", "http://127.0.0.1" + path, {"Accept-Encoding": "gzip"}),
+    ):
+        assert b" 200 OK" in _same(servers, raw)
+    assert servers[2].at_once - before == 2
+
+
 def test_closing_and_pipelined_connections(servers: Pair) -> None:
     path, other = _path(), _path(9)
     _warm(servers, path)
