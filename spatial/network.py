@@ -29,6 +29,8 @@ from spatial.sqlparts import row_conditions
 
 SCHEMA = "onemap_net"
 DEFAULT_SPEED_KMH = 40.0
+# Off the network (start -> road, road -> facility) a vehicle moves slowly: yards, lanes.
+DEFAULT_LEG_SPEED_KMH = 15.0
 MAX_SNAP_M = 5_000.0  # a start farther than this from any road is almost surely a mistake
 MAX_MINUTES = 180.0
 HULL_RATIO = 0.3  # concave hull: 0 hugs the reached nodes, 1 is the convex hull
@@ -152,7 +154,8 @@ def _speed_expression(layer: Layer, speed_field: str | None) -> tuple[sql.Compos
 
 def nearest_node(
     conn: psycopg.Connection, net: Network, lon: float, lat: float
-) -> tuple[int, float]:
+) -> tuple[int, float, tuple[float, float]]:
+    """The road node nearest (lon, lat): its id, its ellipsoidal distance (m), where it is."""
     row = conn.execute(
         sql.SQL(_sql("nearest_node")).format(nodes=net.nodes),
         {"lon": lon, "lat": lat, "srid": STORAGE_SRID},
@@ -164,7 +167,7 @@ def nearest_node(
             f"location: the start ({lon:.5f}, {lat:.5f}) is {row[1] / 1000:.1f} km from the "
             f"nearest road node; give a location within {MAX_SNAP_M / 1000:.0f} km of the network"
         )
-    return int(row[0]), float(row[1])
+    return int(row[0]), float(row[1]), (float(row[2]), float(row[3]))
 
 
 def service_areas(
@@ -174,7 +177,7 @@ def service_areas(
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0 or bands[-1] > MAX_MINUTES:
         raise InvalidParameter(f"minutes: must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
-    start, snap_m = nearest_node(conn, net, lon, lat)
+    start, snap_m, _ = nearest_node(conn, net, lon, lat)
     rows = conn.execute(
         sql.SQL(_sql("reachable_nodes")).format(nodes=net.nodes),
         {"edges_sql": net.edges_sql(conn), "start": start, "max_cost": bands[-1] * 60},
@@ -209,6 +212,17 @@ def _band_polygon(nodes: gpd.GeoDataFrame, seconds: float) -> shapely.Geometry:
     return shapely.concave_hull(shapely.multipoints(reached), ratio=HULL_RATIO)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A facility as routing sees it: its road node and the egress leg from that node."""
+
+    fid: int
+    node: int
+    egress_m: float
+    at: tuple[float, float]  # the facility (a point on its surface)
+    node_at: tuple[float, float]
+
+
 def route_to_nearest(
     conn: psycopg.Connection,
     net: Network,
@@ -218,49 +232,91 @@ def route_to_nearest(
     within: shapely.Geometry | None = None,
     condition: sql.Composable | None = None,
     clip: bytes | None = None,
+    leg_speed_kmh: float = DEFAULT_LEG_SPEED_KMH,
 ) -> gpd.GeoDataFrame:
-    """The fastest route from (lon, lat) to the facility reachable soonest.
+    """The fastest route from (lon, lat) to the facility reached soonest, door to door: the
+    access leg (start -> its road node) and the egress leg (a facility's road node -> the
+    facility), straight and at ``leg_speed_kmh``, count in the choice, the time, the length
+    and the drawn line, beside the network part.
 
     ``within`` and ``condition`` (a compiled CQL2 filter) choose among the facilities;
     ``clip`` is the caller's areas in the facilities layer (``Context.clip``).
     """
-    start, snap_m = nearest_node(conn, net, lon, lat)
-    where = _where(row_conditions(condition, within, clip))
-    statement = sql.SQL(_sql("facility_nodes")).format(
-        facilities=table_of(facilities), nodes=net.nodes, where=where
-    )
-    targets = conn.execute(statement).fetchall()
-    if not targets:
-        raise InvalidParameter(f"facilities: '{facilities.id}' has no facility in the chosen area")
-    node_of = {int(r[1]): int(r[0]) for r in reversed(targets)}
-    if start in node_of:
-        raise InvalidParameter("location: the start is at a facility already; no route is needed")
+    start, access_m, start_at = nearest_node(conn, net, lon, lat)
+    targets = _targets(conn, net, facilities, within, condition, clip)
     edges_sql = net.edges_sql(conn)
-    costs = conn.execute(
-        _sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": list(node_of)}
-    ).fetchall()
-    if not costs:
+    network_s = {start: 0.0}
+    reachable = [node for node in targets if node != start]
+    if reachable:
+        costs = conn.execute(
+            _sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": reachable}
+        ).fetchall()
+        network_s |= {int(node): float(cost) for node, cost in costs}
+    leg_speed = leg_speed_kmh / 3.6
+    choices = [
+        (network_s[n] + t.egress_m / leg_speed, n) for n, t in targets.items() if n in network_s
+    ]
+    if not choices:
         raise InvalidParameter(
             f"location: no facility of '{facilities.id}' can be reached from road node "
             f"{start}: that part of the network is not connected to any facility; "
             "choose another start"
         )
-    end = int(costs[0][0])
+    end = min(choices)[1]
+    target = targets[end]
+    network_line, network_m = _network_part(conn, net, edges_sql, start, end)
+    legs = [shapely.LineString([(lon, lat), start_at]), network_line]
+    legs.append(shapely.LineString([target.node_at, target.at]))
+    seconds = network_s[end] + (access_m + target.egress_m) / leg_speed
+    return gpd.GeoDataFrame(
+        {
+            "facility_fid": [target.fid],
+            "seconds": [seconds],
+            "minutes": [seconds / 60],
+            "length_m": [access_m + network_m + target.egress_m],
+            "network_m": [network_m],
+            "network_seconds": [network_s[end]],
+            "access_m": [access_m],
+            "egress_m": [target.egress_m],
+            "start_node": [start],
+            "end_node": [end],
+        },
+        geometry=[shapely.MultiLineString([leg for leg in legs if not leg.is_empty])],
+        crs=STORAGE_CRS,
+    )
+
+
+def _targets(
+    conn: psycopg.Connection,
+    net: Network,
+    facilities: Layer,
+    within: shapely.Geometry | None,
+    condition: sql.Composable | None,
+    clip: bytes | None,
+) -> dict[int, Target]:
+    """The chosen facilities by road node (of several on one node, the closest to it)."""
+    where = _where(row_conditions(condition, within, clip))
+    statement = sql.SQL(_sql("facility_nodes")).format(
+        facilities=table_of(facilities), nodes=net.nodes, where=where
+    )
+    rows = conn.execute(statement).fetchall()
+    if not rows:
+        raise InvalidParameter(f"facilities: '{facilities.id}' has no facility in the chosen area")
+    targets: dict[int, Target] = {}
+    for fid, node, snap_m, x, y, nx, ny in sorted(rows, key=lambda r: (r[2], r[0])):
+        targets.setdefault(int(node), Target(int(fid), int(node), float(snap_m), (x, y), (nx, ny)))
+    return targets
+
+
+def _network_part(
+    conn: psycopg.Connection, net: Network, edges_sql: str, start: int, end: int
+) -> tuple[shapely.Geometry, float]:
+    """The network route between two nodes and its length (none when they are one node)."""
+    if start == end:
+        return shapely.LineString(), 0.0
     row = conn.execute(
         sql.SQL(_sql("route")).format(edges=net.edges),
         {"edges_sql": edges_sql, "start": start, "end": end},
     ).fetchone()
     assert row is not None
-    return gpd.GeoDataFrame(
-        {
-            "facility_fid": [node_of[end]],
-            "seconds": [float(row[1])],
-            "minutes": [row[1] / 60],
-            "length_m": [float(row[2])],
-            "start_node": [start],
-            "end_node": [end],
-            "snap_m": [snap_m],
-        },
-        geometry=shapely.from_wkb([bytes(row[0])]),
-        crs=STORAGE_CRS,
-    )
+    return shapely.from_wkb(bytes(row[0])), float(row[2])

@@ -13,7 +13,13 @@ from spatial.context import Context
 from spatial.errors import POLYGONAL, about
 from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
 from spatial.inputs import LayerInput, filter_condition, read_layer, vector_layer
-from spatial.network import Network, ensure_network, route_to_nearest, service_areas
+from spatial.network import (
+    DEFAULT_LEG_SPEED_KMH,
+    Network,
+    ensure_network,
+    route_to_nearest,
+    service_areas,
+)
 from spatial.proximity import nearest_features, nearest_in_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -148,6 +154,13 @@ class RouteInputs(BaseModel):
     roads: LayerInput
     facilities: LayerInput = Field(description="Facilities collection (adcode restricts)")
     speed_field: str | None = None
+    leg_speed_kmh: float = Field(
+        DEFAULT_LEG_SPEED_KMH,
+        gt=0,
+        le=120,
+        description="km/h on the straight legs off the network: start to its nearest road "
+        "node, a facility's road node to the facility",
+    )
 
 
 def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
@@ -158,17 +171,27 @@ def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
         condition = filter_condition(facilities, inputs.facilities.filter)
     lon, lat = inputs.location
     clip = ctx.clip(facilities.id)
-    route = route_to_nearest(ctx.connection(), net, facilities, lon, lat, within, condition, clip)
+    route = route_to_nearest(
+        ctx.connection(), net, facilities, lon, lat, within, condition, clip, inputs.leg_speed_kmh
+    )
     return AnalysisResult(features={"route": route})
 
 
 ROUTE = Analysis(
     id="route-to-nearest",
     title="Shortest route to the nearest facility",
-    description="The fastest route over a road layer to the facility reachable soonest.",
+    description="The fastest route, door to door, to the facility reached soonest: the "
+    "straight legs from the start to the road network and from the network to the facility "
+    "count in the choice, the time and the length, and are drawn with the route.",
     domain="emergency",
     inputs=RouteInputs,
-    outputs={"route": OutputSpec("features", "The route, with seconds and length_m")},
+    outputs={
+        "route": OutputSpec(
+            "features",
+            "The route (access leg, network, egress leg), with seconds, length_m and each "
+            "part's metres",
+        )
+    },
     run=run_route,
     keywords=("emergency", "route", "pgRouting"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 
+import geopandas as gpd
 import pytest
 import shapely
 from pyproj import Geod
@@ -13,7 +14,13 @@ from spatial import DEFAULT_REGISTRY, Context
 from spatial.inputs import LayerInput, read_layer
 from spatial.proximity import nearest_features
 from tests.helpers.catalog import SAMPLE_DEM as DEM
-from tests.spatial.conftest import GRID_SIZE, GRID_SPEED_KMH, grid_node
+from tests.spatial.conftest import (
+    GRID_ORIGIN,
+    GRID_SIZE,
+    GRID_SPEED_KMH,
+    grid_node,
+    publish_frame,
+)
 
 GEOD = Geod(ellps="GRS80")
 
@@ -112,6 +119,45 @@ def test_route_to_nearest_facility_time_and_length(ctx: Context) -> None:
     expected = dijkstra_seconds()[grid_node(4, 4)]
     assert route["seconds"] == pytest.approx(expected, rel=1e-6)
     assert route["length_m"] == pytest.approx(expected * GRID_SPEED_KMH / 3.6, rel=1e-6)
+
+
+def test_route_counts_the_legs_off_the_network(spatial_url: str) -> None:
+    """Door to door: the start is ~410 m west of the grid, clinic A ~670 m off its road
+    node one edge away, clinic B 55 m off a node two edges away. Counting the off-network
+    legs at 15 km/h, B is reached sooner (A would win on network time alone)."""
+    start = (GRID_ORIGIN[0] - 0.004, GRID_ORIGIN[1])
+    a = (grid_node(1, 0)[0], grid_node(1, 0)[1] - 0.006)
+    b = (grid_node(2, 0)[0], grid_node(2, 0)[1] - 0.0005)
+    clinics = gpd.GeoDataFrame(
+        {"name": ["A", "B"]}, geometry=[shapely.Point(a), shapely.Point(b)], crs=4490
+    )
+    publish_frame(spatial_url, "test-route-clinics", clinics)
+    with Context.open(spatial_url) as ctx:
+        result = run(
+            "route-to-nearest",
+            ctx,
+            location=list(start),
+            roads={"collection": "test-grid-roads"},
+            facilities={"collection": "test-route-clinics"},
+        )
+        clinic_fids = read_layer(ctx, LayerInput(collection="test-route-clinics"))
+    route = result.features["route"].iloc[0]
+    chosen = clinic_fids.loc[clinic_fids["fid"] == route["facility_fid"], "name"].item()
+    geod = Geod(ellps="GRS80")
+    access = geod.inv(*start, *grid_node(0, 0))[2]
+    egress = geod.inv(*grid_node(2, 0), *b)[2]
+    network = dijkstra_seconds()[grid_node(2, 0)]
+    leg_speed = 15 / 3.6
+    assert chosen == "B"
+    assert route["access_m"] == pytest.approx(access, abs=0.5)
+    assert route["egress_m"] == pytest.approx(egress, abs=0.5)
+    assert route["seconds"] == pytest.approx(network + (access + egress) / leg_speed, rel=1e-4)
+    assert route["length_m"] == pytest.approx(
+        access + network * GRID_SPEED_KMH / 3.6 + egress, rel=1e-4
+    )
+    drawn = route.geometry
+    assert drawn.geoms[0].coords[0] == pytest.approx(start)
+    assert drawn.geoms[-1].coords[-1] == pytest.approx(b)
 
 
 def test_unreachable_facility_and_far_start_are_400s(ctx: Context) -> None:
