@@ -1,0 +1,87 @@
+"""``TRUNCATE`` of an editable layer's table is an edit like a DELETE of every row
+(migration 0022, ADR 0013 decision 9): one new version, each feature recorded as deleted
+by the database role, the layer empty, and its cached tiles purged. The layer is this
+test's own (a truncate would empty the shared fixture's)."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from tests.access.ownership_fixtures import DEPT_A, as_
+from tests.edit.conftest import FIELDS
+from tests.helpers.catalog import fixture_meta, register_department, register_table
+from tests.helpers.wait import wait_for
+from tests.tiles.helpers import decode, tile_at
+
+LAYER, TABLE = "edit-truncated", "edit_truncated_v1"
+Z = 14
+
+
+def publish_own_layer(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS onemap_data.{TABLE}".encode())
+        conn.execute(
+            f"CREATE TABLE onemap_data.{TABLE} (fid bigint PRIMARY KEY DEFAULT "
+            "nextval('onemap.feature_id_seq'), name text, function text, "
+            "height double precision, built date, geom geometry(MultiPolygon, 4490))".encode()
+        )
+        conn.execute(
+            f"INSERT INTO onemap_data.{TABLE} (name, function, geom) SELECT 'row ' || n, 'x', "
+            "ST_Multi(ST_MakeEnvelope(113.60 + n * 0.0005, 23.20, 113.6003 + n * 0.0005, "
+            "23.2003, 4490)) FROM generate_series(1, 3) AS n".encode()
+        )
+        register_department(conn, DEPT_A)
+        meta = fixture_meta(LAYER, "截断", "Truncated", department_id=DEPT_A)
+        register_table(conn, meta, TABLE, FIELDS, "MultiPolygon")
+
+
+def current(url: str) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT l.current_version, v.feature_count FROM onemap.layers AS l JOIN "
+            "onemap.layer_versions AS v ON v.layer_id = l.id AND v.version = l.current_version "
+            "WHERE l.id = %s",
+            [LAYER],
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def test_truncate_records_every_feature_deleted_in_one_version_and_purges_tiles(
+    editing: TestClient, sample_url: str
+) -> None:
+    publish_own_layer(sample_url)
+    wait_for(lambda: editing.get(f"/collections/{LAYER}").status_code == 200, "no layer")
+    opened = editing.put(
+        f"/collections/{LAYER}/editing", json={"editable": True}, headers=as_("alice")
+    )
+    assert opened.status_code == 200, opened.text
+    row, col = tile_at("WebMercatorQuad", Z, 113.6011, 23.2001)
+    tile = f"/collections/{LAYER}/tiles/WebMercatorQuad/{Z}/{row}/{col}"
+    cached = editing.get(tile)
+    assert cached.status_code == 200 and decode(cached.content)[LAYER]["features"]
+    before, count = current(sample_url)
+    assert count == 3
+    with psycopg.connect(sample_url) as conn:  # an analyst's client
+        role = conn.execute("SELECT current_user").fetchone()
+        conn.execute(f"TRUNCATE onemap_data.{TABLE}".encode())
+
+    assert current(sample_url) == (before + 1, 0)
+    with psycopg.connect(sample_url) as conn:
+        recorded = conn.execute(
+            "SELECT operation, actor_kind, actor_subject, after,"
+            " before -> 'properties' ->> 'name' FROM onemap.feature_edits"
+            " WHERE layer_id = %s AND version = %s ORDER BY fid",
+            [LAYER, before + 1],
+        ).fetchall()
+        lineage = conn.execute(
+            "SELECT lineage ->> 'statement' FROM onemap.layer_versions"
+            " WHERE layer_id = %s AND version = %s",
+            [LAYER, before + 1],
+        ).fetchone()
+    assert role is not None and lineage == ("truncate",)
+    assert recorded == [("delete", "database", role[0], None, f"row {n}") for n in (1, 2, 3)]
+    wait_for(lambda: editing.get(tile).status_code == 204, "the truncated layer's tile is cached")
+    page = editing.get(f"/collections/{LAYER}/items")
+    assert page.status_code == 200 and page.json()["features"] == []
