@@ -86,9 +86,12 @@ def parse_document(raw: bytes) -> etree._Element:
     if len(raw) > MAX_GML_BYTES:
         raise InvalidParameter(f"a GML body may be {MAX_GML_BYTES // 2**20} MiB at most")
     try:
-        return etree.fromstring(raw, _PARSER)
+        root = etree.fromstring(raw, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidParameter(f"the body is not well-formed XML: {exc}"[:300]) from None
+    if root.getroottree().docinfo.doctype:
+        raise InvalidParameter("a GML body may not have a DOCTYPE (no DTDs or entities)")
+    return root
 
 
 def local_name(element: etree._Element) -> str:

@@ -8,32 +8,12 @@ from __future__ import annotations
 import psycopg
 from fastapi.testclient import TestClient
 
-from tests.access.ownership_fixtures import DEPT_A, as_
-from tests.edit.conftest import FIELDS
-from tests.helpers.catalog import fixture_meta, register_department, register_table
+from tests.edit.conftest import open_own_layer
 from tests.helpers.wait import wait_for
 from tests.tiles.helpers import decode, tile_at
 
 LAYER, TABLE = "edit-truncated", "edit_truncated_v1"
 Z = 14
-
-
-def publish_own_layer(url: str) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS onemap_data.{TABLE}".encode())
-        conn.execute(
-            f"CREATE TABLE onemap_data.{TABLE} (fid bigint PRIMARY KEY DEFAULT "
-            "nextval('onemap.feature_id_seq'), name text, function text, "
-            "height double precision, built date, geom geometry(MultiPolygon, 4490))".encode()
-        )
-        conn.execute(
-            f"INSERT INTO onemap_data.{TABLE} (name, function, geom) SELECT 'row ' || n, 'x', "
-            "ST_Multi(ST_MakeEnvelope(113.60 + n * 0.0005, 23.20, 113.6003 + n * 0.0005, "
-            "23.2003, 4490)) FROM generate_series(1, 3) AS n".encode()
-        )
-        register_department(conn, DEPT_A)
-        meta = fixture_meta(LAYER, "截断", "Truncated", department_id=DEPT_A)
-        register_table(conn, meta, TABLE, FIELDS, "MultiPolygon")
 
 
 def current(url: str) -> tuple[int, int]:
@@ -51,12 +31,7 @@ def current(url: str) -> tuple[int, int]:
 def test_truncate_records_every_feature_deleted_in_one_version_and_purges_tiles(
     editing: TestClient, sample_url: str
 ) -> None:
-    publish_own_layer(sample_url)
-    wait_for(lambda: editing.get(f"/collections/{LAYER}").status_code == 200, "no layer")
-    opened = editing.put(
-        f"/collections/{LAYER}/editing", json={"editable": True}, headers=as_("alice")
-    )
-    assert opened.status_code == 200, opened.text
+    open_own_layer(editing, sample_url, LAYER, TABLE, (113.60, 23.20))
     row, col = tile_at("WebMercatorQuad", Z, 113.6011, 23.2001)
     tile = f"/collections/{LAYER}/tiles/WebMercatorQuad/{Z}/{row}/{col}"
     cached = editing.get(tile)
