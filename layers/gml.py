@@ -89,7 +89,7 @@ def parse_document(raw: bytes) -> etree._Element:
         root = etree.fromstring(raw, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidParameter(f"the body is not well-formed XML: {exc}"[:300]) from None
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.internalDTD is not None:  # any DOCTYPE, with or without a subset
         raise InvalidParameter("a GML body may not have a DOCTYPE (no DTDs or entities)")
     return root
 

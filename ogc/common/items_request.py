@@ -41,9 +41,7 @@ ITEMS_PARAMETERS = frozenset(
         "tk",
     }
 )  # fmt: skip  (tk: an API key, read by the gate)
-FEATURE_PARAMETERS = frozenset(
-    {"crs", "properties", "skipGeometry", "f", "profile", "lang", "tk"}
-)
+FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "profile", "lang", "tk"})
 
 
 def check_known(parameters: Mapping[str, str], known: frozenset[str], plan: FeaturePlan) -> None:

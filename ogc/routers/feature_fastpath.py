@@ -46,7 +46,7 @@ PATH = paths.matcher(
     paths.ITEM, {"collectionId": r"[A-Za-z0-9][A-Za-z0-9_-]*", "featureId": r"[0-9]{1,18}"}
 )
 FORMAT_QUERIES = {b"": "", b"f=json": "f=json", b"f=geojson": "f=geojson"}
-OUTPUTS = tuple(dict.fromkeys(ACCEPTED.values()))  # every output a route may negotiate
+OUTPUTS = ("json", "html", "jsonfg", "gml")  # what the single-feature route offers
 CONTENT_CRS = content_crs_header(DEFAULT_CRS).encode()
 
 
