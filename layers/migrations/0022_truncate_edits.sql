@@ -41,35 +41,31 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Watching a table now also installs the TRUNCATE trigger, on tables watched before too.
-CREATE OR REPLACE FUNCTION onemap.watch_direct_edits(tbl text) RETURNS void
+-- The TRUNCATE trigger of one data table (idempotent), installed where 0017's triggers are.
+CREATE FUNCTION onemap.watch_truncate(tbl text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     target regclass := to_regclass(format('onemap_data.%I', tbl));
 BEGIN
-    IF target IS NULL OR (SELECT relkind FROM pg_class WHERE oid = target) NOT IN ('r', 'p') THEN
+    IF target IS NULL
+       OR (SELECT relkind FROM pg_class WHERE oid = target) NOT IN ('r', 'p')
+       OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = target AND tgname = 'onemap_edit_truncate') THEN
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = target AND tgname = 'onemap_edit_lock') THEN
-        EXECUTE format('CREATE TRIGGER onemap_edit_lock BEFORE INSERT OR UPDATE OR DELETE '
-                       'ON %s FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_lock()', target);
-        EXECUTE format('CREATE TRIGGER onemap_edit_insert AFTER INSERT ON %s '
-                       'REFERENCING NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_record()', target);
-        EXECUTE format('CREATE TRIGGER onemap_edit_update AFTER UPDATE ON %s '
-                       'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_record()', target);
-        EXECUTE format('CREATE TRIGGER onemap_edit_delete AFTER DELETE ON %s '
-                       'REFERENCING OLD TABLE AS old_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_record()', target);
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = target AND tgname = 'onemap_edit_truncate') THEN
-        EXECUTE format('CREATE TRIGGER onemap_edit_truncate BEFORE TRUNCATE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_truncate()', target);
-    END IF;
+    EXECUTE format('CREATE TRIGGER onemap_edit_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_truncate()', target);
 END $$;
 
-SELECT onemap.watch_direct_edits(v.table_name)
+CREATE OR REPLACE FUNCTION onemap.watch_editable_layer() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM onemap.watch_direct_edits(v.table_name), onemap.watch_truncate(v.table_name)
+    FROM onemap.layer_versions AS v
+    WHERE v.layer_id = NEW.id AND v.version = NEW.current_version;
+    RETURN NULL;
+END $$;
+
+SELECT onemap.watch_truncate(v.table_name)
 FROM onemap.layers AS l
 JOIN onemap.layer_versions AS v ON v.layer_id = l.id AND v.version = l.current_version
 WHERE l.editable;

@@ -9,23 +9,12 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from tests.edit.conftest import open_own_layer
+from tests.edit.test_batches import layer_state
 from tests.helpers.wait import wait_for
 from tests.tiles.helpers import decode, tile_at
 
 LAYER, TABLE = "edit-truncated", "edit_truncated_v1"
 Z = 14
-
-
-def current(url: str) -> tuple[int, int]:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT l.current_version, v.feature_count FROM onemap.layers AS l JOIN "
-            "onemap.layer_versions AS v ON v.layer_id = l.id AND v.version = l.current_version "
-            "WHERE l.id = %s",
-            [LAYER],
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
 
 
 def test_truncate_records_every_feature_deleted_in_one_version_and_purges_tiles(
@@ -36,13 +25,13 @@ def test_truncate_records_every_feature_deleted_in_one_version_and_purges_tiles(
     tile = f"/collections/{LAYER}/tiles/WebMercatorQuad/{Z}/{row}/{col}"
     cached = editing.get(tile)
     assert cached.status_code == 200 and decode(cached.content)[LAYER]["features"]
-    before, count = current(sample_url)
+    before, count = layer_state(sample_url, LAYER)
     assert count == 3
     with psycopg.connect(sample_url) as conn:  # an analyst's client
         role = conn.execute("SELECT current_user").fetchone()
         conn.execute(f"TRUNCATE onemap_data.{TABLE}".encode())
 
-    assert current(sample_url) == (before + 1, 0)
+    assert layer_state(sample_url, LAYER) == (before + 1, 0)
     with psycopg.connect(sample_url) as conn:
         recorded = conn.execute(
             "SELECT operation, actor_kind, actor_subject, after,"
