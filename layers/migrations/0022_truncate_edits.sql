@@ -41,19 +41,19 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The TRUNCATE trigger of one data table (idempotent), installed where 0017's triggers are.
+-- The TRUNCATE trigger of a table 0017's triggers watch (idempotent): called after
+-- onemap.watch_direct_edits, which decides what is watched.
 CREATE FUNCTION onemap.watch_truncate(tbl text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     target regclass := to_regclass(format('onemap_data.%I', tbl));
 BEGIN
-    IF target IS NULL
-       OR (SELECT relkind FROM pg_class WHERE oid = target) NOT IN ('r', 'p')
-       OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = target AND tgname = 'onemap_edit_truncate') THEN
-        RETURN;
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = target AND tgname = 'onemap_edit_lock')
+       AND NOT EXISTS (SELECT FROM pg_trigger
+                       WHERE tgrelid = target AND tgname = 'onemap_edit_truncate') THEN
+        EXECUTE format('CREATE TRIGGER onemap_edit_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_truncate()', target);
     END IF;
-    EXECUTE format('CREATE TRIGGER onemap_edit_truncate BEFORE TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION onemap.direct_edit_truncate()', target);
 END $$;
 
 CREATE OR REPLACE FUNCTION onemap.watch_editable_layer() RETURNS trigger
