@@ -97,24 +97,50 @@ def canonical_uri(text: str) -> str:
     return CRS84_URI if value in _CRS84_SHORT else value
 
 
+def regional_crs(layer: Layer) -> tuple[CrsInfo, ...]:
+    """The UTM zone CRSs of a layer whose extent lies in one 6-degree zone: WGS 84 / UTM
+    everywhere, ETRS89 / UTM (EPSG:258zz) in Europe's zones 28-38. A partner's or a test
+    data set outside China (the Part 4 suite's Heidelberg buildings: EPSG:25832) is then
+    served and edited in its own metric CRS; Guangdong's layers keep the CGCS2000 ones."""
+    if layer.extent is None:
+        return ()
+    west, south, east, north = layer.extent
+    zone = int((west + 180) // 6) + 1
+    if not 1 <= zone <= 60 or east > (zone * 6 - 180) + 1e-9 or not -80 <= south <= north <= 84:
+        return ()
+    north_hemisphere = south >= 0
+    found = [
+        _projected(
+            (32600 if north_hemisphere else 32700) + zone,
+            f"WGS 84 / UTM {zone}",
+            northing_first=False,
+        )
+    ]
+    if north_hemisphere and 28 <= zone <= 38 and south >= 34:
+        found.append(_projected(25800 + zone, f"ETRS89 / UTM {zone}N", northing_first=False))
+    return tuple(found)
+
+
 def collection_crs_uris(layer: Layer) -> list[str]:
     """The ``crs`` list of a collection (the storage CRS is among them)."""
-    uris = [crs.uri for crs in SUPPORTED]
+    uris = [crs.uri for crs in (*SUPPORTED, *regional_crs(layer))]
     storage = epsg_uri(layer.storage_srid)
     return uris if storage in uris else [*uris, storage]
 
 
-def supported_srids() -> frozenset[int]:
-    return frozenset(c.srid for c in SUPPORTED)
+def supported_srids(layer: Layer | None = None) -> frozenset[int]:
+    return frozenset(c.srid for c in (*SUPPORTED, *(regional_crs(layer) if layer else ())))
 
 
-def crs_from_parameter(text: str | None, name: str) -> CrsInfo:
-    """A ``crs``/``bbox-crs`` value (a URI; ``EPSG:n`` and safe CURIEs are accepted)."""
+def crs_from_parameter(text: str | None, name: str, layer: Layer | None = None) -> CrsInfo:
+    """A ``crs``/``bbox-crs``/``Content-Crs`` value (a URI; ``EPSG:n`` and safe CURIEs are
+    accepted): a CRS of every collection, or one of ``layer``'s regional CRSs."""
     if text is None or text == "":
         return DEFAULT
-    found = BY_URI.get(canonical_uri(text))
+    served = BY_URI | {c.uri: c for c in (regional_crs(layer) if layer else ())}
+    found = served.get(canonical_uri(text))
     if found is None:
-        raise InvalidParameter(f"{name} {text!r} is not supported; use one of: {', '.join(BY_URI)}")
+        raise InvalidParameter(f"{name} {text!r} is not supported; use one of: {', '.join(served)}")
     return found
 
 

@@ -18,7 +18,7 @@ import shapely.geometry
 from shapely.errors import GEOSException
 
 from layers.catalog import Layer
-from layers.crs import CrsInfo
+from layers.crs import CrsInfo, crs_from_parameter
 from layers.errors import IngestError, InvalidParameter
 
 NEW_FIELD_NAME = re.compile(r"\w{1,60}")
@@ -34,24 +34,45 @@ class InvalidFeature(IngestError):
 @dataclass(frozen=True)
 class FeatureBody:
     """What a create or replace sets: every field (absent ones are NULL) and the geometry
-    in x/y order of the body's CRS (None: no geometry given)."""
+    in x/y order of ``crs``, the CRS the body's geometry is in (None: no geometry given)."""
 
     properties: Mapping[str, Any]
     geometry: shapely.Geometry | None
+    crs: CrsInfo
 
 
 def parse_feature(document: Any, layer: Layer, crs: CrsInfo) -> FeatureBody:
-    """A GeoJSON Feature for ``layer``; an ``id`` member is ignored (the URI names the
-    feature, Part 4 /req/features/geojson-create-replace)."""
+    """A GeoJSON (or JSON-FG) Feature for ``layer``; an ``id`` member is ignored (the URI
+    names the feature, Part 4 /req/features/geojson-create-replace). ``crs``: the body's
+    (``Content-Crs``); a JSON-FG ``place`` is the geometry, in its ``coordRefSys``."""
     if not isinstance(document, dict) or document.get("type") != "Feature":
         raise InvalidParameter('the body must be a GeoJSON Feature ({"type": "Feature", ...})')
     properties = document.get("properties") or {}
     if not isinstance(properties, dict):
         raise InvalidFeature("'properties' must be a JSON object or null")
+    geometry, crs = primary_geometry(document, layer, crs)
     return FeatureBody(
         properties=checked_properties(properties, layer),
-        geometry=parse_geometry(document.get("geometry"), crs),
+        geometry=parse_geometry(geometry, crs),
+        crs=crs,
     )
+
+
+def primary_geometry(document: dict[str, Any], layer: Layer, crs: CrsInfo) -> tuple[Any, CrsInfo]:
+    """JSON-FG: a non-null ``place`` wins over ``geometry`` (which is then at most its WGS 84
+    fallback); its CRS is its own ``coordRefSys``, else the document's, else ``crs``."""
+    place = document.get("place")
+    if place is None:
+        return document.get("geometry"), crs
+    if not isinstance(place, dict):
+        raise InvalidFeature("'place' must be a JSON-FG geometry object or null")
+    named = place.get("coordRefSys", document.get("coordRefSys"))
+    if named is None:
+        return place, crs
+    uri = named.get("href") if isinstance(named, dict) else named
+    if not isinstance(uri, str):
+        raise InvalidFeature("'coordRefSys' must be a CRS URI or {\"href\": URI}")
+    return place, crs_from_parameter(uri, "coordRefSys", layer)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

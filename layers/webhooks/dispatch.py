@@ -39,6 +39,7 @@ CHANNEL = "onemap_outbox"  # the outbox trigger's NOTIFY (migration 0014)
 LEADER_LOCK = "onemap:webhook-delivery"
 FAN_OUT_BATCH = 1000
 HEADS_BATCH = 200
+PRUNE_EVERY_SECONDS = 3600.0  # outbox retention is checked hourly by the leader
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
@@ -70,6 +71,7 @@ class Dispatcher:
         self.settings = settings
         self._wake = asyncio.Event()
         self.leading = False
+        self._next_prune = 0.0  # monotonic time of the next outbox pruning
 
     async def wake(self) -> None:
         """Called on the outbox's NOTIFY: a change committed."""
@@ -108,6 +110,9 @@ class Dispatcher:
     async def round(self, conn: psycopg.AsyncConnection[Any], client: httpx.AsyncClient) -> float:
         """Fan out, attempt every due head; the seconds until the next one is due."""
         await fan_out(conn)
+        if self.settings.retention_days > 0 and time.monotonic() >= self._next_prune:
+            await prune_delivered(conn, self.settings.retention_days)
+            self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
         async with conn.cursor(row_factory=dict_row) as cur:
             heads = await (
                 await cur.execute(webhooks_sql("due_heads"), {"limit": HEADS_BATCH})
@@ -176,6 +181,19 @@ class Dispatcher:
                 head["attempts"] + 1,
                 outcome.error,
             )
+
+
+async def prune_delivered(conn: psycopg.AsyncConnection[Any], retention_days: float) -> int:
+    """Outbox retention: delivered deliveries and settled events older than
+    ``retention_days`` are removed; the number of deliveries removed."""
+    seconds = retention_days * 86400
+    row = await (
+        await conn.execute(webhooks_sql("prune_delivered"), {"seconds": seconds})
+    ).fetchone()
+    deliveries, events = (int(row[0]), int(row[1])) if row else (0, 0)
+    if deliveries or events:
+        log.info("outbox: %d delivered notifications and %d events removed", deliveries, events)
+    return deliveries
 
 
 async def _try_lock(conn: psycopg.AsyncConnection[Any]) -> bool:

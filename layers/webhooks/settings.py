@@ -44,6 +44,13 @@ class WebhookSettings(BaseSettings):
         default=5.0, gt=0, le=300, description="Longest idle wait; how often a standby retries."
     )
     concurrency: int = Field(default=4, ge=1, le=64, description="Receivers sent to at once.")
+    retention_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Delivered notifications (and events nobody waits for) older than this "
+        "are removed from the outbox, hourly; 0 keeps them forever. Pending and dead "
+        "deliveries are always kept.",
+    )
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds before the next attempt after ``attempts`` failed ones (exponential, capped)."""

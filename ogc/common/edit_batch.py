@@ -23,7 +23,7 @@ from layers.edit.batch import Operation, each_named, naming, parse_batch
 from layers.edit.body import check_patch, parse_feature, parse_geometry
 from layers.edit.revision import Revision
 from layers.edit.store import EditSession, Values
-from ogc.common.edit_geometry import stored_values
+from ogc.common.edit_geometry import feature_values
 from ogc.common.edit_request import (
     base_url,
     checked_feature,
@@ -51,7 +51,7 @@ async def apply_batch(
     """The batch's answer: each operation's outcome and the one version they made
     (201 for a FeatureCollection of new features, else 200)."""
     operations = parse_batch(document)
-    crs = content_crs(request)
+    crs = content_crs(request, layer)
     prepared = each_named(operations, lambda operation: _prepare(operation, layer, crs))
     revisions: list[Revision] = []
     async with edit_transaction(request, layer, caller, "batch") as (session, note):
@@ -72,7 +72,7 @@ def _prepare(operation: Operation, layer: Layer, crs: CrsInfo) -> Prepared:
     body = operation.body or {}
     if operation.op in ("create", "replace"):
         feature = parse_feature(body, layer, crs)
-        return Prepared(stored_values(layer, dict(feature.properties), feature.geometry, crs))
+        return Prepared(feature_values(layer, feature))
     if operation.op == "update":
         assert operation.feature_id is not None
         check_patch(body, operation.feature_id)

@@ -16,7 +16,7 @@ from ingest.crs import lands_in_area, lands_in_guangdong
 from ingest.geometry import RepairCounts, promotion_mask, repair, reproject, transformer_to
 from layers.catalog import Layer
 from layers.crs import CrsInfo
-from layers.edit.body import InvalidFeature
+from layers.edit.body import FeatureBody, InvalidFeature
 from layers.edit.store import Values
 
 MULTI_OF = {0: shapely.MultiPoint, 1: shapely.MultiLineString, 3: shapely.MultiPolygon}
@@ -25,6 +25,11 @@ SINGLE_OF_MULTI = {
     "MultiLineString": "LineString",
     "MultiPolygon": "Polygon",
 }
+
+
+def feature_values(layer: Layer, feature: FeatureBody) -> Values:
+    """A create's or replace's body as stored, from the CRS its geometry is in."""
+    return stored_values(layer, dict(feature.properties), feature.geometry, feature.crs)
 
 
 def stored_values(

@@ -22,6 +22,7 @@ from layers.crs import DEFAULT as DEFAULT_CRS
 from layers.crs import CrsInfo, crs_from_parameter
 from layers.edit.body import checked_properties, merge_patch
 from layers.edit.errors import NotEditable, PreconditionFailed, UnsupportedBody
+from layers.edit.gml_body import gml_feature
 from layers.edit.revision import Preconditions, check
 from layers.edit.store import Actor, Current, EditSession, Values, edit_session, not_editable
 from layers.errors import InvalidParameter, PayloadTooLarge
@@ -32,6 +33,7 @@ from ogc.common.edit_geometry import stored_values
 from ogc.common.features import missing_feature
 from ogc.gate.ownership import writable_layer
 
+GML = "application/gml+xml"
 MAX_BODY = 8 * 1024 * 1024  # one feature; a county boundary's polygon is well below this
 MAX_BATCH_BODY = 64 * 1024 * 1024  # a batch of up to 1000 features
 # The OpenAPI parameters of a conditional change: one is required for an existing
@@ -66,29 +68,58 @@ def preconditions_of(request: Request) -> Preconditions:
 
 async def json_body(request: Request, accepted: tuple[str, ...], limit: int = MAX_BODY) -> Any:
     """The body as JSON, if its Content-Type is one ``accepted`` (missing: 400, other: 415)."""
+    media_type(request, accepted)
+    return _json(await _raw(request, limit))
+
+
+async def feature_body(
+    request: Request, layer: Layer, accepted: tuple[str, ...], limit: int = MAX_BODY
+) -> tuple[Any, CrsInfo]:
+    """A create's or replace's body as a GeoJSON document and the CRS of its geometry:
+    JSON (GeoJSON, JSON-FG) in ``Content-Crs``, or GML SF-0 (``application/gml+xml``) in
+    its geometry's ``srsName`` (else ``Content-Crs``)."""
+    if media_type(request, (*accepted, GML)) != GML:
+        return _json(await _raw(request, limit)), content_crs(request, layer)
+    document, srs = gml_feature(await _raw(request, min(limit, MAX_BODY)), layer)
+    crs = crs_from_parameter(srs, "srsName", layer) if srs else content_crs(request, layer)
+    return document, crs
+
+
+def media_type(request: Request, accepted: tuple[str, ...]) -> str:
+    """The body's media type, if one of ``accepted`` (missing: 400, other: 415)."""
     given = request.headers.get("content-type")
     if not given:
         raise InvalidParameter(f"send a Content-Type header: {' or '.join(accepted)}")
-    media_type = given.split(";")[0].strip().lower()
-    if media_type not in accepted:
+    found = given.split(";")[0].strip().lower()
+    if found not in accepted:
         raise UnsupportedBody(
-            f"Content-Type {media_type[:60]!r} is not read here; send {' or '.join(accepted)}"
+            f"Content-Type {found[:60]!r} is not read here; send {' or '.join(accepted)}"
         )
+    return found
+
+
+async def _raw(request: Request, limit: int) -> bytes:
     raw = await request.body()
     if len(raw) > limit:
         raise PayloadTooLarge(f"this body may be {limit // 2**20} MiB at most")
+    return raw
+
+
+def _json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(f"the body is not valid JSON: {exc}") from None
 
 
-def content_crs(request: Request) -> CrsInfo:
-    """``Content-Crs: <uri>`` (Part 4 with Part 2), CRS84 when absent."""
+def content_crs(request: Request, layer: Layer) -> CrsInfo:
+    """``Content-Crs: <uri>`` (Part 4 with Part 2): a CRS ``layer`` is served in; CRS84
+    when absent."""
     given = request.headers.get("content-crs")
     if not given:
         return DEFAULT_CRS
-    return crs_from_parameter(given.strip().removeprefix("<").removesuffix(">"), "Content-Crs")
+    uri = given.strip().removeprefix("<").removesuffix(">")
+    return crs_from_parameter(uri, "Content-Crs", layer)
 
 
 @asynccontextmanager

@@ -1,5 +1,5 @@
 """Feature documents shared by the items route and the single-feature fast path, so both
-answer the same bytes."""
+answer the same bytes, and their JSON-FG and GML encodings."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ import hashlib
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 
 from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Layer
+from layers.crs import CrsInfo, content_crs_header
 from layers.errors import NotFound
+from ogc.common.gml import GML_MEDIA_TYPE, gml_collection, gml_feature
+from ogc.common.jsonfg import jsonfg_collection, jsonfg_feature
 from ogc.http import paths
 from ogc.http.links import GEOJSON, HTML, JSON, link
+
+JSONFG = "application/fg+json"
 
 
 def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:
@@ -41,3 +47,19 @@ def representation_variant(request: Request, output: str, scope: str) -> str:
         return ""
     key = "\x00".join((query, output, scope))
     return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+
+
+def alternate_encoding(
+    geojson: bytes, output: str, layer: Layer, crs: CrsInfo, base: str, headers: dict[str, str]
+) -> Response:
+    """A GeoJSON feature or page re-encoded as JSON-FG or GML SF-0 (``output``), so those
+    answers carry exactly what the GeoJSON one does."""
+    document = orjson.loads(geojson)
+    collection = document.get("type") == "FeatureCollection"
+    headers["Content-Crs"] = content_crs_header(crs)
+    if output == "jsonfg":
+        encoded = (jsonfg_collection if collection else jsonfg_feature)(document, layer, crs)
+        return Response(orjson.dumps(encoded), media_type=JSONFG, headers=headers)
+    namespace = paths.href(base, paths.COLLECTION, collectionId=layer.id)
+    body = (gml_collection if collection else gml_feature)(document, layer, crs, namespace)
+    return Response(body, media_type=GML_MEDIA_TYPE, headers=headers)

@@ -32,6 +32,7 @@ ITEMS_PARAMETERS = frozenset(
         "properties",
         "skipGeometry",
         "f",
+        "profile",
         "q",
         "after",
         "before",
@@ -40,7 +41,7 @@ ITEMS_PARAMETERS = frozenset(
         "tk",
     }
 )  # fmt: skip  (tk: an API key, read by the gate)
-FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "lang", "tk"})
+FEATURE_PARAMETERS = frozenset({"crs", "properties", "skipGeometry", "f", "profile", "lang", "tk"})
 
 
 def check_known(parameters: Mapping[str, str], known: frozenset[str], plan: FeaturePlan) -> None:
@@ -91,16 +92,16 @@ def items_query(
         get("filter"),
         get("filter-lang"),
         get("filter-crs"),
-        supported_srids=supported_srids(),
+        supported_srids=supported_srids(layer),
     )
     return ItemsQuery(
         limit=p.parse_limit(
             get("limit"), default=settings.default_limit, maximum=settings.max_limit
         ),
-        output_crs=crs_from_parameter(get("crs"), "crs"),
+        output_crs=crs_from_parameter(get("crs"), "crs", layer),
         offset=p.parse_offset(get("offset")),
         keyset=keyset,
-        bbox=p.parse_bbox(get("bbox"), crs_from_parameter(get("bbox-crs"), "bbox-crs")),
+        bbox=p.parse_bbox(get("bbox"), crs_from_parameter(get("bbox-crs"), "bbox-crs", layer)),
         time=p.parse_datetime(get("datetime")),
         text=p.parse_q(get("q")),
         within=admin_area(get("within"), settings, catalog),
@@ -123,7 +124,7 @@ def feature_query(layer: Layer, parameters: Mapping[str, str]) -> ItemsQuery:
         )
     return ItemsQuery(
         limit=1,
-        output_crs=crs_from_parameter(parameters.get("crs"), "crs"),
+        output_crs=crs_from_parameter(parameters.get("crs"), "crs", layer),
         properties=p.parse_properties(parameters.get("properties"), layer),
         skip_geometry=p.parse_boolean(parameters.get("skipGeometry"), "skipGeometry"),
     )

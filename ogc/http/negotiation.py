@@ -25,6 +25,8 @@ FORMATS = {
     "jsonseq": "application/geo+json-seq",
     "geojsonseq": "application/geo+json-seq",
     "csv": "text/csv",
+    "jsonfg": "application/fg+json",
+    "gml": "application/gml+xml",
 }
 ACCEPTED = {
     "application/geo+json": "json",
@@ -33,11 +35,37 @@ ACCEPTED = {
     "application/geo+json-seq": "jsonseq",
     "application/json-seq": "jsonseq",
     "text/csv": "csv",
+    "application/fg+json": "jsonfg",
+    "application/gml+xml": "gml",
+}
+# ``profile=`` (OGC profile negotiation by query parameter): JSON-FG is a GeoJSON profile.
+PROFILE_JSONFG = "http://www.opengis.net/def/profile/OGC/0/jsonfg"
+PROFILE_RFC7946 = "http://www.opengis.net/def/profile/OGC/0/rfc7946"
+PROFILES = {
+    "jsonfg": "jsonfg",
+    PROFILE_JSONFG: "jsonfg",
+    "rfc7946": "json",
+    PROFILE_RFC7946: "json",
 }
 
 
 def output_format(request: Request, allowed: tuple[str, ...] = tuple(FORMATS)) -> str:
-    """``f`` wins; otherwise the first Accept type we serve; otherwise JSON."""
+    """``f`` wins; then ``profile`` (a JSON output's profile); otherwise the first Accept
+    type we serve; otherwise JSON."""
+    chosen = _chosen_format(request, allowed)
+    profile = request.query_params.get("profile")
+    if profile is None or chosen not in ("json", "jsonfg"):
+        return chosen
+    by_profile = PROFILES.get(profile.strip("<> "))
+    if by_profile is None or by_profile not in allowed:
+        offered = [p for p, f in PROFILES.items() if f in allowed and "/" not in p]
+        raise InvalidParameter(
+            f"profile={profile[:80]!r} is not offered here; use one of: {', '.join(offered)}"
+        )
+    return by_profile
+
+
+def _chosen_format(request: Request, allowed: tuple[str, ...]) -> str:
     requested = request.query_params.get("f")
     if requested is not None:
         name = requested.lower()

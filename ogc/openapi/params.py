@@ -22,7 +22,14 @@ def _param(name: str, description: str, schema: dict[str, Any] | None = None) ->
 
 _CRS = _param("crs", "Output CRS URI (see the collection's crs list); default CRS84.")
 _FORMAT = _param(
-    "f", "Output format", {"type": "string", "enum": ["json", "html", "jsonseq", "csv"]}
+    "f",
+    "Output format (jsonfg: JSON-FG, gml: GML 3.2 simple features)",
+    {"type": "string", "enum": ["json", "html", "jsonseq", "csv", "jsonfg", "gml"]},
+)
+_PROFILE = _param(
+    "profile",
+    "GeoJSON profile: jsonfg (JSON-FG) or rfc7946",
+    {"type": "string", "enum": ["jsonfg", "rfc7946"]},
 )
 _PROPERTIES = _param("properties", "Comma-separated property names to return.")
 _SKIP = _param("skipGeometry", "Omit geometries.", {"type": "boolean"})
@@ -52,6 +59,7 @@ ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
     _param("offset", "Rows to skip (keyset next links are faster deep into a layer).",
            {"type": "integer", "minimum": 0}),
     _FORMAT,
+    _PROFILE,
     _LANG,
     _KEY,
 ]  # fmt: skip
@@ -66,7 +74,7 @@ _AS_OF = _param(
     "current then.",
 )
 FEATURE_PARAMETERS_DOC: list[dict[str, Any]] = [
-    _CRS, _PROPERTIES, _SKIP, _FORMAT, _LANG, _KEY, _VERSION, _AS_OF,
+    _CRS, _PROPERTIES, _SKIP, _FORMAT, _PROFILE, _LANG, _KEY, _VERSION, _AS_OF,
 ]  # fmt: skip
 
 

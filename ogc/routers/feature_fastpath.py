@@ -47,7 +47,7 @@ PATH = paths.matcher(
     paths.ITEM, {"collectionId": r"[A-Za-z0-9][A-Za-z0-9_-]*", "featureId": r"[0-9]{1,18}"}
 )
 FORMAT_QUERIES = {b"": "", b"f=json": "f=json", b"f=geojson": "f=geojson"}
-OUTPUTS = ("json", "html")  # what the single-feature route offers
+OUTPUTS = ("json", "html", "jsonfg", "gml")  # what the single-feature route offers
 CONTENT_CRS = content_crs_header(DEFAULT_CRS).encode()
 
 
@@ -184,8 +184,8 @@ def _public_vector_plan(state: Any, layer_id: str, caller: Caller) -> FeaturePla
 def _simple_request(request: dict[bytes, bytes], query: str) -> bool:
     """GeoJSON asked for (``ogc.http.negotiation.output_format``'s rule) and no date validator."""
     accept = request.get(b"accept", b"").decode("latin-1")
-    if not query and first_accepted(accept, ACCEPTED, OUTPUTS) == "html":
-        return False
+    if not query and first_accepted(accept, ACCEPTED, OUTPUTS) not in (None, "json"):
+        return False  # HTML, JSON-FG, GML: the route's
     return b"if-modified-since" not in request or b"if-none-match" in request
 
 

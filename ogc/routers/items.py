@@ -39,7 +39,12 @@ from layers.features.where import admin_exists_sql
 from layers.settings import ServiceSettings
 from ogc import deps
 from ogc.common.feature_history import asks_for_a_version, historic_feature
-from ogc.common.features import feature_document, missing_feature, representation_variant
+from ogc.common.features import (
+    alternate_encoding,
+    feature_document,
+    missing_feature,
+    representation_variant,
+)
 from ogc.common.items_request import feature_query, items_query
 from ogc.deps import CallerDep, ClipDep, FeaturePlanDep, SnapshotDep
 from ogc.gate.visible import cache_scope
@@ -81,6 +86,9 @@ async def get_items(
         return html.items_page(request, layer, body, headers)
     if output == "jsonseq":
         return await _geojson_seq(plan, query, pool, headers)
+    if output in ("jsonfg", "gml"):  # re-encoded from the page as a whole
+        body = await _geojson_bytes(request, plan, query, pool, settings, base)
+        return alternate_encoding(body, output, layer, query.output_crs, base, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     if query.limit + 1 <= CHUNK_ROWS:
         body = await _geojson_bytes(request, plan, query, pool, settings, base)
@@ -234,7 +242,7 @@ async def get_feature(
 ) -> Response:
     pool, _, base = _context(request)
     layer = plan.layer
-    output = output_format(request, ("json", "geojson", "html"))
+    output = output_format(request, ("json", "geojson", "html", "jsonfg", "gml"))
     fid = await _fid(pool, layer, feature_id)
     if asks_for_a_version(request):  # as it was (ADR 0013, decision 11)
         return await historic_feature(request, layer, caller, clip, fid)
@@ -259,6 +267,8 @@ async def get_feature(
     body = feature_document(feature, base, layer, feature_id)
     if output == "html":
         return html.feature_page(request, layer, body, headers)
+    if output in ("jsonfg", "gml"):
+        return alternate_encoding(body, output, layer, query.output_crs, base, headers)
     headers["Content-Crs"] = content_crs_header(query.output_crs)
     return Response(body, media_type=GEOJSON, headers=headers)
 

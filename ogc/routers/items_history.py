@@ -103,7 +103,7 @@ async def get_versions(
     before = _before(params.get("before"))
     query = ItemsQuery(
         limit=1,
-        output_crs=crs_from_parameter(params.get("crs"), "crs"),
+        output_crs=crs_from_parameter(params.get("crs"), "crs", layer),
         skip_geometry=p.parse_boolean(params.get("skipGeometry"), "skipGeometry"),
     )
     async with deps.pool_of(state).connection() as conn:

@@ -26,9 +26,10 @@ from layers.features.execute import read_feature
 from layers.features.ids import id_value
 from ogc import deps
 from ogc.common.edit_batch import apply_batch
-from ogc.common.edit_geometry import stored_values
+from ogc.common.edit_geometry import feature_values
 from ogc.common.edit_request import (
     CONDITIONAL,
+    GML,
     MAX_BATCH_BODY,
     MAX_BODY,
     base_url,
@@ -36,6 +37,7 @@ from ogc.common.edit_request import (
     content_crs,
     edit_transaction,
     editable_layer,
+    feature_body,
     json_body,
     patched_values,
     preconditions_of,
@@ -50,12 +52,14 @@ from ogc.http import paths
 from ogc.http.links import GEOJSON
 
 router = APIRouter(tags=["Editing"])
-FEATURE_TYPES = ("application/geo+json", "application/json")
+FEATURE_TYPES = ("application/geo+json", "application/json", "application/fg+json")
+ACCEPT_POST = (*FEATURE_TYPES, GML)
 PATCH_TYPES = ("application/merge-patch+json",)
 FeatureId = Annotated[str, Path(alias="featureId")]
 FEATURE_BODY = {
     "required": True,
-    "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES},
+    "content": {t: {"schema": {"type": "object"}} for t in FEATURE_TYPES}
+    | {GML: {"schema": {"type": "string", "description": "a GML SF-0 feature"}}},
 }
 PATCH_BODY = {"required": True, "content": {PATCH_TYPES[0]: {"schema": {"type": "object"}}}}
 BATCH_BODY = {
@@ -99,7 +103,7 @@ async def items_options(
     layer = visible_layer(snapshot.catalog, collection_id, caller)
     if not layer.editable:
         return Response(status_code=200, headers={"Allow": "GET, HEAD, OPTIONS"})
-    allow = {"Allow": "GET, HEAD, POST, OPTIONS", "Accept-Post": ", ".join(FEATURE_TYPES)}
+    allow = {"Allow": "GET, HEAD, POST, OPTIONS", "Accept-Post": ", ".join(ACCEPT_POST)}
     return Response(status_code=200, headers=allow)
 
 
@@ -124,14 +128,12 @@ async def create_feature(
     request: Request, snapshot: SnapshotDep, caller: CallerDep, collection_id: CollectionId
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
-    body = await json_body(request, FEATURE_TYPES, MAX_BATCH_BODY)
+    body, crs = await feature_body(request, layer, FEATURE_TYPES, MAX_BATCH_BODY)
     if isinstance(body, dict) and body.get("type") == "FeatureCollection":
         return await apply_batch(request, layer, caller, body, created=True)
     if len(await request.body()) > MAX_BODY:
         raise PayloadTooLarge(f"a feature body may be {MAX_BODY // 2**20} MiB at most")
-    crs = content_crs(request)
-    feature = parse_feature(body, layer, crs)
-    values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
+    values = feature_values(layer, parse_feature(body, layer, crs))
     async with edit_transaction(request, layer, caller, "create") as (session, note):
         revision = await session.create(values)
         note.detail["fid"] = revision.fid
@@ -153,10 +155,8 @@ async def replace_feature(
     feature_id: FeatureId,
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
-    body = await json_body(request, FEATURE_TYPES)
-    crs = content_crs(request)
-    feature = parse_feature(body, layer, crs)
-    values = stored_values(layer, dict(feature.properties), feature.geometry, crs)
+    body, crs = await feature_body(request, layer, FEATURE_TYPES)
+    values = feature_values(layer, parse_feature(body, layer, crs))
     given = preconditions_of(request)
     async with edit_transaction(request, layer, caller, "replace") as (session, note):
         fid = await session.locate(feature_id)
@@ -190,7 +190,7 @@ async def update_feature(
     layer = editable_layer(snapshot.catalog, collection_id, caller)
     patch = await json_body(request, PATCH_TYPES)
     check_patch(patch, feature_id)
-    crs = content_crs(request)
+    crs = content_crs(request, layer)
     patched_geometry = parse_geometry(patch["geometry"], crs) if patch.get("geometry") else None
     async with edit_transaction(request, layer, caller, "update") as (session, note):
         current = await checked_feature(session, layer, feature_id, preconditions_of(request), note)

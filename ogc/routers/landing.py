@@ -29,6 +29,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # GML simple features level 0 and JSON-FG answers of items (ogc/common/gml.py, jsonfg.py)
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/gmlsf0",
+    "http://www.opengis.net/spec/json-fg-1/0.2/conf/core",
+    "http://www.opengis.net/spec/json-fg-1/1.0/conf/api",
     *conformance_classes(),
     # OGC API - Features Part 4 / Common Part 5, editable collections (ogc/routers/items_write.py)
     "http://www.opengis.net/spec/ogcapi-common-5/1.0/conf/create-replace-delete",

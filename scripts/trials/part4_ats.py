@@ -4,7 +4,9 @@
         .venv/bin/python scripts/trials/part4_ats.py /tmp/ogc-ats [run_ats options…]
 
 The argument is a checkout or archive of opengeospatial/ogcapi-features (or its
-``extensions/transactions/create-replace-update-delete`` folder); nothing is fetched. As
+``extensions/transactions/create-replace-update-delete`` folder); nothing is fetched. The
+repository's current branches no longer hold ``executable-tests``: use a checkout of
+commit 93158ba8 (the suite with 39 tests and ``create-building-with-id.json``). As
 an operator would, the script makes a fresh database (``onemap_trial_part4``), migrates it,
 publishes the test dataset (``standard/data/buildings.json``) as layer ``buildings`` with
 ``onemap ingest --single-parts`` (its buildings are single polygons), serves it on a

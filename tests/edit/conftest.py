@@ -114,3 +114,31 @@ def replica(
     tiles = tmp_path_factory.mktemp("edit-replica-tiles")
     with TestClient(create_app(settings.model_copy(update={"tile_cache_dir": tiles}))) as client:
         yield client
+
+
+def open_own_layer(
+    client: TestClient,
+    url: str,
+    layer_id: str,
+    table: str,
+    corner: tuple[float, float],
+    rules: dict[str, Any] | None = None,
+) -> None:
+    """A test's own editable layer of three 'row n' squares east of ``corner`` (tests that
+    empty a table or need another place must not touch ``edit-buildings``)."""
+    west, south = corner
+    with psycopg.connect(url) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS onemap_data.{table}".encode())
+        conn.execute(CREATE.split(";\n")[0].replace("edit_buildings_v1", table).encode())
+        conn.execute(
+            f"INSERT INTO onemap_data.{table} (name, function, geom) SELECT 'row ' || n, 'x', "
+            f"ST_Multi(ST_MakeEnvelope({west} + n * 0.0005, {south}, {west} + 0.0003 + "
+            f"n * 0.0005, {south} + 0.0003, 4490)) FROM generate_series(1, 3) AS n".encode()
+        )
+        register_department(conn, DEPT_A)
+        meta = fixture_meta(layer_id, "测试", "Test", department_id=DEPT_A)
+        register_table(conn, meta, table, FIELDS, "MultiPolygon")
+    wait_for(lambda: client.get(f"/collections/{layer_id}").status_code == 200, "no layer")
+    body = {"editable": True} | (rules or {})
+    opened = client.put(f"/collections/{layer_id}/editing", json=body, headers=as_("alice"))
+    assert opened.status_code == 200, opened.text

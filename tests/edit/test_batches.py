@@ -15,14 +15,14 @@ from tests.edit.test_create_replace_delete import ITEMS, create
 BATCH = f"/collections/{BUILDINGS}/batch"
 
 
-def layer_state(url: str) -> tuple[int, int]:
+def layer_state(url: str, layer_id: str = BUILDINGS) -> tuple[int, int]:
     """The layer's current version and its feature count."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT l.current_version, v.feature_count FROM onemap.layers AS l"
             " JOIN onemap.layer_versions AS v ON v.layer_id = l.id"
             " AND v.version = l.current_version WHERE l.id = %s",
-            (BUILDINGS,),
+            (layer_id,),
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
