@@ -70,6 +70,15 @@ def worker(
         assert process.returncode == 0
 
 
+def at_once(workers: tuple[Worker, ...], command: bytes) -> list[dict[str, Any]]:
+    """Send ``command`` to every worker before reading any answer: they run at once."""
+    for w in workers:
+        assert w.process.stdin is not None
+        w.process.stdin.write(command + b"\n")
+        w.process.stdin.flush()
+    return [orjson.loads(w.process.stdout.readline()) for w in workers if w.process.stdout]
+
+
 async def _usage(conn: psycopg.AsyncConnection, key_id: object, service: str) -> int:
     cur = await conn.execute(
         "SELECT coalesce(sum(count), 0) FROM onemap.api_key_usage"
@@ -127,11 +136,7 @@ async def test_overshoot_is_bounded_by_one_flush_interval_per_process(
                 "pace_s": pace_s,
             }
         )
-        for w in (a, b):  # start both before reading either answer
-            assert w.process.stdin is not None
-            w.process.stdin.write(command + b"\n")
-            w.process.stdin.flush()
-        answers = [orjson.loads(w.process.stdout.readline()) for w in (a, b) if w.process.stdout]
+        answers = at_once((a, b), command)
     allowed = sum(answer["allowed"] for answer in answers)
     per_interval = interval_s / pace_s  # requests one process makes within one flush interval
     assert quota <= allowed <= quota + 2 * per_interval, answers
@@ -176,11 +181,7 @@ async def test_two_processes_share_a_rate_limit_within_one_flush_interval_each(
         worker(access_url, interval_s, start) as a,
         worker(access_url, interval_s, start) as b,
     ):
-        for w in (a, b):  # start both before reading either answer
-            assert w.process.stdin is not None
-            w.process.stdin.write(line + b"\n")
-            w.process.stdin.flush()
-        answers = [orjson.loads(w.process.stdout.readline()) for w in (a, b) if w.process.stdout]
+        answers = at_once((a, b), line)
     allowed = sum(answer["allowed"] for answer in answers)
     per_interval = interval_s / pace_s
     assert limit <= allowed <= limit + 2 * per_interval, answers

@@ -171,3 +171,14 @@ def test_a_new_window_admits_again() -> None:
     now[0] = start + 60  # the next window
     limiter.admit("ip:192.0.2.1", 2)
     limiter.admit("ip:192.0.2.1", 0)  # 0: no limit
+
+
+def test_a_keys_rate_limit_must_be_positive() -> None:
+    from datetime import UTC, datetime
+
+    from layers.access.keys import KeySpec
+    from layers.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match="1 or more requests per window"):
+        KeySpec("gate-dept", "zero", rate_limit=0).params(datetime.now(UTC))
+    assert KeySpec("gate-dept", "ok", rate_limit=5).params(datetime.now(UTC))["rate_limit"] == 5
