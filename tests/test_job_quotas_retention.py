@@ -6,6 +6,7 @@ while jobs still running and layers published from results stay."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,37 @@ def test_onemap_jobs_purge(sample_url: str) -> None:
     assert bad.exit_code == 2 and "not a duration" in bad.output
     short = CliRunner().invoke(cli, ["jobs", "purge", "--older-than", "5s"], env=env)
     assert short.exit_code == 2 and "shorter than a minute" in short.output
+
+
+async def test_concurrent_submissions_never_exceed_the_open_jobs_limit(sample_url: str) -> None:
+    """Two replicas' submissions at once, for the last free slot: the advisory lock on the
+    submitter lets exactly one through."""
+    from layers.access.caller import ANONYMOUS
+    from layers.db import open_pool_lazily
+    from layers.errors import QuotaExceeded
+    from ogc.processes.jobs import JobQuota, create_job
+
+    submitter = f"ip:192.0.2.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"
+    quota = JobQuota(submitter, max_open=3, asynchronous=True)
+    _insert_job(sample_url, "accepted", submitter=submitter)
+    _insert_job(sample_url, "running", submitter=submitter)
+    pools = [
+        open_pool_lazily(sample_url, min_size=1, max_size=2, statement_timeout_ms=10_000)
+        for _ in range(2)
+    ]
+    for pool in pools:
+        await pool.open(wait=True)
+    try:
+        outcomes = await asyncio.gather(
+            *(create_job(p, "buffer-zones", JOB, ANONYMOUS, quota) for p in pools * 3),
+            return_exceptions=True,
+        )
+    finally:
+        for pool in pools:
+            await pool.close()
+    refused = [o for o in outcomes if isinstance(o, QuotaExceeded)]
+    assert len(refused) == 5 and len(outcomes) == 6, outcomes
+    with psycopg.connect(sample_url) as conn:
+        # Nobody runs them: no later app's job recovery should pick them up.
+        dismiss = "UPDATE onemap.jobs SET status = 'dismissed' WHERE submitter = %s"
+        conn.execute(dismiss, (submitter,))

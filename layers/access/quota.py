@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -32,7 +33,7 @@ U = TypeVar("U", bound=Hashable)  # one usage: what one count row is of
 UsageKey = tuple[uuid.UUID, date, str]  # key id, Asia/Shanghai day, service
 
 
-class SharedCounter(Generic[U]):
+class SharedCounter(ABC, Generic[U]):
     """Known database totals plus this process's counts not yet flushed (and in flight),
     per usage ``U``; subclasses say how a batch is written (``statement``, ``_params``)
     and which usages are still current."""
@@ -91,15 +92,17 @@ class SharedCounter(Generic[U]):
             self._known[usage] = total
         self._known = {usage: n for usage, n in self._known.items() if self._current(usage)}
 
+    @abstractmethod
     def _params(self, batch: dict[U, int]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The statement's parameters for ``batch``'s increments."""
 
+    @abstractmethod
     def _usage_of(self, row: tuple[Any, ...]) -> tuple[U, int]:
-        raise NotImplementedError
+        """A returned row as (usage, database total)."""
 
+    @abstractmethod
     def _current(self, usage: U) -> bool:
         """Whether a known total still decides anything (else dropped after a flush)."""
-        raise NotImplementedError
 
 
 class UsageCounter(SharedCounter[UsageKey]):

@@ -180,6 +180,7 @@ async def _check_quota(cur: Any, quota: JobQuota) -> None:
         return
     now = utc_now()
     day_start = next_midnight(now) - timedelta(days=1)  # today's, in Asia/Shanghai
+    await cur.execute(processes_sql("lock_submitter"), {"submitter": quota.submitter})
     await cur.execute(
         processes_sql("submitter_jobs"), {"submitter": quota.submitter, "day_start": day_start}
     )
