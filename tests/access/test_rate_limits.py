@@ -25,6 +25,7 @@ from layers.errors import RateLimited
 from layers.settings import RateLimitSettings, ServiceSettings
 from ogc.app import create_app
 from tests.access.identify_fixtures import TILE, new_key
+from tests.conftest import PUBLISHER
 from tests.gate_fixtures import PUBLIC, publish_gate_layers
 from tests.helpers.live import live_server
 
@@ -182,3 +183,18 @@ def test_a_keys_rate_limit_must_be_positive() -> None:
     with pytest.raises(InvalidParameter, match="1 or more requests per window"):
         KeySpec("gate-dept", "zero", rate_limit=0).params(datetime.now(UTC))
     assert KeySpec("gate-dept", "ok", rate_limit=5).params(datetime.now(UTC))["rate_limit"] == 5
+
+
+def test_a_bearer_credential_has_the_key_limit(
+    settings: ServiceSettings, gate_layers: str, tmp_path: Path
+) -> None:
+    """The publisher token is one caller (``key:token``), limited by ONEMAP_RATE_LIMIT_KEY,
+    apart from the anonymous callers of the same address."""
+    with serving(settings, tmp_path, rate_limit_key=2, rate_limit_anonymous=5) as server:
+        address = "198.51.100.40"
+        token = _from(address) | PUBLISHER
+        statuses = [httpx.get(server.url + COLLECTION, headers=token).status_code for _ in "abc"]
+        assert statuses == [200, 200, 429]
+        refused = httpx.get(server.url + COLLECTION, headers=token)
+        assert "2 per 3600 s are allowed per API key" in refused.json()["detail"]
+        assert _statuses(server, COLLECTION, address, 1) == [200]  # anonymous: its own count
