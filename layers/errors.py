@@ -80,6 +80,16 @@ class QuotaExceeded(OneMapError):
         self.retry_after_s = retry_after_s
 
 
+class RateLimited(QuotaExceeded):
+    """A caller made more requests than its rate limit allows in the current window
+    (HTTP 429 with ``Retry-After`` — the seconds until the window ends — and the
+    ``RateLimit-*`` fields of the IETF draft)."""
+
+    def __init__(self, message: str, retry_after_s: int, limit: int, window_s: int) -> None:
+        super().__init__(message, retry_after_s)
+        self.limit, self.window_s = limit, window_s
+
+
 class AuthenticationFailed(OneMapError):
     """A presented credential — a bearer token or an API key — is not valid: malformed,
     unknown, revoked, expired, wrongly signed (HTTP 401 with a ``WWW-Authenticate``

@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from layers.access.oidc_settings import OidcSettings
+from layers.durations import parse_retention
 from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 from layers.webhooks.settings import WebhookSettings
 
@@ -179,6 +180,52 @@ class AdmissionSettings(BaseSettings):
     )
 
 
+class RateLimitSettings(BaseSettings):
+    """Requests per caller identity per window (``layers.access.rates``): anonymous callers
+    by client address (an IPv6 /64 as one), keys and signed-in users by who they are."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    # A map view is a few hundred tiles; 6000 a minute is a busy user panning all the time.
+    rate_limit_anonymous: int = Field(
+        default=6000,
+        ge=0,
+        description="Requests per window from one client address (IPv6: one /64); 0 = none.",
+    )
+    rate_limit_key: int = Field(
+        default=0,
+        ge=0,
+        description="Requests per window of one API key or signed-in user, unless the key "
+        "sets its own (onemap keys create --rate-limit); 0 = none.",
+    )
+    rate_window_s: int = Field(
+        default=60, ge=1, le=3600, description="Length of a rate-limit window in seconds."
+    )
+
+
+class JobSettings(BaseSettings):
+    """Asynchronous work per caller, and how long jobs and their results are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    jobs_max_open: int = Field(
+        default=4,
+        ge=0,
+        description="Jobs one caller may have accepted or running at once; 0 = no limit.",
+    )
+    jobs_per_day: int = Field(
+        default=500,
+        ge=0,
+        description="Process executions (jobs) one caller may submit per day (China "
+        "Standard Time); 0 = no limit.",
+    )
+    job_retention: Annotated[float | None, BeforeValidator(parse_retention)] = Field(
+        default=7 * 86400.0,
+        description="How long finished jobs and their results are kept (e.g. 7d, 12h, "
+        "90m; 'forever' keeps them); in seconds once parsed.",
+    )
+
+
 class ServiceDescription(BaseSettings):
     """What the service says about itself (landing page, WMTS ServiceIdentification)."""
 
@@ -233,6 +280,8 @@ class TileSettings(DatabaseSettings):
 class ServiceSettings(
     HttpSettings,
     AdmissionSettings,
+    RateLimitSettings,
+    JobSettings,
     ServiceDescription,
     FeatureSettings,
     TileSettings,

@@ -36,6 +36,7 @@ from layers.errors import (
     OneMapError,
     PayloadTooLarge,
     QuotaExceeded,
+    RateLimited,
     Unavailable,
 )
 
@@ -62,6 +63,13 @@ STATUS_OF: dict[type[OneMapError], int] = {
 
 HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
     AuthenticationFailed: lambda exc: {"WWW-Authenticate": challenge_of(exc)},
+    RateLimited: lambda exc: {
+        "Retry-After": str(exc.retry_after_s),
+        "RateLimit-Limit": str(exc.limit),
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": str(exc.retry_after_s),
+        "RateLimit-Policy": f"{exc.limit};w={exc.window_s}",
+    },
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     Unavailable: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     PreconditionFailed: lambda exc: {  # none for a feature that does not exist (yet)

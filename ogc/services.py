@@ -3,8 +3,8 @@
     pool → read replicas → readiness probe → admission (of heavy requests)
          → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
          → tile producer → search tables → OpenAPI subscription → job runner → catalog listener
-         → job recovery → access (API keys, quotas, audit counts) → identity (bearer tokens)
-    → webhooks (change notifications)
+         → job recovery → retention (jobs, rate windows) → access (API keys, quotas, rate
+    limits, audit counts) → identity (bearer tokens) → webhooks (change notifications)
 
 Each step is an async context manager that builds one service onto ``AppState`` and takes it
 down again; ``SERVICES`` is the order. Subscribers to catalog changes (the plans of each
@@ -32,6 +32,7 @@ import psycopg
 from layers.access.caller import ANONYMOUS
 from layers.access.discovery import http_fetcher
 from layers.access.oidc import TokenVerifier
+from layers.access.rates import purge_windows
 from layers.access.service import AccessService
 from layers.access.signin import SignInDirectory
 from layers.admission import Admission
@@ -45,6 +46,7 @@ from layers.webhooks.dispatch import CHANNEL as OUTBOX_CHANNEL
 from layers.webhooks.dispatch import Dispatcher
 from ogc.deps import catalog_of, listed_layers, snapshot_of
 from ogc.plans import Snapshot
+from ogc.processes.jobs import purge_jobs
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.network import drop_superseded_networks
@@ -57,6 +59,7 @@ log = logging.getLogger("onemap.app")
 ASYNC_TIMEOUT_FACTOR = 10  # asynchronous jobs may run 10× the request statement timeout
 LISTENER_WAIT_S = 10.0  # start-up waits this long for the first catalog, then serves 503s
 RECOVERY_RETRY_S = 2.0
+RETENTION_INTERVAL_S = 600.0  # how often finished jobs past their retention are purged
 
 
 @contextlib.asynccontextmanager
@@ -142,7 +145,7 @@ async def access(state: AppState) -> AsyncIterator[None]:
     """API keys on the request path: the lookup cache (dropped on ``onemap_keys``), quota
     and restricted-read counts flushed every second and, on the way out, once more."""
     assert state.pool is not None
-    service = AccessService(state.pool, state.database_url)
+    service = AccessService(state.pool, state.database_url, rates=state.callers.rates)
     await service.start()
     state.access = state.callers.keys = service
     try:
@@ -372,6 +375,41 @@ async def _recover_once(state: AppState) -> bool:
 
 
 @contextlib.asynccontextmanager
+async def retention(state: AppState) -> AsyncIterator[None]:
+    """Every ``RETENTION_INTERVAL_S`` (and at start): finished jobs older than
+    ONEMAP_JOB_RETENTION with their results, and rate windows long over, deleted. Every
+    replica does it; the deletes are idempotent."""
+    task = state.background.spawn(_purge_periodically(state), "retention")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _purge_periodically(state: AppState) -> None:
+    while True:
+        await purge_once(state)
+        await asyncio.sleep(RETENTION_INTERVAL_S)
+
+
+async def purge_once(state: AppState) -> None:
+    """One round of ``retention``; a database error is logged and tried again next round."""
+    s = state.settings
+    if state.pool is None:
+        return
+    try:
+        if s.job_retention is not None:
+            async with state.pool.connection() as conn:
+                purged = await purge_jobs(conn, s.job_retention)
+            if purged:
+                log.info("purged %d jobs finished over %.0f s ago", purged, s.job_retention)
+        await purge_windows(state.pool, s.rate_window_s)
+    except Exception as exc:
+        log.warning("retention purge failed (%s); retrying in %.0fs", exc, RETENTION_INTERVAL_S)
+
+
+@contextlib.asynccontextmanager
 async def webhooks(state: AppState) -> AsyncIterator[None]:
     """Change notifications: this process's dispatcher (it delivers while it holds the
     leader lock, else stands by) and its wake-up on the outbox's NOTIFY."""
@@ -409,6 +447,7 @@ SERVICES: tuple[tuple[str, Service], ...] = (
     ("job-runner", job_runner),
     ("catalog-listener", catalog_listener),
     ("job-recovery", job_recovery),
+    ("retention", retention),
     ("access", access),
     ("identity", identity),
     ("webhooks", webhooks),

@@ -27,6 +27,12 @@ from layers.migrate import migrate
 from layers.settings import ServiceSettings
 from layers.webhooks.settings import WebhookSettings
 
+# Every test client is one client address making thousands of requests and jobs: the
+# service's default rate limits and job quotas would refuse them part-way through the run.
+# Tests of those limits set them on their own apps (tests/access/test_rate_limits.py).
+for _name in ("ONEMAP_RATE_LIMIT_ANONYMOUS", "ONEMAP_JOBS_MAX_OPEN", "ONEMAP_JOBS_PER_DAY"):
+    os.environ.setdefault(_name, "0")
+
 PUBLISHER_TOKEN = "test-publisher-token"  # uploads need it: loopback is not trusted
 PUBLISHER = {"Authorization": f"Bearer {PUBLISHER_TOKEN}"}
 # Whichever test app delivers change notifications retries within a second, and gives up

@@ -68,6 +68,7 @@ class KeySpec:
     areas: tuple[str, ...] = ()
     quotas: Mapping[str, int | None] = field(default_factory=dict)
     expires_at: datetime | None = None
+    rate_limit: int | None = None  # requests per rate window; None: the service's default
 
     def params(self, now: datetime) -> dict[str, Any]:
         name = self.name.strip()
@@ -90,6 +91,7 @@ class KeySpec:
             "roles": self._roles(),
             "areas": self._areas(),
             "expires_at": self._expiry(now),
+            "rate_limit": self._rate_limit(),
             **self._quotas(),
         }
 
@@ -126,6 +128,13 @@ class KeySpec:
             out[f"quota_{service}"] = quota
         return out
 
+    def _rate_limit(self) -> int | None:
+        if self.rate_limit is not None and self.rate_limit < 1:
+            raise InvalidParameter(
+                f"a key's rate limit must be 1 or more requests per window, got {self.rate_limit}"
+            )
+        return self.rate_limit
+
     def _expiry(self, now: datetime) -> datetime | None:
         if self.expires_at is None:
             return None
@@ -149,6 +158,7 @@ class ApiKey:
     roles: frozenset[Role]
     areas: tuple[str, ...]
     quotas: Mapping[Service, int | None]
+    rate_limit: int | None
     expires_at: datetime | None
     revoked_at: datetime | None
     revoked_by: str | None
@@ -167,6 +177,7 @@ class ApiKey:
             roles=frozenset(cast(list[Role], row["roles"])),
             areas=tuple(row["areas"]),
             quotas={service: row[f"quota_{service}"] for service in SERVICES},
+            rate_limit=row["rate_limit"],
             expires_at=row["expires_at"],
             revoked_at=row["revoked_at"],
             revoked_by=row["revoked_by"],
@@ -196,6 +207,7 @@ class ApiKey:
             "roles": sorted(self.roles),
             "areas": list(self.areas),
             "quotas": dict(self.quotas),
+            "rateLimit": self.rate_limit,
             "expiresAt": iso(self.expires_at),
             "revokedAt": iso(self.revoked_at),
             "revokedBy": self.revoked_by,

@@ -4,7 +4,9 @@
 dropped whole whenever PostgreSQL says a key changed — ``onemap_keys`` — so a revocation
 takes effect on every replica at once) and the quota counter of ``layers.access.quota``.
 Only a key not seen for ``cache_ttl_s`` costs a database round trip; a cached tile served
-with a key costs none. Counts (quota usage, restricted-layer reads) are flushed every
+with a key costs none. A key's requests count against its rate limit too
+(``layers.access.rates``; the gate's ``RateLimiter``, whose counts this service flushes).
+Counts (quota usage, rate windows, restricted-layer reads) are flushed every
 ``flush_interval_s`` and when the service stops.
 """
 
@@ -25,6 +27,7 @@ from layers.access.caller import Caller
 from layers.access.days import shanghai_day, utc_now
 from layers.access.keys import ApiKey, Service, check_key, find_key, secret_hash
 from layers.access.quota import UsageCounter
+from layers.access.rates import RateLimiter
 from layers.errors import AuthenticationFailed, DatabaseUnavailable
 from layers.watch import listen_for_changes
 
@@ -45,6 +48,7 @@ class AccessService:
         flush_interval_s: float = 1.0,
         cache_ttl_s: float = 60.0,
         cache_size: int = 10_000,
+        rates: RateLimiter | None = None,
     ) -> None:
         self._pool, self._database_url = pool, database_url
         self.flush_interval_s, self.cache_ttl_s, self.cache_size = (
@@ -53,6 +57,7 @@ class AccessService:
             cache_size,
         )
         self.usage = UsageCounter()
+        self.rates = rates
         self.reads = ReadCounter()
         self.denials = DenialCounter()
         self._cache: dict[bytes, CacheEntry] = {}
@@ -85,21 +90,26 @@ class AccessService:
         referer: str | None = None,
         client_ip: str | None = None,
         now: datetime | None = None,
+        *,
+        rated: bool = True,
     ) -> Caller:
         """The caller a key's secret makes of a request to ``service`` — counted against its
-        quota — or the domain error that refuses it (``keys.check_key``). A request that
-        belongs to no service (``None``: the landing page, the API document) checks the key
-        and its binding but counts against no quota."""
+        rate limit (unless not ``rated``: health) and quota — or the domain error that
+        refuses it (``keys.check_key``, ``RateLimited``). A request that belongs to no
+        service (``None``: the landing page, the API document) checks the key and its
+        binding but counts against no quota."""
         now = now or utc_now()
         day = shanghai_day(now)
         key = await self._lookup(secret, day)
         if key is None:
             raise AuthenticationFailed(unknown_key_message(secret), "key")
-        if service is None:
-            return check_key(key, None, referer, client_ip, now)
-        used = self.usage.used(key.id, day, service)
+        used = 0 if service is None else self.usage.used(key.id, day, service)
         caller = check_key(key, service, referer, client_ip, now, used)
-        self.usage.add(key.id, day, service)
+        if rated and self.rates is not None:  # before the quota counts: a refusal is not
+            limit = self.rates.limit_of(caller, key.rate_limit)
+            self.rates.admit(self.rates.identity_of(caller, client_ip), limit)
+        if service is not None:
+            self.usage.add(key.id, day, service)
         return caller
 
     def known_caller(self, secret: str) -> Caller | None:
@@ -114,6 +124,8 @@ class AccessService:
     async def flush(self, now: datetime | None = None) -> None:
         today = shanghai_day(now or utc_now())
         await self.usage.flush(self._pool, self.cached_key_ids(), today)
+        if self.rates is not None:
+            await self.rates.flush(self._pool)
         await self.reads.flush(self._pool)
         await self.denials.flush(self._pool)
 

@@ -100,6 +100,11 @@ def keys_cli() -> None:
 @click.option("--role", multiple=True, type=click.Choice(ROLES), help="Role granted (repeat).")
 @click.option("--area", multiple=True, help="Limit to an adcode prefix, e.g. 440106 (repeat).")
 @click.option("--quota", multiple=True, help="Daily quota, e.g. tiles=100000 (0 = not allowed).")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    help="Requests per rate window (ONEMAP_RATE_WINDOW_S); default ONEMAP_RATE_LIMIT_KEY.",
+)
 @click.option("--expires", help="Expiry: 2026-12-31 (end of that day, CST), a date-time, or 90d.")
 @click.option("--as", "as_name", help="Admin name recorded in the audit log (default: $USER).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -112,6 +117,7 @@ def create_command(
     role: tuple[str, ...],
     area: tuple[str, ...],
     quota: tuple[str, ...],
+    rate_limit: int | None,
     expires: str | None,
     as_name: str | None,
     as_json: bool,
@@ -126,6 +132,7 @@ def create_command(
         roles=role,
         areas=area,
         quotas=_parse_quotas(quota),
+        rate_limit=rate_limit,
         expires_at=parse_when(expires, "--expires", end_of_day=True) if expires else None,
     )
     actor = local_admin(as_name)

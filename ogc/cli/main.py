@@ -85,6 +85,44 @@ def db_migrate() -> None:
 
 
 @cli.group()
+def jobs() -> None:
+    """Jobs of OGC API – Processes."""
+
+
+@jobs.command("purge")
+@click.option(
+    "--older-than",
+    help="Purge jobs finished longer ago than this (e.g. 7d, 12h); default ONEMAP_JOB_RETENTION.",
+)
+def jobs_purge(older_than: str | None) -> None:
+    """Delete finished jobs and their results past the retention (what the server does every
+    ten minutes); layers published from them stay."""
+    import asyncio
+
+    import psycopg
+
+    from layers.durations import parse_retention
+    from ogc.cli.database import database
+    from ogc.processes.jobs import purge_jobs
+
+    settings = _settings()
+    try:
+        retention = parse_retention(older_than) if older_than else settings.job_retention
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    if not isinstance(retention, int | float):
+        raise click.UsageError("the retention is 'forever': nothing to purge (see --older-than)")
+
+    async def purge(url: str) -> int:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await purge_jobs(conn, float(retention))
+
+    with database(settings) as url:
+        purged = asyncio.run(purge(url))
+    click.echo(f"purged {purged} jobs finished over {retention:.0f} s ago")
+
+
+@cli.group()
 def layers() -> None:
     """The layer catalog."""
 

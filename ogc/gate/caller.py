@@ -15,6 +15,11 @@ A request presents at most one credential, looked for in this order:
   by ``AccessService`` against the service the path belongs to (``ogc.http.paths.service_of``,
   counted against its daily quota), the page's Referer/Origin and the client address.
 
+Every caller is then counted against its rate limit (``layers.access.rates``: keys inside
+``AccessService.authenticate``, before their quota, everyone else here) — from memory, so
+the fast layer's answers need no database round trip either; health checks are exempt.
+Over the limit, the request is refused like a bad credential (429, ``RateLimited``).
+
 The client address is the one the HTTP server trusts: uvicorn replaces it with the
 ``X-Forwarded-For`` client only when the request comes from a trusted proxy
 (``FORWARDED_ALLOW_IPS``; ``ogc.server.serve`` turns proxy headers on).
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 
 from layers.access.caller import ANONYMOUS, Caller
 from layers.access.oidc import TokenVerifier
+from layers.access.rates import RateLimiter
 from layers.access.service import AccessService
 from layers.errors import DatabaseUnavailable, OneMapError
 from layers.settings import ServiceSettings
@@ -39,6 +45,7 @@ CALLER_KEY = "onemap.caller"  # where a request's resolved caller is kept in its
 REFUSAL_KEY = "onemap.refusal"  # where a refused credential's error is kept instead
 KEY_HEADER = b"x-onemap-key"  # the header of an API key (documented as X-OneMap-Key)
 RawHeaders = Iterable[tuple[bytes, bytes]]
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})  # load balancers' probes: never refused
 # The holder of the publisher token (jobs it submitted are owned by key "token").
 PUBLISHER = Caller(kind="key", subject="token", roles=frozenset({"publisher", "admin"}))
 # The command line (seeding, exports): a local admin, as the operator of the machine.
@@ -102,23 +109,36 @@ class CallerResolver:
         self._publisher_token = settings.publisher_token
         self.verifier: TokenVerifier | None = None
         self.keys: AccessService | None = None
+        self.rates = RateLimiter(settings)  # its counts are flushed by ``keys`` (the lifespan)
 
     async def caller_of(self, scope: Scope) -> Caller:
         """The caller of the request ``scope`` describes, or ``CallerRefused``."""
         found = credentials_of(scope["headers"], scope.get("query_string", b""))
         if found.none:
-            return ANONYMOUS
+            return self.admitted(scope, ANONYMOUS)
         if found.authorization is not None:
             authorization = found.authorization.decode("latin-1")
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 if holds_publisher_token(authorization, self._publisher_token):
-                    return PUBLISHER
+                    return self.admitted(scope, PUBLISHER)
                 if self.verifier is not None:
-                    return await self._user(token.strip())
+                    return self.admitted(scope, await self._user(token.strip()))
         if found.key is not None:
             return await self._key_caller(found.key, found.referer, scope)
-        return ANONYMOUS
+        return self.admitted(scope, ANONYMOUS)
+
+    def admitted(self, scope: Scope, caller: Caller) -> Caller:
+        """``caller``, counted against its rate limit, or ``CallerRefused`` over it."""
+        if scope["path"] in UNLIMITED_PATHS:
+            return caller
+        client = scope.get("client")
+        identity = self.rates.identity_of(caller, client[0] if client else None)
+        try:
+            self.rates.admit(identity, self.rates.limit_of(caller))
+        except OneMapError as exc:
+            raise CallerRefused(Refusal(exc, caller)) from exc
+        return caller
 
     async def _user(self, token: str) -> Caller:
         assert self.verifier is not None
@@ -134,8 +154,10 @@ class CallerResolver:
             raise CallerRefused(Refusal(error, UNKNOWN_KEY))
         client = scope.get("client")
         service = service_of(route_path(scope))
+        host = client[0] if client else None
+        rated = scope["path"] not in UNLIMITED_PATHS
         try:
-            return await keys.authenticate(secret, service, referer, client[0] if client else None)
+            return await keys.authenticate(secret, service, referer, host, rated=rated)
         except OneMapError as exc:
             raise CallerRefused(Refusal(exc, keys.known_caller(secret) or UNKNOWN_KEY)) from exc
 
@@ -166,16 +188,21 @@ async def caller_in(scope: Scope, resolver: CallerResolver) -> Caller:
     return caller
 
 
-def caller_at_once(scope: Scope) -> Caller | None:
+def caller_at_once(scope: Scope, resolver: CallerResolver) -> Caller | None:
     """``caller_in`` without waiting: the caller when nothing needs checking (a request that
-    presents no credential is anonymous), kept in the scope as ``caller_in`` keeps it; None
-    when a credential must be checked (tokens, keys: ``caller_in``'s work)."""
+    presents no credential is anonymous; its rate limit is counted in memory), kept in the
+    scope as ``caller_in`` keeps it; None when a credential must be checked (tokens, keys:
+    ``caller_in``'s work) or the caller is refused (its refusal kept for the gate)."""
     caller: Caller | None = scope.get(CALLER_KEY)
     if caller is not None or REFUSAL_KEY in scope:
         return caller
     if not credentials_of(scope["headers"], scope.get("query_string", b"")).none:
         return None
-    scope[CALLER_KEY] = ANONYMOUS
+    try:
+        scope[CALLER_KEY] = resolver.admitted(scope, ANONYMOUS)
+    except CallerRefused as exc:
+        scope[REFUSAL_KEY] = exc.refusal
+        return None
     return ANONYMOUS
 
 

@@ -4,6 +4,12 @@ Every replica reads the same rows, so a job submitted to one replica can be foll
 fetched or dismissed through any other, and survives a restart of the app. A job belongs
 to the caller who submitted it: only they (and admins) see, read and dismiss it, and it
 runs as them (``owner_from``), whichever replica picks it up.
+
+Job quotas (``JobQuota``) are checked on the same rows when a job is created: the
+submitter's open and today's jobs are counted under a transaction-level advisory lock on
+the submitter, so two replicas cannot both admit the last job. Finished jobs older than
+the retention are purged with their results (``purge_jobs``); layers published from them
+stay (a job only names its layer).
 """
 
 from __future__ import annotations
@@ -12,21 +18,25 @@ import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, cast
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from layers.access.caller import Caller, CallerKind, Role
+from layers.access.days import next_midnight, seconds_until_next_day, utc_now
+from layers.errors import QuotaExceeded
 from ogc.gate.ownership import JobScope
 from ogc.http.links import JSON, link
 from ogc.processes.exceptions import NoSuchJob
 
 APPLICATION_PREFIX = "onemap-job-"
 CANCEL_BACKEND = "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+OPEN_RETRY_S = 10  # a caller at their open-jobs limit asks again after about a job's time
 
 
 @functools.cache
@@ -129,16 +139,71 @@ def parse_job_id(text: str) -> str:
         raise NoSuchJob(f"job '{text[:80]}' does not exist (job ids are UUIDs)") from None
 
 
+@dataclass(frozen=True)
+class JobQuota:
+    """How many jobs ``submitter`` (a rate-limit identity, ``layers.access.rates``) may have
+    accepted or running at once (``max_open``, checked when ``asynchronous``) and submit per
+    China Standard Time day (``per_day``); 0 = no limit, ``submitter`` None = none at all."""
+
+    submitter: str | None
+    max_open: int = 0
+    per_day: int = 0
+    asynchronous: bool = False
+
+
 async def create_job(
-    pool: AsyncConnectionPool, process_id: str, request: dict[str, Any], owner: Caller
+    pool: AsyncConnectionPool,
+    process_id: str,
+    request: dict[str, Any],
+    owner: Caller,
+    quota: JobQuota | None = None,
 ) -> Job:
-    """A new job of ``process_id``, owned by (and later run as) ``owner``."""
+    """A new job of ``process_id``, owned by (and later run as) ``owner``, or
+    ``QuotaExceeded`` when the submitter's job quota is used."""
+    quota = quota or JobQuota(None)
     params = {"id": uuid.uuid4(), "process_id": process_id, "request": Jsonb(request)}
-    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(processes_sql("insert_job"), params | owner_params(owner))
+    params |= owner_params(owner) | {"submitter": quota.submitter}
+    async with (
+        pool.connection() as conn,
+        conn.transaction(),
+        conn.cursor(row_factory=dict_row) as cur,
+    ):
+        await _check_quota(cur, quota)
+        await cur.execute(processes_sql("insert_job"), params)
         row = await cur.fetchone()
     assert row is not None
     return Job.from_row(row)
+
+
+async def _check_quota(cur: Any, quota: JobQuota) -> None:
+    if quota.submitter is None or not (quota.per_day or (quota.max_open and quota.asynchronous)):
+        return
+    now = utc_now()
+    day_start = next_midnight(now) - timedelta(days=1)  # today's, in Asia/Shanghai
+    await cur.execute(processes_sql("lock_submitter"), {"submitter": quota.submitter})
+    await cur.execute(
+        processes_sql("submitter_jobs"), {"submitter": quota.submitter, "day_start": day_start}
+    )
+    counts = await cur.fetchone()
+    if quota.per_day and counts["today"] >= quota.per_day:
+        raise QuotaExceeded(
+            f"{counts['today']} jobs were submitted today by this caller, the most allowed "
+            f"per day ({quota.per_day}); it resets at midnight China Standard Time",
+            seconds_until_next_day(now),
+        )
+    if quota.asynchronous and quota.max_open and counts["open"] >= quota.max_open:
+        raise QuotaExceeded(
+            f"this caller has {counts['open']} jobs accepted or running, the most allowed at "
+            f"once ({quota.max_open}); wait for one to finish or dismiss one (DELETE /jobs/ID)",
+            OPEN_RETRY_S,
+        )
+
+
+async def purge_jobs(conn: AsyncConnection[Any], older_than_s: float) -> int:
+    """Delete jobs that finished more than ``older_than_s`` seconds ago, and their results
+    (by the foreign key's cascade); how many. Jobs still accepted or running are kept."""
+    cur = await conn.execute(processes_sql("purge_jobs"), {"older_than_s": older_than_s})
+    return cur.rowcount
 
 
 async def get_job(

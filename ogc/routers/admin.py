@@ -82,6 +82,11 @@ class KeyRequest(BaseModel):
         description='Per day and service (tiles, features, processes), e.g. {"tiles": 100000}',
     )
     expires_at: datetime | None = Field(default=None, alias="expiresAt")
+    rate_limit: int | None = Field(
+        default=None,
+        alias="rateLimit",
+        description="Requests per rate window (ONEMAP_RATE_WINDOW_S); unset: the default",
+    )
 
     def spec(self) -> KeySpec:
         return KeySpec(
@@ -94,6 +99,7 @@ class KeyRequest(BaseModel):
             areas=tuple(self.areas),
             quotas=self.quotas,
             expires_at=self.expires_at,
+            rate_limit=self.rate_limit,
         )
 
 

@@ -140,9 +140,11 @@ async def execute(
         target = body.publish["collection"]
         async with audited(pool, request, caller, "layer.publish", target, refusals_only=True):
             await _check_publish_target(state, body.publish, caller)
+    asynchronous = bool(prefer and "respond-async" in prefer)
+    quota = _job_quota(state, request, caller, asynchronous)
     # the job is the caller's, and runs as them: inputs they may not see do not exist
-    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
-    if prefer and "respond-async" in prefer:
+    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller, quota)
+    if asynchronous:
         runner.submit(job.id, analysis)
         return JSONResponse(
             job.status_info(base),
@@ -158,6 +160,21 @@ async def execute(
             "the server log has the details"
         )
     return _results_response(outcome.outputs, body.response, f"{base}/jobs/{job.id}", job.id)
+
+
+def _job_quota(
+    state: StateDep, request: Request, caller: Caller, asynchronous: bool
+) -> job_store.JobQuota:
+    """The caller's job quota (ONEMAP_JOBS_*), counted per rate-limit identity: anonymous
+    callers by address, everyone else by who they are."""
+    client = request.client.host if request.client else None
+    s = state.settings
+    return job_store.JobQuota(
+        submitter=state.callers.rates.identity_of(caller, client),
+        max_open=s.jobs_max_open,
+        per_day=s.jobs_per_day,
+        asynchronous=asynchronous,
+    )
 
 
 SYNC_GRACE_S = 1.0  # for the job's thread to stop at its time limit and record why

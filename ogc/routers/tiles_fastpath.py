@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter, NotFound
-from ogc.gate.caller import caller_at_once, caller_or_none
+from ogc.gate.caller import CallerResolver, caller_at_once, caller_or_none
 from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send, WireHeaders
@@ -122,10 +122,15 @@ class TileCacheFastPath:
     """Serve cached public tiles straight from disk or memory; pass everything else on."""
 
     def __init__(
-        self, app: ASGIApp, policy: ResponsePolicy, memory_bytes: int = MEMORY_BYTES
+        self,
+        app: ASGIApp,
+        policy: ResponsePolicy,
+        memory_bytes: int = MEMORY_BYTES,
+        callers: CallerResolver | None = None,
     ) -> None:
         self.app = app
         self.policy = policy
+        self.callers = callers  # the app's gate, for answers at once (None: none given)
         self._hot = HotTiles(memory_bytes)
         self._catalog = Catalog()
         self.at_once = 0  # answers handed to the HTTP protocol (the tests check which path)
@@ -168,16 +173,17 @@ class TileCacheFastPath:
 
     def answer_at_once(self, scope: Scope) -> Ready | None:
         """The answer to a tile held in memory, for a caller known without I/O (no
-        credential: ``caller_at_once``) — what ``onemap serve``'s HTTP protocol sends before
-        any ASGI task starts (``ogc.server.http_protocol``); None: ask the app. The same
-        answer as ``__call__``'s for the same request (both end in ``_ready``)."""
-        if scope["method"] not in ("GET", "HEAD") or scope["query_string"]:
+        credential: ``caller_at_once``, counted against its rate limit) — what ``onemap
+        serve``'s HTTP protocol sends before any ASGI task starts (``ogc.server.http_protocol``);
+        None: ask the app (a refusal is kept in the scope for the gate). The same answer as
+        ``__call__``'s for the same request (both end in ``_ready``)."""
+        if scope["method"] not in ("GET", "HEAD") or scope["query_string"] or not self.callers:
             return None
         asked = _request_headers(scope)
         hit = self._hot.get(scope["path"], asked.plain)
         if hit is None:
             return None
-        caller = caller_at_once(scope)
+        caller = caller_at_once(scope, self.callers)
         if caller is None or caller.scope != PUBLIC_SCOPE:
             return None
         self.at_once += 1

@@ -16,6 +16,8 @@ hand-over — the per-request cost of the ASGI machinery was half a cached tile'
 (bench/README.md). The answer is the one the app would send; head and serialisation are uvicorn's
 (status line, default headers, ``connection: close`` when the connection ends). Everything else,
 and everything while the access log is on or the client is not reading, takes the ASGI path.
+Such an answer is counted against the client's rate limit, so the client is first made what
+uvicorn's proxy-headers wrapper would make it (``X-Forwarded-For`` from a trusted proxy).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
     HttpToolsProtocol,
@@ -111,12 +114,14 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     _defaults: Headers | None = None
     _default_wire = b""
     _idle_deadline: float | None = None  # when an idle keep-alive connection closes
+    _proxy: ProxyHeadersMiddleware | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._coalescing = CoalescingTransport(transport, self.loop)
         super().connection_made(self._coalescing)
         # With the access log asked for (ONEMAP_ACCESS_LOG), every request is logged by uvicorn.
         self._at_once = None if self.config.access_log else answerer_of(self.app)
+        self._proxy = _wrapper_of(self.app, ProxyHeadersMiddleware)
 
     def on_headers_complete(self) -> None:
         # A cache hit is answered here, before uvicorn builds the request's cycle (its
@@ -179,6 +184,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             or self.transport.is_closing()
         ):
             return None
+        if self._proxy is not None:
+            _forwarded_client(self._proxy, scope)
         return self._at_once(scope)
 
     # A lazy keep-alive timer. uvicorn cancels the connection's timer when data arrives and
@@ -253,6 +260,28 @@ ANSWERED = cast(RequestResponseCycle, _Answered())
 
 def _wire(headers: Headers) -> bytes:
     return b"".join(b"%s: %s\r\n" % pair for pair in headers)
+
+
+def _wrapper_of(app: Any, kind: type[Any]) -> Any:
+    """The wrapper of type ``kind`` uvicorn put around the app, if any."""
+    for _ in range(4):
+        if isinstance(app, kind):
+            return app
+        app = getattr(app, "app", None)
+    return None
+
+
+def _forwarded_client(proxy: ProxyHeadersMiddleware, scope: Any) -> None:
+    """The client uvicorn's proxy-headers wrapper will put in ``scope``, put there first,
+    by the wrapper's own trust rules (``FORWARDED_ALLOW_IPS``); doing it again is a no-op."""
+    forwarded = [bytes(v) for k, v in scope["headers"] if k == b"x-forwarded-for"]
+    client = scope.get("client")
+    if not forwarded or not client or client[0] not in proxy.trusted_hosts:
+        return
+    chain = b", ".join(forwarded).decode("latin-1")
+    host, port = proxy.trusted_hosts.get_trusted_client_address(chain)
+    if host:
+        scope["client"] = (host, port)
 
 
 def answerer_of(app: Any) -> AnswerAtOnce | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,11 +40,15 @@ class Worker:
 
 
 @contextmanager
-def worker(database_url: str, flush_interval_s: float = 3600.0) -> Iterator[Worker]:
+def worker(
+    database_url: str, flush_interval_s: float = 3600.0, clock_start: float | None = None
+) -> Iterator[Worker]:
     """A second OS process with its own pool; with the default interval it flushes only
-    when told to (and when it stops), so a test decides when the replicas exchange counts."""
+    when told to (and when it stops), so a test decides when the replicas exchange counts;
+    ``clock_start``: where its rate limiter's clock starts (epoch seconds)."""
+    args = [sys.executable, "-m", "tests.access.key_worker", database_url, str(flush_interval_s)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.access.key_worker", database_url, str(flush_interval_s)],
+        args + ([str(clock_start)] if clock_start is not None else []),
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -62,6 +68,15 @@ def worker(database_url: str, flush_interval_s: float = 3600.0) -> Iterator[Work
             handle.ask(cmd="stop")
             process.wait(timeout=15)
         assert process.returncode == 0
+
+
+def at_once(workers: tuple[Worker, ...], command: bytes) -> list[dict[str, Any]]:
+    """Send ``command`` to every worker before reading any answer: they run at once."""
+    for w in workers:
+        assert w.process.stdin is not None
+        w.process.stdin.write(command + b"\n")
+        w.process.stdin.flush()
+    return [orjson.loads(w.process.stdout.readline()) for w in workers if w.process.stdout]
 
 
 async def _usage(conn: psycopg.AsyncConnection, key_id: object, service: str) -> int:
@@ -121,11 +136,7 @@ async def test_overshoot_is_bounded_by_one_flush_interval_per_process(
                 "pace_s": pace_s,
             }
         )
-        for w in (a, b):  # start both before reading either answer
-            assert w.process.stdin is not None
-            w.process.stdin.write(command + b"\n")
-            w.process.stdin.flush()
-        answers = [orjson.loads(w.process.stdout.readline()) for w in (a, b) if w.process.stdout]
+        answers = at_once((a, b), command)
     allowed = sum(answer["allowed"] for answer in answers)
     per_interval = interval_s / pace_s  # requests one process makes within one flush interval
     assert quota <= allowed <= quota + 2 * per_interval, answers
@@ -144,3 +155,39 @@ async def test_a_revocation_reaches_another_process_at_once(
     assert answer["status"] == 401 and "revoked" in answer["message"]
     assert 'ApiKey realm="onemap"' in answer["headers"]["WWW-Authenticate"]
     assert answer["seconds"] < 1.0  # NOTIFY, not the 60 s cache TTL
+
+
+async def _rate_total(conn: psycopg.AsyncConnection, identity: str) -> int:
+    cur = await conn.execute(
+        "SELECT coalesce(sum(count), 0) FROM onemap.rate_usage WHERE identity = %s", (identity,)
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_two_processes_share_a_rate_limit_within_one_flush_interval_each(
+    aconn: psycopg.AsyncConnection, access_url: str
+) -> None:
+    """The rate limiter's windows, counted like the quotas: two processes at once on one
+    identity admit the limit and at most one flush interval of each one's traffic beyond
+    it; every admitted request reaches the database. Both clocks start 10 s into the same
+    one-hour window, so no window boundary falls inside the run."""
+    limit, pace_s, interval_s, attempts = 200, 0.004, 0.2, 400
+    identity = f"ip:198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:8]}"
+    start = (time.time() // 3600) * 3600 + 10
+    command = {"cmd": "rate", "identity": identity, "limit": limit, "n": attempts}
+    line = orjson.dumps(command | {"pace_s": pace_s})
+    with (
+        worker(access_url, interval_s, start) as a,
+        worker(access_url, interval_s, start) as b,
+    ):
+        answers = at_once((a, b), line)
+    allowed = sum(answer["allowed"] for answer in answers)
+    per_interval = interval_s / pace_s
+    assert limit <= allowed <= limit + 2 * per_interval, answers
+    for answer in answers:
+        refusal = answer["first_refusal"]
+        assert refusal["status"] == 429
+        assert 3500 <= int(refusal["headers"]["Retry-After"]) <= 3590  # the window's end
+        assert refusal["headers"]["RateLimit-Limit"] == str(limit)
+    assert await _rate_total(aconn, identity) == allowed  # refused requests are not counted

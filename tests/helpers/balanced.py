@@ -87,10 +87,14 @@ def onemap_env(
     database_url: str, data_dir: Path, port: int, settings: dict[str, str]
 ) -> dict[str, str]:
     """The environment of a server process on ``database_url`` and 127.0.0.1:``port``: this
-    one's without its ``ONEMAP_*``, no sample data, quiet logs, and ``settings`` as
-    ``ONEMAP_*`` variables (names without the prefix)."""
+    one's without its ``ONEMAP_*``, no sample data, quiet logs, no rate limits or job quotas
+    (a load test is one client address far above any person's rate; ADR 0017), and
+    ``settings`` as ``ONEMAP_*`` variables (names without the prefix)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
     env |= {
+        "ONEMAP_RATE_LIMIT_ANONYMOUS": "0",
+        "ONEMAP_JOBS_MAX_OPEN": "0",
+        "ONEMAP_JOBS_PER_DAY": "0",
         "ONEMAP_DATABASE_URL": database_url,
         "ONEMAP_DATA_DIR": str(data_dir),
         "ONEMAP_HOST": "127.0.0.1",

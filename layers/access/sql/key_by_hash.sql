@@ -1,6 +1,6 @@
 -- The key whose secret hashes to %(hash)s, with its usage on quota day %(day)s.
 SELECT k.id, k.department_id, k.name, k.type, k.referers, k.ip_ranges, k.roles, k.areas,
-       k.quota_tiles, k.quota_features, k.quota_processes, k.expires_at, k.revoked_at,
+       k.quota_tiles, k.quota_features, k.quota_processes, k.rate_limit, k.expires_at, k.revoked_at,
        k.revoked_by, k.created_by, k.created_at, k.secret_hash,
        COALESCE((SELECT jsonb_object_agg(u.service, u.count)
                  FROM onemap.api_key_usage AS u
