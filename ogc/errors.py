@@ -30,6 +30,7 @@ from layers.errors import (
     Conflict,
     EmbeddedClusterError,
     Forbidden,
+    HeadersTooLarge,
     IngestError,
     InvalidParameter,
     NotFound,
@@ -37,6 +38,7 @@ from layers.errors import (
     PayloadTooLarge,
     QuotaExceeded,
     Unavailable,
+    UriTooLong,
 )
 
 log = logging.getLogger("onemap.http")
@@ -52,10 +54,12 @@ STATUS_OF: dict[type[OneMapError], int] = {
     FeatureGone: 410,
     PreconditionFailed: 412,
     PayloadTooLarge: 413,
+    UriTooLong: 414,
     UnsupportedBody: 415,
     IngestError: 422,
     PreconditionRequired: 428,
     QuotaExceeded: 429,
+    HeadersTooLarge: 431,
     Unavailable: 503,  # the database down or restarting, a statement timeout, overload
     EmbeddedClusterError: 503,
 }
