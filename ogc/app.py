@@ -24,7 +24,7 @@ from ogc.http.cors import CorsMiddleware
 from ogc.http.disconnect import CancelOnDisconnect
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.keyed_links import KeyedLinks
-from ogc.http.limits import Caps, RequestLimits
+from ogc.http.limits import HeadCaps, HeadLimits, body_caps
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
 from ogc.http.secure_headers import SecureHeaders
 from ogc.http.write_guard import OnRefusal, WriteGuard
@@ -89,8 +89,8 @@ class OneMapApp(FastAPI):
         layer hands a request over."""
         await (self.guarded or self._starlette)(scope, receive, send)
 
-    def guard(self, caps: Caps) -> None:
-        self.guarded = SecureHeaders(RequestLimits(self._starlette, caps))
+    def guard(self, caps: HeadCaps) -> None:
+        self.guarded = SecureHeaders(HeadLimits(self._starlette, caps))
 
     async def _starlette(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
@@ -118,10 +118,11 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan(state),
+        max_body_size=body_caps(settings)[0],  # 413 (FastAPI's limiter: Content-Length, stream)
     )
     app.state.onemap = state
     install_error_handlers(app, observe=_denials_of(state))
-    app.guard(Caps.of(settings))  # URL, header and body caps; security headers
+    app.guard(HeadCaps.of(settings))  # URL and header caps; security headers
     policy = ResponsePolicy.of(settings)  # ogc/http: the routes and the fast layer share it
     app.add_middleware(CancelOnDisconnect)  # innermost: a read whose client left stops
     app.add_middleware(KeyedLinks, public_url=settings.public_url)  # tk= kept in links
@@ -162,7 +163,8 @@ def create_app(
         viewer,
         search,
     ):
-        app.include_router(module.router)
+        upload = module is publish  # an upload has its own, larger cap
+        app.include_router(module.router, max_body_size=body_caps(settings)[1] if upload else None)
     return app
 
 

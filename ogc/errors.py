@@ -150,7 +150,7 @@ def exception_body(
         "detail": detail,
         "code": title.replace(" ", ""),
         "description": detail,
-        "instance": str(request.url.path),
+        "instance": str(request.url.path)[:MAX_DETAIL],  # a huge path is not quoted whole
     }
 
 
@@ -226,7 +226,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
-        detail = f"no resource at {request.url.path}; start at / for the links"
+        detail = f"no resource at {request.url.path[:200]}; start at / for the links"
+    elif exc.status_code == 413:  # FastAPI's body limiter (ogc.http.limits.body_caps)
+        detail = (
+            "the request body is larger than this server reads (ONEMAP_MAX_BODY_MB; uploads "
+            "ONEMAP_MAX_UPLOAD_MB)"
+        )
     return problem(exc.status_code, detail, request)
 
 

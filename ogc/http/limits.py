@@ -1,48 +1,55 @@
-"""Caps on what one request may send: its URL (414), its header fields (431), its body (413).
+"""Caps on what one request may send: its URL (414), header fields (431) and body (413);
+and no NUL byte in its path or query (400: PostgreSQL text cannot hold one, so a NUL
+bound to any statement failed it — one rule here instead of one per route).
 
-uvicorn's httptools protocol reads a request head of any size and hands a body of any
-length to the app, and routes read bodies whole (``request.body()``) before they look at
-them. These caps stop a hostile request before any route runs: the URL and headers from
-the scope, a body by its ``Content-Length`` at once, and a body without one (chunked) as it
-arrives — a route reading past the cap gets a 413 (``BodyTooLarge``). Uploads (``POST
-/ingest``) have their own, larger cap, ``ONEMAP_MAX_UPLOAD_MB``, checked by the write guard
-and while the file is spooled. The limits are settings (``ONEMAP_MAX_URL_BYTES``,
-``ONEMAP_MAX_HEADER_BYTES``, ``ONEMAP_MAX_BODY_MB``); a reverse proxy should cap earlier.
+uvicorn's httptools protocol reads a request head of any size; routes then parse every
+value. The head's caps refuse a hostile head before any route runs
+(``ONEMAP_MAX_URL_BYTES``, ``ONEMAP_MAX_HEADER_BYTES``, and a ``Content-Length`` above
+the body cap). A body without a length is counted as it arrives by FastAPI's own limiter
+(``max_body_size``, set from the same ``body_caps``): ``ONEMAP_MAX_BODY_MB``, and for
+uploads ``ONEMAP_MAX_UPLOAD_MB`` (whose declared length the write guard checks). A
+reverse proxy should cap earlier still.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
-from starlette.exceptions import HTTPException
-
-from layers.errors import HeadersTooLarge, OneMapError, PayloadTooLarge, UriTooLong
-from layers.settings import HttpSettings
-from ogc.http.asgi_types import ASGIApp, Message, Receive, Scope, Send
+from layers.errors import (
+    HeadersTooLarge,
+    InvalidParameter,
+    OneMapError,
+    PayloadTooLarge,
+    UriTooLong,
+)
+from layers.features.params import reject_nul
+from layers.settings import ServiceSettings
+from ogc.http.asgi_types import ASGIApp, Receive, Scope, Send
 from ogc.http.write_guard import UPLOAD_PATH, refuse
 
+MIB = 1024 * 1024
+FORM_ROOM = 2 * MIB  # a multipart upload's own parts, beyond the file's bytes
 
-class BodyTooLarge(HTTPException):
-    """A body that outgrew the cap while a route read it. An ``HTTPException``, not a domain
-    error: FastAPI re-raises those from its own body parsing (others become a 400)."""
 
-    def __init__(self, limit_mb: int) -> None:
-        super().__init__(413, _body_message(limit_mb))
+def body_caps(settings: ServiceSettings) -> tuple[int, int]:
+    """The largest body of any request, and of an upload (``POST /ingest``: its file is
+    checked at ``ONEMAP_MAX_UPLOAD_MB`` as it is saved, so this only stops a runaway)."""
+    return settings.max_body_mb * MIB, settings.max_upload_mb * MIB + FORM_ROOM
 
 
 @dataclass(frozen=True)
-class Caps:
+class HeadCaps:
     url_bytes: int
     header_bytes: int
     body_bytes: int
 
     @classmethod
-    def of(cls, settings: HttpSettings) -> Caps:
-        body = settings.max_body_mb * 1024 * 1024
-        return cls(settings.max_url_bytes, settings.max_header_bytes, body)
+    def of(cls, settings: ServiceSettings) -> HeadCaps:
+        return cls(settings.max_url_bytes, settings.max_header_bytes, body_caps(settings)[0])
 
     def refusal(self, scope: Scope) -> OneMapError | None:
-        """Why the request's head alone is refused, or None."""
+        """Why the request's head is refused, or None."""
         target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
         if target > self.url_bytes:
             return UriTooLong(
@@ -55,55 +62,42 @@ class Caps:
                 f"the request's header fields are {header_bytes} bytes; this server reads at "
                 f"most {self.header_bytes} (ONEMAP_MAX_HEADER_BYTES)"
             )
-        declared = _content_length(scope)
-        if declared is not None and declared > self.body_bytes and scope["path"] != UPLOAD_PATH:
-            return PayloadTooLarge(_body_message(self.body_bytes // 2**20))
+        return _nul_refusal(scope) or self._body_refusal(scope)
+
+    def _body_refusal(self, scope: Scope) -> OneMapError | None:
+        """A declared length over the cap (an upload's is the write guard's to judge: it
+        refuses a caller who may not publish first, and audits the refusal)."""
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if scope["path"] == UPLOAD_PATH or not declared.isdigit():
+            return None
+        if int(declared) <= self.body_bytes:
+            return None
+        return PayloadTooLarge(
+            f"the request body is {int(declared)} bytes; this server reads at most "
+            f"{self.body_bytes // MIB} MB (ONEMAP_MAX_BODY_MB); uploads go to POST /ingest"
+        )
+
+
+def _nul_refusal(scope: Scope) -> OneMapError | None:
+    if "\x00" in scope["path"]:
+        return InvalidParameter("the path contains a NUL byte (%00); no name here holds one")
+    query = scope["query_string"]
+    if b"%00" not in query:  # the only way a NUL travels in a query
         return None
-
-
-class RequestLimits:
-    def __init__(self, app: ASGIApp, caps: Caps) -> None:
-        self.app, self.caps = app, caps
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        refusal = self.caps.refusal(scope)
-        if refusal is not None:
-            await refuse(scope, send, refusal)
-            return
-        if scope["path"] == UPLOAD_PATH or scope["method"] in ("GET", "HEAD"):
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, _counted(receive, self.caps.body_bytes), send)
-
-
-def _counted(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises ``BodyTooLarge`` once the body's bytes pass ``limit``."""
-    seen = 0
-
-    async def counted() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge(limit // 2**20)
-        return message
-
-    return counted
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
+    try:
+        reject_nul(dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)))
+    except InvalidParameter as exc:
+        return exc
     return None
 
 
-def _body_message(limit_mb: int) -> str:
-    return (
-        f"the request body is larger than {limit_mb} MB, the most this server reads "
-        "(ONEMAP_MAX_BODY_MB); uploads go to POST /ingest"
-    )
+class HeadLimits:
+    def __init__(self, app: ASGIApp, caps: HeadCaps) -> None:
+        self.app, self.caps = app, caps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self.caps.refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            await self.app(scope, receive, send)
+        else:
+            await refuse(scope, send, refusal)
