@@ -129,10 +129,10 @@ class HttpSettings(BaseSettings):
     # Caps on what one request may send (ogc.http.limits). A reverse proxy in front should
     # cap earlier (nginx: large_client_header_buffers, client_max_body_size).
     max_url_bytes: int = Field(
-        default=131_072,
+        default=61_440,
         ge=1024,
-        description="Longest request path and query (414 beyond): room for a CQL2 filter "
-        "with a county's polygon.",
+        description="Longest request path and query (414 beyond); 60 KiB, below the 64 KiB "
+        "uvicorn's parser (httptools) reads at all (beyond, its plain 400).",
     )
     max_header_bytes: int = Field(
         default=65_536, ge=1024, description="Largest sum of request header fields (431 beyond)."
