@@ -87,6 +87,14 @@ def problems(response: httpx.Response, forbidden: tuple[str, ...]) -> list[str]:
     return found
 
 
+def refusal_problems(response: httpx.Response, forbidden: tuple[str, ...]) -> list[str]:
+    """``problems``, and any status but a 4xx: the answer to a value nothing may accept."""
+    found = problems(response, forbidden)
+    if not 400 <= response.status_code < 500:
+        found.append(f"status {response.status_code}")
+    return found
+
+
 def message_of(response: httpx.Response) -> str:
     """The person-readable message of an error answer: a problem document's description,
     a WMTS exception report's text."""
