@@ -1,8 +1,8 @@
-"""The hostile-input sweep (issue 16): every parameter of every operation in ``/api`` — path
-and query — and the WMTS KVP keys, request headers, process inputs and admin bodies, each
-given SQL injection, path traversal, NUL, malformed UTF-8, deep nesting and oversized values
-one at a time. Every answer is a 4xx with a message (a free-text parameter may match nothing:
-200), never a 5xx, and no answer or header holds SQL, a traceback or a server path."""
+"""The hostile-input sweep (issue 16): every parameter of every operation in ``/api``, path
+and query (WMTS KVP keys, headers and bodies: test_sweep_more.py), given SQL injection, path
+traversal, NUL, malformed UTF-8, deep nesting and oversized values one at a time. Every
+answer is a 4xx with a message (a free-text parameter may match nothing: 200), never a 5xx,
+and no answer or header holds SQL, a traceback or a server path."""
 
 from __future__ import annotations
 
