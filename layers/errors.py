@@ -35,6 +35,14 @@ class PayloadTooLarge(OneMapError):
     """The request asks for or sends more than the configured limits (HTTP 413)."""
 
 
+class UriTooLong(OneMapError):
+    """The request's path and query are longer than the server reads (HTTP 414)."""
+
+
+class HeadersTooLarge(OneMapError):
+    """The request's header fields together are larger than the server reads (HTTP 431)."""
+
+
 class IngestError(OneMapError):
     """A source file cannot be read or published as it is (HTTP 422 / CLI exit 2)."""
 

@@ -150,6 +150,22 @@ class HttpSettings(BaseSettings):
         default=["*"], description="CORS origins, comma-separated (`*`: any)."
     )
     gzip_level: int = Field(default=5, ge=1, le=9, description="gzip level of responses.")
+    # Caps on what one request may send (ogc.http.limits). A reverse proxy in front should
+    # cap earlier (nginx: large_client_header_buffers, client_max_body_size).
+    max_url_bytes: int = Field(
+        default=61_440,
+        ge=1024,
+        description="Longest request path and query (414 beyond); 60 KiB, below the 64 KiB "
+        "uvicorn's parser (httptools) reads at all (beyond, its plain 400).",
+    )
+    max_header_bytes: int = Field(
+        default=65_536, ge=1024, description="Largest sum of request header fields (431 beyond)."
+    )
+    max_body_mb: int = Field(
+        default=64,
+        ge=1,
+        description="Largest request body but uploads (ONEMAP_MAX_UPLOAD_MB): 413 beyond.",
+    )
     log_level: str = "info"
     access_log: bool = Field(
         default=False,

@@ -19,12 +19,14 @@ from ogc.errors import ErrorObserver, install_error_handlers
 from ogc.gate.denials import count_error, count_guard_refusal
 from ogc.gate.middleware import CallerMiddleware
 from ogc.gate.ownership import may_publish_in
-from ogc.http.asgi_types import Ready
+from ogc.http.asgi_types import ASGIApp, Ready
 from ogc.http.cors import CorsMiddleware
 from ogc.http.disconnect import CancelOnDisconnect
 from ogc.http.head_requests import HeadAsGet
 from ogc.http.keyed_links import KeyedLinks
+from ogc.http.limits import HeadCaps, HeadLimits, body_caps
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
+from ogc.http.secure_headers import SecureHeaders
 from ogc.http.write_guard import OnRefusal, WriteGuard
 from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
@@ -64,13 +66,17 @@ class OneMapApp(FastAPI):
     """
 
     fast_layer: TileCacheFastPath | None = None
+    guarded: ASGIApp | None = None  # the framework behind the request caps and headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.fast_layer is None or scope["type"] != "http":
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self  # as Starlette sets it: the fast paths read the app's state
-        await self.fast_layer(scope, receive, send)
+        if self.fast_layer is None:
+            await self.framework(scope, receive, send)
+        else:
+            await self.fast_layer(scope, receive, send)
 
     def answer_at_once(self, scope: Scope) -> Ready | None:
         """A cache hit the HTTP protocol may send without starting the app (the fast layer's
@@ -78,7 +84,15 @@ class OneMapApp(FastAPI):
         return None if self.fast_layer is None else self.fast_layer.answer_at_once(scope)
 
     async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The framework's own stack: where the fast layer hands a request over."""
+        """The framework's own stack, behind the request caps and the security headers
+        (outside Starlette's error middleware, so its 500s carry them): where the fast
+        layer hands a request over."""
+        await (self.guarded or self._starlette)(scope, receive, send)
+
+    def guard(self, caps: HeadCaps) -> None:
+        self.guarded = SecureHeaders(HeadLimits(self._starlette, caps))
+
+    async def _starlette(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
 
 
@@ -104,9 +118,11 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan(state),
+        max_body_size=body_caps(settings)[0],  # 413 (FastAPI's limiter: Content-Length, stream)
     )
     app.state.onemap = state
     install_error_handlers(app, observe=_denials_of(state))
+    app.guard(HeadCaps.of(settings))  # URL and header caps; security headers
     policy = ResponsePolicy.of(settings)  # ogc/http: the routes and the fast layer share it
     app.add_middleware(CancelOnDisconnect)  # innermost: a read whose client left stops
     app.add_middleware(KeyedLinks, public_url=settings.public_url)  # tk= kept in links
@@ -148,7 +164,8 @@ def create_app(
         viewer,
         search,
     ):
-        app.include_router(module.router)
+        upload = module is publish  # an upload has its own, larger cap
+        app.include_router(module.router, max_body_size=body_caps(settings)[1] if upload else None)
     return app
 
 

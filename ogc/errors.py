@@ -30,6 +30,7 @@ from layers.errors import (
     Conflict,
     EmbeddedClusterError,
     Forbidden,
+    HeadersTooLarge,
     IngestError,
     InvalidParameter,
     NotFound,
@@ -38,6 +39,7 @@ from layers.errors import (
     QuotaExceeded,
     RateLimited,
     Unavailable,
+    UriTooLong,
 )
 
 log = logging.getLogger("onemap.http")
@@ -53,10 +55,12 @@ STATUS_OF: dict[type[OneMapError], int] = {
     FeatureGone: 410,
     PreconditionFailed: 412,
     PayloadTooLarge: 413,
+    UriTooLong: 414,
     UnsupportedBody: 415,
     IngestError: 422,
     PreconditionRequired: 428,
     QuotaExceeded: 429,
+    HeadersTooLarge: 431,
     Unavailable: 503,  # the database down or restarting, a statement timeout, overload
     EmbeddedClusterError: 503,
 }
@@ -154,7 +158,7 @@ def exception_body(
         "detail": detail,
         "code": title.replace(" ", ""),
         "description": detail,
-        "instance": str(request.url.path),
+        "instance": str(request.url.path)[:MAX_DETAIL],  # a huge path is not quoted whole
     }
 
 
@@ -230,7 +234,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
-        detail = f"no resource at {request.url.path}; start at / for the links"
+        detail = f"no resource at {request.url.path[:200]}; start at / for the links"
+    elif exc.status_code == 413:  # FastAPI's body limiter (ogc.http.limits.body_caps)
+        detail = (
+            "the request body is larger than this server reads (ONEMAP_MAX_BODY_MB; uploads "
+            "ONEMAP_MAX_UPLOAD_MB)"
+        )
     return problem(exc.status_code, detail, request)
 
 

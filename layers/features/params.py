@@ -28,7 +28,11 @@ def reject_nul(parameters: Mapping[str, str]) -> None:
     """No parameter may carry a NUL byte (``%00``): PostgreSQL text cannot hold one."""
     for name, value in parameters.items():
         if "\x00" in name or "\x00" in value:
-            raise InvalidParameter(f"query parameter {name!r} contains a NUL byte (%00)")
+            shown = name.replace("\x00", "%00")[:60]
+            raise InvalidParameter(
+                f"query parameter {shown!r} ({shown}=…) contains a NUL byte (%00): no value "
+                "here holds one"
+            )
 
 
 def parse_feature_id(text: str) -> int | None:

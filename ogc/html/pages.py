@@ -27,6 +27,7 @@ from ogc.deps import base_url_of, state_of
 from ogc.html.svg_map import MAP_WIDTH, svg_map
 from ogc.http.negotiation import language
 from ogc.http.paths import route_path
+from ogc.http.policy import page_policy
 
 __all__ = [
     "MAP_DETAIL", "ThreadRenderedHTML", "feature_page", "items_page", "render", "svg_map",
@@ -34,6 +35,11 @@ __all__ = [
 ]  # fmt: skip
 
 _ENV = Environment(loader=PackageLoader("ogc.html", "templates"), autoescape=select_autoescape())
+# base.html inlines the stylesheet (one request per page); the CSP allows exactly that text,
+# rendered as the template's include renders it
+PAGE_POLICY = {
+    "Content-Security-Policy": page_policy(styles=(_ENV.get_template("onemap.css").render(),))
+}
 
 TEXT = {
     "zh": {
@@ -119,7 +125,7 @@ def render(
         extra = page_context() if page_context is not None else {}
         return _ENV.get_template(template).render(**context, **extra)
 
-    return ThreadRenderedHTML(make_page, headers)
+    return ThreadRenderedHTML(make_page, {**(headers or {}), **PAGE_POLICY})
 
 
 def title_of(layer: Layer, lang: str) -> str:

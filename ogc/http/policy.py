@@ -9,6 +9,11 @@ layer both write it, so a cached tile and a routed one carry the same headers.
 ``REVALIDATE`` is the Cache-Control of documents that change with the catalog and the
 caller (WMTS capabilities), for clients that keep documents without one.
 
+``secure`` adds the security headers, to every response (routed and fast): ``nosniff``
+always, and on HTML a Content-Security-Policy (the page's own, made by ``page_policy``,
+else the strictest), a frame policy (``frame-ancestors 'none'`` and ``X-Frame-Options``)
+and ``Referrer-Policy``.
+
 ``make_private`` is the rule for responses made for a caller who sees more than the public
 (``Caller.scope`` other than ``"public"``): no shared cache may keep them, and they vary
 with the credentials. The gate's middleware (``ogc.gate.middleware``) applies it to every
@@ -17,7 +22,9 @@ routed response and the fast layer to the tiles it serves.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 from dataclasses import dataclass
 
 from layers.settings import ServiceSettings
@@ -34,6 +41,58 @@ SHARED_ONLY = (b"public", b"s-maxage")  # Cache-Control directives a private res
 # that drop Cache-Control — QGIS keeps capabilities 24 h by URL unless Qt found an expiry,
 # so a key sent as a header after an anonymous visit (or a new layer) reached it a day late.
 REVALIDATE = "max-age=0, no-cache"
+
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+HTML_ONLY = (  # headers only a document a browser renders needs
+    (b"x-frame-options", b"DENY"),  # for browsers without CSP's frame-ancestors
+    # a page's URL (a key, the sign-in's code) is told to no other site
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+def page_policy(
+    here: str = "'self'",
+    *,
+    connect_also: str | None = None,
+    scripts: tuple[str, ...] = (),
+    styles: tuple[str, ...] = (),
+) -> str:
+    """An HTML page's Content-Security-Policy: everything from ``here`` (this server) only,
+    images also inline (``data:``, ``blob:``: the viewer's canvas export), no plugins, no
+    ``<base>``, no form posts, never in a frame; ``connect_also`` one more origin the page
+    may fetch from (the identity provider's token endpoint); ``scripts`` and ``styles`` the
+    inline ``<script>`` and ``<style>`` bodies the page carries, allowed by their hashes."""
+    directives = [f"default-src {here}", f"img-src {here} data: blob:"]
+    if scripts:
+        directives.append(f"script-src {here} {_hashes(scripts)}")
+    if styles:
+        directives.append(f"style-src {here} {_hashes(styles)}")
+    if connect_also:
+        directives.append(f"connect-src {here} {connect_also}")
+    directives += ["object-src 'none'", "base-uri 'none'", "form-action 'none'"]
+    return "; ".join([*directives, "frame-ancestors 'none'"])
+
+
+def _hashes(inline: tuple[str, ...]) -> str:
+    digests = (hashlib.sha256(text.encode()).digest() for text in inline)
+    return " ".join(f"'sha256-{base64.b64encode(digest).decode()}'" for digest in digests)
+
+
+STRICTEST = page_policy().encode()  # an HTML answer whose route set none (errors, WMTS info)
+
+
+def secure(headers: Headers) -> None:
+    """Add the security headers to a response's ``headers`` (those already set are kept)."""
+    present = {key for key, _ in headers}
+    if NOSNIFF[0] not in present:
+        headers.append(NOSNIFF)
+    content_type = next((value for key, value in headers if key == b"content-type"), b"")
+    if not content_type.startswith(b"text/html"):
+        return
+    if b"content-security-policy" not in present:
+        headers.append((b"content-security-policy", STRICTEST))
+    headers.extend(pair for pair in HTML_ONLY if pair[0] not in present)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ class WriteGuard:
         except OneMapError as exc:
             if self.on_refusal is not None:
                 self.on_refusal(scope, exc, status_of(exc))
-            await _refuse(scope, send, exc)
+            await refuse(scope, send, exc)
             return
         await self.app(scope, receive, send)
 
@@ -121,7 +121,9 @@ def _is_guarded_write(scope: Scope) -> bool:
     return not (method == "POST" and CROSS_ORIGIN_ALLOWED.fullmatch(scope["path"]))
 
 
-async def _refuse(scope: Scope, send: Send, exc: OneMapError) -> None:
+async def refuse(scope: Scope, send: Send, exc: OneMapError) -> None:
+    """Answer a request refused before the app read it: its problem document, and the
+    connection closed (the unread body is not drained)."""
     status = status_of(exc)
     body = orjson.dumps(exception_body(status, exc.message, Request(scope)))
     headers = [

@@ -38,7 +38,7 @@ from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
 from ogc.http.conditional import first_accepted, matches, weak_etag
 from ogc.http.negotiation import ACCEPTED
-from ogc.http.policy import ResponsePolicy
+from ogc.http.policy import ResponsePolicy, secure
 from ogc.plans import Snapshot
 
 log = logging.getLogger("onemap.features")
@@ -141,6 +141,7 @@ class FeatureFastPath:
             headers.append((b"content-type", media_type.encode()))
         body = self.policy.gzip(body, headers, request.get(b"accept-encoding", b""))
         self.policy.cors(request.get(b"origin"), headers)
+        secure(headers)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

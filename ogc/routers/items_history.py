@@ -140,7 +140,7 @@ def _checked_parameters(given: Mapping[str, str]) -> Mapping[str, str]:
 def _before(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit():
+    if not text.isdigit() or int(text) > p.MAX_BIGINT:  # as items' before= (a bigint)
         raise InvalidParameter(f"before must be a layer version number, got {text[:40]!r}")
     return int(text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from ogc.deps import BaseUrlDep, CallerDep, SettingsDep, SnapshotDep, StateDep, 
 from ogc.html import pages as html
 from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, link
 from ogc.http.negotiation import language, not_modified, output_format
+from ogc.http.policy import page_policy
 from ogc.openapi.v30 import openapi_media_type
 
 router = APIRouter(tags=["Capabilities"])
@@ -173,13 +175,20 @@ _SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 
 def api_html(title: str, base: str) -> Response:
     assets = f"{base}/assets/swagger-ui"
-    return get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url=f"{base}/api?f=json",
         title=f"{title} — API",
         swagger_js_url=f"{assets}/swagger-ui-bundle.js",
         swagger_css_url=f"{assets}/swagger-ui.css",
         swagger_favicon_url=f"{assets}/favicon-32x32.png",
     )
+    # the page starts Swagger UI with an inline script: the CSP allows that one by its hash
+    inline = tuple(INLINE_SCRIPT.findall(bytes(page.body).decode()))
+    page.headers["Content-Security-Policy"] = page_policy(scripts=inline)
+    return page
+
+
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 @router.get("/assets/swagger-ui/{name}", include_in_schema=False)

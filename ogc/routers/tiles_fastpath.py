@@ -38,7 +38,7 @@ from ogc.gate.caller import CallerResolver, caller_at_once, caller_or_none
 from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send, WireHeaders
-from ogc.http.policy import ResponsePolicy
+from ogc.http.policy import ResponsePolicy, secure
 from ogc.plans import Snapshot
 from tiles import grids
 from tiles.cache import NO_STYLE, TileCache, TileKey
@@ -105,6 +105,7 @@ class Hit:
         if found is None:
             found = WireHeaders(self.headers if full else self.short)
             policy.cors(origin, found)
+            secure(found)
             if len(self._by_origin) < 16:
                 self._by_origin[(full, origin)] = found
         return found

@@ -28,6 +28,7 @@ from layers.errors import NotFound
 from ogc.deps import BaseUrlDep, SettingsDep, StateDep
 from ogc.http.links import key_in_query, with_key
 from ogc.http.negotiation import language
+from ogc.http.policy import page_policy
 from ogc.state import AppState
 
 router = APIRouter(tags=["Viewer"])
@@ -73,11 +74,9 @@ async def viewer_page(
         admin_layers=html.escape(",".join(settings.admin.finest_first()[::-1])),
         signin=html.escape(json.dumps(browser_config(*signin)) if signin else ""),
     )
-    headers = {
+    headers = {  # and the policy's Referrer-Policy: the provider's code in the URL stays here
         "Cache-Control": "no-cache",
         "Content-Security-Policy": _policy(base, signin[0].token_origin if signin else None),
-        # the provider's code comes back in this page's URL: no other site is told it
-        "Referrer-Policy": "same-origin",
     }
     return HTMLResponse(page, headers=headers)
 
@@ -106,11 +105,7 @@ def _policy(base: str, token_origin: str | None) -> str:
     provider's token endpoint, when the viewer signs people in (the redirect to its
     authorization endpoint is a navigation, which the policy does not govern)."""
     here = "'self'" + (f" {base}" if base.startswith(("http://", "https://")) else "")
-    connect = f"; connect-src {here} {token_origin}" if token_origin else ""
-    return (
-        f"default-src {here}; img-src {here} data: blob:; object-src 'none'; base-uri 'none';"
-        f" form-action 'none'{connect}"
-    )
+    return page_policy(here, connect_also=token_origin)
 
 
 Stamp = tuple[str, int, int]  # path, size, mtime_ns: a rebuilt file is read again
