@@ -7,6 +7,12 @@ from typing import Any
 
 from layers.cql2 import Queryable
 
+# Schema-only rules (FastAPI's ``json_schema_extra``): the routes keep their own messages.
+ID_LIST = {"pattern": r"^[A-Za-z0-9_.\-]+(,[A-Za-z0-9_.\-]+)*$"}  # collection ids, comma-separated
+UUID = {"format": "uuid"}
+COUNT_1_1000 = {"pattern": "^(1000|[1-9][0-9]{0,2})$"}  # decimal counts as written
+COUNT_0_1E9 = {"pattern": "^(1000000000|0|[1-9][0-9]{0,8})$"}
+
 
 def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {

@@ -135,7 +135,7 @@ def error_statuses(method: str, path: str) -> dict[str, str]:
         "429": "The key's daily quota is used up (Retry-After)",
         "503": "Database unavailable or the server overloaded (Retry-After)",
     }
-    if "{" in path or path in ("/tiles", "/search"):
+    if "{" in path or path in ("/tiles", "/search", "/ingest") or path.startswith("/admin"):
         found["404"] = "No such resource, or one the caller may not see"
     if method != "GET" or path.startswith("/admin"):
         found["403"] = "The caller may not do this (role, department, area or origin)"

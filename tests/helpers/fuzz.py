@@ -12,7 +12,10 @@ deletes or edits the layers it reads.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from typing import Any
 
 import httpx
@@ -21,9 +24,31 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
+from layers.webhooks import targets
 from tests.helpers.wait import wait_for
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# Operations whose valid values follow a grammar, a rule across fields or a reference to
+# existing data that JSON Schema cannot state: a schema-valid request may still be a 400
+# naming the value (ADR 0018). Every other operation must accept schema-valid requests.
+GRAMMAR_BOUND: dict[str, str] = {
+    "^/collections/[^/]+/items$": "filter is CQL2, datetime RFC 3339, after/before page "
+    "tokens; filter-lang/filter-crs need a filter; sortby/properties name the layer's fields",
+    "^/admin/audit$": "since must be before until",
+    "^/admin/keys$": "department must be registered; expiresAt in the future",
+    "^/search$": "adcode must name an existing administrative unit",
+    "^/admin/subscriptions$": "either layer or layersOf; url must resolve to an allowed network",
+    "^/admin/layers/": "at least one setting; a rollback's version must exist before the current",
+    "^/collections/[^/]+/(editing|batch|items/)": "bodies are GeoJSON features whose "
+    "geometry lies in the service area and whose fields follow the layer's editing rules",
+    "^/processes/": "inputs follow the process's own description (/processes/{id})",
+    "^/ingest$": "the file must be a readable geodata file",
+    "^/wmts": "layer, style, format and matrix follow the capabilities document",
+}
+
+
+# positive_data_acceptance's own list (schemathesis' default) plus the 400 of a grammar
+ACCEPTED = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +74,27 @@ class Outcome:
         lines += [f"- {f.check} on {f.operation}: {f.detail}" for f in self.failures.values()]
         lines += [f"- broken: {text[:300]}" for text in self.broken]
         return "\n".join(lines)
+
+
+@contextmanager
+def loopback_only() -> Iterator[None]:
+    """Webhook hosts the fuzzer makes up are not looked up in DNS: only address literals
+    resolve (the app under test is also run with delivery off), so a run sends nothing
+    beyond 127.0.0.1."""
+
+    async def literal_only(host: str, port: int) -> list[Any]:
+        try:
+            return [ip_address(host)]
+        except ValueError:
+            refused = f"the webhook host {host[:100]!r} does not resolve"
+            raise targets.TargetRefused(refused) from None
+
+    original = targets._addresses
+    targets._addresses = literal_only
+    try:
+        yield
+    finally:
+        targets._addresses = original
 
 
 def scratch_collection(url: str, token: str, layer_id: str) -> None:
@@ -101,10 +147,17 @@ def _config(
         "generation": {"max-examples": max_examples},
         "phases": {name: {"enabled": True} for name in PHASES},
         "operations": [
+            *(
+                {
+                    "include-path-regex": path,
+                    "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}},
+                }
+                for path in GRAMMAR_BOUND
+            ),
             {  # writes and admin changes only ever touch the throw-away collection
                 "include-method-regex": "^(POST|PUT|PATCH|DELETE)$",
                 "parameters": {"collectionId": scratch},
-            }
+            },
         ],
     }
     if max_time is not None:
