@@ -1,7 +1,7 @@
 """Schemathesis against OneMap: every operation of /api, every check, every phase (issue 16).
 
     flock /tmp/onemap-bench.lock .venv/bin/python bench/fuzz.py [SERVER_URL] \\
-        [--max-examples 100] [--seed 1] [--max-time 600] [--workers 2]
+        [--max-examples 100] [--seed 1] [--max-time 600] [--workers 2] [--strict]
 
 SERVER_URL: a PostgreSQL server on which a fresh database is created and dropped afterwards
 (default ONEMAP_TEST_DATABASE_URL); the sample layers are published into it and a scratch
@@ -53,7 +53,8 @@ def main() -> int:
             started = time.monotonic()
             outcome = fuzz(live.url, token=TOKEN, scratch="fuzz-scratch",
                            max_examples=args.max_examples, seed=args.seed,
-                           max_time=args.max_time, workers=args.workers)  # fmt: skip
+                           max_time=args.max_time, workers=args.workers,
+                           strict=args.strict)  # fmt: skip
             print(f"{time.monotonic() - started:.0f} s; " + outcome.report())
     finally:
         with psycopg.connect(args.server, autocommit=True) as admin:
@@ -70,6 +71,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-time", type=int, default=600)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="accept no 400 for schema-valid data, even where a grammar rules",
+    )
     args = parser.parse_args()
     if not args.server:
         parser.error("name a PostgreSQL server (or set ONEMAP_TEST_DATABASE_URL)")
