@@ -32,7 +32,8 @@ _FORMAT = _param(
 )
 _PROPERTIES = _param("properties", "Comma-separated property names to return.")
 _SKIP = _param("skipGeometry", "Omit geometries.", {"type": "boolean"})
-_LANG = _param("lang", "HTML language", {"type": "string", "enum": ["zh", "en"]})
+# Not an enum: any other value falls back to Accept-Language, then zh (ogc.http.negotiation)
+_LANG = _param("lang", "HTML language: zh or en; otherwise Accept-Language, then zh.")
 _KEY = _param("tk", "API key (or the X-OneMap-Key header); links in the answer keep it.")
 
 ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
