@@ -4,15 +4,20 @@
     python3 -m venv /tmp/tipg-venv && /tmp/tipg-venv/bin/pip install tipg "uvicorn[standard]"
     apt-get install nginx-light wrk
     flock /tmp/onemap-bench.lock .venv/bin/python bench/tiles_bench.py [--urls 200] \
-        [--concurrency 16] [--duration 15] [--compare-server uvicorn]
+        [--concurrency 16] [--duration 15] [--sessions 60]
 
 Everything binds 127.0.0.1. An embedded PostGIS cluster in --workdir (kept between runs) gets
 both layers through the normal ingest; their overviews are built up front (timed and
-reported: it is a one-off per layer version, like an index). For each layer a fixed list of
-tile URLs is sampled at z6–14 around random features. Uncached rates come from one pass over
-the list at the given concurrency after a warm-up pass (TiPg has no cache; OneMap gets a fresh
-cache directory for the measured pass); cached rates from `wrk` cycling over the list for
---duration seconds against OneMap's cache and against nginx serving the very same files.
+reported: it is a one-off per layer version, like an index). Each layer is measured on two
+lists: "sampled", --urls tiles around random features with z6–14 equally often (low zooms
+weigh heavily), and "client", the distinct tiles --sessions map clients ask for while panning
+and zooming over the province (``client_tiles``: mostly high zooms, as real traffic is).
+Uncached rates come from one pass over a list at the given concurrency after a warm-up pass
+(TiPg has no cache; OneMap gets a fresh cache directory for the measured pass), beside two
+floors: OneMap's own statement run alone (``onemap_statement_floor``) and a TiPg-like
+statement. Cached rates come from `wrk` cycling over the list for --duration seconds, with and
+without `Accept-Encoding: gzip`, against OneMap's cache and against nginx serving the very
+same bytes (the stored gzip files; the identity sidecars OneMap keeps beside them).
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ from bench.tiles_servers import nginx_server, onemap_server, tipg_server  # noqa
 from ingest.pipeline import LayerMeta, ingest_file  # noqa: E402
 from layers.catalog import load_catalog  # noqa: E402
 from layers.embedded import EmbeddedCluster  # noqa: E402
+from layers.errors import NotFound  # noqa: E402
 from layers.migrate import migrate  # noqa: E402
 from tiles import grids, mvt, overview  # noqa: E402
+from tiles.cache import IDENTITY  # noqa: E402
+from tiles.plan import TilePlan  # noqa: E402
 
 LAYERS = {"bench-points": "points.gpkg", "bench-polygons": "polygons.gpkg"}
 
@@ -100,6 +108,60 @@ def sample_tiles(url: str, layer_id: str, count: int, seed: int = 6) -> list[tup
         tiles.append((z, tile.y, tile.x))
     rng.shuffle(tiles)
     return tiles
+
+
+def client_tiles(
+    url: str, layer_id: str, sessions: int, seed: int = 18
+) -> list[tuple[int, int, int]]:
+    """The distinct tiles map clients ask for while panning and zooming over the province:
+    each session opens a 5×4-tile viewport (1280×1024 px) at z6–7 over the province, pans
+    one or two tiles a few times per level and zooms in towards a feature, down to a random
+    level in z10–14. Sessions are interleaved as concurrent users' requests are; each tile
+    is listed once (its first request), so no server ever sees it twice; tiles outside the
+    tileset's limits are left out, as a client reading the tileset's limits leaves them."""
+    rng = np.random.default_rng(seed)
+    with psycopg.connect(url) as conn:
+        layer = load_catalog(conn).get(layer_id)
+        table = layer.table_name
+        targets = conn.execute(
+            psycopg.sql.SQL(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM {} "
+                "TABLESAMPLE SYSTEM (1) REPEATABLE (%s) LIMIT %s) s"
+            ).format(psycopg.sql.Identifier("onemap_data", table)),
+            [seed, sessions],
+        ).fetchall()
+    tms = grids.get_tms("WebMercatorQuad")
+    walks = []
+    for lon, lat in targets:
+        walk: list[tuple[int, int, int]] = []
+        deepest = int(rng.integers(10, 15))
+        for z in range(int(rng.integers(6, 8)), deepest + 1):
+            centre = tms.tile(lon, lat, z)
+            col, row = centre.x, centre.y
+            for _ in range(int(rng.integers(1, 4))):  # the view, then a pan or two
+                walk += [
+                    (z, r, c) for r in range(row - 2, row + 2) for c in range(col - 2, col + 3)
+                ]
+                col += int(rng.integers(-2, 3))
+                row += int(rng.integers(-1, 2))
+        walks.append(walk)
+    seen: set[tuple[int, int, int]] = set()
+    tiles = []
+    for step in range(max(len(w) for w in walks)):
+        for walk in walks:
+            if step < len(walk) and walk[step] not in seen:
+                seen.add(walk[step])
+                if _within_limits(layer, *walk[step]):
+                    tiles.append(walk[step])
+    return tiles
+
+
+def _within_limits(layer: Any, z: int, row: int, col: int) -> bool:
+    try:
+        grids.check_within_limits("WebMercatorQuad", layer.extent, z, row, col)
+    except NotFound:
+        return False
+    return True
 
 
 def set_database_jit(url: str, value: str | None) -> None:
@@ -188,8 +250,48 @@ async def postgis_floor(
     }
 
 
+async def onemap_statement_floor(
+    url: str, layer: Any, tiles: list[tuple[int, int, int]], concurrency: int
+) -> dict[str, Any]:
+    """OneMap's own tile statement (its overview table where it reads one, prepared, binary,
+    JIT off, as ``tiles.service`` runs it) with no HTTP around it: the floor OneMap is held to."""
+    plan = TilePlan.of(layer)
+    queue = list(tiles)
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await conn.execute("SET jit = off")
+            while queue:
+                z, row, col = queue.pop()
+                spec = mvt.TileSpec.of("WebMercatorQuad", z, row, col)
+                if not spec.intersects(layer.extent):
+                    continue
+                table = None
+                if overview.wants_overview(layer, spec.family, spec.level):
+                    table = overview.overview_table_name(layer, spec.family)
+                statement = plan.statement(spec.family, "mvt", layer.field_names, table)
+                started = time.perf_counter()
+                await conn.execute(statement, spec.params(), prepare=True, binary=True)
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "req_s": round(len(tiles) / elapsed, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+    }
+
+
 def wrk(
-    base: str, paths: list[str], concurrency: int, duration: int, workdir: Path
+    base: str,
+    paths: list[str],
+    concurrency: int,
+    duration: int,
+    workdir: Path,
+    gzip: bool = True,
 ) -> dict[str, Any]:
     script = workdir / "urls.lua"
     listed = ",\n".join(json.dumps(p) for p in paths)
@@ -204,8 +306,7 @@ def wrk(
             f"-c{concurrency}",
             f"-d{duration}s",
             "--latency",
-            "-H",
-            "Accept-Encoding: gzip",
+            *(["-H", "Accept-Encoding: gzip"] if gzip else []),
             "-s",
             str(script),
             base,
@@ -246,13 +347,34 @@ def low_zoom_sizes(base: str, layer_id: str) -> dict[int, int]:
 def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with psycopg.connect(url) as conn:
         layer = load_catalog(conn).get(layer_id)
-    tiles = sample_tiles(url, layer_id, args.urls)
-    ours = [f"/collections/{layer_id}/tiles/WebMercatorQuad/{z}/{r}/{c}" for z, r, c in tiles]
+    lists = {
+        "sampled": sample_tiles(url, layer_id, args.urls),
+        "client": client_tiles(url, layer_id, args.sessions),
+    }
+    return {
+        name: bench_list(url, layer, name, tiles, args, workdir) for name, tiles in lists.items()
+    }
+
+
+def bench_list(
+    url: str,
+    layer: Any,
+    name: str,
+    tiles: list[tuple[int, int, int]],
+    args: argparse.Namespace,
+    workdir: Path,
+) -> dict[str, Any]:
+    """One tile list through every system: uncached (TiPg, OneMap, both floors), then cached
+    hits with and without gzip (OneMap, nginx serving the same bytes)."""
+    ours = [f"/collections/{layer.id}/tiles/WebMercatorQuad/{z}/{r}/{c}" for z, r, c in tiles]
     theirs = [
         f"/collections/onemap_data.{layer.table_name}/tiles/WebMercatorQuad/{z}/{c}/{r}"
         for z, r, c in tiles
     ]
-    result: dict[str, Any] = {"tiles": len(tiles)}
+    zooms: dict[int, int] = defaultdict(int)
+    for z, _, _ in tiles:
+        zooms[z] += 1
+    result: dict[str, Any] = {"tiles": len(tiles), "tiles_by_zoom": dict(sorted(zooms.items()))}
     for jit in ("on", "off"):
         # TiPg as shipped runs with the server's JIT (on by default); OneMap turns JIT off
         # for its tile sessions. TiPg is measured both ways so the engines compare fairly.
@@ -269,7 +391,10 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
         result[f"postgis_floor_jit_{jit}"] = asyncio.run(
             postgis_floor(url, layer, tiles, args.concurrency, jit)
         )
-    warm_cache, cache = workdir / f"cache-warm-{layer_id}", workdir / f"cache-{layer_id}"
+    result["onemap_statement_floor"] = asyncio.run(
+        onemap_statement_floor(url, layer, tiles, args.concurrency)
+    )
+    warm_cache, cache = workdir / f"cache-warm-{layer.id}", workdir / f"cache-{layer.id}"
     for folder in (warm_cache, cache):
         shutil.rmtree(folder, ignore_errors=True)
     server = onemap_server(url, warm_cache, workdir)
@@ -280,83 +405,80 @@ def bench_layer(url: str, layer_id: str, args: argparse.Namespace, workdir: Path
     # The measured process is warmed like TiPg's (its connections and prepared statements)
     # on *other* tiles, so the tiles measured are still uncached.
     others = [
-        f"/collections/{layer_id}/tiles/WebMercatorQuad/{z}/{r}/{c}"
-        for z, r, c in sample_tiles(url, layer_id, 64, seed=99)
+        f"/collections/{layer.id}/tiles/WebMercatorQuad/{z}/{r}/{c}"
+        for z, r, c in sample_tiles(url, layer.id, 64, seed=99)
     ]
     server = onemap_server(url, cache, workdir)
     try:
         base = f"http://127.0.0.1:{server.port}"
         asyncio.run(one_pass(base, [p for p in others if p not in ours], args.concurrency))
         result["onemap_uncached"] = asyncio.run(one_pass(base, ours, args.concurrency))
-        result["onemap_cached"] = wrk(base, ours, args.concurrency, args.duration, workdir)
-        result["onemap_largest_z0_6"] = low_zoom_sizes(base, layer_id)
+        for gzip in (True, False):
+            label = "onemap_cached" if gzip else "onemap_cached_identity"
+            result[label] = wrk(base, ours, args.concurrency, args.duration, workdir, gzip)
+        if name == "sampled":
+            result["onemap_largest_z0_6"] = low_zoom_sizes(base, layer.id)
     finally:
         server.stop()
-    if args.compare_server:
-        server = onemap_server(url, cache, workdir, args.compare_server)
-        try:
-            base = f"http://127.0.0.1:{server.port}"
-            result[f"onemap_cached_{args.compare_server}"] = wrk(
-                base, ours, args.concurrency, args.duration, workdir
-            )
-        finally:
-            server.stop()
-    files = [str(p.relative_to(cache)) for p in sorted(cache.rglob("*.mvt")) if p.stat().st_size]
+    stored = sorted(p for p in cache.rglob("*.mvt") if p.stat().st_size)
+    identity = sorted(cache.rglob("*" + IDENTITY))  # written by the pass without gzip
     nginx = nginx_server(cache, workdir)
     try:
-        result["nginx"] = wrk(
-            f"http://127.0.0.1:{nginx.port}",
-            ["/" + f for f in files],
-            args.concurrency,
-            args.duration,
-            workdir,
-        )
+        for label, files, gzip in (("nginx", stored, True), ("nginx_identity", identity, False)):
+            paths = ["/" + str(f.relative_to(cache)) for f in files]
+            result[label] = wrk(
+                f"http://127.0.0.1:{nginx.port}",
+                paths,
+                args.concurrency,
+                args.duration,
+                workdir,
+                gzip,
+            )
     finally:
         nginx.stop()
     return result
 
 
 def print_table(report: dict[str, Any]) -> None:
-    """The figures the issue asks for; uncached is compared with TiPg's better JIT setting."""
+    """The figures the issues ask for; uncached is compared with TiPg's better JIT setting."""
     print(
-        "| layer | TiPg JIT on / off req/s (p99 ms) | OneMap uncached req/s (p99 ms) | "
-        "vs TiPg | OneMap cached | nginx | cached/nginx |"
+        "| layer | list (tiles) | TiPg JIT on / off req/s | OneMap uncached req/s (p99 ms) | "
+        "vs TiPg | floor: OneMap's statement / TiPg-like | vs OneMap's floor | "
+        "cached gzip / nginx | cached identity / nginx |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for layer_id in LAYERS:
-        r = report.get(layer_id)
+        for name, r in report.get(layer_id, {}).items():
+            on, off, ours = r["tipg_jit_on"], r["tipg_jit_off"], r["onemap_uncached"]
+            tipg = max(on["req_s"], off["req_s"])
+            floor = r["onemap_statement_floor"]["req_s"]
+            tipg_floor = max(
+                r["postgis_floor_jit_on"]["req_s"], r["postgis_floor_jit_off"]["req_s"]
+            )
+            cached, nginx = r["onemap_cached"]["req_s"], r["nginx"]["req_s"]
+            plain, nginx_plain = r["onemap_cached_identity"]["req_s"], r["nginx_identity"]["req_s"]
+            print(
+                f"| {layer_id} | {name} ({r['tiles']}) | {on['req_s']} / {off['req_s']} | "
+                f"{ours['req_s']} ({ours['p99_ms']:.0f}) | {ours['req_s'] / tipg:.1f}× | "
+                f"{floor} / {tipg_floor} | {ours['req_s'] / floor:.2f}× | "
+                f"{cached:,.0f} / {nginx:,.0f} = {cached / nginx:.0%} | "
+                f"{plain:,.0f} / {nginx_plain:,.0f} = {plain / nginx_plain:.0%} |"
+            )
+    for layer_id in LAYERS:
+        r = report.get(layer_id, {}).get("sampled")
         if r is None:
             continue
-        on, off, ours = r["tipg_jit_on"], r["tipg_jit_off"], r["onemap_uncached"]
-        cached, nginx = r["onemap_cached"]["req_s"], r["nginx"]["req_s"]
+        sizes = r["onemap_uncached"]["largest_bytes_by_zoom"]
+        wire = r["onemap_uncached"]["largest_wire_bytes_by_zoom"]
         print(
-            f"| {layer_id} | {on['req_s']} / {off['req_s']} ({on['p99_ms']:.0f} / "
-            f"{off['p99_ms']:.0f}) | {ours['req_s']} ({ours['p99_ms']:.0f}) | "
-            f"{ours['req_s'] / max(on['req_s'], off['req_s']):.1f}× | {cached:,.0f} | "
-            f"{nginx:,.0f} | {cached / nginx:.0%} |"
+            f"{layer_id} largest tile per zoom, KB (gzip on the wire): "
+            + ", ".join(f"z{z} {sizes[z] / 1000:.1f} ({wire[z] / 1000:.1f})" for z in sizes)
         )
-    for layer_id in LAYERS:
-        if layer_id in report:
-            r = report[layer_id]
-            sizes = r["onemap_uncached"]["largest_bytes_by_zoom"]
-            wire = r["onemap_uncached"]["largest_wire_bytes_by_zoom"]
-            print(
-                f"{layer_id} largest tile per zoom, KB (gzip on the wire): "
-                + ", ".join(f"z{z} {sizes[z] / 1000:.1f} ({wire[z] / 1000:.1f})" for z in sizes)
-            )
-            for name in ("uvicorn",):
-                other = r.get(f"onemap_cached_{name}")
-                if other:
-                    share = other["req_s"] / r["nginx"]["req_s"]
-                    print(
-                        f"{layer_id} cached with ONEMAP_SERVER={name}: {other['req_s']:,.0f} "
-                        f"req/s ({share:.0%} of nginx), p99 {other['p99_ms']} ms"
-                    )
-            low = r["onemap_largest_z0_6"]
-            print(
-                f"{layer_id} whole province z0–6, KB: "
-                + ", ".join(f"z{z} {size / 1000:.1f}" for z, size in low.items())
-            )
+        low = r["onemap_largest_z0_6"]
+        print(
+            f"{layer_id} whole province z0–6, KB: "
+            + ", ".join(f"z{z} {size / 1000:.1f}" for z, size in low.items())
+        )
 
 
 def main() -> None:
@@ -370,11 +492,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--layers", default=",".join(LAYERS))
-    parser.add_argument(
-        "--compare-server",
-        choices=["uvicorn"],
-        help="also measure cache hits with the app under this ONEMAP_SERVER",
-    )
+    parser.add_argument("--sessions", type=int, default=60, help="map-client sessions")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.workdir.chmod(0o755)

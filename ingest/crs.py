@@ -16,13 +16,13 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import ProjError
 
 from layers.errors import IngestError
+from layers.platform import SERVICE_AREA_LONLAT, SERVICE_AREA_MARGIN_DEG
 
 Bounds = tuple[float, float, float, float]
 DatumName = Literal["cgcs2000", "wgs84", "xian1980", "beijing1954", "other"]
 
-GUANGDONG_LONLAT: Bounds = (109.6, 20.2, 117.4, 25.6)
-# Inferred data may spill over the provincial border (neighbour counties, sea areas).
-_GUANGDONG_MARGIN_DEG = 1.0
+GUANGDONG_LONLAT: Bounds = SERVICE_AREA_LONLAT
+_GUANGDONG_MARGIN_DEG = SERVICE_AREA_MARGIN_DEG
 _CHINA_LONLAT: Bounds = (72.0, 0.8, 137.9, 55.9)
 
 _GEOGRAPHIC_EPSG = {"cgcs2000": 4490, "wgs84": 4326, "xian1980": 4610, "beijing1954": 4214}

@@ -41,11 +41,12 @@ def with_options(
     statement_timeout_ms: int | None = None,
     parallel: bool = False,
     connect_timeout_s: int | None = None,
+    application_name: str = APPLICATION_NAME,
 ) -> str:
-    """Add the application name, a statement timeout, the parallelism and a connect timeout
-    (libpq's, whole seconds, at least 2) to a conninfo."""
+    """Add the application name (unless the URL names one), a statement timeout, the
+    parallelism and a connect timeout (libpq's, whole seconds, at least 2) to a conninfo."""
     params = conninfo_to_dict(database_url)
-    params.setdefault("application_name", APPLICATION_NAME)
+    params.setdefault("application_name", application_name)
     if connect_timeout_s:
         params.setdefault("connect_timeout", str(max(2, int(connect_timeout_s))))
     options = []
@@ -78,6 +79,7 @@ def open_pool_lazily(
     statement_timeout_ms: int,
     acquire_timeout_s: float = 30.0,
     connect_timeout_s: int | None = None,
+    name: str = "onemap",
 ) -> AsyncConnectionPool:
     """The request pool, not yet open: it keeps reconnecting while the database is down
     (and so heals by itself). A request waits at most ``acquire_timeout_s`` for a
@@ -95,7 +97,7 @@ def open_pool_lazily(
         max_size=max_size,
         kwargs={"autocommit": True},
         open=False,
-        name="onemap",
+        name=name,
         timeout=acquire_timeout_s,
         reconnect_timeout=float("inf"),
     )

@@ -18,6 +18,19 @@ DATA_SCHEMA = "onemap_data"
 STORAGE_SRID = 4490  # CGCS2000 geographic, latitude first in its EPSG definition
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEFAULT_ADMIN_LAYERS = "gd-province,gd-cities,gd-counties"
+# The platform's service area (Guangdong), longitude/latitude; data and analysis inputs may
+# spill over the border by the margin (neighbour counties, sea areas).
+SERVICE_AREA_LONLAT = (109.6, 20.2, 117.4, 25.6)
+SERVICE_AREA_MARGIN_DEG = 1.0
+
+
+def in_service_area(bounds: tuple[float, float, float, float]) -> bool:
+    """Longitude/latitude ``bounds`` inside the service area, give or take the margin."""
+    (west, south, east, north), margin = SERVICE_AREA_LONLAT, SERVICE_AREA_MARGIN_DEG
+    return (
+        west - margin <= bounds[0] <= bounds[2] <= east + margin
+        and south - margin <= bounds[1] <= bounds[3] <= north + margin
+    )
 
 
 def epsg_uri(srid: int) -> str:

@@ -21,6 +21,8 @@ import psycopg
 from layers.db import with_options
 
 log = logging.getLogger("onemap.probe")
+# Not the requests' name: pg_stat_activity tells probes from the service's queries.
+PROBE_APPLICATION_NAME = "onemap-probe"
 
 
 @dataclass(frozen=True)
@@ -28,16 +30,25 @@ class ProbeResult:
     ok: bool
     problem: str | None
     at: float  # time.monotonic() of the probe's end
+    value: object = None  # the first column the probe's query answered
 
 
 class DatabaseProbe:
     def __init__(
-        self, database_url: str, *, interval_s: float = 1.0, timeout_s: float = 2.0
+        self,
+        database_url: str,
+        *,
+        interval_s: float = 1.0,
+        timeout_s: float = 2.0,
+        query: bytes = b"SELECT 1",
     ) -> None:
         self._conninfo = with_options(
-            database_url, statement_timeout_ms=int(timeout_s * 1000), connect_timeout_s=2
+            database_url,
+            statement_timeout_ms=int(timeout_s * 1000),
+            connect_timeout_s=2,
+            application_name=PROBE_APPLICATION_NAME,
         )
-        self.interval_s, self.timeout_s = interval_s, timeout_s
+        self.interval_s, self.timeout_s, self.query = interval_s, timeout_s, query
         self.last = ProbeResult(False, "the database has not been probed yet", time.monotonic())
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
 
@@ -61,18 +72,18 @@ class DatabaseProbe:
                 self.last = await self.probe_once()
                 await asyncio.sleep(self.interval_s)
         finally:
-            await self._close()
+            await self.close()
 
     async def probe_once(self) -> ProbeResult:
         try:
             async with asyncio.timeout(self.timeout_s + 2.0):  # connect, then the query
                 conn = await self._connection()
-                await conn.execute("SELECT 1")
-            return ProbeResult(True, None, time.monotonic())
+                row = await (await conn.execute(self.query)).fetchone()
+            return ProbeResult(True, None, time.monotonic(), row[0] if row else None)
         except (psycopg.Error, TimeoutError, OSError) as exc:
             if self.last.ok:
                 log.warning("database probe failed: %s", exc)
-            await self._close()  # reconnect next time
+            await self.close()  # reconnect next time
             reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
             return ProbeResult(False, f"database unreachable ({reason})", time.monotonic())
 
@@ -81,7 +92,7 @@ class DatabaseProbe:
             self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         return self._conn
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error, OSError):

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from layers.access.oidc_settings import OidcSettings
@@ -18,10 +20,23 @@ from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 from layers.webhooks.settings import WebhookSettings
 
 
+def _comma_separated(value: object) -> object:
+    """``a,b , c`` → ``["a", "b", "c"]`` (a list given as a list passes as it is)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
+
+
 class DatabaseSettings(BaseSettings):
     """Where PostGIS is, or where the embedded cluster lives."""
 
-    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+    # A database URL may hold a password: errors name the setting, never its value.
+    model_config = SettingsConfigDict(
+        env_prefix="ONEMAP_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str | None = Field(
         default=None,
@@ -32,6 +47,11 @@ class DatabaseSettings(BaseSettings):
         description="Where the embedded cluster, tile cache and uploads live.",
     )
     embedded_port: int = Field(default=55432, description="TCP port of the embedded cluster.")
+    read_database_url: CommaList = Field(
+        default=[],
+        description="Streaming standbys of the primary, comma-separated: items, tiles, "
+        "search and WMTS read there once a standby has replayed what they need.",
+    )
     pool_min_size: int = 1
     pool_max_size: int = 10
     statement_timeout_ms: int = Field(
@@ -53,6 +73,19 @@ class DatabaseSettings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _read_urls_parse(cls, urls: list[str]) -> list[str]:
+        for number, url in enumerate(urls, 1):
+            try:
+                conninfo_to_dict(url)
+            except psycopg.ProgrammingError:  # its text may quote the password: not shown
+                raise ValueError(
+                    f"entry {number} is not a PostgreSQL URL or conninfo "
+                    "(postgresql://user@host:port/db, entries separated by commas)"
+                ) from None
+        return urls
 
 
 class IngestSettings(DatabaseSettings):
@@ -99,16 +132,6 @@ class AdminSettings(BaseSettings):
     @property
     def admin(self) -> AdminLayers:
         return admin_layers(self.admin_layers)
-
-
-def _comma_separated(value: object) -> object:
-    """``a,b , c`` → ``["a", "b", "c"]`` (a list given as a list passes as it is)."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
 
 
 class HttpSettings(BaseSettings):

@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Catalog, load_catalog_async
 from layers.db import with_options
+from layers.replicas import ReadRouter
 
 CHANNEL = "onemap_catalog"
 ChangeCallback = Callable[[Catalog], object]  # a return value is ignored
@@ -36,8 +37,9 @@ class CatalogStore:
     """Holds the current catalog snapshot; swapping it is a single assignment, after which
     every subscriber is called with the new snapshot, in the order they subscribed."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, reads: ReadRouter | None = None) -> None:
         self._pool = pool
+        self._reads = reads  # told where the primary was when each snapshot loaded
         self.current = Catalog()
         self.generation = 0
         self._subscribers: list[ChangeCallback] = []
@@ -67,6 +69,8 @@ class CatalogStore:
     async def reload(self) -> Catalog:
         async with self._pool.connection() as conn:
             snapshot = await load_catalog_async(conn)
+            if self._reads is not None:  # before it is served: reads see what it names
+                await self._reads.advance(conn)
         for prepare in list(self._preparers):
             try:
                 await prepare(self.current, snapshot)

@@ -46,6 +46,20 @@ def pool_of(state: AppState) -> AsyncConnectionPool:
     return state.pool
 
 
+def read_pool_of(state: AppState) -> AsyncConnectionPool:
+    """The pool a read-only request runs on: a standby that has replayed what this
+    process has seen of the primary, else the primary (``layers.replicas``)."""
+    if state.reads is None:
+        return pool_of(state)
+    return state.reads.pool()
+
+
+async def wrote(state: AppState) -> None:
+    """After a commit this process's next reads must see (an edit): raise the floor."""
+    if state.reads is not None:
+        await state.reads.wrote()
+
+
 def snapshot_of(state: AppState) -> Snapshot:
     """The current catalog and its plans, as one object (``ogc.plans``)."""
     if state.snapshot is None:
@@ -67,7 +81,7 @@ async def clip_of(
     state: AppState, snapshot: Snapshot, layer: Layer, caller: Caller
 ) -> AreaClip | None:
     """The area ``caller`` sees ``layer``'s features in (None: all of them), ``ogc.gate.areas``."""
-    return await clip_for(snapshot, layer, caller, pool_of(state), state.settings.admin)
+    return await clip_for(snapshot, layer, caller, read_pool_of(state), state.settings.admin)
 
 
 def count_restricted_read(state: AppState, layer: Layer, caller: Caller) -> None:
@@ -116,6 +130,10 @@ async def get_settings(state: Annotated[AppState, Depends(get_state)]) -> Servic
 
 async def get_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConnectionPool:
     return pool_of(state)
+
+
+async def get_read_pool(state: Annotated[AppState, Depends(get_state)]) -> AsyncConnectionPool:
+    return read_pool_of(state)
 
 
 async def get_snapshot(state: Annotated[AppState, Depends(get_state)]) -> Snapshot:
@@ -259,7 +277,8 @@ async def get_base_url(
 
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
-PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]  # the primary: writes
+ReadPoolDep = Annotated[AsyncConnectionPool, Depends(get_read_pool)]  # reads only
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CallerDep = Annotated[Caller, Depends(get_caller)]

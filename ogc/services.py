@@ -1,6 +1,6 @@
 """The per-app services, started in order by the lifespan and stopped in reverse.
 
-    pool → readiness probe → admission (of heavy requests)
+    pool → read replicas → readiness probe → admission (of heavy requests)
          → catalog store (the snapshot of catalog + plans, the fast layer's subscribers)
          → tile producer → search tables → OpenAPI subscription → job runner → catalog listener
          → job recovery → access (API keys, quotas, audit counts) → identity (bearer tokens)
@@ -38,6 +38,7 @@ from layers.admission import Admission
 from layers.catalog import Catalog
 from layers.db import open_pool_lazily, with_options
 from layers.probe import DatabaseProbe
+from layers.replicas import ReadRouter, replica_of
 from layers.search.index import SearchIndexes
 from layers.watch import CatalogStore, listen_for_changes
 from layers.webhooks.dispatch import CHANNEL as OUTBOX_CHANNEL
@@ -75,6 +76,39 @@ async def pool(state: AppState) -> AsyncIterator[None]:
     finally:
         await state.pool.close()
         state.pool = None
+
+
+@contextlib.asynccontextmanager
+async def read_replicas(state: AppState) -> AsyncIterator[None]:
+    """The pools of ``ONEMAP_READ_DATABASE_URL``'s standbys and their probes (``layers.replicas``);
+    with none configured, every read uses the primary pool."""
+    assert state.pool is not None
+    s = state.settings
+    replicas = [
+        replica_of(
+            url,
+            number,
+            min_size=s.pool_min_size,
+            max_size=s.pool_max_size,
+            statement_timeout_ms=s.statement_timeout_ms,
+            acquire_timeout_s=s.pool_acquire_timeout_ms / 1000,
+            connect_timeout_s=s.connect_timeout_s,
+        )
+        for number, url in enumerate(s.read_database_url, 1)
+    ]
+    for replica in replicas:
+        await replica.pool.open(wait=False)
+    state.reads = ReadRouter(state.pool, replicas)
+    task = state.background.spawn(state.reads.watch(), "replica-probes")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        state.reads = None
+        for replica in replicas:
+            await replica.probe.close()
+            await replica.pool.close()
 
 
 @contextlib.asynccontextmanager
@@ -143,7 +177,7 @@ async def catalog_store(state: AppState) -> AsyncIterator[None]:
     and the later subscribers (the app's own, e.g. the fast layer's hot tiles, then the
     services') already see the snapshot of the catalog they are given."""
     assert state.pool is not None
-    state.store = CatalogStore(state.pool)
+    state.store = CatalogStore(state.pool, state.reads)
 
     def replace_snapshot(catalog: Catalog) -> None:
         state.snapshot = Snapshot.of(catalog, state.snapshot)
@@ -166,7 +200,7 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
     assert state.pool is not None and state.store is not None
     pool = state.pool
     cache = TileCache(state.settings.tiles_dir)
-    producer = TileProducer(pool, cache, state.settings.gzip_level, state.admission)
+    producer = TileProducer(pool, cache, state.settings.gzip_level, state.admission, state.reads)
 
     builds: set[asyncio.Task[None]] = set()
 
@@ -209,7 +243,7 @@ async def search_indexes(state: AppState) -> AsyncIterator[None]:
     """Place-name search tables of new layer versions, built after each catalog change (one
     background build loop, cancelled on shutdown; ``layers.search.index``)."""
     assert state.pool is not None and state.store is not None
-    pool, indexes = state.pool, SearchIndexes(state.settings.admin)
+    pool, indexes = state.pool, SearchIndexes(state.settings.admin, state.reads)
     builds: set[asyncio.Task[None]] = set()
 
     def after_change(catalog: Catalog) -> None:
@@ -365,6 +399,7 @@ async def webhooks(state: AppState) -> AsyncIterator[None]:
 Service = Callable[[AppState], AbstractAsyncContextManager[None]]
 SERVICES: tuple[tuple[str, Service], ...] = (
     ("pool", pool),
+    ("read-replicas", read_replicas),
     ("readiness", readiness),
     ("admission", admission),
     ("catalog-store", catalog_store),

@@ -20,6 +20,7 @@ from layers.access.service import AccessService
 from layers.access.signin import SignInDirectory
 from layers.admission import Admission
 from layers.probe import DatabaseProbe
+from layers.replicas import ReadRouter
 from layers.search.index import SearchIndexes
 from layers.settings import ServiceSettings
 from layers.watch import CatalogStore, ChangeCallback
@@ -70,7 +71,8 @@ class AppState:
     database_url: str
     registry: AnalysisRegistry
     openapi: OpenApiDocuments | None = None
-    pool: AsyncConnectionPool | None = None
+    pool: AsyncConnectionPool | None = None  # the primary's: writes, catalog, gate
+    reads: ReadRouter | None = None  # the pool of each read (a standby, else the primary)
     probe: DatabaseProbe | None = None  # whether the database answers (/readyz reads it)
     admission: Admission | None = None  # this worker's bound on heavy requests
     access: AccessService | None = None

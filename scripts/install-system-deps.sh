@@ -35,13 +35,15 @@ installed_majors() {
 # Some installed version has initdb, PostGIS and pgRouting, and ogr2ogr is on PATH.
 # Packages OneMap needs besides PostgreSQL: venv support for `python3 -m venv`, a CJK
 # font so map tiles can label features in Chinese, Node.js + npm to build the map viewer
-# and chromium for its browser tests (docs/adr/0012-viewer.md).
+# and chromium for its browser tests (docs/adr/0012-viewer.md), nginx (light) as the load
+# balancer the scale-out tests put in front of two replicas (docs/adr/0021-scale-out.md).
 extra_missing() {
   python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv
   [[ -n $(fc-list :lang=zh 2>/dev/null) ]] || echo fonts-noto-cjk
   command -v node >/dev/null || echo nodejs
   command -v npm >/dev/null || echo npm
   command -v chromium >/dev/null || echo chromium
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || echo nginx-light
 }
 
 have_everything() {
@@ -91,7 +93,8 @@ print_manual_steps() {
   say "missing PostgreSQL $major + PostGIS + pgRouting and/or GDAL, and cannot install them here."
   say "Run as root:"
   say "  apt-get update && apt-get install -y postgresql-$major postgresql-$major-postgis-3 \\"
-  say "      postgresql-$major-pgrouting gdal-bin python3-venv fonts-noto-cjk nodejs npm chromium"
+  say "      postgresql-$major-pgrouting gdal-bin python3-venv fonts-noto-cjk nodejs npm chromium \\"
+  say "      nginx-light"
   say "or set ONEMAP_DATABASE_URL to an existing PostGIS server."
 }
 

@@ -26,6 +26,8 @@ def roll_up(
 ) -> pd.DataFrame:
     """Rows for every county, city and province: ``adcode``, ``level``, ``value``, ``n``.
 
+    Rows may be finer than counties (stations, parcels, towns): each carries its county's
+    code, and every level aggregates them, the county level too (``n`` rows per county).
     ``weighted_mean`` weights each county by ``weight_field`` (e.g. area or population).
     Cities without counties of their own (Dongguan, Zhongshan) roll up from whatever
     rows carry their codes, so a town-less city simply has no county rows.
@@ -41,17 +43,26 @@ def roll_up(
     base = pd.DataFrame(
         {
             "adcode": table[code_field].astype(str),
-            "value": pd.to_numeric(table[value_field], errors="coerce"),
-            "weight": pd.to_numeric(table[weight_field], errors="coerce") if weight_field else 1.0,
+            "value": _numbers(table, value_field, "value_field"),
+            "weight": _numbers(table, weight_field, "weight_field") if weight_field else 1.0,
         }
     )
     base = base[base["adcode"].str.fullmatch(r"[0-9]{6}")]
-    county = base.assign(level="county", n=1)[["adcode", "level", "value", "n"]]
-    levels = [county]
+    levels = [_aggregate(base, how).assign(level="county")]
     for level in ("city", "province"):
         grouped = base.assign(adcode=base["adcode"].map(lambda c, lv=level: parent_code(c, lv)))
         levels.append(_aggregate(grouped, how).assign(level=level))
     return pd.concat(levels, ignore_index=True)[["adcode", "level", "value", "n"]]
+
+
+def _numbers(table: pd.DataFrame, name: str, param: str) -> pd.Series:
+    """A numeric column; a text column (nothing in it reads as a number) is refused, not
+    summed as zeros."""
+    column = table[name]
+    values = pd.to_numeric(column, errors="coerce")
+    if column.notna().any() and values.isna().all():
+        raise InvalidParameter(f"{param}: field '{name}' holds no numbers; choose a numeric field")
+    return values
 
 
 def _aggregate(rows: pd.DataFrame, how: Aggregation) -> pd.DataFrame:
@@ -60,6 +71,8 @@ def _aggregate(rows: pd.DataFrame, how: Aggregation) -> pd.DataFrame:
         weighted = (rows["value"] * rows["weight"]).groupby(rows["adcode"]).sum()
         weights = rows["weight"].where(rows["value"].notna()).groupby(rows["adcode"]).sum()
         value = weighted / weights.replace(0, np.nan)
+    elif how == "sum":
+        value = groups["value"].sum(min_count=1)  # a unit without any value stays empty, not 0
     else:
         value = getattr(groups["value"], how)()
     return pd.DataFrame({"value": value, "n": groups.size()}).reset_index()

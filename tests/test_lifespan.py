@@ -52,7 +52,14 @@ def test_services_start_in_order_and_stop_in_reverse(
         started = [m.removeprefix("service started: ") for m in caplog.messages if "started" in m]
     stopped = [m.removeprefix("service stopped: ") for m in caplog.messages if "stopped:" in m]
     names = [name for name, _ in SERVICES]
-    assert names[:5] == ["pool", "readiness", "admission", "catalog-store", "tile-producer"]
+    assert names[:6] == [
+        "pool",
+        "read-replicas",
+        "readiness",
+        "admission",
+        "catalog-store",
+        "tile-producer",
+    ]
     assert started == names
     assert stopped == names[::-1]
     assert (state.pool, state.store, state.tile_producer, state.jobs) == (None,) * 4

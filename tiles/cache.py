@@ -12,13 +12,18 @@ bytes' digest, so a re-made tile never answers a stale 304.
 Layout: ``{root}/{layer}/v{version}/{scope}/{style}/{tms}/{z}/{row}/{col}{variant}.{ext}``;
 an empty tile is stored as a zero-length file (served as 204). Vector tiles are stored
 gzip-compressed (deterministically: no timestamp), compressed once when made, so neither the
-app nor a static server compresses them per request. The root can be shared
+app nor a static server compresses them per request. For a client that refuses gzip the
+decompressed bytes are kept beside, once asked for (``identity``): a sidecar named after the
+digest of the gzip bytes it came from, so a sidecar left behind by an edit's race can never be
+served for the re-made tile — it names other bytes. The root can be shared
 storage so replicas share the cache. Writes go to a temporary file renamed into place, so a
 reader never sees half a tile.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import os
 import shutil
@@ -33,6 +38,7 @@ from tiles.edit_area import EditArea
 
 EXTENSIONS = {"mvt": "mvt", "png": "png"}
 NO_STYLE = "-"
+IDENTITY = ".identity"  # ends a sidecar's name: {col}{variant}.mvt.{digest}.identity
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,20 @@ class TileKey:
         identical bytes for one key, so they agree). Vector tiles are stored
         gzip-compressed; their decompressed representation (for the rare client that
         refuses gzip) gets its own tag."""
-        suffix = ".identity" if identity else ""
-        digest = hashlib.blake2b(data, digest_size=8).hexdigest()
+        suffix = IDENTITY if identity else ""
         return (
             f'"{self.layer_id}.{self.version}.{self.scope}.{self.style}.{self.tms_id}.'
-            f'{self.z}.{self.row}.{self.col}{self.variant}.{self.fmt}.{digest}{suffix}"'
+            f'{self.z}.{self.row}.{self.col}{self.variant}.{self.fmt}.{digest(data)}{suffix}"'
         )
+
+    def identity_path(self, stored: bytes) -> str:
+        """Where the decompressed form of ``stored`` (this key's gzip bytes) is kept."""
+        return f"{self.relative_path()}.{digest(stored)}{IDENTITY}"
+
+
+def digest(data: bytes) -> str:
+    """The short digest that names a tile's bytes (in ETags and sidecar names)."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 class TileCache:
@@ -91,8 +105,27 @@ class TileCache:
         except (FileNotFoundError, NotADirectoryError):
             return None
 
+    def identity(self, key: TileKey, stored: bytes) -> bytes:
+        """The decompressed bytes of a vector tile stored as ``stored``: read from its
+        sidecar, or decompressed once and the sidecar written (a client that refuses gzip
+        costs a second small read per hit, not a decompression)."""
+        if key.fmt != "mvt" or not stored:
+            return stored
+        relative = key.identity_path(stored)
+        try:
+            with open(self._prefix + relative, "rb", buffering=0) as handle:
+                return handle.readall()
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        plain = gzip.decompress(stored)
+        with contextlib.suppress(OSError):  # a full or read-only cache: serve it anyway
+            self._write(self.root / relative, plain)
+        return plain
+
     def put(self, key: TileKey, data: bytes) -> None:
-        target = self.path(key)
+        self._write(self.path(key), data)
+
+    def _write(self, target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
@@ -173,6 +206,8 @@ def _remove_touched(layer_id: str, tms_dir: Path, z: int, area: EditArea) -> lis
             if not col_text.isdigit() or not area.touches(tms_dir.name, z, row, int(col_text)):
                 continue
             (tms_dir / str(z) / str(row) / name).unlink(missing_ok=True)
+            if name.endswith(IDENTITY):
+                continue  # a sidecar: its tile is named by its own file
             fmt = "png" if ext == "png" else "mvt"
             key = (layer_id, version, tms_dir.name, z, row, int(col_text), fmt)
             removed.append(TileKey(*key, style_dir.name, scope, dash + variant))

@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
 from layers.platform import DATA_SCHEMA
+from layers.replicas import ReadRouter
 from tiles import grids, mvt
 
 MIN_FEATURES = 50_000
@@ -77,7 +78,8 @@ class OverviewRegistry:
     while others build is skipped. Tile requests only ask ``table_for``: they never build
     nor look for an overview."""
 
-    def __init__(self) -> None:
+    def __init__(self, reads: ReadRouter | None = None) -> None:
+        self._reads = reads  # a built overview is read on a standby once it has it
         self._ready: set[str] = set()
         self._taken: set[tuple[str, int, str]] = set()  # (layer, version, family)
         self._failed: set[tuple[str, int, str]] = set()  # retried on the next call
@@ -120,6 +122,8 @@ class OverviewRegistry:
         try:
             async with pool.connection() as conn:
                 await build_overview(conn, layer, family)
+                if self._reads is not None:
+                    await self._reads.advance(conn)
             self._ready.add(name)
         except Exception:  # tiles keep coming from the version table; retried on a change
             self._failed.add((layer.id, layer.version, family.name))

@@ -16,7 +16,7 @@ import hashlib
 import weakref
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -28,6 +28,7 @@ from layers.catalog import Layer
 from layers.db import unavailable
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from layers.features.query import AreaClip
+from layers.replicas import ReadRouter
 from tiles import mvt, overview, raster, render
 from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.edit_area import EditArea
@@ -46,6 +47,7 @@ class Tile:
 
     key: TileKey
     data: bytes
+    cache: TileCache | None = field(default=None, compare=False, repr=False)  # where it is kept
 
     @property
     def empty(self) -> bool:
@@ -61,8 +63,12 @@ class Tile:
         return self.key.fmt == "mvt" and bool(self.data)
 
     def plain(self) -> bytes:
-        """The uncompressed bytes."""
-        return gzip.decompress(self.data) if self.gzipped else self.data
+        """The uncompressed bytes (from the cache's identity sidecar when it has one)."""
+        if not self.gzipped:
+            return self.data
+        if self.cache is None:
+            return gzip.decompress(self.data)
+        return self.cache.identity(self.key, self.data)
 
     def etag(self, identity: bool = False) -> str:
         return self.key.etag(self.data, identity)
@@ -112,12 +118,14 @@ class TileProducer:
         cache: TileCache,
         gzip_level: int,
         admission: Admission | None = None,
+        reads: ReadRouter | None = None,
     ) -> None:
-        self.pool = pool
+        self.pool = pool  # the primary's (overview builds)
+        self.reads = reads or ReadRouter(pool)  # where tiles are read (a standby or the primary)
         self.cache = cache
         self.gzip_level = gzip_level
         self.admission = admission  # the app's bound on heavy work: a cache miss takes a slot
-        self.overviews = overview.OverviewRegistry()
+        self.overviews = overview.OverviewRegistry(reads)
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
         self._purges: dict[str, int] = {}  # purges begun per layer (``begin_purge``)
         self._areas: dict[str, deque[EditArea]] = {}  # the last PURGES_KEPT areas of each
@@ -162,7 +170,7 @@ class TileProducer:
         key = tile_key(plan, tms_id, z, row, col, "mvt", properties, scope=scope)
         cached = self.cache.get(key)
         if cached is not None:
-            return Tile(key, cached)
+            return Tile(key, cached, self.cache)
         purges = self._purge_count(key.layer_id)
         spec = mvt.TileSpec.of(tms_id, z, row, col)
         data = b""
@@ -171,9 +179,9 @@ class TileProducer:
                 rows = await self._run(plan, spec, "mvt", properties, clip)
                 raw = bytes(rows[0][0]) if rows and rows[0][0] else b""
                 data = await self._compress_and_store(key, raw, purges)
-            return Tile(key, data)
+            return Tile(key, data, self.cache)
         self._put(key, data, purges)
-        return Tile(key, data)
+        return Tile(key, data, self.cache)
 
     async def _compress_and_store(self, key: TileKey, raw: bytes, purges: int) -> bytes:
         """gzip and write in a worker thread (zlib and file I/O release the GIL), so a
@@ -202,7 +210,7 @@ class TileProducer:
         key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
         cached = self.cache.get(key)
         if cached is not None:
-            return Tile(key, cached)
+            return Tile(key, cached, self.cache)
         purges = self._purge_count(key.layer_id)
         async with self._slot():
             if plan.layer.kind == "raster":
@@ -210,7 +218,7 @@ class TileProducer:
             else:
                 data = await self._vector_png(plan, mvt.TileSpec.of(tms_id, z, row, col), clip)
         self._put(key, data, purges)
-        return Tile(key, data)
+        return Tile(key, data, self.cache)
 
     def _slot(self) -> contextlib.AbstractAsyncContextManager[None]:
         """A slot of the app's admission for making a tile (seeding runs have none)."""
@@ -258,7 +266,7 @@ class TileProducer:
             statement = plan.statement(spec.family, output, properties, clipped=True)
             params["area"] = clip.geometry
         try:
-            async with self.pool.connection() as conn:
+            async with self.reads.pool().connection() as conn:
                 if conn not in self._configured:
                     await configure(conn)
                     self._configured.add(conn)

@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from layers.catalog import Layer
 from layers.platform import DATA_SCHEMA, AdminLayers
+from layers.replicas import ReadRouter
 from layers.search.fields import adcode_field, search_field
 
 SEARCH_SCHEMA = "onemap_search"
@@ -63,8 +64,9 @@ class SearchIndexes:
     time and takes the next table from the newest layers it was given, so a version
     superseded meanwhile is skipped. Requests only ask ``table_for``."""
 
-    def __init__(self, admin: AdminLayers) -> None:
+    def __init__(self, admin: AdminLayers, reads: ReadRouter | None = None) -> None:
         self.admin = admin
+        self._reads = reads  # a built table is searched on a standby once it has it
         self._ready: set[str] = set()
         self._taken: set[str] = set()
         self._failed: set[str] = set()  # retried on the next catalog change
@@ -121,6 +123,8 @@ class SearchIndexes:
         try:
             async with pool.connection() as conn:
                 await build_search_table(conn, layer, found.name, adcode_field(layer, self.admin))
+                if self._reads is not None:
+                    await self._reads.advance(conn)
             self._ready.add(name)
         except Exception:  # searched from the version table meanwhile; retried on a change
             self._failed.add(name)

@@ -102,7 +102,8 @@ async def edit_transaction(
             "a version of a feature (?version=, ?datetime=) cannot be changed; send the "
             "change to the feature's own URI, or revert with POST …/versions/{N}/revert"
         )
-    pool = deps.pool_of(deps.state_of(request))
+    state = deps.state_of(request)
+    pool = deps.pool_of(state)
     actor = Actor(caller.kind, caller.subject or "", request_id(request))
     name = f"feature.{operation}"
     async with (
@@ -112,6 +113,7 @@ async def edit_transaction(
         yield session, note
         note.version = session.current_version
         await write_event(session.conn, event_for(request, caller, name, note))
+    await deps.wrote(state)  # committed: the editor's next reads see it (read-your-writes)
 
 
 async def checked_feature(

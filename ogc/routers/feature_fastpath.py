@@ -30,6 +30,7 @@ from layers.errors import OneMapError
 from layers.features.execute import read_feature
 from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
+from ogc.deps import read_pool_of
 from ogc.errors import headers_of, problem_of
 from ogc.gate.caller import caller_or_none
 from ogc.gate.visible import caller_view, may_read
@@ -101,7 +102,8 @@ class FeatureFastPath:
             await self._finish(send, request, 304, headers, b"", "")
             return True
         try:
-            feature = await read_feature(state.pool, plan.single_feature_text, int(feature_id))
+            pool = read_pool_of(state)
+            feature = await read_feature(pool, plan.single_feature_text, int(feature_id))
         except OneMapError as exc:  # a statement timeout: the route would answer the same
             await self._problem(scope, send, request, exc)
             return True

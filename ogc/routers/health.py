@@ -43,6 +43,8 @@ async def readyz(state: StateDep) -> JSONResponse:
             "status": "ready",
             "layers": len(state.store.current),
             "catalog_generation": state.store.generation,
+            # Standbys never decide readiness (reads fall back to the primary): reported only.
+            "read_replicas": state.reads.status() if state.reads is not None else None,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -105,7 +105,7 @@ def reusable_plan(query: ItemsQuery) -> bool | None:
 
 
 def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, str]:
-    """Pool, settings and base URL by plain calls of the ``ogc.deps`` helpers.
+    """Read pool, settings and base URL by plain calls of the ``ogc.deps`` helpers.
 
     The catalog snapshot and the layer's plan come through ``SnapshotDep``/``FeaturePlanDep``
     (FastAPI resolves the snapshot once per request; the layer passes ``FeatureLayerDep``,
@@ -113,7 +113,7 @@ def _context(request: Request) -> tuple[AsyncConnectionPool, ServiceSettings, st
     """
     state = deps.state_of(request)
     settings = state.settings
-    return deps.pool_of(state), settings, deps.base_url_of(request, settings)
+    return deps.read_pool_of(state), settings, deps.base_url_of(request, settings)
 
 
 async def _geojson_bytes(

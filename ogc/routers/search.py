@@ -58,7 +58,7 @@ async def search(
         raise InvalidParameter("f: /search answers GeoJSON only (f=json)")
     area = await _unit(state, snapshot, wanted.adcode)
     targets = await _targets(state, snapshot, caller, wanted)
-    async with deps.pool_of(state).connection() as conn:
+    async with deps.read_pool_of(state).connection() as conn:
         try:
             hits = await run_search(conn, targets, wanted, area)
         except psycopg.errors.UndefinedTable:  # a search table dropped under an old snapshot
@@ -123,7 +123,7 @@ async def _unit(state: AppState, snapshot: Snapshot, code: str | None) -> AdminA
     area = admin_area(code, state.settings, snapshot.catalog)
     assert area is not None
     statement, params = admin_exists_sql(area)
-    async with deps.pool_of(state).connection() as conn:
+    async with deps.read_pool_of(state).connection() as conn:
         row = await (await conn.execute(statement, params)).fetchone()
     if not row or not row[0]:
         raise InvalidParameter(f"adcode: no administrative unit has code {code}")

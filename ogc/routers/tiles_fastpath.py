@@ -5,7 +5,7 @@ of a small file and two ASGI messages. Doing that before FastAPI's routing, depe
 injection and the CORS/GZip middlewares removes most of the per-request Python work; the
 app puts it in front of the whole framework (``ogc.app.OneMapApp``). The hottest tiles are
 remembered per request path and encoding with their response headers ready (``HotTiles``;
-an MVT decompressed once for a client that refuses gzip), so a repeated hit is a dict lookup
+an MVT's identity form for a client that refuses gzip), so a repeated hit is a dict lookup
 and two sends — or, for a caller with no credential, one write by the HTTP protocol itself
 (``answer_at_once``) — dropped when their layer changes (the app subscribes
 ``catalog_changed``) or an edit touches them (``tiles_purged``); nothing is polled per
@@ -16,15 +16,15 @@ routes' middleware follows. The caller comes from the gate (``ogc.gate``): only 
 see what the public sees are answered here, tiles of layers they may see, under the key of
 their scope; an API key (``tk=``, the one query string served here, or ``X-OneMap-Key``) is
 checked and counted against its tiles quota by the gate from memory. Everything else —
-misses, other query strings, refused keys and tokens, unknown or hidden layers, callers whose
-answers are private, errors — falls through to the routes, which produce the same bytes and
-headers. The ETag names the key and the bytes' digest (a tile re-made after an edit keeps
-its key), so a revalidation reads the tile (memory or one file) and may answer 304.
+misses, empty map tiles, other query strings, refused keys and tokens, unknown or hidden
+layers, callers whose answers are private, errors — falls through to the routes, which
+produce the same bytes and headers. The ETag names the key and the bytes' digest (a tile
+re-made after an edit keeps its key), so a revalidation reads the tile (memory or one
+file) and may answer 304.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from collections import OrderedDict
@@ -41,7 +41,7 @@ from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send, W
 from ogc.http.policy import ResponsePolicy
 from ogc.plans import Snapshot
 from tiles import grids
-from tiles.cache import NO_STYLE, TileKey
+from tiles.cache import NO_STYLE, TileCache, TileKey
 from tiles.edit_area import EditArea
 from tiles.plan import TilePlan
 from tiles.purge import edited_in_place
@@ -69,25 +69,34 @@ MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
 class Hit:
     """A cached tile ready to send: its headers are built once, the bytes kept. An MVT is
-    kept as stored (gzip) or, for a client that refuses gzip, decompressed (``plain``) under
-    the key's identity ETag, as ``ogc.common.tiles.tile_response`` answers it."""
+    kept as stored (gzip) or, for a client that refuses gzip, decompressed (``plain``: the
+    cache's identity sidecar, decompressed at most once per tile) under the key's identity
+    ETag, as ``ogc.common.tiles.tile_response`` answers it; an empty vector tile is its
+    204 No Content."""
 
-    __slots__ = ("_by_origin", "data", "etag", "headers", "key", "short")
+    __slots__ = ("_by_origin", "data", "etag", "headers", "key", "short", "status")
 
-    def __init__(self, key: TileKey, data: bytes, policy: ResponsePolicy, plain: bool) -> None:
-        identity = plain and key.fmt == "mvt"
+    def __init__(
+        self, key: TileKey, data: bytes, policy: ResponsePolicy, plain: bool, cache: TileCache
+    ) -> None:
+        identity = plain and key.fmt == "mvt" and bool(data)
         self.key = key
         self.etag = key.etag(data, identity).encode()
-        self.data = gzip.decompress(data) if identity else data
-        self.short = not_modified_headers(self.etag, policy)  # 304, before CORS
+        self.data = cache.identity(key, data) if identity else data
+        self.short = not_modified_headers(self.etag, policy)  # 304 and 204, before CORS
+        self.status = 200 if data else 204
         gzipped = key.fmt == "mvt" and not identity  # stored gzip-compressed
         encoding = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
-        self.headers = [  # ogc.common.tiles.tile_response's, in its order
-            *self.short,
-            *(encoding if gzipped else [(b"content-encoding", b"identity")]),
-            (b"content-length", str(len(self.data)).encode()),
-            (b"content-type", MEDIA[key.fmt]),
-        ]
+        self.headers = (
+            self.short
+            if not data
+            else [  # tile_response's, in its order
+                *self.short,
+                *(encoding if gzipped else [(b"content-encoding", b"identity")]),
+                (b"content-length", str(len(self.data)).encode()),
+                (b"content-type", MEDIA[key.fmt]),
+            ]
+        )
         self._by_origin: dict[tuple[bool, bytes | None], Headers] = {}
 
     def headers_for(self, full: bool, origin: bytes | None, policy: ResponsePolicy) -> Headers:
@@ -195,21 +204,21 @@ class TileCacheFastPath:
             if key is None:
                 return False
             data = producer.cache.get(key)
-            if not data:
-                # Missing, or empty: the routes decide empty answers (a 404 outside the
-                # tileset's limits, 204 for an MVT, a transparent PNG for map and WMTS tiles).
+            if data is None or (not data and not _empty_is_204(path, key)):
+                # Missing, or an empty map or WMTS tile: the routes decide those (a
+                # transparent PNG, or a 404 outside the tileset's limits).
                 return False
-            hit = Hit(key, data, self.policy, asked.plain)
+            hit = Hit(key, data, self.policy, asked.plain, producer.cache)
             self._hot.put(path, asked.plain, hit)
         await _respond(send, *self._ready(scope, asked, hit))
         return True
 
     def _ready(self, scope: Scope, asked: Asked, hit: Hit) -> Ready:
-        """304 when the client holds the bytes, else the tile (empty tiles never get here)."""
+        """304 when the client holds the bytes, else the tile (or its 204 when empty)."""
         if asked.match == hit.etag:
             return 304, hit.headers_for(False, asked.origin, self.policy), b""
         body = b"" if scope["method"] == "HEAD" else hit.data
-        return 200, hit.headers_for(True, asked.origin, self.policy), body
+        return hit.status, hit.headers_for(True, asked.origin, self.policy), body
 
     def _match(self, path: str, snapshot: Snapshot, caller: Caller) -> TileKey | None:
         route = _route(path)
@@ -293,6 +302,11 @@ def _in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> bool:
     except NotFound:
         return False
     return True
+
+
+def _empty_is_204(path: str, key: TileKey) -> bool:
+    """An empty OGC API vector tile inside the limits (``_match`` checked them) is 204."""
+    return key.fmt == "mvt" and path.startswith("/collections/")
 
 
 def _only_a_key(query: bytes) -> bool:

@@ -26,8 +26,8 @@ from ogc.deps import (
     BaseUrlDep,
     CallerDep,
     CatalogDep,
-    PoolDep,
     ProducerDep,
+    ReadPoolDep,
     SettingsDep,
     SnapshotDep,
     count_restricted_read,
@@ -104,7 +104,7 @@ async def get_tile(
     plan = plans.tiles(layer)
     wmts.check_offered(plan.wmts, parsed)
     admin = state_of(request).settings.admin
-    clip = await clip_for(plans, layer, caller, producer.pool, admin)
+    clip = await clip_for(plans, layer, caller, producer.reads.pool(), admin)
     z, row, col, tms = parsed.tile_matrix, parsed.tile_row, parsed.tile_col, parsed.tile_matrix_set
     fmt = "png" if parsed.format == PNG_MEDIA_TYPE else "mvt"
     fields = layer.field_names
@@ -123,7 +123,7 @@ async def get_feature_info(
     catalog: Catalog,
     plans: Snapshot,
     caller: Caller,
-    pool: PoolDep,
+    pool: ReadPoolDep,
     admin: AdminLayers,
     parsed: wmts.GetFeatureInfoRequest,
 ) -> Response:
@@ -178,7 +178,7 @@ async def wmts_kvp(
     plans: SnapshotDep,
     caller: CallerDep,
     producer: ProducerDep,
-    pool: PoolDep,
+    pool: ReadPoolDep,
     settings: SettingsDep,
     base: BaseUrlDep,
 ) -> Response:
@@ -259,7 +259,7 @@ async def wmts_rest_feature_info(
     catalog: CatalogDep,
     plans: SnapshotDep,
     caller: CallerDep,
-    pool: PoolDep,
+    pool: ReadPoolDep,
     settings: SettingsDep,
     layer: Segment,
     style: Segment,

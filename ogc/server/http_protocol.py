@@ -10,8 +10,9 @@ Nothing is reordered and nothing waits longer than one turn.
 
 A cache hit goes further: when the app can answer a request from memory for a caller known
 without I/O (``answer_at_once``: the fast layer's hot public tiles, ``ogc.routers.tiles_fastpath``),
-the protocol writes that answer as soon as the request's head is parsed, with no ASGI task, event
-or scope hand-over — the per-request cost of the ASGI machinery was half a cached tile's time
+the protocol writes that answer as soon as the request's head is parsed — before uvicorn parses
+the URL and builds the request's cycle (for a plain path), with no ASGI task, event or scope
+hand-over — the per-request cost of the ASGI machinery was half a cached tile's time
 (bench/README.md). The answer is the one the app would send; head and serialisation are uvicorn's
 (status line, default headers, ``connection: close`` when the connection ends). Everything else,
 and everything while the access log is on or the client is not reading, takes the ASGI path.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
@@ -117,26 +118,68 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         # With the access log asked for (ONEMAP_ACCESS_LOG), every request is logged by uvicorn.
         self._at_once = None if self.config.access_log else answerer_of(self.app)
 
+    def on_headers_complete(self) -> None:
+        # A cache hit is answered here, before uvicorn builds the request's cycle (its
+        # URL parsing, cycle object and asyncio.Event were a fifth of a hit's cost); any
+        # request it does not take goes on exactly as uvicorn handles it.
+        if not self._answered_before_cycle():
+            super().on_headers_complete()
+
+    def _answered_before_cycle(self) -> bool:
+        """Answer a plain GET/HEAD of a path (no query, nothing escaped) at once, if the
+        app can and no earlier request of this connection is still being answered."""
+        url, parser = self.url, self.parser
+        if (
+            self._at_once is None
+            or (self.cycle is not None and not self.cycle.response_complete)  # pipelined
+            or self.expect_100_continue
+            or self.limit_concurrency is not None  # uvicorn's own 503 decides
+            or self.root_path
+            or url[:1] != b"/"
+            or b"?" in url
+            or b"%" in url
+            or not url.isascii()
+            or parser.get_method() not in (b"GET", b"HEAD")
+            or parser.should_upgrade()
+        ):
+            return False
+        scope = self.scope
+        version = parser.get_http_version()
+        scope["method"] = parser.get_method().decode()
+        scope["path"] = url.decode()
+        scope["raw_path"] = url
+        scope["query_string"] = b""
+        if version != "1.1":
+            scope["http_version"] = version
+        ready = self._answer_at_once(scope)
+        if ready is None:
+            return False
+        self.cycle = ANSWERED
+        self._write_at_once(version != "1.0" and parser.should_keep_alive(), *ready)
+        return True
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # An answer written at once may have armed the keep-alive timer while this request
         # (pipelined behind it) was parsed: this one must not be cut off by it.
         self._unset_keepalive_if_required()
-        ready = self._answer_at_once(cycle, app)
+        ready = None
+        if app is self.app and not cycle.waiting_for_100_continue:  # not uvicorn's 503
+            ready = self._answer_at_once(cycle.scope)
         if ready is None:
             super()._start_asgi_task(cycle, app)
         else:
-            self._send_at_once(cycle, *ready)
+            cycle.response_started = cycle.response_complete = True
+            cycle.message_event.set()
+            self._write_at_once(cycle.keep_alive, *ready)
 
-    def _answer_at_once(self, cycle: RequestResponseCycle, app: Any) -> Ready | None:
+    def _answer_at_once(self, scope: Any) -> Ready | None:
         if (
             self._at_once is None
-            or app is not self.app  # uvicorn's 503 for a concurrency limit
             or self.flow.write_paused  # the client is not reading: the app waits for it
-            or cycle.waiting_for_100_continue
             or self.transport.is_closing()
         ):
             return None
-        return self._at_once(cycle.scope)
+        return self._at_once(scope)
 
     # A lazy keep-alive timer. uvicorn cancels the connection's timer when data arrives and
     # arms a new one after each response: two timer handles and a heap push per request, a
@@ -184,19 +227,28 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self._defaults, self._default_wire = defaults, _wire(defaults)
         return self._default_wire
 
-    def _send_at_once(
-        self, cycle: RequestResponseCycle, status: int, headers: Headers, body: bytes
-    ) -> None:
+    def _write_at_once(self, keep_alive: bool, status: int, headers: Headers, body: bytes) -> None:
         """What ``RequestResponseCycle.send`` writes for this answer, in one write."""
-        cycle.response_started = cycle.response_complete = True
         lines = headers.wire() if isinstance(headers, WireHeaders) else _wire(headers)
-        close = b"" if cycle.keep_alive else b"connection: close\r\n"
+        close = b"" if keep_alive else b"connection: close\r\n"
         head = b"".join((STATUS_LINE[status], self._default_lines(), lines, close, b"\r\n"))
         self._coalescing.write_response(head, body)
-        cycle.message_event.set()
-        if not cycle.keep_alive:
+        if not keep_alive:
             self.transport.close()
         self.on_response_complete()
+
+
+class _Answered:
+    """The connection's cycle after an answer written at once: complete, so uvicorn's
+    callbacks for the rest of that request (body, end, disconnect) leave it alone."""
+
+    response_complete = True
+    disconnected = False
+    keep_alive = True
+    message_event = asyncio.Event()  # set by uvicorn on disconnect; nobody waits on it
+
+
+ANSWERED = cast(RequestResponseCycle, _Answered())
 
 
 def _wire(headers: Headers) -> bytes:

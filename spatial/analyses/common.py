@@ -8,6 +8,7 @@ import shapely
 from pydantic import AfterValidator, BaseModel, Field
 
 from layers.errors import InvalidParameter
+from layers.platform import SERVICE_AREA_LONLAT, SERVICE_AREA_MARGIN_DEG, in_service_area
 from spatial.context import Context
 from spatial.inputs import LayerInput, admin_unit
 
@@ -16,7 +17,12 @@ def _check_lon_lat(value: list[float]) -> list[float]:
     lon, lat = value
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise ValueError(f"[{lon}, {lat}] is not a longitude, latitude pair in degrees")
+    if not in_service_area((lon, lat, lon, lat)):
+        raise ValueError(f"[{lon}, {lat}] lies outside the service area ({_AREA})")
     return value
+
+
+_AREA = f"Guangdong, {list(SERVICE_AREA_LONLAT)} ± {SERVICE_AREA_MARGIN_DEG}°"
 
 
 LonLat = Annotated[
@@ -40,7 +46,11 @@ def geometry_from_geojson(value: dict[str, Any], what: str) -> shapely.Geometry:
         raise InvalidParameter(f"{what} is not a GeoJSON geometry: {exc}") from None
     if geom.is_empty:
         raise InvalidParameter(f"{what} is empty")
-    return geom
+    if not in_service_area(geom.bounds):
+        bounds = [round(b, 6) for b in geom.bounds]
+        raise InvalidParameter(f"{what} lies outside the service area ({_AREA}): bounds {bounds}")
+    # A hand-drawn zone often crosses itself; the overlay needs it valid (ingest's rule).
+    return geom if geom.is_valid else shapely.make_valid(geom)
 
 
 class Within(BaseModel):

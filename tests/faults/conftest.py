@@ -9,7 +9,6 @@ as long as the test wants) and the backends of the app's queries on it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -31,6 +30,7 @@ from layers.embedded import EmbeddedCluster
 from layers.migrate import migrate
 from layers.platform import DATA_SCHEMA
 from tests.conftest import free_port, world_readable_tempdir
+from tests.helpers.balanced import onemap_env
 from tests.helpers.wait import wait_for
 
 CITIES = "gd-cities"
@@ -107,15 +107,7 @@ def served(database_url: str, data_dir: Path, **settings: object) -> Iterator[st
     """The app as ``onemap serve`` runs it, in its own process (its latency is not shared
     with the test's client threads), on a free port; ``settings`` as ``ONEMAP_*``."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
-    env |= {
-        "ONEMAP_DATABASE_URL": database_url,
-        "ONEMAP_DATA_DIR": str(data_dir),
-        "ONEMAP_PORT": str(port),
-        "ONEMAP_LOAD_SAMPLE_DATA": "false",
-        "ONEMAP_LOG_LEVEL": "warning",
-    }
-    env |= {f"ONEMAP_{name.upper()}": str(value) for name, value in settings.items()}
+    env = onemap_env(database_url, data_dir, port, {k: str(v) for k, v in settings.items()})
     log = data_dir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env, stdout=out, stderr=out)

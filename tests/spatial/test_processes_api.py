@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import rasterio
+import shapely
 from fastapi.testclient import TestClient
 from pyproj import Geod
 from rasterio.io import MemoryFile
@@ -103,6 +104,10 @@ def test_sync_execution_returns_geojson(client: TestClient) -> None:
             "LineString",
         ),
         ({"radius_m": 100}, "incident"),
+        (
+            {"incident": {"type": "Point", "coordinates": [1133.3, 23.1]}, "radius_m": 100},
+            "incident lies outside the service area (Guangdong",
+        ),
     ],
 )
 def test_bad_inputs_are_400s_that_say_what_to_change(
@@ -111,6 +116,22 @@ def test_bad_inputs_are_400s_that_say_what_to_change(
     response = client.post("/processes/affected-area/execution", json={"inputs": inputs})
     assert response.status_code == 400, response.text
     assert message in response.json()["detail"]
+
+
+def test_a_location_outside_the_service_area_is_a_400(client: TestClient) -> None:
+    inputs = {"location": [13.3, 23.1], "facilities": {"collection": "synthetic-facilities"}}
+    response = client.post("/processes/nearest-facilities/execution", json={"inputs": inputs})
+    assert response.status_code == 400, response.text
+    assert "lies outside the service area" in response.text
+
+
+def test_a_self_crossing_inline_zone_is_made_valid(client: TestClient) -> None:
+    bowtie = [[113.2, 23.0], [113.4, 23.2], [113.4, 23.0], [113.2, 23.2], [113.2, 23.0]]
+    inputs = {"incident": {"type": "Polygon", "coordinates": [bowtie]}}
+    response = client.post("/processes/affected-area/execution", json={"inputs": inputs})
+    assert response.status_code == 200, response.text
+    zone = shapely.geometry.shape(response.json()["zone"]["features"][0]["geometry"])
+    assert zone.is_valid and zone.area > 0
 
 
 def test_raster_vector_mismatch_is_a_400(client: TestClient) -> None:

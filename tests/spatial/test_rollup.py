@@ -39,3 +39,30 @@ def test_roll_up_errors() -> None:
         roll_up(TABLE, "pop", "weighted_mean")
     with pytest.raises(InvalidParameter, match="'gdp'"):
         roll_up(TABLE, "gdp")
+
+
+def test_rows_finer_than_counties_are_aggregated_at_county_level_too() -> None:
+    """Five stations in three counties: three county rows, each the stations' mean."""
+    stations = pd.DataFrame(
+        {
+            "adcode": ["440103", "440103", "440104", "440303", "440303"],
+            "pm25": [30.0, 40.0, 50.0, 20.0, None],
+        }
+    )
+    result = roll_up(stations, "pm25", "mean")
+    county = result[result.level == "county"]
+    assert by_code(county) == {"440103": 35.0, "440104": 50.0, "440303": 20.0}
+    assert dict(zip(county["adcode"], county["n"], strict=True))["440103"] == 2
+    assert by_code(result[result.level == "city"]) == {"440100": 40.0, "440300": 20.0}
+    assert by_code(result[result.level == "province"]) == {"440000": 35.0}
+
+
+def test_a_county_without_values_is_empty_not_zero() -> None:
+    county = roll_up(TABLE, "pop").query("level == 'county'")
+    assert pd.isna(by_code(county)["440304"]) and by_code(county)["440103"] == 10.0
+
+
+def test_a_text_value_field_is_refused() -> None:
+    names = TABLE.assign(name=["a", "b", "c", "d"])
+    with pytest.raises(InvalidParameter, match="value_field: field 'name' holds no numbers"):
+        roll_up(names, "name")

@@ -114,6 +114,18 @@ def test_every_hit_is_what_uvicorn_sends_through_asgi(servers: Pair) -> None:
     assert servers[2].at_once - before == asked  # every one of them written by the protocol
 
 
+def test_an_empty_tile_is_the_same_204(servers: Pair) -> None:
+    row, col = tile_at("WebMercatorQuad", 10, 117.2, 20.3)  # the sea inside the limits
+    path = f"/collections/gd-counties/tiles/WebMercatorQuad/10/{row}/{col}"
+    _warm(servers, path)
+    _warm(servers, path, "identity")
+    before = servers[2].at_once
+    for encoding in ("gzip", "identity"):
+        answer = _same(servers, _request("GET", path, {"Accept-Encoding": encoding}))
+        assert answer.startswith(b"HTTP/1.1 204 No Content\r\n")
+    assert servers[2].at_once - before == 2
+
+
 def test_what_the_protocol_does_not_answer_goes_to_the_app(servers: Pair) -> None:
     path = _path()
     _warm(servers, path)
@@ -125,6 +137,20 @@ def test_what_the_protocol_does_not_answer_goes_to_the_app(servers: Pair) -> Non
     ):
         _same(servers, raw)
     assert servers[2].at_once == before
+
+
+def test_escaped_and_absolute_urls_are_parsed_by_uvicorn_first(servers: Pair) -> None:
+    """Such requests skip the answer before the cycle; once uvicorn has parsed their path
+    they are still answered at once, with the same bytes."""
+    path = _path()
+    _warm(servers, path)
+    before = servers[2].at_once
+    for raw in (
+        _request("GET", path.replace("-counties", "%2Dcounties"), {"Accept-Encoding": "gzip"}),
+        _request("GET", "http://127.0.0.1" + path, {"Accept-Encoding": "gzip"}),
+    ):
+        assert b" 200 OK" in _same(servers, raw)
+    assert servers[2].at_once - before == 2
 
 
 def test_closing_and_pipelined_connections(servers: Pair) -> None:

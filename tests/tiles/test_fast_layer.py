@@ -49,6 +49,11 @@ def _paths(routed: TestClient) -> list[str]:
             f"/tiles/{tms}/8/{row}/{col}?collections=gd-counties",
             f"/tiles/{tms}/8/{row}/{col}",
         ]
+        row, col = tile_at(tms, 10, 117.2, 20.3)  # the sea inside the limits: empty tiles
+        paths += [
+            f"/collections/gd-counties/tiles/{tms}/10/{row}/{col}",
+            f"/collections/gd-counties/map/tiles/{tms}/10/{row}/{col}",
+        ]
     body = routed.get("/collections/gd-counties/items", params={"limit": 1}).json()
     fid = body["features"][0]["id"]
     paths += [f"/collections/gd-counties/items/{fid}", "/collections/gd-counties/items/999999999"]

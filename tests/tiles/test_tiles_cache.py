@@ -104,11 +104,12 @@ def test_fast_path_remembers_hits_and_passes_misses_on(tiles_client: TestClient)
     assert len(passed) == 1
 
 
-def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
+def test_fast_path_leaves_empty_map_and_out_of_limits_tiles_to_the_routes(
     tiles_client: TestClient,
 ) -> None:
     """WMTS caches empty PNG tiles outside the tileset's limits under the keys OGC API uses;
-    the fast path must not answer them (404 there) nor empty tiles (204 / transparent PNG)."""
+    the fast path must not answer them (404 there) nor empty map tiles (a transparent PNG).
+    An empty vector tile inside the limits it answers as the route does: 204, same tags."""
     outside = "/collections/gd-cities/map/tiles/WebMercatorQuad/9/0/0"
     wmts = tiles_client.get("/wmts/1.0.0/gd-cities/default/WebMercatorQuad/9/0/0.png")
     assert wmts.status_code == 200  # a transparent tile, now cached empty
@@ -123,8 +124,11 @@ def test_fast_path_leaves_empty_and_out_of_limits_tiles_to_the_routes(
         passed.append(scope["path"])
 
     fast = TileCacheFastPath(inner, _policy(tiles_client))
-    for path in routed:
+    for path in (outside, inside_map):
         assert _call(tiles_client.app, fast, path) == [] and passed[-1] == path
+    start, body = _call(tiles_client.app, fast, inside)
+    assert start["status"] == 204 and body["body"] == b"" and passed[-1] != inside
+    assert dict(start["headers"])[b"etag"].decode() == routed[inside].headers["etag"]
     etag = wmts.headers["etag"].encode()
     assert (
         _call(tiles_client.app, fast, outside, etag=etag) == []
@@ -230,3 +234,42 @@ def test_sweep_keeps_only_current_versions(tmp_path: Path) -> None:
     assert cache.get(_key(3, 1, 1, version=2)) == b"new"
     assert cache.get(_key(3, 1, 1, version=1)) is None
     assert not (tmp_path / "gone").exists()
+
+
+def test_identity_form_is_decompressed_once_and_kept_beside(tmp_path: Path) -> None:
+    """A client that refuses gzip reads a sidecar, not a decompression, on every later hit;
+    a sidecar names the gzip bytes it came from, so a re-made tile never gets an old one."""
+    cache = TileCache(tmp_path)
+    key, old, new = _key(8, 10, 10), gzip.compress(b"old tile"), gzip.compress(b"new tile")
+    cache.put(key, old)
+    assert cache.identity(key, old) == b"old tile"
+    sidecar = tmp_path / key.identity_path(old)
+    assert sidecar.read_bytes() == b"old tile"
+    sidecar.write_bytes(b"from the sidecar")  # the next read must come from the file
+    assert cache.identity(key, old) == b"from the sidecar"
+    cache.put(key, new)  # an edit re-made the tile: the old sidecar names other bytes
+    assert cache.identity(key, new) == b"new tile"
+    assert cache.identity(_key(8, 10, 11), b"") == b""  # empty tiles have no sidecar
+
+
+def test_purge_removes_identity_sidecars_and_names_each_tile_once(tmp_path: Path) -> None:
+    cache = TileCache(tmp_path)
+    row, col = tile_at("WebMercatorQuad", 8)
+    key = _key(8, row, col)
+    stored = gzip.compress(b"tile")
+    cache.put(key, stored)
+    cache.identity(key, stored)
+    assert cache.purge_bounds("demo", (113.2, 23.0, 113.3, 23.2)) == 1
+    assert not list((tmp_path / key.relative_path()).parent.iterdir())
+
+
+def test_identity_survives_a_full_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = TileCache(tmp_path)
+    key, stored = _key(8, 10, 10), gzip.compress(b"tile")
+    cache.put(key, stored)
+
+    def no_space(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "_write", no_space)
+    assert cache.identity(key, stored) == b"tile"
