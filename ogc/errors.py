@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg import OperationalError
+from fastapi.routing import iter_route_contexts
+from psycopg import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from layers.db import unavailable
 from layers.edit.errors import (
@@ -240,7 +242,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             "the request body is larger than this server reads (ONEMAP_MAX_BODY_MB; uploads "
             "ONEMAP_MAX_UPLOAD_MB)"
         )
-    return problem(exc.status_code, detail, request)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+        path = request.url.path[:200]
+        detail = f"{request.method} is not answered at {path}; use {headers['Allow']}"
+    return problem(exc.status_code, detail, request, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """``Allow`` of a 405: the methods of *every* route at this path — Starlette names only
+    the first route's, and GET and POST of one path are separate routes here."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route = context.original_route  # included without a prefix: the full path
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")  # ogc.http.head_requests answers HEAD wherever GET is
+    return ", ".join(sorted(methods))
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -250,6 +271,16 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable on %s: %s", request.url.path, exc)
     response: JSONResponse = await _onemap_error(None)(request, unavailable(exc))
     return response
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the caller sent that PostgreSQL cannot hold or compare (a NUL character, an
+    integer out of range) and no route checked: the caller's mistake, so a 400 — with the
+    driver's first line, which names the value's problem and never the statement."""
+    assert isinstance(exc, DataError)
+    log.info("data error on %s: %s", request.url.path, exc)
+    reason = str(exc).splitlines()[0][:200] if str(exc) else "a value is not valid"
+    return problem(400, f"a request value cannot be used: {reason}", request)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -262,6 +293,7 @@ def install_error_handlers(app: FastAPI, observe: ErrorObserver | None = None) -
     app counts denials for the audit with it: ``ogc.gate.denials``)."""
     app.add_exception_handler(OneMapError, _onemap_error(observe))
     app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -7,6 +7,12 @@ from typing import Any
 
 from layers.cql2 import Queryable
 
+# Schema-only rules (FastAPI's ``json_schema_extra``): the routes keep their own messages.
+ID_LIST = {"pattern": r"^[A-Za-z0-9_.\-]+(,[A-Za-z0-9_.\-]+)*$"}  # collection ids, comma-separated
+UUID = {"format": "uuid"}
+COUNT_1_1000 = {"pattern": "^(1000|[1-9][0-9]{0,2})$"}  # decimal counts as written
+COUNT_0_1E9 = {"pattern": "^(1000000000|0|[1-9][0-9]{0,8})$"}
+
 
 def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
@@ -33,7 +39,8 @@ _PROFILE = _param(
 )
 _PROPERTIES = _param("properties", "Comma-separated property names to return.")
 _SKIP = _param("skipGeometry", "Omit geometries.", {"type": "boolean"})
-_LANG = _param("lang", "HTML language", {"type": "string", "enum": ["zh", "en"]})
+# Not an enum: any other value falls back to Accept-Language, then zh (ogc.http.negotiation)
+_LANG = _param("lang", "HTML language: zh or en; otherwise Accept-Language, then zh.")
 _KEY = _param("tk", "API key (or the X-OneMap-Key header); links in the answer keep it.")
 
 ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
@@ -52,8 +59,10 @@ ITEMS_PARAMETERS_DOC: list[dict[str, Any]] = [
     _param("sortby", "Comma-separated properties, - for descending: sortby=-name,adcode"),
     _PROPERTIES,
     _SKIP,
-    _param("q", "Free-text search in name fields (comma = OR), e.g. q=天河"),
-    _param("within", "6-digit adcode: features whose point on surface lies in that area."),
+    _param("q", "Free-text search in name fields (comma = OR), e.g. q=天河",
+           {"type": "string", "minLength": 1}),
+    _param("within", "6-digit adcode: features whose point on surface lies in that area.",
+           {"type": "string", "pattern": "^[0-9]{6}$"}),
     _param("after", "Page token from a next link."),
     _param("before", "Page token from a prev link."),
     _param("offset", "Rows to skip (keyset next links are faster deep into a layer).",

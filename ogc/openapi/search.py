@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from layers.search.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY
-from ogc.openapi.params import _KEY, _param
+from ogc.openapi.params import _KEY, ID_LIST, _param
 
 _Q = {
     **_param(
@@ -24,9 +24,10 @@ SEARCH_PARAMETERS_DOC: list[dict[str, Any]] = [
     _param("bbox", "CRS84 minx,miny,maxx,maxy: only results whose representative point lies "
            "inside it.",
            {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}),
-    _param("adcode", "Only results inside this administrative unit (440106 or 156440106)."),
+    _param("adcode", "Only results inside this administrative unit (440106 or 156440106).",
+           {"type": "string", "pattern": "^(156)?[0-9]{6}$"}),
     _param("layers", "Comma-separated collection ids to search (default: every searchable "
-           "collection the caller may see)."),
+           "collection the caller may see).", {"type": "string", **ID_LIST}),
     _param("f", "Output format", {"type": "string", "enum": ["json"]}),
     _KEY,
 ]  # fmt: skip

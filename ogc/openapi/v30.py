@@ -28,6 +28,7 @@ from ogc.openapi.params import (
     shared_items_parameters,
     shared_parameter_refs,
 )
+from ogc.openapi.responses import truthful_responses
 from ogc.plans import Snapshot
 
 NULL = {"type": "null"}
@@ -40,6 +41,7 @@ def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
     converted = copy.deepcopy(document)
     converted["openapi"] = OPENAPI_VERSION
     _rewrite(converted)
+    truthful_responses(converted)
     return converted
 
 

@@ -32,10 +32,13 @@ from layers.access.keys import (
 from layers.errors import Forbidden, InvalidParameter
 from ogc.deps import BaseUrlDep, CallerDep, PoolDep
 from ogc.gate.caller import PUBLISHER
+from ogc.openapi.params import UUID
 
 router = APIRouter(prefix="/admin", tags=["Administration"])
 NO_STORE = {"Cache-Control": "no-store"}
-KeyId = Annotated[str, PathParam(alias="keyId", description="Key id (UUID)")]
+KeyId = Annotated[
+    str, PathParam(alias="keyId", description="Key id (UUID)", json_schema_extra=UUID)
+]
 USAGE_DAYS = 7
 
 
@@ -61,8 +64,14 @@ class KeyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    department: str = Field(max_length=48, description="Registered department id")
-    name: str = Field(max_length=200, description="What the key is for")
+    department: str = Field(
+        max_length=48, description="Registered department id", json_schema_extra={"minLength": 1}
+    )
+    name: str = Field(
+        max_length=200,
+        description="What the key is for",
+        json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]{1,200}$"},
+    )
     type: Literal["browser", "server"] = "server"
     referers: list[str] = Field(
         default_factory=list, max_length=100, description="Browser keys: hosts, e.g. *.gd.gov.cn"

@@ -32,6 +32,7 @@ from ogc.deps import (
 )
 from ogc.gate.ownership import jobs_of
 from ogc.http.links import JSON, link
+from ogc.openapi.params import COUNT_0_1E9, COUNT_1_1000
 from ogc.processes import jobs as job_store
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
@@ -209,8 +210,13 @@ async def list_jobs(
     base: BaseUrlDep,
     caller: CallerDep,
     hidden: HiddenLayersDep,
-    limit: Annotated[str | None, Query(description="Jobs per page, 1..1000")] = None,
-    offset: Annotated[str | None, Query(description="Jobs to skip, 0..1e9")] = None,
+    limit: Annotated[
+        str | None,
+        Query(description="Jobs per page, 1..1000", json_schema_extra=COUNT_1_1000),
+    ] = None,
+    offset: Annotated[
+        str | None, Query(description="Jobs to skip, 0..1e9", json_schema_extra=COUNT_0_1E9)
+    ] = None,
 ) -> dict[str, Any]:
     jobs = await job_store.list_jobs(
         pool,

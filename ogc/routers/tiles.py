@@ -74,7 +74,10 @@ def get_tile_matrix_set(
     tms_id: TmsId,
     compat: Annotated[
         str | None,
-        Query(description="tms1: add the TMS 1.0 JSON members (for GDAL before 3.7)"),
+        Query(
+            description="tms1: add the TMS 1.0 JSON members (for GDAL before 3.7)",
+            json_schema_extra={"enum": [TMS1_COMPAT]},
+        ),
     ] = None,
 ) -> dict[str, Any]:
     if compat not in (None, TMS1_COMPAT):

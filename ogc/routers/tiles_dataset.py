@@ -49,6 +49,7 @@ from ogc.deps import (
 from ogc.gate.visible import cache_scope
 from ogc.http import paths
 from ogc.http.links import link, with_query
+from ogc.openapi.params import ID_LIST
 from tiles import grids
 from tiles.service import MVT_MEDIA_TYPE, gzip_tile
 
@@ -56,7 +57,10 @@ router = APIRouter(tags=["Tiles"])
 
 CollectionsParam = Annotated[
     str | None,
-    Query(description="Comma-separated collection ids; default: every vector collection"),
+    Query(
+        description="Comma-separated collection ids; default: every vector collection",
+        json_schema_extra=ID_LIST,
+    ),
 ]
 
 
@@ -159,7 +163,9 @@ async def dataset_tile(
     z: Level,
     row: Row,
     col: Col,
-    collections: Annotated[str, Query(description="Comma-separated collection ids")],
+    collections: Annotated[
+        str, Query(description="Comma-separated collection ids", json_schema_extra=ID_LIST)
+    ],
 ) -> Response:
     layers = selected_layers(catalog, caller, collections)
     extent = joint_extent(layers)
