@@ -62,7 +62,9 @@ def rules_from_request(body: Mapping[str, Any], fields: Mapping[str, str]) -> Ed
     """The rules of a ``PUT …/editing`` body; ``fields``: the layer's field names and types.
     Every mistake is a 400 naming the member."""
     id_field = body.get("idField")
-    if id_field is not None and fields.get(id_field) not in ID_FIELD_TYPES:
+    if id_field is not None and (
+        not isinstance(id_field, str) or fields.get(id_field) not in ID_FIELD_TYPES
+    ):
         choices = ", ".join(n for n, t in fields.items() if t in ID_FIELD_TYPES) or "none"
         raise InvalidParameter(
             f"'idField' must name a text or integer field of the layer; its fields: {choices}"

@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, STYLE_JSON, TILEJSON
+from ogc.http.negotiation import FORMATS
 from tiles.service import MVT_MEDIA_TYPE
 
 PNG = "image/png"
 XML = "application/xml"
 SCHEMA_JSON = "application/schema+json"
-GEOJSON_SEQ = "application/geo+json-seq"
-CSV = "text/csv"
-FEATURES_OUT = (GEOJSON, HTML, GEOJSON_SEQ, CSV)  # ogc.http.negotiation.FORMATS
+FEATURES_OUT = tuple(dict.fromkeys(FORMATS.values()))  # every encoding items answer in
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -162,6 +161,7 @@ def _by_kind(method: str, path: str) -> dict[str, str]:
             "412": "If-Match does not match the feature's current ETag",
             "413": "The body is too large",
             "415": "The body's content type is not accepted",
+            "422": "The feature does not fit the layer's schema; the detail names the field",
             "428": "The layer requires If-Match for this edit",
         }
     if path == "/collections/{collectionId}/items/{featureId}":
