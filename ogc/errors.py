@@ -28,6 +28,7 @@ from layers.edit.errors import (
 from layers.errors import (
     AuthenticationFailed,
     Conflict,
+    CredentialRequired,
     EmbeddedClusterError,
     Forbidden,
     IngestError,
@@ -45,6 +46,7 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
     AuthenticationFailed: 401,
+    CredentialRequired: 401,
     Forbidden: 403,
     NotFound: 404,
     NotEditable: 405,
@@ -62,6 +64,7 @@ STATUS_OF: dict[type[OneMapError], int] = {
 
 HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
     AuthenticationFailed: lambda exc: {"WWW-Authenticate": challenge_of(exc)},
+    CredentialRequired: lambda exc: {"WWW-Authenticate": 'Bearer realm="onemap"'},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     Unavailable: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     PreconditionFailed: lambda exc: {  # none for a feature that does not exist (yet)
