@@ -80,13 +80,17 @@ def open_pool_lazily(
     acquire_timeout_s: float = 30.0,
     connect_timeout_s: int | None = None,
     name: str = "onemap",
+    slow_query_ms: int = 0,
 ) -> AsyncConnectionPool:
     """The request pool, not yet open: it keeps reconnecting while the database is down
     (and so heals by itself). A request waits at most ``acquire_timeout_s`` for a
     connection — the pool's ``PoolTimeout``, an ``OperationalError``, is a 503 — so a
     stopped database fails requests fast instead of holding them; ``connect_timeout_s``
-    bounds each reconnection attempt to a host that does not answer at all."""
+    bounds each reconnection attempt to a host that does not answer at all; statements of
+    ``slow_query_ms`` or more are logged (``layers.slow_queries``)."""
     from psycopg_pool import AsyncConnectionPool
+
+    from layers.slow_queries import timed_cursor
 
     conninfo = with_options(
         database_url, statement_timeout_ms=statement_timeout_ms, connect_timeout_s=connect_timeout_s
@@ -95,7 +99,7 @@ def open_pool_lazily(
         conninfo,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"autocommit": True},
+        kwargs={"autocommit": True, "cursor_factory": timed_cursor(slow_query_ms)},
         open=False,
         name=name,
         timeout=acquire_timeout_s,

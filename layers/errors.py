@@ -113,3 +113,8 @@ class AuthenticationFailed(OneMapError):
         super().__init__(f"invalid bearer token: {reason}" if credential == "bearer" else reason)
         self.reason = reason
         self.credential: Credential = credential
+
+
+class CredentialRequired(OneMapError):
+    """The resource needs a credential and the request presented none (HTTP 401 with a
+    bare ``WWW-Authenticate: Bearer realm="onemap"``: no error code, RFC 6750 §3.1)."""

@@ -70,6 +70,12 @@ class DatabaseSettings(BaseSettings):
         description="libpq connect_timeout of every service connection (whole seconds, ≥ 2): "
         "bounds each reconnection attempt to a database host that does not answer.",
     )
+    slow_query_ms: int = Field(
+        default=500,
+        ge=0,
+        description="Request statements running at least this long are logged with their "
+        "layer and request id (0: none).",
+    )
 
     @property
     def embedded(self) -> bool:
@@ -171,6 +177,14 @@ class HttpSettings(BaseSettings):
         default=False,
         description="Log every request (a Python call each, costly next to a cached tile); "
         "a reverse proxy usually keeps the access log.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines for people (text) or one JSON object per line (json).",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token that may read /metrics besides admins (a scraper's).",
     )
 
 

@@ -28,6 +28,10 @@ from ogc.http.limits import HeadCaps, HeadLimits, body_caps
 from ogc.http.policy import GZIP_MINIMUM, ResponsePolicy
 from ogc.http.secure_headers import SecureHeaders
 from ogc.http.write_guard import OnRefusal, WriteGuard
+from ogc.observe.exposition import Exposition
+from ogc.observe.middleware import ObserveRequests
+from ogc.observe.request_log import RequestLog
+from ogc.observe.request_metrics import RequestMetrics
 from ogc.openapi.v30 import serve_openapi_30
 from ogc.routers import (
     admin,
@@ -39,6 +43,7 @@ from ogc.routers import (
     items_history,
     items_write,
     landing,
+    metrics,
     processes,
     publish,
     queryables,
@@ -67,21 +72,24 @@ class OneMapApp(FastAPI):
 
     fast_layer: TileCacheFastPath | None = None
     guarded: ASGIApp | None = None  # the framework behind the request caps and headers
+    front: ASGIApp | None = None  # the request observer, in front of the fast layer
+    logs_requests = False  # the request log is on: every request must reach ASGI
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self  # as Starlette sets it: the fast paths read the app's state
-        if self.fast_layer is None:
-            await self.framework(scope, receive, send)
-        else:
-            await self.fast_layer(scope, receive, send)
+        await (self.front or self.fast_layer or self.framework)(scope, receive, send)
 
-    def answer_at_once(self, scope: Scope) -> Ready | None:
-        """A cache hit the HTTP protocol may send without starting the app (the fast layer's
-        ``answer_at_once``; ``ogc.server.http_protocol``)."""
-        return None if self.fast_layer is None else self.fast_layer.answer_at_once(scope)
+    @property
+    def answer_at_once(self) -> Callable[[Scope], Ready | None] | None:
+        """How the HTTP protocol may answer a cache hit without starting the app (the fast
+        layer's ``answer_at_once``; ``ogc.server.http_protocol``); None: never — no fast
+        layer, or the request log wants every request's line."""
+        if self.fast_layer is None or self.logs_requests:
+            return None
+        return self.fast_layer.answer_at_once
 
     async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The framework's own stack, behind the request caps and the security headers
@@ -144,6 +152,7 @@ def create_app(
         state.catalog_subscribers.append(tiles_fast.catalog_changed)
         state.purge_listeners.append(tiles_fast.tiles_purged)
         app.fast_layer = tiles_fast
+    _observe(app, state)
     state.openapi = serve_openapi_30(app, settings)
     for module in (
         landing,
@@ -153,6 +162,7 @@ def create_app(
         items_write,
         items_history,
         health,
+        metrics,
         publish,
         tiles,
         tiles_dataset,
@@ -167,6 +177,16 @@ def create_app(
         upload = module is publish  # an upload has its own, larger cap
         app.include_router(module.router, max_body_size=body_caps(settings)[1] if upload else None)
     return app
+
+
+def _observe(app: OneMapApp, state: AppState) -> None:
+    """Every request counted, timed, named by its id and (ONEMAP_ACCESS_LOG) logged, in
+    front of everything else; the counts and the app's gauges served at /metrics."""
+    requests = RequestMetrics()
+    inner = app.fast_layer or app.framework
+    app.logs_requests = state.settings.access_log
+    app.front = ObserveRequests(inner, requests, RequestLog() if app.logs_requests else None)
+    state.metrics = Exposition(state, requests, app.fast_layer)
 
 
 def _denials_of(state: AppState) -> ErrorObserver:

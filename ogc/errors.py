@@ -30,6 +30,7 @@ from layers.edit.errors import (
 from layers.errors import (
     AuthenticationFailed,
     Conflict,
+    CredentialRequired,
     EmbeddedClusterError,
     Forbidden,
     HeadersTooLarge,
@@ -50,6 +51,7 @@ MAX_DETAIL = 1000  # characters of a problem's detail; longer ones are cut
 STATUS_OF: dict[type[OneMapError], int] = {
     InvalidParameter: 400,
     AuthenticationFailed: 401,
+    CredentialRequired: 401,
     Forbidden: 403,
     NotFound: 404,
     NotEditable: 405,
@@ -76,6 +78,7 @@ HEADERS_OF: dict[type[OneMapError], Callable[[Any], dict[str, str]]] = {
         "RateLimit-Reset": str(exc.retry_after_s),
         "RateLimit-Policy": f"{exc.limit};w={exc.window_s}",
     },
+    CredentialRequired: lambda exc: {"WWW-Authenticate": 'Bearer realm="onemap"'},
     QuotaExceeded: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     Unavailable: lambda exc: {"Retry-After": str(exc.retry_after_s)},
     PreconditionFailed: lambda exc: {  # none for a feature that does not exist (yet)

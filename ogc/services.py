@@ -72,6 +72,7 @@ async def pool(state: AppState) -> AsyncIterator[None]:
         statement_timeout_ms=s.statement_timeout_ms,
         acquire_timeout_s=s.pool_acquire_timeout_ms / 1000,
         connect_timeout_s=s.connect_timeout_s,
+        slow_query_ms=s.slow_query_ms,
     )
     await state.pool.open(wait=False)  # keeps reconnecting while the database is down
     try:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -32,6 +32,9 @@ from ogc.processes.runner import JobRunner
 from spatial.registry import AnalysisRegistry
 from tiles.purge import PurgeListener
 from tiles.service import TileProducer
+
+if TYPE_CHECKING:  # the exposition reads this state
+    from ogc.observe.exposition import Exposition
 
 log = logging.getLogger("onemap.app")
 
@@ -83,6 +86,7 @@ class AppState:
     jobs: JobRunner | None = None
     signin: SignInDirectory | None = None  # the viewer's sign-in endpoints (OIDC on)
     webhooks: Dispatcher | None = None  # change notifications' delivery worker
+    metrics: Exposition | None = None  # what /metrics answers (create_app builds it)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     listener_ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Catalog subscribers the composition root adds while building the app (the fast

@@ -130,7 +130,8 @@ def test_uvicorn_settings_follow_the_service_settings() -> None:
     settings = ServiceSettings(host="0.0.0.0", port=8123, log_level="warning", access_log=True)
     config = uvicorn_config(settings, "postgresql://nobody@127.0.0.1:1/none")
     assert (config.host, config.port, config.workers) == ("0.0.0.0", 8123, 1)
-    assert config.access_log and config.proxy_headers and not config.factory
+    # the request log is the app's (ogc.observe), so uvicorn's own stays off
+    assert not config.access_log and config.proxy_headers and not config.factory
     assert config.http.__name__ == "CoalescingHttpToolsProtocol"  # type: ignore[union-attr]
 
 

@@ -129,6 +129,9 @@ class TileProducer:
         self._configured: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
         self._purges: dict[str, int] = {}  # purges begun per layer (``begin_purge``)
         self._areas: dict[str, deque[EditArea]] = {}  # the last PURGES_KEPT areas of each
+        # Tiles the routes found cached, and tiles they had to make (the cache's hit ratio).
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     def begin_purge(self, layer_id: str, area: EditArea) -> None:
         """Called before an edit's tiles are deleted: a touched tile whose making began
@@ -168,7 +171,7 @@ class TileProducer:
         ``clip``: only the features intersecting an area-limited caller's areas (their
         scope names the areas, so the key does too)."""
         key = tile_key(plan, tms_id, z, row, col, "mvt", properties, scope=scope)
-        cached = self.cache.get(key)
+        cached = self._cached(key)
         if cached is not None:
             return Tile(key, cached, self.cache)
         purges = self._purge_count(key.layer_id)
@@ -182,6 +185,14 @@ class TileProducer:
             return Tile(key, data, self.cache)
         self._put(key, data, purges)
         return Tile(key, data, self.cache)
+
+    def _cached(self, key: TileKey) -> bytes | None:
+        cached = self.cache.get(key)
+        if cached is None:
+            self.cache_misses += 1
+        else:
+            self.cache_hits += 1
+        return cached
 
     async def _compress_and_store(self, key: TileKey, raw: bytes, purges: int) -> bytes:
         """gzip and write in a worker thread (zlib and file I/O release the GIL), so a
@@ -208,7 +219,7 @@ class TileProducer:
         clip: AreaClip | None = None,
     ) -> Tile:
         key = tile_key(plan, tms_id, z, row, col, "png", scope=scope)
-        cached = self.cache.get(key)
+        cached = self._cached(key)
         if cached is not None:
             return Tile(key, cached, self.cache)
         purges = self._purge_count(key.layer_id)

@@ -22,9 +22,7 @@ from starlette.requests import Request
 from layers.access.audit import AuditEvent, Outcome, record
 from layers.access.caller import Caller
 from layers.errors import Forbidden, NotFound, OneMapError
-
-REQUEST_ID_HEADER = "x-request-id"
-MAX_REQUEST_ID = 100
+from ogc.http.request_id import settle_request_id
 
 
 @dataclass
@@ -40,9 +38,9 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def request_id(request: Request) -> str | None:
-    given = request.headers.get(REQUEST_ID_HEADER)
-    return given[:MAX_REQUEST_ID] if given else None
+def request_id(request: Request) -> str:
+    """The request's one id (``ogc.http.request_id``: the client's when sane, else made)."""
+    return settle_request_id(request.scope)
 
 
 def outcome_of(error: BaseException) -> Outcome:

@@ -8,7 +8,8 @@ keeps the answer — or the refusal — in its ASGI scope, where ``ogc.deps.Call
 A request presents at most one credential, looked for in this order:
 
 - ``Authorization: Bearer <token>``: the publisher token (``ONEMAP_PUBLISHER_TOKEN``, a local
-  admin credential for scripts), else — with an identity provider configured — an OIDC token
+  admin credential for scripts) or the metrics token (``ONEMAP_METRICS_TOKEN``, a scraper's
+  credential for ``/metrics`` alone), else — with an identity provider configured — an OIDC token
   (``layers.access.oidc``). Without one, an unknown bearer token is no credential (anonymous);
   with one, it is verified and a bad token is a 401, never an anonymous read.
 - an API key, as ``tk=<key>`` (Tianditu's parameter) or the ``X-OneMap-Key`` header: checked
@@ -34,12 +35,12 @@ from layers.access.caller import ANONYMOUS, Caller
 from layers.access.oidc import TokenVerifier
 from layers.access.rates import RateLimiter
 from layers.access.service import AccessService
-from layers.errors import DatabaseUnavailable, OneMapError
+from layers.errors import CredentialRequired, DatabaseUnavailable, Forbidden, OneMapError
 from layers.settings import ServiceSettings
 from ogc.http.asgi_types import Scope
 from ogc.http.links import key_in_query
 from ogc.http.paths import route_path, service_of
-from ogc.http.write_guard import holds_publisher_token
+from ogc.http.write_guard import holds_bearer_token
 
 CALLER_KEY = "onemap.caller"  # where a request's resolved caller is kept in its ASGI scope
 REFUSAL_KEY = "onemap.refusal"  # where a refused credential's error is kept instead
@@ -50,6 +51,9 @@ UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})  # load balancers' probes: 
 PUBLISHER = Caller(kind="key", subject="token", roles=frozenset({"publisher", "admin"}))
 # The command line (seeding, exports): a local admin, as the operator of the machine.
 LOCAL_ADMIN = Caller(kind="local", subject="local", roles=frozenset({"admin"}))
+# The holder of ONEMAP_METRICS_TOKEN (a Prometheus scraper): no role, so everywhere but
+# /metrics it sees what the public sees.
+METRICS_SCRAPER = Caller(kind="key", subject="metrics")
 UNVERIFIED_USER = Caller(kind="user")  # who presented a token that did not verify
 UNKNOWN_KEY = Caller(kind="key")  # who presented a key that is not known
 
@@ -107,6 +111,7 @@ class CallerResolver:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._publisher_token = settings.publisher_token
+        self._metrics_token = settings.metrics_token
         self.verifier: TokenVerifier | None = None
         self.keys: AccessService | None = None
         self.rates = RateLimiter(settings)  # its counts are flushed by ``keys`` (the lifespan)
@@ -120,8 +125,10 @@ class CallerResolver:
             authorization = found.authorization.decode("latin-1")
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                if holds_publisher_token(authorization, self._publisher_token):
+                if holds_bearer_token(authorization, self._publisher_token):
                     return self.admitted(scope, PUBLISHER)
+                if holds_bearer_token(authorization, self._metrics_token):
+                    return self.admitted(scope, METRICS_SCRAPER)
                 if self.verifier is not None:
                     return self.admitted(scope, await self._user(token.strip()))
         if found.key is not None:
@@ -213,3 +220,15 @@ async def caller_or_none(scope: Scope, resolver: CallerResolver) -> Caller | Non
         return await caller_in(scope, resolver)
     except CallerRefused:
         return None
+
+
+def may_read_metrics(caller: Caller) -> None:
+    """/metrics is for admins and the metrics token's holder: the public must present a
+    credential (401), anyone else is refused (403)."""
+    if caller.is_admin or caller == METRICS_SCRAPER:
+        return
+    if caller.is_anonymous:
+        raise CredentialRequired(
+            "/metrics needs 'Authorization: Bearer <ONEMAP_METRICS_TOKEN>' or an admin's credential"
+        )
+    raise Forbidden("/metrics is for admins and the holder of ONEMAP_METRICS_TOKEN")

@@ -18,6 +18,7 @@ from layers.access.caller import Caller
 from layers.access.rules import area_limited, cache_scope, caller_view, is_restricted, may_read
 from layers.catalog import Catalog, Layer, no_such_layer
 from layers.errors import NotFound
+from layers.slow_queries import about_layer
 
 
 class HiddenLayer(NotFound):
@@ -27,7 +28,8 @@ class HiddenLayer(NotFound):
 
 def visible_layer(catalog: Catalog, layer_id: str, caller: Caller) -> Layer:
     """The layer ``layer_id`` as ``caller`` sees it, if they may; else the unknown id's
-    NotFound."""
+    NotFound. The request's statements are about it from now on (slow-query log)."""
+    about_layer(layer_id)
     layer = catalog.layers.get(layer_id)
     if layer is None:
         raise no_such_layer(layer_id)

@@ -45,8 +45,9 @@ MayUpload = Callable[[Scope], bool]  # whether the request's caller may publish 
 OnRefusal = Callable[[Scope, OneMapError, int], None]
 
 
-def holds_publisher_token(authorization: str, token: str | None) -> bool:
-    """Whether an ``Authorization`` header carries the publisher token (none configured: no)."""
+def holds_bearer_token(authorization: str, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries ``token`` (the publisher's, the metrics
+    scraper's; none configured: no), compared in constant time."""
     given = authorization.removeprefix("Bearer ").strip()
     return bool(token and given) and secrets.compare_digest(given.encode(), str(token).encode())
 

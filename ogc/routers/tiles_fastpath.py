@@ -39,6 +39,8 @@ from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Ready, Receive, Scope, Send, WireHeaders
 from ogc.http.policy import ResponsePolicy, secure
+from ogc.http.request_id import REQUEST_ID_HEADER
+from ogc.observe.route_class import mark_cached_tile
 from ogc.plans import Snapshot
 from tiles import grids
 from tiles.cache import NO_STYLE, TileCache, TileKey
@@ -134,7 +136,11 @@ class TileCacheFastPath:
         self.callers = callers  # the app's gate, for answers at once (None: none given)
         self._hot = HotTiles(memory_bytes)
         self._catalog = Catalog()
-        self.at_once = 0  # answers handed to the HTTP protocol (the tests check which path)
+        # Answers handed to the HTTP protocol, and the 304s among them: two integers are all
+        # the counting an at-once answer gets (/metrics reads them; the tests check the path).
+        self.at_once = 0
+        self.at_once_not_modified = 0
+        self.cache_hits = 0  # answers through ASGI (memory or disk; /metrics' hit ratio)
 
     def catalog_changed(self, catalog: Catalog) -> None:
         """A catalog change: forget the hot tiles of every layer that changed (publish,
@@ -181,6 +187,8 @@ class TileCacheFastPath:
         if scope["method"] not in ("GET", "HEAD") or scope["query_string"] or not self.callers:
             return None
         asked = _request_headers(scope)
+        if asked.request_id:
+            return None  # ASGI's request middleware echoes the client's id
         hit = self._hot.get(scope["path"], asked.plain)
         if hit is None:
             return None
@@ -188,7 +196,10 @@ class TileCacheFastPath:
         if caller is None or caller.scope != PUBLIC_SCOPE:
             return None
         self.at_once += 1
-        return self._ready(scope, asked, hit)
+        ready = self._ready(scope, asked, hit)
+        if ready[0] == 304:
+            self.at_once_not_modified += 1
+        return ready
 
     async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
@@ -217,6 +228,8 @@ class TileCacheFastPath:
                 return False
             hit = Hit(key, data, self.policy, asked.plain, producer.cache)
             self._hot.put(path, asked.plain, hit)
+        self.cache_hits += 1
+        mark_cached_tile(scope)
         await _respond(send, *self._ready(scope, asked, hit))
         return True
 
@@ -330,16 +343,19 @@ def _route(path: str) -> tuple[re.Match[str], str, bool] | None:
 
 
 class Asked(NamedTuple):
-    """What a tile request's headers ask: If-None-Match, whether gzip is refused, Origin."""
+    """What a tile request's headers ask: If-None-Match, whether gzip is refused, Origin,
+    and whether the client named the request (``X-Request-Id``, echoed through ASGI)."""
 
     match: bytes | None
     plain: bool
     origin: bytes | None
+    request_id: bool = False
 
 
 def _request_headers(scope: Scope) -> Asked:
     """The headers a tile's answer depends on, in one pass."""
     match = accept = origin = None  # the first of each, as the routes read them
+    named = False
     for key, value in scope["headers"]:
         if key == b"if-none-match" and match is None:
             match = value
@@ -347,7 +363,9 @@ def _request_headers(scope: Scope) -> Asked:
             accept = value
         elif key == b"origin" and origin is None:
             origin = bytes(value)
-    return Asked(match, accept is None or b"gzip" not in accept, origin)
+        elif key == REQUEST_ID_HEADER:
+            named = True
+    return Asked(match, accept is None or b"gzip" not in accept, origin, named)
 
 
 async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:

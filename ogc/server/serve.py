@@ -13,6 +13,7 @@ import signal
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from ingest.sample import load_sample_data
@@ -22,6 +23,7 @@ from layers.settings import ServiceSettings
 from layers.versions import drop_orphans
 from ogc.app import create_app
 from ogc.cli.database import database
+from ogc.observe.logs import configure_logging
 from ogc.server.http_protocol import CoalescingHttpToolsProtocol
 
 log = logging.getLogger("onemap.serve")
@@ -43,6 +45,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def serve(settings: ServiceSettings) -> None:
+    configure_logging(settings.log_format, settings.log_level)
     # Until the HTTP server installs its own handlers (and after uvicorn restores this one
     # and re-raises SIGTERM), SIGTERM becomes SystemExit, so the cluster is stopped.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -68,7 +71,9 @@ def run_uvicorn(config: uvicorn.Config) -> None:
 
 def app_from_environment() -> Any:
     """Factory for uvicorn worker processes (settings from ``ONEMAP_*`` variables)."""
-    return lasting(create_app(ServiceSettings()))
+    settings = ServiceSettings()
+    configure_logging(settings.log_format, settings.log_level)
+    return lasting(create_app(settings))
 
 
 def lasting(app: Any) -> Any:
@@ -93,7 +98,10 @@ def uvicorn_config(settings: ServiceSettings, url: str) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        # The request log is the app's (ogc.observe, ONEMAP_ACCESS_LOG), not uvicorn's; in
+        # json mode uvicorn's records go to the root handler, so every line is JSON.
+        access_log=False,
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         http=CoalescingHttpToolsProtocol,  # head and body in one send()
         proxy_headers=True,
         factory=settings.workers > 1,

@@ -31,6 +31,7 @@ WMTS = "{http://www.opengis.net/wmts/1.0}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 WMTS_KVP, WMTS_REST_ROOT = "/wmts", "/wmts/1.0.0/"
 SEARCH = "/search"
+METRICS = "/metrics"
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 _VARIABLE = re.compile(r"\{([A-Za-z_]+)\}")
 # Query variants of an endpoint, by the template's last segment (the default: none).
@@ -169,6 +170,8 @@ def _get_cases(template: str, filler: Filler, out: Generated) -> None:
     scope = "admin" if template.startswith("/admin") else "general"
     if template.startswith("/admin/subscriptions"):
         scope = "subscriptions"
+    if template == METRICS:
+        scope = "metrics"
     for values, case_scope, extra in _fillings(template, variables, filler, scope):
         url = _fill(template, values)
         kind = _kind(template)
@@ -292,7 +295,7 @@ def _fill(template: str, values: dict[str, Any]) -> str:
 def _kind(template: str) -> str:
     if template.endswith("{tileCol}"):
         return "png" if "/map/" in template else "mvt"
-    return "json"
+    return "text" if template == METRICS else "json"
 
 
 def _wmts_cases(capabilities: str, filler: Filler, out: Generated) -> None:

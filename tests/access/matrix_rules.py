@@ -12,7 +12,8 @@ The rules, as the issue states them:
 - a layer a caller may not see does not exist for them: the answer of an unknown id;
 - a bad token is a 401 everywhere; a key over its quota a 429 on every path of that quota's
   service (features, tiles, processes; none for the landing page, /api, health, admin);
-- the admin API is for admins (403 for anyone else); a job is its owner's and admins'.
+- the admin API is for admins (403 for anyone else); a job is its owner's and admins';
+  /metrics is for admins (401 for the public, who presents no credential; 403 for others).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Case:
     method: str
     url: str
     template: str  # the endpoint it instantiates (OpenAPI path, or WMTS operation/resource)
-    scope: str  # "general" | "admin" | "subscriptions" | "layer" | "feature" | "job"
+    scope: str  # "general" | "admin" | "metrics" | "subscriptions" | "layer" | "feature" | "job"
     layers: tuple[str, ...] = ()  # the layers it is about (all must be visible)
     unknown_status: int = 404  # what an unknown layer id answers on this endpoint
     place: str | None = None  # feature cases: where the feature lies
@@ -97,6 +98,10 @@ def expected_status(case: Case, who: Who, levels: dict[str, tuple[str, str | Non
         return 429
     if case.scope == "admin":
         return case.ok_status if "admin" in who.roles else 403
+    if case.scope == "metrics":  # admins (and the metrics token, tests/test_metrics.py)
+        if "admin" in who.roles:
+            return case.ok_status
+        return 401 if not who.headers and who.tk is None else 403  # no credential: 401
     if case.scope == "subscriptions":
         return subscriptions_status(who, case.department, case.ok_status)
     if case.scope == "job":

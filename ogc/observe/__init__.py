@@ -1,0 +1,1 @@
+"""Observability: request counts and latencies, the request and slow-query logs, /metrics."""
