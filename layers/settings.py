@@ -179,6 +179,20 @@ class AdmissionSettings(BaseSettings):
     )
 
 
+class JobSettings(BaseSettings):
+    """Asynchronous jobs outliving the server process that runs them (migration 0021)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    job_lease_s: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=3600.0,
+        description="A job's lease: renewed by its server process every third of it; a job "
+        "whose process died is marked failed (or, still waiting, run elsewhere) once it ran out.",
+    )
+
+
 class ServiceDescription(BaseSettings):
     """What the service says about itself (landing page, WMTS ServiceIdentification)."""
 
@@ -233,6 +247,7 @@ class TileSettings(DatabaseSettings):
 class ServiceSettings(
     HttpSettings,
     AdmissionSettings,
+    JobSettings,
     ServiceDescription,
     FeatureSettings,
     TileSettings,

@@ -130,12 +130,17 @@ def parse_job_id(text: str) -> str:
 
 
 async def create_job(
-    pool: AsyncConnectionPool, process_id: str, request: dict[str, Any], owner: Caller
+    pool: AsyncConnectionPool,
+    process_id: str,
+    request: dict[str, Any],
+    owner: Caller,
+    lease: dict[str, object],
 ) -> Job:
-    """A new job of ``process_id``, owned by (and later run as) ``owner``."""
+    """A new job of ``process_id``, owned by (and later run as) ``owner``, leased to the
+    process that runs it (``JobLease.params``)."""
     params = {"id": uuid.uuid4(), "process_id": process_id, "request": Jsonb(request)}
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(processes_sql("insert_job"), params | owner_params(owner))
+        await cur.execute(processes_sql("insert_job"), params | owner_params(owner) | lease)
         row = await cur.fetchone()
     assert row is not None
     return Job.from_row(row)

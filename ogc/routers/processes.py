@@ -141,7 +141,9 @@ async def execute(
         async with audited(pool, request, caller, "layer.publish", target, refusals_only=True):
             await _check_publish_target(state, body.publish, caller)
     # the job is the caller's, and runs as them: inputs they may not see do not exist
-    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller)
+    job = await job_store.create_job(
+        pool, analysis.id, body.model_dump(), caller, runner.lease.params()
+    )
     if prefer and "respond-async" in prefer:
         runner.submit(job.id, analysis)
         return JSONResponse(
