@@ -200,7 +200,7 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
     the overviews of new versions (background tasks, cancelled on shutdown)."""
     assert state.pool is not None and state.store is not None
     pool = state.pool
-    cache = TileCache(state.settings.tiles_dir)
+    cache = TileCache(state.settings.tiles_dir, best_effort=True)
     producer = TileProducer(pool, cache, state.settings.gzip_level, state.admission, state.reads)
 
     builds: set[asyncio.Task[None]] = set()
