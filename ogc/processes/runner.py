@@ -6,7 +6,9 @@ is written to the job row; each progress report and each checkpoint of the analy
 steps and inside long loops) notices a dismissal — at once when it came through this process,
 within a second from another replica — and stops the Python parts. ``shutdown`` stops every
 running job the same way, cancels its SQL and marks it failed as interrupted, so a stopping
-server neither waits for its jobs nor leaves them "running". Results are stored with the
+server neither waits for its jobs nor leaves them "running". A server that cannot stop
+in order (killed, crashed) leaves them to the lease (``ogc.processes.lease``): ``heartbeat``
+renews this process's and reaps what other processes left. Results are stored with the
 final status in one transaction.
 """
 
