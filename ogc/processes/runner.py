@@ -44,7 +44,7 @@ from ogc.gate.areas import analysis_clips
 from ogc.gate.visible import visible_catalog
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND, owner_from, processes_sql
-from ogc.processes.lease import JobLease, reap, renew
+from ogc.processes.lease import JobLease, reap, release, renew
 from ogc.processes.publish import PublishRequest, publish_features
 from spatial.context import Context
 from spatial.registry import Analysis, AnalysisRegistry
@@ -130,18 +130,21 @@ class JobRunner:
             event.set()
 
     def shutdown(self, timeout_s: float = SHUTDOWN_WAIT_S) -> None:
-        """Stop at once: queued jobs stay accepted (the next start runs them), running ones
-        are marked interrupted, their SQL is cancelled and their Python stops at a checkpoint.
-        Then the worker threads are joined (within ``timeout_s``), so none outlives the app.
+        """Stop at once: queued jobs stay accepted, their leases given up (the next start or
+        another replica runs them at once), running ones are marked interrupted, their SQL is
+        cancelled and their Python stops at a checkpoint. Then the worker threads are joined
+        (within ``timeout_s``), so none outlives the app.
         """
         self.stopping.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
-        running = list(self.running)
-        if running:
+        running, waiting = list(self.running), self.queued - set(self.running)
+        if running or waiting:
             with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
+                release(conn, waiting)
                 conn.execute(INTERRUPT, (running,))
                 for job_id in running:
                     conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
+        if running:
             log.warning("server stopping: %d running jobs interrupted", len(running))
         deadline = time.monotonic() + timeout_s
         while self.running and time.monotonic() < deadline:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from ogc.processes.lease import JobLease, reap, renew
+from ogc.processes.lease import JobLease, reap, release, renew
 
 PROCESS = f"lease-test-{uuid.uuid4().hex[:8]}"  # no other test's jobs match it
 
@@ -76,3 +76,15 @@ def test_renewing_keeps_a_job_from_the_reaper(conn: psycopg.Connection) -> None:
     finished = _job(conn, "successful", "dead-host:1:x", -1)
     renew(conn, ours, [finished])  # a finished job is nobody's any more
     assert _row(conn, finished)[2] == "dead-host:1:x"
+
+
+def test_a_released_waiting_job_is_taken_over_at_once(conn: psycopg.Connection) -> None:
+    """A server stopping in order gives up its queued jobs: the next process does not wait
+    for their leases to run out."""
+    stopping = JobLease(30.0)
+    waiting = _job(conn, "accepted", stopping.holder, 30)
+    running = _job(conn, "running", stopping.holder, 30)
+    release(conn, [waiting, running])  # only waiting jobs are given up
+    next_one = JobLease(30.0)
+    assert (waiting, PROCESS) in reap(conn, next_one, [PROCESS]).taken_over
+    assert _row(conn, running)[0] == "running"
