@@ -121,7 +121,7 @@ def served(
         wait_for(
             lambda: _ready(url) or proc.poll() is not None,
             lambda: f"the server did not become ready: {log.read_text()[-2000:]}",
-            timeout=60,
+            timeout=120,  # two workers on a loaded 2-core machine took over 60 s
         )
         assert proc.poll() is None, log.read_text()[-2000:]
         yield url
