@@ -26,7 +26,7 @@ from ingest.temporal import LayerTime
 from layers.catalog import SQL_TYPES, FieldInfo
 from layers.catalog_write import LayerMeta, VersionRecord, make_current, reserve_version
 from layers.platform import DATA_SCHEMA
-from layers.versions import replace_stable_view
+from layers.versions import drop_orphans, replace_stable_view
 
 __all__ = ["LayerMeta", "VersionWriter", "publish_version"]
 
@@ -76,6 +76,9 @@ class VersionWriter:
         self.stats = VersionStats()
         self.version, self.layer_exists = reserve_version(conn, layer_id, expect_new)
         self.table_name = version_table_name(layer_id, self.version)
+        # Under the layer's lock: a table of this never-published version's name is a
+        # leftover (manual work, a restored dump) that would make every retry fail.
+        drop_orphans(conn, only=self.table_name)
         self._create_table()
         self._stream = ExitStack()
         self._copy: Copy | None = None

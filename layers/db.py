@@ -16,6 +16,10 @@ if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never impo
     from psycopg_pool import AsyncConnectionPool
 
 APPLICATION_NAME = "onemap"
+# How often a backend running a query checks that its client is still there (PostgreSQL 14+,
+# ``client_connection_check_interval``): a killed worker or ingest otherwise leaves its
+# statement running — holding its locks — until the statement timeout or its end.
+CLIENT_CHECK_MS = 1000
 DATABASE_DOWN = (
     "the database is unreachable or restarting; retry in a moment (the server reconnects by itself)"
 )
@@ -44,20 +48,21 @@ def with_options(
     application_name: str = APPLICATION_NAME,
 ) -> str:
     """Add the application name (unless the URL names one), a statement timeout, the
-    parallelism and a connect timeout (libpq's, whole seconds, at least 2) to a conninfo."""
+    parallelism, a connect timeout (libpq's, whole seconds, at least 2) and the check for a
+    vanished client to a conninfo."""
     params = conninfo_to_dict(database_url)
     params.setdefault("application_name", application_name)
     if connect_timeout_s:
         params.setdefault("connect_timeout", str(max(2, int(connect_timeout_s))))
-    options = []
+    options = [f"-c client_connection_check_interval={CLIENT_CHECK_MS}"]
     if statement_timeout_ms:
         options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
     if statement_timeout_ms and not parallel:
         # Request queries are short: starting parallel workers (~25 ms per page measured)
         # costs more than it saves, so request connections plan without them.
         options.append("-c max_parallel_workers_per_gather=0")
-    if options:
-        params["options"] = " ".join(options)
+    given = params.get("options")  # the URL's own options come first; ours win
+    params["options"] = " ".join([str(given), *options] if given else options)
     return make_conninfo(**params)  # type: ignore[arg-type]
 
 

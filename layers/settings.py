@@ -234,7 +234,8 @@ class RateLimitSettings(BaseSettings):
 
 
 class JobSettings(BaseSettings):
-    """Asynchronous work per caller, and how long jobs and their results are kept."""
+    """Asynchronous work per caller, how long jobs and their results are kept, and the
+    lease that lets a job outlive the server process that runs it (migration 0021)."""
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
 
@@ -253,6 +254,13 @@ class JobSettings(BaseSettings):
         default=7 * 86400.0,
         description="How long finished jobs and their results are kept (e.g. 7d, 12h, "
         "90m; 'forever' keeps them); in seconds once parsed.",
+    )
+    job_lease_s: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=3600.0,
+        description="A job's lease: renewed by its server process every third of it; a job "
+        "whose process died is marked failed (or, still waiting, run elsewhere) once it ran out.",
     )
 
 

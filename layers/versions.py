@@ -67,19 +67,23 @@ def _previous_version(conn: psycopg.Connection, layer_id: str, current: int) -> 
     return int(row[0])
 
 
-def drop_orphans(conn: psycopg.Connection, raster_dir: Path | None = None) -> list[str]:
-    """Drop tables and raster files no catalog version (or tile overview) refers to.
+def drop_orphans(
+    conn: psycopg.Connection, raster_dir: Path | None = None, *, only: str | None = None
+) -> list[str]:
+    """Drop tables and raster files no catalog version (or tile overview) refers to
+    (``only``: just the table of that name, if it is one such; no rasters).
 
     An ingest runs in one transaction, so a killed ingest normally leaves nothing; this
     also catches leftovers of manual work or of a crash between file and catalog.
     Uncommitted tables of an ingest in progress are invisible here, so it is safe to run
     while others ingest.
     """
-    orphans = [row[0] for row in conn.execute(sql_text("orphan_tables"), {"schema": DATA_SCHEMA})]
+    params = {"schema": DATA_SCHEMA, "only": only}
+    orphans = [row[0] for row in conn.execute(sql_text("orphan_tables"), params)]
     for name in orphans:
         conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(DATA_SCHEMA, name)))
         log.warning("dropped orphaned table %s.%s", DATA_SCHEMA, name)
-    return orphans + _drop_orphan_rasters(conn, raster_dir)
+    return orphans if only else orphans + _drop_orphan_rasters(conn, raster_dir)
 
 
 def _drop_orphan_rasters(conn: psycopg.Connection, raster_dir: Path | None) -> list[str]:

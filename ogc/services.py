@@ -47,6 +47,7 @@ from layers.webhooks.dispatch import Dispatcher
 from ogc.deps import catalog_of, listed_layers, snapshot_of
 from ogc.plans import Snapshot
 from ogc.processes.jobs import purge_jobs
+from ogc.processes.lease import JobLease
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState
 from spatial.network import drop_superseded_networks
@@ -203,7 +204,7 @@ async def tile_producer(state: AppState) -> AsyncIterator[None]:
     the overviews of new versions (background tasks, cancelled on shutdown)."""
     assert state.pool is not None and state.store is not None
     pool = state.pool
-    cache = TileCache(state.settings.tiles_dir)
+    cache = TileCache(state.settings.tiles_dir, best_effort=True)
     producer = TileProducer(pool, cache, state.settings.gzip_level, state.admission, state.reads)
 
     builds: set[asyncio.Task[None]] = set()
@@ -301,6 +302,7 @@ async def job_runner(state: AppState) -> AsyncIterator[None]:
         raster_dir=s.raster_dir,
         admin_layers=s.admin,
         raster_roots=(s.data_dir.resolve(), sample_dir),
+        lease=JobLease(s.job_lease_s),
     )
     assert state.store is not None
     unsubscribe = state.store.on_change(
@@ -345,33 +347,37 @@ async def catalog_listener(state: AppState) -> AsyncIterator[None]:
 @contextlib.asynccontextmanager
 async def job_recovery(state: AppState) -> AsyncIterator[None]:
     """Jobs a stopped server left: running ones failed with a reason, waiting ones queued —
-    before the first request when the database answers, else as soon as it does."""
-    task = None
-    if not (state.listener_ready.is_set() and await _recover_once(state)):
-        task = state.background.spawn(_recover(state), "job-recovery")
+    before the first request when the database answers, else as soon as it does; then,
+    every third of the lease, this process's leases renewed and other processes' expired
+    ones reaped (``ogc.processes.lease``), so a killed worker's job does not stay running."""
+    if state.listener_ready.is_set():
+        await _heartbeat_once(state)
+    task = state.background.spawn(_heartbeats(state), "job-heartbeat")
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
-async def _recover(state: AppState) -> None:
+async def _heartbeats(state: AppState) -> None:
     await state.listener_ready.wait()  # the database answers
-    while not await _recover_once(state):
-        await asyncio.sleep(RECOVERY_RETRY_S)
+    ok = True
+    while (runner := state.jobs) is not None:
+        ok = await _heartbeat_once(state, warn=ok)  # one warning per outage, not per beat
+        await asyncio.sleep(runner.lease.renew_every_s if ok else RECOVERY_RETRY_S)
 
 
-async def _recover_once(state: AppState) -> bool:
-    """Whether recovery is done (or there is no runner to recover for)."""
+async def _heartbeat_once(state: AppState, *, warn: bool = True) -> bool:
+    """Whether the heartbeat went through (or there is no runner)."""
     if state.jobs is None:
         return True
     try:
-        await asyncio.to_thread(state.jobs.recover)
+        await asyncio.to_thread(state.jobs.heartbeat)
         return True
     except Exception as exc:  # the database went away again: retry, keep serving
-        log.warning("job recovery failed (%s); retrying in %.0fs", exc, RECOVERY_RETRY_S)
+        if warn:
+            log.warning("job heartbeat failed (%s); retrying every %.0fs", exc, RECOVERY_RETRY_S)
         return False
 
 

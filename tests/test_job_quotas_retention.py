@@ -22,6 +22,7 @@ from layers.access.days import seconds_until_next_day, utc_now
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from ogc.cli.main import cli
+from ogc.processes.lease import JobLease
 from tests.access.identify_fixtures import new_key
 from tests.gate_fixtures import PUBLIC, publish_gate_layers
 from tests.helpers.wait import wait_for, wait_for_job
@@ -47,6 +48,9 @@ def quota_client(
             "the gate's public layer never appeared",
         )
         yield client
+
+
+LEASE = JobLease(30.0).params()  # the lease a server process gives the jobs it runs
 
 
 def _insert_job(url: str, status: str, *, submitter: str | None = None, **times: Any) -> str:
@@ -179,7 +183,7 @@ async def test_concurrent_submissions_never_exceed_the_open_jobs_limit(sample_ur
         await pool.open(wait=True)
     try:
         outcomes = await asyncio.gather(
-            *(create_job(p, "buffer-zones", JOB, ANONYMOUS, quota) for p in pools * 3),
+            *(create_job(p, "buffer-zones", JOB, ANONYMOUS, LEASE, quota) for p in pools * 3),
             return_exceptions=True,
         )
     finally:

@@ -23,11 +23,14 @@ reader never sees half a tile.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,7 @@ from layers.access.caller import PUBLIC_SCOPE
 from tiles import grids
 from tiles.edit_area import EditArea
 
+log = logging.getLogger("onemap.tiles.cache")
 EXTENSIONS = {"mvt": "mvt", "png": "png"}
 NO_STYLE = "-"
 IDENTITY = ".identity"  # ends a sidecar's name: {col}{variant}.mvt.{digest}.identity
@@ -83,10 +87,20 @@ def digest(data: bytes) -> str:
 
 
 class TileCache:
-    """Tiles on disk under ``root``; every method is cheap and safe to call concurrently."""
+    """Tiles on disk under ``root``; every method is cheap and safe to call concurrently.
 
-    def __init__(self, root: Path) -> None:
+    ``best_effort``: a write that fails (a full disk, a quota, a read-only mount) is not
+    the request's failure — the tile is served uncached. One warning says so when writes
+    start failing and one line when a tile is stored again, not a line per tile. A
+    seeding run (whose point is to fill the cache) keeps the default and fails loudly.
+    """
+
+    def __init__(self, root: Path, *, best_effort: bool = False) -> None:
         self.root = Path(root)
+        self.best_effort = best_effort
+        self.unwritable: OSError | None = None  # why writes fail, until one succeeds again
+        self.unwritten = 0  # tiles not stored since then
+        self._health = threading.Lock()  # writes come from the loop and worker threads
         self._prefix = str(self.root) + os.sep
         # Files as the umask says, as any other file written: mkstemp's 0600 would keep the
         # cache from a web server or CDN origin in front of it (nginx's workers run as
@@ -123,7 +137,40 @@ class TileCache:
         return plain
 
     def put(self, key: TileKey, data: bytes) -> None:
-        self._write(self.path(key), data)
+        try:
+            self._write(self.path(key), data)
+        except OSError as exc:
+            if not self.best_effort:
+                raise
+            self._write_failed(exc)
+            return
+        if self.unwritable is not None and data:  # an empty file needs no space: no proof
+            self._write_recovered()
+
+    def _write_recovered(self) -> None:
+        with self._health:
+            if self.unwritable is None:
+                return
+            self.unwritable, unwritten, self.unwritten = None, self.unwritten, 0
+        log.warning(
+            "tile cache %s is writable again; %d tiles were served uncached meanwhile",
+            self.root,
+            unwritten,
+        )
+
+    def _write_failed(self, exc: OSError) -> None:
+        with self._health:
+            self.unwritten += 1
+            first, self.unwritable = self.unwritable is None, self.unwritable or exc
+        if first:
+            reason = errno.errorcode.get(exc.errno or 0, "error")
+            log.warning(
+                "tile cache %s cannot be written (%s: %s); serving tiles uncached until "
+                "it can (one line when it recovers)",
+                self.root,
+                reason,
+                exc.strerror or exc,
+            )
 
     def _write(self, target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -156,13 +156,15 @@ async def create_job(
     process_id: str,
     request: dict[str, Any],
     owner: Caller,
+    lease: dict[str, object],
     quota: JobQuota | None = None,
 ) -> Job:
-    """A new job of ``process_id``, owned by (and later run as) ``owner``, or
-    ``QuotaExceeded`` when the submitter's job quota is used."""
+    """A new job of ``process_id``, owned by (and later run as) ``owner``, leased to the
+    process that runs it (``JobLease.params``), or ``QuotaExceeded`` when the submitter's
+    job quota is used."""
     quota = quota or JobQuota(None)
     params = {"id": uuid.uuid4(), "process_id": process_id, "request": Jsonb(request)}
-    params |= owner_params(owner) | {"submitter": quota.submitter}
+    params |= owner_params(owner) | {"submitter": quota.submitter} | lease
     async with (
         pool.connection() as conn,
         conn.transaction(),

@@ -6,7 +6,9 @@ is written to the job row; each progress report and each checkpoint of the analy
 steps and inside long loops) notices a dismissal — at once when it came through this process,
 within a second from another replica — and stops the Python parts. ``shutdown`` stops every
 running job the same way, cancels its SQL and marks it failed as interrupted, so a stopping
-server neither waits for its jobs nor leaves them "running". Results are stored with the
+server neither waits for its jobs nor leaves them "running". A server that cannot stop
+in order (killed, crashed) leaves them to the lease (``ogc.processes.lease``): ``heartbeat``
+renews this process's and reaps what other processes left. Results are stored with the
 final status in one transaction.
 """
 
@@ -42,6 +44,7 @@ from ogc.gate.areas import analysis_clips
 from ogc.gate.visible import visible_catalog
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND, owner_from, processes_sql
+from ogc.processes.lease import JobLease, reap, release, renew
 from ogc.processes.publish import PublishRequest, publish_features
 from spatial.context import Context
 from spatial.registry import Analysis, AnalysisRegistry
@@ -58,18 +61,13 @@ FINISH = """
     WHERE id = %s AND status = 'running' RETURNING 1"""
 STORE_RESULT = """
     INSERT INTO onemap.job_results (job_id, output_id, media_type, body) VALUES (%s, %s, %s, %s)"""
-ORPHANS = """
-    UPDATE onemap.jobs AS j SET status = 'failed', finished_at = now(), updated_at = now(),
-           message = 'the server stopped while this job ran; submit it again'
-    WHERE j.status = 'running' AND NOT EXISTS (
-        SELECT 1 FROM pg_stat_activity AS a WHERE a.application_name = 'onemap-job-' || j.id)"""
-WAITING = "SELECT id, process_id FROM onemap.jobs WHERE status = 'accepted' ORDER BY created_at"
 STATUS = "SELECT status FROM onemap.jobs WHERE id = %s"
 INTERRUPT = """
     UPDATE onemap.jobs SET status = 'failed', finished_at = now(), updated_at = now(),
            failure_status = 503,
            message = 'interrupted: the server stopped while this job ran; submit it again'
     WHERE id = ANY(%s::uuid[]) AND status = 'running'"""
+DEFAULT_LEASE_S = 30.0  # ONEMAP_JOB_LEASE_S
 DB_CHECK_INTERVAL_S = 1.0  # how often a checkpoint asks the database about a dismissal
 SHUTDOWN_WAIT_S = 10.0  # how long a stopping server waits for interrupted jobs to stop
 
@@ -115,10 +113,12 @@ class JobRunner:
     admin_layers: AdminLayers  # the app's ONEMAP_ADMIN_LAYERS, not the process environment's
     raster_roots: tuple[Path, ...] | None = None
     workers: int = 2
+    lease: JobLease = field(default_factory=lambda: JobLease(DEFAULT_LEASE_S))
     executor: ThreadPoolExecutor = field(init=False)
     stopping: threading.Event = field(init=False, default_factory=threading.Event)
     running: dict[str, threading.Event] = field(init=False, default_factory=dict)
     expired: set[str] = field(init=False, default_factory=set)  # sync runs past their limit
+    queued: set[str] = field(init=False, default_factory=set)  # submitted, not yet finished
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="onemap-job")
@@ -130,18 +130,21 @@ class JobRunner:
             event.set()
 
     def shutdown(self, timeout_s: float = SHUTDOWN_WAIT_S) -> None:
-        """Stop at once: queued jobs stay accepted (the next start runs them), running ones
-        are marked interrupted, their SQL is cancelled and their Python stops at a checkpoint.
-        Then the worker threads are joined (within ``timeout_s``), so none outlives the app.
+        """Stop at once: queued jobs stay accepted, their leases given up (the next start or
+        another replica runs them at once), running ones are marked interrupted, their SQL is
+        cancelled and their Python stops at a checkpoint. Then the worker threads are joined
+        (within ``timeout_s``), so none outlives the app.
         """
         self.stopping.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
-        running = list(self.running)
-        if running:
+        running, waiting = list(self.running), self.queued - set(self.running)
+        if running or waiting:
             with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
+                release(conn, waiting)
                 conn.execute(INTERRUPT, (running,))
                 for job_id in running:
                     conn.execute(CANCEL_BACKEND, (APPLICATION_PREFIX + job_id,))
+        if running:
             log.warning("server stopping: %d running jobs interrupted", len(running))
         deadline = time.monotonic() + timeout_s
         while self.running and time.monotonic() < deadline:
@@ -152,7 +155,14 @@ class JobRunner:
         self.executor.shutdown(wait=True)  # idle workers exit at once
 
     def submit(self, job_id: str, analysis: Analysis[Any]) -> None:
-        self.executor.submit(self.run, job_id, analysis)
+        self.queued.add(job_id)  # leased (renewed by ``heartbeat``) until it has run
+        self.executor.submit(self._run_queued, job_id, analysis)
+
+    def _run_queued(self, job_id: str, analysis: Analysis[Any]) -> Outcome:
+        try:
+            return self.run(job_id, analysis)
+        finally:
+            self.queued.discard(job_id)
 
     def run_sync(self, job_id: str, analysis: Analysis[Any], timeout_ms: int) -> Outcome:
         """A run bounded as a whole by ``timeout_ms``, not only statement by statement: at
@@ -182,16 +192,20 @@ class JobRunner:
         except psycopg.Error as exc:  # the database is gone: the job fails on its own
             log.warning("could not cancel the statement of job %s: %s", job_id, exc)
 
-    def recover(self) -> None:
-        """Fail jobs whose session is gone (a stopped server); queue those still waiting."""
-        with psycopg.connect(with_options(self.database_url), autocommit=True) as conn:
-            failed = conn.execute(ORPHANS).rowcount
-            waiting = conn.execute(WAITING).fetchall()
-        if failed:
-            log.warning("%d orphaned jobs marked failed", failed)
-        for job_id, process_id in waiting:
-            if process_id in self.registry.analyses:
-                self.submit(str(job_id), self.registry.get(process_id))
+    def heartbeat(self) -> None:
+        """Renew the leases of this process's jobs, then reap expired ones (``ogc.processes
+        .lease``): at start-up this fails what a stopped server left running and queues
+        what it left waiting; afterwards, what a killed worker or replica left."""
+        with psycopg.connect(with_options(self.database_url, connect_timeout_s=2)) as conn:
+            with conn.transaction():
+                renew(conn, self.lease, self.queued | set(self.running))
+            with conn.transaction():
+                reaped = reap(conn, self.lease, self.registry.analyses)
+        if reaped.failed:
+            log.warning("%d jobs of a stopped server process marked failed", reaped.failed)
+        for job_id, process_id in reaped.taken_over:
+            log.info("job %s of a stopped server process taken over", job_id)
+            self.submit(job_id, self.registry.get(process_id))
 
     def run(self, job_id: str, analysis: Analysis[Any], timeout_ms: int | None = None) -> Outcome:
         timeout_ms = timeout_ms or self.statement_timeout_ms

@@ -144,7 +144,9 @@ async def execute(
     asynchronous = bool(prefer and "respond-async" in prefer)
     quota = _job_quota(state, request, caller, asynchronous)
     # the job is the caller's, and runs as them: inputs they may not see do not exist
-    job = await job_store.create_job(pool, analysis.id, body.model_dump(), caller, quota)
+    job = await job_store.create_job(
+        pool, analysis.id, body.model_dump(), caller, runner.lease.params(), quota
+    )
     if asynchronous:
         runner.submit(job.id, analysis)
         return JSONResponse(

@@ -13,11 +13,12 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 from psycopg import sql
@@ -103,20 +104,24 @@ SERVER = (
 
 
 @contextmanager
-def served(database_url: str, data_dir: Path, **settings: object) -> Iterator[str]:
+def served(
+    database_url: str, data_dir: Path, wrapper: Sequence[str] = (), **settings: object
+) -> Iterator[str]:
     """The app as ``onemap serve`` runs it, in its own process (its latency is not shared
-    with the test's client threads), on a free port; ``settings`` as ``ONEMAP_*``."""
+    with the test's client threads), on a free port; ``settings`` as ``ONEMAP_*``;
+    ``wrapper``: a command that ends by exec-ing its arguments (the server's own pid)."""
     port = free_port()
     env = onemap_env(database_url, data_dir, port, {k: str(v) for k, v in settings.items()})
     log = data_dir / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env, stdout=out, stderr=out)
+        command = [*wrapper, sys.executable, "-c", SERVER]
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(
             lambda: _ready(url) or proc.poll() is not None,
             lambda: f"the server did not become ready: {log.read_text()[-2000:]}",
-            timeout=60,
+            timeout=120,  # two workers on a loaded 2-core machine took over 60 s
         )
         assert proc.poll() is None, log.read_text()[-2000:]
         yield url
@@ -130,3 +135,25 @@ def _ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def client_port_of(url: str, backend_pid: int) -> int | None:
+    """The client-side TCP port of a PostgreSQL backend (None: the backend is gone)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE pid = %s", (backend_pid,)
+        ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def process_on_port(port: int) -> int:
+    """The pid of the local process whose TCP socket has ``port`` as its own end: the
+    server worker behind a PostgreSQL session (by its ``client_port``)."""
+    pids = {c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port}
+    pids.discard(None)
+    assert len(pids) == 1, f"not one process on port {port}: {pids}"
+    return int(pids.pop())
+
+
+def backend_alive(url: str, backend_pid: int) -> bool:
+    return client_port_of(url, backend_pid) is not None
