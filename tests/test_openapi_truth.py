@@ -43,8 +43,9 @@ def test_the_document_declares_problems_not_fastapis_422(client: TestClient) -> 
     for method, path, operation in _operations(doc):
         responses = operation["responses"]
         assert "400" in responses and "503" in responses, (method, path)
-        if path != "/ingest" and not path.startswith("/processes/"):
-            assert "422" not in responses, (method, path)  # only ingest errors are 422
+        edit = method != "get" and path.startswith("/collections/")  # a feature unfit: 422
+        if path != "/ingest" and not path.startswith("/processes/") and not edit:
+            assert "422" not in responses, (method, path)  # ingest and edit errors only
         for code, answer in responses.items():
             if code[0] in "45":
                 assert PROBLEM in answer["content"], (method, path, code)

@@ -1,6 +1,9 @@
 """Caps on what one request may send: its URL (414), header fields (431) and body (413);
-and no NUL byte in its path or query (400: PostgreSQL text cannot hold one, so a NUL
-bound to any statement failed it — one rule here instead of one per route).
+and no NUL byte in its query (400: PostgreSQL text cannot hold one, so a NUL bound to any
+statement failed it — one rule here instead of one per route). A path segment with a NUL
+names nothing: each route answers it in its own protocol (a 404 naming the tile matrix set,
+a WMTS exception report), and a value PostgreSQL cannot hold is a 400 wherever it is bound
+(``ogc.errors``' DataError rule).
 
 uvicorn's httptools protocol reads a request head of any size; routes then parse every
 value. The head's caps refuse a hostile head before any route runs
@@ -79,11 +82,11 @@ class HeadCaps:
 
 
 def _nul_refusal(scope: Scope) -> OneMapError | None:
-    if "\x00" in scope["path"]:
-        return InvalidParameter("the path contains a NUL byte (%00); no name here holds one")
     query = scope["query_string"]
     if b"%00" not in query:  # the only way a NUL travels in a query
         return None
+    if scope["path"].startswith("/wmts"):
+        return None  # WMTS checks its KVP values and answers OWS exception reports
     try:
         reject_nul(dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)))
     except InvalidParameter as exc:
