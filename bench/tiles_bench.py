@@ -87,19 +87,24 @@ def build_overviews(url: str) -> dict[str, float]:
     return timings
 
 
+def sample_points(url: str, layer_id: str, count: int, seed: int) -> tuple[Any, list[Any]]:
+    """The layer and up to ``count`` (lon, lat) on random features (a repeatable sample)."""
+    with psycopg.connect(url) as conn:
+        layer = load_catalog(conn).get(layer_id)
+        rows = conn.execute(
+            psycopg.sql.SQL(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM {} "
+                "TABLESAMPLE SYSTEM (1) REPEATABLE (%s) LIMIT %s) s"
+            ).format(psycopg.sql.Identifier("onemap_data", layer.table_name)),
+            [seed, count],
+        ).fetchall()
+    return layer, rows
+
+
 def sample_tiles(url: str, layer_id: str, count: int, seed: int = 6) -> list[tuple[int, int, int]]:
     """(z, row, col) around random features, zooms 6–14 evenly."""
     rng = np.random.default_rng(seed)
-    with psycopg.connect(url) as conn:
-        catalog = load_catalog(conn)
-        table = catalog.get(layer_id).table_name
-        rows = conn.execute(
-            psycopg.sql.SQL(
-                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM {} "
-                "TABLESAMPLE SYSTEM (1) REPEATABLE (%s) LIMIT %s) s"
-            ).format(psycopg.sql.Identifier("onemap_data", table)),
-            [seed, count],
-        ).fetchall()
+    _, rows = sample_points(url, layer_id, count, seed)
     tms = grids.get_tms("WebMercatorQuad")
     tiles = []
     for i, (lon, lat) in enumerate(rows[:count]):
@@ -120,16 +125,7 @@ def client_tiles(
     is listed once (its first request), so no server ever sees it twice; tiles outside the
     tileset's limits are left out, as a client reading the tileset's limits leaves them."""
     rng = np.random.default_rng(seed)
-    with psycopg.connect(url) as conn:
-        layer = load_catalog(conn).get(layer_id)
-        table = layer.table_name
-        targets = conn.execute(
-            psycopg.sql.SQL(
-                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM {} "
-                "TABLESAMPLE SYSTEM (1) REPEATABLE (%s) LIMIT %s) s"
-            ).format(psycopg.sql.Identifier("onemap_data", table)),
-            [seed, sessions],
-        ).fetchall()
+    layer, targets = sample_points(url, layer_id, sessions, seed)
     tms = grids.get_tms("WebMercatorQuad")
     walks = []
     for lon, lat in targets:
