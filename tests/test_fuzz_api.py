@@ -2,8 +2,9 @@
 
 The app runs on a real loopback socket over a database of its own (the sample layers and a
 scratch layer the writes go to, as the publisher), so the run's deletes and edits never
-reach the layers other tests read. Bounded: a few examples per operation and phase, a
-fixed seed; ``bench/fuzz.py`` runs the same longer.
+reach the layers other tests read. Bounded by examples, not time (so a slow machine runs
+the same cases): a few per operation and phase, a fixed seed; ``bench/fuzz.py`` runs the
+same longer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from tests.helpers.live import live_server
 
 SCRATCH = "fuzz-scratch"
 MAX_EXAMPLES = 4
-MAX_TIME_S = 40
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_every_operation_passes_every_check(
     with loopback_only(), live_server(create_app(settings)) as live:
         scratch_collection(live.url, PUBLISHER_TOKEN, SCRATCH)
         outcome = fuzz(live.url, token=PUBLISHER_TOKEN, scratch=SCRATCH,
-                       max_examples=MAX_EXAMPLES, seed=16, max_time=MAX_TIME_S)  # fmt: skip
+                       max_examples=MAX_EXAMPLES, seed=16)  # fmt: skip
     assert outcome.cases > 250, f"too few requests to mean anything: {outcome.report()}"
     assert not outcome.broken, outcome.report()
     assert not outcome.failures, outcome.report()

@@ -8,6 +8,7 @@ Responses are ``Cache-Control: no-store``: they are about who may do what.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from layers.access.audit import MAX_PAGE, AuditQuery, query_events
 from layers.access.caller import Caller
@@ -40,6 +41,22 @@ KeyId = Annotated[
     str, PathParam(alias="keyId", description="Key id (UUID)", json_schema_extra=UUID)
 ]
 USAGE_DAYS = 7
+# RFC 3339 as written: pydantic alone would also read "0.5" or "1700000000" as a Unix time.
+FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(pattern: re.Pattern[str], example: str) -> BeforeValidator:
+    def written(value: object) -> object:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"not an RFC 3339 value like {example}")
+        return value
+
+    return BeforeValidator(written)
+
+
+Day = Annotated[date, _rfc3339(FULL_DATE, "2026-12-01")]
+Instant = Annotated[datetime, _rfc3339(DATE_TIME, "2026-12-01T08:00:00+08:00")]
 
 
 # The publisher token's holder, as key changes and the audit name it.
@@ -90,7 +107,7 @@ class KeyRequest(BaseModel):
         default_factory=dict,
         description='Per day and service (tiles, features, processes), e.g. {"tiles": 100000}',
     )
-    expires_at: datetime | None = Field(default=None, alias="expiresAt")
+    expires_at: Instant | None = Field(default=None, alias="expiresAt")
     rate_limit: int | None = Field(
         default=None,
         alias="rateLimit",
@@ -154,8 +171,8 @@ async def keys_usage(
     pool: PoolDep,
     admin: AdminDep,
     key_id: KeyId,
-    since: Annotated[date | None, Query(description="First day (CST); default 6 days ago")] = None,
-    until: Annotated[date | None, Query(description="Last day (CST); default today")] = None,
+    since: Annotated[Day | None, Query(description="First day (CST); default 6 days ago")] = None,
+    until: Annotated[Day | None, Query(description="Last day (CST); default today")] = None,
 ) -> JSONResponse:
     parsed = parse_key_id(key_id)
     last = until or shanghai_day(utc_now())
@@ -179,8 +196,8 @@ async def audit_events(
     pool: PoolDep,
     base: BaseUrlDep,
     admin: AdminDep,
-    since: Annotated[datetime | None, Query(description="From (with an offset)")] = None,
-    until: Annotated[datetime | None, Query(description="Before (with an offset)")] = None,
+    since: Annotated[Instant | None, Query(description="From (with an offset)")] = None,
+    until: Annotated[Instant | None, Query(description="Before (with an offset)")] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     layer: Annotated[str | None, Query(max_length=48)] = None,
     operation: Annotated[str | None, Query(max_length=100)] = None,

@@ -108,9 +108,22 @@ def loopback_only() -> Iterator[None]:
         targets._addresses = original
 
 
+EDITING_SWITCH = "^/collections/[^/]+/editing$"
+
+
+def toggle_of(scratch: str) -> str:
+    return f"{scratch}-switch"
+
+
 def scratch_collection(url: str, token: str, layer_id: str) -> None:
-    """Publish a three-point layer through ``POST /ingest`` and open it for editing: the
-    collection the run's writes go to."""
+    """The throw-away collection the run's writes go to, and the one its editing switch
+    flips (``toggle_of``)."""
+    for name in (layer_id, toggle_of(layer_id)):
+        _editable_points(url, token, name)
+
+
+def _editable_points(url: str, token: str, layer_id: str) -> None:
+    """Publish a three-point layer through ``POST /ingest`` and open it for editing."""
     points = [{"type": "Feature", "properties": {"name": f"p{i}", "n": i},
                "geometry": {"type": "Point", "coordinates": [113.2 + i / 100, 23.1]}}
               for i in range(3)]  # fmt: skip
@@ -141,7 +154,7 @@ def fuzz(
     no 400 is accepted for schema-valid data, not even on ``GRAMMAR_BOUND`` operations."""
     settings = _config(token, scratch, max_examples, seed, workers, max_time)
     if strict:
-        settings["operations"] = settings["operations"][-1:]  # only the scratch redirection
+        settings["operations"] = settings["operations"][-2:]  # only the scratch redirections
     config = SchemathesisConfig.from_dict(settings)
     schema = schemathesis.openapi.from_url(f"{url}/api", config=config)
     outcome = Outcome()
@@ -172,8 +185,14 @@ def _config(
                 }
                 for path in GRAMMAR_BOUND
             ),
+            {  # a schema-valid ``{"editable": false}`` would close the scratch collection
+                # to every later edit (405): the editing switch has a collection of its own
+                "include-path-regex": EDITING_SWITCH,
+                "parameters": {"collectionId": toggle_of(scratch)},
+            },
             {  # writes and admin changes only ever touch the throw-away collection
                 "include-method-regex": "^(POST|PUT|PATCH|DELETE)$",
+                "exclude-path-regex": EDITING_SWITCH,
                 "parameters": {"collectionId": scratch},
             },
         ],
