@@ -49,8 +49,14 @@ typecheck:
 imports:
 	$(BIN)/lint-imports
 
+# Two workers (one per core of the CI machine): most of the suite's wall time is spent
+# waiting on servers, browsers and clusters it starts, which overlap well. Each worker has a
+# database (and, without ONEMAP_TEST_DATABASE_URL, an embedded cluster) of its own; a test
+# file stays on one worker, so its module fixtures are built once.
+PYTEST_WORKERS ?= 2
+
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 notebooks: ## Run the worked-example notebooks top to bottom (nbmake)
 	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider

@@ -4,7 +4,7 @@ The dependency functions are ``async`` on purpose: FastAPI runs a plain ``def``
 dependency in a worker thread, a hop that cost more than the work itself on fast
 routes. The plain helpers below them are for code that already holds the state.
 Every dependency only reads ``AppState``: the services are built by the lifespan
-(``ogc/services.py``), never by the first request that needs one.
+(``ogc/services/``), never by the first request that needs one.
 """
 
 from __future__ import annotations

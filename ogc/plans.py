@@ -1,7 +1,7 @@
 """Plans per catalog snapshot: what every request for one layer version shares.
 
 A ``Snapshot`` pairs a ``Catalog`` with the plans of its layers, built when the catalog
-loads (``Snapshot.of``, by the catalog store's first subscriber in ``ogc/services.py``) and
+loads (``Snapshot.of``, by the catalog store's first subscriber in ``ogc/services/``) and
 replaced whole, never mutated — the shape of morecantile's ``defaults.py`` registry. A
 request that reads ``AppState.snapshot`` once gets a catalog and plans that agree whatever
 reload happens meanwhile, and a new layer version simply is a new plan in a new snapshot.

@@ -1,6 +1,6 @@
 """What one running app holds: settings and every per-app service.
 
-``create_app`` fills the first fields; the lifespan (``ogc/services.py``) builds the rest in
+``create_app`` fills the first fields; the lifespan (``ogc/services/``) builds the rest in
 order at start-up and stops them in reverse at shutdown. Nothing here is created by a
 request: a service that is ``None`` is not started yet (or already stopped), and the
 dependencies in ``ogc/deps.py`` answer 503 for it.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,10 +62,15 @@ class BackgroundTasks:
         return sorted(task.get_name() for task in self._tasks)
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended (their exceptions are theirs)."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 @dataclass

@@ -4,7 +4,7 @@ For a layer version with at least ``MIN_FEATURES`` features, one table per grid 
 for every level 0..``MAX_LEVEL``, the features that survive thinning at that level (one small
 feature per 4×4-pixel cell, every bigger one), already in the grid's CRS, with a GiST index
 on (level, geometry). It is built once per version when the version is published (a
-background task of the app started by the catalog change, ``ogc/services.py``; the seeding
+background task of the app started by the catalog change, ``ogc/services/``; the seeding
 command builds it before seeding), never by a tile request; in one transaction (readers see
 all or nothing), under an advisory lock (replicas build it once between them: the others
 wait and find it), and registered in ``onemap.tile_overviews``; older versions' overviews
@@ -73,7 +73,7 @@ class OverviewRegistry:
     """Which overviews this process knows to exist, and building them for new versions.
 
     ``build_missing(pool, layers)`` is called on every catalog change (as a background task,
-    ``ogc/services.py``) and by the seeding command. One build loop runs at a time and always
+    ``ogc/services/``) and by the seeding command. One build loop runs at a time and always
     takes the next overview from the newest layers it was given, so a version superseded
     while others build is skipped. Tile requests only ask ``table_for``: they never build
     nor look for an overview."""

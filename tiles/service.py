@@ -108,7 +108,7 @@ def tile_key(
 class TileProducer:
     """Makes tiles for one app (or one seeding run): a pool, a cache, an overview registry.
 
-    The app builds one at start-up (``ogc/services.py``), which also subscribes the sweep of
+    The app builds one at start-up (``ogc/services/``), which also subscribes the sweep of
     old versions' cached files and the building of new versions' overviews to catalog
     changes."""
 

@@ -6,7 +6,7 @@ the representative point (``ST_PointOnSurface``) and the bounding box, with a bt
 key (``text_pattern_ops``: exact and prefix matches in any collation), a pg_trgm GIN
 index (substrings of three or more characters, similarity) and a GiST index on the point
 (``bbox=``, ``adcode=``). It is built once per version
-and search field, by the app's catalog subscriber (``ogc/services.py``) as a background
+and search field, by the app's catalog subscriber (``ogc/services/``) as a background
 task — never by a request — in one transaction, under an advisory lock (replicas build it
 once between them), registered in ``onemap.search_indexes``; the tables of older versions
 are dropped after a build, those of deleted layers on the next catalog change. Until a

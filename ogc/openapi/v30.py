@@ -94,7 +94,7 @@ class OpenApiDocuments:
 
     A caller's document lists the collections they may see, so it is kept per access
     scope (``Caller.scope``). The public one is rebuilt when the catalog snapshot changes (a
-    publish, a rollback): ``refresh`` subscribes to the catalog store (``ogc/services.py``);
+    publish, a rollback): ``refresh`` subscribes to the catalog store (``ogc/services/``);
     the others are rendered on first request per snapshot, a bounded few at a time.
     """
 

@@ -26,11 +26,12 @@ NEW_KEY = {
     "quotas": {"tiles": 100000, "processes": 0},
     "expiresAt": "2099-01-01T00:00:00+08:00",
 }
+UNKNOWN_KEY = uuid.UUID(int=0x5EED)  # a fixed id: test ids must match across xdist workers
 ENDPOINTS = [
     ("GET", "/admin/keys"),
     ("POST", "/admin/keys"),
-    ("DELETE", f"/admin/keys/{uuid.uuid4()}"),
-    ("GET", f"/admin/keys/{uuid.uuid4()}/usage"),
+    ("DELETE", f"/admin/keys/{UNKNOWN_KEY}"),
+    ("GET", f"/admin/keys/{UNKNOWN_KEY}/usage"),
     ("GET", "/admin/audit"),
 ]
 
@@ -98,8 +99,8 @@ def test_create_list_usage_revoke_over_http(client: TestClient) -> None:
         ("POST", "/admin/keys", NEW_KEY | {"expiresAt": "2020-01-01T00:00:00Z"}, 400),
         ("POST", "/admin/keys", {"name": "no department"}, 400),
         ("DELETE", "/admin/keys/not-a-uuid", None, 400),
-        ("DELETE", f"/admin/keys/{uuid.uuid4()}", None, 404),
-        ("GET", f"/admin/keys/{uuid.uuid4()}/usage", None, 404),
+        ("DELETE", f"/admin/keys/{UNKNOWN_KEY}", None, 404),
+        ("GET", f"/admin/keys/{UNKNOWN_KEY}/usage", None, 404),
         ("GET", "/admin/keys/x/usage?since=2025-02-30", None, 400),
         ("GET", "/admin/audit?since=2025-06-01T00:00:00", None, 400),  # no offset
         ("GET", "/admin/audit?outcome=maybe", None, 400),
