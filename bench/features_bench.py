@@ -149,7 +149,7 @@ def floor_sql(url: str, catalog: Catalog, work: Workload) -> str:
     settings = ServiceSettings(database_url=url, max_limit=10000)
     with psycopg.connect(url) as conn:
         if work.feature_id is not None:
-            query = feature_query(layer, {})
+            query = feature_query(layer, {}, settings.served_crs)
             cursor = psycopg.ClientCursor(conn)
             return cursor.mogrify(plan.feature_sql(query), [work.feature_id]) + ";\n"
         query = items_query(plan, work.onemap, settings, catalog)

@@ -121,27 +121,72 @@ def regional_crs(layer: Layer) -> tuple[CrsInfo, ...]:
     return tuple(found)
 
 
-def collection_crs_uris(layer: Layer) -> list[str]:
-    """The ``crs`` list of a collection (the storage CRS is among them)."""
-    uris = [crs.uri for crs in (*SUPPORTED, *regional_crs(layer))]
-    storage = epsg_uri(layer.storage_srid)
-    return uris if storage in uris else [*uris, storage]
+CRS_SETTING = "ONEMAP_CRS_BY_REFERENCE"
 
 
-def supported_srids(layer: Layer | None = None) -> frozenset[int]:
-    return frozenset(c.srid for c in (*SUPPORTED, *(regional_crs(layer) if layer else ())))
+@dataclass(frozen=True)
+class ServedCrs:
+    """The one rule for which CRSs this deployment serves and accepts.
 
+    ``by_reference`` (``ONEMAP_CRS_BY_REFERENCE``, default true): OGC API - Features
+    Part 2 — every collection in ``SUPPORTED`` and its regional CRSs. False: CRS84 only,
+    as an API without Part 2 (Part 4 /req/features/crs84): no Part 2 conformance class,
+    ``crs`` is ``[CRS84]``, no ``storageCrs``, and any other ``crs``, ``bbox-crs``,
+    ``filter-crs``, ``Content-Crs``, ``srsName`` or ``coordRefSys`` is a 400 that names
+    the setting. Conformance, collections, items and edits all ask this object.
+    """
 
-def crs_from_parameter(text: str | None, name: str, layer: Layer | None = None) -> CrsInfo:
-    """A ``crs``/``bbox-crs``/``Content-Crs`` value (a URI; ``EPSG:n`` and safe CURIEs are
-    accepted): a CRS of every collection, or one of ``layer``'s regional CRSs."""
-    if text is None or text == "":
-        return DEFAULT
-    served = BY_URI | {c.uri: c for c in (regional_crs(layer) if layer else ())}
-    found = served.get(canonical_uri(text))
-    if found is None:
+    by_reference: bool = True
+
+    def of(self, layer: Layer | None = None) -> tuple[CrsInfo, ...]:
+        if not self.by_reference:
+            return (DEFAULT,)
+        return (*SUPPORTED, *(regional_crs(layer) if layer else ()))
+
+    def collection_uris(self, layer: Layer) -> list[str]:
+        """A collection's ``crs`` list (with Part 2 the storage CRS is among them)."""
+        uris = [crs.uri for crs in self.of(layer)]
+        storage = epsg_uri(layer.storage_srid)
+        return uris if not self.by_reference or storage in uris else [*uris, storage]
+
+    def storage_crs(self, layer: Layer) -> str | None:
+        """``storageCrs`` (a Part 2 member: none without it)."""
+        return epsg_uri(layer.storage_srid) if self.by_reference else None
+
+    def parse(self, text: str | None, name: str, layer: Layer | None = None) -> CrsInfo:
+        """A ``crs``/``bbox-crs``/``Content-Crs`` value (a URI; ``EPSG:n`` and safe CURIEs
+        are accepted): a CRS of every collection, or one of ``layer``'s regional CRSs."""
+        if text is None or text == "":
+            return DEFAULT
+        served = {c.uri: c for c in self.of(layer)}
+        found = served.get(canonical_uri(text))
+        if found is not None:
+            return found
+        if not self.by_reference:
+            raise InvalidParameter(
+                f"{name} {text!r} is not supported: this service serves and accepts "
+                f"{CRS84_URI} only ({CRS_SETTING}=false)"
+            )
         raise InvalidParameter(f"{name} {text!r} is not supported; use one of: {', '.join(served)}")
-    return found
+
+    def filter_crs(self, text: str | None, layer: Layer) -> FilterCrs | None:
+        """A ``filter-crs`` value: the EPSG code of a CRS the collection is served in
+        (None: not given, CRS84)."""
+        if text is None:
+            return None
+        if not self.by_reference:
+            self.parse(text, "filter-crs", layer)  # CRS84 or a 400
+            return CRS84
+        crs = filter_crs_from_uri(text)
+        if crs.srid not in {c.srid for c in self.of(layer)}:
+            raise InvalidParameter(
+                f"filter-crs {text!r} is not one of the CRSs of collection '{layer.id}'; "
+                "see its 'crs' list"
+            )
+        return crs
+
+
+PART2_CONFORMANCE = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
 
 
 def filter_crs_from_uri(uri: str | None) -> FilterCrs:

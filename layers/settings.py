@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from layers.access.oidc_settings import OidcSettings
+from layers.crs import ServedCrs
 from layers.durations import parse_retention
 from layers.platform import DEFAULT_ADMIN_LAYERS, AdminLayers, admin_layers
 from layers.webhooks.settings import WebhookSettings
@@ -295,6 +296,15 @@ class FeatureSettings(BaseSettings):
         description="Filtered items are counted exactly up to this many; beyond, numberMatched "
         "is omitted and the planner's estimate is given as onemap:numberMatchedEstimate.",
     )
+    crs_by_reference: bool = Field(
+        default=True,
+        description="Serve and accept the CRSs of OGC API - Features Part 2 (declared); "
+        "false: CRS84 only, no Part 2 declared, other CRSs are a 400 (docs/adr/0022).",
+    )
+
+    @property
+    def served_crs(self) -> ServedCrs:
+        return ServedCrs(self.crs_by_reference)
 
 
 class TileSettings(DatabaseSettings):

@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from layers.access.caller import Caller
 from layers.access.service import AccessService
 from layers.catalog import Catalog, Layer
+from layers.crs import ServedCrs
 from layers.errors import DatabaseUnavailable, NotFound
 from layers.features.plan import FeaturePlan
 from layers.features.query import AreaClip
@@ -38,6 +39,11 @@ from tiles.service import TileProducer
 def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.onemap
     return state
+
+
+def served_crs_of(request: Request) -> ServedCrs:
+    """The deployment's CRS rule (``ONEMAP_CRS_BY_REFERENCE``)."""
+    return state_of(request).settings.served_crs
 
 
 def pool_of(state: AppState) -> AsyncConnectionPool:

@@ -18,7 +18,7 @@ import shapely.geometry
 from shapely.errors import GEOSException
 
 from layers.catalog import Layer
-from layers.crs import CrsInfo, crs_from_parameter
+from layers.crs import CrsInfo, ServedCrs
 from layers.errors import IngestError, InvalidParameter
 
 NEW_FIELD_NAME = re.compile(r"\w{1,60}")
@@ -41,16 +41,17 @@ class FeatureBody:
     crs: CrsInfo
 
 
-def parse_feature(document: Any, layer: Layer, crs: CrsInfo) -> FeatureBody:
+def parse_feature(document: Any, layer: Layer, crs: CrsInfo, served: ServedCrs) -> FeatureBody:
     """A GeoJSON (or JSON-FG) Feature for ``layer``; an ``id`` member is ignored (the URI
     names the feature, Part 4 /req/features/geojson-create-replace). ``crs``: the body's
-    (``Content-Crs``); a JSON-FG ``place`` is the geometry, in its ``coordRefSys``."""
+    (``Content-Crs``); a JSON-FG ``place`` is the geometry, in its ``coordRefSys`` (one of
+    ``served``)."""
     if not isinstance(document, dict) or document.get("type") != "Feature":
         raise InvalidParameter('the body must be a GeoJSON Feature ({"type": "Feature", ...})')
     properties = document.get("properties") or {}
     if not isinstance(properties, dict):
         raise InvalidFeature("'properties' must be a JSON object or null")
-    geometry, crs = primary_geometry(document, layer, crs)
+    geometry, crs = primary_geometry(document, layer, crs, served)
     return FeatureBody(
         properties=checked_properties(properties, layer),
         geometry=parse_geometry(geometry, crs),
@@ -58,7 +59,9 @@ def parse_feature(document: Any, layer: Layer, crs: CrsInfo) -> FeatureBody:
     )
 
 
-def primary_geometry(document: dict[str, Any], layer: Layer, crs: CrsInfo) -> tuple[Any, CrsInfo]:
+def primary_geometry(
+    document: dict[str, Any], layer: Layer, crs: CrsInfo, served: ServedCrs
+) -> tuple[Any, CrsInfo]:
     """JSON-FG: a non-null ``place`` wins over ``geometry`` (which is then at most its WGS 84
     fallback); its CRS is its own ``coordRefSys``, else the document's, else ``crs``."""
     place = document.get("place")
@@ -72,7 +75,7 @@ def primary_geometry(document: dict[str, Any], layer: Layer, crs: CrsInfo) -> tu
     uri = named.get("href") if isinstance(named, dict) else named
     if not isinstance(uri, str):
         raise InvalidFeature("'coordRefSys' must be a CRS URI or {\"href\": URI}")
-    return place, crs_from_parameter(uri, "coordRefSys", layer)
+    return place, served.parse(uri, "coordRefSys", layer)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

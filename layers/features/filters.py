@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from psycopg import sql
@@ -15,7 +15,7 @@ from layers.cql2 import (
     query_parameters_filter,
 )
 from layers.cql2.queryables import GeometryType, QueryableType
-from layers.crs import filter_crs_from_uri
+from layers.crs import CRS84, FilterCrs
 from layers.errors import InvalidParameter
 from layers.features.render import GEOMETRY_COLUMN
 
@@ -68,9 +68,7 @@ def request_condition(
     equalities: Mapping[str, str],
     filter_text: str | None,
     filter_lang: str | None,
-    filter_crs: str | None,
-    *,
-    supported_srids: Collection[int],
+    filter_crs: FilterCrs | None,
 ) -> sql.Composable | None:
     """The AND of ``?queryable=value`` equalities and the CQL2 ``filter``, compiled."""
     parts: list[sql.Composable] = []
@@ -79,12 +77,7 @@ def request_condition(
         parts.append(_compile(equality_tree, "cql2-text", layer, queryables))
     if filter_text is not None:
         lang = filter_lang or "cql2-text"
-        crs = filter_crs_from_uri(filter_crs)
-        if crs.srid not in supported_srids:
-            raise InvalidParameter(
-                f"filter-crs {filter_crs!r} is not one of the CRSs of collection '{layer.id}'; "
-                "see its 'crs' list"
-            )
+        crs = filter_crs or CRS84
         tree = parse_filter(filter_text, lang)  # cql2-json text is decoded by its parser
         parts.append(_compile(tree, lang, layer, queryables, crs.srid, crs.lat_first))
     elif filter_lang is not None or filter_crs is not None:

@@ -18,11 +18,12 @@ from fastapi.responses import Response
 
 from layers.access.caller import Caller
 from layers.catalog import Layer
-from layers.crs import CrsInfo
+from layers.crs import CrsInfo, ServedCrs
 from layers.edit.batch import Operation, each_named, naming, parse_batch
 from layers.edit.body import check_patch, parse_feature, parse_geometry
 from layers.edit.revision import Revision
 from layers.edit.store import EditSession, Values
+from ogc import deps
 from ogc.common.edit_geometry import feature_values
 from ogc.common.edit_request import (
     base_url,
@@ -52,7 +53,8 @@ async def apply_batch(
     (201 for a FeatureCollection of new features, else 200)."""
     operations = parse_batch(document)
     crs = content_crs(request, layer)
-    prepared = each_named(operations, lambda operation: _prepare(operation, layer, crs))
+    served = deps.served_crs_of(request)
+    prepared = each_named(operations, lambda operation: _prepare(operation, layer, crs, served))
     revisions: list[Revision] = []
     async with edit_transaction(request, layer, caller, "batch") as (session, note):
         note.detail["operations"] = len(operations)
@@ -68,10 +70,10 @@ async def apply_batch(
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _prepare(operation: Operation, layer: Layer, crs: CrsInfo) -> Prepared:
+def _prepare(operation: Operation, layer: Layer, crs: CrsInfo, served: ServedCrs) -> Prepared:
     body = operation.body or {}
     if operation.op in ("create", "replace"):
-        feature = parse_feature(body, layer, crs)
+        feature = parse_feature(body, layer, crs, served)
         return Prepared(feature_values(layer, feature))
     if operation.op == "update":
         assert operation.feature_id is not None

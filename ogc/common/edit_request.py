@@ -19,7 +19,7 @@ from layers.access.audit import write_event
 from layers.access.caller import Caller
 from layers.catalog import Catalog, Layer
 from layers.crs import DEFAULT as DEFAULT_CRS
-from layers.crs import CrsInfo, crs_from_parameter
+from layers.crs import CrsInfo
 from layers.edit.body import checked_properties, merge_patch
 from layers.edit.errors import NotEditable, PreconditionFailed, UnsupportedBody
 from layers.edit.gml_body import gml_feature
@@ -81,8 +81,9 @@ async def feature_body(
     if media_type(request, (*accepted, GML)) != GML:
         return _json(await _raw(request, limit)), content_crs(request, layer)
     document, srs = gml_feature(await _raw(request, min(limit, MAX_BODY)), layer)
-    crs = crs_from_parameter(srs, "srsName", layer) if srs else content_crs(request, layer)
-    return document, crs
+    if srs:
+        return document, deps.served_crs_of(request).parse(srs, "srsName", layer)
+    return document, content_crs(request, layer)
 
 
 def media_type(request: Request, accepted: tuple[str, ...]) -> str:
@@ -114,12 +115,12 @@ def _json(raw: bytes) -> Any:
 
 def content_crs(request: Request, layer: Layer) -> CrsInfo:
     """``Content-Crs: <uri>`` (Part 4 with Part 2): a CRS ``layer`` is served in; CRS84
-    when absent."""
+    when absent (and the only one accepted without Part 2, ``ServedCrs``)."""
     given = request.headers.get("content-crs")
     if not given:
         return DEFAULT_CRS
     uri = given.strip().removeprefix("<").removesuffix(">")
-    return crs_from_parameter(uri, "Content-Crs", layer)
+    return deps.served_crs_of(request).parse(uri, "Content-Crs", layer)
 
 
 @asynccontextmanager

@@ -220,7 +220,7 @@ async def _rendered(
 ) -> str | None:
     assert revision.state is not None
     params = {k: v for k, v in request.query_params.items() if k not in VERSION_PARAMETERS}
-    query = feature_query(stored, params)
+    query = feature_query(stored, params, deps.served_crs_of(request))
     area = clip.geometry if clip is not None else None
     item = feature_json(stored, query)
     [text] = await render_states(conn, stored, item, [revision.state], area)
@@ -259,7 +259,7 @@ def _memento(
         return cached
     body = text.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     params = {k: v for k, v in request.query_params.items() if k not in VERSION_PARAMETERS}
-    crs = feature_query(layer, params).output_crs
+    crs = feature_query(layer, params, deps.served_crs_of(request)).output_crs
     headers["Content-Crs"] = content_crs_header(crs)
     return Response(body, media_type=GEOJSON, headers=headers)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from layers.catalog import Catalog, Layer
-from layers.crs import crs_from_parameter, supported_srids
+from layers.crs import ServedCrs
 from layers.errors import InvalidParameter
 from layers.features import AdminArea, AreaClip, ItemsQuery
 from layers.features import params as p
@@ -68,6 +68,7 @@ def items_query(
     check_known(parameters, ITEMS_PARAMETERS, plan)
     get = parameters.get
     layer, queryables = plan.layer, plan.queryables
+    served = settings.served_crs
     sort = p.parse_sortby(get("sortby"), layer)
     keyset = None
     if get("after") and get("before"):
@@ -91,17 +92,16 @@ def items_query(
         equalities,
         get("filter"),
         get("filter-lang"),
-        get("filter-crs"),
-        supported_srids=supported_srids(layer),
+        settings.served_crs.filter_crs(get("filter-crs"), layer),
     )
     return ItemsQuery(
         limit=p.parse_limit(
             get("limit"), default=settings.default_limit, maximum=settings.max_limit
         ),
-        output_crs=crs_from_parameter(get("crs"), "crs", layer),
+        output_crs=served.parse(get("crs"), "crs", layer),
         offset=p.parse_offset(get("offset")),
         keyset=keyset,
-        bbox=p.parse_bbox(get("bbox"), crs_from_parameter(get("bbox-crs"), "bbox-crs", layer)),
+        bbox=p.parse_bbox(get("bbox"), served.parse(get("bbox-crs"), "bbox-crs", layer)),
         time=p.parse_datetime(get("datetime")),
         text=p.parse_q(get("q")),
         within=admin_area(get("within"), settings, catalog),
@@ -114,7 +114,7 @@ def items_query(
     )
 
 
-def feature_query(layer: Layer, parameters: Mapping[str, str]) -> ItemsQuery:
+def feature_query(layer: Layer, parameters: Mapping[str, str], served: ServedCrs) -> ItemsQuery:
     p.reject_nul(parameters)
     unknown = [k for k in parameters if k not in FEATURE_PARAMETERS]
     if unknown:
@@ -124,7 +124,7 @@ def feature_query(layer: Layer, parameters: Mapping[str, str]) -> ItemsQuery:
         )
     return ItemsQuery(
         limit=1,
-        output_crs=crs_from_parameter(parameters.get("crs"), "crs", layer),
+        output_crs=served.parse(parameters.get("crs"), "crs", layer),
         properties=p.parse_properties(parameters.get("properties"), layer),
         skip_geometry=p.parse_boolean(parameters.get("skipGeometry"), "skipGeometry"),
     )

@@ -257,7 +257,9 @@ async def get_feature(
     cached = not_modified(request, headers, modified)
     if cached is not None:
         return cached
-    query = dataclasses.replace(feature_query(layer, request.query_params), clip=clip)
+    query = dataclasses.replace(
+        feature_query(layer, request.query_params, deps.served_crs_of(request)), clip=clip
+    )
     if output == "html":
         query = dataclasses.replace(query, map_detail=html.MAP_DETAIL)
     area = clip.geometry if clip is not None else None

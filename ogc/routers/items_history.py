@@ -25,7 +25,7 @@ from fastapi.responses import Response
 
 from layers.access.caller import Caller
 from layers.catalog import Layer
-from layers.crs import content_crs_header, crs_from_parameter
+from layers.crs import content_crs_header
 from layers.edit.errors import PreconditionRequired
 from layers.edit.history import (
     FeatureRevision,
@@ -103,7 +103,7 @@ async def get_versions(
     before = _before(params.get("before"))
     query = ItemsQuery(
         limit=1,
-        output_crs=crs_from_parameter(params.get("crs"), "crs", layer),
+        output_crs=settings.served_crs.parse(params.get("crs"), "crs", layer),
         skip_geometry=p.parse_boolean(params.get("skipGeometry"), "skipGeometry"),
     )
     async with deps.pool_of(state).connection() as conn:

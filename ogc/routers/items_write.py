@@ -133,7 +133,8 @@ async def create_feature(
         return await apply_batch(request, layer, caller, body, created=True)
     if len(await request.body()) > MAX_BODY:
         raise PayloadTooLarge(f"a feature body may be {MAX_BODY // 2**20} MiB at most")
-    values = feature_values(layer, parse_feature(body, layer, crs))
+    feature = parse_feature(body, layer, crs, deps.served_crs_of(request))
+    values = feature_values(layer, feature)
     async with edit_transaction(request, layer, caller, "create") as (session, note):
         revision = await session.create(values)
         note.detail["fid"] = revision.fid
@@ -156,7 +157,8 @@ async def replace_feature(
 ) -> Response:
     layer = editable_layer(snapshot.catalog, collection_id, caller)
     body, crs = await feature_body(request, layer, FEATURE_TYPES)
-    values = feature_values(layer, parse_feature(body, layer, crs))
+    feature = parse_feature(body, layer, crs, deps.served_crs_of(request))
+    values = feature_values(layer, feature)
     given = preconditions_of(request)
     async with edit_transaction(request, layer, caller, "replace") as (session, note):
         fid = await session.locate(feature_id)

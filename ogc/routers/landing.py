@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, Response
 
 from layers.cql2 import conformance_classes
+from layers.crs import PART2_CONFORMANCE, ServedCrs
 from layers.errors import NotFound
 from ogc.deps import BaseUrlDep, CallerDep, SettingsDep, SnapshotDep, StateDep, listed_layers
 from ogc.html import pages as html
@@ -30,7 +31,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
-    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    PART2_CONFORMANCE,  # not with ONEMAP_CRS_BY_REFERENCE=false (declared_classes)
     # GML simple features level 0 and JSON-FG answers of items (ogc/common/gml.py, jsonfg.py)
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/gmlsf0",
     "http://www.opengis.net/spec/json-fg-1/0.2/conf/core",
@@ -131,11 +132,17 @@ def landing_page(
 @router.get(
     "/conformance", summary="Conformance classes this service implements", response_model=None
 )
-def conformance(request: Request) -> dict[str, list[str]] | Response:
+def conformance(request: Request, settings: SettingsDep) -> dict[str, list[str]] | Response:
+    classes = declared_classes(settings.served_crs)
     if output_format(request, ("json", "html")) == "html":
         title = "符合性声明" if language(request) == "zh" else "Conformance"
-        return html.render(request, "conformance.html", title=title, classes=CONFORMANCE)
-    return {"conformsTo": CONFORMANCE}
+        return html.render(request, "conformance.html", title=title, classes=classes)
+    return {"conformsTo": classes}
+
+
+def declared_classes(served: ServedCrs) -> list[str]:
+    """The conformance declaration: Part 2's class only where other CRSs are served."""
+    return [uri for uri in CONFORMANCE if served.by_reference or uri != PART2_CONFORMANCE]
 
 
 @router.get("/api", summary="The API definition (OpenAPI 3.0)", response_class=Response)

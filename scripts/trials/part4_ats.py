@@ -14,7 +14,14 @@ free loopback port and opens it for editing through the API (identifier field ``
 service area: the data's own, ``function`` required). ``run_ats.py`` sends no
 credentials, so it talks to the server through a loopback relay that adds the publisher
 token (as a client configured with a token would). Between conformance classes the dataset
-is reloaded as a new version (``--reset-cmd``), as the ATS expects. Exit status: the ATS's.
+is reloaded as a new version (``--reset-cmd``), as the ATS expects.
+
+It runs two deployments of the same database, as the suite's own ``run-tests.sh`` does:
+OneMap as configured (Part 2 declared) for the whole suite, then with
+``ONEMAP_CRS_BY_REFERENCE=false`` (CRS84 only, no Part 2, ADR 0022) for
+``/conf/features/crs84``, whose condition is a declaration without Part 2. It prints
+each test's status in each and their union (passed where it passed in one); exit status
+1 when a test failed in either.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import http.client
 import http.server
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,9 +102,19 @@ class Relay(http.server.BaseHTTPRequestHandler):
         pass
 
 
+# The two deployments: OneMap as configured (Part 2 declared), then with
+# ONEMAP_CRS_BY_REFERENCE=false for /conf/features/crs84, whose condition is a declaration
+# without Part 2 — as the suite's own run-tests.sh does with a second API.
+PASSES = (
+    ("crs-by-reference", {}, []),
+    ("crs84-only", {"ONEMAP_CRS_BY_REFERENCE": "false"}, ["--only", "/conf/features/crs84"]),
+)
+RESULT = re.compile(r"^\s+(PASS|FAIL|ERROR|SKIP) (/conf/\S+)$")
+
+
 def main(given: Path, ats_options: list[str]) -> int:
     suite = suite_folder(given)
-    data = suite / "standard/data/buildings.json"
+    data = suite / "standard/data"
     url = fresh_database(os.environ["ONEMAP_TEST_DATABASE_URL"], DATABASE)
     work = Path(tempfile.mkdtemp(prefix="onemap-part4-"))
     env = os.environ | {
@@ -107,7 +125,20 @@ def main(given: Path, ats_options: list[str]) -> int:
         "PYTHONPATH": str(ROOT),
     }
     onemap(env, "db", "migrate")
-    publish(env, data, work, 0)
+    publish(env, data / "buildings.json", work, 0)
+    results: dict[str, dict[str, str]] = {}
+    for name, extra, options in PASSES:
+        print(f"\n=== {name} ===", flush=True)
+        for test_id, status in run_pass(env | extra, suite, work, [*ats_options, *options]):
+            results.setdefault(test_id, {})[name] = status
+    return report(results)
+
+
+def run_pass(
+    env: dict[str, str], suite: Path, work: Path, options: list[str]
+) -> list[tuple[str, str]]:
+    """One deployment served and opened for editing, the ATS run against it through the
+    relay: each test's (id, status) as the ATS printed it."""
     port = free_port()
     server = subprocess.Popen(
         [ONEMAP, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env
@@ -122,20 +153,45 @@ def main(given: Path, ats_options: list[str]) -> int:
         Relay.upstream = ("127.0.0.1", port)
         relay = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
         threading.Thread(target=relay.serve_forever, daemon=True).start()
-        reset = f"{sys.executable} {Path(__file__).resolve()} --reset {data} {work}"
+        data = suite / "standard/data"
+        reset = (
+            f"{sys.executable} {Path(__file__).resolve()} --reset {data / 'buildings.json'} {work}"
+        )
         command = [
             sys.executable,
             str(suite / "executable-tests/ats/run_ats.py"),
             "--landing-page", f"http://127.0.0.1:{relay.server_address[1]}",
             "--collection", "buildings",
-            "--data-dir", str(suite / "standard/data"),
+            "--data-dir", str(data),
             "--reset-cmd", reset,
-            *ats_options,
+            *options,
         ]  # fmt: skip
-        return subprocess.run(command, env=env | {"ONEMAP_TRIAL_GENERATION": "1"}).returncode
+        ats = subprocess.run(command, env=env, capture_output=True, text=True)
+        print(ats.stdout, ats.stderr, sep="", flush=True)
+        relay.shutdown()
+        return [m.groups()[::-1] for m in map(RESULT.match, ats.stdout.splitlines()) if m]
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+def report(results: dict[str, dict[str, str]]) -> int:
+    """Each test's status in each deployment and the union: passed where it passed in one,
+    failed where it failed in one (a failure anywhere counts), else skipped."""
+    names = [name for name, _, _ in PASSES]
+    print(f"\n{'test':<72}" + "".join(f"{n:<18}" for n in names))
+    union: dict[str, str] = {}
+    for test_id, by_pass in results.items():
+        statuses = set(by_pass.values())
+        failed = statuses & {"FAIL", "ERROR"}
+        union[test_id] = "FAIL" if failed else "PASS" if "PASS" in statuses else "SKIP"
+        print(f"{test_id:<72}" + "".join(f"{by_pass.get(n, '-'):<18}" for n in names))
+    counts = {s: sum(1 for v in union.values() if v == s) for s in ("PASS", "FAIL", "SKIP")}
+    print(
+        f"\nUnion of both deployments: {counts['PASS']} passed, {counts['FAIL']} failed, "
+        f"{counts['SKIP']} skipped (of {len(union)} tests)"
+    )
+    return 1 if counts["FAIL"] else 0
 
 
 # What the owner sets when opening the layer: the dataset's own area (Heidelberg) instead
