@@ -76,6 +76,7 @@ def test_a_layer_inputs_own_description_and_default_survive(client: TestClient) 
     assert raster["schema"]["properties"]["collection"]["examples"] == ["gd-dem"]
     listed = client.get("/processes/affected-area").json()["inputs"]["layers"]
     assert listed["schema"]["default"] == []  # a default_factory's value
-    assert client.get("/processes/interpolation").json()["inputs"]["method"]["schema"][
-        "enum"
-    ] == ["idw", "thin_plate_spline"]
+    assert client.get("/processes/interpolation").json()["inputs"]["method"]["schema"]["enum"] == [
+        "idw",
+        "thin_plate_spline",
+    ]
