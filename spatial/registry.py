@@ -7,6 +7,8 @@ request validation from what is registered here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -68,7 +70,9 @@ class Analysis(Generic[InputsT]):
         return parsed
 
     def execute(self, values: Mapping[str, Any], ctx: Context) -> AnalysisResult:
-        result = self.run(self.parse(values), ctx)
+        parsed = self.parse(values)
+        ctx.parameters = recorded_parameters(parsed)
+        result = self.run(parsed, ctx)
         result.lineage = ctx.lineage()
         return result
 
@@ -92,6 +96,25 @@ def name_inputs(model: BaseModel, prefix: str = "") -> None:
                     for i, v in enumerate(value)
                 ],
             )
+
+
+def recorded_parameters(parsed: BaseModel) -> dict[str, Any]:
+    """The parsed inputs as lineage keeps them: every input with its defaults filled in, and
+    inline GeoJSON features by count and SHA-256 (the job's request keeps them whole)."""
+    recorded: dict[str, Any] = _summarised(parsed.model_dump(mode="json"))
+    return recorded
+
+
+def _summarised(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_summarised(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("type") == "FeatureCollection" and isinstance(value.get("features"), list):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return {"type": "FeatureCollection", "count": len(value["features"]), "sha256": digest}
+    return {k: _summarised(v) for k, v in value.items()}
 
 
 def describe_validation(exc: ValidationError) -> str:

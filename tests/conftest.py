@@ -112,9 +112,10 @@ def migrated_url(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def sample_url(migrated_url: str) -> str:
-    """The migrated database with the bundled Guangdong layers published."""
-    load_sample_data(migrated_url)
+def sample_url(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The migrated database with the bundled Guangdong layers published (the DEM's COG in
+    a directory of the run)."""
+    load_sample_data(migrated_url, raster_dir=tmp_path_factory.mktemp("sample-rasters"))
     return migrated_url
 
 

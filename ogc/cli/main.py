@@ -259,9 +259,10 @@ def sample_load(force: bool) -> None:
     from layers.migrate import migrate
     from ogc.cli.database import database
 
-    with database(_settings()) as url:
+    settings = _settings()
+    with database(settings) as url:
         migrate(url)
-        for result in load_sample_data(url, force=force):
+        for result in load_sample_data(url, force=force, raster_dir=settings.raster_dir):
             click.echo(result.summary())
 
 

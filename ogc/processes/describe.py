@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from ogc.http.links import JSON, link
 from spatial.registry import Analysis
 
@@ -12,12 +14,18 @@ TRANSMISSION = ["value", "reference"]
 
 
 def inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
-    """The schema with every local ``$ref`` replaced by its definition (one self-contained doc)."""
+    """The schema with every local ``$ref`` replaced by its definition (one self-contained doc).
+
+    What stands beside a ``$ref`` (the field's own description and default) wins over the
+    definition's: a layer input's description is the field's, not its class docstring."""
     if isinstance(schema, dict):
         ref = schema.get("$ref")
+        own = {k: inline_refs(v, defs) for k, v in schema.items() if k not in ("$defs", "$ref")}
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: inline_refs(v, defs) for k, v in schema.items() if k != "$defs"}
+            definition = inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+            definition.pop("title", None)  # the class name ("LayerInput"), not the input's
+            return definition | own
+        return own
     if isinstance(schema, list):
         return [inline_refs(item, defs) for item in schema]
     return schema
@@ -28,10 +36,14 @@ def input_descriptions(analysis: Analysis[Any]) -> dict[str, Any]:
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     described = {}
+    fields = analysis.inputs.model_fields
     for name, prop in schema.get("properties", {}).items():
         prop = inline_refs(prop, defs)
+        if name not in required and "default" not in prop:  # a default_factory's value
+            default = fields[name].get_default(call_default_factory=True)
+            prop["default"] = to_jsonable_python(default)
         described[name] = {
-            "title": prop.pop("title", name),
+            "title": prop.pop("title", None) or name.replace("_", " ").capitalize(),
             "description": prop.get("description", ""),
             "schema": prop,
             "minOccurs": 1 if name in required else 0,
@@ -92,6 +104,6 @@ def process_description(analysis: Analysis[Any], base: str) -> dict[str, Any]:
         "outputs": outputs,
         "onemap:publish": {
             "description": 'Add {"publish": {"collection": id, "output": name}} to the '
-            "execute request to keep a features output as a new layer with lineage."
+            "execute request to keep a features or raster output as a new layer with lineage."
         },
     }

@@ -36,6 +36,10 @@ from ogc.processes.exceptions import NoSuchJob
 
 APPLICATION_PREFIX = "onemap-job-"
 CANCEL_BACKEND = "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+# The link from a job to the execute request it was made from (GET /jobs/{id}/request).
+# OGC API – Processes Part 1 registers no relation for it; an extension relation (a URI of
+# the onemap scheme, as RFC 8288 allows), documented in ADR 0005.
+REQUEST_REL = "onemap:request"
 OPEN_RETRY_S = 10  # a caller at their open-jobs limit asks again after about a job's time
 
 
@@ -84,6 +88,7 @@ class Job:
     lineage: list[dict[str, Any]]
     failure_status: int | None = None
     failure_type: str | None = None
+    parameters: dict[str, Any] | None = None  # the parsed inputs (migration 0023)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -94,6 +99,7 @@ class Job:
         links = [
             link(href, "self", JSON, "This job"),
             link(f"{base}/processes/{self.process_id}", "process", JSON, "Its process"),
+            link(f"{href}/request", REQUEST_REL, JSON, "The execute request as submitted"),
         ]
         if self.status == "successful":
             links.append(
@@ -124,6 +130,7 @@ class Job:
             "updated": self.updated_at.isoformat(),
             "links": links,
             "onemap:lineage": self.lineage,
+            "onemap:parameters": self.parameters,
         }
         if self.started_at:
             info["started"] = self.started_at.isoformat()
@@ -232,6 +239,21 @@ async def list_jobs(
         await cur.execute(processes_sql("jobs_page"), params)
         rows = await cur.fetchall()
     return [Job.from_row(r) for r in rows]
+
+
+async def job_request(
+    pool: AsyncConnectionPool, job_id: str, whose: JobScope, hidden: Sequence[str]
+) -> dict[str, Any]:
+    """The execute request of ``job_id`` as submitted, for whoever may see the job (the
+    rule of ``get_job``; a 404 for anyone else)."""
+    job = await get_job(pool, job_id, whose, hidden)
+    async with pool.connection() as conn:
+        cur = await conn.execute(processes_sql("job_request"), {"id": job.id})
+        row = await cur.fetchone()
+    if row is None:  # purged between the two reads
+        raise NoSuchJob(f"job '{job.id}' does not exist; see /jobs")
+    request: dict[str, Any] = row[0]
+    return request
 
 
 async def job_results(pool: AsyncConnectionPool, job_id: str) -> list[tuple[str, str, bytes]]:

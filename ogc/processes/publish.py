@@ -1,4 +1,4 @@
-"""Keep a features output as a new governed layer, through the normal ingest path.
+"""Keep a features or raster output as a new governed layer, through the normal ingest path.
 
 A result may become a new layer, or a new version of a layer that an analysis publish
 created for the same caller (``metadata.origin == "analysis"``, ``derived_from.owner``).
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 from pydantic import BaseModel, Field
 
 from ingest.pipeline import IngestOptions, ingest_file
@@ -28,6 +29,7 @@ from layers.db import connect
 from layers.errors import Conflict, Forbidden, InvalidParameter
 from ogc.gate.ownership import may_write, new_layer_department, result_meta
 from ogc.processes.jobs import processes_sql
+from spatial.results import AnalysisResult
 
 ORIGIN = "analysis"  # metadata.origin of a layer an analysis publish created
 NOT_A_PUBLISHER = "publishing a result needs a publisher of a department or an admin"
@@ -37,7 +39,7 @@ class PublishRequest(BaseModel):
     """``"publish"`` in an execute request: which features output becomes which collection."""
 
     collection: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$", description="New layer id")
-    output: str = Field(description="A features output of the process")
+    output: str = Field(description="A features or raster output of the process")
     title: str | None = None
     title_en: str | None = None
     level: str = "province"
@@ -97,6 +99,9 @@ def check_target(layer_id: str, existing: dict[str, Any] | None, caller: str) ->
     return True
 
 
+PUBLISHABLE = ("features", "raster")  # output kinds a result layer can be made of
+
+
 def _writable(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """GeoPackage takes scalars only: nested values become their text."""
     frame = frame.copy()
@@ -106,35 +111,57 @@ def _writable(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
-def publish_features(
+def result_file(result: AnalysisResult, output: str, folder: Path, name: str) -> Path:
+    """The output written where ingest reads it: a GeoPackage of features, or a GeoTIFF of a
+    raster (ingest makes it a COG, served by the raster tile path). Empty: a 400."""
+    if output in result.features:
+        frame = result.features[output]
+        if frame.empty:
+            raise InvalidParameter(f"output '{output}' is empty; there is nothing to publish")
+        path = folder / f"{name}.gpkg"
+        _writable(frame).to_file(path, driver="GPKG")
+        return path
+    if output in result.rasters:
+        raster = result.rasters[output]
+        if not np.isfinite(raster.data).any():
+            raise InvalidParameter(f"output '{output}' has no data; there is nothing to publish")
+        path = folder / f"{name}.tif"
+        path.write_bytes(raster.to_geotiff())
+        return path
+    raise InvalidParameter(f"output '{output}' is not a features or raster output")
+
+
+def publish_result(
     database_url: str,
-    frame: gpd.GeoDataFrame,
+    result: AnalysisResult,
     request: PublishRequest,
     *,
     process_id: str,
     job_id: str,
-    lineage: list[dict[str, object]],
+    parameters: dict[str, object],
     owner: Caller,
     catalog: Catalog,
     raster_dir: Path,
     audit: AuditEvent | None = None,
 ) -> int:
-    """Publish ``frame`` as ``request.collection`` for ``owner``; return the version published.
+    """Publish output ``request.output`` of ``result`` (features or a raster) as
+    ``request.collection`` for ``owner``; return the version published.
 
-    The checks run again here, on the database's current rows: the job may have waited.
-    ``audit`` is written in the publishing transaction (``IngestOptions.audit``)."""
-    if frame.empty:
-        raise InvalidParameter(f"output '{request.output}' is empty; there is nothing to publish")
+    The layer's lineage (``metadata.derived_from``) names the process, the job, the input
+    layers with their versions and the parsed parameters. The checks run again here, on the
+    database's current rows: the job may have waited. ``audit`` is written in the
+    publishing transaction (``IngestOptions.audit``)."""
     with connect(database_url, autocommit=True) as conn:
         row = conn.execute(processes_sql("publish_target"), (request.collection,)).fetchone()
         known = department_ids(conn)
     existing = None if row is None else (row[0], row[1])
     department = check_may_publish(request.collection, existing, owner, request.department, known)
-    inputs = [str(entry["layer"]) for entry in lineage if "layer" in entry]
+    inputs = [str(entry["layer"]) for entry in result.lineage if "layer" in entry]
     derived: dict[str, Any] = {
         "process": process_id,
         "job": job_id,
-        "inputs": lineage,
+        "inputs": result.lineage,
+        "parameters": parameters,
         "owner": owner_label(owner),
     }
     meta = LayerMeta(
@@ -149,9 +176,8 @@ def publish_features(
     )
     meta = result_meta(meta, catalog, inputs, None if row is None else row[2], department)
     with tempfile.TemporaryDirectory(prefix="onemap-result-") as folder:
-        path = Path(folder) / f"{request.collection}.gpkg"
-        _writable(frame).to_file(path, driver="GPKG")
-        result = ingest_file(
+        path = result_file(result, request.output, Path(folder), request.collection)
+        ingested = ingest_file(
             database_url,
             path,
             meta,
@@ -162,4 +188,4 @@ def publish_features(
                 audit=audit,
             ),
         )
-    return result.version
+    return ingested.version

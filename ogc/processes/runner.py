@@ -34,7 +34,6 @@ from layers.db import with_options
 from layers.errors import (
     DatabaseUnavailable,
     Forbidden,
-    InvalidParameter,
     OneMapError,
     PayloadTooLarge,
 )
@@ -45,7 +44,7 @@ from ogc.gate.visible import visible_catalog
 from ogc.processes.encode import EncodedOutput, encode, selected_outputs
 from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND, owner_from, processes_sql
 from ogc.processes.lease import JobLease, reap, release, renew
-from ogc.processes.publish import PublishRequest, publish_features
+from ogc.processes.publish import PublishRequest, publish_result
 from spatial.context import Context
 from spatial.registry import Analysis, AnalysisRegistry
 
@@ -56,7 +55,7 @@ PROGRESS = """
     WHERE id = %s AND status = 'running' RETURNING 1"""
 FINISH = """
     UPDATE onemap.jobs SET status = %s, message = %s, progress = %s, lineage = %s,
-           published_layer = %s, failure_status = %s, failure_type = %s,
+           parameters = %s, published_layer = %s, failure_status = %s, failure_type = %s,
            finished_at = now(), updated_at = now()
     WHERE id = %s AND status = 'running' RETURNING 1"""
 STORE_RESULT = """
@@ -122,6 +121,11 @@ class JobRunner:
 
     def __post_init__(self) -> None:
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="onemap-job")
+
+    def raster_roots_of(self, caller: Caller) -> tuple[Path, ...] | None:
+        """Where ``caller``'s raster inputs may name server files: below the data roots for
+        admins, nowhere for anyone else (they name raster layers, through the gate)."""
+        return self.raster_roots if caller.is_admin else ()
 
     def cancel(self, job_id: str) -> None:
         """A dismissal made through this process: its job stops at the next checkpoint."""
@@ -242,7 +246,7 @@ class JobRunner:
             catalog=visible_catalog(catalog, owner),  # the owner's view
             progress=self._reporter(conn, job_id, should_stop),
             admin_layers=self.admin_layers,
-            raster_roots=self.raster_roots,
+            raster_roots=self.raster_roots_of(owner),
             should_stop=should_stop,
         )
         try:  # an area-limited owner reads inside their areas only (clipped in SQL)
@@ -279,8 +283,6 @@ class JobRunner:
         published = None
         if request.get("publish"):
             publish = PublishRequest.model_validate(request["publish"])
-            if publish.output not in result.features:
-                raise InvalidParameter(f"output '{publish.output}' is not a features output")
             event = AuditEvent(
                 "layer.publish",
                 owner,
@@ -288,13 +290,13 @@ class JobRunner:
                 detail={"job": job_id, "process": analysis.id},
             )
             try:
-                publish_features(
+                publish_result(
                     self.database_url,
-                    result.features[publish.output],
+                    result,
                     publish,
                     process_id=analysis.id,
                     job_id=job_id,
-                    lineage=ctx.lineage(),
+                    parameters=ctx.parameters,
                     owner=owner,
                     catalog=self.catalog(),
                     raster_dir=self.raster_dir,
@@ -340,7 +342,16 @@ class JobRunner:
         failed = (None, None) if failure is None else (status_of(failure), _type_of(failure))
         row = conn.execute(
             FINISH,
-            (status, message[:2000], progress, Jsonb(ctx.lineage()), published, *failed, job_id),
+            (
+                status,
+                message[:2000],
+                progress,
+                Jsonb(ctx.lineage()),
+                Jsonb(ctx.parameters) if ctx.parameters else None,
+                published,
+                *failed,
+                job_id,
+            ),
         ).fetchone()
         return row is not None
 

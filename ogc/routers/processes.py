@@ -8,6 +8,7 @@ thread on its own session with a statement timeout (longer for asynchronous jobs
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -45,10 +46,11 @@ from ogc.processes.exceptions import (
     ResultNotReady,
     count_parameter,
 )
-from ogc.processes.publish import PublishRequest, check_may_publish
+from ogc.processes.publish import PUBLISHABLE, PublishRequest, check_may_publish
 from ogc.processes.runner import InternalJobError, JobRunner, Outcome, time_limit_error
 from spatial import AnalysisRegistry
 from spatial.errors import check_finite
+from spatial.inputs import check_raster_paths
 from spatial.registry import Analysis, describe_validation
 
 router = APIRouter(tags=["Processes"])
@@ -61,7 +63,8 @@ class ExecuteRequest(BaseModel):
     outputs: dict[str, Any] | None = Field(None, description="Subset of outputs to return")
     response: Literal["raw", "document"] = "raw"
     publish: dict[str, Any] | None = Field(
-        None, description="Keep a features output as a new layer: {collection, output, title}"
+        None,
+        description="Keep a features or raster output as a new layer: {collection, output, title}",
     )
 
 
@@ -86,22 +89,24 @@ def _process(registry: AnalysisRegistry, process_id: str) -> Analysis[Any]:
     return registry.get(process_id)
 
 
-def _validated(analysis: Analysis[Any], body: ExecuteRequest) -> None:
-    """Reject a bad request before a job exists: inputs, outputs and publish target."""
+def _validated(
+    analysis: Analysis[Any], body: ExecuteRequest, roots: tuple[Path, ...] | None
+) -> None:
+    """Reject a bad request before a job exists: inputs (raster paths outside ``roots``),
+    outputs and publish target."""
     check_finite({"outputs": body.outputs or {}, "publish": body.publish or {}})
-    analysis.parse(body.inputs)
+    check_raster_paths(analysis.parse(body.inputs), roots)
     selected_outputs(analysis, list(body.outputs or {}))
     if body.publish is not None:
         try:
             publish = PublishRequest.model_validate(body.publish)
         except ValidationError as exc:
             raise InvalidParameter(f"publish: {describe_validation(exc)}") from None
-        if analysis.outputs.get(publish.output) is None or (
-            analysis.outputs[publish.output].kind != "features"
-        ):
+        spec = analysis.outputs.get(publish.output)
+        if spec is None or spec.kind not in PUBLISHABLE:
             raise InvalidParameter(
-                f"publish.output must be a features output of {analysis.id}: "
-                f"{[k for k, v in analysis.outputs.items() if v.kind == 'features']}"
+                f"publish.output must be a features or raster output of {analysis.id}: "
+                f"{[k for k, v in analysis.outputs.items() if v.kind in PUBLISHABLE]}"
             )
 
 
@@ -136,7 +141,7 @@ async def execute(
     prefer: Annotated[str | None, Header()] = None,
 ) -> Response:
     analysis = _process(registry, process_id)
-    _validated(analysis, body)
+    _validated(analysis, body, runner.raster_roots_of(caller))
     if body.publish is not None:  # a write: refused (and audited) before a job exists
         target = body.publish["collection"]
         async with audited(pool, request, caller, "layer.publish", target, refusals_only=True):
@@ -239,6 +244,16 @@ async def job_status(
 ) -> dict[str, Any]:
     job = await job_store.get_job(pool, job_id, jobs_of(caller), hidden)
     return job.status_info(base)
+
+
+@router.get(
+    "/jobs/{jobId}/request",
+    summary="The execute request a job was made from, as submitted (rel onemap:request)",
+)
+async def job_request(
+    pool: PoolDep, caller: CallerDep, hidden: HiddenLayersDep, job_id: JobId
+) -> dict[str, Any]:
+    return await job_store.job_request(pool, job_id, jobs_of(caller), hidden)
 
 
 @router.delete("/jobs/{jobId}", summary="Dismiss a job (cancels it if it is running)")

@@ -36,7 +36,7 @@ def prepare(url: str, settings: ServiceSettings) -> None:
     with connect(url, autocommit=True) as conn:
         drop_orphans(conn, settings.raster_dir.resolve())
     if settings.load_sample_data:
-        for result in load_sample_data(url):
+        for result in load_sample_data(url, raster_dir=settings.raster_dir):
             log.info(result.summary())
 
 

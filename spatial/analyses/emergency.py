@@ -79,7 +79,9 @@ AFFECTED_AREA = Analysis(
 
 class NearestInputs(BaseModel):
     location: LonLat
-    facilities: LayerInput
+    facilities: LayerInput = Field(
+        description="Facilities to rank (a point layer, or inline features; adcode restricts)"
+    )
     k: int = Field(5, ge=1, le=100, description="How many facilities")
 
 
@@ -151,9 +153,9 @@ SERVICE_AREA = Analysis(
 
 class RouteInputs(BaseModel):
     location: LonLat
-    roads: LayerInput
+    roads: LayerInput = Field(description="A published line layer: the road network")
     facilities: LayerInput = Field(description="Facilities collection (adcode restricts)")
-    speed_field: str | None = None
+    speed_field: str | None = Field(None, description="Numeric km/h field (default speed_kmh)")
     leg_speed_kmh: float = Field(
         DEFAULT_LEG_SPEED_KMH,
         gt=0,

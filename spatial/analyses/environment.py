@@ -18,10 +18,10 @@ from spatial.zonal import zonal_statistics
 
 
 class ZonalInputs(BaseModel):
-    raster: RasterInput
+    raster: RasterInput = Field(description="Raster to summarise: a raster layer, e.g. gd-dem")
     zones: LayerInput = Field(COUNTIES, description="Polygon layer")
     percentiles: list[float] = Field([10, 50, 90], description="Percentiles (0..100)")
-    band: int = Field(1, ge=1)
+    band: int = Field(1, ge=1, description="Band of the raster (1 = the first)")
 
 
 def run_zonal(inputs: ZonalInputs, ctx: Context) -> AnalysisResult:
@@ -48,8 +48,10 @@ ZONAL = Analysis(
 
 class InterpolationInputs(BaseModel):
     readings: LayerInput = Field(description="Point layer of readings")
-    value_field: str
-    method: Literal["idw", "thin_plate_spline"] = "idw"
+    value_field: str = Field(description="Numeric field of the readings to interpolate")
+    method: Literal["idw", "thin_plate_spline"] = Field(
+        "idw", description="Inverse distance weighting, or a thin-plate spline"
+    )
     cell_m: float = Field(
         1000.0, gt=0, le=100_000, description="Cell size in metres (equal-area grid)"
     )
@@ -57,9 +59,9 @@ class InterpolationInputs(BaseModel):
         None, pattern=r"^[0-9]{6}$", description="Clip the surface to this admin unit"
     )
     threshold: float | None = Field(None, description="Exceedance threshold")
-    power: float = Field(2.0, gt=0, le=10)
-    neighbours: int = Field(12, ge=1, le=256)
-    smoothing: float = Field(0.0, ge=0)
+    power: float = Field(2.0, gt=0, le=10, description="IDW distance exponent")
+    neighbours: int = Field(12, ge=1, le=256, description="Nearest readings used per cell")
+    smoothing: float = Field(0.0, ge=0, description="Thin-plate spline smoothing (0: exact)")
 
 
 def run_interpolation(inputs: InterpolationInputs, ctx: Context) -> AnalysisResult:

@@ -18,9 +18,9 @@ from spatial.terrain import read_raster, slope_aspect, to_metric_grid
 
 class OverlayInputs(BaseModel):
     layer: LayerInput = Field(description="Polygon layer with classes (e.g. land use)")
-    class_field: str
-    units: LayerInput = Field(COUNTIES)
-    unit_field: str = "adcode"
+    class_field: str = Field(description="Field of the layer holding its class")
+    units: LayerInput = Field(COUNTIES, description="Polygon units to report each class in")
+    unit_field: str = Field("adcode", description="The units' id field")
 
 
 def run_overlay(inputs: OverlayInputs, ctx: Context) -> AnalysisResult:
@@ -47,7 +47,7 @@ OVERLAY = Analysis(
 
 
 class TerrainInputs(BaseModel):
-    dem: RasterInput
+    dem: RasterInput = Field(description="Elevation raster in metres: a raster layer, e.g. gd-dem")
     cell_m: float | None = Field(
         None, gt=0, le=100_000, description="Metric cell size for geographic DEMs"
     )
@@ -76,17 +76,23 @@ TERRAIN = Analysis(
 
 
 class SuitabilityInputs(BaseModel):
-    dem: RasterInput
-    roads: LayerInput
-    exclusions: LayerInput | None = None
-    cell_m: float | None = Field(None, gt=0, le=100_000)
-    slope_weight: float = Field(0.5, ge=0)
-    road_weight: float = Field(0.5, ge=0)
-    max_slope_deg: float = Field(25.0, gt=0)
-    max_road_distance_m: float = Field(10_000.0, gt=0)
-    top_n: int = Field(5, ge=1, le=100)
-    best_share: float = Field(0.1, gt=0, le=1)
-    min_area_km2: float = Field(0.0, ge=0)
+    dem: RasterInput = Field(description="Elevation raster in metres: a raster layer, e.g. gd-dem")
+    roads: LayerInput = Field(description="A line layer: nearness to it scores higher")
+    exclusions: LayerInput | None = Field(None, description="Polygons where no site may lie")
+    cell_m: float | None = Field(
+        None, gt=0, le=100_000, description="Metric cell size for geographic DEMs"
+    )
+    slope_weight: float = Field(0.5, ge=0, description="Weight of the gentle-slope score")
+    road_weight: float = Field(0.5, ge=0, description="Weight of the near-road score")
+    max_slope_deg: float = Field(25.0, gt=0, description="Slope (degrees) that scores 0")
+    max_road_distance_m: float = Field(
+        10_000.0, gt=0, description="Distance to a road (metres) that scores 0"
+    )
+    top_n: int = Field(5, ge=1, le=100, description="How many candidate areas")
+    best_share: float = Field(
+        0.1, gt=0, le=1, description="Share of the best cells candidates are made of"
+    )
+    min_area_km2: float = Field(0.0, ge=0, description="Smallest candidate area (km²)")
 
 
 def run_suitability(inputs: SuitabilityInputs, ctx: Context) -> AnalysisResult:
@@ -125,10 +131,10 @@ SUITABILITY = Analysis(
 
 class RollUpInputs(BaseModel):
     layer: LayerInput = Field(COUNTIES, description="County-level layer")
-    value_field: str
-    how: Aggregation = "sum"
-    weight_field: str | None = None
-    code_field: str = "adcode"
+    value_field: str = Field(description="Numeric field to aggregate")
+    how: Aggregation = Field("sum", description="How the values are combined")
+    weight_field: str | None = Field(None, description="Weights of a weighted mean")
+    code_field: str = Field("adcode", description="The layer's 6-digit admin code field")
 
 
 def run_roll_up(inputs: RollUpInputs, ctx: Context) -> AnalysisResult:

@@ -8,7 +8,6 @@ from layers.errors import InvalidParameter
 from layers.platform import AdminLayers, admin_layers
 from layers.settings import ServiceSettings
 from spatial.context import Context
-from tests.helpers.catalog import SAMPLE_DEM
 
 
 def test_default_admin_layers_are_the_guangdong_samples() -> None:
@@ -40,7 +39,7 @@ def test_jobs_take_the_apps_admin_layers_not_the_environments(
     custom = settings.model_copy(update={"admin_layers": "gd-province,gd-no-cities,gd-counties"})
     body = {
         "inputs": {
-            "raster": {"path": str(SAMPLE_DEM)},
+            "raster": {"collection": "gd-dem"},
             "zones": {"collection": "gd-counties", "adcode": "440100"},
         }
     }

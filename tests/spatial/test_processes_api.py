@@ -243,8 +243,10 @@ def test_zonal_statistics_of_a_published_raster_layer(
     }
     by_layer = client.post("/processes/zonal-statistics/execution", json=body)
     assert by_layer.status_code == 200, by_layer.text
-    body["inputs"]["raster"] = {"path": str(DEM)}  # the bundled file itself (an allowed root)
-    by_path = client.post("/processes/zonal-statistics/execution", json=body).json()
+    body["inputs"]["raster"] = {"path": str(DEM)}  # the bundled file: an admin's, in a root
+    by_path = client.post(
+        "/processes/zonal-statistics/execution", json=body, headers=PUBLISHER
+    ).json()
     means = [f["properties"]["mean"] for f in by_layer.json()["features"]]
     assert len(means) == 11  # Guangzhou's districts
     assert means == pytest.approx([f["properties"]["mean"] for f in by_path["features"]], rel=1e-4)

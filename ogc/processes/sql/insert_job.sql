@@ -8,4 +8,4 @@ VALUES (%(id)s, %(process_id)s, %(request)s, %(owner_kind)s, %(owner_subject)s,
         %(owner_departments)s, %(owner_roles)s, %(owner_areas)s, %(submitter)s,
         %(lease_holder)s, now() + make_interval(secs => %(lease_s)s))
 RETURNING id, process_id, status, message, progress, created_at, started_at, finished_at,
-          updated_at, published_layer, lineage, failure_status, failure_type
+          updated_at, published_layer, lineage, failure_status, failure_type, parameters

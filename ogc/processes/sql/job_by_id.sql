@@ -2,7 +2,7 @@
 -- for whoever holds its id — layers.access.rules.jobs_of), and naming no layer hidden from
 -- them in its request (every "collection" member), lineage or published layer.
 SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
-       updated_at, published_layer, lineage, failure_status, failure_type
+       updated_at, published_layer, lineage, failure_status, failure_type, parameters
 FROM onemap.jobs AS j
 WHERE id = %(id)s
   AND (%(every_owner)s OR (j.owner_kind = %(owner_kind)s

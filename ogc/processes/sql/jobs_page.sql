@@ -1,7 +1,7 @@
 -- A page of the jobs a caller may list, newest first: as job_by_id.sql, and never the
 -- jobs of anonymous callers to anyone but admins (their ids are their only key).
 SELECT id, process_id, status, message, progress, created_at, started_at, finished_at,
-       updated_at, published_layer, lineage, failure_status, failure_type
+       updated_at, published_layer, lineage, failure_status, failure_type, parameters
 FROM onemap.jobs AS j
 WHERE %(listable)s
   AND (%(every_owner)s OR (j.owner_kind = %(owner_kind)s
