@@ -76,6 +76,12 @@ def geodesic_area_km2(geom: shapely.Geometry) -> float:
     return abs(float(area)) / 1e6
 
 
+def geodesic_areas_m2(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Ellipsoidal areas in m² of geometries in the storage CRS (the 国土调查 椭球面积 rule:
+    areas on the CGCS2000 ellipsoid, not in any map projection); lines and points are 0."""
+    return np.array([geodesic_area_km2(g) * 1e6 for g in geoms], dtype=np.float64)
+
+
 def local_aeqd(lon: float, lat: float) -> CRS:
     """An azimuthal equidistant CRS centred on (lon, lat): distances from it are exact."""
     return CRS.from_proj4(

@@ -53,6 +53,14 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:
     return shapely.union_all(polys) if polys else None
 
 
+def require_field(frame: gpd.GeoDataFrame, name: str, param: str, what: str) -> None:
+    """A 400 naming the input parameter when ``frame`` lacks the field it names."""
+    if name not in frame.columns:
+        raise InvalidParameter(
+            f"{param}: {what} has no field '{name}'; fields: {list(frame.columns)}"
+        )
+
+
 def _prepare(frame: gpd.GeoDataFrame, what: str) -> NDArray[np.object_]:
     check_geometry_types(what, frame.geom_type.unique(), POLYGONAL)
     geoms = shapely.segmentize(frame.geometry.values._data, DENSIFY_DEG)
@@ -63,15 +71,8 @@ def overlay_areas(
     parcels: gpd.GeoDataFrame, class_field: str, units: gpd.GeoDataFrame, unit_field: str
 ) -> pd.DataFrame:
     """One row per (unit, class): ``area_km2``; plus the unit's area and the class share."""
-    checks = (
-        (parcels, class_field, "class_field", "layer"),
-        (units, unit_field, "unit_field", "units"),
-    )
-    for frame, name, param, what in checks:
-        if name not in frame.columns:
-            raise InvalidParameter(
-                f"{param}: {what} has no field '{name}'; fields: {list(frame.columns)}"
-            )
+    require_field(parcels, class_field, "class_field", "layer")
+    require_field(units, unit_field, "unit_field", "units")
     parcel_geoms = _prepare(parcels, "the parcel layer")
     unit_geoms = _prepare(units, "the unit layer")
     unit_idx, parcel_idx, areas = _unit_parcel_areas(unit_geoms, parcel_geoms)
@@ -90,7 +91,8 @@ def overlay_areas(
     return table.rename(columns={"unit": unit_field, "class": class_field})
 
 
-def _pieces(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+def subdivided(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+    """Every unit cut into small disjoint pieces (prepared), and the unit of each piece."""
     pieces: list[shapely.Geometry] = []
     owner: list[int] = []
     for i, geom in enumerate(unit_geoms):
@@ -111,7 +113,7 @@ def _unit_parcel_areas(
     straddles a seam between pieces; only parcels on a unit's boundary are intersected, and
     then with the small pieces rather than the whole unit.
     """
-    pieces, piece_unit = _pieces(unit_geoms)
+    pieces, piece_unit = subdivided(unit_geoms)
     piece_idx, parcel_idx = shapely.STRtree(parcel_geoms).query(pieces, predicate="intersects")
     pair_unit = piece_unit[piece_idx]
     _keys, first, inverse = np.unique(
