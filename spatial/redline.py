@@ -82,14 +82,43 @@ def class_pieces(
     return np.array(pieces, dtype=object), np.array(classes, dtype=object)
 
 
-def _intersections(
-    left: NDArray[np.object_], right: NDArray[np.object_]
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.object_]]:
-    """(left index, right index, intersection) of every pair whose interiors may meet."""
-    right_idx, left_idx = shapely.STRtree(left).query(right, predicate="intersects")
-    parts = shapely.intersection(left[left_idx], right[right_idx])
-    keep = shapely.area(parts) > 0
-    return left_idx[keep], right_idx[keep], parts[keep]
+@dataclass(frozen=True)
+class Cuts:
+    """Pairs (left geometry, right piece) whose interiors meet: their intersection and m²."""
+
+    left: NDArray[np.intp]
+    right: NDArray[np.intp]
+    geoms: NDArray[np.object_]
+    areas_m2: NDArray[np.float64]
+
+
+def cut_by(
+    left: NDArray[np.object_], left_m2: NDArray[np.float64], pieces: NDArray[np.object_]
+) -> Cuts:
+    """Each left geometry cut by the disjoint ``pieces`` it meets.
+
+    A geometry properly inside a piece is its own intersection, with its own area: no
+    overlay and no new measurement for the many parcels inside one zone or one county.
+    """
+    piece_idx, left_idx = shapely.STRtree(left).query(pieces, predicate="intersects")
+    shapely.prepare(pieces)
+    whole = shapely.contains_properly(pieces[piece_idx], left[left_idx])
+    geoms, areas = left[left_idx], left_m2[left_idx]
+    cut = ~whole
+    geoms[cut] = shapely.intersection(geoms[cut], pieces[piece_idx[cut]])
+    areas[cut] = geodesic_areas_m2(geoms[cut])
+    keep = areas > 0  # edges and corners only
+    return Cuts(left_idx[keep], piece_idx[keep], geoms[keep], areas[keep])
+
+
+def _merge(cuts: Cuts, keys: NDArray[np.intp]) -> Cuts:
+    """One geometry per key: the union of its cuts (areas add: the pieces are disjoint)."""
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    areas = np.asarray(np.bincount(inverse, weights=cuts.areas_m2), dtype=np.float64)
+    geoms = cuts.geoms[first].copy()
+    for group in np.flatnonzero(np.bincount(inverse) > 1):
+        geoms[group] = shapely.union_all(cuts.geoms[inverse == group])
+    return Cuts(cuts.left[first], cuts.right[first], geoms, areas)
 
 
 def _touching(frame: gpd.GeoDataFrame, geoms: NDArray[np.object_]) -> gpd.GeoDataFrame:
@@ -110,20 +139,25 @@ class Overlaps:
 
 def overlaps_of(
     parcels: NDArray[np.object_],
+    parcel_m2: NDArray[np.float64],
     zones: gpd.GeoDataFrame,
     class_field: str,
     units: gpd.GeoDataFrame,
     unit_field: str,
     progress: Checkpoint | None = None,
 ) -> Overlaps:
+    """The parts of ``parcels`` (with their ellipsoidal m²) in each class, and by unit."""
     pieces, piece_class = class_pieces(_touching(zones, parcels), class_field)
-    parcel_idx, piece_idx, cut = _intersections(parcels, pieces)
+    codes, class_code = np.unique(piece_class, return_inverse=True)
+    cuts = cut_by(parcels, parcel_m2, pieces)
     if progress is not None:
         progress()
+    merged = _merge(cuts, cuts.left * len(codes) + class_code[cuts.right])
     parts = gpd.GeoDataFrame(
-        {"parcel": parcel_idx, "class": piece_class[piece_idx]}, geometry=cut, crs=STORAGE_CRS
-    ).dissolve(["parcel", "class"], as_index=False)
-    parts["area_m2"] = geodesic_areas_m2(parts.geometry.values._data)
+        {"parcel": merged.left, "class": piece_class[merged.right], "area_m2": merged.areas_m2},
+        geometry=merged.geoms,
+        crs=STORAGE_CRS,
+    )
     return Overlaps(parts, _by_unit(parts, units, unit_field))
 
 
@@ -131,18 +165,18 @@ def _by_unit(parts: gpd.GeoDataFrame, units: gpd.GeoDataFrame, unit_field: str) 
     geoms = parts.geometry.values._data
     units = _touching(units, geoms)
     unit_geoms, unit_owner = subdivided(shapely.make_valid(units.geometry.values._data))
-    part_idx, unit_idx, cut = _intersections(geoms, unit_geoms)
+    part_m2 = parts["area_m2"].to_numpy()
+    cuts = cut_by(geoms, part_m2, unit_geoms)
     rows = pd.DataFrame(
         {
-            "parcel": parts["parcel"].to_numpy()[part_idx],
-            "class": parts["class"].to_numpy()[part_idx],
-            "unit": units[unit_field].to_numpy()[unit_owner[unit_idx]],
-            "area_m2": geodesic_areas_m2(cut),
+            "parcel": parts["parcel"].to_numpy()[cuts.left],
+            "class": parts["class"].to_numpy()[cuts.left],
+            "unit": units[unit_field].to_numpy()[unit_owner[cuts.right]],
+            "area_m2": cuts.areas_m2,
         }
     )
-    inside = rows["area_m2"].groupby(part_idx).sum().reindex(range(len(parts)), fill_value=0.0)
-    outside = parts["area_m2"].to_numpy() - inside.to_numpy()
-    beyond = outside > OUTSIDE_NOISE_M2 + 1e-9 * parts["area_m2"].to_numpy()
+    outside = part_m2 - np.bincount(cuts.left, weights=cuts.areas_m2, minlength=len(parts))
+    beyond = outside > OUTSIDE_NOISE_M2 + 1e-9 * part_m2
     if beyond.any():
         rest = parts.loc[beyond, ["parcel", "class"]].assign(unit=None, area_m2=outside[beyond])
         rows = pd.concat([rows, pd.DataFrame(rest)], ignore_index=True)

@@ -126,15 +126,16 @@ def run_redline(inputs: RedlineInputs, ctx: Context) -> AnalysisResult:
         require_field(units, name, param, "the units layer")
     ctx.progress(30, "inputs read")
     geoms = parcels.geometry.values._data
+    parcel_m2 = geodesic_areas_m2(geoms)
     overlaps = overlaps_of(
-        geoms, zones, inputs.class_field, units, inputs.unit_field, ctx.checkpoint
+        geoms, parcel_m2, zones, inputs.class_field, units, inputs.unit_field, ctx.checkpoint
     )
     rule = inputs.rule()
     found = sorted({str(c) for c in zones[inputs.class_field].dropna()})
     classes = list(dict.fromkeys([*rule.prohibited, *filter(None, [rule.permitted]), *found]))
     names = dict(zip(units[inputs.unit_field], units[inputs.unit_name_field], strict=True))
     ids = parcels["id"].tolist()
-    report = summarise(overlaps, ids, geodesic_areas_m2(geoms), classes, names, rule)
+    report = summarise(overlaps, ids, parcel_m2, classes, names, rule)
     sources = {
         "protected": inputs.protected.label,
         "parcels": inputs.parcels.label if inputs.parcels else "footprint",
