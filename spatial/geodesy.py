@@ -86,8 +86,9 @@ def geodesic_areas_m2(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
     polygons = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
     rings, ring_part = shapely.get_rings(parts[polygons], return_index=True)
     coords = shapely.get_coordinates(rings)
-    ends = np.cumsum(shapely.get_num_coordinates(rings))
-    starts = np.concatenate([[0], ends[:-1]])
+    sizes = shapely.get_num_coordinates(rings)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
     areas = np.zeros(len(geoms), dtype=np.float64)
     ring_owner = owner[polygons][ring_part]
     for ring, (start, end) in enumerate(zip(starts, ends, strict=True)):

@@ -77,8 +77,8 @@ class RedlineInputs(BaseModel):
     )
     class_field: str = Field("zone_class", description="The protected zones' class field")
     units: LayerInput = Field(COUNTIES, description="Counties to report by")
-    unit_field: str = "adcode"
-    unit_name_field: str = "name"
+    unit_field: str = Field("adcode", description="The counties' code field")
+    unit_name_field: str = Field("name", description="The counties' name field")
     prohibited_classes: list[str] = Field(
         [ECOLOGICAL_RED_LINE, PERMANENT_FARMLAND], description="Classes a parcel may not occupy"
     )
