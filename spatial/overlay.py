@@ -8,6 +8,8 @@ piece boundary are intersected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from layers.errors import InvalidParameter
 from spatial.errors import POLYGONAL, check_geometry_types
 from spatial.geodesy import to_equal_area
 
+Measure = Callable[[NDArray[np.object_]], NDArray[np.float64]]  # areas of geometries
 MAX_PIECE_VERTICES = 256
 DENSIFY_DEG = 0.01  # ~1 km: long lon/lat edges follow the ellipsoid closely enough
 
@@ -75,7 +78,7 @@ def overlay_areas(
     require_field(units, unit_field, "unit_field", "units")
     parcel_geoms = _prepare(parcels, "the parcel layer")
     unit_geoms = _prepare(units, "the unit layer")
-    unit_idx, parcel_idx, areas = _unit_parcel_areas(unit_geoms, parcel_geoms)
+    unit_idx, parcel_idx, areas = unit_parcel_areas(unit_geoms, parcel_geoms)
     table = pd.DataFrame(
         {
             "unit": units[unit_field].to_numpy()[unit_idx],
@@ -91,8 +94,7 @@ def overlay_areas(
     return table.rename(columns={"unit": unit_field, "class": class_field})
 
 
-def subdivided(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
-    """Every unit cut into small disjoint pieces (prepared), and the unit of each piece."""
+def _pieces(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
     pieces: list[shapely.Geometry] = []
     owner: list[int] = []
     for i, geom in enumerate(unit_geoms):
@@ -104,16 +106,26 @@ def subdivided(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], ND
     return array, np.array(owner, dtype=np.intp)
 
 
-def _unit_parcel_areas(
-    unit_geoms: NDArray[np.object_], parcel_geoms: NDArray[np.object_]
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    """(unit, parcel, m²) of every overlap.
+def planar_areas(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    areas: NDArray[np.float64] = shapely.area(geoms)
+    return areas
 
-    A parcel properly inside its unit (prepared test) counts its own area once, even when it
-    straddles a seam between pieces; only parcels on a unit's boundary are intersected, and
-    then with the small pieces rather than the whole unit.
+
+def unit_parcel_areas(
+    unit_geoms: NDArray[np.object_],
+    parcel_geoms: NDArray[np.object_],
+    measure: Measure = planar_areas,
+    parcel_areas: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """(unit, parcel, area) of every overlap, areas by ``measure`` (planar: the geometries'
+    own CRS; the red-line check passes ellipsoidal areas of lon/lat geometries).
+
+    A parcel properly inside its unit (prepared test) counts its own area once (from
+    ``parcel_areas`` when given), even when it straddles a seam between pieces; only parcels
+    on a unit's boundary are intersected, and then with the small pieces rather than the
+    whole unit.
     """
-    pieces, piece_unit = subdivided(unit_geoms)
+    pieces, piece_unit = _pieces(unit_geoms)
     piece_idx, parcel_idx = shapely.STRtree(parcel_geoms).query(pieces, predicate="intersects")
     pair_unit = piece_unit[piece_idx]
     _keys, first, inverse = np.unique(
@@ -123,11 +135,14 @@ def _unit_parcel_areas(
     whole = shapely.contains_properly(unit_geoms[pair_unit[first]], parcel_geoms[parcel_idx[first]])
     cut = ~whole[inverse]
     whole_parcels = parcel_idx[first][whole]
-    cut_areas = shapely.area(
-        shapely.intersection(pieces[piece_idx[cut]], parcel_geoms[parcel_idx[cut]])
+    cut_areas = measure(shapely.intersection(pieces[piece_idx[cut]], parcel_geoms[parcel_idx[cut]]))
+    own = (
+        measure(parcel_geoms[whole_parcels])
+        if parcel_areas is None
+        else parcel_areas[whole_parcels]
     )
     return (
         np.concatenate([pair_unit[first][whole], pair_unit[cut]]),
         np.concatenate([whole_parcels, parcel_idx[cut]]),
-        np.concatenate([shapely.area(parcel_geoms[whole_parcels]), cut_areas]),
+        np.concatenate([own, cut_areas]),
     )

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from spatial.errors import POLYGONAL, check_geometry_types
 from spatial.geodesy import STORAGE_CRS, Checkpoint, geodesic_areas_m2
-from spatial.overlay import subdivide, subdivided
+from spatial.overlay import subdivide, unit_parcel_areas
 
 ECOLOGICAL_RED_LINE = "生态保护红线"
 PERMANENT_FARMLAND = "永久基本农田"
@@ -122,8 +122,12 @@ def _merge(cuts: Cuts, keys: NDArray[np.intp]) -> Cuts:
 
 
 def _touching(frame: gpd.GeoDataFrame, geoms: NDArray[np.object_]) -> gpd.GeoDataFrame:
-    """The rows of ``frame`` that intersect any of ``geoms`` (only those are dissolved/cut)."""
-    _, hit = shapely.STRtree(frame.geometry.values._data).query(geoms, predicate="intersects")
+    """The rows of ``frame`` that intersect any of ``geoms`` (only those are dissolved/cut).
+
+    The frame's geometries are the query side: each is prepared once, rather than tested
+    unprepared against every small parcel.
+    """
+    hit, _ = shapely.STRtree(geoms).query(frame.geometry.values._data, predicate="intersects")
     return frame.iloc[np.unique(hit)]
 
 
@@ -164,18 +168,20 @@ def overlaps_of(
 def _by_unit(parts: gpd.GeoDataFrame, units: gpd.GeoDataFrame, unit_field: str) -> pd.DataFrame:
     geoms = parts.geometry.values._data
     units = _touching(units, geoms)
-    unit_geoms, unit_owner = subdivided(shapely.make_valid(units.geometry.values._data))
     part_m2 = parts["area_m2"].to_numpy()
-    cuts = cut_by(geoms, part_m2, unit_geoms)
+    unit_geoms = shapely.make_valid(units.geometry.values._data)
+    unit_idx, part_idx, areas = unit_parcel_areas(unit_geoms, geoms, geodesic_areas_m2, part_m2)
+    keep = areas > 0  # edges and corners only
+    unit_idx, part_idx, areas = unit_idx[keep], part_idx[keep], areas[keep]
     rows = pd.DataFrame(
         {
-            "parcel": parts["parcel"].to_numpy()[cuts.left],
-            "class": parts["class"].to_numpy()[cuts.left],
-            "unit": units[unit_field].to_numpy()[unit_owner[cuts.right]],
-            "area_m2": cuts.areas_m2,
+            "parcel": parts["parcel"].to_numpy()[part_idx],
+            "class": parts["class"].to_numpy()[part_idx],
+            "unit": units[unit_field].to_numpy()[unit_idx],
+            "area_m2": areas,
         }
     )
-    outside = part_m2 - np.bincount(cuts.left, weights=cuts.areas_m2, minlength=len(parts))
+    outside = part_m2 - np.bincount(part_idx, weights=areas, minlength=len(parts))
     beyond = outside > OUTSIDE_NOISE_M2 + 1e-9 * part_m2
     if beyond.any():
         rest = parts.loc[beyond, ["parcel", "class"]].assign(unit=None, area_m2=outside[beyond])
