@@ -138,6 +138,20 @@ def test_the_html_report_parses_and_holds_the_figures(outcome: dict[str, Any]) -
     assert "@media print" in page.text
 
 
+def test_a_footprint_alone_answers_its_report_page_raw(
+    client: TestClient, parcels: gpd.GeoDataFrame
+) -> None:
+    inside_urban = parcels.geometry.iloc[1].__geo_interface__
+    body = {"inputs": {"footprint": inside_urban}, "outputs": {"report_html": {}}}
+    page = client.post(EXECUTE, json=body)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "style-src" in page.headers["content-security-policy"]
+    tree = lxml.html.fromstring(page.content)
+    assert tree.get_element_by_id("verdict").text_content() == "符合"
+    first_cell = tree.xpath('//*[@id="by-parcel"]/tbody/tr/td')[0]
+    assert first_cell.text_content() == "footprint"
+
+
 def test_a_footprint_outside_the_service_area_or_no_subject_is_a_400(client: TestClient) -> None:
     far = {"type": "Polygon", "coordinates": [[[1133, 23], [1134, 23], [1134, 24], [1133, 23]]]}
     answer = client.post(EXECUTE, json={"inputs": {"footprint": far}})
