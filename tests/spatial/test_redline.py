@@ -130,11 +130,11 @@ def test_the_html_report_parses_and_holds_the_figures(outcome: dict[str, Any]) -
     for row, parcel in zip(rows, report["parcels"], strict=True):
         cells = [c.text_content() for c in row.xpath("./td")]
         assert cells[0] == parcel["parcel"] and cells[-2] == parcel["verdict"]
-        assert cells[1] == f"{parcel['area_m2']:.2f}"
+        assert cells[1] == f"{parcel['area_m2']:,.2f}"
     class_cells = [
         r.xpath("./td")[1].text_content() for r in tree.xpath('//*[@id="by-class"]/tbody/tr')
     ]
-    assert class_cells == [f"{c['area_m2']:.2f}" for c in report["classes"]]
+    assert class_cells == [f"{c['area_m2']:,.2f}" for c in report["classes"]]
     assert "@media print" in page.text
 
 
