@@ -38,7 +38,7 @@ def top_candidates(
         raise InvalidParameter("best_share must lie in (0, 1]")
     usable = np.isfinite(score.data) & (mask.usable >= HALF)
     if not usable.any():
-        raise InvalidParameter("the suitability raster has no usable cell in the study area")
+        raise InvalidParameter("dem: it has no value on any usable cell of the study area")
     cutoff = float(np.quantile(score.data[usable], 1 - best_share))
     labels, count = _split(usable & (score.data >= cutoff), score, area_km2[1])
     index = np.arange(1, count + 1)

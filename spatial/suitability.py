@@ -54,10 +54,13 @@ def site_mask(
             _on_grid(shapely.union_all(exclusions.values._data), dem), study
         )
     excluded = coverage_fractions(zones, dem.transform, dem.shape)
+    usable = np.clip(land - excluded, 0.0, 1.0)
+    if not (usable >= HALF).any():
+        raise InvalidParameter("exclusions: they cover the whole study area; no site is left")
     cell_km2 = abs(dem.transform.a * dem.transform.e) / 1e6
     return SiteMask(
         on_study_area=land,
-        usable=np.clip(land - excluded, 0.0, 1.0),
+        usable=usable,
         allowed=shapely.difference(study, zones),
         excluded_km2=float(excluded.sum() * cell_km2),
     )
