@@ -28,7 +28,8 @@ from layers.catalog_write import LayerMeta
 from layers.db import connect
 from layers.embedded import EmbeddedCluster
 from layers.migrate import migrate
-from spatial.network import ensure_network, service_areas
+from spatial.isochrones import service_areas
+from spatial.network import ensure_network
 
 ORIGIN = (113.20, 23.00)
 STEP = 0.001

@@ -97,18 +97,23 @@ def geodesic_areas_m2(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
     return np.abs(areas)
 
 
+def aeqd_proj(lon: float, lat: float) -> str:
+    """The PROJ string of ``local_aeqd`` (PostGIS's ST_Transform takes it as it is)."""
+    return f"+proj=aeqd +lat_0={lat:.9f} +lon_0={lon:.9f} +ellps=GRS80 +units=m +no_defs"
+
+
 def local_aeqd(lon: float, lat: float) -> CRS:
     """An azimuthal equidistant CRS centred on (lon, lat): distances from it are exact."""
-    return CRS.from_proj4(
-        f"+proj=aeqd +lat_0={lat:.9f} +lon_0={lon:.9f} +ellps=GRS80 +units=m +no_defs"
-    )
+    return CRS.from_proj4(aeqd_proj(lon, lat))
 
 
 BUFFER_QUAD_SEGS = 64
 EARTH_RADIUS_M = 6_371_000.0
 
 
-def circumscribed_radius(radius_m: float, reach_m: float) -> float:
+def circumscribed_radius(
+    radius_m: float, reach_m: float, quad_segs: int = BUFFER_QUAD_SEGS
+) -> float:
     """The polygon radius whose buffer contains every point within ``radius_m``.
 
     A buffer's arcs are chords (vertices on the circle), so the radius grows by
@@ -116,13 +121,16 @@ def circumscribed_radius(radius_m: float, reach_m: float) -> float:
     through its centre by at most about (reach/R)²/6 (``reach_m``: the farthest point from
     the centre), which is added twice over.
     """
-    chord = 1 / math.cos(math.pi / (4 * BUFFER_QUAD_SEGS))
+    chord = 1 / math.cos(math.pi / (4 * quad_segs))
     stretch = 1 + (reach_m / EARTH_RADIUS_M) ** 2 / 3
     return radius_m * chord * stretch
 
 
 def geodesic_buffer(
-    geoms: NDArray[np.object_], radius_m: float, progress: Checkpoint | None = None
+    geoms: NDArray[np.object_],
+    radius_m: float,
+    progress: Checkpoint | None = None,
+    quad_segs: int = BUFFER_QUAD_SEGS,
 ) -> NDArray[np.object_]:
     """Buffer each geometry by ``radius_m`` metres on the ellipsoid, circumscribed.
 
@@ -142,8 +150,8 @@ def geodesic_buffer(
         local = local_aeqd(centre.x, centre.y)
         projected = transform(np.array([geom], dtype=object), STORAGE_CRS, local)
         reach = float(shapely.hausdorff_distance(shapely.Point(0.0, 0.0), projected[0])) + radius_m
-        grown = circumscribed_radius(radius_m, reach)
-        buffered = shapely.buffer(projected, grown, quad_segs=BUFFER_QUAD_SEGS)
+        grown = circumscribed_radius(radius_m, reach, quad_segs)
+        buffered = shapely.buffer(projected, grown, quad_segs=quad_segs)
         out[i] = transform(buffered, local, STORAGE_CRS)[0]
     return out
 

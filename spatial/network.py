@@ -1,4 +1,5 @@
-"""Drive-time service areas and shortest routes over a published road layer, with pgRouting.
+"""Routable networks of published road layers and shortest routes over them, with pgRouting
+(drive-time areas: ``spatial.isochrones``).
 
 The routable network (edges + nodes) is built on first use from the layer's current version
 table and kept in schema ``onemap_net`` under a name derived from that table and from every
@@ -10,7 +11,6 @@ superseded versions are dropped (``drop_superseded_networks``, a catalog subscri
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -33,10 +33,9 @@ DEFAULT_SPEED_KMH = 40.0
 DEFAULT_LEG_SPEED_KMH = 15.0
 MAX_SNAP_M = 5_000.0  # a start farther than this from any road is almost surely a mistake
 MAX_MINUTES = 180.0
-HULL_RATIO = 0.3  # concave hull: 0 hugs the reached nodes, 1 is the convex hull
 
 
-def _sql(name: str) -> str:
+def load_sql(name: str) -> str:
     text = (resources.files("spatial") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
     return "\n".join(line for line in text.splitlines() if not line.startswith("--"))
 
@@ -97,7 +96,7 @@ def ensure_network(
             return network
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
         conn.execute(
-            sql.SQL(_sql("build_network")).format(
+            sql.SQL(load_sql("build_network")).format(
                 edges=network.edges,
                 nodes=network.nodes,
                 source=table_of(layer),
@@ -114,7 +113,7 @@ def ensure_network(
 def drop_superseded_networks(conn: psycopg.Connection, catalog: Catalog) -> None:
     """After a catalog change: networks of road-layer versions no longer current, and of
     layers that are gone, are dropped (networks of the current version stay)."""
-    for (layer_id,) in conn.execute(_sql("network_layers")).fetchall():
+    for (layer_id,) in conn.execute(load_sql("network_layers")).fetchall():
         layer = catalog.layers.get(layer_id)
         current = _digest(layer.table_name, 12) if layer is not None else ""
         _drop_stale_networks(conn, layer_id, current)
@@ -123,7 +122,7 @@ def drop_superseded_networks(conn: psycopg.Connection, catalog: Catalog) -> None
 def _drop_stale_networks(conn: psycopg.Connection, layer_id: str, version_key: str) -> None:
     """A new version of the road layer replaces the networks of the previous one."""
     params = {"layer": layer_id, "version_key": version_key}
-    for (name,) in conn.execute(_sql("stale_networks"), params).fetchall():
+    for (name,) in conn.execute(load_sql("stale_networks"), params).fetchall():
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, name)))
 
 
@@ -157,7 +156,7 @@ def nearest_node(
 ) -> tuple[int, float, tuple[float, float]]:
     """The road node nearest (lon, lat): its id, its ellipsoidal distance (m), where it is."""
     row = conn.execute(
-        sql.SQL(_sql("nearest_node")).format(nodes=net.nodes),
+        sql.SQL(load_sql("nearest_node")).format(nodes=net.nodes),
         {"lon": lon, "lat": lat, "srid": STORAGE_SRID},
     ).fetchone()
     if row is None:
@@ -170,46 +169,8 @@ def nearest_node(
     return int(row[0]), float(row[1]), (float(row[2]), float(row[3]))
 
 
-def service_areas(
-    conn: psycopg.Connection, net: Network, lon: float, lat: float, minutes: Sequence[float]
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Polygons reachable within each band, and every reached node with its time (s)."""
-    bands = sorted({float(m) for m in minutes})
-    if not bands or bands[0] <= 0 or bands[-1] > MAX_MINUTES:
-        raise InvalidParameter(f"minutes: must be in (0, {MAX_MINUTES:g}], got {list(minutes)}")
-    start, snap_m, _ = nearest_node(conn, net, lon, lat)
-    rows = conn.execute(
-        sql.SQL(_sql("reachable_nodes")).format(nodes=net.nodes),
-        {"edges_sql": net.edges_sql(conn), "start": start, "max_cost": bands[-1] * 60},
-    ).fetchall()
-    nodes = gpd.GeoDataFrame(
-        {"node": [r[0] for r in rows], "seconds": [float(r[1]) for r in rows]},
-        geometry=shapely.points([(r[2], r[3]) for r in rows]) if rows else [],
-        crs=STORAGE_CRS,
-    )
-    areas = gpd.GeoDataFrame(
-        {
-            "minutes": bands,
-            "nodes": [int((nodes["seconds"] <= b * 60).sum()) for b in bands],
-            "start_node": start,
-            "snap_m": snap_m,
-        },
-        geometry=[_band_polygon(nodes, b * 60) for b in bands],
-        crs=STORAGE_CRS,
-    )
-    return areas, nodes
-
-
 def _where(conditions: list[sql.Composable]) -> sql.Composable:
     return sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-
-
-def _band_polygon(nodes: gpd.GeoDataFrame, seconds: float) -> shapely.Geometry:
-    """The concave hull (GEOS) of the nodes reached within ``seconds``."""
-    reached = nodes.geometry.values._data[nodes["seconds"].to_numpy() <= seconds]
-    if len(reached) < 3:
-        return shapely.Polygon()
-    return shapely.concave_hull(shapely.multipoints(reached), ratio=HULL_RATIO)
 
 
 @dataclass(frozen=True)
@@ -249,7 +210,7 @@ def route_to_nearest(
     reachable = [node for node in targets if node != start]
     if reachable:
         costs = conn.execute(
-            _sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": reachable}
+            load_sql("route_costs"), {"edges_sql": edges_sql, "start": start, "targets": reachable}
         ).fetchall()
         network_s |= {int(node): float(cost) for node, cost in costs}
     leg_speed = leg_speed_kmh / 3.6
@@ -296,7 +257,7 @@ def _targets(
 ) -> dict[int, Target]:
     """The chosen facilities by road node (of several on one node, the closest to it)."""
     where = _where(row_conditions(condition, within, clip))
-    statement = sql.SQL(_sql("facility_nodes")).format(
+    statement = sql.SQL(load_sql("facility_nodes")).format(
         facilities=table_of(facilities), nodes=net.nodes, where=where
     )
     rows = conn.execute(statement).fetchall()
@@ -315,7 +276,7 @@ def _network_part(
     if start == end:
         return shapely.LineString(), 0.0
     row = conn.execute(
-        sql.SQL(_sql("route")).format(edges=net.edges),
+        sql.SQL(load_sql("route")).format(edges=net.edges),
         {"edges_sql": edges_sql, "start": start, "end": end},
     ).fetchone()
     assert row is not None

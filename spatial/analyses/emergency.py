@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import geopandas as gpd
 from pydantic import BaseModel, Field
@@ -13,13 +13,8 @@ from spatial.context import Context
 from spatial.errors import POLYGONAL, about
 from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
 from spatial.inputs import LayerInput, filter_condition, read_layer, vector_layer
-from spatial.network import (
-    DEFAULT_LEG_SPEED_KMH,
-    Network,
-    ensure_network,
-    route_to_nearest,
-    service_areas,
-)
+from spatial.isochrones import DEFAULT_CORRIDOR_M, MAX_CORRIDOR_M, service_areas
+from spatial.network import DEFAULT_LEG_SPEED_KMH, Network, ensure_network, route_to_nearest
 from spatial.proximity import nearest_features, nearest_in_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -113,11 +108,32 @@ NEAREST = Analysis(
 )
 
 
+LegSpeed = Annotated[
+    float,
+    Field(
+        title="Off-network speed (km/h)",
+        gt=0,
+        le=120,
+        description="km/h on the straight legs off the network: start to its nearest road "
+        "node, a facility's road node to the facility",
+    ),
+]
+
+
 class ServiceAreaInputs(BaseModel):
     location: LonLat
     roads: LayerInput = Field(description="A published line layer (collection id)")
     minutes: list[float] = Field([5, 10, 15], min_length=1, description="Time bands")
     speed_field: str | None = Field(None, description="Numeric km/h field (default speed_kmh)")
+    corridor_m: float = Field(
+        DEFAULT_CORRIDOR_M,
+        title="Corridor half-width (m)",
+        gt=0,
+        le=MAX_CORRIDOR_M,
+        description="Metres either side of every reached road (and of the access leg) that "
+        "a band covers, measured on the ellipsoid",
+    )
+    leg_speed_kmh: LegSpeed = DEFAULT_LEG_SPEED_KMH
 
 
 def _network(ctx: Context, spec: LayerInput, speed_field: str | None) -> Network:
@@ -131,19 +147,27 @@ def run_service_area(inputs: ServiceAreaInputs, ctx: Context) -> AnalysisResult:
     net = _network(ctx, inputs.roads, inputs.speed_field)
     ctx.progress(30, "network ready")
     lon, lat = inputs.location
-    areas, nodes = service_areas(ctx.connection(), net, lon, lat, inputs.minutes)
+    areas, nodes = service_areas(
+        ctx.connection(), net, lon, lat, inputs.minutes, inputs.corridor_m, inputs.leg_speed_kmh
+    )
     return AnalysisResult(features={"areas": areas}, values={"reached_nodes": len(nodes)})
 
 
 SERVICE_AREA = Analysis(
     id="service-area",
     title="Drive-time service area",
-    description="Areas reachable over a road layer within each time band (pgRouting "
-    "driving distance from the road node nearest the location).",
+    description="Network isochrones: for each time band, the roads reachable from the "
+    "location (edges reached part-way are cut where the time runs out; pgRouting driving "
+    "distance from the road node nearest the location, reached by the straight access leg at "
+    "the off-network speed), buffered by a corridor. Bands are nested.",
     domain="emergency",
     inputs=ServiceAreaInputs,
     outputs={
-        "areas": OutputSpec("features", "One polygon per time band"),
+        "areas": OutputSpec(
+            "features",
+            "One corridor polygon per time band, with reached_m (metres of road reached), "
+            "nodes, access_s and corridor_m",
+        ),
         "reached_nodes": OutputSpec("value", "Number of road nodes reached"),
     },
     run=run_service_area,
@@ -156,13 +180,7 @@ class RouteInputs(BaseModel):
     roads: LayerInput = Field(description="A published line layer: the road network")
     facilities: LayerInput = Field(description="Facilities collection (adcode restricts)")
     speed_field: str | None = Field(None, description="Numeric km/h field (default speed_kmh)")
-    leg_speed_kmh: float = Field(
-        DEFAULT_LEG_SPEED_KMH,
-        gt=0,
-        le=120,
-        description="km/h on the straight legs off the network: start to its nearest road "
-        "node, a facility's road node to the facility",
-    )
+    leg_speed_kmh: LegSpeed = DEFAULT_LEG_SPEED_KMH
 
 
 def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:

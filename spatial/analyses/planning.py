@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import geopandas as gpd
@@ -10,10 +11,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from layers.errors import InvalidParameter
 from spatial.analyses.common import COUNTIES, check_in_service_area, geometry_from_geojson
+from spatial.candidates import top_candidates
 from spatial.context import Context
-from spatial.errors import LINEAR, POLYGONAL, check_geometry_types
+from spatial.errors import LINEAR, POLYGONAL, about, check_geometry_types
 from spatial.geodesy import STORAGE_CRS, geodesic_areas_m2
-from spatial.inputs import LayerInput, RasterInput, raster_source, read_layer
+from spatial.inputs import LayerInput, RasterInput, admin_unit, raster_source, read_layer
 from spatial.overlay import overlay_areas, require_field
 from spatial.redline import (
     ECOLOGICAL_RED_LINE,
@@ -24,9 +26,9 @@ from spatial.redline import (
 )
 from spatial.redline_report import render_html, summarise
 from spatial.registry import Analysis, OutputSpec
-from spatial.results import AnalysisResult
+from spatial.results import AnalysisResult, Raster
 from spatial.rollup import Aggregation, roll_up
-from spatial.suitability import suitability, top_candidates
+from spatial.suitability import site_mask, suitability
 from spatial.terrain import read_raster, slope_aspect, to_metric_grid
 
 
@@ -196,12 +198,29 @@ TERRAIN = Analysis(
 )
 
 
+PROVINCE = LayerInput(collection="gd-province")
+
+
 class SuitabilityInputs(BaseModel):
     dem: RasterInput = Field(description="Elevation raster in metres: a raster layer, e.g. gd-dem")
     roads: LayerInput = Field(description="A line layer: nearness to it scores higher")
-    exclusions: LayerInput | None = Field(None, description="Polygons where no site may lie")
+    exclusions: LayerInput | None = Field(
+        None,
+        description="Polygons where no site may be (e.g. protected areas); cells count by the "
+        "exact share they cover",
+    )
+    study_area: LayerInput = Field(
+        PROVINCE,
+        title="Study area",
+        description="Polygons of the land a site must lie on (the province, or counties with "
+        "an adcode); cells at least half outside are not rated, candidates are clipped to it",
+    )
     cell_m: float | None = Field(
-        None, gt=0, le=100_000, description="Metric cell size for geographic DEMs"
+        None,
+        gt=0,
+        le=100_000,
+        description="Metric cell size for geographic DEMs; by default the DEM's own, refined "
+        "to half the side of a max_area_km2 square when coarser",
     )
     slope_weight: float = Field(0.5, ge=0, description="Weight of the gentle-slope score")
     road_weight: float = Field(0.5, ge=0, description="Weight of the near-road score")
@@ -213,37 +232,90 @@ class SuitabilityInputs(BaseModel):
     best_share: float = Field(
         0.1, gt=0, le=1, description="Share of the best cells candidates are made of"
     )
-    min_area_km2: float = Field(0.0, ge=0, description="Smallest candidate area (km²)")
+    min_area_km2: float = Field(
+        1.0,
+        ge=0,
+        title="Smallest candidate (km²)",
+        description="Candidates smaller than this (after clipping to the study area) are left out",
+    )
+    max_area_km2: float = Field(
+        100.0,
+        gt=0,
+        le=10_000,
+        title="Largest candidate (km²)",
+        description="Larger connected areas of best cells are split into square blocks of at "
+        "most this size, each part a candidate",
+    )
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> SuitabilityInputs:
+        if self.min_area_km2 > self.max_area_km2:
+            raise ValueError("min_area_km2 must not exceed max_area_km2")
+        return self
+
+
+def _metric_dem(ctx: Context, inputs: SuitabilityInputs) -> Raster:
+    """The DEM on a metric grid fine enough for a max_area_km2 candidate to span 2 × 2 cells."""
+    raster = read_raster(raster_source(ctx, inputs.dem))
+    dem = to_metric_grid(raster, inputs.cell_m)
+    side_m = math.sqrt(inputs.max_area_km2) * 1000 / 2
+    if inputs.cell_m is None and raster.crs.is_geographic and abs(dem.transform.a) > side_m:
+        dem = to_metric_grid(raster, side_m)
+    return dem
+
+
+def _study_area(ctx: Context, spec: LayerInput) -> shapely.Geometry:
+    area = shapely.union_all(read_layer(ctx, spec, geometry=POLYGONAL).geometry.values._data)
+    if spec.adcode is not None:
+        with about(spec.input_name):
+            area = shapely.intersection(area, admin_unit(ctx, spec.adcode))
+    return area
 
 
 def run_suitability(inputs: SuitabilityInputs, ctx: Context) -> AnalysisResult:
-    dem = to_metric_grid(read_raster(raster_source(ctx, inputs.dem)), inputs.cell_m)
+    dem = _metric_dem(ctx, inputs)
     roads = read_layer(ctx, inputs.roads, geometry=LINEAR).geometry
-    exclusions = read_layer(ctx, inputs.exclusions).geometry if inputs.exclusions else None
+    exclusions = (
+        read_layer(ctx, inputs.exclusions, geometry=POLYGONAL).geometry
+        if inputs.exclusions
+        else None
+    )
+    with about(inputs.study_area.input_name):
+        mask = site_mask(dem, _study_area(ctx, inputs.study_area), exclusions)
     ctx.progress(30, "criteria read")
     score = suitability(
         dem,
         roads,
-        exclusions,
+        mask,
         slope_weight=inputs.slope_weight,
         road_weight=inputs.road_weight,
         max_slope_deg=inputs.max_slope_deg,
         max_road_distance_m=inputs.max_road_distance_m,
     )
-    candidates = top_candidates(score, inputs.top_n, inputs.best_share, inputs.min_area_km2)
-    return AnalysisResult(rasters={"suitability": score}, features={"candidates": candidates})
+    bounds = (inputs.min_area_km2, inputs.max_area_km2)
+    candidates = top_candidates(score, mask, inputs.top_n, inputs.best_share, bounds)
+    return AnalysisResult(
+        rasters={"suitability": score},
+        features={"candidates": candidates},
+        values={"excluded_km2": mask.excluded_km2},
+    )
 
 
 SUITABILITY = Analysis(
     id="suitability",
     title="Site suitability",
-    description="Weighted overlay of gentle slope and nearness to roads, with exclusion zones "
-    "set to 0, and the top-N connected candidate areas of the best cells.",
+    description="Weighted overlay of gentle slope and nearness to roads over the study area "
+    "(cells at least half on it), cells at least half in exclusion zones set to 0 (exact "
+    "covered shares), and the top-N connected candidate areas of the best cells: on the "
+    "study area, outside exclusions, each between min_area_km2 and max_area_km2.",
     domain="planning",
     inputs=SuitabilityInputs,
     outputs={
-        "suitability": OutputSpec("raster", "Score 0..1"),
+        "suitability": OutputSpec("raster", "Score 0..1 (NaN off the study area)"),
         "candidates": OutputSpec("features", "Best areas, with rank, mean_score, area_km2"),
+        "excluded_km2": OutputSpec(
+            "value", "km² of the exclusion zones inside the study area and the DEM grid"
+        ),
     },
     run=run_suitability,
     keywords=("suitability", "site selection", "weighted overlay"),

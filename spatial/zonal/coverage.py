@@ -145,3 +145,21 @@ def _cut(a0: Floats, b0: Floats, a1: Floats, b1: Floats) -> tuple[Floats, Floats
     b_start = np.where(first, sb0, sb0 + t0 * (sb1 - sb0))
     b_end = np.where(last, sb1, sb0 + t1 * (sb1 - sb0))
     return start, b_start, end, b_end
+
+
+def coverage_fractions(
+    polygon: shapely.Geometry, transform: Affine, shape: tuple[int, int]
+) -> Floats:
+    """The covered fraction of every cell of a north-up grid of ``shape`` (rows, columns).
+
+    ``polygon`` must be valid and in the grid's CRS; overlapping parts must be unioned
+    first (a cell's winding number has to stay 0 or 1)."""
+    height, width = shape
+    fractions = np.zeros(shape, dtype=np.float64)
+    if polygon.is_empty or height == 0 or width == 0:
+        return fractions
+    cells = pieces(polygon, transform, 0, 0, width, height).cells(0, height)
+    span = fractions[:, cells.left : cells.left + cells.inside.shape[1]]
+    span[cells.inside] = 1.0
+    span[cells.row, cells.col] = cells.fraction
+    return fractions

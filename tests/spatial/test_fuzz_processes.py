@@ -112,7 +112,7 @@ BASELINES: dict[str, dict[str, Any]] = {
     "suitability": {
         "dem": {"collection": "fuzz-dem"},
         "roads": {"collection": "synthetic-roads"},
-        "cell_m": 20000,
+        "cell_m": 5000,
     },
     "roll-up": {"layer": {"collection": "synthetic-stations"}, "value_field": "pm25"},
 }
@@ -123,7 +123,7 @@ EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
     "route-to-nearest": ["speed_field"],
     "zonal-statistics": ["percentiles", "band"],
     "affected-area": ["units", "code_field"],
-    "suitability": ["exclusions", "top_n", "best_share", "max_slope_deg"],
+    "suitability": ["exclusions", "top_n", "best_share", "max_slope_deg", "max_area_km2"],
     "roll-up": ["how", "weight_field", "code_field"],
     "terrain": ["cell_m"],
 }

@@ -14,9 +14,10 @@ from affine import Affine
 from pyproj import CRS
 
 from layers.errors import InvalidParameter
+from spatial.candidates import top_candidates
 from spatial.interpolation import exceedance_polygons, idw, interpolate, thin_plate_spline
 from spatial.results import Raster
-from spatial.suitability import suitability, top_candidates
+from spatial.suitability import site_mask, suitability
 from spatial.terrain import slope_aspect, to_metric_grid
 from spatial.zonal import zonal_statistics
 
@@ -194,11 +195,14 @@ def test_suitability_prefers_flat_land_near_roads_outside_exclusions() -> None:
     exclusion = gpd.GeoSeries(
         [shapely.box(500_000, 2_559_000, 501_000, 2_560_000)], crs=UTM49
     ).to_crs(4490)
-    score = suitability(dem, road, exclusion, max_road_distance_m=3000)
+    study = gpd.GeoSeries([shapely.box(499_000, 2_553_000, 507_000, 2_561_000)], crs=UTM49)
+    mask = site_mask(dem, study.to_crs(4490).iloc[0], exclusion)
+    assert mask.excluded_km2 == pytest.approx(1.0, rel=1e-6)
+    score = suitability(dem, road, mask, max_road_distance_m=3000)
     assert score.data[30, 0] == pytest.approx(1.0)
     assert score.data[30, 10] == pytest.approx(0.5 + 0.5 * (1 - 1000 / 3000))
     assert score.data[5, 0] == 0.0  # excluded
-    best = top_candidates(score, n=2, best_share=0.1)
+    best = top_candidates(score, mask, n=2, best_share=0.1)
     assert list(best["rank"]) == [1] or list(best["rank"]) == [1, 2]
     assert best.loc[0, "mean_score"] > 0.9
     assert best.to_crs(UTM49).geometry[0].bounds[0] == pytest.approx(500_000, abs=1)
