@@ -46,6 +46,8 @@ async def job_runner(state: AppState) -> AsyncIterator[None]:
         isolation=Isolation(s.process_max_memory_mb) if s.process_max_memory_mb else None,
         job_timeout_ms=int(s.job_timeout_s * 1000),
     )
+    if state.jobs.isolation is not None:  # the first job need not wait for its imports
+        state.background.spawn(asyncio.to_thread(Isolation.warm), "forkserver-warm")
     assert state.store is not None
     unsubscribe = state.store.on_change(
         lambda catalog: state.background.spawn(

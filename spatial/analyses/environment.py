@@ -11,9 +11,16 @@ from pydantic import BaseModel, Field
 from spatial.analyses.common import COUNTIES, area_of
 from spatial.bounds import Cost, raster_cost, vector_cost, vectors_cost
 from spatial.context import Context
-from spatial.errors import POLYGONAL, PUNCTUAL
+from spatial.errors import POLYGONAL, PUNCTUAL, about
 from spatial.geodesy import to_equal_area
-from spatial.inputs import LayerInput, RasterInput, features_frame, raster_source, read_layer
+from spatial.inputs import (
+    LayerInput,
+    RasterInput,
+    features_frame,
+    raster_source,
+    read_layer,
+    vector_layer,
+)
 from spatial.interpolation import exceedance_polygons, grid_shape, interpolate, interpolation_bytes
 from spatial.proximity import buffer_zones
 from spatial.registry import Analysis, OutputSpec
@@ -98,12 +105,13 @@ def estimate_interpolation(inputs: InterpolationInputs, ctx: Context) -> Cost:
     """The grid over the admin unit or the readings' extent, × neighbours (IDW) or with the
     spline's readings² system; counted from the catalog's extent and feature count."""
     spec = inputs.readings
-    if spec.features is not None:
-        frame = features_frame(spec.features)
-        count, extent = len(frame), tuple(frame.total_bounds)
-    else:
-        layer = ctx.layer(str(spec.collection))
-        count, extent = layer.feature_count, layer.extent or (0.0, 0.0, 0.0, 0.0)
+    with about(spec.input_name):  # its errors name the input, as the run's would
+        if spec.features is not None:
+            frame = features_frame(spec.features)
+            count, extent = len(frame), tuple(frame.total_bounds)
+        else:
+            layer = vector_layer(ctx, spec)
+            count, extent = layer.feature_count, layer.extent or (0.0, 0.0, 0.0, 0.0)
     area = area_of(ctx, inputs.adcode)
     box = shapely.segmentize(shapely.box(*(area.bounds if area is not None else extent)), 0.1)
     width, height = grid_shape(to_equal_area(np.array([box]))[0].bounds, inputs.cell_m)
