@@ -29,29 +29,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.tiles_servers import Server, free_port  # noqa: E402
+from bench.overload import onemap  # noqa: E402
 from ingest.sample import load_sample_data  # noqa: E402
 from layers.migrate import migrate  # noqa: E402
 
 PROBE_RATE = 20  # GET /collections per second at most, one at a time
-
-
-def serve(url: str, workdir: Path, max_memory_mb: str) -> Server:
-    port = free_port()
-    env = {
-        "ONEMAP_PORT": str(port),
-        "ONEMAP_LOG_LEVEL": "warning",
-        "ONEMAP_DATA_DIR": str(workdir / "onemap-data"),
-        "ONEMAP_LOAD_SAMPLE_DATA": "false",
-        "ONEMAP_PROCESS_MAX_MEMORY_MB": max_memory_mb,
-        "ONEMAP_JOBS_MAX_OPEN": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    code = (
-        "import sys; from layers.settings import ServiceSettings; "
-        "from ogc.server.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"
-    )
-    return Server([sys.executable, "-c", code, url], env, port, "/readyz", workdir / "onemap.log")
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -66,7 +48,8 @@ def memory_mb(pid: int) -> dict[str, float]:
 def run(
     url: str, workdir: Path, max_memory_mb: str, inputs: dict[str, object], max_s: float
 ) -> str:
-    server = serve(url, workdir, max_memory_mb)
+    bounds = {"ONEMAP_PROCESS_MAX_MEMORY_MB": max_memory_mb, "ONEMAP_JOBS_MAX_OPEN": "0"}
+    server = onemap(url, workdir, bounds)
     base = f"http://127.0.0.1:{server.port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
