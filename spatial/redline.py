@@ -19,7 +19,7 @@ import shapely
 from numpy.typing import NDArray
 
 from spatial.errors import POLYGONAL, check_geometry_types
-from spatial.geodesy import STORAGE_CRS, Checkpoint, geodesic_areas_m2
+from spatial.geodesy import STORAGE_CRS, geodesic_areas_m2
 from spatial.overlay import subdivide, unit_parcel_areas
 
 ECOLOGICAL_RED_LINE = "生态保护红线"
@@ -148,14 +148,11 @@ def overlaps_of(
     class_field: str,
     units: gpd.GeoDataFrame,
     unit_field: str,
-    progress: Checkpoint | None = None,
 ) -> Overlaps:
     """The parts of ``parcels`` (with their ellipsoidal m²) in each class, and by unit."""
     pieces, piece_class = class_pieces(_touching(zones, parcels), class_field)
     codes, class_code = np.unique(piece_class, return_inverse=True)
     cuts = cut_by(parcels, parcel_m2, pieces)
-    if progress is not None:
-        progress()
     merged = _merge(cuts, cuts.left * len(codes) + class_code[cuts.right])
     parts = gpd.GeoDataFrame(
         {"parcel": merged.left, "class": piece_class[merged.right], "area_m2": merged.areas_m2},

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from layers.errors import InvalidParameter
 from spatial.analyses.common import COUNTIES, check_in_service_area, geometry_from_geojson
+from spatial.bounds import vectors_cost
 from spatial.context import Context
 from spatial.errors import POLYGONAL, check_geometry_types
 from spatial.geodesy import STORAGE_CRS, geodesic_areas_m2
@@ -93,8 +94,9 @@ def run_redline(inputs: RedlineInputs, ctx: Context) -> AnalysisResult:
     ctx.progress(30, "inputs read")
     geoms = parcels.geometry.values._data
     parcel_m2 = geodesic_areas_m2(geoms)
-    overlaps = overlaps_of(
-        geoms, parcel_m2, zones, inputs.class_field, units, inputs.unit_field, ctx.checkpoint
+    # The heavy part, in the run's memory-bounded child when the service isolates runs.
+    overlaps = ctx.compute(
+        overlaps_of, geoms, parcel_m2, zones, inputs.class_field, units, inputs.unit_field
     )
     rule = inputs.rule()
     found = sorted({str(c) for c in zones[inputs.class_field].dropna()})
@@ -130,4 +132,5 @@ REDLINE = Analysis(
     },
     run=run_redline,
     keywords=("三区三线", "red line", "compliance", "farmland"),
+    estimate=lambda inputs, ctx: vectors_cost(ctx, inputs.parcels, inputs.protected, inputs.units),
 )
