@@ -80,17 +80,25 @@ def _subjects(inputs: RedlineInputs, ctx: Context) -> gpd.GeoDataFrame:
     return frame.set_geometry(shapely.make_valid(frame.geometry.values._data))
 
 
+def _zones(inputs: RedlineInputs, ctx: Context, reach: shapely.Geometry) -> gpd.GeoDataFrame:
+    """The protected zones near the parcels, their class as text (zones without one are out)."""
+    zones = read_layer(ctx, inputs.protected, within=reach, geometry=POLYGONAL)
+    require_field(zones, inputs.class_field, "class_field", "the protected layer")
+    zones = zones[zones[inputs.class_field].notna()]
+    return zones.assign(**{inputs.class_field: zones[inputs.class_field].astype(str)})
+
+
+def _units(inputs: RedlineInputs, ctx: Context, reach: shapely.Geometry) -> gpd.GeoDataFrame:
+    units = read_layer(ctx, inputs.units, within=reach, geometry=POLYGONAL)
+    require_field(units, inputs.unit_field, "unit_field", "the units layer")
+    require_field(units, inputs.unit_name_field, "unit_name_field", "the units layer")
+    return units
+
+
 def run_redline(inputs: RedlineInputs, ctx: Context) -> AnalysisResult:
     parcels = _subjects(inputs, ctx)
     reach = shapely.box(*parcels.total_bounds)
-    zones = read_layer(ctx, inputs.protected, within=reach, geometry=POLYGONAL)
-    require_field(zones, inputs.class_field, "class_field", "the protected layer")
-    units = read_layer(ctx, inputs.units, within=reach, geometry=POLYGONAL)
-    for name, param in (
-        (inputs.unit_field, "unit_field"),
-        (inputs.unit_name_field, "unit_name_field"),
-    ):
-        require_field(units, name, param, "the units layer")
+    zones, units = _zones(inputs, ctx, reach), _units(inputs, ctx, reach)
     ctx.progress(30, "inputs read")
     geoms = parcels.geometry.values._data
     parcel_m2 = geodesic_areas_m2(geoms)
@@ -99,11 +107,13 @@ def run_redline(inputs: RedlineInputs, ctx: Context) -> AnalysisResult:
         overlaps_of, geoms, parcel_m2, zones, inputs.class_field, units, inputs.unit_field
     )
     rule = inputs.rule()
-    found = sorted({str(c) for c in zones[inputs.class_field].dropna()})
-    classes = list(dict.fromkeys([*rule.prohibited, *filter(None, [rule.permitted]), *found]))
+    found = sorted(set(zones[inputs.class_field]))
+    named = [*rule.prohibited, *filter(None, [rule.permitted])]
     names = dict(zip(units[inputs.unit_field], units[inputs.unit_name_field], strict=True))
     ids = parcels["id"].tolist()
-    report = summarise(overlaps, ids, parcel_m2, classes, names, rule)
+    report = summarise(overlaps, ids, parcel_m2, list(dict.fromkeys([*named, *found])), names, rule)
+    # A rule class no zone near the parcels has: a typo, or really none here — said, not guessed.
+    report["classes_absent"] = [c for c in named if c not in found]
     sources = {
         "protected": inputs.protected.label,
         "parcels": inputs.parcels.label if inputs.parcels else "footprint",

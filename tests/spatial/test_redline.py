@@ -112,6 +112,7 @@ def test_verdicts_follow_the_stated_rule(outcome: dict[str, Any]) -> None:
     assert verdicts["in-urban"] == "符合"
     assert verdicts["extent"] == "不符合"  # it covers red line and farmland too
     assert report["verdict"] == "不符合"
+    assert report["classes_absent"] == []
     assert "永久基本农田" in report["rule"] and "椭球面积" in report["rule"]
     inside = next(p for p in report["parcels"] if p["parcel"] == "in-farmland")
     assert inside["overlaps_m2"][FARMLAND] == pytest.approx(inside["area_m2"], rel=1e-6)
@@ -138,11 +139,13 @@ def test_the_html_report_parses_and_holds_the_figures(outcome: dict[str, Any]) -
     assert "@media print" in page.text
 
 
-def test_a_footprint_alone_answers_its_report_page_raw(
+def test_a_footprint_alone_answers_its_report_page_raw_naming_absent_classes(
     client: TestClient, parcels: gpd.GeoDataFrame
 ) -> None:
     inside_urban = parcels.geometry.iloc[1].__geo_interface__
-    body = {"inputs": {"footprint": inside_urban}, "outputs": {"report_html": {}}}
+    typo = ["生态红线", FARMLAND]  # not a class of the layer: the page says so
+    inputs = {"footprint": inside_urban, "prohibited_classes": typo}
+    body = {"inputs": inputs, "outputs": {"report_html": {}}}
     page = client.post(EXECUTE, json=body)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "style-src" in page.headers["content-security-policy"]
@@ -150,6 +153,7 @@ def test_a_footprint_alone_answers_its_report_page_raw(
     assert tree.get_element_by_id("verdict").text_content() == "符合"
     first_cell = tree.xpath('//*[@id="by-parcel"]/tbody/tr/td')[0]
     assert first_cell.text_content() == "footprint"
+    assert "生态红线" in tree.get_element_by_id("absent").text_content()
 
 
 def test_a_footprint_outside_the_service_area_or_no_subject_is_a_400(client: TestClient) -> None:
