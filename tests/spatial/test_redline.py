@@ -136,6 +136,13 @@ def test_the_html_report_parses_and_holds_the_figures(outcome: dict[str, Any]) -
         r.xpath("./td")[1].text_content() for r in tree.xpath('//*[@id="by-class"]/tbody/tr')
     ]
     assert class_cells == [f"{c['area_m2']:,.2f}" for c in report["classes"]]
+    county_rows = [
+        [td.text_content() for td in r.xpath("./td")]
+        for r in tree.xpath('//*[@id="by-county"]/tbody/tr')
+    ]
+    assert [(r[0], r[2], r[3]) for r in county_rows] == [
+        (c["adcode"] or "—", c["class"], f"{c['area_m2']:,.2f}") for c in report["counties"]
+    ]
     assert "@media print" in page.text
 
 
