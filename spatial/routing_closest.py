@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import psycopg
 
 from spatial.geodesy import STORAGE_CRS
-from spatial.network import Network
 from spatial.routing_matrix import (
     Pair,
     Places,
-    door_seconds,
+    Router,
+    door_matrix,
     door_to_door_line,
     network_paths,
-    network_seconds,
     unreachable_reason,
 )
 
@@ -22,20 +20,12 @@ COLUMNS = ["incident_fid", "facility_fid", "rank", "minutes", "metres", "access_
 
 
 def closest_facilities(
-    conn: psycopg.Connection,
-    net: Network,
-    incidents: Places,
-    facilities: Places,
-    n: int,
-    leg_speed_kmh: float,
-    routes: bool,
+    router: Router, incidents: Places, facilities: Places, n: int, routes: bool
 ) -> tuple[gpd.GeoDataFrame, list[dict[str, object]]]:
     """Per incident its ``n`` facilities reached soonest (rank 1 first; equal times in
     facility order), drawn as routes or as straight lines; and the incidents that reach none,
     with the reason."""
-    door = door_seconds(
-        incidents, facilities, network_seconds(conn, net, incidents, facilities), leg_speed_kmh
-    )
+    door = door_matrix(router, incidents, facilities)
     chosen: list[tuple[int, int, int]] = []  # (incident, facility, rank)
     unreached: list[dict[str, object]] = []
     for i, row in enumerate(door):
@@ -45,7 +35,7 @@ def closest_facilities(
             reason = unreachable_reason(incidents, i, facilities, int(np.argmin(facilities.leg_m)))
             unreached.append({"incident_fid": incidents.fids[i], "reason": reason})
     pairs: set[Pair] = {(incidents.nodes[i], facilities.nodes[j]) for i, j, _ in chosen}
-    paths = network_paths(conn, net, pairs, geometry=routes)
+    paths = network_paths(router.conn, router.net, pairs, geometry=routes)
     rows, lines = [], []
     for i, j, rank in chosen:
         path = paths[(incidents.nodes[i], facilities.nodes[j])]

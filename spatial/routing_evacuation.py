@@ -16,18 +16,16 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import psycopg
 from numpy.typing import NDArray
 
 from layers.errors import InvalidParameter
 from spatial.geodesy import STORAGE_CRS
-from spatial.network import Network
 from spatial.routing_matrix import (
     Places,
-    door_seconds,
+    Router,
+    door_matrix,
     door_to_door_line,
     network_paths,
-    network_seconds,
 )
 
 Flow = dict[tuple[int, int], int]  # (origin index, shelter index) -> people
@@ -68,21 +66,17 @@ def assign(seconds: NDArray[np.float64], people: Sequence[int], capacity: Sequen
 
 
 def evacuate(
-    conn: psycopg.Connection,
-    net: Network,
+    router: Router,
     origins: Places,
     people: list[int],
     shelters: Places,
     capacity: list[int],
-    leg_speed_kmh: float,
     routes: bool,
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
-    door = door_seconds(
-        origins, shelters, network_seconds(conn, net, origins, shelters), leg_speed_kmh
-    )
+    door = door_matrix(router, origins, shelters)
     flow = assign(door, people, capacity)
     pairs = {(origins.nodes[i], shelters.nodes[j]) for i, j in flow}
-    paths = network_paths(conn, net, pairs, geometry=routes)
+    paths = network_paths(router.conn, router.net, pairs, geometry=routes)
     rows, lines = [], []
     for (i, j), moved in sorted(flow.items()):
         path = paths[(origins.nodes[i], shelters.nodes[j])]

@@ -31,6 +31,16 @@ NOT_CONNECTED = "no open road connects them (a barrier, or separate parts of the
 
 
 @dataclass(frozen=True)
+class Router:
+    """What a run over many places routes with: its session, the network (barriers
+    applied) and the off-network speed of the access and egress legs."""
+
+    conn: psycopg.Connection
+    net: Network
+    leg_speed_kmh: float
+
+
+@dataclass(frozen=True)
 class Places:
     """Features snapped to the network: node 0 is 'farther than MAX_SNAP_M from any road'."""
 
@@ -146,6 +156,12 @@ def door_seconds(
     return out
 
 
+def door_matrix(router: Router, origins: Places, ends: Places) -> NDArray[np.float64]:
+    """Door-to-door seconds between every origin and end (pgr_dijkstraCost many to many)."""
+    net_s = network_seconds(router.conn, router.net, origins, ends)
+    return door_seconds(origins, ends, net_s, router.leg_speed_kmh)
+
+
 def unreachable_reason(origins: Places, i: int, ends: Places, j: int) -> str:
     return origins.off_network(i) or ends.off_network(j) or NOT_CONNECTED
 
@@ -164,17 +180,13 @@ def door_to_door_line(
 
 
 def od_matrix(
-    conn: psycopg.Connection,
-    net: Network,
-    origins: Places,
-    ends: Places,
-    leg_speed_kmh: float,
+    router: Router, origins: Places, ends: Places
 ) -> tuple[gpd.GeoDataFrame, dict[str, object]]:
     """Every origin x destination pair: minutes and metres door to door (null with a reason
     when unreachable), as desire lines, and the same as a matrix."""
     pairs = {(a, b) for a in origins.nodes if a for b in ends.nodes if b}
-    paths = network_paths(conn, net, pairs, geometry=False)
-    speed = leg_speed_kmh / 3.6
+    paths = network_paths(router.conn, router.net, pairs, geometry=False)
+    speed = router.leg_speed_kmh / 3.6
     rows, lines = [], []
     minutes = np.full((len(origins.nodes), len(ends.nodes)), np.nan)
     metres = minutes.copy()

@@ -142,15 +142,8 @@ def run_service_area(inputs: ServiceAreaInputs, ctx: Context) -> AnalysisResult:
     lon, lat = inputs.location
     with routable_network(ctx, inputs.roads, inputs.speed_field, inputs.barriers) as net:
         ctx.progress(30, "network ready")
-        areas, nodes = service_areas(
-            ctx.connection(),
-            net,
-            lon,
-            lat,
-            inputs.minutes,
-            inputs.corridor_m,
-            inputs.leg_speed_kmh,
-        )
+        bands, width, speed = inputs.minutes, inputs.corridor_m, inputs.leg_speed_kmh
+        areas, nodes = service_areas(ctx.connection(), net, lon, lat, bands, width, speed)
     return AnalysisResult(features={"areas": areas}, values={"reached_nodes": len(nodes)})
 
 

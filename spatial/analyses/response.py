@@ -17,7 +17,7 @@ from spatial.results import AnalysisResult
 from spatial.routing_barriers import Barriers, routable_network
 from spatial.routing_closest import closest_facilities
 from spatial.routing_evacuation import counts, evacuate
-from spatial.routing_matrix import MAX_PLACES, od_matrix, read_places
+from spatial.routing_matrix import MAX_PLACES, Router, od_matrix, read_places
 
 MAX_FACILITIES = 1000  # closest-N ranks by pgr_dijkstraCost only: more ends are cheap
 PLACES = f"points, or a point on each surface; at most {MAX_PLACES}"
@@ -42,7 +42,8 @@ def run_matrix(inputs: MatrixInputs, ctx: Context) -> AnalysisResult:
         origins = read_places(ctx, net, inputs.origins, "origin")
         ends = read_places(ctx, net, inputs.destinations, "destination")
         ctx.progress(30, "places snapped")
-        pairs, matrix = od_matrix(ctx.connection(), net, origins, ends, inputs.leg_speed_kmh)
+        router = Router(ctx.connection(), net, inputs.leg_speed_kmh)
+        pairs, matrix = od_matrix(router, origins, ends)
     return AnalysisResult(features={"pairs": pairs}, values={"matrix": matrix})
 
 
@@ -83,14 +84,9 @@ def run_closest(inputs: ClosestInputs, ctx: Context) -> AnalysisResult:
         incidents = read_places(ctx, net, inputs.incidents, "incident")
         facilities = read_places(ctx, net, inputs.facilities, "facility", MAX_FACILITIES)
         ctx.progress(30, "places snapped")
+        router = Router(ctx.connection(), net, inputs.leg_speed_kmh)
         closest, unreached = closest_facilities(
-            ctx.connection(),
-            net,
-            incidents,
-            facilities,
-            inputs.n,
-            inputs.leg_speed_kmh,
-            inputs.routes,
+            router, incidents, facilities, inputs.n, inputs.routes
         )
     return AnalysisResult(features={"closest": closest}, values={"unreached": unreached})
 
@@ -129,16 +125,8 @@ def run_evacuation(inputs: EvacuationInputs, ctx: Context) -> AnalysisResult:
         people = counts(origins, inputs.people_field, "people_field")
         capacity = counts(shelters, inputs.capacity_field, "capacity_field")
         ctx.progress(30, "places snapped")
-        frames, summary = evacuate(
-            ctx.connection(),
-            net,
-            origins,
-            people,
-            shelters,
-            capacity,
-            inputs.leg_speed_kmh,
-            inputs.routes,
-        )
+        router = Router(ctx.connection(), net, inputs.leg_speed_kmh)
+        frames, summary = evacuate(router, origins, people, shelters, capacity, inputs.routes)
     return AnalysisResult(features=frames, values={"summary": summary})
 
 

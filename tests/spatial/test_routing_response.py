@@ -4,6 +4,7 @@ by scipy (HiGHS) on networkx times (issue 17, add 4)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import geopandas as gpd
@@ -47,7 +48,9 @@ def _door_to_door(
     nb = min(where, key=lambda k: GEOD.inv(*b, *where[k])[2])
     legs = GEOD.inv(*a, *where[na])[2] + GEOD.inv(*b, *where[nb])[2]
     path = nx.dijkstra_path(graph, na, nb, weight="seconds")
-    steps = [min(graph[u][v].values(), key=lambda e: e["seconds"]) for u, v in zip(path, path[1:])]
+    steps = [
+        min(graph[u][v].values(), key=lambda e: e["seconds"]) for u, v in itertools.pairwise(path)
+    ]
     return sum(e["seconds"] for e in steps) + legs / LEG, sum(e["metres"] for e in steps) + legs
 
 
@@ -130,3 +133,76 @@ def _edge_count(ctx: Context) -> int:
     row = ctx.connection().execute(sql.SQL("SELECT count(*) FROM {}").format(net.edges)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def test_evacuation_equals_an_lp_optimum_and_reports_the_unsheltered(ctx: Context) -> None:
+    """Grid case: nearest-first would send A to X and B the long way to Y (1 + 3 blocks);
+    the optimum sends A to Y and B to X. C's 50 are left over (room for 200 of 250), the
+    island shelter is unreachable."""
+    lift = 0.001  # each place 111 m north of its node: access legs count
+    at = [grid_node(1, 0), grid_node(0, 1), grid_node(4, 4)]
+    shelters_at = [grid_node(0, 0), grid_node(2, 0), (113.81, 22.80)]
+    people, rooms = [100, 100, 50], [100, 100, 1000]
+    inputs = {
+        "roads": {"collection": "test-grid-roads"},
+        "origins": _points([(x, y + lift) for x, y in at], population=people),
+        "shelters": _points([(x, y + lift) for x, y in shelters_at], capacity=rooms),
+    }
+    result = DEFAULT_REGISTRY.get("evacuation").execute(inputs, ctx)
+    flows = result.features["assignments"].set_index(["origin_fid", "shelter_fid"])["people"]
+    assert flows.to_dict() == {(1, 2): 100, (2, 1): 100}
+    # The reference: networkx times on the same roads, the transportation LP by HiGHS.
+    graph = nx.Graph()
+    for line in grid_roads().geometry[:-1]:
+        a, b = line.coords[0], line.coords[-1]
+        graph.add_edge(a, b, seconds=GEOD.geometry_length(line) / (GRID_SPEED_KMH / 3.6))
+    leg = GEOD.inv(0, 0, 0, lift)[2] / LEG
+    cost = np.array(
+        [
+            [
+                nx.dijkstra_path_length(graph, a, b, weight="seconds") + 2 * leg
+                for b in shelters_at[:2]
+            ]
+            for a in at
+        ]
+    )
+    lp = linprog(
+        cost.ravel(),
+        A_ub=np.kron(np.eye(3), np.ones(2)),  # from each origin at most its people
+        b_ub=people,
+        A_eq=np.vstack([np.tile(np.eye(2), 3)]),  # each shelter filled: 200 < 250 people
+        b_eq=rooms[:2],
+        method="highs",
+    )
+    summary = result.values["summary"]
+    assert summary["person_minutes"] == pytest.approx(lp.fun / 60, rel=0.01)
+    assert (summary["assigned"], summary["unassigned"]) == (200, 50)
+    origins = result.features["origins"].set_index("fid")
+    assert origins.loc[3, "unassigned"] == 50
+    assert origins.loc[3, "reason"] == "the shelters reachable from here are full"
+    assert result.features["shelters"].set_index("fid").loc[3, "assigned"] == 0
+
+
+def test_closest_n_ranks_by_network_time_and_draws_routes(ctx: Context) -> None:
+    incidents = [grid_node(0, 0), grid_node(4, 3)]
+    facilities = [grid_node(1, 0), grid_node(0, 3), grid_node(4, 4), grid_node(2, 2)]
+    result = DEFAULT_REGISTRY.get("closest-facilities").execute(
+        {"roads": {"collection": "test-grid-roads"}, "n": 2}
+        | {"incidents": _points(incidents), "facilities": _points(facilities)},
+        ctx,
+    )
+    closest = result.features["closest"]
+    ranked = closest.groupby("incident_fid")["facility_fid"].apply(list).to_dict()
+    assert ranked == {1: [1, 2], 2: [3, 4]}  # 1 and 3 blocks (4 to the 4th); 1 and 3 blocks
+    first = closest.iloc[0]
+    assert first["metres"] == pytest.approx(GEOD.inv(*incidents[0], *facilities[0])[2], rel=1e-6)
+    assert first.geometry.length > 0 and result.values["unreached"] == []
+
+
+def test_a_matrix_beyond_its_bound_is_a_413_before_routing(ctx: Context) -> None:
+    many = _points([grid_node(i % 5, 0) for i in range(201)])
+    with pytest.raises(PayloadTooLarge, match="origins: 201 origin features, at most 200"):
+        DEFAULT_REGISTRY.get("od-cost-matrix").execute(
+            {"roads": {"collection": "test-grid-roads"}, "origins": many, "destinations": many},
+            ctx,
+        )
