@@ -50,10 +50,7 @@ class Places:
     nodes: list[int]
     leg_m: list[float]
     node_at: list[tuple[float, float]]
-
-    @property
-    def fids(self) -> list[int]:
-        return [int(f) for f in self.frame["fid"]]
+    fids: list[int]  # the features' fids, in frame order
 
     def off_network(self, i: int) -> str | None:
         if self.nodes[i]:
@@ -97,6 +94,7 @@ def snap_places(
         [int(r[1]) if r[2] <= MAX_SNAP_M else 0 for r in rows],
         [float(r[2]) for r in rows],
         [(float(r[3]), float(r[4])) for r in rows],
+        [int(f) for f in frame["fid"]],
     )
 
 
