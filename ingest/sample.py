@@ -107,7 +107,47 @@ def load_sample_data(
             "ON CONFLICT (key) DO UPDATE SET updated_at = now()",
             (STATE_KEY,),
         )
-    return results + load_synthetic_layers(database_url)
+    return results + load_synthetic_layers(database_url) + load_protected_zones(database_url)
+
+
+# --- synthetic 三区三线 protected zones (issue 17: the red-line conflict check) -------------
+
+PROTECTED_ZONES = (
+    "protected_zones",
+    "synthetic-protected-zones",
+    "合成三区三线管控区",
+    "三区三线 protected zones (ecological red line, permanent basic farmland, "
+    "urban development boundary)",
+)
+PROTECTED_ZONES_FILE = ("guangdong_protected_zones.gpkg", "generate_protected_zones.py")
+PROTECTED_NOTE = (
+    " One polygon per county and class; the class is in 'zone_class' (生态保护红线, "
+    "永久基本农田, 城镇开发边界), and classes do not overlap. Not real planning lines: never "
+    "use them for a real compliance decision."
+)
+PROTECTED_NOTE_ZH = "三类管控区（zone_class）互不重叠；非真实规划控制线，不得用于实际合规审查。"
+
+
+def load_protected_zones(database_url: str) -> list[IngestResult]:
+    """Publish the synthetic protected zones (the red-line check's default input)."""
+    source_layer, layer_id, title_zh, title_en = PROTECTED_ZONES
+    name, script = PROTECTED_ZONES_FILE
+    meta = LayerMeta(
+        id=layer_id,
+        title_zh=f"{title_zh}（合成数据）",
+        title_en=f"Synthetic {title_en} (SYNTHETIC)",
+        description_zh="合成演示数据，非真实要素。" + PROTECTED_NOTE_ZH,
+        description_en=SYNTHETIC_NOTE.format(generator=f"scripts/{script}") + PROTECTED_NOTE,
+        level="province",
+        adcode="440000",
+        department_id=DEPARTMENT["id"],
+        keywords=["synthetic", "合成数据", "三区三线", "red line"],
+        license="CC0 (synthetic)",
+        # Zones are not places: /search leaves them out (their names repeat the counties').
+        metadata={"synthetic": True, "generator": f"scripts/{script}", "search_field": False},
+    )
+    options = IngestOptions(source_layer=source_layer, who="onemap-sample")
+    return [ingest_file(database_url, sample_file(f"synthetic/{name}"), meta, options)]
 
 
 def load_sample_dem(database_url: str, raster_dir: Path) -> IngestResult:

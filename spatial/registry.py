@@ -23,11 +23,12 @@ from spatial.inputs import NamedInput
 from spatial.results import AnalysisResult
 
 InputsT = TypeVar("InputsT", bound=BaseModel)
-OutputKind = Literal["features", "raster", "value"]
+OutputKind = Literal["features", "raster", "value", "html"]
 MEDIA_TYPES = {
     "features": "application/geo+json",
     "raster": "image/tiff; application=geotiff",
     "value": "application/json",
+    "html": "text/html; charset=utf-8",  # a printable report
 }
 
 

@@ -32,7 +32,7 @@ from ogc.gate.areas import analysis_clips
 from ogc.gate.caller import LOCAL_ADMIN
 from ogc.gate.visible import visible_catalog
 from ogc.processes.describe import process_description
-from ogc.processes.encode import encode, selected_outputs
+from ogc.processes.encode import HTML_PAGE, EncodedOutput, encode, selected_outputs
 from spatial import DEFAULT_REGISTRY, Context
 
 CALLERS: dict[str, Caller] = {"anonymous": ANONYMOUS, "local-admin": LOCAL_ADMIN}
@@ -75,13 +75,18 @@ class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
         if len(encoded) == 1:
             only = encoded[0]
             return only.media_type, orjson.loads(only.body) if only.inline else only.body
-        return "application/json", {
-            out.output_id: orjson.loads(out.body) if out.inline else out.body.hex()
-            for out in encoded
-        }
+        return "application/json", {out.output_id: _json_value(out) for out in encoded}
 
     def __repr__(self) -> str:
         return f"<OneMapProcessor> {self.analysis_id}"
+
+
+def _json_value(out: EncodedOutput) -> Any:
+    """An output inside pygeoapi's JSON map: JSON as it is, an HTML page as text, a GeoTIFF
+    in hex."""
+    if out.inline:
+        return orjson.loads(out.body)
+    return out.body.decode() if out.media_type == HTML_PAGE else out.body.hex()
 
 
 def caller_named(name: object) -> Caller:
@@ -121,6 +126,10 @@ class BufferZonesProcessor(OneMapProcessor):
 
 class OverlayStatisticsProcessor(OneMapProcessor):
     analysis_id = "overlay-statistics"
+
+
+class RedlineCheckProcessor(OneMapProcessor):
+    analysis_id = "redline-check"
 
 
 class TerrainProcessor(OneMapProcessor):

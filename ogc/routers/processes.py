@@ -209,7 +209,7 @@ def _results_response(
     headers = {"Link": f'<{job_href}>; rel="monitor"', "X-OneMap-Job": job_id}
     if mode == "raw" and len(outputs) == 1:
         only = outputs[0]
-        return Response(only.body, media_type=only.media_type, headers=headers)
+        return Response(only.body, media_type=only.media_type, headers=headers | only.headers)
     return JSONResponse(results_document(outputs, job_href), headers=headers)
 
 
@@ -308,5 +308,5 @@ async def job_output(
 ) -> Response:
     for out in await _finished_outputs(pool, job_id, caller, hidden):
         if out.output_id == output_id:
-            return Response(out.body, media_type=out.media_type)
+            return Response(out.body, media_type=out.media_type, headers=out.headers)
     raise NoSuchOutput(f"job {job_id} has no output '{output_id[:80]}'")

@@ -46,11 +46,15 @@ def geometry_from_geojson(value: dict[str, Any], what: str) -> shapely.Geometry:
         raise InvalidParameter(f"{what} is not a GeoJSON geometry: {exc}") from None
     if geom.is_empty:
         raise InvalidParameter(f"{what} is empty")
-    if not in_service_area(geom.bounds):
-        bounds = [round(b, 6) for b in geom.bounds]
-        raise InvalidParameter(f"{what} lies outside the service area ({_AREA}): bounds {bounds}")
+    check_in_service_area(geom.bounds, what)
     # A hand-drawn zone often crosses itself; the overlay needs it valid (ingest's rule).
     return geom if geom.is_valid else shapely.make_valid(geom)
+
+
+def check_in_service_area(bounds: tuple[float, float, float, float], what: str) -> None:
+    if not in_service_area(bounds):
+        rounded = [round(float(b), 6) for b in bounds]
+        raise InvalidParameter(f"{what} lies outside the service area ({_AREA}): bounds {rounded}")
 
 
 class Within(BaseModel):

@@ -1,4 +1,4 @@
-"""Planning: overlay statistics, terrain, suitability and roll-up."""
+"""Planning: overlay statistics, terrain, suitability and roll-up (red-line check: redline.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shapely
 from pydantic import BaseModel, Field, model_validator
 
 from spatial.analyses.common import COUNTIES
+from spatial.analyses.redline import REDLINE  # the 三区三线 check, a module of its own
 from spatial.bounds import Cost, raster_cost, vector_cost, vectors_cost
 from spatial.candidates import top_candidates
 from spatial.context import Context
@@ -256,4 +257,4 @@ ROLL_UP = Analysis(
     estimate=lambda inputs, ctx: vector_cost(ctx, inputs.layer),
 )
 
-ANALYSES = (OVERLAY, TERRAIN, SUITABILITY, ROLL_UP)
+ANALYSES = (OVERLAY, REDLINE, TERRAIN, SUITABILITY, ROLL_UP)
