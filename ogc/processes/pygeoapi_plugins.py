@@ -142,3 +142,15 @@ class SuitabilityProcessor(OneMapProcessor):
 
 class RollUpProcessor(OneMapProcessor):
     analysis_id = "roll-up"
+
+
+class OdCostMatrixProcessor(OneMapProcessor):
+    analysis_id = "od-cost-matrix"
+
+
+class ClosestFacilitiesProcessor(OneMapProcessor):
+    analysis_id = "closest-facilities"
+
+
+class EvacuationProcessor(OneMapProcessor):
+    analysis_id = "evacuation"
