@@ -111,12 +111,33 @@ def people_per_unit(
     grid: PopulationGrid, zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame, code_field: str
 ) -> gpd.GeoDataFrame:
     """One row per zone and unit it meets: the part of the zone in the unit, its people."""
-    rows = []
-    for zone_id, zone in zip(zones["zone"], zones.geometry.values, strict=True):
-        touched = units[units.intersects(zone)]
-        parts = shapely.intersection(touched.geometry.values._data, zone)
-        for code, part in zip(touched[code_field], parts, strict=True):
-            if shapely.area(part) > 0:
-                rows.append({"zone": zone_id, "unit_code": str(code), "geometry": part})
-    frame = gpd.GeoDataFrame(rows, columns=["zone", "unit_code", "geometry"], crs=zones.crs)
+    zone_at, unit_at, parts = _overlaps(zones.geometry.values._data, units)
+    frame = gpd.GeoDataFrame(
+        {
+            "zone": zones["zone"].to_numpy()[zone_at],
+            "unit_code": units[code_field].astype(str).to_numpy()[unit_at],
+        },
+        geometry=parts,
+        crs=zones.crs,
+    )
     return people_per_zone(grid, frame)
+
+
+def _overlaps(
+    zones: NDArray[np.object_], units: gpd.GeoDataFrame
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
+    """(zone, unit, common part) of each pair whose interiors meet. A unit inside a zone (or a
+    zone inside a unit) is the part as it is: no overlay of two detailed boundaries."""
+    unit_geoms = units.geometry.values._data
+    whole = units.sindex.query(zones, predicate="covers")  # the zone covers the unit
+    within = units.sindex.query(zones, predicate="covered_by")
+    seen = set(zip(whole[0].tolist(), whole[1].tolist(), strict=True))
+    within = within[:, [(z, u) not in seen for z, u in within.T.tolist()]]  # equal ones once
+    crossing = units.sindex.query(zones, predicate="overlaps")
+    parts = [
+        unit_geoms[whole[1]],
+        zones[within[0]],
+        shapely.intersection(unit_geoms[crossing[1]], zones[crossing[0]]),
+    ]
+    pairs = np.concatenate([whole, within, crossing], axis=1)
+    return pairs[0], pairs[1], np.concatenate(parts)

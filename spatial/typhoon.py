@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from spatial.geodesy import GEOD, STORAGE_CRS, local_aeqd, transform
+from spatial.impact import polygonal_part
 
 QUADRANTS = ("NE", "SE", "SW", "NW")  # clockwise from north, as CMA advisories list them
 ARC_STEP_DEG = 0.5  # vertices every half degree: chords sag ≤ 1e-5 of the radius
@@ -62,7 +63,7 @@ def wind_circle(point: TrackPoint, level: str) -> shapely.Geometry:
     ring = [xy for q, r in enumerate(radii) for xy in arc(point.lon, point.lat, r, q)]
     circle = shapely.Polygon(ring)
     # (a quadrant of radius 0 passes the ring through the centre: valid unless two do)
-    return circle if circle.is_valid else _polygonal(shapely.make_valid(circle))
+    return polygonal_part(circle)
 
 
 def swept_leg(a: TrackPoint, b: TrackPoint, level: str) -> shapely.Geometry:
@@ -75,14 +76,7 @@ def swept_leg(a: TrackPoint, b: TrackPoint, level: str) -> shapely.Geometry:
         hull = shapely.segmentize(shapely.convex_hull(shapely.union_all(planar)), HULL_SEGMENT_M)
         hulls.append(hull)
     back = transform(np.array(hulls, dtype=object), local, STORAGE_CRS)
-    return _polygonal(shapely.union_all(back))
-
-
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """The areal part (a level with every radius 0 leaves points and lines: empty)."""
-    parts = shapely.get_parts(geom)
-    areal = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
-    return shapely.union_all(areal) if len(areal) else shapely.Polygon()
+    return polygonal_part(shapely.union_all(back))
 
 
 def levels_of(track: Sequence[TrackPoint]) -> list[str]:
@@ -113,7 +107,7 @@ def swept_areas(track: Sequence[TrackPoint]) -> gpd.GeoDataFrame:
     for level in levels_of(track):
         parts = [wind_circle(p, level) for p in track]
         parts += [swept_leg(a, b, level) for a, b in pairwise(track)]
-        area = _polygonal(shapely.union_all(parts))
+        area = polygonal_part(shapely.union_all(parts))
         if not area.is_empty:
             times = [p.time.isoformat() for p in track if any(p.radii_m[level])]
             rows.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from pydantic import BaseModel, Field
@@ -14,7 +13,7 @@ from spatial.analyses.common import COUNTIES
 from spatial.context import Context
 from spatial.errors import POLYGONAL, about
 from spatial.exposure import people_per_unit, people_per_zone, population_grid
-from spatial.impact import features_inside
+from spatial.impact import features_inside, polygonal_part
 from spatial.inputs import LayerInput, read_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -56,7 +55,7 @@ def _zones(frame: gpd.GeoDataFrame, zone_field: str | None) -> gpd.GeoDataFrame:
     geoms = frame.geometry.values._data
     if len(geoms) and not in_service_area(tuple(shapely.total_bounds(geoms))):
         raise InvalidParameter("zones: they reach outside the service area (Guangdong)")
-    valid = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+    valid = [polygonal_part(g) for g in geoms]
     labels = frame[field].astype(str).to_numpy()
     return gpd.GeoDataFrame({"zone": labels}, geometry=valid, crs=frame.crs)
 
@@ -83,35 +82,47 @@ def _facility_counts(inside: gpd.GeoDataFrame, keys: list[str]) -> Counts:
 
 
 def _facilities(
-    ctx: Context, inputs: ExposureInputs, zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame
+    ctx: Context,
+    inputs: ExposureInputs,
+    zones: gpd.GeoDataFrame,
+    hull: shapely.Geometry,
+    units: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
+    """Facilities inside each zone (one row per facility and zone), with unit and type."""
     spec = inputs.facilities
     if spec is None:
-        return gpd.GeoDataFrame({"zone": [], "unit_code": [], "type": []}, geometry=[])
-    frame = read_layer(ctx, spec, within=shapely.union_all(zones.geometry.values))
+        empty = {"zone": [], "unit_code": [], "type": []}
+        return gpd.GeoDataFrame(empty, geometry=[], crs=zones.crs)
+    frame = read_layer(ctx, spec, within=hull)
     if inputs.type_field not in frame.columns:
         raise InvalidParameter(f"type_field: the facilities have no field '{inputs.type_field}'")
-    frames = []
-    for zone_id, zone in zip(zones["zone"], zones.geometry.values, strict=True):
-        inside = features_inside(zone, {spec.label: frame}, units, inputs.code_field)
-        frames.append(inside.assign(zone=zone_id, type=inside.get(inputs.type_field)))
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=zones.crs)
+    tagged = features_inside(hull, {spec.label: frame}, units, inputs.code_field)
+    tagged = tagged.drop(columns=["zone", "index_right"], errors="ignore")
+    pairs = gpd.sjoin(tagged, zones[["zone", "geometry"]], predicate="intersects")
+    inside = pairs.drop(columns="index_right").reset_index(drop=True)
+    return inside.assign(type=inside.get(inputs.type_field))
 
 
 def run_exposure(inputs: ExposureInputs, ctx: Context) -> AnalysisResult:
     zones = _zones(read_layer(ctx, inputs.zones, geometry=POLYGONAL), inputs.zone_field)
-    area = shapely.union_all(zones.geometry.values)
-    cells = read_layer(ctx, inputs.population, within=area, geometry=POLYGONAL)
+    # Reads are narrowed by the zones' hull: a union of many detailed zones would cost the
+    # SQL more than the cells outside the zones do (their covered fraction is 0).
+    hull = shapely.convex_hull(shapely.geometrycollections(zones.geometry.values._data))
+    cells = read_layer(ctx, inputs.population, within=hull, geometry=POLYGONAL)
+    if inputs.population_field not in cells.columns:
+        raise InvalidParameter(
+            f"population_field: the population layer has no field '{inputs.population_field}'"
+        )
     with about(inputs.population.input_name):
         grid = population_grid(cells, inputs.population_field)
     ctx.progress(30, f"{len(cells)} population cells read")
-    units = read_layer(ctx, inputs.units, within=area, geometry=POLYGONAL)
+    units = read_layer(ctx, inputs.units, within=hull, geometry=POLYGONAL)
     if inputs.code_field not in units.columns:
         raise InvalidParameter(f"code_field: the units layer has no field '{inputs.code_field}'")
     per_zone = people_per_zone(grid, zones)
     per_unit = people_per_unit(grid, zones, units, inputs.code_field)
     ctx.progress(70, "people counted")
-    inside = _facilities(ctx, inputs, zones, units)
+    inside = _facilities(ctx, inputs, zones, hull, units)
     by_zone = _facility_counts(inside, ["zone"])
     by_unit = _facility_counts(inside, ["zone", "unit_code"])
     per_zone["facilities"] = [by_zone.get((z,), {}) for z in per_zone["zone"]]

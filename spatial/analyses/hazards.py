@@ -121,7 +121,9 @@ TYPHOON = Analysis(
 
 class FloodInputs(BaseModel):
     dem: RasterInput = Field(description="DEM (metres) as a raster layer id or a file path")
-    water_level_m: float = Field(description="Water surface height, same datum as the DEM")
+    water_level_m: float = Field(
+        ge=-500, le=9000, description="Water surface height (m), same datum as the DEM"
+    )
     seeds: list[LonLat] = Field(
         min_length=1, max_length=100, description="River or coast points the water comes from"
     )
