@@ -91,7 +91,7 @@ def _facilities(
     """Facilities inside each zone (one row per facility and zone), with unit and type."""
     spec = inputs.facilities
     if spec is None:
-        empty = {"zone": [], "unit_code": [], "type": []}
+        empty: dict[str, list[str]] = {"zone": [], "unit_code": [], "type": []}
         return gpd.GeoDataFrame(empty, geometry=[], crs=zones.crs)
     frame = read_layer(ctx, spec, within=hull)
     if inputs.type_field not in frame.columns:

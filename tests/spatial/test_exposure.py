@@ -139,7 +139,7 @@ def test_a_layer_that_is_no_grid_is_a_400_naming_the_input(ctx: Context) -> None
         )
     with pytest.raises(InvalidParameter, match="zone_field: the zones have no field 'name'"):
         run("population-exposure", ctx, zones=zones, zone_field="name")
-    with pytest.raises(InvalidParameter, match="population_field: .* no field 'people'"):
+    with pytest.raises(InvalidParameter, match=r"population_field: .* no field 'people'"):
         run("population-exposure", ctx, zones=zones, population_field="people")
     with pytest.raises(InvalidParameter, match="type_field: the facilities have no field 'x'"):
         run("population-exposure", ctx, zones=zones, type_field="x")
