@@ -10,7 +10,6 @@ county and city totals are plausible while no cell value is real. Deterministic 
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -24,9 +23,9 @@ OUT = ROOT / "ingest" / "sample" / "synthetic" / "guangdong_population_grid.fgb"
 SEED = 20261217
 CELL_DEG = 0.05
 LON0, LAT0 = 109.5, 20.0  # the lattice origin: cell edges at LON0 + i × CELL_DEG
-os.environ.setdefault("OGR_CURRENT_DATE", "2026-01-01T00:00:00.000Z")  # byte-identical output
 
-# 2020 census residents per prefecture-level city (millions), Guangdong statistical yearbook.
+# Residents per prefecture-level city at the 2020 (7th) census, millions (they sum to the
+# province's published 126.01 M).
 CITY_TOTALS_M = {
     "440100": 18.68, "440200": 2.86, "440300": 17.56, "440400": 2.44, "440500": 5.50,
     "440600": 9.50, "440700": 4.80, "440800": 6.98, "440900": 6.17, "441200": 4.11,

@@ -8,8 +8,7 @@ import shapely
 from pydantic import BaseModel, Field
 
 from layers.errors import InvalidParameter
-from layers.platform import in_service_area
-from spatial.analyses.common import COUNTIES
+from spatial.analyses.common import COUNTIES, check_meets_service_area
 from spatial.context import Context
 from spatial.errors import POLYGONAL, about
 from spatial.exposure import people_per_unit, people_per_zone, population_grid
@@ -53,8 +52,8 @@ def _zones(frame: gpd.GeoDataFrame, zone_field: str | None) -> gpd.GeoDataFrame:
     if len(frame) > MAX_ZONES:
         raise InvalidParameter(f"zones: {len(frame):,} zones; give at most {MAX_ZONES:,}")
     geoms = frame.geometry.values._data
-    if len(geoms) and not in_service_area(tuple(shapely.total_bounds(geoms))):
-        raise InvalidParameter("zones: they reach outside the service area (Guangdong)")
+    if len(geoms):  # (they may reach beyond it: the wind area of a typhoon at sea)
+        check_meets_service_area("zones", geoms)
     valid = [polygonal_part(g) for g in geoms]
     labels = frame[field].astype(str).to_numpy()
     return gpd.GeoDataFrame({"zone": labels}, geometry=valid, crs=frame.crs)

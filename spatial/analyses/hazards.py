@@ -10,8 +10,7 @@ import shapely
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from layers.errors import InvalidParameter
-from layers.platform import SERVICE_AREA_LONLAT, SERVICE_AREA_MARGIN_DEG
-from spatial.analyses.common import LonLat
+from spatial.analyses.common import SERVICE_BOX, LonLat
 from spatial.context import Context
 from spatial.flood import depth, extent, inundation
 from spatial.inputs import RasterInput, raster_source
@@ -85,7 +84,7 @@ def run_typhoon(inputs: TyphoonInputs, ctx: Context) -> AnalysisResult:
     track = _track(inputs.track)
     areas = swept_areas(track)
     reach = areas.geometry.values._data
-    if not len(reach) or not shapely.intersects(reach, _SERVICE_BOX).any():
+    if not len(reach) or not shapely.intersects(reach, SERVICE_BOX).any():
         raise InvalidParameter("track: the wind circles never reach the service area")
     positions = [(p.lon, p.lat) for p in track]
     line = shapely.LineString(positions) if len(track) > 1 else shapely.Point(positions[0])
@@ -94,11 +93,6 @@ def run_typhoon(inputs: TyphoonInputs, ctx: Context) -> AnalysisResult:
         features={"areas": areas, "circles": wind_circles(track), "track": tracks}
     )
 
-
-_WEST, _SOUTH, _EAST, _NORTH = SERVICE_AREA_LONLAT
-_SERVICE_BOX = shapely.box(_WEST, _SOUTH, _EAST, _NORTH).buffer(
-    SERVICE_AREA_MARGIN_DEG, join_style="mitre"
-)
 
 TYPHOON = Analysis(
     id="typhoon-wind-circles",
@@ -120,7 +114,7 @@ TYPHOON = Analysis(
 
 
 class FloodInputs(BaseModel):
-    dem: RasterInput = Field(description="DEM (metres) as a raster layer id or a file path")
+    dem: RasterInput = Field(description="Elevation raster in metres: a raster layer, e.g. gd-dem")
     water_level_m: float = Field(
         ge=-500, le=9000, description="Water surface height (m), same datum as the DEM"
     )

@@ -15,7 +15,6 @@ from spatial import DEFAULT_REGISTRY, Context
 from spatial.exposure import population_grid
 from spatial.geodesy import EQUAL_AREA_CRS, STORAGE_CRS
 from spatial.inputs import LayerInput, read_layer
-from tests.helpers.catalog import SAMPLE_DEM
 
 GRID = LayerInput(collection="synthetic-population-grid")
 
@@ -58,7 +57,7 @@ def test_people_and_facilities_in_a_typhoon_an_incident_and_a_flood_zone(ctx: Co
     flood = run(
         "flood-inundation",
         ctx,
-        dem={"path": str(SAMPLE_DEM)},
+        dem={"collection": "gd-dem"},
         water_level_m=12,
         seeds=[[113.5, 22.9]],
     )
@@ -145,3 +144,13 @@ def test_a_layer_that_is_no_grid_is_a_400_naming_the_input(ctx: Context) -> None
         run("population-exposure", ctx, zones=zones, type_field="x")
     bare = run("population-exposure", ctx, zones=zones, facilities=None)  # people only
     assert bare.features["facilities"].empty and bare.features["zones"]["people"].iloc[0] > 1e5
+    far = {
+        "features": feature_collection(gpd.GeoDataFrame(geometry=[shapely.box(130, 20, 131, 21)]))
+    }
+    with pytest.raises(InvalidParameter, match="zones: not lon/lat degrees meeting the service"):
+        run("population-exposure", ctx, zones=far, facilities=None)
+    # A typhoon's wind area may reach far beyond the service area: it is taken as it is.
+    wide = shapely.box(116.5, 22.5, 121.0, 24.0)
+    beyond = {"features": feature_collection(gpd.GeoDataFrame(geometry=[wide], crs=STORAGE_CRS))}
+    shantou = run("population-exposure", ctx, zones=beyond, facilities=None).features["zones"]
+    assert shantou["people"].iloc[0] > 1e6
