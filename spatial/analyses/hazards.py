@@ -54,7 +54,11 @@ class ForecastPoint(BaseModel):
 
 
 class TyphoonInputs(BaseModel):
-    track: list[ForecastPoint] = Field(min_length=1, max_length=200)
+    track: list[ForecastPoint] = Field(
+        min_length=1,
+        max_length=200,
+        description="Forecast points in time order: time, [lon, lat] and the wind radii",
+    )
 
     @model_validator(mode="after")
     def _in_time_order(self) -> TyphoonInputs:

@@ -154,3 +154,22 @@ def test_a_seed_above_the_water_is_a_400(tmp_path: Path) -> None:
             water_level_m=5.0,
             seeds=[[113.035, 22.985]],
         )
+
+
+def test_a_level_missing_at_a_point_grows_from_the_centre() -> None:
+    weak = {"7": [100, 100, 100, 100]}
+    track = [
+        point("2026-09-01T08:00+08:00", 114, 21, weak),
+        point("2026-09-01T14:00+08:00", 114, 22, RADII_KM),
+    ]
+    result = run("typhoon-wind-circles", track=track)
+    circles = result.features["circles"]
+    assert sorted(zip(circles["time"].str[11:16], circles["level"], strict=True)) == [
+        ("08:00", 7), ("14:00", 7), ("14:00", 10), ("14:00", 12)
+    ]  # fmt: skip
+    areas = result.features["areas"].set_index("level")
+    assert areas.loc[12, "start"] == areas.loc[12, "end"] == "2026-09-01T14:00:00+08:00"
+    # The 12-level area is the hull from the first centre to the second circle: it holds the
+    # first centre and no point 1 km west of it.
+    assert areas.loc[12, "geometry"].buffer(1e-9).contains(shapely.Point(114, 21))
+    assert not areas.loc[12, "geometry"].contains(shapely.Point(GEOD.fwd(114, 21, 270, 1000)[:2]))
