@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import shapely
 
+from bench.spatial_exposure import geopandas_people
 from layers.errors import InvalidParameter
 from spatial import DEFAULT_REGISTRY, Context
 from spatial.exposure import population_grid
-from spatial.geodesy import EQUAL_AREA_CRS, STORAGE_CRS
+from spatial.geodesy import STORAGE_CRS
 from spatial.inputs import LayerInput, read_layer
 
 GRID = LayerInput(collection="synthetic-population-grid")
@@ -27,15 +28,6 @@ def feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     """A process's features output as the caller gets it, to pass on as inline zones."""
     collection: dict[str, Any] = json.loads(frame.to_json(na="null", default=str))
     return collection
-
-
-def overlay_people(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
-    """The reference: geopandas.overlay in an equal-area CRS × area-weighted population."""
-    cells = cells[["population", "geometry"]].to_crs(EQUAL_AREA_CRS)
-    cells["cell_area"] = cells.area
-    pieces = gpd.overlay(cells, zones.to_crs(EQUAL_AREA_CRS), how="intersection")
-    pieces["people"] = pieces["population"] * pieces.area / pieces["cell_area"]
-    return pieces.groupby("zone")["people"].sum()
 
 
 def test_people_and_facilities_in_a_typhoon_an_incident_and_a_flood_zone(ctx: Context) -> None:
@@ -82,7 +74,7 @@ def test_people_and_facilities_in_a_typhoon_an_incident_and_a_flood_zone(ctx: Co
         },
     )
     cells = read_layer(ctx, GRID, within=shapely.union_all(zones.geometry.values))
-    expected = overlay_people(cells, gpd.GeoDataFrame(zones, crs=STORAGE_CRS))
+    expected = geopandas_people(cells, gpd.GeoDataFrame(zones, crs=STORAGE_CRS))
     per_zone = result.features["zones"].set_index("zone")
     assert set(per_zone.index) == {"wind-7", "wind-10", "incident", "flood"}
     for zone, people in expected.items():
@@ -97,7 +89,7 @@ def test_people_and_facilities_in_a_typhoon_an_incident_and_a_flood_zone(ctx: Co
         how="intersection",
     )
     parts["zone"] = parts["zone"] + "/" + parts["adcode"]
-    by_county = overlay_people(cells, parts[["zone", "geometry"]])
+    by_county = geopandas_people(cells, parts[["zone", "geometry"]])
     units = result.features["units"]
     got = units.set_index(units["zone"] + "/" + units["unit_code"])["people"]
     big = by_county[by_county > 1000]  # (slivers of the overlay's own rounding aside)
