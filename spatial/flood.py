@@ -20,7 +20,9 @@ from scipy import ndimage
 
 from layers.errors import InvalidParameter
 from spatial.geodesy import STORAGE_CRS, area_km2, transform
+from spatial.raster_source import RasterSource
 from spatial.results import Raster
+from spatial.terrain import read_raster
 
 EDGE_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
 
@@ -60,6 +62,16 @@ def inundation(
         seed_mask, structure=EDGE_NEIGHBOURS, mask=below
     )
     return flooded
+
+
+def flood_of(
+    source: RasterSource, level_m: float, seeds: Sequence[tuple[float, float]]
+) -> tuple[gpd.GeoDataFrame, Raster]:
+    """The extent and depths of a flood: the heavy part, read and computed in one (child)
+    process (``Context.compute``)."""
+    dem = read_raster(source)
+    flooded = inundation(dem, level_m, seeds)
+    return extent(dem, flooded, level_m), depth(dem, flooded, level_m)
 
 
 def depth(dem: Raster, flooded: NDArray[np.bool_], level_m: float) -> Raster:

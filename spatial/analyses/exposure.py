@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from layers.errors import InvalidParameter
 from spatial.analyses.common import COUNTIES, check_meets_service_area
+from spatial.bounds import vectors_cost
 from spatial.context import Context
 from spatial.errors import POLYGONAL, about
 from spatial.exposure import people_per_unit, people_per_zone, population_grid
@@ -152,6 +153,9 @@ EXPOSURE = Analysis(
     },
     run=run_exposure,
     keywords=("emergency", "exposure", "population", "vulnerable facilities"),
+    estimate=lambda inputs, ctx: vectors_cost(
+        ctx, inputs.zones, inputs.population, inputs.facilities, inputs.units
+    ),
 )
 
 ANALYSES = (EXPOSURE,)

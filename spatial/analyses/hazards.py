@@ -11,12 +11,12 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 
 from layers.errors import InvalidParameter
 from spatial.analyses.common import SERVICE_BOX, LonLat
+from spatial.bounds import raster_cost
 from spatial.context import Context
-from spatial.flood import depth, extent, inundation
+from spatial.flood import flood_of
 from spatial.inputs import RasterInput, raster_source
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
-from spatial.terrain import read_raster
 from spatial.typhoon import QUADRANTS, TrackPoint, swept_areas, wind_circles
 
 Radii = list[float]
@@ -127,15 +127,16 @@ class FloodInputs(BaseModel):
     )
 
 
+# Grids held at once: the DEM as read, the below-level mask and the reach (bytes: one
+# float grid between them), the depth, and the work of drawing the extent.
+FLOOD_ARRAYS = 4
+
+
 def run_flood(inputs: FloodInputs, ctx: Context) -> AnalysisResult:
-    dem = read_raster(raster_source(ctx, inputs.dem))
     seeds = [(s[0], s[1]) for s in inputs.seeds]
-    flooded = inundation(dem, inputs.water_level_m, seeds)
-    ctx.progress(60, f"{int(flooded.sum())} cells flooded")
-    return AnalysisResult(
-        features={"extent": extent(dem, flooded, inputs.water_level_m)},
-        rasters={"depth": depth(dem, flooded, inputs.water_level_m)},
-    )
+    source = raster_source(ctx, inputs.dem)
+    flooded, depths = ctx.compute(flood_of, source, inputs.water_level_m, seeds)
+    return AnalysisResult(features={"extent": flooded}, rasters={"depth": depths})
 
 
 FLOOD = Analysis(
@@ -153,6 +154,7 @@ FLOOD = Analysis(
     },
     run=run_flood,
     keywords=("emergency", "flood", "inundation", "DEM"),
+    estimate=lambda inputs, ctx: raster_cost(ctx, inputs.dem, FLOOD_ARRAYS),
 )
 
 ANALYSES = (TYPHOON, FLOOD)
