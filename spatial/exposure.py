@@ -112,14 +112,13 @@ def people_per_unit(
 ) -> gpd.GeoDataFrame:
     """One row per zone and unit it meets: the part of the zone in the unit, its people."""
     zone_at, unit_at, parts = _overlaps(zones.geometry.values._data, units)
-    frame = gpd.GeoDataFrame(
-        {
-            "zone": zones["zone"].to_numpy()[zone_at],
-            "unit_code": units[code_field].astype(str).to_numpy()[unit_at],
-        },
-        geometry=parts,
-        crs=zones.crs,
-    )
+    columns = {
+        "zone": zones["zone"].to_numpy()[zone_at],
+        "unit_code": units[code_field].astype(str).to_numpy()[unit_at],
+    }
+    if "name" in units.columns:  # (the admin layers' names: 天河区 reads better than 440106)
+        columns["unit_name"] = units["name"].to_numpy()[unit_at]
+    frame = gpd.GeoDataFrame(columns, geometry=parts, crs=zones.crs)
     return people_per_zone(grid, frame)
 
 

@@ -91,6 +91,7 @@ def test_people_and_facilities_in_a_typhoon_an_incident_and_a_flood_zone(ctx: Co
     parts["zone"] = parts["zone"] + "/" + parts["adcode"]
     by_county = geopandas_people(cells, parts[["zone", "geometry"]])
     units = result.features["units"]
+    assert "天河区" in set(units["unit_name"])  # the incident at Guangzhou's centre
     got = units.set_index(units["zone"] + "/" + units["unit_code"])["people"]
     big = by_county[by_county > 1000]  # (slivers of the overlay's own rounding aside)
     assert got.reindex(big.index).to_numpy() == pytest.approx(big.to_numpy(), rel=0.005)
