@@ -125,18 +125,20 @@ def people_per_unit(
 def _overlaps(
     zones: NDArray[np.object_], units: gpd.GeoDataFrame
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
-    """(zone, unit, common part) of each pair whose interiors meet. A unit inside a zone (or a
-    zone inside a unit) is the part as it is: no overlay of two detailed boundaries."""
+    """(zone, unit, common part) of each pair whose interiors meet. One DE-9IM matrix per
+    pair that may meet says how: a unit inside its zone, or a zone inside its unit, is the
+    part as it is — no overlay of two detailed boundaries (zones that are units)."""
     unit_geoms = units.geometry.values._data
-    whole = units.sindex.query(zones, predicate="covers")  # the zone covers the unit
-    within = units.sindex.query(zones, predicate="covered_by")
-    seen = set(zip(whole[0].tolist(), whole[1].tolist(), strict=True))
-    within = within[:, [(z, u) not in seen for z, u in within.T.tolist()]]  # equal ones once
-    crossing = units.sindex.query(zones, predicate="overlaps")
-    parts = [
-        unit_geoms[whole[1]],
-        zones[within[0]],
-        shapely.intersection(unit_geoms[crossing[1]], zones[crossing[0]]),
-    ]
-    pairs = np.concatenate([whole, within, crossing], axis=1)
-    return pairs[0], pairs[1], np.concatenate(parts)
+    zone_at, unit_at = units.sindex.query(zones, predicate="intersects")
+    matrix = shapely.relate(zones[zone_at], unit_geoms[unit_at])
+    cell = np.array([list(m) for m in matrix], dtype="<U1").reshape(-1, 9)
+    meet = cell[:, 0] != "F"  # the interiors meet (neighbours that only touch do not)
+    unit_inside = (cell[:, 6] == "F") & (cell[:, 7] == "F")  # no part of the unit outside
+    zone_inside = (cell[:, 2] == "F") & (cell[:, 5] == "F")
+    zone_at, unit_at = zone_at[meet], unit_at[meet]
+    unit_inside, zone_inside = unit_inside[meet], zone_inside[meet] & ~unit_inside[meet]
+    parts = unit_geoms[unit_at].copy()
+    parts[zone_inside] = zones[zone_at[zone_inside]]
+    crossing = ~(unit_inside | zone_inside)
+    parts[crossing] = shapely.intersection(parts[crossing], zones[zone_at[crossing]])
+    return zone_at, unit_at, parts
