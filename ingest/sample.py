@@ -173,7 +173,7 @@ def load_sample_dem(database_url: str, raster_dir: Path) -> IngestResult:
 
 # --- synthetic demo layers (issue 6: analyses need facilities, roads, readings) ------------
 
-SYNTHETIC_LAYERS = (
+SYNTHETIC_LAYERS: tuple[tuple[str, str, str, str], ...] = (
     ("roads", "synthetic-roads", "合成道路网", "road network"),
     ("facilities", "synthetic-facilities", "合成公共设施", "facilities (hospitals, schools)"),
     ("stations", "synthetic-stations", "合成空气监测站", "air monitoring stations"),
@@ -202,6 +202,8 @@ READINGS_NOTE = (
 READINGS_NOTE_ZH = (
     "2025年6月1日至21日（北京时间）逐时PM2.5与NO2读数，非真实监测值；可按时间（datetime=）筛选。"
 )
+# What a layer's description adds to the synthetic note, in English and Chinese.
+LAYER_NOTES = {"readings": (READINGS_NOTE, READINGS_NOTE_ZH)}
 
 
 def load_synthetic_layers(database_url: str) -> list[IngestResult]:
@@ -215,9 +217,8 @@ def load_synthetic_layers(database_url: str) -> list[IngestResult]:
             SYNTHETIC_NOTE.format(generator=f"scripts/{script}"),
             "合成演示数据，非真实要素。",
         )
-        if source_layer == "readings":
-            note += READINGS_NOTE
-            note_zh += READINGS_NOTE_ZH
+        extra, extra_zh = LAYER_NOTES.get(source_layer, ("", ""))
+        note, note_zh = note + extra, note_zh + extra_zh
         meta = LayerMeta(
             id=layer_id,
             title_zh=f"{title_zh}（合成数据）",
@@ -234,3 +235,27 @@ def load_synthetic_layers(database_url: str) -> list[IngestResult]:
         options = IngestOptions(source_layer=source_layer, who="onemap-sample")
         results.append(ingest_file(database_url, sample_file(f"synthetic/{name}"), meta, options))
     return results
+
+
+# --- synthetic population grid (issue 17: population exposure) ------------------------------
+
+POPULATION_LAYERS = (
+    # (a FlatGeobuf's one layer is named after its file)
+    (
+        "guangdong_population_grid",
+        "synthetic-population-grid",
+        "合成人口格网",
+        "population grid, 0.05° cells",
+    ),
+)
+SYNTHETIC_LAYERS = (*SYNTHETIC_LAYERS, *POPULATION_LAYERS)
+SYNTHETIC_FILES["guangdong_population_grid"] = (
+    "guangdong_population_grid.fgb",
+    "generate_population_grid.py",
+)
+LAYER_NOTES["guangdong_population_grid"] = (
+    " Regular 0.05° lon/lat cells (whose centre lies in a county) with a made-up 'population':"
+    " each city's 2020 census total spread by a density model with noise. County totals are"
+    " plausible; no cell value is real. The grid of the population-exposure analysis.",
+    "0.05°经纬度规则格网，人口为按2020年普查市级总数与密度模型分配的虚构值，非真实人口。",
+)

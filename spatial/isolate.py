@@ -39,7 +39,7 @@ T = TypeVar("T")
 MB = 2**20
 POLL_S = 0.1
 # Warmed in the forkserver once, so each child starts with them imported.
-PRELOAD = ["spatial.interpolation", "spatial.terrain", "spatial.suitability"]
+PRELOAD = ["spatial.interpolation", "spatial.terrain", "spatial.suitability", "spatial.flood"]
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
 

@@ -154,3 +154,15 @@ class ClosestFacilitiesProcessor(OneMapProcessor):
 
 class EvacuationProcessor(OneMapProcessor):
     analysis_id = "evacuation"
+
+
+class PopulationExposureProcessor(OneMapProcessor):
+    analysis_id = "population-exposure"
+
+
+class TyphoonWindCirclesProcessor(OneMapProcessor):
+    analysis_id = "typhoon-wind-circles"
+
+
+class FloodInundationProcessor(OneMapProcessor):
+    analysis_id = "flood-inundation"

@@ -1,10 +1,15 @@
 """The analyses OneMap ships, by domain."""
 
-from spatial.analyses import emergency, environment, planning, response
+from spatial.analyses import emergency, environment, exposure, hazards, planning, response
 from spatial.registry import AnalysisRegistry
 
 DEFAULT_REGISTRY = AnalysisRegistry().register(
-    *emergency.ANALYSES, *response.ANALYSES, *environment.ANALYSES, *planning.ANALYSES
+    *emergency.ANALYSES,
+    *response.ANALYSES,
+    *environment.ANALYSES,
+    *planning.ANALYSES,
+    *exposure.ANALYSES,
+    *hazards.ANALYSES,
 )
 
 __all__ = ["DEFAULT_REGISTRY"]
