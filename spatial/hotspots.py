@@ -52,7 +52,7 @@ def kernel_density(
     for k, ((x, y), w) in enumerate(zip(xy, weights, strict=True)):
         if checkpoint is not None and k % 256 == 0:
             checkpoint()
-        col, row = ~transform * (x, y)
+        col, row = ~transform @ (x, y)
         c0, r0 = max(0, int(col) - reach), max(0, int(row) - reach)
         c1, r1 = min(width, int(col) + reach + 1), min(height, int(row) + reach + 1)
         cx = transform.c + (np.arange(c0, c1) + 0.5) * cell_m
