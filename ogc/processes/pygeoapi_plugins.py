@@ -133,3 +133,27 @@ class SuitabilityProcessor(OneMapProcessor):
 
 class RollUpProcessor(OneMapProcessor):
     analysis_id = "roll-up"
+
+
+class TransitionMatrixProcessor(OneMapProcessor):
+    analysis_id = "transition-matrix"
+
+
+class ChangeInProtectedZonesProcessor(OneMapProcessor):
+    analysis_id = "change-in-protected-zones"
+
+
+class SlopeClassesProcessor(OneMapProcessor):
+    analysis_id = "slope-classes"
+
+
+class CategoricalZonalProcessor(OneMapProcessor):
+    analysis_id = "categorical-zonal"
+
+
+class KernelDensityProcessor(OneMapProcessor):
+    analysis_id = "kernel-density"
+
+
+class HotspotsProcessor(OneMapProcessor):
+    analysis_id = "hotspots"

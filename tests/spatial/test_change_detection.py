@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from psycopg import sql
 from pyproj import Geod
 
 from layers.errors import InvalidParameter
@@ -19,7 +20,9 @@ from spatial.analyses import DEFAULT_REGISTRY
 from spatial.change import ABSENT
 from spatial.context import Context
 from spatial.inputs import read_collection
+from spatial.versions import VersionChoice, read_version
 from tests.access.ownership_fixtures import wait_for_layer
+from tests.conftest import PUBLISHER
 from tests.spatial.conftest import publish_frame
 
 LAYER = "test-change-landuse"
@@ -175,3 +178,45 @@ def test_the_processes_answer_over_http(
     body["inputs"]["before"] = {"version": 1, "datetime": "2026-01-01T00:00:00Z"}
     answer = client.post("/processes/transition-matrix/execution", json=body)
     assert answer.status_code == 400 and "exactly one of 'version' or 'datetime'" in answer.text
+
+
+def test_a_version_edited_later_reads_as_it_was(
+    versions: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], client: TestClient, sample_url: str
+) -> None:
+    """Edits change version 2's table in place (versions 3 and 4 here, one per statement):
+    version 2 still reads as published, each later one with its edits."""
+    opened = client.put(f"/collections/{LAYER}/editing", json={"editable": True}, headers=PUBLISHER)
+    assert opened.status_code == 200, opened.text
+    with psycopg.connect(sample_url, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT table_name FROM onemap.layer_versions WHERE layer_id = %s AND version = 2",
+            (LAYER,),
+        ).fetchone()
+        assert found is not None
+        table = sql.Identifier("onemap_data", found[0])
+        fids = [
+            r[0] for r in conn.execute(sql.SQL("SELECT fid FROM {} ORDER BY fid").format(table))
+        ]
+        conn.execute(
+            sql.SQL("UPDATE {} SET landuse = 'quarry' WHERE fid = %s").format(table), [fids[0]]
+        )
+        conn.execute(sql.SQL("DELETE FROM {} WHERE fid = %s").format(table), [fids[1]])
+    with Context.open(sample_url) as ctx:
+        frames = [read_version(ctx, LAYER, VersionChoice(version=v), "landuse") for v in (2, 3, 4)]
+    v2, v3, v4 = (dict(zip(f["fid"], f["value"], strict=True)) for f in frames)
+    assert len(v2) == len(fids) and v2[fids[0]] != "quarry"
+    assert v3[fids[0]] == "quarry" and fids[1] in v3
+    assert v4[fids[0]] == "quarry" and fids[1] not in v4 and len(v4) == len(fids) - 1
+
+
+def test_an_area_limited_caller_reads_versions_inside_their_areas(
+    versions: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], ctx: Context
+) -> None:
+    a, _ = versions
+    area = shapely.box(113.30, 23.40, 113.45, 23.50)
+    ctx.clips = {LAYER: shapely.to_wkb(shapely.set_srid(area, 4490), include_srid=True)}
+    seen = read_version(ctx, LAYER, VersionChoice(version=1), "landuse")
+    assert len(seen) == int(shapely.intersects(a.geometry.values, area).sum()) < len(a)
+    ctx.catalog = type(ctx.catalog)(layers={})  # a caller who may not see the layer at all
+    with pytest.raises(InvalidParameter, match="does not exist"):
+        read_version(ctx, LAYER, VersionChoice(version=1))
