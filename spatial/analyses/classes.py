@@ -88,8 +88,20 @@ class CategoricalInputs(UnitsInput):
     raster: RasterInput = Field(description="A raster of integer classes (its first band)")
 
 
+MAX_CLASSES = 1000
+
+
+def _check_classes(raster: Raster) -> None:
+    values = raster.data[~np.isnan(raster.data)]
+    if not np.array_equal(values, np.rint(values)):
+        raise InvalidParameter("raster: its values are not integer classes (e.g. a DEM)")
+    if len(np.unique(values)) > MAX_CLASSES:
+        raise InvalidParameter(f"raster: more than {MAX_CLASSES} classes; give a class raster")
+
+
 def run_categorical(inputs: CategoricalInputs, ctx: Context) -> AnalysisResult:
     raster = read_raster(raster_source(ctx, inputs.raster))
+    _check_classes(raster)
     with about("units"):
         ids, geoms = unit_geometries(ctx, inputs, raster)
     table = categorical_table(raster, geoms, ids)

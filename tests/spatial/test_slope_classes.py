@@ -10,8 +10,9 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Geod
 
+from layers.errors import InvalidParameter
 from spatial.analyses import DEFAULT_REGISTRY
-from spatial.analyses.classes import slope_classes
+from spatial.analyses.classes import _check_classes, slope_classes
 from spatial.context import Context
 from spatial.geodesy import EQUAL_AREA_CRS, geodesic_area_km2
 from spatial.inputs import LayerInput, RasterInput, raster_source, read_layer
@@ -91,3 +92,11 @@ def test_slope_classes_are_numpy_thresholds_of_the_slope(ctx: Context) -> None:
     assert {row["label"] for row in areas} <= {"≤2°", "2–6°", "6–15°", "15–25°", ">25°"}
     edge = Raster(np.array([[2.0, 6.0, 15.0, 25.0, 25.01, np.nan]]), raster.transform, raster.crs)
     assert slope_classes(edge).data.tolist()[0][:5] == [1, 2, 3, 4, 5]  # bounds: lower class
+
+
+def test_a_continuous_raster_is_no_class_raster() -> None:
+    grid = Affine(1000, 0, 0, 0, -1000, 4000)
+    with pytest.raises(InvalidParameter, match="raster: its values are not integer classes"):
+        _check_classes(Raster(np.array([[1.0, 2.5]]), grid, EQUAL_AREA_CRS))
+    with pytest.raises(InvalidParameter, match="raster: more than 1000 classes"):
+        _check_classes(Raster(np.arange(1001.0).reshape(1, -1), grid, EQUAL_AREA_CRS))
