@@ -51,9 +51,13 @@ def _version_row(ctx: Context, layer_id: str, choice: VersionChoice) -> dict[str
     params |= {"version": choice.version, "at": choice.datetime}
     row = ctx.connection().execute(load_sql("layer_version").encode(), params).fetchone()
     if row is None or row[0] is None:
-        raise InvalidParameter(
-            f"layer '{layer_id}' has no {choice.given}; see /collections/{layer_id}/history"
+        span = (
+            ctx.connection()
+            .execute(load_sql("version_span").encode(), {"layer": layer_id})
+            .fetchone()
         )
+        known = "" if span is None or span[0] is None else f" (it has versions {span[0]}–{span[1]})"
+        raise InvalidParameter(f"layer '{layer_id}' has no {choice.given}{known}")
     version, table_name, srid, schema, kept = row
     if not kept:
         raise InvalidParameter(f"the rows of version {version} of '{layer_id}' are no longer kept")
