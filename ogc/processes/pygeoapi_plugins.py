@@ -133,3 +133,7 @@ class SuitabilityProcessor(OneMapProcessor):
 
 class RollUpProcessor(OneMapProcessor):
     analysis_id = "roll-up"
+
+
+class MonitoringSeriesProcessor(OneMapProcessor):
+    analysis_id = "monitoring-series"
