@@ -105,21 +105,16 @@ def county_days(
     """Per county (and city and province, the roll-up's levels) and day: the mean of the
     stations' valid daily values and how many stations gave one (``<p>_stations``)."""
     coded = days.assign(adcode=days["station"].map(station_codes))
-    frames = []
-    for day, rows in coded.groupby("day", sort=True):
-        merged: pd.DataFrame | None = None
-        for pollutant in pollutants:
-            valid = rows[rows[pollutant].notna()]
-            rolled = roll_up(valid, pollutant, "mean").rename(
-                columns={"value": pollutant, "n": f"{pollutant}_stations"}
-            )
-            keys = ["adcode", "level"]
-            merged = rolled if merged is None else merged.merge(rolled, on=keys, how="outer")
-        if merged is not None and len(merged):
-            frames.append(merged.assign(day=day))
-    if not frames:
-        return pd.DataFrame(columns=["adcode", "level", "day", *pollutants])
-    return pd.concat(frames, ignore_index=True)
+    keys = ["day", "adcode", "level"]
+    merged: pd.DataFrame | None = None
+    for pollutant in pollutants:  # each frame has its columns, even when empty
+        valid = coded[coded[pollutant].notna()]
+        rolled = roll_up(valid, pollutant, "mean", by=("day",)).rename(
+            columns={"value": pollutant, "n": f"{pollutant}_stations"}
+        )
+        merged = rolled if merged is None else merged.merge(rolled, on=keys, how="outer")
+    assert merged is not None
+    return merged.sort_values(keys, ignore_index=True)
 
 
 def months(days: pd.DataFrame, units: list[str], pollutants: list[Pollutant]) -> pd.DataFrame:
