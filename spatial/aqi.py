@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+Floats = NDArray[np.float64]
+
 Pollutant = Literal["pm25", "pm10", "so2", "no2", "co", "o3"]
 Averaging = Literal["24h", "1h", "8h"]
 
@@ -59,7 +61,7 @@ CATEGORIES = (
 )
 
 
-def iaqi(pollutant: Pollutant, concentration: ArrayLike, averaging: Averaging = "24h") -> NDArray:
+def iaqi(pollutant: Pollutant, concentration: ArrayLike, averaging: Averaging = "24h") -> Floats:
     """The exact (unrounded) IAQI of each concentration; NaN stays NaN.
 
     Beyond a short row's end (1-hour SO2 over 800, 8-hour O3 over 800) the standard
@@ -75,16 +77,16 @@ def iaqi(pollutant: Pollutant, concentration: ArrayLike, averaging: Averaging = 
     index = np.interp(values, points, steps)
     if len(points) < len(IAQI_STEPS):
         index = np.where(values > points[-1], np.nan, index)
-    return np.where(values < 0, np.nan, index)
+    return np.asarray(np.where(values < 0, np.nan, index), dtype=np.float64)
 
 
-def aqi(indices: ArrayLike) -> NDArray:
+def aqi(indices: ArrayLike) -> Floats:
     """Rows of IAQIs (one column per pollutant) → the AQI of each row, rounded up."""
     table = np.atleast_2d(np.asarray(indices, dtype=float))
     valid = ~np.isnan(table).all(axis=1)
     top = np.full(table.shape[0], np.nan)
     top[valid] = np.nanmax(table[valid], axis=1)
-    return np.ceil(top)
+    return np.asarray(np.ceil(top), dtype=np.float64)
 
 
 def category(value: float) -> str | None:

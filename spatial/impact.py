@@ -81,7 +81,8 @@ def unit_codes(geometries: gpd.GeoSeries, units: gpd.GeoDataFrame, code_field: s
     points = gpd.GeoDataFrame(geometry=geometries.representative_point(), crs=STORAGE_CRS)
     located = gpd.sjoin(points, units[[code_field, "geometry"]], predicate="within", how="left")
     located = located[~located.index.duplicated()]
-    return located[code_field].reindex(geometries.index).to_numpy()
+    codes: np.ndarray = located[code_field].reindex(geometries.index).to_numpy()
+    return codes
 
 
 def counts_per_unit(inside: gpd.GeoDataFrame) -> list[dict[str, object]]:

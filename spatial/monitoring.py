@@ -92,8 +92,8 @@ def with_indices(days: pd.DataFrame, pollutants: list[Pollutant]) -> pd.DataFram
         out[f"exceeds_{pollutant}"] = out[pollutant] > GRADE_II_24H[pollutant]
         names.append(f"iaqi_{pollutant}")
     out["aqi"] = pd.Series(aqi(out[names].to_numpy()), index=out.index).astype("Int64")
-    indices = out[names].rename(columns=lambda n: n.removeprefix("iaqi_")).to_dict("records")
-    top = out["aqi"].astype(float).to_numpy()
+    indices = [dict(zip(pollutants, row, strict=True)) for row in out[names].to_numpy().tolist()]
+    top = out["aqi"].astype(float).to_numpy().tolist()
     out["primary"] = [primary_pollutants(i, a) for i, a in zip(indices, top, strict=True)]
     out["category"] = [category(a) for a in top]
     return out

@@ -87,6 +87,10 @@ def station_counties(
     first = readings.drop_duplicates(station_field)
     first = first.set_index(first[station_field].astype(str))
     if county_field is not None:
-        return first[county_field].astype(str)
+        own: pd.Series = first[county_field].astype(str)
+        return own
     counties = read_collection(ctx, ctx.admin_layers.county)
-    return pd.Series(unit_codes(first.geometry, counties, "adcode"), index=first.index)
+    located: pd.Series = pd.Series(
+        unit_codes(first.geometry, counties, "adcode"), index=first.index
+    )
+    return located

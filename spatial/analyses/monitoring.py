@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
@@ -105,16 +104,9 @@ def _station_points(
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON rows: dates as ISO text, NaN as null, numpy scalars as Python numbers."""
-    clean = table.astype(object).where(table.notna(), None)
-    rows = clean.to_dict(orient="records")
-    return [{k: _plain(v) for k, v in row.items()} for row in rows]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    """JSON rows with null for a missing value (the encoder writes dates and numpy numbers)."""
+    rows = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    return [{str(k): v for k, v in row.items()} for row in rows]
 
 
 MONITORING = Analysis(

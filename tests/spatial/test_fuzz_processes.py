@@ -115,6 +115,10 @@ BASELINES: dict[str, dict[str, Any]] = {
         "cell_m": 5000,
     },
     "roll-up": {"layer": {"collection": "synthetic-stations"}, "value_field": "pm25"},
+    "monitoring-series": {
+        "layer": {"collection": "synthetic-station-readings", "filter": "station_id = 'SYN0004'"},
+        "window": "2025-06-10/2025-06-10",
+    },
 }
 EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
     "nearest-facilities": ["k"],
@@ -126,6 +130,7 @@ EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
     "suitability": ["exclusions", "top_n", "best_share", "max_slope_deg", "max_area_km2"],
     "roll-up": ["how", "weight_field", "code_field"],
     "terrain": ["cell_m"],
+    "monitoring-series": ["values", "station_field", "period", "county_field"],
 }
 
 
