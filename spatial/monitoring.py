@@ -36,21 +36,32 @@ def monitoring_days(
     maximum hour) to ``o3`` (daily maximum 8-hour mean)."""
     local = pd.to_datetime(readings[time_field], utc=True).dt.tz_convert(CST)
     keys = pd.DataFrame(
-        {"station": readings[station_field].astype(str).to_numpy(), "day": local.dt.date}
+        {
+            "station": readings[station_field].astype(str).to_numpy(),
+            "day": local.dt.tz_localize(None).dt.floor("D").to_numpy(),
+        }
     )
-    keys["hour"] = local.dt.hour.to_numpy()
-    table: pd.DataFrame | None = None
+    group = keys.groupby(["station", "day"], sort=True).ngroup().to_numpy()
+    table = keys.drop_duplicates().sort_values(["station", "day"], ignore_index=True)
+    cell = group * 24 + local.dt.hour.to_numpy()  # (station-day, hour) as one flat index
     for pollutant, field in fields.items():
-        values = pd.to_numeric(readings[field], errors="coerce").to_numpy()
-        grid = (
-            keys.assign(value=values)
-            .pivot_table(index=["station", "day"], columns="hour", values="value", aggfunc="mean")
-            .reindex(columns=range(24))
-        )
-        daily = pd.DataFrame(_daily_values(pollutant, grid.to_numpy()), index=grid.index)
-        table = daily if table is None else table.join(daily, how="outer")
-    assert table is not None
-    return table.reset_index()
+        values = pd.to_numeric(readings[field], errors="coerce").to_numpy(dtype=float)
+        grid = _hour_grid(cell, values, len(table))
+        for name, column in _daily_values(pollutant, grid).items():
+            table[name] = column
+    table["day"] = table["day"].dt.date
+    return table
+
+
+def _hour_grid(cell: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """A (station-days, 24) grid of hourly means (two readings in one hour: their mean);
+    NaN where an hour has no value."""
+    present = ~np.isnan(values)
+    size = groups * 24
+    sums = np.bincount(cell[present], weights=values[present], minlength=size)
+    counts = np.bincount(cell[present], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan).reshape(groups, 24)
 
 
 def _daily_values(pollutant: Pollutant, hours: np.ndarray) -> dict[str, np.ndarray]:
@@ -103,14 +114,16 @@ def county_days(
     days: pd.DataFrame, station_codes: pd.Series, pollutants: list[Pollutant]
 ) -> pd.DataFrame:
     """Per county (and city and province, the roll-up's levels) and day: the mean of the
-    stations' valid daily values and how many stations gave one (``<p>_stations``)."""
+    stations' valid daily values (O3: of both its statistics) and how many stations gave
+    one (``<p>_stations``)."""
     coded = days.assign(adcode=days["station"].map(station_codes))
     keys = ["day", "adcode", "level"]
+    columns = [c for p in pollutants for c in ([p, "o3_1h"] if p == "o3" else [p])]
     merged: pd.DataFrame | None = None
-    for pollutant in pollutants:  # each frame has its columns, even when empty
-        valid = coded[coded[pollutant].notna()]
-        rolled = roll_up(valid, pollutant, "mean", by=("day",)).rename(
-            columns={"value": pollutant, "n": f"{pollutant}_stations"}
+    for column in columns:  # each frame has its columns, even when empty
+        valid = coded[coded[column].notna()]
+        rolled = roll_up(valid, column, "mean", by=("day",)).rename(
+            columns={"value": column, "n": f"{column}_stations"}
         )
         merged = rolled if merged is None else merged.merge(rolled, on=keys, how="outer")
     assert merged is not None

@@ -12,9 +12,9 @@ from layers.errors import InvalidParameter
 Aggregation = Literal["sum", "mean", "min", "max", "weighted_mean"]
 
 
-def parent_code(adcode: str, level: Literal["city", "province"]) -> str:
+def parent_codes(adcodes: pd.Series, level: Literal["city", "province"]) -> pd.Series:
     """440106 → 440100 (city) or 440000 (province)."""
-    return adcode[:4] + "00" if level == "city" else adcode[:2] + "0000"
+    return adcodes.str[:4] + "00" if level == "city" else adcodes.str[:2] + "0000"
 
 
 def roll_up(
@@ -54,7 +54,7 @@ def roll_up(
     keys = [*by, "adcode"]
     levels = [_aggregate(base, how, keys).assign(level="county")]
     for level in ("city", "province"):
-        grouped = base.assign(adcode=base["adcode"].map(lambda c, lv=level: parent_code(c, lv)))
+        grouped = base.assign(adcode=parent_codes(base["adcode"], level))
         levels.append(_aggregate(grouped, how, keys).assign(level=level))
     return pd.concat(levels, ignore_index=True)[[*by, "adcode", "level", "value", "n"]]
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from layers.errors import InvalidParameter
 from spatial import DEFAULT_REGISTRY, Context
 from spatial.aqi import aqi, category, iaqi, primary_pollutants
-from spatial.monitoring import monitoring_days, months, with_indices
+from spatial.monitoring import county_days, monitoring_days, months, with_indices
 from tests.helpers.catalog import SAMPLE_DEM
 
 SYNTHETIC = SAMPLE_DEM.parent / "synthetic"
@@ -47,11 +47,9 @@ def test_a_day_needs_20_hours_and_o3_its_8_hour_windows() -> None:
     o3 = _hours("2025-06-01", list(rng.uniform(40, 220, 24)))
     o3.iloc[[3, 4, 11]] = np.nan  # windows keep ≥ 6 of 8 hours
     pm25 = pd.concat([_hours("2025-06-01", [80.0] * 20), _hours("2025-06-02", [90.0] * 19)])
-    readings = pd.concat(
-        [pd.DataFrame({"t": s.index, "pm25": s.to_numpy()}) for s in (pm25,)], ignore_index=True
-    )
-    readings = readings.merge(pd.DataFrame({"t": o3.index, "o3": o3.to_numpy()}), how="outer")
-    days = monitoring_days(readings.assign(site="A"), "site", "t", {"pm25": "pm25", "o3": "o3"})
+    one = pd.DataFrame({"pm25": pm25, "o3": o3}).rename_axis("t").reset_index()
+    readings = pd.concat([one.assign(site="A"), one.assign(site="B", o3=one["o3"] + 10)])
+    days = monitoring_days(readings, "site", "t", {"pm25": "pm25", "o3": "o3"})
     first, second = days.iloc[0], days.iloc[1]
     assert first["pm25"] == 80.0 and first["pm25_hours"] == 20
     assert np.isnan(second["pm25"]) and second["pm25_hours"] == 19  # GB 3095: < 20 hours
@@ -61,6 +59,11 @@ def test_a_day_needs_20_hours_and_o3_its_8_hour_windows() -> None:
     indexed = with_indices(days, ["pm25", "o3"])
     expected = max(np.ceil(iaqi("o3", rolling.max(), "8h")), np.ceil(iaqi("o3", o3.max(), "1h")))
     assert indexed.iloc[0]["aqi"] == max(expected, 107)  # PM2.5 80 → 106.25
+    codes = pd.Series({"A": "440106", "B": "440106"})
+    county = with_indices(county_days(indexed, codes, ["pm25", "o3"]), ["pm25", "o3"])
+    row = county.query("level == 'county'").iloc[0]
+    assert row["o3"] == pytest.approx(rolling.max() + 5, abs=1e-9)  # mean of A and A + 10
+    assert row["o3_stations"] == 2 and row["pm25"] == 80.0
 
 
 def test_months_need_27_valid_days_and_25_in_february() -> None:
