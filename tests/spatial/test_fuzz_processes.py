@@ -1,4 +1,4 @@
-"""Every bad input of the eleven processes is a 400 naming the input — never a 500.
+"""Every bad input of every process is a 400 naming the input — never a 500.
 
 Each input of a valid request is replaced in turn by wrong types, NaN/Infinity, empty and
 huge values, invalid geometries, unknown layers and layers of the wrong kind (raster for

@@ -119,6 +119,14 @@ def test_series_match_pandas_on_the_same_rows(client: TestClient, readings: pd.D
     summary = pd.DataFrame(result["county_summary"]).query("level == 'county'")
     exceed = (county > 75).groupby("adcode").sum()
     assert summary.set_index("adcode")["pm25_exceedance_days"].to_dict() == exceed.to_dict()
+    body["inputs"]["period"] = "month"
+    monthly = client.post("/processes/monitoring-series/execution", json=body).json()
+    by_month = pd.DataFrame(monthly["station_series"]).set_index("station")
+    assert by_month["month"].unique().tolist() == ["2025-06"]
+    means = daily["pm25"].groupby("station_id").mean()
+    assert by_month["pm25"].reindex(means.index).to_numpy() == pytest.approx(means, abs=1e-9)
+    assert not by_month["pm25_complete"].any()  # 4 valid days < 27
+    assert by_month["pm25_exceedance_days"].to_dict() == per_station.to_dict()
 
 
 def _run(ctx: Context, **inputs: object) -> None:
