@@ -33,8 +33,11 @@ def monitoring_days(
 ) -> pd.DataFrame:
     """One row per station and CST day: ``station``, ``day`` and per pollutant its daily
     value (NaN when invalid) and ``<p>_hours`` (valid hours); O3 adds ``o3_1h`` (daily
-    maximum hour) to ``o3`` (daily maximum 8-hour mean)."""
+    maximum hour) to ``o3`` (daily maximum 8-hour mean). A reading's time is the start of
+    its hour (08:00 is 08:00–09:00, as the sample layer writes them); readings without a
+    time are left out."""
     local = pd.to_datetime(readings[time_field], utc=True).dt.tz_convert(CST)
+    readings, local = readings[local.notna()], local[local.notna()]
     keys = pd.DataFrame(
         {
             "station": readings[station_field].astype(str).to_numpy(),

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
+from layers.catalog import Layer
 from layers.errors import InvalidParameter
 from spatial.aqi import Pollutant
 from spatial.context import Context
@@ -55,14 +56,7 @@ class MonitoringInputs(BaseModel):
 
 def run_monitoring(inputs: MonitoringInputs, ctx: Context) -> AnalysisResult:
     layer, time_field = timed_layer(ctx, inputs.layer)
-    for name, fields in (
-        ("station_field", [inputs.station_field]),
-        ("values", list(inputs.values.values())),
-        ("county_field", [inputs.county_field] if inputs.county_field else []),
-    ):
-        missing = [f for f in fields if layer.field(f) is None]
-        if missing:
-            raise InvalidParameter(f"{name}: no field {missing[0]!r} in '{layer.id}'")
+    _check_fields(layer, inputs)
     readings = read_window(ctx, inputs.layer, time_field, parse_window(inputs.window))
     if readings.empty:
         with about("window"):
@@ -93,6 +87,23 @@ def run_monitoring(inputs: MonitoringInputs, ctx: Context) -> AnalysisResult:
             "county_summary": _records(summary(units, ["adcode", "level"], pollutants)),
         },
     )
+
+
+def _check_fields(layer: Layer, inputs: MonitoringInputs) -> None:
+    """Every named field exists in the layer, and the values are numbers (a text field
+    would give no valid hour, silently)."""
+    named = {
+        "station_field": [inputs.station_field],
+        "values": list(inputs.values.values()),
+        "county_field": [inputs.county_field] if inputs.county_field else [],
+    }
+    for name, fields in named.items():
+        for field in fields:
+            found = layer.field(field)
+            if found is None:
+                raise InvalidParameter(f"{name}: no field {field!r} in '{layer.id}'")
+            if name == "values" and found.type not in ("integer", "number"):
+                raise InvalidParameter(f"values: field {field!r} is {found.type}, not numeric")
 
 
 def _station_points(

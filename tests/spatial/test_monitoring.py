@@ -48,7 +48,8 @@ def test_a_day_needs_20_hours_and_o3_its_8_hour_windows() -> None:
     o3.iloc[[3, 4, 11]] = np.nan  # windows keep ≥ 6 of 8 hours
     pm25 = pd.concat([_hours("2025-06-01", [80.0] * 20), _hours("2025-06-02", [90.0] * 19)])
     one = pd.DataFrame({"pm25": pm25, "o3": o3}).rename_axis("t").reset_index()
-    readings = pd.concat([one.assign(site="A"), one.assign(site="B", o3=one["o3"] + 10)])
+    untimed = pd.DataFrame({"t": [pd.NaT], "pm25": [500.0], "o3": [900.0], "site": ["A"]})
+    readings = pd.concat([one.assign(site="A"), one.assign(site="B", o3=one["o3"] + 10), untimed])
     days = monitoring_days(readings, "site", "t", {"pm25": "pm25", "o3": "o3"})
     first, second = days.iloc[0], days.iloc[1]
     assert first["pm25"] == 80.0 and first["pm25_hours"] == 20
@@ -141,6 +142,7 @@ def _run(ctx: Context, **inputs: object) -> None:
         ({"layer": {"collection": "gd-counties"}}, "layer: 'gd-counties' is not time-enabled"),
         ({"values": {"pm25": "no_such"}}, "values: no field 'no_such'"),
         ({"values": {"pm1": "pm25"}}, "values"),
+        ({"values": {"no2": "station_id"}}, "values: field 'station_id' is string, not numeric"),
         ({"station_field": "nope"}, "station_field: no field 'nope'"),
         ({"window": "2025-06-12/2025-06-01"}, "window: .*ends before it starts"),
         ({"window": "2025-06-01"}, "window: .*not an interval"),
