@@ -130,6 +130,8 @@ def county_days(
         )
         merged = rolled if merged is None else merged.merge(rolled, on=keys, how="outer")
     assert merged is not None
+    counts = [f"{column}_stations" for column in columns]  # a unit without one: 0, not null
+    merged[counts] = merged[counts].fillna(0).astype(int)
     return merged.sort_values(keys, ignore_index=True)
 
 

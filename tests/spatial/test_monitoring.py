@@ -65,6 +65,11 @@ def test_a_day_needs_20_hours_and_o3_its_8_hour_windows() -> None:
     row = county.query("level == 'county'").iloc[0]
     assert row["o3"] == pytest.approx(rolling.max() + 5, abs=1e-9)  # mean of A and A + 10
     assert row["o3_stations"] == 2 and row["pm25"] == 80.0
+    one_valid = pd.DataFrame(
+        {"station": ["A"], "day": [first["day"]], "pm25": [50.0], "no2": [np.nan]}
+    )
+    rows = county_days(one_valid, codes, ["pm25", "no2"]).query("level == 'county'")
+    assert rows["no2_stations"].tolist() == [0] and rows["no2"].isna().all()  # 0, not null
 
 
 def test_months_need_27_valid_days_and_25_in_february() -> None:
