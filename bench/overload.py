@@ -43,7 +43,8 @@ MAX_PHASE_S = 25  # two phases: the load stays under a minute
 WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def onemap(url: str, workdir: Path) -> Server:
+def onemap(url: str, workdir: Path, settings: dict[str, str] | None = None) -> Server:
+    """``onemap serve`` on ``url`` (one worker), with ``settings`` (ONEMAP_*) on top."""
     port = free_port()
     env = {
         "ONEMAP_PORT": str(port),
@@ -51,7 +52,7 @@ def onemap(url: str, workdir: Path) -> Server:
         "ONEMAP_DATA_DIR": str(workdir / "onemap-data"),
         "ONEMAP_LOAD_SAMPLE_DATA": "false",
         "PYTHONPATH": str(ROOT),
-    }
+    } | (settings or {})
     code = (
         "import sys; from layers.settings import ServiceSettings; "
         "from ogc.server.serve import serve_http; serve_http(ServiceSettings(), sys.argv[1])"

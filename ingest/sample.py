@@ -107,7 +107,47 @@ def load_sample_data(
             "ON CONFLICT (key) DO UPDATE SET updated_at = now()",
             (STATE_KEY,),
         )
-    return results + load_synthetic_layers(database_url)
+    return results + load_synthetic_layers(database_url) + load_protected_zones(database_url)
+
+
+# --- synthetic 三区三线 protected zones (issue 17: the red-line conflict check) -------------
+
+PROTECTED_ZONES = (
+    "protected_zones",
+    "synthetic-protected-zones",
+    "合成三区三线管控区",
+    "三区三线 protected zones (ecological red line, permanent basic farmland, "
+    "urban development boundary)",
+)
+PROTECTED_ZONES_FILE = ("guangdong_protected_zones.gpkg", "generate_protected_zones.py")
+PROTECTED_NOTE = (
+    " One polygon per county and class; the class is in 'zone_class' (生态保护红线, "
+    "永久基本农田, 城镇开发边界), and classes do not overlap. Not real planning lines: never "
+    "use them for a real compliance decision."
+)
+PROTECTED_NOTE_ZH = "三类管控区（zone_class）互不重叠；非真实规划控制线，不得用于实际合规审查。"
+
+
+def load_protected_zones(database_url: str) -> list[IngestResult]:
+    """Publish the synthetic protected zones (the red-line check's default input)."""
+    source_layer, layer_id, title_zh, title_en = PROTECTED_ZONES
+    name, script = PROTECTED_ZONES_FILE
+    meta = LayerMeta(
+        id=layer_id,
+        title_zh=f"{title_zh}（合成数据）",
+        title_en=f"Synthetic {title_en} (SYNTHETIC)",
+        description_zh="合成演示数据，非真实要素。" + PROTECTED_NOTE_ZH,
+        description_en=SYNTHETIC_NOTE.format(generator=f"scripts/{script}") + PROTECTED_NOTE,
+        level="province",
+        adcode="440000",
+        department_id=DEPARTMENT["id"],
+        keywords=["synthetic", "合成数据", "三区三线", "red line"],
+        license="CC0 (synthetic)",
+        # Zones are not places: /search leaves them out (their names repeat the counties').
+        metadata={"synthetic": True, "generator": f"scripts/{script}", "search_field": False},
+    )
+    options = IngestOptions(source_layer=source_layer, who="onemap-sample")
+    return [ingest_file(database_url, sample_file(f"synthetic/{name}"), meta, options)]
 
 
 def load_sample_dem(database_url: str, raster_dir: Path) -> IngestResult:
@@ -133,7 +173,7 @@ def load_sample_dem(database_url: str, raster_dir: Path) -> IngestResult:
 
 # --- synthetic demo layers (issue 6: analyses need facilities, roads, readings) ------------
 
-SYNTHETIC_LAYERS = (
+SYNTHETIC_LAYERS: tuple[tuple[str, str, str, str], ...] = (
     ("roads", "synthetic-roads", "合成道路网", "road network"),
     ("facilities", "synthetic-facilities", "合成公共设施", "facilities (hospitals, schools)"),
     ("stations", "synthetic-stations", "合成空气监测站", "air monitoring stations"),
@@ -162,6 +202,8 @@ READINGS_NOTE = (
 READINGS_NOTE_ZH = (
     "2025年6月1日至21日（北京时间）逐时PM2.5与NO2读数，非真实监测值；可按时间（datetime=）筛选。"
 )
+# What a layer's description adds to the synthetic note, in English and Chinese.
+LAYER_NOTES = {"readings": (READINGS_NOTE, READINGS_NOTE_ZH)}
 
 
 def load_synthetic_layers(database_url: str) -> list[IngestResult]:
@@ -175,9 +217,8 @@ def load_synthetic_layers(database_url: str) -> list[IngestResult]:
             SYNTHETIC_NOTE.format(generator=f"scripts/{script}"),
             "合成演示数据，非真实要素。",
         )
-        if source_layer == "readings":
-            note += READINGS_NOTE
-            note_zh += READINGS_NOTE_ZH
+        extra, extra_zh = LAYER_NOTES.get(source_layer, ("", ""))
+        note, note_zh = note + extra, note_zh + extra_zh
         meta = LayerMeta(
             id=layer_id,
             title_zh=f"{title_zh}（合成数据）",
@@ -194,3 +235,27 @@ def load_synthetic_layers(database_url: str) -> list[IngestResult]:
         options = IngestOptions(source_layer=source_layer, who="onemap-sample")
         results.append(ingest_file(database_url, sample_file(f"synthetic/{name}"), meta, options))
     return results
+
+
+# --- synthetic population grid (issue 17: population exposure) ------------------------------
+
+POPULATION_LAYERS = (
+    # (a FlatGeobuf's one layer is named after its file)
+    (
+        "guangdong_population_grid",
+        "synthetic-population-grid",
+        "合成人口格网",
+        "population grid, 0.05° cells",
+    ),
+)
+SYNTHETIC_LAYERS = (*SYNTHETIC_LAYERS, *POPULATION_LAYERS)
+SYNTHETIC_FILES["guangdong_population_grid"] = (
+    "guangdong_population_grid.fgb",
+    "generate_population_grid.py",
+)
+LAYER_NOTES["guangdong_population_grid"] = (
+    " Regular 0.05° lon/lat cells (whose centre lies in a county) with a made-up 'population':"
+    " each city's 2020 census total spread by a density model with noise. County totals are"
+    " plausible; no cell value is real. The grid of the population-exposure analysis.",
+    "0.05°经纬度规则格网，人口为按2020年普查市级总数与密度模型分配的虚构值，非真实人口。",
+)

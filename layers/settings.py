@@ -256,6 +256,19 @@ class JobSettings(BaseSettings):
         description="How long finished jobs and their results are kept (e.g. 7d, 12h, "
         "90m; 'forever' keeps them); in seconds once parsed.",
     )
+    process_max_memory_mb: int = Field(
+        default=4096,
+        ge=0,
+        description="Memory one process run may use: a run estimated above it is refused "
+        "(413) before a job exists, and its heavy part runs in a child process that fails "
+        "alone past it; 0 = no bound (heavy parts run in the server process).",
+    )
+    job_timeout_s: float = Field(
+        default=900.0,
+        ge=1.0,
+        description="Wall-clock limit of an asynchronous job (a synchronous run has the "
+        "statement timeout): past it the job fails, its SQL cancelled, its child stopped.",
+    )
     job_lease_s: float = Field(
         default=30.0,
         ge=1.0,

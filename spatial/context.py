@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -20,6 +21,9 @@ from layers.db import connect
 from layers.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from layers.platform import AdminLayers
 from layers.settings import AdminSettings
+from spatial.isolate import Isolation
+
+T = TypeVar("T")
 
 Progress = Callable[[int, str], None]  # (percent 0..100, message)
 
@@ -53,6 +57,9 @@ class Context:
     clips: Mapping[str, bytes] = field(default_factory=dict)
     # Raises when the work must stop (a dismissed job, a stopping server); cheap to call.
     should_stop: Callable[[], None] = _never_stop
+    # Where heavy parts run (``compute``): None in this process (notebooks), else a child
+    # process with a memory bound (a service's jobs, ONEMAP_PROCESS_MAX_MEMORY_MB).
+    isolation: Isolation | None = None
     _checked_at: float = 0.0
 
     @classmethod
@@ -68,6 +75,14 @@ class Context:
         if now - self._checked_at >= CHECK_INTERVAL_S:
             self._checked_at = now
             self.should_stop()
+
+    def compute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``: an analysis' heavy pure-Python part (picklable arguments
+        and result, no database), in a bounded child process when the context has an
+        ``isolation``."""
+        if self.isolation is None:
+            return fn(*args, **kwargs)
+        return self.isolation.run(self.checkpoint, fn, *args, **kwargs)
 
     def connection(self) -> psycopg.Connection:
         if self.conn is None:

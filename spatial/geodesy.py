@@ -72,8 +72,29 @@ def area_km2(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
 
 def geodesic_area_km2(geom: shapely.Geometry) -> float:
     """The ellipsoidal area (geodesic edges) — the reference the tests hold us to."""
-    area, _ = GEOD.geometry_area_perimeter(shapely.orient_polygons(geom))
-    return abs(float(area)) / 1e6
+    return float(geodesic_areas_m2(np.array([geom], dtype=object))[0]) / 1e6
+
+
+def geodesic_areas_m2(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Ellipsoidal areas in m² of geometries in the storage CRS (the 国土调查 椭球面积 rule:
+    areas on the CGCS2000 ellipsoid, not in any map projection); lines and points are 0.
+
+    Ring by ring (pyproj's ``Geod.geometry_area_perimeter`` without its per-geometry
+    coordinate copies): exteriors counter-clockwise add, holes (clockwise) subtract.
+    """
+    parts, owner = shapely.get_parts(shapely.orient_polygons(geoms), return_index=True)
+    polygons = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    rings, ring_part = shapely.get_rings(parts[polygons], return_index=True)
+    coords = shapely.get_coordinates(rings)
+    sizes = shapely.get_num_coordinates(rings)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    areas = np.zeros(len(geoms), dtype=np.float64)
+    ring_owner = owner[polygons][ring_part]
+    for ring, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        area, _ = GEOD.polygon_area_perimeter(coords[start:end, 0], coords[start:end, 1])
+        areas[ring_owner[ring]] += area
+    return np.abs(areas)
 
 
 def aeqd_proj(lon: float, lat: float) -> str:

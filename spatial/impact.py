@@ -30,6 +30,14 @@ def incident_zone(incident: shapely.Geometry, radius_m: float | None) -> shapely
     return zone
 
 
+def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    """The areal part of a geometry, valid (make_valid may leave a stray line or point)."""
+    geom = geom if shapely.is_valid(geom) else shapely.make_valid(geom)
+    parts = shapely.get_parts(geom)
+    areal = parts[np.isin(shapely.get_type_id(parts), [3, 6])]  # polygons, multipolygons
+    return shapely.union_all(areal) if len(areal) else shapely.Polygon()
+
+
 def affected_units(
     zone: shapely.Geometry, units: gpd.GeoDataFrame, code_field: str = "adcode"
 ) -> gpd.GeoDataFrame:

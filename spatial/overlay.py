@@ -8,6 +8,8 @@ piece boundary are intersected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from layers.errors import InvalidParameter
 from spatial.errors import POLYGONAL, check_geometry_types
 from spatial.geodesy import to_equal_area
 
+Measure = Callable[[NDArray[np.object_]], NDArray[np.float64]]  # areas of geometries
 MAX_PIECE_VERTICES = 256
 DENSIFY_DEG = 0.01  # ~1 km: long lon/lat edges follow the ellipsoid closely enough
 
@@ -53,6 +56,14 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:
     return shapely.union_all(polys) if polys else None
 
 
+def require_field(frame: gpd.GeoDataFrame, name: str, param: str, what: str) -> None:
+    """A 400 naming the input parameter when ``frame`` lacks the field it names."""
+    if name not in frame.columns:
+        raise InvalidParameter(
+            f"{param}: {what} has no field '{name}'; fields: {list(frame.columns)}"
+        )
+
+
 def _prepare(frame: gpd.GeoDataFrame, what: str) -> NDArray[np.object_]:
     check_geometry_types(what, frame.geom_type.unique(), POLYGONAL)
     geoms = shapely.segmentize(frame.geometry.values._data, DENSIFY_DEG)
@@ -63,18 +74,11 @@ def overlay_areas(
     parcels: gpd.GeoDataFrame, class_field: str, units: gpd.GeoDataFrame, unit_field: str
 ) -> pd.DataFrame:
     """One row per (unit, class): ``area_km2``; plus the unit's area and the class share."""
-    checks = (
-        (parcels, class_field, "class_field", "layer"),
-        (units, unit_field, "unit_field", "units"),
-    )
-    for frame, name, param, what in checks:
-        if name not in frame.columns:
-            raise InvalidParameter(
-                f"{param}: {what} has no field '{name}'; fields: {list(frame.columns)}"
-            )
+    require_field(parcels, class_field, "class_field", "layer")
+    require_field(units, unit_field, "unit_field", "units")
     parcel_geoms = _prepare(parcels, "the parcel layer")
     unit_geoms = _prepare(units, "the unit layer")
-    unit_idx, parcel_idx, areas = _unit_parcel_areas(unit_geoms, parcel_geoms)
+    unit_idx, parcel_idx, areas = unit_parcel_areas(unit_geoms, parcel_geoms)
     table = pd.DataFrame(
         {
             "unit": units[unit_field].to_numpy()[unit_idx],
@@ -102,14 +106,24 @@ def _pieces(unit_geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArr
     return array, np.array(owner, dtype=np.intp)
 
 
-def _unit_parcel_areas(
-    unit_geoms: NDArray[np.object_], parcel_geoms: NDArray[np.object_]
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    """(unit, parcel, m²) of every overlap.
+def planar_areas(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    areas: NDArray[np.float64] = shapely.area(geoms)
+    return areas
 
-    A parcel properly inside its unit (prepared test) counts its own area once, even when it
-    straddles a seam between pieces; only parcels on a unit's boundary are intersected, and
-    then with the small pieces rather than the whole unit.
+
+def unit_parcel_areas(
+    unit_geoms: NDArray[np.object_],
+    parcel_geoms: NDArray[np.object_],
+    measure: Measure = planar_areas,
+    parcel_areas: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """(unit, parcel, area) of every overlap, areas by ``measure`` (planar: the geometries'
+    own CRS; the red-line check passes ellipsoidal areas of lon/lat geometries).
+
+    A parcel properly inside its unit (prepared test) counts its own area once (from
+    ``parcel_areas`` when given), even when it straddles a seam between pieces; only parcels
+    on a unit's boundary are intersected, and then with the small pieces rather than the
+    whole unit.
     """
     pieces, piece_unit = _pieces(unit_geoms)
     piece_idx, parcel_idx = shapely.STRtree(parcel_geoms).query(pieces, predicate="intersects")
@@ -121,11 +135,14 @@ def _unit_parcel_areas(
     whole = shapely.contains_properly(unit_geoms[pair_unit[first]], parcel_geoms[parcel_idx[first]])
     cut = ~whole[inverse]
     whole_parcels = parcel_idx[first][whole]
-    cut_areas = shapely.area(
-        shapely.intersection(pieces[piece_idx[cut]], parcel_geoms[parcel_idx[cut]])
+    cut_areas = measure(shapely.intersection(pieces[piece_idx[cut]], parcel_geoms[parcel_idx[cut]]))
+    own = (
+        measure(parcel_geoms[whole_parcels])
+        if parcel_areas is None
+        else parcel_areas[whole_parcels]
     )
     return (
         np.concatenate([pair_unit[first][whole], pair_unit[cut]]),
         np.concatenate([whole_parcels, parcel_idx[cut]]),
-        np.concatenate([shapely.area(parcel_geoms[whole_parcels]), cut_areas]),
+        np.concatenate([own, cut_areas]),
     )

@@ -16,17 +16,19 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from layers.errors import InvalidParameter, NotFound
+from spatial.bounds import Cost
 from spatial.context import Context
 from spatial.errors import check_finite
 from spatial.inputs import NamedInput
 from spatial.results import AnalysisResult
 
 InputsT = TypeVar("InputsT", bound=BaseModel)
-OutputKind = Literal["features", "raster", "value"]
+OutputKind = Literal["features", "raster", "value", "html"]
 MEDIA_TYPES = {
     "features": "application/geo+json",
     "raster": "image/tiff; application=geotiff",
     "value": "application/json",
+    "html": "text/html; charset=utf-8",  # a printable report
 }
 
 
@@ -54,6 +56,9 @@ class Analysis(Generic[InputsT]):
     run: Callable[[InputsT, Context], AnalysisResult]
     keywords: tuple[str, ...] = ()
     version: str = "1.0.0"
+    # The peak memory of the heavy part, from parsed inputs and catalog entries only (no
+    # features or pixels read): checked before a job exists (``spatial.bounds``).
+    estimate: Callable[[InputsT, Context], Cost] | None = None
 
     def parse(self, values: Mapping[str, Any]) -> InputsT:
         """Validate raw inputs; a validation error becomes a 400 naming the input.
@@ -68,6 +73,10 @@ class Analysis(Generic[InputsT]):
             raise InvalidParameter(f"{self.id}: {describe_validation(exc)}") from None
         name_inputs(parsed)
         return parsed
+
+    def cost(self, values: Mapping[str, Any], ctx: Context) -> Cost | None:
+        """What a run on ``values`` would cost, or None when it declares no estimate."""
+        return None if self.estimate is None else self.estimate(self.parse(values), ctx)
 
     def execute(self, values: Mapping[str, Any], ctx: Context) -> AnalysisResult:
         parsed = self.parse(values)

@@ -51,12 +51,13 @@ class Raster:
 
 @dataclass
 class AnalysisResult:
-    """Named outputs: GeoDataFrames (GeoJSON), Rasters (GeoTIFF) and JSON values."""
+    """Named outputs: GeoDataFrames (GeoJSON), Rasters (GeoTIFF), JSON values and HTML pages."""
 
     features: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     rasters: dict[str, Raster] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)  # HTML documents (reports)
     lineage: list[dict[str, object]] = field(default_factory=list)
 
     def output_ids(self) -> list[str]:
-        return [*self.features, *self.rasters, *self.values]
+        return [*self.features, *self.rasters, *self.values, *self.pages]

@@ -35,6 +35,23 @@ def read_raster(raster: RasterSource | Path | str, band: int = 1) -> Raster:
         return Raster(data=data, transform=transform, crs=crs)
 
 
+def metric_shape(
+    crs: object,
+    width: int,
+    height: int,
+    bounds: tuple[float, float, float, float],
+    cell_m: float | None,
+) -> tuple[Affine, int, int]:
+    """The equal-area grid a geographic raster of ``width`` × ``height`` cells over
+    ``bounds`` (left, bottom, right, top) is resampled onto, at ``cell_m`` or its own size."""
+    resolution = None if cell_m is None else (cell_m, cell_m)
+    left, bottom, right, top = bounds
+    transform, out_w, out_h = calculate_default_transform(
+        crs, EQUAL_AREA_CRS, width, height, left, bottom, right, top, resolution=resolution
+    )
+    return transform, int(out_w), int(out_h)
+
+
 def to_metric_grid(raster: Raster, cell_m: float | None = None) -> Raster:
     """The raster on the equal-area grid (bilinear) unless it is projected already."""
     if not raster.crs.is_geographic:
@@ -42,10 +59,8 @@ def to_metric_grid(raster: Raster, cell_m: float | None = None) -> Raster:
     height, width = raster.shape
     left, top = raster.transform @ (0, 0)
     right, bottom = raster.transform @ (width, height)
-    resolution = None if cell_m is None else (cell_m, cell_m)
-    transform, out_w, out_h = calculate_default_transform(
-        raster.crs, EQUAL_AREA_CRS, width, height, left, bottom, right, top, resolution=resolution
-    )
+    bounds = (left, bottom, right, top)
+    transform, out_w, out_h = metric_shape(raster.crs, width, height, bounds, cell_m)
     if out_w * out_h > MAX_CELLS:
         raise InvalidParameter(
             f"cell_m: {out_w * out_h:,} cells at cell_m={cell_m}; use a larger cell"

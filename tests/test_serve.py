@@ -89,7 +89,7 @@ def test_serve_from_a_private_directory_stops_restarts_and_keeps_data(tmp_path: 
         layers = httpx.get(f"{base}/readyz").json()["layers"]
         assert _stop(proc) == 0
         second_run = log.read_text()[len(first_run) :]
-        assert layers == 3 + len(SYNTHETIC_LAYERS)
+        assert layers == 3 + 1 + len(SYNTHETIC_LAYERS) + 1  # + gd-dem, synthetic-protected-zones
         assert "published version" not in second_run, "the second start re-ingested data"
         assert "sample data already loaded" in second_run
     finally:

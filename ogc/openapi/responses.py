@@ -66,8 +66,8 @@ SUCCESS_TYPES: dict[str, tuple[str, ...]] = {
         (PNG, MVT_MEDIA_TYPE),
     "GET /wmts/1.0.0/{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/{I}":
         (JSON, HTML),
-    "POST /processes/{processId}/execution": (JSON, GEOJSON),
-    "GET /jobs/{jobId}/results/{outputId}": (JSON, GEOJSON),
+    "POST /processes/{processId}/execution": (JSON, GEOJSON, HTML),  # HTML: a report output
+    "GET /jobs/{jobId}/results/{outputId}": (JSON, GEOJSON, HTML),
     "GET /search": (GEOJSON,),
 }  # fmt: skip
 

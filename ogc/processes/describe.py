@@ -65,6 +65,8 @@ def output_schema(kind: str) -> dict[str, Any]:
             "contentEncoding": "binary",
             "contentMediaType": "image/tiff; application=geotiff",
         }
+    if kind == "html":
+        return {"type": "string", "contentMediaType": "text/html"}
     return {"type": ["object", "array", "number", "integer", "string", "boolean", "null"]}
 
 

@@ -1,7 +1,9 @@
-"""Analysis results as bytes: GeoJSON for features, GeoTIFF for rasters, JSON for values."""
+"""Analysis results as bytes: GeoJSON for features, GeoTIFF for rasters, JSON for values,
+HTML for reports."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -10,12 +12,15 @@ import orjson
 
 from layers.errors import InvalidParameter
 from layers.platform import STORAGE_SRID
+from ogc.http.policy import page_policy
 from spatial.registry import MEDIA_TYPES, Analysis
 from spatial.results import AnalysisResult
 
 GEOJSON = MEDIA_TYPES["features"]
 GEOTIFF = MEDIA_TYPES["raster"]
 JSON = MEDIA_TYPES["value"]
+HTML_PAGE = MEDIA_TYPES["html"]
+INLINE_STYLE = re.compile(rb"<style>(.*?)</style>", re.DOTALL)  # in pages an analysis wrote
 
 
 @dataclass(frozen=True)
@@ -25,8 +30,18 @@ class EncodedOutput:
     body: bytes
 
     @property
+    def headers(self) -> dict[str, str]:
+        """An HTML page's own Content-Security-Policy: its inline stylesheet by hash (the
+        strictest policy every other HTML answer gets would drop the print styles)."""
+        if self.media_type != HTML_PAGE:
+            return {}
+        styles = tuple(s.decode() for s in INLINE_STYLE.findall(self.body))
+        return {"Content-Security-Policy": page_policy(styles=styles)}
+
+    @property
     def inline(self) -> bool:
-        return self.media_type != GEOTIFF
+        """JSON goes into a results document as it is; GeoTIFFs and HTML pages by reference."""
+        return self.media_type in (GEOJSON, JSON)
 
 
 def _default(value: Any) -> Any:
@@ -64,6 +79,8 @@ def encode(result: AnalysisResult, wanted: Iterable[str]) -> list[EncodedOutput]
             )
         elif output_id in result.values:
             encoded.append(EncodedOutput(output_id, JSON, dumps(result.values[output_id])))
+        elif output_id in result.pages:
+            encoded.append(EncodedOutput(output_id, HTML_PAGE, result.pages[output_id].encode()))
     return encoded
 
 

@@ -32,7 +32,7 @@ from ogc.gate.areas import analysis_clips
 from ogc.gate.caller import LOCAL_ADMIN
 from ogc.gate.visible import visible_catalog
 from ogc.processes.describe import process_description
-from ogc.processes.encode import encode, selected_outputs
+from ogc.processes.encode import HTML_PAGE, EncodedOutput, encode, selected_outputs
 from spatial import DEFAULT_REGISTRY, Context
 
 CALLERS: dict[str, Caller] = {"anonymous": ANONYMOUS, "local-admin": LOCAL_ADMIN}
@@ -75,13 +75,18 @@ class OneMapProcessor(BaseProcessor):  # type: ignore[misc]
         if len(encoded) == 1:
             only = encoded[0]
             return only.media_type, orjson.loads(only.body) if only.inline else only.body
-        return "application/json", {
-            out.output_id: orjson.loads(out.body) if out.inline else out.body.hex()
-            for out in encoded
-        }
+        return "application/json", {out.output_id: _json_value(out) for out in encoded}
 
     def __repr__(self) -> str:
         return f"<OneMapProcessor> {self.analysis_id}"
+
+
+def _json_value(out: EncodedOutput) -> Any:
+    """An output inside pygeoapi's JSON map: JSON as it is, an HTML page as text, a GeoTIFF
+    in hex."""
+    if out.inline:
+        return orjson.loads(out.body)
+    return out.body.decode() if out.media_type == HTML_PAGE else out.body.hex()
 
 
 def caller_named(name: object) -> Caller:
@@ -123,6 +128,10 @@ class OverlayStatisticsProcessor(OneMapProcessor):
     analysis_id = "overlay-statistics"
 
 
+class RedlineCheckProcessor(OneMapProcessor):
+    analysis_id = "redline-check"
+
+
 class TerrainProcessor(OneMapProcessor):
     analysis_id = "terrain"
 
@@ -133,6 +142,30 @@ class SuitabilityProcessor(OneMapProcessor):
 
 class RollUpProcessor(OneMapProcessor):
     analysis_id = "roll-up"
+
+
+class OdCostMatrixProcessor(OneMapProcessor):
+    analysis_id = "od-cost-matrix"
+
+
+class ClosestFacilitiesProcessor(OneMapProcessor):
+    analysis_id = "closest-facilities"
+
+
+class EvacuationProcessor(OneMapProcessor):
+    analysis_id = "evacuation"
+
+
+class PopulationExposureProcessor(OneMapProcessor):
+    analysis_id = "population-exposure"
+
+
+class TyphoonWindCirclesProcessor(OneMapProcessor):
+    analysis_id = "typhoon-wind-circles"
+
+
+class FloodInundationProcessor(OneMapProcessor):
+    analysis_id = "flood-inundation"
 
 
 class MonitoringSeriesProcessor(OneMapProcessor):

@@ -46,6 +46,7 @@ from ogc.processes.jobs import APPLICATION_PREFIX, CANCEL_BACKEND, owner_from, p
 from ogc.processes.lease import JobLease, reap, release, renew
 from ogc.processes.publish import PublishRequest, publish_result
 from spatial.context import Context
+from spatial.isolate import Isolation
 from spatial.registry import Analysis, AnalysisRegistry
 
 log = logging.getLogger("onemap.jobs")
@@ -87,10 +88,11 @@ class JobTimedOut(Exception):
     """A synchronous run reached its time limit (the whole run, not one statement)."""
 
 
-def time_limit_error(timeout_ms: int) -> PayloadTooLarge:
-    """What a caller is told of a run stopped by its time limit (the statement timeout)."""
+def time_limit_error(timeout_ms: int, limit: str = "the statement timeout") -> PayloadTooLarge:
+    """What a caller is told of a run stopped by its time limit (the statement timeout, or
+    an asynchronous job's own limit)."""
     return PayloadTooLarge(
-        f"the job exceeded the statement timeout of {timeout_ms / 1000:g} s; narrow the "
+        f"the job exceeded {limit} of {timeout_ms / 1000:g} s; narrow the "
         "inputs (an adcode, a smaller area, a larger cell size)"
     )
 
@@ -112,11 +114,14 @@ class JobRunner:
     admin_layers: AdminLayers  # the app's ONEMAP_ADMIN_LAYERS, not the process environment's
     raster_roots: tuple[Path, ...] | None = None
     workers: int = 2
+    isolation: Isolation | None = None  # where analyses' heavy parts run (``Context.compute``)
+    job_timeout_ms: int = 0  # an asynchronous job's wall-clock limit (0: statements only)
     lease: JobLease = field(default_factory=lambda: JobLease(DEFAULT_LEASE_S))
     executor: ThreadPoolExecutor = field(init=False)
     stopping: threading.Event = field(init=False, default_factory=threading.Event)
     running: dict[str, threading.Event] = field(init=False, default_factory=dict)
     expired: set[str] = field(init=False, default_factory=set)  # sync runs past their limit
+    limits: dict[str, int] = field(init=False, default_factory=dict)  # async job -> its limit
     queued: set[str] = field(init=False, default_factory=set)  # submitted, not yet finished
 
     def __post_init__(self) -> None:
@@ -164,25 +169,46 @@ class JobRunner:
 
     def _run_queued(self, job_id: str, analysis: Analysis[Any]) -> Outcome:
         try:
-            return self.run(job_id, analysis)
+            if not self.job_timeout_ms:
+                return self.run(job_id, analysis)
+            self.limits[job_id] = self.job_timeout_ms
+            statements = min(self.statement_timeout_ms, self.job_timeout_ms)
+            return self.run_sync(job_id, analysis, self.job_timeout_ms, statements)
         finally:
             self.queued.discard(job_id)
+            self.limits.pop(job_id, None)
 
-    def run_sync(self, job_id: str, analysis: Analysis[Any], timeout_ms: int) -> Outcome:
+    def run_sync(
+        self,
+        job_id: str,
+        analysis: Analysis[Any],
+        timeout_ms: int,
+        statement_timeout_ms: int | None = None,
+    ) -> Outcome:
         """A run bounded as a whole by ``timeout_ms``, not only statement by statement: at
-        the limit its SQL is cancelled and its Python stops at the next checkpoint."""
+        the limit its SQL is cancelled and its Python stops at the next checkpoint (a child
+        process of its heavy part is killed). Statements are bounded by
+        ``statement_timeout_ms`` (default: ``timeout_ms``)."""
         timer = threading.Timer(timeout_ms / 1000, self._expire, (job_id,))
         timer.daemon = True
         timer.start()
         try:
-            outcome = self.run(job_id, analysis, timeout_ms)
+            outcome = self.run(job_id, analysis, statement_timeout_ms or timeout_ms)
         finally:
             timer.cancel()
             expired = job_id in self.expired
+            error = self._limit_error(job_id, statement_timeout_ms or timeout_ms)
             self.expired.discard(job_id)
         if expired and not isinstance(outcome.error, OneMapError | None):
-            return Outcome("failed", error=time_limit_error(timeout_ms))  # cut while finishing
+            return Outcome("failed", error=error)  # cut while finishing
         return outcome
+
+    def _limit_error(self, job_id: str, statement_timeout_ms: int) -> PayloadTooLarge:
+        """The time-limit error of a stopped run: an asynchronous job's own limit when that
+        stopped it, else the statement timeout (a synchronous run's limit)."""
+        if job_id in self.expired and job_id in self.limits:
+            return time_limit_error(self.limits[job_id], "its time limit (ONEMAP_JOB_TIMEOUT_S)")
+        return time_limit_error(statement_timeout_ms)
 
     def _expire(self, job_id: str) -> None:
         """The time limit of a synchronous run: stop its Python and cancel its statement."""
@@ -248,6 +274,7 @@ class JobRunner:
             admin_layers=self.admin_layers,
             raster_roots=self.raster_roots_of(owner),
             should_stop=should_stop,
+            isolation=self.isolation,
         )
         try:  # an area-limited owner reads inside their areas only (clipped in SQL)
             ctx.clips = analysis_clips(conn, catalog, owner, self.admin_layers)
@@ -324,7 +351,7 @@ class JobRunner:
         if self.stopping.is_set():
             conn.execute(INTERRUPT, ([job_id],))
             return Outcome("failed", error=_stopping())
-        error = time_limit_error(timeout_ms)
+        error = self._limit_error(job_id, timeout_ms)
         self._finish(conn, job_id, ctx, "failed", error.message, failure=error)
         return Outcome("failed", error=error)
 

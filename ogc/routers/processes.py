@@ -35,6 +35,7 @@ from ogc.gate.ownership import jobs_of
 from ogc.http.links import JSON, link
 from ogc.openapi.params import COUNT_0_1E9, COUNT_1_1000
 from ogc.processes import jobs as job_store
+from ogc.processes.bounds import check_run_cost
 from ogc.processes.describe import process_description, process_summary
 from ogc.processes.encode import EncodedOutput, results_document, selected_outputs
 from ogc.processes.exceptions import (
@@ -146,6 +147,7 @@ async def execute(
         target = body.publish["collection"]
         async with audited(pool, request, caller, "layer.publish", target, refusals_only=True):
             await _check_publish_target(state, body.publish, caller)
+    await run_in_threadpool(check_run_cost, runner, analysis, body.inputs, caller)
     asynchronous = bool(prefer and "respond-async" in prefer)
     quota = _job_quota(state, request, caller, asynchronous)
     # the job is the caller's, and runs as them: inputs they may not see do not exist
@@ -207,7 +209,7 @@ def _results_response(
     headers = {"Link": f'<{job_href}>; rel="monitor"', "X-OneMap-Job": job_id}
     if mode == "raw" and len(outputs) == 1:
         only = outputs[0]
-        return Response(only.body, media_type=only.media_type, headers=headers)
+        return Response(only.body, media_type=only.media_type, headers=headers | only.headers)
     return JSONResponse(results_document(outputs, job_href), headers=headers)
 
 
@@ -306,5 +308,5 @@ async def job_output(
 ) -> Response:
     for out in await _finished_outputs(pool, job_id, caller, hidden):
         if out.output_id == output_id:
-            return Response(out.body, media_type=out.media_type)
+            return Response(out.body, media_type=out.media_type, headers=out.headers)
     raise NoSuchOutput(f"job {job_id} has no output '{output_id[:80]}'")

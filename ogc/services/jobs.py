@@ -21,6 +21,7 @@ from ogc.processes.jobs import purge_jobs
 from ogc.processes.lease import JobLease
 from ogc.processes.runner import JobRunner
 from ogc.state import AppState, cancel_all
+from spatial.isolate import Isolation
 from spatial.network import drop_superseded_networks
 
 log = logging.getLogger("onemap.app")
@@ -42,7 +43,11 @@ async def job_runner(state: AppState) -> AsyncIterator[None]:
         admin_layers=s.admin,
         raster_roots=(s.data_dir.resolve(), sample_dir),
         lease=JobLease(s.job_lease_s),
+        isolation=Isolation(s.process_max_memory_mb) if s.process_max_memory_mb else None,
+        job_timeout_ms=int(s.job_timeout_s * 1000),
     )
+    if state.jobs.isolation is not None:  # the first job need not wait for its imports
+        state.background.spawn(asyncio.to_thread(Isolation.warm), "forkserver-warm")
     assert state.store is not None
     unsubscribe = state.store.on_change(
         lambda catalog: state.background.spawn(

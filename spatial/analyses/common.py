@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
 import shapely
+from numpy.typing import NDArray
 from pydantic import AfterValidator, BaseModel, Field
 
 from layers.errors import InvalidParameter
@@ -23,6 +25,20 @@ def _check_lon_lat(value: list[float]) -> list[float]:
 
 
 _AREA = f"Guangdong, {list(SERVICE_AREA_LONLAT)} ± {SERVICE_AREA_MARGIN_DEG}°"
+# The service area with its margin, for zones that may reach beyond it (a typhoon's winds)
+# but must meet it somewhere.
+SERVICE_BOX = shapely.box(*SERVICE_AREA_LONLAT).buffer(SERVICE_AREA_MARGIN_DEG, join_style="mitre")
+
+
+def check_meets_service_area(what: str, geoms: NDArray[np.object_]) -> None:
+    """400 unless every geometry is in lon/lat degrees and meets the service area."""
+    bounds = shapely.total_bounds(geoms)
+    in_degrees = -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
+    if not in_degrees or not shapely.intersects(geoms, SERVICE_BOX).all():
+        raise InvalidParameter(
+            f"{what}: not lon/lat degrees meeting the service area ({_AREA}): bounds "
+            f"{[round(float(b), 6) for b in bounds]}"
+        )
 
 
 LonLat = Annotated[
@@ -46,11 +62,15 @@ def geometry_from_geojson(value: dict[str, Any], what: str) -> shapely.Geometry:
         raise InvalidParameter(f"{what} is not a GeoJSON geometry: {exc}") from None
     if geom.is_empty:
         raise InvalidParameter(f"{what} is empty")
-    if not in_service_area(geom.bounds):
-        bounds = [round(b, 6) for b in geom.bounds]
-        raise InvalidParameter(f"{what} lies outside the service area ({_AREA}): bounds {bounds}")
+    check_in_service_area(geom.bounds, what)
     # A hand-drawn zone often crosses itself; the overlay needs it valid (ingest's rule).
     return geom if geom.is_valid else shapely.make_valid(geom)
+
+
+def check_in_service_area(bounds: tuple[float, float, float, float], what: str) -> None:
+    if not in_service_area(bounds):
+        rounded = [round(float(b), 6) for b in bounds]
+        raise InvalidParameter(f"{what} lies outside the service area ({_AREA}): bounds {rounded}")
 
 
 class Within(BaseModel):

@@ -14,10 +14,11 @@ from spatial.errors import POLYGONAL, about
 from spatial.impact import affected_units, counts_per_unit, features_inside, incident_zone
 from spatial.inputs import LayerInput, filter_condition, read_layer, vector_layer
 from spatial.isochrones import DEFAULT_CORRIDOR_M, MAX_CORRIDOR_M, service_areas
-from spatial.network import DEFAULT_LEG_SPEED_KMH, Network, ensure_network, route_to_nearest
+from spatial.network import DEFAULT_LEG_SPEED_KMH, route_to_nearest
 from spatial.proximity import nearest_features, nearest_in_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
+from spatial.routing_barriers import Barriers, routable_network
 
 
 class AffectedAreaInputs(BaseModel):
@@ -134,22 +135,15 @@ class ServiceAreaInputs(BaseModel):
         "a band covers, measured on the ellipsoid",
     )
     leg_speed_kmh: LegSpeed = DEFAULT_LEG_SPEED_KMH
-
-
-def _network(ctx: Context, spec: LayerInput, speed_field: str | None) -> Network:
-    """The routable network of a published line layer (errors name the input)."""
-    layer = vector_layer(ctx, spec)
-    with about(spec.input_name):
-        return ensure_network(ctx.connection(), layer, speed_field, ctx.clip(layer.id))
+    barriers: Barriers = None
 
 
 def run_service_area(inputs: ServiceAreaInputs, ctx: Context) -> AnalysisResult:
-    net = _network(ctx, inputs.roads, inputs.speed_field)
-    ctx.progress(30, "network ready")
     lon, lat = inputs.location
-    areas, nodes = service_areas(
-        ctx.connection(), net, lon, lat, inputs.minutes, inputs.corridor_m, inputs.leg_speed_kmh
-    )
+    with routable_network(ctx, inputs.roads, inputs.speed_field, inputs.barriers) as net:
+        ctx.progress(30, "network ready")
+        bands, width, speed = inputs.minutes, inputs.corridor_m, inputs.leg_speed_kmh
+        areas, nodes = service_areas(ctx.connection(), net, lon, lat, bands, width, speed)
     return AnalysisResult(features={"areas": areas}, values={"reached_nodes": len(nodes)})
 
 
@@ -181,19 +175,28 @@ class RouteInputs(BaseModel):
     facilities: LayerInput = Field(description="Facilities collection (adcode restricts)")
     speed_field: str | None = Field(None, description="Numeric km/h field (default speed_kmh)")
     leg_speed_kmh: LegSpeed = DEFAULT_LEG_SPEED_KMH
+    barriers: Barriers = None
 
 
 def run_route(inputs: RouteInputs, ctx: Context) -> AnalysisResult:
-    net = _network(ctx, inputs.roads, inputs.speed_field)
     facilities = vector_layer(ctx, inputs.facilities)
     with about(inputs.facilities.input_name):
         within = area_of(ctx, inputs.facilities.adcode)
         condition = filter_condition(facilities, inputs.facilities.filter)
     lon, lat = inputs.location
     clip = ctx.clip(facilities.id)
-    route = route_to_nearest(
-        ctx.connection(), net, facilities, lon, lat, within, condition, clip, inputs.leg_speed_kmh
-    )
+    with routable_network(ctx, inputs.roads, inputs.speed_field, inputs.barriers) as net:
+        route = route_to_nearest(
+            ctx.connection(),
+            net,
+            facilities,
+            lon,
+            lat,
+            within,
+            condition,
+            clip,
+            inputs.leg_speed_kmh,
+        )
     return AnalysisResult(features={"route": route})
 
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+import shapely
 from pydantic import BaseModel, Field
 
 from spatial.analyses.common import COUNTIES, area_of
+from spatial.bounds import Cost, raster_cost, vector_cost, vectors_cost
 from spatial.context import Context
-from spatial.errors import POLYGONAL, PUNCTUAL
-from spatial.inputs import LayerInput, RasterInput, raster_source, read_layer
-from spatial.interpolation import exceedance_polygons, interpolate
+from spatial.errors import POLYGONAL, PUNCTUAL, about
+from spatial.geodesy import to_equal_area
+from spatial.inputs import (
+    LayerInput,
+    RasterInput,
+    features_frame,
+    raster_source,
+    read_layer,
+    vector_layer,
+)
+from spatial.interpolation import exceedance_polygons, grid_shape, interpolate, interpolation_bytes
 from spatial.proximity import buffer_zones
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -33,6 +44,11 @@ def run_zonal(inputs: ZonalInputs, ctx: Context) -> AnalysisResult:
     )
 
 
+def estimate_zonal(inputs: ZonalInputs, ctx: Context) -> Cost:
+    # the band as floats, its mask and the coverage fractions of a zone's window
+    return raster_cost(ctx, inputs.raster, arrays=3) + vector_cost(ctx, inputs.zones)
+
+
 ZONAL = Analysis(
     id="zonal-statistics",
     title="Zonal statistics",
@@ -43,6 +59,7 @@ ZONAL = Analysis(
     outputs={"statistics": OutputSpec("features", "The zones with one column per statistic")},
     run=run_zonal,
     keywords=("zonal statistics", "raster", "DEM"),
+    estimate=estimate_zonal,
 )
 
 
@@ -66,7 +83,8 @@ class InterpolationInputs(BaseModel):
 
 def run_interpolation(inputs: InterpolationInputs, ctx: Context) -> AnalysisResult:
     readings = read_layer(ctx, inputs.readings, geometry=PUNCTUAL)
-    surface = interpolate(
+    surface = ctx.compute(  # the grid × neighbours part: bounded, off the server
+        interpolate,
         readings,
         inputs.value_field,
         method=inputs.method,
@@ -83,6 +101,33 @@ def run_interpolation(inputs: InterpolationInputs, ctx: Context) -> AnalysisResu
     return result
 
 
+def estimate_interpolation(inputs: InterpolationInputs, ctx: Context) -> Cost:
+    """The grid over the admin unit or the readings' extent, × neighbours (IDW) or with the
+    spline's readings² system; counted from the catalog's extent and feature count."""
+    spec = inputs.readings
+    with about(spec.input_name):  # its errors name the input, as the run's would
+        if spec.features is not None:
+            frame = features_frame(spec.features)
+            count, extent = len(frame), tuple(frame.total_bounds)
+        else:
+            layer = vector_layer(ctx, spec)
+            count, extent = layer.feature_count, layer.extent or (0.0, 0.0, 0.0, 0.0)
+    area = area_of(ctx, inputs.adcode)
+    box = shapely.segmentize(shapely.box(*(area.bounds if area is not None else extent)), 0.1)
+    width, height = grid_shape(to_equal_area(np.array([box]))[0].bounds, inputs.cell_m)
+    cells = width * height
+    need = interpolation_bytes(inputs.method, cells, count, inputs.neighbours)
+    if inputs.method == "idw":
+        k = min(inputs.neighbours, count)
+        hint = "give a larger cell_m, fewer neighbours or an adcode"
+        return Cost(need, "cell_m", f"{cells:,} cells × {k} neighbours", hint)
+    grid_bytes = interpolation_bytes("idw", cells, count, 0)
+    if grid_bytes * 2 >= need:
+        return Cost(need, "cell_m", f"{cells:,} cells", "give a larger cell_m or an adcode")
+    hint = "use fewer readings (a filter or an adcode) or method 'idw'"
+    return Cost(need, "readings", f"a spline through {count:,} readings", hint)
+
+
 INTERPOLATION = Analysis(
     id="interpolation",
     title="Interpolation of point readings",
@@ -96,6 +141,7 @@ INTERPOLATION = Analysis(
     },
     run=run_interpolation,
     keywords=("IDW", "spline", "monitoring", "exceedance"),
+    estimate=estimate_interpolation,
 )
 
 
@@ -130,6 +176,7 @@ BUFFER = Analysis(
     },
     run=run_buffer,
     keywords=("buffer", "water source", "protected area"),
+    estimate=lambda inputs, ctx: vectors_cost(ctx, inputs.sites, inputs.check),
 )
 
 ANALYSES = (ZONAL, INTERPOLATION, BUFFER)

@@ -1,4 +1,4 @@
-"""Planning: overlay statistics, terrain, suitability and roll-up."""
+"""Planning: overlay statistics, terrain, suitability and roll-up (red-line check: redline.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import shapely
 from pydantic import BaseModel, Field, model_validator
 
 from spatial.analyses.common import COUNTIES
+from spatial.analyses.redline import REDLINE  # the 三区三线 check, a module of its own
+from spatial.bounds import Cost, raster_cost, vector_cost, vectors_cost
 from spatial.candidates import top_candidates
 from spatial.context import Context
 from spatial.errors import LINEAR, POLYGONAL, about
 from spatial.inputs import LayerInput, RasterInput, admin_unit, raster_source, read_layer
 from spatial.overlay import overlay_areas
+from spatial.raster_source import RasterSource
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult, Raster
 from spatial.rollup import Aggregation, roll_up
@@ -47,6 +50,7 @@ OVERLAY = Analysis(
     outputs={"statistics": OutputSpec("value", "Rows of unit, class, area_km2, share")},
     run=run_overlay,
     keywords=("overlay", "land use", "area"),
+    estimate=lambda inputs, ctx: vectors_cost(ctx, inputs.layer, inputs.units),
 )
 
 
@@ -57,10 +61,20 @@ class TerrainInputs(BaseModel):
     )
 
 
+def slope_aspect_of(source: RasterSource, cell_m: float | None) -> tuple[Raster, Raster]:
+    """The heavy part of ``terrain``, read and computed in one (child) process."""
+    return slope_aspect(to_metric_grid(read_raster(source), cell_m))
+
+
 def run_terrain(inputs: TerrainInputs, ctx: Context) -> AnalysisResult:
-    dem = to_metric_grid(read_raster(raster_source(ctx, inputs.dem)), inputs.cell_m)
-    slope, aspect = slope_aspect(dem)
+    slope, aspect = ctx.compute(slope_aspect_of, raster_source(ctx, inputs.dem), inputs.cell_m)
     return AnalysisResult(rasters={"slope": slope, "aspect": aspect})
+
+
+# Float grids held at once: the DEM as read and resampled, its padded copy, two gradients,
+# their hypotenuse, slope and aspect (terrain); suitability adds its distance, scores, mask.
+TERRAIN_ARRAYS = 9
+SUITABILITY_ARRAYS = 16
 
 
 TERRAIN = Analysis(
@@ -76,6 +90,7 @@ TERRAIN = Analysis(
     },
     run=run_terrain,
     keywords=("DEM", "slope", "aspect"),
+    estimate=lambda inputs, ctx: raster_cost(ctx, inputs.dem, TERRAIN_ARRAYS, inputs.cell_m),
 )
 
 
@@ -153,6 +168,16 @@ def _study_area(ctx: Context, spec: LayerInput) -> shapely.Geometry:
     return area
 
 
+def estimate_suitability(inputs: SuitabilityInputs, ctx: Context) -> Cost:
+    """The DEM's grids at the cell ``_metric_dem`` will choose (the finer of its own and
+    half a max_area_km2 square's side, unless cell_m is given) and the vector inputs."""
+    cell_m = inputs.cell_m or math.sqrt(inputs.max_area_km2) * 1000 / 2
+    grids = raster_cost(ctx, inputs.dem, SUITABILITY_ARRAYS, cell_m)
+    if inputs.cell_m is None:  # the DEM's own cell, when finer than that
+        grids = max(grids, raster_cost(ctx, inputs.dem, SUITABILITY_ARRAYS), key=lambda c: c.bytes)
+    return grids + vectors_cost(ctx, inputs.roads, inputs.exclusions, inputs.study_area)
+
+
 def run_suitability(inputs: SuitabilityInputs, ctx: Context) -> AnalysisResult:
     dem = _metric_dem(ctx, inputs)
     roads = read_layer(ctx, inputs.roads, geometry=LINEAR).geometry
@@ -164,7 +189,8 @@ def run_suitability(inputs: SuitabilityInputs, ctx: Context) -> AnalysisResult:
     with about(inputs.study_area.input_name):
         mask = site_mask(dem, _study_area(ctx, inputs.study_area), exclusions)
     ctx.progress(30, "criteria read")
-    score = suitability(
+    score = ctx.compute(  # slope, distances and scores: bounded, off the server
+        suitability,
         dem,
         roads,
         mask,
@@ -200,6 +226,7 @@ SUITABILITY = Analysis(
     },
     run=run_suitability,
     keywords=("suitability", "site selection", "weighted overlay"),
+    estimate=lambda inputs, ctx: estimate_suitability(inputs, ctx),
 )
 
 
@@ -227,6 +254,7 @@ ROLL_UP = Analysis(
     outputs={"table": OutputSpec("value", "Rows of adcode, level, value, n")},
     run=run_roll_up,
     keywords=("aggregation", "admin levels"),
+    estimate=lambda inputs, ctx: vector_cost(ctx, inputs.layer),
 )
 
-ANALYSES = (OVERLAY, TERRAIN, SUITABILITY, ROLL_UP)
+ANALYSES = (OVERLAY, REDLINE, TERRAIN, SUITABILITY, ROLL_UP)

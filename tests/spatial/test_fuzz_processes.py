@@ -1,4 +1,4 @@
-"""Every bad input of every process is a 400 naming the input — never a 500.
+"""Every bad input of the processes is a 400 naming the input — never a 500.
 
 Each input of a valid request is replaced in turn by wrong types, NaN/Infinity, empty and
 huge values, invalid geometries, unknown layers and layers of the wrong kind (raster for
@@ -21,6 +21,8 @@ from tests.helpers.wait import wait_for_layer
 from tests.spatial.conftest import grid_node
 
 POINT = [113.2644, 23.1291]
+SQUARE = [[113.2, 23.0], [113.4, 23.0], [113.4, 23.2], [113.2, 23.2], [113.2, 23.0]]
+SEED = [113.5, 22.9]  # a 0 m cell of the sample DEM, by the Pearl River mouth
 
 
 def _collection(*features: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +117,15 @@ BASELINES: dict[str, dict[str, Any]] = {
         "cell_m": 5000,
     },
     "roll-up": {"layer": {"collection": "synthetic-stations"}, "value_field": "pm25"},
+    "population-exposure": {
+        "zones": _collection(_feature({"type": "Polygon", "coordinates": [SQUARE]}, name="z"))
+    },
+    "typhoon-wind-circles": {
+        "track": [
+            {"time": "2026-09-01T08:00+08:00", "position": POINT, "radii_km": {"7": [50] * 4}}
+        ]
+    },
+    "flood-inundation": {"dem": {"collection": "fuzz-dem"}, "water_level_m": 20, "seeds": [SEED]},
     "monitoring-series": {
         "layer": {"collection": "synthetic-station-readings", "filter": "station_id = 'SYN0004'"},
         "window": "2025-06-10/2025-06-10",
@@ -130,6 +141,8 @@ EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
     "suitability": ["exclusions", "top_n", "best_share", "max_slope_deg", "max_area_km2"],
     "roll-up": ["how", "weight_field", "code_field"],
     "terrain": ["cell_m"],
+    # (population-exposure: its other layer inputs are LayerInputs as zones is; at ~0.2 s a run,
+    # fuzzing each would cost the CI budget — tests/spatial/test_exposure.py checks them)
     "monitoring-series": ["values", "station_field", "period", "county_field"],
 }
 
