@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 from layers.errors import InvalidParameter
 from spatial.geodesy import EQUAL_AREA_CRS, GEOD, from_equal_area, to_equal_area
-from spatial.interpolation import _grid as metric_grid
+from spatial.interpolation import cell_grid as metric_grid
 from spatial.results import Raster
 
 Floats = NDArray[np.float64]

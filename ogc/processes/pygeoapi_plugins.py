@@ -190,3 +190,7 @@ class KernelDensityProcessor(OneMapProcessor):
 
 class HotspotsProcessor(OneMapProcessor):
     analysis_id = "hotspots"
+
+
+class MonitoringSeriesProcessor(OneMapProcessor):
+    analysis_id = "monitoring-series"

@@ -8,6 +8,7 @@ from spatial.analyses import (
     exposure,
     hazards,
     hotspots,
+    monitoring,
     planning,
     response,
 )
@@ -23,6 +24,7 @@ DEFAULT_REGISTRY = AnalysisRegistry().register(
     *change.ANALYSES,
     *classes.ANALYSES,
     *hotspots.ANALYSES,
+    *monitoring.ANALYSES,
 )
 
 __all__ = ["DEFAULT_REGISTRY"]

@@ -16,7 +16,7 @@ from spatial.hotspots import gi_star, grid_counts, hot_cold, kernel_density
 from spatial.inputs import LayerInput, read_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
-from spatial.rollup import _numbers as numeric_field
+from spatial.rollup import numeric_field
 
 
 def _weights(frame: gpd.GeoDataFrame, field: str | None, name: str) -> np.ndarray:
