@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import geopandas as gpd
 from pyproj import CRS
@@ -196,58 +196,51 @@ class Results:
         return request("GET", self.document[output]["href"], token=self.token).body
 
 
-def _execution_body(
-    inputs: dict[str, Any], outputs: list[str] | None, publish: dict[str, Any] | None
-) -> dict[str, Any]:
+class ExecutionOptions(TypedDict, total=False):
+    """What ``execute`` and ``submit`` take besides the inputs."""
+
+    outputs: list[str]  # the outputs wanted (default: all)
+    publish: dict[str, Any]  # {collection, output, title}: keep an output as a layer
+    token: str  # a publisher's token (publishing needs one; jobs are their submitter's)
+    timeout: float  # seconds for the HTTP exchange
+
+
+def _post_execution(
+    base_url: str,
+    process: str,
+    inputs: dict[str, Any],
+    options: ExecutionOptions,
+    asynchronous: bool,
+) -> Answer:
     body: dict[str, Any] = {"inputs": inputs, "response": "document"}
-    if outputs:
-        body["outputs"] = {name: {} for name in outputs}
-    if publish is not None:
-        body["publish"] = publish
-    return body
-
-
-def _execution_url(base_url: str, process: str) -> str:
-    quoted = urllib.parse.quote(process, safe="")
-    return f"{base_url.rstrip('/')}/processes/{quoted}/execution"
+    if options.get("outputs"):
+        body["outputs"] = {name: {} for name in options["outputs"]}
+    if "publish" in options:
+        body["publish"] = options["publish"]
+    url = f"{base_url.rstrip('/')}/processes/{urllib.parse.quote(process, safe='')}/execution"
+    return request(
+        "POST",
+        url,
+        payload=body,
+        token=options.get("token"),
+        headers={"Prefer": "respond-async"} if asynchronous else None,
+        timeout=options.get("timeout", 120.0),
+    )
 
 
 def execute(
-    base_url: str,
-    process: str,
-    inputs: dict[str, Any],
-    *,
-    outputs: list[str] | None = None,
-    publish: dict[str, Any] | None = None,
-    token: str | None = None,
-    timeout: float = 120.0,
+    base_url: str, process: str, inputs: dict[str, Any], **options: Unpack[ExecutionOptions]
 ) -> Results:
-    """Run ``process`` synchronously; ``publish`` ({collection, output, title}) keeps an output
-    as a layer."""
-    body = _execution_body(inputs, outputs, publish)
-    answer = request(
-        "POST", _execution_url(base_url, process), payload=body, token=token, timeout=timeout
-    )
-    return Results(answer.headers.get("x-onemap-job", ""), answer.json(), token)
+    """Run ``process`` synchronously and return its results."""
+    answer = _post_execution(base_url, process, inputs, options, asynchronous=False)
+    return Results(answer.headers.get("x-onemap-job", ""), answer.json(), options.get("token"))
 
 
 def submit(
-    base_url: str,
-    process: str,
-    inputs: dict[str, Any],
-    *,
-    outputs: list[str] | None = None,
-    publish: dict[str, Any] | None = None,
-    token: str | None = None,
+    base_url: str, process: str, inputs: dict[str, Any], **options: Unpack[ExecutionOptions]
 ) -> str:
     """Submit ``process`` as an asynchronous job (``Prefer: respond-async``); its job id."""
-    answer = request(
-        "POST",
-        _execution_url(base_url, process),
-        payload=_execution_body(inputs, outputs, publish),
-        token=token,
-        headers={"Prefer": "respond-async"},
-    )
+    answer = _post_execution(base_url, process, inputs, options, asynchronous=True)
     return str(answer.json()["jobID"])
 
 

@@ -76,32 +76,20 @@ def legend(ax: Axes, *handles: Artist) -> None:
     ax.legend(handles=everything, loc="lower right", fontsize=8, framealpha=0.9)
 
 
-def raster_lonlat(geotiff: bytes) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """A single-band GeoTIFF warped to lon/lat (EPSG:4490): its values (NaN where empty) and
-    its extent (west, east, south, north) for ``imshow``."""
-    import rasterio
+def raster_cells(geotiff: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A single-band GeoTIFF's cells for ``pcolormesh``: the longitudes and latitudes of their
+    corners (EPSG:4490, from the raster's own CRS, without resampling) and their values (NaN
+    where empty)."""
+    from pyproj import Transformer
     from rasterio.io import MemoryFile
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
 
     with MemoryFile(BytesIO(geotiff)) as memory, memory.open() as source:
-        target = rasterio.crs.CRS.from_epsg(4490)
-        transform, width, height = calculate_default_transform(
-            source.crs, target, source.width, source.height, *source.bounds
-        )
-        values = np.full((height, width), np.nan, dtype="float64")
-        reproject(
-            source.read(1, masked=True).filled(np.nan).astype("float64"),
-            values,
-            src_transform=source.transform,
-            src_crs=source.crs,
-            src_nodata=np.nan,
-            dst_transform=transform,
-            dst_crs=target,
-            dst_nodata=np.nan,
-            resampling=Resampling.nearest,
-        )
-    west, north = transform.c, transform.f
-    return values, (west, west + transform.a * width, north + transform.e * height, north)
+        values = source.read(1, masked=True).astype("float64").filled(np.nan)
+        t, crs = source.transform, source.crs
+        rows, cols = np.mgrid[0 : source.height + 1, 0 : source.width + 1]
+    xs, ys = t.c + cols * t.a + rows * t.b, t.f + cols * t.d + rows * t.e
+    lon, lat = Transformer.from_crs(crs, 4490, always_xy=True).transform(xs, ys)
+    return lon, lat, values
 
 
 def show(fig: Figure) -> None:
