@@ -5,14 +5,13 @@ not in ``spatial``: the analyses stay free of HTTP, and an analyst needs a URL (
 publish, a token), never database credentials.
 
     frame = read_collection(base, "gd-counties", bbox=(113, 22.5, 114, 23.5))
-    results = execute(base, "nearest-facilities", {"location": [113.26, 23.13], "k": 5})
-    job = submit(base, "service-area", {...}, token=token)   # Prefer: respond-async
-    results = job_results(base, wait_for_job(base, job, token=token)["jobID"], token=token)
+    nearest = execute(base, "nearest-facilities", {"location": [113.26, 23.13]}).features("nearest")
+    job = submit(base, "service-area", {...}, publish={...}, token=token)  # respond-async
+    wait_for_job(base, job, token=token); areas = job_results(base, job, token=token)
 
-Features: ``bbox``, ``filter`` (CQL2) and ``crs`` are passed to the server; pages are
-followed through their ``next`` links. Processes: a result is published as a layer by the
-execute request's ``publish`` member (which needs a publisher's token); the layer appears
-in the catalog a moment after the job ends (``wait_for_layer``).
+Features: ``bbox``, ``filter`` (CQL2), ``datetime`` and ``crs`` go to the server; pages are
+followed through their ``next`` links. A published result layer appears in the catalog a
+moment after its job (``wait_for_layer``).
 """
 
 from __future__ import annotations
@@ -254,20 +253,15 @@ def poll(check: Callable[[], T | None], what: str, timeout: float, interval: flo
     return found
 
 
-def job_status(base_url: str, job_id: str, *, token: str | None = None) -> dict[str, Any]:
-    status: dict[str, Any] = request(
-        "GET", f"{base_url.rstrip('/')}/jobs/{job_id}", token=token
-    ).json()
-    return status
-
-
 def wait_for_job(
     base_url: str, job_id: str, *, token: str | None = None, timeout: float = 120.0
 ) -> dict[str, Any]:
     """The job's status once it has finished; a failed or dismissed job raises, with its message."""
 
+    url = f"{base_url.rstrip('/')}/jobs/{job_id}"
+
     def finished() -> dict[str, Any] | None:
-        status = job_status(base_url, job_id, token=token)
+        status: dict[str, Any] = request("GET", url, token=token).json()
         return None if status["status"] in RUNNING else status
 
     status = poll(finished, f"job {job_id} had not finished", timeout, 0.2)

@@ -103,5 +103,10 @@ def test_refusals_carry_the_servers_reason(live_url: str) -> None:
             publish={"collection": "test-client-refused", "output": "nearest"},
         )
     assert anonymous.value.status in (401, 403)
+    failing = submit(  # accepted, then fails while it runs: a text field cannot be summed
+        live_url, "roll-up", {"layer": {"collection": "gd-counties"}, "value_field": "name"}
+    )
+    with pytest.raises(RuntimeError, match=f"job {failing} failed: .*value_field"):
+        wait_for_job(live_url, failing)
     with pytest.raises(ValueError, match="http"):
         read_collection("127.0.0.1:8000", "gd-counties")
