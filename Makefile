@@ -11,7 +11,7 @@ serve: deps ## Run OneMap on http://127.0.0.1:8000 (embedded PostGIS unless ONEM
 	@test -n "$$ONEMAP_PUBLISHER_TOKEN" || echo "note: POST /ingest refuses uploads until ONEMAP_PUBLISHER_TOKEN is set (clients send 'Authorization: Bearer <token>'); locally: $(BIN)/onemap ingest FILE"
 	$(BIN)/onemap serve
 
-test: deps lint typecheck imports pytest notebooks ## Lint, types, import rules, the tests on real PostGIS, the notebooks
+test: deps lint typecheck imports pytest ## Lint, types, import rules, the tests on real PostGIS (the notebooks among them)
 
 deps: system-deps $(STAMP) viewer
 
@@ -39,12 +39,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+NOTEBOOK_MODULES := notebooks/onemap_client.py notebooks/onemap_plots.py notebooks/onemap_notebook.py
+
 lint:
-	$(BIN)/ruff check . notebooks/onemap_client.py
+	$(BIN)/ruff check . $(NOTEBOOK_MODULES)
 
 typecheck:
 	$(BIN)/mypy
-	$(BIN)/mypy notebooks/onemap_client.py
+	$(BIN)/mypy notebooks/onemap_client.py notebooks/onemap_plots.py
 
 imports:
 	$(BIN)/lint-imports
@@ -58,8 +60,10 @@ PYTEST_WORKERS ?= 2
 pytest:
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-notebooks: ## Run the worked-example notebooks top to bottom (nbmake)
-	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider
+# The notebooks run inside pytest (tests/spatial/test_notebooks.py: against the live test
+# server, every declared figure drawn); this target runs only them.
+notebooks: ## Run the worked-example notebooks top to bottom and check their figures
+	$(BIN)/pytest tests/spatial/test_notebooks.py -p no:cacheprovider
 
 clean: ## Remove the virtual environment, the viewer build and the embedded cluster's data (also a relocated cluster)
 	@test ! -x $(BIN)/python || $(BIN)/python -c 'import pathlib, shutil; \

@@ -1,15 +1,17 @@
-"""Notebook setup: a OneMap database with the sample layers, and optionally a live server.
+"""Notebook setup: the URL of a OneMap server, and a publisher token.
 
-With ``ONEMAP_DATABASE_URL`` set, the notebooks use that database (migrated, with the sample
-and synthetic layers loaded). Without it they start a throw-away embedded PostGIS cluster,
-load the bundled layers into it, and stop it when the kernel exits — so they run top to
-bottom anywhere `make test` runs.
+An analyst has a URL: with ``ONEMAP_URL`` set (and ``ONEMAP_TOKEN`` to publish results) the
+notebooks use that server and nothing else. Without it they start one in the kernel, so they
+run top to bottom anywhere `make test` runs: on ``ONEMAP_DATABASE_URL`` when set (migrated,
+the sample and synthetic layers loaded), else on a throw-away embedded PostGIS cluster that
+stops when the kernel exits. Either way every analysis cell talks HTTP only.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -20,9 +22,6 @@ from pathlib import Path
 from ingest.sample import load_sample_data
 from layers.embedded import EmbeddedCluster
 from layers.migrate import migrate
-
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "ingest" / "sample"
-DEM = SAMPLE_DIR / "gd_dem_0p2deg_cnmaps.tif"
 
 
 def _free_port() -> int:
@@ -48,7 +47,16 @@ def database() -> str:
     return url
 
 
-def serve(url: str) -> str:
+def onemap() -> tuple[str, str | None]:
+    """(base URL, publisher token): ``ONEMAP_URL``/``ONEMAP_TOKEN``, or a server started here."""
+    base = os.environ.get("ONEMAP_URL")
+    if base:
+        return base.rstrip("/"), os.environ.get("ONEMAP_TOKEN")
+    token = secrets.token_urlsafe(16)
+    return serve(database(), token), token
+
+
+def serve(url: str, token: str | None = None) -> str:
     """Serve OneMap on a free loopback port in this kernel; returns its base URL."""
     import uvicorn
 
@@ -56,7 +64,9 @@ def serve(url: str) -> str:
     from ogc.app import create_app
 
     port = _free_port()
-    app = create_app(ServiceSettings(database_url=url, load_sample_data=False))
+    app = create_app(
+        ServiceSettings(database_url=url, load_sample_data=False, publisher_token=token)
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 30
@@ -66,13 +76,3 @@ def serve(url: str) -> str:
         time.sleep(0.05)
     atexit.register(setattr, server, "should_exit", True)
     return f"http://127.0.0.1:{port}"
-
-
-def context(url: str):  # type: ignore[no-untyped-def]
-    """An open ``spatial.Context`` on ``url`` for the rest of the notebook."""
-    from spatial import Context
-
-    manager = Context.open(url)
-    ctx = manager.__enter__()
-    atexit.register(manager.__exit__, None, None, None)
-    return ctx
