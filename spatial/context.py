@@ -49,6 +49,8 @@ class Context:
     # None: any raster path may be read (notebooks); a tuple: only files below these roots.
     raster_roots: tuple[Path, ...] | None = None
     used: dict[str, int] = field(default_factory=dict)  # layer id -> version read
+    # Other versions read (spatial.versions: change detection reads two of one layer).
+    versions_read: set[tuple[str, int]] = field(default_factory=set)
     # The inputs as parsed (spatial.registry.recorded_parameters): lineage beside ``used``.
     parameters: dict[str, object] = field(default_factory=dict)
     # layer id -> EWKB of the areas an area-limited caller may read it in (absent: all of it);
@@ -108,4 +110,5 @@ class Context:
         return self.clips.get(layer_id)
 
     def lineage(self) -> list[dict[str, object]]:
-        return [{"layer": lid, "version": v} for lid, v in sorted(self.used.items())]
+        read = sorted({*self.used.items(), *self.versions_read})
+        return [{"layer": lid, "version": v} for lid, v in read]

@@ -73,15 +73,7 @@ def features_inside(
             inside = inside[near]
         if inside.empty:
             continue
-        points = inside.geometry.representative_point()
-        located = gpd.sjoin(
-            gpd.GeoDataFrame(geometry=points, crs=STORAGE_CRS),
-            units[[code_field, "geometry"]],
-            predicate="within",
-            how="left",
-        )
-        located = located[~located.index.duplicated()]
-        inside["unit_code"] = located[code_field].reindex(inside.index).values
+        inside["unit_code"] = unit_codes(inside.geometry, units, code_field)
         inside["layer"] = layer_id
         frames.append(inside)
     if not frames:
@@ -89,6 +81,16 @@ def features_inside(
     return gpd.GeoDataFrame(
         pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORAGE_CRS
     )
+
+
+def unit_codes(geometries: gpd.GeoSeries, units: gpd.GeoDataFrame, code_field: str) -> np.ndarray:
+    """The code of the unit each geometry's representative point lies in (None: in none;
+    on a shared edge, the first unit)."""
+    points = gpd.GeoDataFrame(geometry=geometries.representative_point(), crs=STORAGE_CRS)
+    located = gpd.sjoin(points, units[[code_field, "geometry"]], predicate="within", how="left")
+    located = located[~located.index.duplicated()]
+    codes: np.ndarray = located[code_field].reindex(geometries.index).to_numpy()
+    return codes
 
 
 def counts_per_unit(inside: gpd.GeoDataFrame) -> list[dict[str, object]]:

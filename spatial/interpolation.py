@@ -98,7 +98,7 @@ def interpolation_bytes(method: Method, cells: int, readings: int, neighbours: i
     return cells * CELL_BYTES + SPLINE_BYTES * readings**2 + SPLINE_FIXED
 
 
-def _grid(bounds: tuple[float, float, float, float], cell_m: float) -> tuple[Affine, int, int]:
+def cell_grid(bounds: tuple[float, float, float, float], cell_m: float) -> tuple[Affine, int, int]:
     minx, _, _, maxy = bounds
     width, height = grid_shape(bounds, cell_m)
     if width * height > MAX_CELLS:
@@ -136,7 +136,7 @@ def interpolate(
     xy = shapely.get_coordinates(points[keep])
     area_ea = to_equal_area(np.array([area], dtype=object))[0] if area is not None else None
     bounds = area_ea.bounds if area_ea is not None else tuple(shapely.total_bounds(points[keep]))
-    transform, width, height = _grid(bounds, cell_m)
+    transform, width, height = cell_grid(bounds, cell_m)
     cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     xs, ys = transform @ (cols.ravel(), rows.ravel())
     targets = np.column_stack([xs, ys])

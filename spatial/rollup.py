@@ -12,9 +12,9 @@ from layers.errors import InvalidParameter
 Aggregation = Literal["sum", "mean", "min", "max", "weighted_mean"]
 
 
-def parent_code(adcode: str, level: Literal["city", "province"]) -> str:
+def parent_codes(adcodes: pd.Series, level: Literal["city", "province"]) -> pd.Series:
     """440106 → 440100 (city) or 440000 (province)."""
-    return adcode[:4] + "00" if level == "city" else adcode[:2] + "0000"
+    return adcodes.str[:4] + "00" if level == "city" else adcodes.str[:2] + "0000"
 
 
 def roll_up(
@@ -23,8 +23,10 @@ def roll_up(
     how: Aggregation = "sum",
     code_field: str = "adcode",
     weight_field: str | None = None,
+    by: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Rows for every county, city and province: ``adcode``, ``level``, ``value``, ``n``.
+    """Rows for every county, city and province: ``adcode``, ``level``, ``value``, ``n``
+    (and the ``by`` columns: one such set of rows per group of them, e.g. per day).
 
     Rows may be finer than counties (stations, parcels, towns): each carries its county's
     code, and every level aggregates them, the county level too (``n`` rows per county).
@@ -42,20 +44,22 @@ def roll_up(
         raise InvalidParameter("weight_field: 'weighted_mean' needs one (e.g. area_km2)")
     base = pd.DataFrame(
         {
+            **{key: table[key] for key in by},
             "adcode": table[code_field].astype(str),
-            "value": _numbers(table, value_field, "value_field"),
-            "weight": _numbers(table, weight_field, "weight_field") if weight_field else 1.0,
+            "value": numeric_field(table, value_field, "value_field"),
+            "weight": numeric_field(table, weight_field, "weight_field") if weight_field else 1.0,
         }
     )
     base = base[base["adcode"].str.fullmatch(r"[0-9]{6}")]
-    levels = [_aggregate(base, how).assign(level="county")]
+    keys = [*by, "adcode"]
+    levels = [_aggregate(base, how, keys).assign(level="county")]
     for level in ("city", "province"):
-        grouped = base.assign(adcode=base["adcode"].map(lambda c, lv=level: parent_code(c, lv)))
-        levels.append(_aggregate(grouped, how).assign(level=level))
-    return pd.concat(levels, ignore_index=True)[["adcode", "level", "value", "n"]]
+        grouped = base.assign(adcode=parent_codes(base["adcode"], level))
+        levels.append(_aggregate(grouped, how, keys).assign(level=level))
+    return pd.concat(levels, ignore_index=True)[[*by, "adcode", "level", "value", "n"]]
 
 
-def _numbers(table: pd.DataFrame, name: str, param: str) -> pd.Series:
+def numeric_field(table: pd.DataFrame, name: str, param: str) -> pd.Series:
     """A numeric column; a text column (nothing in it reads as a number) is refused, not
     summed as zeros."""
     column = table[name]
@@ -65,11 +69,12 @@ def _numbers(table: pd.DataFrame, name: str, param: str) -> pd.Series:
     return values
 
 
-def _aggregate(rows: pd.DataFrame, how: Aggregation) -> pd.DataFrame:
-    groups = rows.groupby("adcode")
+def _aggregate(rows: pd.DataFrame, how: Aggregation, keys: list[str]) -> pd.DataFrame:
+    groups = rows.groupby(keys)
     if how == "weighted_mean":
-        weighted = (rows["value"] * rows["weight"]).groupby(rows["adcode"]).sum()
-        weights = rows["weight"].where(rows["value"].notna()).groupby(rows["adcode"]).sum()
+        by = [rows[k] for k in keys]
+        weighted = (rows["value"] * rows["weight"]).groupby(by).sum()
+        weights = rows["weight"].where(rows["value"].notna()).groupby(by).sum()
         value = weighted / weights.replace(0, np.nan)
     elif how == "sum":
         value = groups["value"].sum(min_count=1)  # a unit without any value stays empty, not 0

@@ -166,3 +166,31 @@ class TyphoonWindCirclesProcessor(OneMapProcessor):
 
 class FloodInundationProcessor(OneMapProcessor):
     analysis_id = "flood-inundation"
+
+
+class TransitionMatrixProcessor(OneMapProcessor):
+    analysis_id = "transition-matrix"
+
+
+class ChangeInProtectedZonesProcessor(OneMapProcessor):
+    analysis_id = "change-in-protected-zones"
+
+
+class SlopeClassesProcessor(OneMapProcessor):
+    analysis_id = "slope-classes"
+
+
+class CategoricalZonalProcessor(OneMapProcessor):
+    analysis_id = "categorical-zonal"
+
+
+class KernelDensityProcessor(OneMapProcessor):
+    analysis_id = "kernel-density"
+
+
+class HotspotsProcessor(OneMapProcessor):
+    analysis_id = "hotspots"
+
+
+class MonitoringSeriesProcessor(OneMapProcessor):
+    analysis_id = "monitoring-series"

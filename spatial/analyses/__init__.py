@@ -1,6 +1,17 @@
 """The analyses OneMap ships, by domain."""
 
-from spatial.analyses import emergency, environment, exposure, hazards, planning, response
+from spatial.analyses import (
+    change,
+    classes,
+    emergency,
+    environment,
+    exposure,
+    hazards,
+    hotspots,
+    monitoring,
+    planning,
+    response,
+)
 from spatial.registry import AnalysisRegistry
 
 DEFAULT_REGISTRY = AnalysisRegistry().register(
@@ -10,6 +21,10 @@ DEFAULT_REGISTRY = AnalysisRegistry().register(
     *planning.ANALYSES,
     *exposure.ANALYSES,
     *hazards.ANALYSES,
+    *change.ANALYSES,
+    *classes.ANALYSES,
+    *hotspots.ANALYSES,
+    *monitoring.ANALYSES,
 )
 
 __all__ = ["DEFAULT_REGISTRY"]

@@ -126,6 +126,10 @@ BASELINES: dict[str, dict[str, Any]] = {
         ]
     },
     "flood-inundation": {"dem": {"collection": "fuzz-dem"}, "water_level_m": 20, "seeds": [SEED]},
+    "monitoring-series": {
+        "layer": {"collection": "synthetic-station-readings", "filter": "station_id = 'SYN0004'"},
+        "window": "2025-06-10/2025-06-10",
+    },
 }
 EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
     "nearest-facilities": ["k"],
@@ -139,6 +143,7 @@ EXTRA_INPUTS = {  # optional inputs not in the baselines, fuzzed as well
     "terrain": ["cell_m"],
     # (population-exposure: its other layer inputs are LayerInputs as zones is; at ~0.2 s a run,
     # fuzzing each would cost the CI budget — tests/spatial/test_exposure.py checks them)
+    "monitoring-series": ["values", "station_field", "period", "county_field"],
 }
 
 
