@@ -42,6 +42,7 @@ def base_map(
     counties.to_crs(4490).boundary.plot(ax=ax, color=BOUNDARY, linewidth=0.5, zorder=1)
     ax.set_xlim(west - pad_x, east + pad_x)
     ax.set_ylim(south - pad_y, north + pad_y)
+    ax.ticklabel_format(useOffset=False, style="plain")  # 113.25, not +1.132e2
     ax.set_aspect(1 / math.cos(math.radians((south + north) / 2)))
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
