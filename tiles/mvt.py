@@ -175,28 +175,40 @@ def _cell_of(x: sql.Composable, y: sql.Composable) -> sql.Composable:
     ).format(x=x, y=y, stride=sql.Literal(CELL_ROW_STRIDE))
 
 
-def cell_key(layer: Layer, family: Family) -> sql.Composable:
-    """Cell of a small feature's bbox centre; a unique negative key for features ≥ a cell.
-
-    Computed from the stored lon/lat with the grid's formulas, so no row is transformed
-    before thinning.
-    """
+def grid_bbox(family: Family) -> tuple[sql.Composable, ...]:
+    """(xmin, xmax, ymin, ymax) of ``t.geom``'s bbox in grid coordinates, computed from the
+    stored lon/lat with the grid's formulas (so no row is transformed)."""
     geom = sql.SQL("t.geom")
+    return (
+        _grid_x(family, sql.SQL("ST_XMin({})").format(geom)),
+        _grid_x(family, sql.SQL("ST_XMax({})").format(geom)),
+        _grid_y(family, sql.SQL("ST_YMin({})").format(geom)),
+        _grid_y(family, sql.SQL("ST_YMax({})").format(geom)),
+    )
+
+
+def is_small(family: Family) -> sql.Composable:
+    """Whether ``t.geom`` fits in one 4×4-pixel cell (%(cell)s) of the grid."""
+    x0, x1, y0, y1 = grid_bbox(family)
+    return sql.SQL("({x1} - {x0} < %(cell)s AND {y1} - {y0} < %(cell)s)").format(
+        x0=x0, x1=x1, y0=y0, y1=y1
+    )
+
+
+def cell_key(layer: Layer, family: Family) -> sql.Composable:
+    """Cell of a small feature's bbox centre; a unique negative key for features ≥ a cell."""
     if is_point_layer(layer):
+        geom = sql.SQL("t.geom")
         x = _grid_x(family, sql.SQL("ST_X({})").format(geom))
         y = _grid_y(family, sql.SQL("ST_Y({})").format(geom))
         return _cell_of(x, y)
-    x0 = _grid_x(family, sql.SQL("ST_XMin({})").format(geom))
-    x1 = _grid_x(family, sql.SQL("ST_XMax({})").format(geom))
-    y0 = _grid_y(family, sql.SQL("ST_YMin({})").format(geom))
-    y1 = _grid_y(family, sql.SQL("ST_YMax({})").format(geom))
+    x0, x1, y0, y1 = grid_bbox(family)
     centre = _cell_of(
         sql.SQL("(({} + {}) / 2)").format(x0, x1), sql.SQL("(({} + {}) / 2)").format(y0, y1)
     )
-    return sql.SQL(
-        "CASE WHEN {x1} - {x0} < %(cell)s AND {y1} - {y0} < %(cell)s THEN {centre}"
-        " ELSE {base} - t.fid END"
-    ).format(x0=x0, x1=x1, y0=y0, y1=y1, centre=centre, base=sql.Literal(BIG_FEATURE_KEY_BASE))
+    return sql.SQL("CASE WHEN {small} THEN {centre} ELSE {base} - t.fid END").format(
+        small=is_small(family), centre=centre, base=sql.Literal(BIG_FEATURE_KEY_BASE)
+    )
 
 
 def _transformed(geom: sql.Composable, transform_to: int | None) -> sql.Composable:
