@@ -138,6 +138,8 @@ async def build_overview(conn: AsyncConnection, layer: Layer, family: mvt.Family
     started = time.monotonic()
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.execute("SET LOCAL work_mem = '64MB'")  # per-cell grouping stays in memory
+        await conn.execute("SET LOCAL jit = off")  # compiling each level cost more than running it
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
         cursor = await conn.execute("SELECT to_regclass(%s)", [f"{DATA_SCHEMA}.{name}"])
         row = await cursor.fetchone()
