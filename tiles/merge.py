@@ -11,9 +11,10 @@ feature per cell. A merged feature carries ``MERGED`` (how many it stands for) a
 attributes of its largest member (by area: the class a categorical style colours it with);
 it has no feature id.
 
-Which features are small comes from the stored lon/lat with the grid's formulas
-(``mvt.grid_bbox``), so no row is transformed to be measured. A pixel is tested with all its
-samples at once (a multipoint), and only the pixels a small feature's bbox touches.
+A build transforms the layer's features once (``sql/overview_polygons_members.sql``, with
+their grid bbox by the grid's formulas, ``mvt.grid_bbox``); every level reads them. A pixel
+is tested with all its samples at once (a multipoint), and only the pixels a small
+feature's bbox touches.
 """
 
 from __future__ import annotations
@@ -38,16 +39,12 @@ def _pixel_samples() -> sql.Composable:
     return sql.SQL("ST_GeomFromText({})").format(sql.Literal(f"MULTIPOINT({points})"))
 
 
-def level_parts(layer: Layer, family: mvt.Family) -> dict[str, sql.Composable]:
+def members_parts(family: mvt.Family) -> dict[str, sql.Composable]:
+    """What ``sql/overview_polygons_members.sql`` needs beyond the table and grid geometry."""
+    return dict(zip(("x0", "x1", "y0", "y1"), mvt.grid_bbox(family), strict=True))
+
+
+def level_parts(family: mvt.Family) -> dict[str, sql.Composable]:
     """What ``sql/overview_polygons.sql`` needs beyond an overview level's common parts."""
-    x0, x1, y0, y1 = mvt.grid_bbox(family)
-    return {
-        "cell_key": mvt.cell_key(layer, family),
-        "small": mvt.is_small(family),
-        "grid_srid": sql.Literal(family.srid),
-        "samples": _pixel_samples(),
-        "x0": x0,
-        "x1": x1,
-        "y0": y0,
-        "y1": y1,
-    }
+    centre = mvt.cell_of(sql.SQL("((m.x0 + m.x1) / 2)"), sql.SQL("((m.y0 + m.y1) / 2)"))
+    return {"cell": centre, "grid_srid": sql.Literal(family.srid), "samples": _pixel_samples()}

@@ -206,10 +206,15 @@ async def _create_table(
 async def _insert_levels(
     conn: AsyncConnection, layer: Layer, family: mvt.Family, overview: sql.Identifier, top: int
 ) -> None:
-    """Every level, finest first. Polygon layers: each level from the version table, small
-    polygons merged (``tiles.merge``); others: thinned, each level from the finer one."""
+    """Every level, finest first. Polygon layers: each level from the features transformed
+    once, small polygons merged (``tiles.merge``); others: thinned, each level from the
+    finer one."""
     if merge.is_polygon_layer(layer):
-        parts = merge.level_parts(layer, family)
+        members = merge.members_parts(family)
+        await _insert_level(
+            conn, layer, family, overview, top, "overview_polygons_members.sql", members
+        )
+        parts = merge.level_parts(family)
         for level in range(top, -1, -1):
             await _insert_level(
                 conn, layer, family, overview, level, "overview_polygons.sql", parts

@@ -159,9 +159,9 @@ def default_keys(layer: Layer, style: Style | str) -> list[StatementKey]:
 
 def compose(layer: Layer, key: StatementKey) -> str:
     family = mvt.MERCATOR if key.family == mvt.MERCATOR.name else mvt.GEOGRAPHIC
-    properties = key.properties
-    if key.overview_table and key.output == "mvt" and merge.is_polygon_layer(layer):
-        properties += (merge.MERGED,)  # how many features a merged one stands for
+    merged = None
+    if key.overview_table and merge.is_polygon_layer(layer):
+        merged = merge.MERGED  # how many features a merged one stands for
     return mvt.compose_tile_sql(
-        layer, family, key.output, properties, key.overview_table, key.clipped
+        layer, family, key.output, key.properties, key.overview_table, key.clipped, merged
     )

@@ -1,17 +1,17 @@
--- One overview level of a polygon layer, from its version table. Features at least one
--- 4×4-pixel cell of level %(level)s big are kept as they are; the smaller ones, which
--- thinning would reduce to one per cell, are merged per cell (the cell of their bbox
--- centre) into the level's pixels whose sample points (4 × 4 per
--- pixel) they cover, with how many they are (_merged) and the attributes of the largest
--- of them: the tile fills the pixels a rendering of the data fills. A cell none of whose
+-- One overview level of a polygon layer, from its features in the grid's CRS
+-- (overview_polygons_members.sql). Features at least one 4×4-pixel cell of level
+-- %(level)s big are kept as they are; the smaller ones, which thinning would reduce to one
+-- per cell, are merged per cell (the cell of their bbox centre) into the level's pixels
+-- whose sample points (4 × 4 per pixel) they cover, with how many they are (_merged) and
+-- the attributes of the largest of them: the tile fills the pixels a rendering of the data
+-- fills. A cell none of whose
 -- sample points is covered keeps the pixel of its largest member's centre (small features
 -- never vanish). Pixels are unioned in integer pixel coordinates (exact), then placed on
--- the grid; only the small features are transformed (to be tested). Merged rows have no fid.
+-- the grid; tiles draw them unsimplified. Merged rows have no fid.
 WITH members AS MATERIALIZED (
-    SELECT t.fid, {grid_geom} AS geom, {cell_key} AS cell, ST_Area(t.geom) AS area,
-           {x0} AS x0, {x1} AS x1, {y0} AS y0, {y1} AS y1
-    FROM {table} AS t
-    WHERE {small}
+    SELECT m.*, {cell} AS cell
+    FROM pg_temp.onemap_merge_members AS m
+    WHERE m.x1 - m.x0 < %(cell)s AND m.y1 - m.y0 < %(cell)s
 ), hits AS (
     SELECT DISTINCT m.cell, px, py
     FROM members AS m,
@@ -29,7 +29,8 @@ WITH members AS MATERIALIZED (
 ), merged AS (
     SELECT cell,
            CASE WHEN count(*) = 1 THEN ST_GeometryN(ST_Collect(box), 1)
-                ELSE ST_UnaryUnion(ST_Collect(box)) END AS pixels
+                -- 0.1 px: drops the union's collinear vertices, never a pixel corner
+                ELSE ST_Simplify(ST_UnaryUnion(ST_Collect(box)), 0.1) END AS pixels
     FROM (SELECT cell, ST_MakeEnvelope(px0, py, px1, py + 1) AS box FROM runs) AS r
     GROUP BY cell
 ), largest AS (
@@ -40,9 +41,10 @@ WITH members AS MATERIALIZED (
     ORDER BY cell, area DESC, fid
 )
 INSERT INTO {overview} (z, fid, _merged, geom{names})
-SELECT %(level)s, t.fid, NULL, {grid_geom}{columns}
-FROM {table} AS t
-WHERE NOT {small}
+SELECT %(level)s, t.fid, NULL, m.geom{columns}
+FROM pg_temp.onemap_merge_members AS m
+JOIN {table} AS t ON t.fid = m.fid
+WHERE NOT (m.x1 - m.x0 < %(cell)s AND m.y1 - m.y0 < %(cell)s)
 UNION ALL
 SELECT %(level)s, NULL, largest.n,
        ST_SetSRID(ST_Affine(
