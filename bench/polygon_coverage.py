@@ -58,7 +58,8 @@ def ensure_overview(url: str, layer: Layer, rebuild: bool) -> float:
 
 def sample_tiles(conn: psycopg.Connection, layer: Layer, count: int) -> list[tuple[int, int, int]]:
     query = sql.SQL(
-        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) AS c FROM {}) AS s"
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT fid, ST_Centroid(geom) AS c FROM {}) AS s"
+        " ORDER BY fid"
     ).format(sql.Identifier("onemap_data", layer.table_name))
     points = np.array(conn.execute(query).fetchall())
     chosen = points[np.random.default_rng(18).choice(len(points), count, replace=False)]
