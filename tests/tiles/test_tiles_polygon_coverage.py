@@ -2,8 +2,7 @@
 thousand squares, every overview level of both grid families fills ≥ 95 % of the pixels
 the full-resolution squares fill (rasterised alike: tests/helpers/coverage.py), fills at
 most 5 % more and nothing beyond a pixel of them, and accounts for every feature once; above
-the overview levels tiles hold every feature as it is. (Before the merge, thinning left
-z6 at about a quarter of the data's pixels.)"""
+the overview levels tiles hold every feature as it is."""
 
 from __future__ import annotations
 
