@@ -167,7 +167,7 @@ def _grid_y(family: Family, lat: sql.Composable) -> sql.Composable:
     )
 
 
-def _cell_of(x: sql.Composable, y: sql.Composable) -> sql.Composable:
+def cell_of(x: sql.Composable, y: sql.Composable) -> sql.Composable:
     """The tile-local 4-px cell of grid point (x, y) as one bigint (row-major)."""
     return sql.SQL(
         "(floor(({x} - %(xmin)s) / %(cell)s)::bigint * {stride}"
@@ -175,28 +175,40 @@ def _cell_of(x: sql.Composable, y: sql.Composable) -> sql.Composable:
     ).format(x=x, y=y, stride=sql.Literal(CELL_ROW_STRIDE))
 
 
-def cell_key(layer: Layer, family: Family) -> sql.Composable:
-    """Cell of a small feature's bbox centre; a unique negative key for features ≥ a cell.
-
-    Computed from the stored lon/lat with the grid's formulas, so no row is transformed
-    before thinning.
-    """
+def grid_bbox(family: Family) -> tuple[sql.Composable, ...]:
+    """(xmin, xmax, ymin, ymax) of ``t.geom``'s bbox in grid coordinates, computed from the
+    stored lon/lat with the grid's formulas (so no row is transformed)."""
     geom = sql.SQL("t.geom")
+    return (
+        _grid_x(family, sql.SQL("ST_XMin({})").format(geom)),
+        _grid_x(family, sql.SQL("ST_XMax({})").format(geom)),
+        _grid_y(family, sql.SQL("ST_YMin({})").format(geom)),
+        _grid_y(family, sql.SQL("ST_YMax({})").format(geom)),
+    )
+
+
+def is_small(family: Family) -> sql.Composable:
+    """Whether ``t.geom`` fits in one 4×4-pixel cell (%(cell)s) of the grid."""
+    x0, x1, y0, y1 = grid_bbox(family)
+    return sql.SQL("({x1} - {x0} < %(cell)s AND {y1} - {y0} < %(cell)s)").format(
+        x0=x0, x1=x1, y0=y0, y1=y1
+    )
+
+
+def cell_key(layer: Layer, family: Family) -> sql.Composable:
+    """Cell of a small feature's bbox centre; a unique negative key for features ≥ a cell."""
     if is_point_layer(layer):
+        geom = sql.SQL("t.geom")
         x = _grid_x(family, sql.SQL("ST_X({})").format(geom))
         y = _grid_y(family, sql.SQL("ST_Y({})").format(geom))
-        return _cell_of(x, y)
-    x0 = _grid_x(family, sql.SQL("ST_XMin({})").format(geom))
-    x1 = _grid_x(family, sql.SQL("ST_XMax({})").format(geom))
-    y0 = _grid_y(family, sql.SQL("ST_YMin({})").format(geom))
-    y1 = _grid_y(family, sql.SQL("ST_YMax({})").format(geom))
-    centre = _cell_of(
+        return cell_of(x, y)
+    x0, x1, y0, y1 = grid_bbox(family)
+    centre = cell_of(
         sql.SQL("(({} + {}) / 2)").format(x0, x1), sql.SQL("(({} + {}) / 2)").format(y0, y1)
     )
-    return sql.SQL(
-        "CASE WHEN {x1} - {x0} < %(cell)s AND {y1} - {y0} < %(cell)s THEN {centre}"
-        " ELSE {base} - t.fid END"
-    ).format(x0=x0, x1=x1, y0=y0, y1=y1, centre=centre, base=sql.Literal(BIG_FEATURE_KEY_BASE))
+    return sql.SQL("CASE WHEN {small} THEN {centre} ELSE {base} - t.fid END").format(
+        small=is_small(family), centre=centre, base=sql.Literal(BIG_FEATURE_KEY_BASE)
+    )
 
 
 def _transformed(geom: sql.Composable, transform_to: int | None) -> sql.Composable:
@@ -205,22 +217,35 @@ def _transformed(geom: sql.Composable, transform_to: int | None) -> sql.Composab
     return sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(transform_to))
 
 
-def shape(layer: Layer, geom: sql.Composable) -> sql.Composable:
-    """The geometry handed to ST_AsMVTGeom: simplified by half a pixel unless a point."""
+def shape(
+    layer: Layer, geom: sql.Composable, exact: sql.Composable | None = None
+) -> sql.Composable:
+    """The geometry handed to ST_AsMVTGeom: simplified by half a pixel unless a point, or
+    where ``exact`` holds (merged overview rows: already on the pixel grid, and cutting
+    their pixel corners would fill pixels the data does not)."""
     if is_point_layer(layer):
         return geom
-    return sql.SQL("ST_Simplify({}, %(tolerance)s, true)").format(geom)
+    simplified = sql.SQL("ST_Simplify({}, %(tolerance)s, true)").format(geom)
+    if exact is None:
+        return simplified
+    return sql.SQL("CASE WHEN {} THEN {} ELSE {} END").format(exact, geom, simplified)
 
 
 ENVELOPE = sql.SQL("ST_MakeEnvelope(%(xmin)s, %(ymin)s, %(xmax)s, %(ymax)s)")
 
 
-def mvt_geom(layer: Layer, grid_geom: sql.Composable, extent: int, buffer: int) -> sql.Composable:
+def mvt_geom(
+    layer: Layer,
+    grid_geom: sql.Composable,
+    extent: int,
+    buffer: int,
+    exact: sql.Composable | None = None,
+) -> sql.Composable:
     """The tile geometry; a polygon or line too small to survive the tile grid becomes a
     one-pixel square or dash at its centre, so small features never leave holes."""
     clipped = sql.SQL("ST_AsMVTGeom({}, {}, {}, {}, true)")
     main = clipped.format(
-        shape(layer, grid_geom), ENVELOPE, sql.Literal(extent), sql.Literal(buffer)
+        shape(layer, grid_geom, exact), ENVELOPE, sql.Literal(extent), sql.Literal(buffer)
     )
     geometry = (layer.geometry_type or "").upper()
     centre = sql.SQL("ST_Centroid({})").format(grid_geom)
@@ -270,6 +295,7 @@ def compose_tile_sql(
     properties: tuple[str, ...],
     overview_table: str | None = None,
     clipped: bool = False,
+    merged_column: str | None = None,
 ) -> str:
     """The tile statement for one layer version and family, as text ready to prepare.
     ``clipped``: for area-limited callers, with an ``%(area)s`` parameter (their areas'
@@ -284,14 +310,17 @@ def compose_tile_sql(
     alias = "t" if overview_table is None else "o"
     transform = None if family is GEOGRAPHIC or overview_table else family.srid
     grid_geom = _transformed(sql.Identifier(alias, "geom"), transform)
+    exact = None  # an overview's merged rows (``merged_column`` not null) stay unsimplified
+    if merged_column is not None:
+        exact = sql.SQL("{} IS NOT NULL").format(sql.Identifier(alias, merged_column))
     if output == "mvt":
-        columns = _columns(alias, properties)
+        columns = _columns(alias, properties + ((merged_column,) if merged_column else ()))
     else:
         label = properties[0] if properties else None
         columns = _render_columns(alias, label, grid_geom, extent)
     common = {
         "aggregate": aggregate,
-        "mvt_geom": mvt_geom(layer, grid_geom, extent, buffer),
+        "mvt_geom": mvt_geom(layer, grid_geom, extent, buffer, exact),
         "columns": columns,
     }
     if overview_table is not None:

@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from layers.catalog import Layer
 from layers.platform import DATA_SCHEMA
 from layers.replicas import ReadRouter
-from tiles import grids, mvt
+from tiles import grids, merge, mvt
 
 MIN_FEATURES = 50_000
 MAX_LEVEL = {mvt.MERCATOR.name: 10, mvt.GEOGRAPHIC.name: 9}  # ~1.5 km cells at the top
@@ -61,10 +61,12 @@ def _sql(name: str) -> str:
 def cell_params(family: mvt.Family, level: int) -> dict[str, float | int]:
     """Bind values making ``mvt.cell_key`` global: the grid origin acts as the tile corner."""
     x0, y0 = ORIGIN[family.name]
+    cell = LEVEL0_TILE_WIDTH[family.name] / 2**level / mvt.CELLS_PER_TILE
     return {
         "xmin": x0,
         "ymax": y0,
-        "cell": LEVEL0_TILE_WIDTH[family.name] / 2**level / mvt.CELLS_PER_TILE,
+        "cell": cell,
+        "pixel": cell / mvt.CELL_PX,
         "level": level,
     }
 
@@ -136,6 +138,8 @@ async def build_overview(conn: AsyncConnection, layer: Layer, family: mvt.Family
     started = time.monotonic()
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.execute("SET LOCAL work_mem = '64MB'")  # per-cell grouping stays in memory
+        await conn.execute("SET LOCAL jit = off")  # compiling each level cost more than running it
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
         cursor = await conn.execute("SELECT to_regclass(%s)", [f"{DATA_SCHEMA}.{name}"])
         row = await cursor.fetchone()
@@ -144,9 +148,7 @@ async def build_overview(conn: AsyncConnection, layer: Layer, family: mvt.Family
         overview = sql.Identifier(DATA_SCHEMA, name)
         await _create_table(conn, layer, family, overview)
         top = MAX_LEVEL[family.name]
-        await _insert_level(conn, layer, family, overview, top, "overview_finest.sql")
-        for level in range(top - 1, -1, -1):
-            await _insert_level(conn, layer, family, overview, level, "overview_coarser.sql")
+        await _insert_levels(conn, layer, family, overview, top)
         await conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (z, geom)").format(overview))
         await conn.execute(sql.SQL("ANALYZE {}").format(overview))
         count = await (
@@ -188,15 +190,42 @@ async def _create_table(
     )
     await conn.execute(
         sql.SQL(
-            "CREATE TABLE {overview} AS SELECT 0::smallint AS z, t.fid, {geom} AS geom{columns} "
-            "FROM {table} AS t WITH NO DATA"
+            # geometry of any type: a merged row of a POLYGON layer may be a MULTIPOLYGON
+            "CREATE TABLE {overview} AS SELECT 0::smallint AS z, t.fid, {geom}::geometry AS geom, "
+            "NULL::integer AS {merged}{columns} FROM {table} AS t WITH NO DATA"
         ).format(
             overview=overview,
+            merged=sql.Identifier(merge.MERGED),
             geom=_grid_geom(family),
             columns=columns,
             table=sql.Identifier(DATA_SCHEMA, layer.table_name),
         )
     )
+
+
+async def _insert_levels(
+    conn: AsyncConnection, layer: Layer, family: mvt.Family, overview: sql.Identifier, top: int
+) -> None:
+    """Every level, finest first. Polygon layers: each level from the features transformed
+    once, small polygons merged (``tiles.merge``); others: thinned, each level from the
+    finer one."""
+    if merge.is_polygon_layer(layer):
+        members = merge.members_parts(family)
+        await _insert_level(
+            conn, layer, family, overview, top, "overview_polygons_members.sql", members
+        )
+        parts = merge.level_parts(family)
+        for level in range(top, -1, -1):
+            await _insert_level(
+                conn, layer, family, overview, level, "overview_polygons.sql", parts
+            )
+        return
+    # The finest level reads lon/lat rows; coarser levels read grid coordinates already.
+    finest = {"cell_key": mvt.cell_key(layer, family)}
+    await _insert_level(conn, layer, family, overview, top, "overview_finest.sql", finest)
+    coarser = {"cell_key": mvt.cell_key(layer, mvt.GEOGRAPHIC)}
+    for level in range(top - 1, -1, -1):
+        await _insert_level(conn, layer, family, overview, level, "overview_coarser.sql", coarser)
 
 
 async def _insert_level(
@@ -206,10 +235,8 @@ async def _insert_level(
     overview: sql.Identifier,
     level: int,
     template: str,
+    parts: dict[str, sql.Composable],
 ) -> None:
-    finest = template == "overview_finest.sql"
-    # The finest level reads lon/lat rows; coarser levels read grid coordinates already.
-    key_family = family if finest else mvt.GEOGRAPHIC
     names = sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(n)) for n in layer.field_names)
     columns = sql.SQL("").join(
         sql.SQL(", t.{}").format(sql.Identifier(n)) for n in layer.field_names
@@ -219,8 +246,8 @@ async def _insert_level(
         names=names,
         columns=columns,
         grid_geom=_grid_geom(family),
-        cell_key=mvt.cell_key(layer, key_family),
         table=sql.Identifier(DATA_SCHEMA, layer.table_name),
+        **parts,
     )
     await conn.execute(statement, cell_params(family, level))
 

@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 
 from layers.catalog import Layer
 from layers.errors import InvalidParameter
-from tiles import mvt, overview, wmts
+from tiles import merge, mvt, overview, wmts
 from tiles.styles import Style, style_of
 
 K = TypeVar("K")
@@ -159,6 +159,9 @@ def default_keys(layer: Layer, style: Style | str) -> list[StatementKey]:
 
 def compose(layer: Layer, key: StatementKey) -> str:
     family = mvt.MERCATOR if key.family == mvt.MERCATOR.name else mvt.GEOGRAPHIC
+    merged = None
+    if key.overview_table and merge.is_polygon_layer(layer):
+        merged = merge.MERGED  # how many features a merged one stands for
     return mvt.compose_tile_sql(
-        layer, family, key.output, key.properties, key.overview_table, key.clipped
+        layer, family, key.output, key.properties, key.overview_table, key.clipped, merged
     )

@@ -26,18 +26,20 @@ def tile_at(
     return tile.y, tile.x
 
 
-def build_mercator_overview(database_url: str, layer: Layer) -> str:
-    """Build the Web Mercator overview of a layer version (as the app does for big ones)
-    and return its table's name."""
+def build_mercator_overview(database_url: str, layer: Layer, family: str = "mercator") -> str:
+    """Build the Web Mercator (or ``family``'s) overview of a layer version (as the app
+    does for big ones) and return its table's name."""
     from tiles import mvt, overview
+
+    grid = mvt.MERCATOR if family == mvt.MERCATOR.name else mvt.GEOGRAPHIC
 
     async def build() -> None:
         conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
         async with conn:
-            await overview.build_overview(conn, layer, mvt.MERCATOR)
+            await overview.build_overview(conn, layer, grid)
 
     asyncio.run(build())
-    return overview.overview_table_name(layer, mvt.MERCATOR)
+    return overview.overview_table_name(layer, grid)
 
 
 def decode(data: bytes) -> dict[str, Any]:
