@@ -56,9 +56,12 @@ imports:
 # database (and, without ONEMAP_TEST_DATABASE_URL, an embedded cluster) of its own; a test
 # file stays on one worker, so its module fixtures are built once.
 PYTEST_WORKERS ?= 2
+# A test that hangs fails after this many seconds, with every thread's stack, instead of
+# holding CI forever (the longest test takes about 130 s).
+PYTEST_TIMEOUT ?= 900
 
 pytest:
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --timeout $(PYTEST_TIMEOUT)
 
 # The notebooks run inside pytest (tests/spatial/test_notebooks.py: against the live test
 # server, every declared figure drawn); this target runs only them.
