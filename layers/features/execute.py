@@ -20,6 +20,7 @@ from psycopg import sql
 
 from layers.db import unavailable
 from layers.errors import InvalidParameter
+from layers.features.coalesce import queue_of
 
 if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never import it
     from psycopg_pool import AsyncConnectionPool
@@ -95,20 +96,12 @@ async def fetch_page(
 async def read_feature(
     pool: AsyncConnectionPool, statement: bytes | sql.Composed, fid: int, area: bytes | None = None
 ) -> str | None:
-    """One feature's text by fid, with one prepared execute. ``getconn``/``putconn`` rather
-    than ``pool.connection()``: its ``async with conn`` adds a commit round of Python
-    (autocommit: nothing to commit) that cost a quarter of the read; ``putconn`` still
-    resets or drops a broken connection. ``area``: an area-limited caller's clip, for the
-    statement's second placeholder."""
-    params: list[Any] = [fid] if area is None else [fid, area]
+    """One feature's text by fid (``statement``: ``layers.features.page.feature_sql``'s), with
+    one prepared execute shared by the reads of the same statement asked for in the same
+    turn of the loop (``layers.features.coalesce``). ``area``: an area-limited caller's
+    clip, for the statement's second placeholder."""
     with database_errors():  # also the pool's acquire timeout while the database is down
-        conn = await pool.getconn()
-        try:
-            cursor = await conn.execute(statement, params, prepare=True)
-            row = await cursor.fetchone()
-        finally:
-            await pool.putconn(conn)
-    return None if row is None else str(row[0])
+        return await queue_of(pool).read(statement, fid, () if area is None else (area,))
 
 
 async def primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -181,9 +181,13 @@ def csv_copy_sql(layer: Layer, query: ItemsQuery, binder: Binder) -> sql.Compose
 
 
 def feature_sql(layer: Layer, item: sql.Composable, *, clipped: bool = False) -> sql.Composed:
-    """One feature by fid (a single placeholder), ``item`` being its rendered expression;
-    ``clipped``: only inside an area-limited caller's areas (a second placeholder)."""
-    statement = sql.SQL("SELECT {} FROM {} WHERE fid = %s").format(item, table_of(layer))
+    """Features by fid: ``(fid, text)`` rows of the fids of the first placeholder (an array:
+    reads of one statement share an execute, ``layers.features.coalesce``), ``item`` being
+    the rendered expression; ``clipped``: only inside an area-limited caller's areas (a
+    second placeholder)."""
+    statement = sql.SQL("SELECT fid, {} FROM {} WHERE fid = ANY(%s::bigint[])").format(
+        item, table_of(layer)
+    )
     if clipped:
         statement += sql.SQL(" AND ") + area_condition(sql.Identifier("geom"), sql.SQL("%s"))
     return statement
