@@ -109,6 +109,11 @@ def loopback_only() -> Iterator[None]:
 
 
 EDITING_SWITCH = "^/collections/[^/]+/editing$"
+# Each process's own execution (its inputs' schemas in /api): the coverage phase sends only
+# schema-valid boundary values there (5e-324 for a cell size > 0), ~1,000 requests for the
+# 25 processes instead of ~3,500 with the negative ones, which the substitution test covers
+# per input (tests/spatial/test_fuzz_processes.py)
+PROCESS_EXECUTION = "^/processes/[^/{]+/execution$"
 
 
 def toggle_of(scratch: str) -> str:
@@ -185,6 +190,10 @@ def _config(
                 }
                 for path in GRAMMAR_BOUND
             ),
+            {
+                "include-path-regex": PROCESS_EXECUTION,
+                "phases": {"coverage": {"generation": {"mode": "positive"}}},
+            },
             {  # a schema-valid ``{"editable": false}`` would close the scratch collection
                 # to every later edit (405): the editing switch has a collection of its own
                 "include-path-regex": EDITING_SWITCH,
