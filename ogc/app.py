@@ -153,7 +153,7 @@ def create_app(
         state.purge_listeners.append(tiles_fast.tiles_purged)
         app.fast_layer = tiles_fast
     _observe(app, state)
-    state.openapi = serve_openapi_30(app, settings)
+    state.openapi = serve_openapi_30(app, settings, registry)
     for module in (
         landing,
         collections,

@@ -8,6 +8,10 @@ between the two breakpoints around the concentration (HJ 633-2012 Table 1 and fo
 The AQI is the largest IAQI, reported as an integer rounded up (进位取整); pollutants
 whose IAQI equals it are primary (首要污染物) when the AQI exceeds 50. A concentration
 above the top breakpoint has IAQI 500 (the table ends there).
+
+The daily report indexes 24-hour means (O3: its daily maximum hour and 8-hour mean); the
+hourly (real-time) report indexes 1-hour means: SO2, NO2, CO and O3 by their 1-hour rows,
+PM10 and PM2.5, which have none, by their 24-hour rows (``hourly_iaqi``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ GRADE_II_24H: dict[Pollutant, float] = {
     "o3": 160.0,
 }
 
+# GB 3095-2012 Table 1, grade II 1-hour limits; PM10 and PM2.5 have no 1-hour limit.
+GRADE_II_1H: dict[Pollutant, float] = {"so2": 500.0, "no2": 200.0, "co": 10.0, "o3": 200.0}
+
 # HJ 633-2012 Table 2: upper AQI of each category.
 CATEGORIES = (
     (50, "优"),
@@ -78,6 +85,23 @@ def iaqi(pollutant: Pollutant, concentration: ArrayLike, averaging: Averaging = 
     if len(points) < len(IAQI_STEPS):
         index = np.where(values > points[-1], np.nan, index)
     return np.asarray(np.where(values < 0, np.nan, index), dtype=np.float64)
+
+
+def hourly_iaqi(
+    pollutant: Pollutant, one_hour: ArrayLike, so2_24h: ArrayLike | None = None
+) -> Floats:
+    """The IAQI of 1-hour means as the hourly report computes it: 1-hour breakpoints where
+    Table 1 has them, the 24-hour ones for PM10 and PM2.5. SO2 above 800 µg/m³ has no
+    1-hour index (Table 1, note 2): its 24-hour mean's index is reported instead, from
+    ``so2_24h`` (NaN where that is missing)."""
+    if (pollutant, "1h") not in BREAKPOINTS:
+        return iaqi(pollutant, one_hour)
+    index = iaqi(pollutant, one_hour, "1h")
+    if pollutant != "so2":
+        return index
+    daily = np.nan if so2_24h is None else iaqi("so2", so2_24h)
+    beyond = np.asarray(one_hour, dtype=float) > BREAKPOINTS[("so2", "1h")][-1]
+    return np.asarray(np.where(beyond, daily, index), dtype=np.float64)
 
 
 def aqi(indices: ArrayLike) -> Floats:

@@ -77,9 +77,18 @@ def thin_plate_spline(
 def grid_shape(bounds: tuple[float, float, float, float], cell_m: float) -> tuple[int, int]:
     """Width and height of the ``cell_m`` grid over ``bounds`` (equal-area metres)."""
     minx, miny, maxx, maxy = bounds
-    width = max(1, int(np.ceil((maxx - minx) / cell_m)))
-    height = max(1, int(np.ceil((maxy - miny) / cell_m)))
-    return width, height
+    with np.errstate(over="ignore"):
+        width, height = np.ceil((maxx - minx) / cell_m), np.ceil((maxy - miny) / cell_m)
+    if not np.isfinite(width * height):
+        raise uncountable_grid(cell_m)
+    return max(1, int(width)), max(1, int(height))
+
+
+def uncountable_grid(cell_m: float) -> InvalidParameter:
+    """A cell so small (e.g. 5e-324 m) that the grid's size is no finite number."""
+    return InvalidParameter(
+        f"cell_m: {cell_m} m makes a grid of too many cells to count; give a larger cell_m"
+    )
 
 
 # Peak bytes, measured (tracemalloc for IDW, peak RSS for the spline; 10^4..10^5 cells):

@@ -36,12 +36,11 @@ def monitoring_days(
     maximum hour) to ``o3`` (daily maximum 8-hour mean). A reading's time is the start of
     its hour (08:00 is 08:00–09:00, as the sample layer writes them); readings without a
     time are left out."""
-    local = pd.to_datetime(readings[time_field], utc=True).dt.tz_convert(CST)
-    readings, local = readings[local.notna()], local[local.notna()]
+    readings, local = timed_readings(readings, time_field)
     keys = pd.DataFrame(
         {
             "station": readings[station_field].astype(str).to_numpy(),
-            "day": local.dt.tz_localize(None).dt.floor("D").to_numpy(),
+            "day": local.dt.floor("D").to_numpy(),
         }
     )
     group = keys.groupby(["station", "day"], sort=True).ngroup().to_numpy()
@@ -54,6 +53,13 @@ def monitoring_days(
             table[name] = column
     table["day"] = table["day"].dt.date
     return table
+
+
+def timed_readings(readings: pd.DataFrame, time_field: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The readings that have a time, and their times as naive CST date-times."""
+    local = pd.to_datetime(readings[time_field], utc=True).dt.tz_convert(CST)
+    timed = local.notna()
+    return readings[timed], local[timed].dt.tz_localize(None)
 
 
 def _hour_grid(cell: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
@@ -96,7 +102,6 @@ def with_indices(days: pd.DataFrame, pollutants: list[Pollutant]) -> pd.DataFram
     rows (HJ 633-2012 daily report: 24-hour breakpoints; O3 by its daily maximum 8-hour
     mean, or its maximum hour's index where that is higher or the 8-hour row ends)."""
     out = days.copy()
-    names = []
     for pollutant in pollutants:
         if pollutant == "o3":
             eight, one = iaqi("o3", out["o3"], "8h"), iaqi("o3", out["o3_1h"], "1h")
@@ -104,13 +109,18 @@ def with_indices(days: pd.DataFrame, pollutants: list[Pollutant]) -> pd.DataFram
         else:
             out[f"iaqi_{pollutant}"] = iaqi(pollutant, out[pollutant])
         out[f"exceeds_{pollutant}"] = out[pollutant] > GRADE_II_24H[pollutant]
-        names.append(f"iaqi_{pollutant}")
-    out["aqi"] = pd.Series(aqi(out[names].to_numpy()), index=out.index).astype("Int64")
-    indices = [dict(zip(pollutants, row, strict=True)) for row in out[names].to_numpy().tolist()]
-    top = out["aqi"].astype(float).to_numpy().tolist()
-    out["primary"] = [primary_pollutants(i, a) for i, a in zip(indices, top, strict=True)]
-    out["category"] = [category(a) for a in top]
-    return out
+    return with_aqi(out, pollutants)
+
+
+def with_aqi(rows: pd.DataFrame, pollutants: list[Pollutant]) -> pd.DataFrame:
+    """Rows with ``iaqi_<p>`` → ``aqi``, ``primary`` and ``category`` added (in place)."""
+    names = [f"iaqi_{pollutant}" for pollutant in pollutants]
+    rows["aqi"] = pd.Series(aqi(rows[names].to_numpy()), index=rows.index).astype("Int64")
+    indices = [dict(zip(pollutants, row, strict=True)) for row in rows[names].to_numpy().tolist()]
+    top = rows["aqi"].astype(float).to_numpy().tolist()
+    rows["primary"] = [primary_pollutants(i, a) for i, a in zip(indices, top, strict=True)]
+    rows["category"] = [category(a) for a in top]
+    return rows
 
 
 def county_days(
@@ -119,13 +129,21 @@ def county_days(
     """Per county (and city and province, the roll-up's levels) and day: the mean of the
     stations' valid daily values (O3: of both its statistics) and how many stations gave
     one (``<p>_stations``)."""
-    coded = days.assign(adcode=days["station"].map(station_codes))
-    keys = ["day", "adcode", "level"]
     columns = [c for p in pollutants for c in ([p, "o3_1h"] if p == "o3" else [p])]
+    return county_series(days, station_codes, columns, "day")
+
+
+def county_series(
+    rows: pd.DataFrame, station_codes: pd.Series, columns: list[str], period: str
+) -> pd.DataFrame:
+    """Per county, city and province and ``period`` value (day or hour): the mean of the
+    stations' valid values of each column and how many stations gave one."""
+    coded = rows.assign(adcode=rows["station"].map(station_codes))
+    keys = [period, "adcode", "level"]
     merged: pd.DataFrame | None = None
     for column in columns:  # each frame has its columns, even when empty
         valid = coded[coded[column].notna()]
-        rolled = roll_up(valid, column, "mean", by=("day",)).rename(
+        rolled = roll_up(valid, column, "mean", by=(period,)).rename(
             columns={"value": column, "n": f"{column}_stations"}
         )
         merged = rolled if merged is None else merged.merge(rolled, on=keys, how="outer")
@@ -151,14 +169,19 @@ def months(days: pd.DataFrame, units: list[str], pollutants: list[Pollutant]) ->
     return out.reset_index()
 
 
-def summary(days: pd.DataFrame, units: list[str], pollutants: list[Pollutant]) -> pd.DataFrame:
-    """Per unit over the whole window: valid days and exceedance days per pollutant, days
-    with an AQI over 100 (not 达标) and the highest AQI."""
-    groups = days.groupby(units, sort=True)
-    out = groups.size().rename("days_reported").to_frame()
+def summary(
+    rows: pd.DataFrame, units: list[str], pollutants: list[Pollutant], per: str = "day"
+) -> pd.DataFrame:
+    """Per unit over the whole window, counted in ``per`` (days or hours): valid and
+    exceedance ones per pollutant (where it has a limit at that averaging), those with an
+    AQI over 100 (not 达标) and the highest AQI."""
+    groups = rows.groupby(units, sort=True)
+    out = groups.size().rename(f"{per}s_reported").to_frame()
     for pollutant in pollutants:
-        out[f"{pollutant}_valid_days"] = groups[pollutant].count()
-        out[f"{pollutant}_exceedance_days"] = groups[f"exceeds_{pollutant}"].sum().astype(int)
-    out["days_aqi_over_100"] = groups["aqi"].apply(lambda a: int((a > 100).sum()))
+        out[f"{pollutant}_valid_{per}s"] = groups[pollutant].count()
+        if f"exceeds_{pollutant}" in rows:
+            exceeded = groups[f"exceeds_{pollutant}"].sum().astype(int)
+            out[f"{pollutant}_exceedance_{per}s"] = exceeded
+    out[f"{per}s_aqi_over_100"] = groups["aqi"].apply(lambda a: int((a > 100).sum()))
     out["aqi_max"] = groups["aqi"].max()
     return out.reset_index()

@@ -19,7 +19,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from layers.errors import InvalidParameter
 from spatial.geodesy import EQUAL_AREA_CRS
-from spatial.interpolation import MAX_CELLS
+from spatial.interpolation import MAX_CELLS, uncountable_grid
 from spatial.raster_source import RasterSource, read_clipped
 from spatial.results import Raster
 
@@ -46,9 +46,12 @@ def metric_shape(
     ``bounds`` (left, bottom, right, top) is resampled onto, at ``cell_m`` or its own size."""
     resolution = None if cell_m is None else (cell_m, cell_m)
     left, bottom, right, top = bounds
-    transform, out_w, out_h = calculate_default_transform(
-        crs, EQUAL_AREA_CRS, width, height, left, bottom, right, top, resolution=resolution
-    )
+    try:
+        transform, out_w, out_h = calculate_default_transform(
+            crs, EQUAL_AREA_CRS, width, height, left, bottom, right, top, resolution=resolution
+        )
+    except OverflowError:  # rasterio: ceil(width × ratio) of an infinite ratio
+        raise uncountable_grid(cell_m or 0.0) from None
     return transform, int(out_w), int(out_h)
 
 

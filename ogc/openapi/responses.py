@@ -10,10 +10,12 @@ that nothing outside them is ever answered.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ogc.http.links import GEOJSON, HTML, JSON, OPENAPI, STYLE_JSON, TILEJSON
 from ogc.http.negotiation import FORMATS
+from ogc.openapi.processes import GENERIC_EXECUTION
 from tiles.service import MVT_MEDIA_TYPE
 
 PNG = "image/png"
@@ -83,6 +85,7 @@ EXTRA_SUCCESS: dict[str, dict[str, str]] = {
     "POST /collections/{collectionId}/items": {"204": "Created (Prefer: return=minimal)"},
 }
 EMPTY_SUCCESS = {"204"}  # no body, no content type
+EXECUTION_PATH = re.compile(r"^/processes/[^/{]+/execution$")  # a process's own: as the generic
 
 
 def truthful_responses(document: dict[str, Any]) -> None:
@@ -98,7 +101,7 @@ def truthful_responses(document: dict[str, Any]) -> None:
 
 def responses_of(method: str, path: str, declared: dict[str, Any]) -> dict[str, Any]:
     """The declared successes with their real media types, then the errors of ``method path``."""
-    key = f"{method} {path}"
+    key = f"{method} {EXECUTION_PATH.sub(GENERIC_EXECUTION, path)}"  # a process's own
     successes = {code: answer for code, answer in declared.items() if code.startswith("2")}
     for code, description in EXTRA_SUCCESS.get(key, {}).items():
         successes.setdefault(code, {"description": description})

@@ -1,9 +1,13 @@
 """The OpenAPI document as 3.0, the version OGC API – Features Part 1 names (``oas30``),
-with one items path per collection of the current catalog snapshot.
+with one items path per collection of the current catalog snapshot and one execution path
+per process (``ogc.openapi.processes``).
 
 FastAPI writes OpenAPI 3.1. The only 3.1 constructs it emits for OneMap are optional
 values (``anyOf`` with ``{"type": "null"}``) and binary uploads (``contentMediaType``);
-they are rewritten to their 3.0 forms (``nullable``, ``format: binary``).
+they are rewritten to their 3.0 forms (``nullable``, ``format: binary``). The processes'
+input schemas add numeric ``exclusiveMinimum``/``exclusiveMaximum`` (3.0: a boolean beside
+``minimum``/``maximum``), ``examples`` (3.0: one ``example``) and ``propertyNames`` (3.0
+has none: an enum of names becomes those ``properties``, nothing else allowed).
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from ogc.openapi.params import (
     shared_items_parameters,
     shared_parameter_refs,
 )
+from ogc.openapi.processes import with_processes
 from ogc.openapi.responses import truthful_responses
 from ogc.plans import Snapshot
+from spatial.registry import AnalysisRegistry
 
 NULL = {"type": "null"}
 GENERIC_ITEMS_PATH = "/collections/{collectionId}/items"
@@ -58,8 +64,25 @@ def _rewrite(node: Any) -> None:
     if node.get("contentMediaType") == "application/octet-stream":
         node.pop("contentMediaType")
         node["format"] = "binary"
+    _json_schema_as_30(node)
     for value in node.values():
         _rewrite(value)
+
+
+def _json_schema_as_30(node: dict[str, Any]) -> None:
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = node.get(exclusive)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            node[bound], node[exclusive] = value, True
+    if isinstance(node.get("examples"), list):
+        examples = node.pop("examples")
+        if examples:
+            node["example"] = examples[0]
+    names = node.pop("propertyNames", None)
+    if isinstance(names, dict) and "enum" in names:
+        value_schema = node.get("additionalProperties", {})
+        node["properties"] = {name: copy.deepcopy(value_schema) for name in names["enum"]}
+        node["additionalProperties"] = False
 
 
 def _make_nullable(node: dict[str, Any], key: str) -> None:
@@ -98,16 +121,22 @@ class OpenApiDocuments:
     the others are rendered on first request per snapshot, a bounded few at a time.
     """
 
-    def __init__(self, generate: Callable[[], dict[str, Any]], settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        generate: Callable[[], dict[str, Any]],
+        settings: ServiceSettings,
+        registry: AnalysisRegistry,
+    ) -> None:
         self._generate = generate
         self._settings = settings
+        self._registry = registry
         self._base: dict[str, Any] | None = None
         self._current: Rendered | None = None
         self._scoped: dict[str, Rendered] = {}
 
     def base(self) -> dict[str, Any]:
         if self._base is None:
-            self._base = as_openapi_30(self._generate())
+            self._base = as_openapi_30(with_processes(self._generate(), self._registry))
         return self._base
 
     @property
@@ -190,8 +219,10 @@ def openapi_media_type(accept: str) -> str:
     return JSON if plain_only else OPENAPI
 
 
-def serve_openapi_30(app: FastAPI, settings: ServiceSettings) -> OpenApiDocuments:
+def serve_openapi_30(
+    app: FastAPI, settings: ServiceSettings, registry: AnalysisRegistry
+) -> OpenApiDocuments:
     """Make ``app.openapi`` the 3.0 document (built once); return the per-catalog builder."""
-    documents = OpenApiDocuments(app.openapi, settings)
+    documents = OpenApiDocuments(app.openapi, settings, registry)
     app.openapi = documents.base  # type: ignore[method-assign]
     return documents

@@ -36,6 +36,12 @@ class DensityInputs(BaseModel):
 
 def run_density(inputs: DensityInputs, ctx: Context) -> AnalysisResult:
     check_distance_m("bandwidth_m", inputs.bandwidth_m)
+    if inputs.bandwidth_m < inputs.cell_m / 2:  # (5e-324 m: h² underflows, every cell NaN)
+        raise InvalidParameter(
+            f"bandwidth_m: {inputs.bandwidth_m} m is under half a cell (cell_m {inputs.cell_m} "
+            "m): a kernel between cell centres would be lost; give a larger bandwidth_m or a "
+            "smaller cell_m"
+        )
     frame = read_layer(ctx, inputs.points, geometry=PUNCTUAL).explode(ignore_index=True)
     weights = _weights(frame, inputs.weight_field, "weight_field")
     density = kernel_density(

@@ -1,4 +1,4 @@
-"""Environmental monitoring series: daily/monthly values, AQI and exceedance days."""
+"""Environmental monitoring series: hourly/daily/monthly values, AQI and exceedances."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from spatial.aqi import Pollutant
 from spatial.context import Context
 from spatial.errors import about
 from spatial.inputs import LayerInput
-from spatial.monitoring import county_days, monitoring_days, months, summary, with_indices
+from spatial.monitoring import (
+    county_days,
+    county_series,
+    monitoring_days,
+    months,
+    summary,
+    with_indices,
+)
+from spatial.monitoring_hours import hourly_columns, monitoring_hours, with_hour_indices
 from spatial.monitoring_inputs import parse_window, read_window, station_counties, timed_layer
 from spatial.registry import Analysis, OutputSpec
 from spatial.results import AnalysisResult
@@ -32,8 +40,11 @@ class MonitoringInputs(BaseModel):
         "concentrations in µg/m³ (CO in mg/m³)",
     )
     station_field: str = Field("station_id", description="Field naming each reading's station")
-    period: Literal["day", "month"] = Field(
-        "day", description="Series of China Standard Time days, or of months of valid days"
+    period: Literal["hour", "day", "month"] = Field(
+        "day",
+        description="Series of China Standard Time hours (HJ 633-2012 hourly report: 1-hour "
+        "IAQIs, exceedance hours of the grade II 1-hour limits), of days (daily report: "
+        "24-hour IAQIs, exceedance days), or of months of valid days",
     )
     window: str | None = Field(
         None,
@@ -62,30 +73,59 @@ def run_monitoring(inputs: MonitoringInputs, ctx: Context) -> AnalysisResult:
         with about("window"):
             raise InvalidParameter(f"'{layer.id}' has no readings in {inputs.window or 'it'}")
     ctx.progress(30, f"{len(readings)} readings read")
-    pollutants = list(inputs.values)
-    stations = with_indices(
-        monitoring_days(readings, inputs.station_field, time_field, inputs.values), pollutants
-    )
     codes = station_counties(ctx, readings, inputs.station_field, inputs.county_field)
-    units = with_indices(county_days(stations, codes, pollutants), pollutants)
-    ctx.progress(80, f"{len(stations)} station days")
-    if inputs.period == "month":
-        station_rows, unit_rows = (
-            months(stations, ["station"], pollutants),
-            months(units, ["adcode", "level"], pollutants),
-        )
-    else:
-        station_rows, unit_rows = stations, units
-    station_summary = summary(stations, ["station"], pollutants).assign(
-        adcode=lambda t: t["station"].map(codes)
-    )
+    series = _hourly if inputs.period == "hour" else _daily
+    stations, station_rows, unit_rows, unit_summary = series(inputs, readings, time_field, codes)
+    ctx.progress(80, f"{len(station_rows)} station {inputs.period}s")
+    station_summary = stations.assign(adcode=lambda t: t["station"].map(codes))
     return AnalysisResult(
         features={"stations": _station_points(readings, inputs.station_field, station_summary)},
         values={
             "station_series": _records(station_rows),
             "county_series": _records(unit_rows),
-            "county_summary": _records(summary(units, ["adcode", "level"], pollutants)),
+            "county_summary": _records(unit_summary),
         },
+    )
+
+
+Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]
+
+
+def _daily(
+    inputs: MonitoringInputs, readings: pd.DataFrame, time_field: str, codes: pd.Series
+) -> Tables:
+    """Station summary, station rows, county rows, county summary of days (or months)."""
+    pollutants = list(inputs.values)
+    stations = with_indices(
+        monitoring_days(readings, inputs.station_field, time_field, inputs.values), pollutants
+    )
+    units = with_indices(county_days(stations, codes, pollutants), pollutants)
+    station_rows, unit_rows = stations, units
+    if inputs.period == "month":
+        station_rows = months(stations, ["station"], pollutants)
+        unit_rows = months(units, ["adcode", "level"], pollutants)
+    return (
+        summary(stations, ["station"], pollutants),
+        station_rows,
+        unit_rows,
+        summary(units, ["adcode", "level"], pollutants),
+    )
+
+
+def _hourly(
+    inputs: MonitoringInputs, readings: pd.DataFrame, time_field: str, codes: pd.Series
+) -> Tables:
+    """The same tables of hours."""
+    pollutants = list(inputs.values)
+    hours = monitoring_hours(readings, inputs.station_field, time_field, inputs.values)
+    stations = with_hour_indices(hours, pollutants)
+    county = county_series(stations, codes, hourly_columns(pollutants), "hour")
+    units = with_hour_indices(county, pollutants)
+    return (
+        summary(stations, ["station"], pollutants, "hour"),
+        stations,
+        units,
+        summary(units, ["adcode", "level"], pollutants, "hour"),
     )
 
 
@@ -122,18 +162,24 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 MONITORING = Analysis(
     id="monitoring-series",
-    title="Monitoring series: daily AQI and exceedance days",
-    description="Hourly readings of a time-enabled layer → daily (China Standard Time) or "
-    "monthly values per station and per county/city/province (mean of stations), with "
-    "valid-hour counts (a day needs ≥ 20 hours, GB 3095-2012), IAQI per pollutant and AQI, "
-    "primary pollutant and category (HJ 633-2012), and GB 3095-2012 grade II exceedance days.",
+    title="Monitoring series: hourly and daily AQI, exceedance hours and days",
+    description="Hourly readings of a time-enabled layer → hourly, daily (China Standard "
+    "Time) or monthly values per station and per county/city/province (mean of stations), "
+    "with valid-hour counts (a day needs ≥ 20 hours, GB 3095-2012), IAQI per pollutant and "
+    "AQI, primary pollutant and category (HJ 633-2012 daily or hourly report: SO2 above "
+    "800 µg/m³ indexed by its 24-hour mean, PM by its 24-hour breakpoints), and GB "
+    "3095-2012 grade II exceedance days (24-hour limits) or hours (1-hour limits).",
     domain="environment",
     inputs=MonitoringInputs,
     outputs={
-        "stations": OutputSpec("features", "Stations with valid and exceedance days, AQI max"),
+        "stations": OutputSpec(
+            "features", "Stations with valid and exceedance days (or hours), AQI max"
+        ),
         "station_series": OutputSpec("value", "Rows per station and period"),
         "county_series": OutputSpec("value", "Rows per county/city/province and period"),
-        "county_summary": OutputSpec("value", "Exceedance days per county/city/province"),
+        "county_summary": OutputSpec(
+            "value", "Exceedance days (or hours) per county/city/province"
+        ),
     },
     run=run_monitoring,
     keywords=("AQI", "HJ 633", "GB 3095", "time series", "exceedance"),

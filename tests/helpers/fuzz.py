@@ -109,6 +109,12 @@ def loopback_only() -> Iterator[None]:
 
 
 EDITING_SWITCH = "^/collections/[^/]+/editing$"
+# Each process's own execution (its inputs' schemas in /api), within the CI budget: the
+# coverage phase sends only schema-valid boundary values there (5e-324 for a cell size > 0:
+# ~950 requests for 25 processes, not ~3,500 with the negative ones, which the substitution
+# test sends per input, tests/spatial/test_fuzz_processes.py); no random fuzzing (~125
+# requests of made-up layer names, 400s all)
+PROCESS_EXECUTION = "^/processes/[^/{]+/execution$"
 
 
 def toggle_of(scratch: str) -> str:
@@ -185,6 +191,13 @@ def _config(
                 }
                 for path in GRAMMAR_BOUND
             ),
+            {
+                "include-path-regex": PROCESS_EXECUTION,
+                "phases": {
+                    "coverage": {"generation": {"mode": "positive"}},
+                    "fuzzing": {"enabled": False},
+                },
+            },
             {  # a schema-valid ``{"editable": false}`` would close the scratch collection
                 # to every later edit (405): the editing switch has a collection of its own
                 "include-path-regex": EDITING_SWITCH,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -15,6 +16,7 @@ from layers.catalog_write import LayerMeta
 from layers.settings import ServiceSettings
 from ogc.app import create_app
 from spatial.context import Context
+from tests.helpers.catalog import SAMPLE_DEM
 from tests.helpers.live import live_server
 
 GRID_ORIGIN = (113.50, 22.80)  # open country south-east of Guangzhou
@@ -78,3 +80,13 @@ def live_url(settings: ServiceSettings) -> Iterator[str]:
     """The real app served over HTTP on a free loopback port (for the notebook client)."""
     with live_server(create_app(settings)) as live:
         yield live.url
+
+
+@pytest.fixture(scope="module")
+def readings() -> pd.DataFrame:
+    """The sample readings as the generator wrote them, with each station's county code."""
+    synthetic = SAMPLE_DEM.parent / "synthetic"
+    frame = gpd.read_file(synthetic / "guangdong_station_readings.gpkg")
+    stations = gpd.read_file(synthetic / "guangdong_synthetic.gpkg", layer="stations")
+    frame["day"] = frame["observed"].dt.tz_convert("Asia/Shanghai").dt.date.astype(str)
+    return frame.merge(stations[["station_id", "adcode"]], on="station_id")

@@ -115,3 +115,16 @@ def test_a_density_surface_is_published_as_a_raster_layer(client: TestClient) ->
     layer = wait_for_layer(client, "test-kde")
     assert "raster" in layer["metadata"]
     assert layer["metadata"]["derived_from"]["process"] == "kernel-density"
+
+
+@pytest.mark.parametrize("bandwidth_m", [5e-324, 499.0])
+def test_a_kernel_under_half_a_cell_is_a_400(ctx: Context, bandwidth_m: float) -> None:
+    """5e-324 m squared is 0: every cell was NaN (a 200); any kernel under half a cell can
+    fall between cell centres and lose its points."""
+    lonlat, values = _points(10)
+    inputs = {"points": _inline(lonlat, values), "bandwidth_m": bandwidth_m, "cell_m": 1000}
+    with pytest.raises(InvalidParameter, match=r"bandwidth_m: .* under half a cell"):
+        DEFAULT_REGISTRY.get("kernel-density").execute(inputs, ctx)
+    inputs["bandwidth_m"] = 500.0
+    density = DEFAULT_REGISTRY.get("kernel-density").execute(inputs, ctx).rasters["density"]
+    assert np.isfinite(density.data).all()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +11,6 @@ from layers.errors import InvalidParameter
 from spatial import DEFAULT_REGISTRY, Context
 from spatial.aqi import aqi, category, iaqi, primary_pollutants
 from spatial.monitoring import county_days, monitoring_days, months, with_indices
-from tests.helpers.catalog import SAMPLE_DEM
-
-SYNTHETIC = SAMPLE_DEM.parent / "synthetic"
 
 
 def test_iaqi_by_hand_from_the_breakpoints() -> None:
@@ -84,15 +80,6 @@ def test_months_need_27_valid_days_and_25_in_february() -> None:
     assert table["pm25_complete"].tolist() == [True, False]  # March: 26 < 27
     exceed = (frame > 75).resample("MS").sum()
     assert table["pm25_exceedance_days"].tolist() == exceed.tolist()
-
-
-@pytest.fixture(scope="module")
-def readings() -> pd.DataFrame:
-    """The sample readings as the generator wrote them, with each station's county code."""
-    frame = gpd.read_file(SYNTHETIC / "guangdong_station_readings.gpkg")
-    stations = gpd.read_file(SYNTHETIC / "guangdong_synthetic.gpkg", layer="stations")
-    frame["day"] = frame["observed"].dt.tz_convert("Asia/Shanghai").dt.date.astype(str)
-    return frame.merge(stations[["station_id", "adcode"]], on="station_id")
 
 
 def test_series_match_pandas_on_the_same_rows(client: TestClient, readings: pd.DataFrame) -> None:

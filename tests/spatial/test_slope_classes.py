@@ -100,3 +100,14 @@ def test_a_continuous_raster_is_no_class_raster() -> None:
         _check_classes(Raster(np.array([[1.0, 2.5]]), grid, EQUAL_AREA_CRS))
     with pytest.raises(InvalidParameter, match="raster: more than 1000 classes"):
         _check_classes(Raster(np.arange(1001.0).reshape(1, -1), grid, EQUAL_AREA_CRS))
+
+
+@pytest.mark.parametrize("process", ["slope-classes", "terrain"])
+def test_a_cell_too_small_to_count_is_a_400(ctx: Context, process: str) -> None:
+    """5e-324 m (> 0, as the schema asks): rasterio's grid size overflowed into a 500."""
+    analysis = DEFAULT_REGISTRY.get(process)
+    inputs = {"dem": {"collection": "gd-dem"}, "cell_m": 5e-324}
+    steps = [analysis.execute, *([analysis.cost] if analysis.estimate else [])]
+    for step in steps:  # the run, and its estimate where it has one (terrain)
+        with pytest.raises(InvalidParameter, match=r"cell_m: .* too many cells to count"):
+            step(inputs, ctx)
