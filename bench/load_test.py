@@ -1,13 +1,15 @@
 """Long load test: a mixed workload through nginx to two OneMap replicas (issue 16, "Done when").
 
     flock /tmp/onemap-bench.lock .venv/bin/python bench/load_test.py [URL] [--minutes 10] \
-        [--read-url URL] [--workdir /tmp/onemap-load]
+        [--read-url URL | --standby] [--workdir /tmp/onemap-load]
 
 URL: a database with the sample layers; without it an embedded cluster in --workdir gets
 them (kept between runs). Two `onemap serve` replicas (one worker each) share one database
 and one tile cache directory (emptied at start) behind nginx running docker/nginx/nginx.conf
 on loopback (tests/helpers/balanced.py starts the same set for the scale-out tests);
---read-url is passed to the replicas as ONEMAP_READ_DATABASE_URL (a streaming standby).
+--read-url is passed to the replicas as ONEMAP_READ_DATABASE_URL (a streaming standby);
+--standby makes one of the embedded cluster (pg_basebackup, tests/helpers/standby.py, as the
+read-replica tests do) and passes its URL so.
 
 The workload, by weight: cached vector tiles, uncached ones (each asked once), WMTS map
 tiles (REST, PNG) and capabilities, items pages, single features, searches and synchronous
@@ -42,7 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.overload import database  # noqa: E402
+from layers.embedded import EmbeddedCluster  # noqa: E402
 from tests.helpers.balanced import Balanced, Process, balanced  # noqa: E402
+from tests.helpers.standby import Standby, enable_streaming  # noqa: E402
 from tests.tiles.helpers import tile_at  # noqa: E402
 
 TMS = "WebMercatorQuad"
@@ -278,14 +282,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--share", type=float, default=0.75, help="of the peak rate (≥ 0.7)")
     parser.add_argument("--read-url", help="ONEMAP_READ_DATABASE_URL of the replicas")
+    parser.add_argument("--standby", action="store_true", help="stream one from the cluster")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/onemap-load"))
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.workdir.chmod(0o755)  # the embedded cluster's postgres account goes through it
     shutil.rmtree(args.workdir / "tiles", ignore_errors=True)  # "uncached" means uncached
     shutil.rmtree(args.workdir / "nginx", ignore_errors=True)
+    if args.standby and args.url:
+        parser.error("--standby streams from the embedded cluster: give no URL")
     url, cluster = database(args.url, args.workdir)
-    settings = {"read_database_url": args.read_url} if args.read_url else {}
+    standby = streaming_standby(cluster) if args.standby and cluster is not None else None
+    read_url = standby.dsn if standby is not None else args.read_url
+    settings = {"read_database_url": read_url} if read_url else {}
     try:
         with balanced(url, args.workdir, settings=settings) as pair:
             calls = iter(Workload(warm(pair.nginx.url)))
@@ -293,8 +302,20 @@ def main() -> None:
             print(f"peak {peak:.1f} req/s; running at {args.share:.0%} of it")
             sustain(pair, calls, peak * args.share, args.minutes)
     finally:
+        if standby is not None:
+            standby.remove()
         if cluster is not None:
             cluster.stop()
+
+
+def streaming_standby(cluster: EmbeddedCluster) -> Standby:
+    """A streaming standby of the cluster on its own port (the replica tests' helper)."""
+    enable_streaming(cluster)
+    standby = Standby(cluster)
+    standby.create()
+    standby.start()
+    print(f"standby streaming on port {standby.port}")
+    return standby
 
 
 if __name__ == "__main__":
