@@ -54,12 +54,15 @@ SERVICES: tuple[tuple[str, Service], ...] = (
 
 @contextlib.asynccontextmanager
 async def running(state: AppState) -> AsyncIterator[None]:
-    """Every service of ``SERVICES`` in order; on the way out, each stopped in reverse,
-    then the background tasks still running (cache sweeps)."""
+    """Every service of ``SERVICES`` in order; on the way out, first the background tasks
+    still running (cache sweeps, overview builds: a build mid-statement would otherwise hold
+    its connection while the pool closes), then each service stopped in reverse, then any
+    background task a service's stop started."""
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(state.background.close)
         for name, service in SERVICES:
             await stack.enter_async_context(_logged(name, service(state)))
+        stack.push_async_callback(state.background.close)
         yield
 
 
