@@ -14,9 +14,6 @@ per band and the band polygons' areas.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
-from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -27,12 +24,9 @@ from pyproj import Transformer
 from shapely.ops import substring
 
 from bench.best_of import best_of, report
-from bench.spatial_drive_time import ORIGIN, STEP, database, street_grid
-from ingest.pipeline import IngestOptions, ingest_file
+from bench.spatial_drive_time import ORIGIN, STEP, streets_published
 from layers.catalog import load_catalog
-from layers.catalog_write import LayerMeta
 from layers.db import connect
-from layers.migrate import migrate
 from spatial.geodesy import GEOD, aeqd_proj
 from spatial.isochrones import CORRIDOR_QUAD_SEGS, DEFAULT_CORRIDOR_M, service_areas
 from spatial.network import ensure_network
@@ -89,45 +83,29 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=160)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="onemap-bench-"))
-    workdir.chmod(0o755)
-    url, cluster = database(workdir)
-    try:
-        migrate(url)
-        roads = street_grid(args.side)
-        path = workdir / "streets.gpkg"
-        roads.to_file(path, driver="GPKG")
-        meta = LayerMeta(
-            id=LAYER, title_zh="基准街网", title_en="Bench streets", level="city", adcode="440100"
-        )
-        ingest_file(url, path, meta, IngestOptions(who="bench", raster_dir=workdir))
+    with streets_published(args.side, LAYER) as (url, roads):
         centre = (
             round(ORIGIN[0] + STEP * (args.side // 2), 7),
             round(ORIGIN[1] + STEP * (args.side // 2), 7),
         )
-        graph = road_graph(roads)
         with connect(url, autocommit=True) as conn:
             net = ensure_network(conn, load_catalog(conn).get(LAYER), None)
             ours_s, (areas, _) = best_of(
                 args.runs, lambda: service_areas(conn, net, *centre, BANDS)
             )
-        lines = roads.geometry.to_numpy()
+        graph, lines = road_graph(roads), roads.geometry.to_numpy()
         peer_s, peer = best_of(args.runs, lambda: by_hand(graph, lines, centre))
-        ours_km2 = [float(a) / 1e6 for a in areas.to_crs(aeqd_proj(*centre)).area]
-        metres = max(abs(m - p[0]) / p[0] for m, p in zip(areas["reached_m"], peer, strict=True))
-        km2 = max(abs(a - p[1]) / p[1] for a, p in zip(ours_km2, peer, strict=True))
-        reached = ", ".join(f"{p[0] / 1000:,.1f}" for p in peer)
-        report(
-            f"service area {'/'.join(f'{b:g}' for b in BANDS)} min, {len(roads):,} edges",
-            ours_s,
-            peer_s,
-            "networkx + shapely",
-            f"road reached {reached} km, max rel. diff {metres:.1e}; area max rel. diff {km2:.1e}",
-        )
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    ours_km2 = [float(a) / 1e6 for a in areas.to_crs(aeqd_proj(*centre)).area]
+    metres = max(abs(m - p[0]) / p[0] for m, p in zip(areas["reached_m"], peer, strict=True))
+    km2 = max(abs(a - p[1]) / p[1] for a, p in zip(ours_km2, peer, strict=True))
+    reached = ", ".join(f"{p[0] / 1000:,.1f}" for p in peer)
+    report(
+        f"service area {'/'.join(f'{b:g}' for b in BANDS)} min, {len(roads):,} edges",
+        ours_s,
+        peer_s,
+        "networkx + shapely",
+        f"road reached {reached} km, max rel. diff {metres:.1e}; area max rel. diff {km2:.1e}",
+    )
 
 
 if __name__ == "__main__":
