@@ -1,5 +1,7 @@
 """OD cost matrix (od-cost-matrix's core, door to door with metres) against pgr_dijkstraCost
-called directly on the same network and node sets, on the synthetic Guangdong roads.
+called directly on the same network and node sets, on the synthetic Guangdong roads. The
+check: every reachable pair's network part (door-to-door minus the two legs) is the direct
+call's cost of its node pair, and the pairs reachable are the same.
 
     ONEMAP_DATABASE_URL=postgresql://… .venv/bin/python bench/spatial_od_matrix.py [--side 200]
 (a database with the sample layers loaded, e.g. the one `make serve` uses)
@@ -17,7 +19,7 @@ import shapely
 
 from spatial.context import Context
 from spatial.network import ensure_network, load_sql
-from spatial.routing_matrix import Router, od_matrix, snap_places
+from spatial.routing_matrix import Places, Router, od_matrix, snap_places
 
 
 def places(n: int, seed: int) -> gpd.GeoDataFrame:
@@ -37,6 +39,7 @@ def main() -> None:
         origins = snap_places(conn, net, places(args.side, 1), "origin")
         ends = snap_places(conn, net, places(args.side, 2), "destination")
         ours, direct = [], []
+        rows: list[tuple[int, int, float]] = []
         for _ in range(args.runs):
             t = time.perf_counter()
             frame, _ = od_matrix(Router(conn, net, 15.0), origins, ends)
@@ -47,13 +50,30 @@ def main() -> None:
                 "starts": sorted({n for n in origins.nodes if n}),
                 "ends": sorted({n for n in ends.nodes if n}),
             }
-            conn.execute(load_sql("od_costs"), params).fetchall()
+            rows = conn.execute(load_sql("od_costs"), params).fetchall()
             direct.append(time.perf_counter() - t)
         a, b = min(ours), min(direct)
         print(
-            f"{args.side} x {args.side}: od_matrix {a:.2f} s, pgr_dijkstraCost {b:.2f} s, "
-            f"ratio {a / b:.1f}; {frame['minutes'].notna().sum()} pairs reachable"
+            f"{args.side} x {args.side}: od_matrix {a:.3f} s, pgr_dijkstraCost {b:.3f} s, "
+            f"ratio {a / b:.1f}; {frame['minutes'].notna().sum()} pairs reachable; "
+            f"max |network s - pgr_dijkstraCost| {agreement(frame, origins, ends, rows):.2e} s"
         )
+
+
+def agreement(frame: gpd.GeoDataFrame, origins: Places, ends: Places, rows: list) -> float:
+    """Largest difference of a reachable pair's network seconds from the direct call's."""
+    cost = {(int(s), int(t)): float(c) for s, t, c in rows}
+    minutes = frame["minutes"].to_numpy().reshape(len(origins.nodes), len(ends.nodes))
+    legs = np.add.outer(origins.leg_m, ends.leg_m) / (15.0 / 3.6)
+    worst = 0.0
+    for i, a in enumerate(origins.nodes):
+        for j, b in enumerate(ends.nodes):
+            direct = 0.0 if a and a == b else cost.get((a, b), np.nan) if a and b else np.nan
+            if np.isnan(direct) != np.isnan(minutes[i, j]):
+                raise AssertionError(f"pair {i}, {j}: reachable in one and not the other")
+            if not np.isnan(direct):
+                worst = max(worst, abs(minutes[i, j] * 60 - legs[i, j] - direct))
+    return worst
 
 
 if __name__ == "__main__":

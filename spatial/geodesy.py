@@ -151,9 +151,18 @@ def geodesic_buffer(
         projected = transform(np.array([geom], dtype=object), STORAGE_CRS, local)
         reach = float(shapely.hausdorff_distance(shapely.Point(0.0, 0.0), projected[0])) + radius_m
         grown = circumscribed_radius(radius_m, reach, quad_segs)
-        buffered = shapely.buffer(projected, grown, quad_segs=quad_segs)
-        out[i] = transform(buffered, local, STORAGE_CRS)[0]
+        out[i] = transform(_buffer_parts(projected[0], grown, quad_segs), local, STORAGE_CRS)[0]
     return out
+
+
+def _buffer_parts(geom: shapely.Geometry, radius: float, quad_segs: int) -> NDArray[np.object_]:
+    """The planar buffer of a geometry, part by part and the buffers unioned: GEOS buffers a
+    multi-part mesh (a network's reached roads) as one geometry some 20× slower, for the same
+    area (bench/spatial_isochrones.py: 8.1 s against 0.38 s for 3,184 street pieces)."""
+    parts = shapely.get_parts(geom)
+    if len(parts) <= 1:  # one part (or none): as it is
+        return np.asarray(shapely.buffer(np.array([geom]), radius, quad_segs=quad_segs))
+    return np.array([shapely.union_all(shapely.buffer(parts, radius, quad_segs=quad_segs))])
 
 
 CIRCLE_AZIMUTHS = np.linspace(0.0, 360.0, 4 * BUFFER_QUAD_SEGS, endpoint=False)

@@ -19,6 +19,7 @@ from scipy.optimize import linprog
 from layers.errors import InvalidParameter, PayloadTooLarge
 from spatial import DEFAULT_REGISTRY, Context
 from spatial.network import DEFAULT_LEG_SPEED_KMH, ensure_network
+from spatial.routing_matrix import NOT_CONNECTED
 from tests.spatial.conftest import GRID_SPEED_KMH, grid_node, grid_roads, publish_frame
 from tests.spatial.test_isochrones import road_graph
 
@@ -206,3 +207,37 @@ def test_a_matrix_beyond_its_bound_is_a_413_before_routing(ctx: Context) -> None
             {"roads": {"collection": "test-grid-roads"}, "origins": many, "destinations": many},
             ctx,
         )
+
+
+def test_od_matrix_shared_nodes_and_reasons_on_the_grid(ctx: Context) -> None:
+    """Places sharing a node, an origin off the network (its reason wins over the
+    destination's), an island and an off-road destination; reached pairs as networkx."""
+    lift = 0.001  # 111 m north of the node: a leg to count
+    origins = [(113.50, 22.80 + lift), (113.53, 22.82 + lift), (113.20, 22.50)]
+    ends = [(113.50, 22.80 + lift), (113.54, 22.84 + lift), (113.81, 22.80 + lift)]
+    ends.append((113.90, 22.50))  # 50 km from any road
+    result = DEFAULT_REGISTRY.get("od-cost-matrix").execute(
+        {"roads": {"collection": "test-grid-roads"}}
+        | {"origins": _points(origins), "destinations": _points(ends)},
+        ctx,
+    )
+    graph = nx.Graph()
+    for line in grid_roads().geometry[:-1]:
+        graph.add_edge(line.coords[0], line.coords[-1], metres=GEOD.geometry_length(line))
+    pairs = result.features["pairs"].set_index(["origin_fid", "destination_fid"])
+    for i, j in itertools.product(range(2), range(2)):
+        a, b = (origins[i][0], origins[i][1] - lift), (ends[j][0], ends[j][1] - lift)
+        legs_m = GEOD.inv(*origins[i], *a)[2] + GEOD.inv(*ends[j], *b)[2]
+        net_m = nx.dijkstra_path_length(graph, a, b, weight="metres")
+        expected = (net_m / (GRID_SPEED_KMH / 3.6) + legs_m / LEG) / 60
+        assert pairs.loc[(i + 1, j + 1), "minutes"] == pytest.approx(expected, rel=1e-6)
+        assert pairs.loc[(i + 1, j + 1), "metres"] == pytest.approx(net_m + legs_m, rel=1e-6)
+        assert net_m > 0 or (i, j) == (0, 0)  # the first pair shares its node: legs only
+    minutes = result.values["matrix"]["minutes"]
+    assert minutes[1][1] == round(pairs.loc[(2, 2), "minutes"], 3)
+    reasons = pairs["reason"]
+    assert reasons.loc[(1, 3)] == reasons.loc[(2, 3)] == NOT_CONNECTED  # the island
+    assert reasons.loc[(1, 4)].startswith("destination 4 is ")
+    assert all(reasons.loc[(3, j)].startswith("origin 3 is ") for j in range(1, 5))
+    assert reasons.loc[[(1, 1), (1, 2), (2, 1), (2, 2)]].isna().all()
+    assert [m is None for m in minutes[2]] == [True] * 4
