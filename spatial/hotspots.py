@@ -37,6 +37,9 @@ def _grid(xy: Floats, pad_m: float, cell_m: float) -> tuple[Affine, int, int]:
     return metric_grid((left, bottom, right, top), cell_m)
 
 
+WINDOW_CELLS = 4_000_000  # kernel cells computed at once (points × window): ~100 MB of floats
+
+
 def kernel_density(
     points: NDArray[np.object_],
     weights: Floats,
@@ -47,19 +50,27 @@ def kernel_density(
     """Σ wᵢ K(dᵢ/h) / h² at every cell centre, K(u) = 3/π (1 − u²)² for u < 1: per km²."""
     xy = shapely.get_coordinates(to_equal_area(points))
     transform, width, height = _grid(xy, bandwidth_m, cell_m)
-    density = np.zeros((height, width))
     reach = math.ceil(bandwidth_m / cell_m)
-    for k, ((x, y), w) in enumerate(zip(xy, weights, strict=True)):
-        if checkpoint is not None and k % 256 == 0:
+    offsets = np.arange(-reach, reach + 1)  # each point's window of cells around its own
+    cols, rows = ~transform * (xy[:, 0], xy[:, 1])
+    home_c, home_r = np.asarray(cols).astype(np.int64), np.asarray(rows).astype(np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    density = np.zeros(height * width)
+    per_chunk = max(1, WINDOW_CELLS // len(offsets) ** 2)
+    for start in range(0, len(xy), per_chunk):
+        if checkpoint is not None:
             checkpoint()
-        col, row = ~transform @ (x, y)
-        c0, r0 = max(0, int(col) - reach), max(0, int(row) - reach)
-        c1, r1 = min(width, int(col) + reach + 1), min(height, int(row) + reach + 1)
-        cx = transform.c + (np.arange(c0, c1) + 0.5) * cell_m
-        cy = transform.f - (np.arange(r0, r1) + 0.5) * cell_m
-        u2 = ((cx[None, :] - x) ** 2 + (cy[:, None] - y) ** 2) / bandwidth_m**2
-        density[r0:r1, c0:c1] += np.where(u2 < 1, w * 3 / math.pi * (1 - u2) ** 2, 0.0)
-    per_km2 = density / (bandwidth_m / 1000) ** 2
+        part = slice(start, start + per_chunk)
+        c = home_c[part, None, None] + offsets[None, None, :]
+        r = home_r[part, None, None] + offsets[None, :, None]
+        dx = transform.c + (c + 0.5) * cell_m - xy[part, 0, None, None]
+        dy = transform.f - (r + 0.5) * cell_m - xy[part, 1, None, None]
+        u2 = (dx**2 + dy**2) / bandwidth_m**2
+        inside = (u2 < 1) & (c >= 0) & (c < width) & (r >= 0) & (r < height)
+        kernel = w[part, None, None] * 3 / math.pi * (1 - u2) ** 2
+        cells = (r * width + c)[inside]
+        density += np.bincount(cells, weights=kernel[inside], minlength=height * width)
+    per_km2 = density.reshape(height, width) / (bandwidth_m / 1000) ** 2
     return Raster(data=per_km2, transform=transform, crs=EQUAL_AREA_CRS)
 
 
