@@ -64,6 +64,9 @@ ROUTES = (
     (paths.matcher(paths.WMTS_TILE, _WMTS, r"\.(?:pbf|mvt)", _DEFAULT_STYLE), "mvt", True),
 )
 log = logging.getLogger("onemap.tiles")
+# Every path ROUTES match starts so (a collection id holds no '/': its tiles are under /tiles/).
+COLLECTIONS_PREFIX, TILES_SEGMENT = paths.COLLECTIONS + "/", "/tiles/"
+WMTS_PREFIX = paths.WMTS_ROOT + "/"
 MEMORY_BYTES = 64 * 2**20  # per worker process
 ENTRY_OVERHEAD = 512  # bytes counted per remembered tile beside its data (empty tiles too)
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
@@ -203,8 +206,11 @@ class TileCacheFastPath:
 
     async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
-        if not (path.startswith("/collections/") or path.startswith("/wmts/1.0.0/")):
-            return False
+        if not (
+            (path.startswith(COLLECTIONS_PREFIX) and TILES_SEGMENT in path)
+            or path.startswith(WMTS_PREFIX)
+        ):
+            return False  # not a tile (a single feature, a page…): no caller, no lookups
         state: Any = getattr(scope["app"].state, "onemap", None)
         if state is None:
             return False
