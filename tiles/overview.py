@@ -61,12 +61,13 @@ def has_small_polygons(layer: Layer) -> bool:
     under a 4×4-pixel cell of Web Mercator z``SMALL_POLYGONS_LEVEL``: thinned, such a
     layer draws there and below as dots, one per cell; merged (``tiles.merge``), it fills
     what the data fills, whatever its count, for a build about as cheap as the layer is
-    small. Coarser ones (boundaries) are drawn well enough thinned, and skip the build."""
+    small. Coarser ones (boundaries: a few hundred features over a province) thin only at
+    the lowest zooms, and skip the build."""
     if not merge.is_polygon_layer(layer) or not layer.extent or layer.feature_count <= 0:
         return False
     west, south, east, north = layer.extent
     mean_side = math.sqrt(max(east - west, 0.0) * max(north - south, 0.0) / layer.feature_count)
-    return mean_side < 360 / 2**SMALL_POLYGONS_LEVEL / mvt.CELLS_PER_TILE
+    return mean_side < 360 / (1 << SMALL_POLYGONS_LEVEL) / mvt.CELLS_PER_TILE
 
 
 def _sql(name: str) -> str:
