@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Iterable
 from importlib import resources
@@ -29,6 +30,7 @@ from layers.replicas import ReadRouter
 from tiles import grids, merge, mvt
 
 MIN_FEATURES = 50_000
+SMALL_POLYGONS_LEVEL = 5  # polygons on average under a cell here get overviews at any count
 MAX_LEVEL = {mvt.MERCATOR.name: 10, mvt.GEOGRAPHIC.name: 9}  # ~1.5 km cells at the top
 ORIGIN = {
     mvt.MERCATOR.name: (-grids.WEB_MERCATOR_HALF_WIDTH_M, grids.WEB_MERCATOR_HALF_WIDTH_M),
@@ -49,9 +51,23 @@ def overview_table_name(layer: Layer, family: mvt.Family) -> str:
 def wants_overview(layer: Layer, family: mvt.Family, level: int) -> bool:
     return (
         layer.kind == "vector"
-        and layer.feature_count >= MIN_FEATURES
+        and (layer.feature_count >= MIN_FEATURES or has_small_polygons(layer))
         and 0 <= level <= MAX_LEVEL[family.name]
     )
+
+
+def has_small_polygons(layer: Layer) -> bool:
+    """Whether a polygon layer's features are on average (its extent shared among them)
+    under a 4×4-pixel cell of Web Mercator z``SMALL_POLYGONS_LEVEL``: thinned, such a
+    layer draws there and below as dots, one per cell; merged (``tiles.merge``), it fills
+    what the data fills, whatever its count, for a build about as cheap as the layer is
+    small. Coarser ones (boundaries: a few hundred features over a province) thin only at
+    the lowest zooms, and skip the build."""
+    if not merge.is_polygon_layer(layer) or not layer.extent or layer.feature_count <= 0:
+        return False
+    west, south, east, north = layer.extent
+    mean_side = math.sqrt(max(east - west, 0.0) * max(north - south, 0.0) / layer.feature_count)
+    return mean_side < 360 / (1 << SMALL_POLYGONS_LEVEL) / mvt.CELLS_PER_TILE
 
 
 def _sql(name: str) -> str:

@@ -1,6 +1,8 @@
-"""An edit of a polygon layer whose overview merges small polygons per cell leaves no stale
-pixel (migration 0026): after small squares are deleted by SQL, every merged overview level
-fills what the remaining squares fill and nothing where the deleted ones were."""
+"""Edits of a polygon layer whose overview merges small polygons per cell leave no stale
+pixel (migrations 0026, 0027): after SQL statements that delete, move, add and re-attribute
+small squares, every merged overview level fills what the current squares fill and nothing
+where the deleted or moved ones were. The move failed in 0026 (a GEOS TopologyException on
+a merged row's pixels); a column named n: tests/edit/test_direct_sql_columns.py."""
 
 from __future__ import annotations
 
@@ -19,15 +21,30 @@ from tiles.plan import TilePlan
 
 LAYER = "tiles-merged-edits"
 CENTRE = (113.5, 23.5)
-STEP = 1 / 48  # ~2.3 km squares: merged at every overview level
-HOLE = shapely.box(113.3, 23.3, 113.7, 23.7)  # 16 % of the squares: many pixels at z6
+SIDE, STEP = 36, 1 / 48  # ~2.3 km squares, a quarter of them split in four
+EDITS = (  # the first must delete many squares: many pixels at z6
+    "DELETE FROM {t} WHERE ST_Within(geom, ST_MakeEnvelope(113.3, 23.3, 113.6, 23.6, 4490))",
+    "UPDATE {t} SET geom = ST_Translate(geom, 0.13, 0.07) WHERE fid % 7 = 0",
+    "INSERT INTO {t} (fid, rank, geom) SELECT 10000 + k, k, ST_Multi(ST_MakeEnvelope("
+    "113.9 - k * 0.004, 23.0, 113.903 - k * 0.004, 23.003, 4490)) FROM generate_series(1, 40) k",
+    "UPDATE {t} SET rank = -rank WHERE fid % 11 = 3",
+)
 
 
 def _squares() -> gpd.GeoDataFrame:
-    west, south = CENTRE[0] - 0.5, CENTRE[1] - 0.5
-    corners = [(west + i * STEP, south + j * STEP) for i in range(48) for j in range(48)]
-    boxes = [shapely.box(x, y, x + STEP, y + STEP) for x, y in corners]
-    return gpd.GeoDataFrame({"n": range(len(boxes))}, geometry=boxes, crs="EPSG:4490")
+    west, south = CENTRE[0] - SIDE * STEP / 2, CENTRE[1] - SIDE * STEP / 2
+    boxes = []
+    for i in range(SIDE):
+        for j in range(SIDE):
+            x, y = west + i * STEP, south + j * STEP
+            parts = 2 if (i * 7 + j) % 4 == 0 else 1
+            side = STEP / parts
+            boxes += [
+                shapely.box(x + a * side, y + b * side, x + (a + 1) * side, y + (b + 1) * side)
+                for a in range(parts)
+                for b in range(parts)
+            ]
+    return gpd.GeoDataFrame({"rank": range(len(boxes))}, geometry=boxes, crs="EPSG:4490")
 
 
 @pytest.fixture(scope="module")
@@ -65,22 +82,22 @@ def _current(url: str, layer: Layer) -> list[shapely.Geometry]:
         return [shapely.from_wkb(bytes(r[0])) for r in conn.execute(query)]
 
 
-def test_deleted_small_polygons_leave_no_pixels_and_the_rest_stays(
+def test_edited_small_polygons_leave_no_stale_pixels_and_the_rest_stays(
     watched: Layer, sample_url: str
 ) -> None:
     levels = range(4, 8)  # the squares are smaller than a 4×4-px cell up to z7: merged
     before = [_tile(sample_url, watched, z)[0] for z in levels]
     assert all(any(merge.MERGED in f["properties"] for f in fs) for fs in before)
-    deleted = sql.SQL("DELETE FROM {} WHERE ST_Within(geom, ST_GeomFromText(%s, 4490))").format(
-        sql.Identifier("onemap_data", watched.table_name)
-    )
+    table = sql.Identifier("onemap_data", watched.table_name)
     with psycopg.connect(sample_url, autocommit=True) as conn:
-        assert conn.execute(deleted, (HOLE.wkt,)).rowcount > 50
+        changed = [conn.execute(sql.SQL(edit).format(t=table)).rowcount for edit in EDITS]
+    assert changed[0] > 50 and min(changed) > 0
     remaining = _current(sample_url, watched)
     for z in levels:
         features, spec = _tile(sample_url, watched, z)
         result = Coverage.of(tile_filled(features), data_filled(remaining, spec.bounds))
-        assert result.false_fill <= 0.05, (z, result)  # the hole is drawn empty
-        # Put back as themselves, squares under a pixel (z ≤ 4) may be simplified away until
-        # the next build: coverage is held where they are at least a pixel.
+        # Put back as themselves, squares under a fifth of a pixel (z4) are snapped to the
+        # tile grid until the next build: a pixel or two on or off each. From z5 on, the
+        # hole and the moved squares' old places are drawn empty.
+        assert result.false_fill <= (0.05 if z >= 5 else 0.2), (z, result)
         assert result.covered >= (0.95 if z >= 5 else 0.85), (z, result)
