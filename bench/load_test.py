@@ -13,28 +13,35 @@ read-replica tests do) and passes its URL so.
 
 The workload, by weight: cached vector tiles, uncached ones (each asked once), WMTS map
 tiles (REST, PNG) and capabilities, items pages, single features, searches and synchronous
-runs of nearest-facilities. First a short ramp (closed loop, 4 → 32 clients, 5 s each)
-finds the peak rate; then requests are sent at --share (0.75) of it for --minutes, open
-loop (latency from each request's planned start, so a stall is not hidden), and reported
-per minute: rate, p50/p99, errors (anything but 200/204, or no answer), and each replica's
-resident memory (its process tree), with its growth over the run (from the ramp's end).
+runs of nearest-facilities, written out as request lists that `wrk` replays
+(bench/load_mix.lua: a load generator in C that costs the 2 cores little; the last
+Python client took 77 % of a core). First a short ramp (as fast as 4 → 32 connections go,
+10 s each) finds the peak rate; then --minutes one-minute runs at --share (0.75) of it, paced
+by a schedule (a request waiting for a free connection counts as late), each followed by a
+few seconds for the last answers, and reported per minute: rate, wrk's p50/p99/max, errors
+(connection errors, timeouts, any 4xx/5xx), late requests, and each replica's resident memory
+(its process tree) with its growth over the run (from the ramp's end); then per kind, from
+nginx's own access log of the run.
 Everything binds 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
+import json
 import random
+import re
+import resource
 import shutil
+import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import numpy as np
@@ -50,9 +57,13 @@ from tests.helpers.standby import Standby, enable_streaming  # noqa: E402
 from tests.tiles.helpers import tile_at  # noqa: E402
 
 TMS = "WebMercatorQuad"
-RAMP = (4, 8, 16, 32)  # closed-loop clients per ramp step
-RAMP_STEP_S = 5.0
-MAX_IN_FLIGHT = 64  # open loop: beyond this many outstanding requests the client is the limit
+RAMP = (4, 8, 16, 32)  # closed-loop connections per ramp step
+RAMP_STEP_S = 10.0
+RAMP_LINES = 6000  # requests written per ramp step (wrk cycles them if it asks more)
+SUSTAIN_CONNECTIONS = 64  # paced: beyond this many outstanding requests the client is the limit
+WRK_THREADS = 2
+DRAIN_S = 5  # after a paced minute: the last answers arrive before wrk stops
+MIX_SCRIPT = Path(__file__).with_name("load_mix.lua")
 SEARCHES = ("广州", "天河", "深圳", "4401", "佛山", "440106", "珠海", "越秀")
 OK = {200, 204}  # 204: a vector tile with nothing in it
 
@@ -139,59 +150,6 @@ def uncached_tiles() -> Iterator[str]:
     raise RuntimeError("ran out of uncached tiles: shorten --minutes")
 
 
-Seen = list[tuple[str, int, float, float]]  # kind, status (0 = no answer), ms, planned start
-
-
-async def send(client: httpx.AsyncClient, call: Call, began: float, seen: Seen) -> None:
-    try:
-        if call.body is None:
-            status = (await client.get(call.path)).status_code
-        else:
-            status = (await client.post(call.path, json=call.body)).status_code
-    except httpx.HTTPError:
-        status = 0
-    seen.append((call.kind, status, (time.monotonic() - began) * 1000, began))
-
-
-async def closed_loop(base: str, calls: Iterator[Call], clients: int, seconds: float) -> Seen:
-    seen: Seen = []
-    until = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-
-        async def one() -> None:
-            while time.monotonic() < until:
-                await send(client, next(calls), time.monotonic(), seen)
-
-        await asyncio.gather(*(one() for _ in range(clients)))
-    return seen
-
-
-async def open_loop(
-    base: str, calls: Iterator[Call], rate: float, seconds: float, every_minute: Callable[[], None]
-) -> Seen:
-    """One request every 1/rate s, whatever the answers do; latency from the planned start.
-    ``every_minute`` runs at each minute's end (the memory samples)."""
-    seen: Seen = []
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        start, tasks = time.monotonic(), set()
-        next_sample = start + 60
-        for n in itertools.count():
-            planned = start + n / rate
-            if planned - start >= seconds:
-                break
-            if planned >= next_sample:
-                every_minute()
-                next_sample += 60
-            await asyncio.sleep(max(0.0, planned - time.monotonic()))
-            task = asyncio.create_task(send(client, next(calls), planned, seen))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        await asyncio.gather(*tasks)
-        every_minute()
-    return seen
-
-
 def rss_mb(replica: Process) -> float:
     """Resident memory of a replica's process tree (uvicorn and any worker children)."""
     try:
@@ -202,45 +160,92 @@ def rss_mb(replica: Process) -> float:
         return float("nan")
 
 
-def find_peak(base: str, calls: Iterator[Call]) -> float:
+def write_requests(calls: Iterator[Call], count: int, path: Path) -> Path:
+    """``count`` requests of the mix, one per line, as bench/load_mix.lua reads them."""
+    with path.open("w") as out:
+        for call in itertools.islice(calls, count):
+            body = json.dumps(call.body, separators=(",", ":")) if call.body is not None else ""
+            path_and_query = quote(call.path, safe="/?=&.,:")  # wrk sends the bytes as written
+            out.write(f"{'GET' if call.body is None else 'POST'}\t{path_and_query}\t{body}\n")
+    return path
+
+
+@dataclass
+class Wrk:
+    """One wrk run of the mix (its JSON summary) and the CPU wrk used."""
+
+    summary: dict[str, float]
+    cpu_s: float
+    send_s: float | None  # paced runs send for this long, then let the last answers arrive
+
+    @property
+    def rate(self) -> float:
+        return float(self.summary["requests"] / (self.send_s or self.summary["seconds"]))
+
+    @property
+    def errors(self) -> int:
+        kinds = ("connect", "read", "write", "status", "timeout")
+        return int(sum(self.summary[k] for k in kinds))
+
+
+def run_wrk(base: str, requests: Path, rate: float, connections: int, seconds: float) -> Wrk:
+    """wrk over ``requests`` at ``rate`` req/s (0: as fast as ``connections`` go) for
+    ``seconds``; a paced run then waits DRAIN_S for the answers still on their way."""
+    send_s = seconds if rate else None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}"]
+    command += [f"-d{seconds + (DRAIN_S if rate else 0):.0f}s", "--timeout", "60s"]
+    command += ["-s", str(MIX_SCRIPT), base, "--", str(requests), f"{rate:.3f}", str(WRK_THREADS)]
+    command += [f"{send_s:.0f}"] if send_s else []
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Wrk(json.loads(done.stdout.strip().splitlines()[-1]), cpu, send_s)
+
+
+def find_peak(base: str, calls: Iterator[Call], workdir: Path) -> float:
+    """Closed loop, as fast as 4 → 32 connections go; stop when the rate gains < 5 %."""
     best = 0.0
     for clients in RAMP:
-        seen = asyncio.run(closed_loop(base, calls, clients, RAMP_STEP_S))
-        rate = len(seen) / RAMP_STEP_S
-        errors = sum(1 for s in seen if s[1] not in OK)
-        p99 = np.percentile([s[2] for s in seen], 99)
-        print(f"ramp {clients:3d} clients: {rate:7.1f} req/s  p99 {p99:7.1f} ms  errors {errors}")
-        if errors or rate < best * 1.05:
-            best = max(best, rate)
+        requests = write_requests(calls, RAMP_LINES, workdir / f"ramp-{clients}.tsv")
+        run = run_wrk(base, requests, 0, clients, RAMP_STEP_S)
+        print(
+            f"ramp {clients:3d} connections: {run.rate:7.1f} req/s  "
+            f"p99 {run.summary['p99_ms']:7.1f} ms  errors {run.errors}",
+            flush=True,
+        )
+        if run.errors or run.rate < best * 1.05:
+            best = max(best, run.rate)
             break  # saturated: more clients only queue
-        best = rate
+        best = run.rate
     return best
 
 
-def sustain(cluster: Balanced, calls: Iterator[Call], rate: float, minutes: int) -> None:
-    memory: list[list[float]] = []  # per replica: after the ramp, then at each minute's end
-    cpu = time.process_time()
-
-    def sample() -> None:
+def sustain(cluster: Balanced, calls: Iterator[Call], rate: float, args: Any) -> None:
+    """``args.minutes`` one-minute wrk runs back to back at ``rate``, memory after each."""
+    memory = [[rss_mb(r) for r in cluster.replicas]]  # after the ramp, then each minute's end
+    runs: list[Wrk] = []
+    mark = cluster.access_log.stat().st_size
+    for minute in range(args.minutes):
+        count = int(rate * 60 * 1.2)
+        requests = write_requests(calls, count, args.workdir / f"minute-{minute + 1}.tsv")
+        runs.append(run_wrk(cluster.nginx.url, requests, rate, SUSTAIN_CONNECTIONS, 60))
         memory.append([rss_mb(r) for r in cluster.replicas])
+    report(runs, memory, rate)
+    by_kind(cluster.access_log, mark)
 
-    sample()
-    began = time.monotonic()
-    seen = asyncio.run(open_loop(cluster.nginx.url, calls, rate, minutes * 60.0, sample))
-    client_cpu = 100 * (time.process_time() - cpu) / (time.monotonic() - began)
-    print(f"\nsustained at {rate:.1f} req/s for {minutes} min (client CPU {client_cpu:.0f} %)")
-    names = " | ".join(f"RSS {n + 1} MB" for n in range(len(cluster.replicas)))
-    print(f"min |  req/s |  p50 ms |  p99 ms | errors | {names}")
-    start = min(s[3] for s in seen)
-    minute_of = [int((s[3] - start) // 60) for s in seen]
-    for minute in range(minutes):
-        these = [s for s, m in zip(seen, minute_of, strict=True) if m == minute]
-        times = [s[2] for s in these]
-        errors = sum(1 for s in these if s[1] not in OK)
-        rss = " | ".join(f"{m:10.0f}" for m in memory[min(minute + 1, len(memory) - 1)])
+
+def report(runs: list[Wrk], memory: list[list[float]], rate: float) -> None:
+    client_cpu = 100 * sum(r.cpu_s for r in runs) / sum(r.summary["seconds"] for r in runs)
+    print(f"\nasked {rate:.1f} req/s for {len(runs)} min (wrk CPU {client_cpu:.1f} % of a core)")
+    names = " | ".join(f"RSS {n + 1} MB" for n in range(len(memory[0])))
+    print(f"min |  req/s |  p50 ms |  p99 ms |  max ms | errors | late >1 s | {names}")
+    for minute, run in enumerate(runs):
+        s = run.summary
+        rss = " | ".join(f"{m:10.0f}" for m in memory[minute + 1])
         print(
-            f"{minute + 1:3d} | {len(these) / 60:6.1f} | {np.percentile(times, 50):7.1f} | "
-            f"{np.percentile(times, 99):7.1f} | {errors:6d} | {rss}"
+            f"{minute + 1:3d} | {run.rate:6.1f} | {s['p50_ms']:7.1f} | {s['p99_ms']:7.1f} | "
+            f"{s['max_ms']:7.1f} | {run.errors:6d} | {int(s['late_over_1s']):9d} | {rss}"
         )
     growth = [
         100 * (last - first) / first for first, last in zip(memory[0], memory[-1], strict=True)
@@ -249,21 +254,41 @@ def sustain(cluster: Balanced, calls: Iterator[Call], rate: float, minutes: int)
         "memory growth over the run (from the end of the ramp): "
         + ", ".join(f"{g:+.1f} %" for g in growth)
     )
-    by_kind(seen)
 
 
-def by_kind(seen: Seen) -> None:
-    kinds: dict[str, list[float]] = defaultdict(list)
+KINDS = (  # an access-log request path -> its kind (first match)
+    ("wmts capabilities", re.compile(r"^/wmts\?")),
+    ("wmts png", re.compile(r"^/wmts/")),
+    ("tile uncached", re.compile(r"^/collections/gd-counties/tiles/\S+/1[456]/")),
+    ("tile cached", re.compile(r"/tiles/")),
+    ("feature", re.compile(r"^/collections/[^/]+/items/")),
+    ("items", re.compile(r"^/collections/[^/]+/items")),
+    ("search", re.compile(r"^/search")),
+    ("process", re.compile(r"^/processes/")),
+)
+LOGGED = re.compile(r'"(?:GET|POST) (\S+) [^"]*" (\d{3}) \d+ ([\d.]+) ')
+
+
+def by_kind(access_log: Path, offset: int) -> None:
+    """Per kind, from nginx's own log of the sustained run: count, p50/p99, statuses."""
+    times: dict[str, list[float]] = defaultdict(list)
     statuses: dict[str, Counter[int]] = defaultdict(Counter)
-    for kind, status, ms, _ in seen:
-        kinds[kind].append(ms)
-        statuses[kind][status] += 1
-    print("\nkind               |  count |  p50 ms |  p99 ms | statuses")
-    for kind in sorted(kinds):
-        times = kinds[kind]
+    with access_log.open() as log:
+        log.seek(offset)
+        for line in log:
+            found = LOGGED.search(line)
+            if found is None:
+                continue
+            path, status, seconds = found.groups()
+            kind = next((k for k, pattern in KINDS if pattern.search(path)), "other")
+            times[kind].append(1000 * float(seconds))
+            statuses[kind][int(status)] += 1
+    print("\nkind (nginx's log) |  count |  p50 ms |  p99 ms | statuses")
+    for kind in sorted(times):
+        spent = times[kind]
         print(
-            f"{kind:18s} | {len(times):6d} | {np.percentile(times, 50):7.1f} | "
-            f"{np.percentile(times, 99):7.1f} | {dict(sorted(statuses[kind].items()))}"
+            f"{kind:18s} | {len(spent):6d} | {np.percentile(spent, 50):7.1f} | "
+            f"{np.percentile(spent, 99):7.1f} | {dict(sorted(statuses[kind].items()))}"
         )
 
 
@@ -298,9 +323,9 @@ def main() -> None:
     try:
         with balanced(url, args.workdir, settings=settings) as pair:
             calls = iter(Workload(warm(pair.nginx.url)))
-            peak = find_peak(pair.nginx.url, calls)
-            print(f"peak {peak:.1f} req/s; running at {args.share:.0%} of it")
-            sustain(pair, calls, peak * args.share, args.minutes)
+            peak = find_peak(pair.nginx.url, calls, args.workdir)
+            print(f"peak {peak:.1f} req/s; running at {args.share:.0%} of it", flush=True)
+            sustain(pair, calls, peak * args.share, args)
     finally:
         if standby is not None:
             standby.remove()
