@@ -332,6 +332,12 @@ class TileSettings(DatabaseSettings):
         description="Cache-Control max-age of tiles in seconds; 0 = revalidate with the ETag "
         "every time, so a new layer version shows on the very next request.",
     )
+    tile_memory_mb: int = Field(
+        default=256,
+        ge=0,
+        description="Per worker: memory for the most recently served cached tiles, answered "
+        "without reading their files (each encoding counts; 0 = always read the file).",
+    )
 
     @property
     def tiles_dir(self) -> Path:

@@ -148,7 +148,9 @@ def create_app(
     app.add_middleware(HeadAsGet)  # outside GZip and CORS: a HEAD gets the GET's headers
     if fast_layer:  # outermost; cached tiles are the cheapest thing served
         features_fast = FeatureFastPath(app.framework, policy)
-        tiles_fast = TileCacheFastPath(features_fast, policy, callers=state.callers)
+        tiles_fast = TileCacheFastPath(
+            features_fast, policy, settings.tile_memory_mb * 2**20, state.callers
+        )
         state.catalog_subscribers.append(tiles_fast.catalog_changed)
         state.purge_listeners.append(tiles_fast.tiles_purged)
         app.fast_layer = tiles_fast

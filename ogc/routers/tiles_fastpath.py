@@ -67,7 +67,7 @@ log = logging.getLogger("onemap.tiles")
 # Every path ROUTES match starts so (a collection id holds no '/': its tiles are under /tiles/).
 COLLECTIONS_PREFIX, TILES_SEGMENT = paths.COLLECTIONS + "/", "/tiles/"
 WMTS_PREFIX = paths.WMTS_ROOT + "/"
-MEMORY_BYTES = 64 * 2**20  # per worker process
+MEMORY_BYTES = 64 * 2**20  # per worker process, unless told (ONEMAP_TILE_MEMORY_MB)
 ENTRY_OVERHEAD = 512  # bytes counted per remembered tile beside its data (empty tiles too)
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
