@@ -270,10 +270,21 @@ def tile_bounds(tms_id: str, z: int, row: int, col: int) -> Bounds:
 
 
 def tile_bounds_lonlat(tms_id: str, z: int, row: int, col: int) -> Bounds:
-    """(west, south, east, north) of a tile in the grid's geographic CRS (WGS 84 / CGCS2000)."""
-    check_tile(tms_id, z, row, col)
-    west, south, east, north = get_tms(tms_id).bounds(morecantile.Tile(col, row, z))
+    """(west, south, east, north) of a tile in the grid's geographic CRS (WGS 84 / CGCS2000):
+    its corners through the grid's own transformer, as morecantile's ``bounds`` computes them."""
+    left, bottom, right, top = tile_bounds(tms_id, z, row, col)
+    to_lonlat = _to_lonlat(tms_id)
+    west, north = to_lonlat.transform(left, top)
+    east, south = to_lonlat.transform(right, bottom)
     return west, south, east, north
+
+
+@functools.cache
+def _to_lonlat(tms_id: str) -> Any:
+    """The grid's transformer to its geographic CRS, looked up once: morecantile finds it
+    per call in a cache keyed by the two CRSs, and hashing a CRS writes out its WKT — four
+    WKT texts per uncached tile."""
+    return get_tms(tms_id)._to_geographic
 
 
 def pixel_center(tms_id: str, z: int, row: int, col: int, i: int, j: int) -> tuple[float, float]:

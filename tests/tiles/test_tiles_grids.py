@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 
+import morecantile
 import pytest
 from morecantile import TileMatrixSet
 
@@ -232,3 +234,15 @@ def test_matrix_limits_validation() -> None:
         grids.matrix_limits("CGCS2000Quad", (10, 0, 5, 1), [1])
     with pytest.raises(NotFound, match="level 30"):
         grids.matrix_limits("CGCS2000Quad", (0, 0, 1, 1), [30])
+
+
+@pytest.mark.parametrize("tms_id", grids.list_tms())
+def test_lonlat_bounds_are_morecantiles(tms_id: str) -> None:
+    """The cached transformer gives morecantile's own geographic bounds, bit for bit."""
+    tms, rng = grids.get_tms(tms_id), random.Random(tms_id)
+    for matrix in tms.tileMatrices:
+        for _ in range(20):
+            z = int(matrix.id)
+            row, col = rng.randrange(matrix.matrixHeight), rng.randrange(matrix.matrixWidth)
+            expected = tuple(tms.bounds(morecantile.Tile(col, row, z)))
+            assert grids.tile_bounds_lonlat(tms_id, z, row, col) == expected
