@@ -25,6 +25,7 @@ file) and may answer 304.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
@@ -232,12 +233,22 @@ class TileCacheFastPath:
                 # Missing, or an empty map or WMTS tile: the routes decide those (a
                 # transparent PNG, or a 404 outside the tileset's limits).
                 return False
-            hit = Hit(key, data, self.policy, asked.plain, producer.cache)
-            self._hot.put(path, asked.plain, hit)
+            generation = self._hot.generation
+            hit = await self._remember(key, data, asked.plain, producer.cache)
+            if self._hot.generation == generation:  # no change dropped tiles meanwhile
+                self._hot.put(path, asked.plain, hit)
         self.cache_hits += 1
         mark_cached_tile(scope)
         await _respond(send, *self._ready(scope, asked, hit))
         return True
+
+    async def _remember(self, key: TileKey, data: bytes, plain: bool, cache: TileCache) -> Hit:
+        """A hit for the hot tiles; an MVT's identity form off the event loop (reading its
+        sidecar, or decompressing once and writing the sidecar, is file I/O a loop serving
+        other tiles must not wait for)."""
+        if plain and key.fmt == "mvt" and data:
+            return await asyncio.to_thread(Hit, key, data, self.policy, plain, cache)
+        return Hit(key, data, self.policy, plain, cache)
 
     def _ready(self, scope: Scope, asked: Asked, hit: Hit) -> Ready:
         """304 when the client holds the bytes, else the tile (or its 204 when empty)."""
@@ -287,6 +298,9 @@ class HotTiles:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.size = 0
+        # Counts drops: a hit made across an await is kept only if none came meanwhile (the
+        # change that would have dropped it may have made its bytes stale).
+        self.generation = 0
         self._tiles: OrderedDict[tuple[str, bool], Hit] = OrderedDict()
 
     def get(self, path: str, plain: bool) -> Hit | None:
@@ -307,6 +321,7 @@ class HotTiles:
 
     def drop(self, unwanted: Callable[[Hit], bool]) -> int:
         """Forget the tiles ``unwanted`` says; count them."""
+        self.generation += 1
         gone = [(place, hit) for place, hit in self._tiles.items() if unwanted(hit)]
         for place, hit in gone:
             del self._tiles[place]
@@ -314,6 +329,7 @@ class HotTiles:
         return len(gone)
 
     def clear(self) -> None:
+        self.generation += 1
         self._tiles.clear()
         self.size = 0
 

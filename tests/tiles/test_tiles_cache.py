@@ -22,9 +22,11 @@ from tiles import grids, mvt
 from tiles.cache import TileCache, TileKey
 
 
-def _call(app: Any, fast: Any, path: str, etag: bytes | None = None) -> list[dict[str, Any]]:
+def _call(
+    app: Any, fast: Any, path: str, etag: bytes | None = None, encoding: bytes = b"gzip, deflate"
+) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
-    headers = [(b"accept-encoding", b"gzip, deflate")]
+    headers = [(b"accept-encoding", encoding)]
     headers += [(b"if-none-match", etag)] if etag else []
     scope = {
         "type": "http",
@@ -273,3 +275,32 @@ def test_identity_survives_a_full_cache(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(cache, "_write", no_space)
     assert cache.identity(key, stored) == b"tile"
+
+
+def test_a_hit_made_across_a_change_is_served_but_not_remembered(
+    tiles_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The identity form is made off the event loop; a catalog change or purge meanwhile
+    may have made it stale for the next request, so it is not kept in memory."""
+    row, col = tile_at("WebMercatorQuad", 10)
+    path = f"/collections/gd-counties/tiles/WebMercatorQuad/10/{row}/{col}"
+    assert tiles_client.get(path).status_code == 200  # now on disk
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("a cache hit reached the framework")
+
+    fast = TileCacheFastPath(inner, _policy(tiles_client))
+    made = fast._remember
+
+    async def changed_meanwhile(*args: Any) -> Any:
+        hit = await made(*args)
+        fast._hot.drop(lambda _: True)  # what catalog_changed / tiles_purged do
+        return hit
+
+    monkeypatch.setattr(fast, "_remember", changed_meanwhile)
+    start, body = _call(tiles_client.app, fast, path, encoding=b"identity")
+    assert start["status"] == 200 and body["body"] == tiles_client.get(path).content
+    assert fast._hot.get(path, True) is None
+    monkeypatch.setattr(fast, "_remember", made)
+    _call(tiles_client.app, fast, path, encoding=b"identity")
+    assert fast._hot.get(path, True) is not None  # with no change, remembered
