@@ -42,7 +42,7 @@ class _DatabaseErrors:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:  # None: an error it does not map goes on as it is
         if isinstance(exc, psycopg.errors.DataError):
             detail = exc.diag.message_primary or str(exc)
             raise InvalidParameter(
@@ -51,7 +51,7 @@ class _DatabaseErrors:
         if isinstance(exc, psycopg.errors.InternalError_):
             detail = exc.diag.message_primary or ""
             if not detail.startswith("transform:"):
-                return False
+                return
             raise InvalidParameter(
                 f"coordinates fall outside the domain of a requested CRS ({detail}); check the "
                 "axis order (EPSG:4326/4490 are lat,lon; Gauss-Kruger is northing,easting) and "
@@ -59,7 +59,6 @@ class _DatabaseErrors:
             ) from None
         if isinstance(exc, psycopg.OperationalError):  # a statement timeout, a cancel, gone
             raise unavailable(exc) from None
-        return False
 
 
 _DATABASE_ERRORS = _DatabaseErrors()
