@@ -32,7 +32,7 @@ from layers.features.plan import FeaturePlan
 from ogc.common.features import feature_document, missing_feature
 from ogc.deps import read_pool_of
 from ogc.errors import headers_of, problem_of
-from ogc.gate.caller import caller_at_once, caller_or_none
+from ogc.gate.caller import caller_or_none
 from ogc.gate.visible import caller_view, may_read
 from ogc.http import paths
 from ogc.http.asgi_types import ASGIApp, Headers, Receive, Scope, Send
@@ -84,8 +84,7 @@ class FeatureFastPath:
         state: Any = getattr(scope["app"].state, "onemap", None)
         if state is None:
             return False
-        # No credential: known at once (tiles' answer_at_once too); else the gate's check.
-        caller = caller_at_once(scope, state.callers) or await caller_or_none(scope, state.callers)
+        caller = await caller_or_none(scope, state.callers)
         if caller is None:
             return False  # a refused credential: the gate's middleware answers
         plan = _public_vector_plan(state, layer_id, caller)
