@@ -91,7 +91,8 @@ def caller_view(layer: Layer, caller: Caller) -> Layer:
     level a view without the internal fields. Costs a metadata lookup when nothing is hidden."""
     if caller.roles:
         return layer
-    hidden = internal_field_names(layer) & set(layer.field_names)
+    marked = internal_field_names(layer)  # most layers mark none: no field set to build
+    hidden = marked & set(layer.field_names) if marked else marked
     return without_fields(layer, hidden) if hidden else layer
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
@@ -99,7 +99,7 @@ class ReadQueue:
         group.settle(rows)
 
     async def _execute(self, group: _Group) -> dict[int, str]:
-        params = [list(group.answers), *group.extra]
+        params = [_bigint_array(group.answers), *group.extra]
         conn = await self._pool.getconn()
         try:
             cursor = await conn.execute(group.statement, params, prepare=True)  # slow: logged
@@ -107,6 +107,12 @@ class ReadQueue:
         finally:
             await self._pool.putconn(conn)
         return {int(fid): str(text) for fid, text in rows}
+
+
+def _bigint_array(fids: Iterable[int]) -> str:
+    """The fids as an array literal for the statement's ``%s::bigint[]``: psycopg sends a
+    string as it is, where a list costs its array dumper (element types, sizes) per execute."""
+    return "{" + ",".join(map(str, fids)) + "}"
 
 
 _QUEUES: weakref.WeakKeyDictionary[AsyncConnectionPool, ReadQueue] = weakref.WeakKeyDictionary()

@@ -9,10 +9,10 @@ on the page: counts, links) and streams large pages so memory stays flat whateve
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -28,25 +28,40 @@ if TYPE_CHECKING:  # the pool is the service's; one-shot CLI commands never impo
 Row = Sequence[Any]
 
 
-@contextlib.contextmanager
-def database_errors() -> Iterator[None]:
+def database_errors() -> _DatabaseErrors:
     """Run-time data errors (SQLSTATE class 22, e.g. a bad cast) are the client's: 400."""
-    try:
-        yield
-    except psycopg.errors.DataError as exc:
-        detail = exc.diag.message_primary or str(exc)
-        raise InvalidParameter(f"the database rejected a value of this request: {detail}") from None
-    except psycopg.errors.InternalError_ as exc:
-        detail = exc.diag.message_primary or ""
-        if not detail.startswith("transform:"):
-            raise
-        raise InvalidParameter(
-            f"coordinates fall outside the domain of a requested CRS ({detail}); check the "
-            "axis order (EPSG:4326/4490 are lat,lon; Gauss-Kruger is northing,easting) and that "
-            "the zone covers the data"
-        ) from None
-    except psycopg.OperationalError as exc:  # a statement timeout, a cancel, the server gone
-        raise unavailable(exc) from None
+    return _DATABASE_ERRORS
+
+
+class _DatabaseErrors:
+    """``database_errors``' map as a plain context manager, stateless and shared (a
+    generator-based one costs a generator per use: every single-feature read pays it)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:  # None: an error it does not map goes on as it is
+        if isinstance(exc, psycopg.errors.DataError):
+            detail = exc.diag.message_primary or str(exc)
+            raise InvalidParameter(
+                f"the database rejected a value of this request: {detail}"
+            ) from None
+        if isinstance(exc, psycopg.errors.InternalError_):
+            detail = exc.diag.message_primary or ""
+            if not detail.startswith("transform:"):
+                return
+            raise InvalidParameter(
+                f"coordinates fall outside the domain of a requested CRS ({detail}); check the "
+                "axis order (EPSG:4326/4490 are lat,lon; Gauss-Kruger is northing,easting) and "
+                "that the zone covers the data"
+            ) from None
+        if isinstance(exc, psycopg.OperationalError):  # a statement timeout, a cancel, gone
+            raise unavailable(exc) from None
+
+
+_DATABASE_ERRORS = _DatabaseErrors()
 
 
 @dataclass

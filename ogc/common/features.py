@@ -13,6 +13,7 @@ from layers.access.caller import PUBLIC_SCOPE
 from layers.catalog import Layer
 from layers.crs import CrsInfo, content_crs_header
 from layers.errors import NotFound
+from layers.lru import BoundedCache
 from ogc.common.gml import GML_MEDIA_TYPE, gml_collection, gml_feature
 from ogc.common.jsonfg import jsonfg_collection, jsonfg_feature
 from ogc.http import paths
@@ -24,8 +25,8 @@ JSONFG = "application/fg+json"
 def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> bytes:
     """The Feature text PostGIS wrote, with the links spliced in before its closing brace
     (shared with ``feature_fastpath`` so both answer the same bytes)."""
-    collection = paths.href(base, paths.COLLECTION, collectionId=layer.id)
-    item = paths.href(base, paths.ITEM, collectionId=layer.id, featureId=feature_id)
+    collection, items = _hrefs_of(base, layer.id)
+    item = items + paths.segment(feature_id)  # paths.ITEM, its id filled in
     links = [
         link(item, "self", GEOJSON, "This feature"),
         link(f"{item}?f=html", "alternate", HTML, "This feature as HTML"),
@@ -33,6 +34,21 @@ def feature_document(feature: str, base: str, layer: Layer, feature_id: str) -> 
         link(f"{item}/versions", "version-history", GEOJSON, "This feature's versions"),
     ]
     return feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+
+
+_HREFS: BoundedCache[tuple[str, str], tuple[str, str]] = BoundedCache(256)
+
+
+def _hrefs_of(base: str, layer_id: str) -> tuple[str, str]:
+    """A collection's URL and ``paths.ITEM``'s up to the feature's id, per base URL and
+    layer: filling templates costs more than the rest of a feature's links (memoised)."""
+    found = _HREFS.get((base, layer_id))
+    if found is None:
+        collection = paths.href(base, paths.COLLECTION, collectionId=layer_id)
+        item = paths.href(base, paths.ITEM, collectionId=layer_id)  # {featureId} unfilled
+        items = item.removesuffix("{featureId}")
+        found = _HREFS.put((base, layer_id), (collection, items))
+    return found
 
 
 def missing_feature(layer: Layer, feature_id: str) -> NotFound:

@@ -53,6 +53,8 @@ WMTS_FEATURE_INFO = REST_FEATURE_INFO  # .../{TileCol}/{J}/{I}, then ".json" / "
 TILEJSON_VARIABLES = {"tileMatrix": "z", "tileRow": "y", "tileCol": "x"}
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# What ``quote(…, safe="")`` leaves as it is: a value made only of these is its own segment.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 # RFC 3986 host (a registered name, IPv4 or a bracketed IPv6 literal) and an optional port.
 _HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -64,9 +66,15 @@ def href(base: str, template: str, **values: object) -> str:
 
     def fill(found: re.Match[str]) -> str:
         name = found[1]
-        return quote(str(values[name]), safe="") if name in values else found[0]
+        return segment(str(values[name])) if name in values else found[0]
 
     return base + _VARIABLE.sub(fill, template)
+
+
+def segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment (``quote`` with nothing safe); most ids
+    (digits, layer names) need nothing, and a match is cheaper than ``quote``'s work."""
+    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
 
 
 def renamed(template: str, names: Mapping[str, str]) -> str:

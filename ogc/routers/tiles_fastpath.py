@@ -172,6 +172,7 @@ class TileCacheFastPath:
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or not _only_a_key(scope["query_string"])
+            or not _may_be_tile(scope["path"])  # a single feature, a page…: no lookups
         ):
             return await self.app(scope, receive, send)
         try:
@@ -207,11 +208,6 @@ class TileCacheFastPath:
 
     async def _try(self, scope: Scope, send: Send) -> bool:
         path: str = scope["path"]
-        if not (
-            (path.startswith(COLLECTIONS_PREFIX) and TILES_SEGMENT in path)
-            or path.startswith(WMTS_PREFIX)
-        ):
-            return False  # not a tile (a single feature, a page…): no caller, no lookups
         state: Any = getattr(scope["app"].state, "onemap", None)
         if state is None:
             return False
@@ -349,6 +345,13 @@ def _in_limits(layer: Layer, tms_id: str, z: int, row: int, col: int) -> bool:
 def _empty_is_204(path: str, key: TileKey) -> bool:
     """An empty OGC API vector tile inside the limits (``_match`` checked them) is 204."""
     return key.fmt == "mvt" and path.startswith("/collections/")
+
+
+def _may_be_tile(path: str) -> bool:
+    """Whether ``ROUTES`` may match ``path`` (the prefixes they all start with)."""
+    return (path.startswith(COLLECTIONS_PREFIX) and TILES_SEGMENT in path) or path.startswith(
+        WMTS_PREFIX
+    )
 
 
 def _only_a_key(query: bytes) -> bool:
