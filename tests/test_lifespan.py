@@ -4,6 +4,7 @@ threads and pool released; catalog changes reach their subscribers with no reque
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import threading
@@ -23,7 +24,7 @@ from layers.settings import ServiceSettings
 from layers.watch import CatalogStore
 from ogc.app import create_app
 from ogc.services import SERVICES
-from ogc.state import AppState
+from ogc.state import AppState, cancel_all
 from spatial.network import SCHEMA, network_names
 from tests.helpers.wait import wait_for
 from tests.spatial.test_jobs_lifecycle import REGISTRY, job_sessions
@@ -206,3 +207,26 @@ def test_on_change_calls_each_subscriber_despite_a_failing_one(sample_url: str) 
     calls, late = asyncio.run(scenario())
     assert calls[0].startswith("first:") and calls[1:] == ["second", "second"]
     assert late == ["late"]
+
+
+def test_a_task_that_ignores_its_cancel_does_not_hold_the_shutdown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def stubborn() -> None:
+        for _ in range(3):  # swallows two cancels, then ends on the third
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(60)
+
+    async def scenario() -> bool:
+        task = asyncio.get_running_loop().create_task(stubborn(), name="stubborn")
+        await asyncio.sleep(0)
+        await cancel_all([task], wait_s=0.2)
+        left_behind = not task.done()  # cancel_all returned while the task still ran
+        for _ in range(2):
+            task.cancel()
+            await asyncio.sleep(0)
+        await task
+        return left_behind
+
+    assert asyncio.run(scenario())
+    assert "task stubborn did not end within 0 s of its cancel" in caplog.text
