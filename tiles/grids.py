@@ -50,6 +50,7 @@ from types import MappingProxyType
 from typing import Any
 
 import morecantile
+import pyproj
 from morecantile import TileMatrixSet
 
 from layers.errors import InvalidParameter, NotFound
@@ -280,7 +281,7 @@ def tile_bounds_lonlat(tms_id: str, z: int, row: int, col: int) -> Bounds:
 
 
 @functools.cache
-def _to_lonlat(tms_id: str) -> Any:
+def _to_lonlat(tms_id: str) -> pyproj.Transformer:
     """The grid's transformer to its geographic CRS, looked up once: morecantile finds it
     per call in a cache keyed by the two CRSs, and hashing a CRS writes out its WKT — four
     WKT texts per uncached tile."""

@@ -91,8 +91,10 @@ def caller_view(layer: Layer, caller: Caller) -> Layer:
     level a view without the internal fields. Costs a metadata lookup when nothing is hidden."""
     if caller.roles:
         return layer
-    marked = internal_field_names(layer)  # most layers mark none: no field set to build
-    hidden = marked & set(layer.field_names) if marked else marked
+    marked = internal_field_names(layer)
+    if not marked:  # most layers mark none: no field set to build
+        return layer
+    hidden = marked & set(layer.field_names)
     return without_fields(layer, hidden) if hidden else layer
 
 

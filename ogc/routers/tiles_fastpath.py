@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from layers.access.caller import PUBLIC_SCOPE, Caller
 from layers.catalog import Catalog, Layer
 from layers.errors import InvalidParameter, NotFound
+from layers.settings import TileSettings
 from ogc.gate.caller import CallerResolver, caller_at_once, caller_or_none
 from ogc.gate.visible import cache_scope, may_read
 from ogc.http import paths
@@ -68,7 +69,8 @@ log = logging.getLogger("onemap.tiles")
 # Every path ROUTES match starts so (a collection id holds no '/': its tiles are under /tiles/).
 COLLECTIONS_PREFIX, TILES_SEGMENT = paths.COLLECTIONS + "/", "/tiles/"
 WMTS_PREFIX = paths.WMTS_ROOT + "/"
-MEMORY_BYTES = 64 * 2**20  # per worker process, unless told (ONEMAP_TILE_MEMORY_MB)
+# Per worker process: ONEMAP_TILE_MEMORY_MB, whose default this is when none is given.
+MEMORY_BYTES = TileSettings.model_fields["tile_memory_mb"].default * 2**20
 ENTRY_OVERHEAD = 512  # bytes counted per remembered tile beside its data (empty tiles too)
 MEDIA = {"mvt": MVT_MEDIA_TYPE.encode(), "png": PNG_MEDIA_TYPE.encode()}
 
